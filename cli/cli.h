@@ -1,0 +1,46 @@
+/* The berth command line: main.c parses the global options and dispatches to
+ * one function per command; the work is done by libberth (core/). */
+#pragma once
+#include <berth/store.h>
+
+typedef struct {
+  const char *root;    /* --root, $BERTH_ROOT, or the default */
+  const char *driver;  /* --storage-driver, or NULL */
+} BerthCli;
+
+typedef int (*BerthCommandFunc) (BerthCli *cli, int argc, char **argv);
+
+/* Exit codes: 0 ok, 1 the command failed, 2 it was called wrongly. */
+#define BERTH_EXIT_FAILED 1
+#define BERTH_EXIT_USAGE 2
+
+BerthStore *berth_cli_open_store (BerthCli *cli, GError **error);
+/* Print "berth: <message>" and return BERTH_EXIT_FAILED. */
+int berth_cli_fail (GError *error);
+int berth_cli_usage (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+/* Parse @entries from argv (argv[0] is the command name); strict POSIX stops
+ * at the first operand so a container command's own flags pass through. */
+gboolean berth_cli_parse (int *argc, char ***argv, const GOptionEntry *entries,
+                          const char *operands, gboolean strict_posix);
+/* A progress callback that redraws one line on a terminal (stderr). */
+void berth_cli_progress (guint64 bytes, gpointer what);
+void berth_cli_progress_done (const char *what);
+
+int berth_cmd_info (BerthCli *cli, int argc, char **argv);
+int berth_cmd_images (BerthCli *cli, int argc, char **argv);
+int berth_cmd_image (BerthCli *cli, int argc, char **argv);
+int berth_cmd_import (BerthCli *cli, int argc, char **argv);
+int berth_cmd_load (BerthCli *cli, int argc, char **argv);
+int berth_cmd_save (BerthCli *cli, int argc, char **argv);
+int berth_cmd_bootstrap (BerthCli *cli, int argc, char **argv);
+int berth_cmd_rmi (BerthCli *cli, int argc, char **argv);
+int berth_cmd_tag (BerthCli *cli, int argc, char **argv);
+int berth_cmd_history (BerthCli *cli, int argc, char **argv);
+int berth_cmd_create (BerthCli *cli, int argc, char **argv);
+int berth_cmd_mount (BerthCli *cli, int argc, char **argv);
+int berth_cmd_umount (BerthCli *cli, int argc, char **argv);
+int berth_cmd_diff (BerthCli *cli, int argc, char **argv);
+int berth_cmd_commit (BerthCli *cli, int argc, char **argv);
+int berth_cmd_export (BerthCli *cli, int argc, char **argv);
+int berth_cmd_rm (BerthCli *cli, int argc, char **argv);
+int berth_cmd_ps (BerthCli *cli, int argc, char **argv);

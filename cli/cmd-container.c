@@ -1,0 +1,241 @@
+#include "config.h"
+#include "cli.h"
+#include <berth/error.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Open the store and find one container; NULL after printing the error. */
+static BerthStore *
+open_with_container (BerthCli *cli, const char *ref, BerthContainer **out)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store)
+    *out = berth_container_lookup (store, ref, &error);
+  if (store == NULL || *out == NULL)
+    {
+      berth_cli_fail (error);
+      return NULL;
+    }
+  return g_steal_pointer (&store);
+}
+
+int
+berth_cmd_create (BerthCli *cli, int argc, char **argv)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *driver = NULL;
+  const GOptionEntry entries[] = {
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Name the container", "NAME" },
+    { "storage-driver", 's', 0, G_OPTION_ARG_STRING, &driver, "Storage driver for its layers", "NAME" },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "IMAGE [COMMAND [ARG...]]", TRUE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2)
+    return berth_cli_usage ("create needs an image");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
+  g_autoptr (BerthContainer) c = berth_container_create (store, argv[1], name, driver,
+                                                         argc > 2 ? argv + 2 : NULL, &error);
+  if (c == NULL)
+    return berth_cli_fail (error);
+  printf ("%s\n", c->id);
+  return 0;
+}
+
+static int
+one_container_command (BerthCli *cli, int argc, char **argv, const char *what,
+                       int (*act) (BerthStore *, BerthContainer *))
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "CONTAINER", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 2)
+    return berth_cli_usage ("%s needs one container", what);
+  g_autoptr (BerthContainer) c = NULL;
+  g_autoptr (BerthStore) store = open_with_container (cli, argv[1], &c);
+  if (store == NULL)
+    return BERTH_EXIT_FAILED;
+  return act (store, c);
+}
+
+static int
+do_mount (BerthStore *store, BerthContainer *c)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = berth_container_mount (store, c, &error);
+  if (path == NULL)
+    return berth_cli_fail (error);
+  printf ("%s\n", path);
+  return 0;
+}
+
+static int
+do_umount (BerthStore *store, BerthContainer *c)
+{
+  g_autoptr (GError) error = NULL;
+  if (!berth_container_umount (store, c, &error))
+    return berth_cli_fail (error);
+  return 0;
+}
+
+static int
+do_diff (BerthStore *store, BerthContainer *c)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) changes = berth_container_changes (store, c, &error);
+  if (changes == NULL)
+    return berth_cli_fail (error);
+  for (guint i = 0; i < changes->len; i++)
+    {
+      BerthChange *ch = changes->pdata[i];
+      printf ("%c %s\n", ch->kind, ch->path);
+    }
+  return 0;
+}
+
+int
+berth_cmd_mount (BerthCli *cli, int argc, char **argv)
+{
+  return one_container_command (cli, argc, argv, "mount", do_mount);
+}
+
+int
+berth_cmd_umount (BerthCli *cli, int argc, char **argv)
+{
+  return one_container_command (cli, argc, argv, "umount", do_umount);
+}
+
+int
+berth_cmd_diff (BerthCli *cli, int argc, char **argv)
+{
+  return one_container_command (cli, argc, argv, "diff", do_diff);
+}
+
+int
+berth_cmd_commit (BerthCli *cli, int argc, char **argv)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "CONTAINER [NAME[:TAG]]", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 2 && argc != 3)
+    return berth_cli_usage ("commit needs a container and optionally a NAME[:TAG]");
+  g_autoptr (BerthContainer) c = NULL;
+  g_autoptr (BerthStore) store = open_with_container (cli, argv[1], &c);
+  if (store == NULL)
+    return BERTH_EXIT_FAILED;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = berth_container_commit (store, c, argc == 3 ? argv[2] : NULL, &error);
+  if (id == NULL)
+    return berth_cli_fail (error);
+  printf ("sha256:%s\n", id);
+  return 0;
+}
+
+int
+berth_cmd_export (BerthCli *cli, int argc, char **argv)
+{
+  g_autofree char *output = NULL;
+  const GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write to this file (default stdout)", "FILE" },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 2)
+    return berth_cli_usage ("export needs one container");
+  if (output == NULL && isatty (STDOUT_FILENO))
+    return berth_cli_usage ("refusing to write a tar to a terminal; use -o FILE or redirect");
+  g_autoptr (BerthContainer) c = NULL;
+  g_autoptr (BerthStore) store = open_with_container (cli, argv[1], &c);
+  if (store == NULL)
+    return BERTH_EXIT_FAILED;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = output ? g_strdup_printf ("%s.tmp-XXXXXX", output) : NULL;
+  int fd = output ? g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644) : STDOUT_FILENO;
+  if (fd < 0)
+    {
+      berth_fail_errno (&error, errno, "create %s", output);
+      return berth_cli_fail (error);
+    }
+  gboolean ok = berth_container_export (store, c, fd, &error);
+  if (output)
+    {
+      if (ok && fsync (fd) < 0)
+        ok = berth_fail_errno (&error, errno, "fsync %s", output);
+      close (fd);
+      if (ok && rename (tmp, output) < 0)
+        ok = berth_fail_errno (&error, errno, "rename %s", output);
+      if (!ok)
+        unlink (tmp);
+    }
+  return ok ? 0 : berth_cli_fail (error);
+}
+
+int
+berth_cmd_rm (BerthCli *cli, int argc, char **argv)
+{
+  gboolean force = FALSE;
+  const GOptionEntry entries[] = {
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Remove even if mounted", NULL },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2)
+    return berth_cli_usage ("rm needs at least one container");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
+  int rc = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) local = NULL;
+      if (!berth_container_remove (store, argv[i], force, &local))
+        rc = berth_cli_fail (local);
+      else
+        printf ("%s\n", argv[i]);
+    }
+  return rc;
+}
+
+int
+berth_cmd_ps (BerthCli *cli, int argc, char **argv)
+{
+  gboolean all = FALSE, quiet = FALSE;
+  const GOptionEntry entries[] = {
+    { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Show all containers (the default until exec drivers exist)", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only show ids", NULL },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
+    return BERTH_EXIT_USAGE;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
+  g_autoptr (GPtrArray) list = berth_container_list (store, &error);
+  if (list == NULL)
+    return berth_cli_fail (error);
+  if (!quiet)
+    printf ("%-14s %-22s %-20s %-10s %-9s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "DRIVER",
+            "STATUS", "NAME");
+  for (guint i = 0; i < list->len; i++)
+    {
+      BerthContainer *c = list->pdata[i];
+      if (quiet)
+        {
+          printf ("%.12s\n", c->id);
+          continue;
+        }
+      g_autofree char *cmd = c->cmd ? g_strjoinv (" ", c->cmd) : g_strdup ("");
+      printf ("%-14.12s %-22.22s %-20.20s %-10s %-9s %s\n", c->id, c->image_ref, cmd, c->driver,
+              "Created", c->name);
+    }
+  return 0;
+}

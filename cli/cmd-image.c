@@ -1,0 +1,256 @@
+#include "config.h"
+#include "cli.h"
+#include <berth/error.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+
+#define OPEN_STORE_OR_FAIL(store, cli, error)                 \
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error); \
+  if (store == NULL)                                          \
+    return berth_cli_fail (error)
+
+int
+berth_cmd_import (BerthCli *cli, int argc, char **argv)
+{
+  g_autofree char *driver = NULL;
+  const GOptionEntry entries[] = {
+    { "storage-driver", 's', 0, G_OPTION_ARG_STRING, &driver, "Unpack into this driver", "NAME" },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "TARBALL|- NAME[:TAG]", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 3)
+    return berth_cli_usage ("import needs a tarball (or -) and a NAME[:TAG]");
+  g_autoptr (GError) error = NULL;
+  OPEN_STORE_OR_FAIL (store, cli, error);
+  g_autofree char *id = berth_image_import (store, argv[1], argv[2], driver, berth_cli_progress,
+                                            "import", &error);
+  if (id == NULL)
+    return berth_cli_fail (error);
+  berth_cli_progress_done ("import");
+  printf ("sha256:%s\n", id);
+  return 0;
+}
+
+int
+berth_cmd_load (BerthCli *cli, int argc, char **argv)
+{
+  g_autofree char *input = NULL;
+  g_autofree char *driver = NULL;
+  const GOptionEntry entries[] = {
+    { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input, "Read from this tar (default stdin)", "FILE" },
+    { "storage-driver", 's', 0, G_OPTION_ARG_STRING, &driver, "Unpack into this driver", "NAME" },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 1)
+    return berth_cli_usage ("load takes no operands; use -i FILE");
+  g_autoptr (GError) error = NULL;
+  OPEN_STORE_OR_FAIL (store, cli, error);
+  g_autoptr (GPtrArray) loaded = berth_image_load (store, input ? input : "-", driver,
+                                                   berth_cli_progress, "load", &error);
+  if (loaded == NULL)
+    return berth_cli_fail (error);
+  berth_cli_progress_done ("load");
+  for (guint i = 0; i < loaded->len; i++)
+    printf ("Loaded image: %s\n", (char *) loaded->pdata[i]);
+  return 0;
+}
+
+int
+berth_cmd_save (BerthCli *cli, int argc, char **argv)
+{
+  g_autofree char *output = NULL;
+  const GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write to this file (default stdout)", "FILE" },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "IMAGE...", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2)
+    return berth_cli_usage ("save needs at least one image");
+  g_autoptr (GError) error = NULL;
+  OPEN_STORE_OR_FAIL (store, cli, error);
+  if (!berth_image_save (store, argv + 1, output ? output : "-", &error))
+    return berth_cli_fail (error);
+  return 0;
+}
+
+int
+berth_cmd_bootstrap (BerthCli *cli, int argc, char **argv)
+{
+  g_autofree char *tag = NULL;
+  g_autofree char *driver = NULL;
+  const GOptionEntry entries[] = {
+    { "tag", 't', 0, G_OPTION_ARG_STRING, &tag, "Name the image (default busybox:latest / debian:bookworm)", "NAME[:TAG]" },
+    { "storage-driver", 's', 0, G_OPTION_ARG_STRING, &driver, "Unpack into this driver", "NAME" },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "busybox|debian", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 2)
+    return berth_cli_usage ("bootstrap needs busybox or debian");
+  g_autoptr (GError) error = NULL;
+  OPEN_STORE_OR_FAIL (store, cli, error);
+  g_autofree char *id = berth_image_bootstrap (store, argv[1], tag, driver, &error);
+  if (id == NULL)
+    return berth_cli_fail (error);
+  printf ("sha256:%s\n", id);
+  return 0;
+}
+
+static void
+print_size (gint64 bytes)
+{
+  g_autofree char *s = g_format_size (bytes);
+  printf ("%s", s);
+}
+
+static gint64
+image_size (BerthStore *store, BerthImage *image)
+{
+  gint64 total = 0;
+  for (char **d = image->diff_ids; *d; d++)
+    {
+      g_autofree char *path = berth_blob_path (store, *d);
+      GStatBuf st;
+      if (g_stat (path, &st) == 0)
+        total += st.st_size;
+    }
+  return total;
+}
+
+int
+berth_cmd_images (BerthCli *cli, int argc, char **argv)
+{
+  gboolean quiet = FALSE;
+  const GOptionEntry entries[] = {
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only show image ids", NULL },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
+    return BERTH_EXIT_USAGE;
+  g_autoptr (GError) error = NULL;
+  OPEN_STORE_OR_FAIL (store, cli, error);
+  g_autoptr (GPtrArray) images = berth_image_list (store, &error);
+  if (images == NULL)
+    return berth_cli_fail (error);
+  if (!quiet)
+    printf ("%-30s %-12s %-14s %-7s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "LAYERS", "SIZE");
+  for (guint i = 0; i < images->len; i++)
+    {
+      BerthImage *image = images->pdata[i];
+      if (quiet)
+        {
+          printf ("%.12s\n", image->id);
+          continue;
+        }
+      guint ntags = MAX (image->tags->len, 1);
+      for (guint t = 0; t < ntags; t++)
+        {
+          g_autofree char *repo = g_strdup (t < image->tags->len ? image->tags->pdata[t] : "<none>:<none>");
+          char *colon = strrchr (repo, ':');
+          *colon = '\0';
+          printf ("%-30s %-12s %-14.12s %-7u ", repo, colon + 1, image->id,
+                  g_strv_length (image->diff_ids));
+          print_size (image_size (store, image));
+          printf ("\n");
+        }
+    }
+  return 0;
+}
+
+int
+berth_cmd_rmi (BerthCli *cli, int argc, char **argv)
+{
+  gboolean force = FALSE;
+  const GOptionEntry entries[] = {
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Untag even if a container uses the image", NULL },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "IMAGE...", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2)
+    return berth_cli_usage ("rmi needs at least one image");
+  g_autoptr (GError) error = NULL;
+  OPEN_STORE_OR_FAIL (store, cli, error);
+  int rc = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) local = NULL;
+      if (!berth_image_remove (store, argv[i], force, &local))
+        rc = berth_cli_fail (local);
+      else
+        printf ("Deleted: %s\n", argv[i]);
+    }
+  return rc;
+}
+
+int
+berth_cmd_tag (BerthCli *cli, int argc, char **argv)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "IMAGE NAME[:TAG]", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 3)
+    return berth_cli_usage ("tag needs an image and a NAME[:TAG]");
+  g_autoptr (GError) error = NULL;
+  OPEN_STORE_OR_FAIL (store, cli, error);
+  g_autoptr (BerthImage) image = berth_image_lookup (store, argv[1], &error);
+  if (image == NULL || !berth_tag_set (store, argv[2], image->id, &error))
+    return berth_cli_fail (error);
+  return 0;
+}
+
+int
+berth_cmd_history (BerthCli *cli, int argc, char **argv)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "IMAGE", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 2)
+    return berth_cli_usage ("history needs an image");
+  g_autoptr (GError) error = NULL;
+  OPEN_STORE_OR_FAIL (store, cli, error);
+  g_autoptr (BerthImage) image = berth_image_lookup (store, argv[1], &error);
+  if (image == NULL)
+    return berth_cli_fail (error);
+  JsonObject *cfg = json_node_get_object (image->config);
+  JsonArray *hist = json_object_has_member (cfg, "history") ? json_object_get_array_member (cfg, "history") : NULL;
+  printf ("%-22s %-9s %-12s %s\n", "CREATED", "LAYER", "SIZE", "CREATED BY");
+  guint layer = 0;
+  for (guint i = 0; hist && i < json_array_get_length (hist); i++)
+    {
+      JsonObject *h = json_array_get_object_element (hist, i);
+      gboolean empty = json_object_get_boolean_member_with_default (h, "empty_layer", FALSE);
+      const char *diff = !empty && image->diff_ids[layer] ? image->diff_ids[layer++] + 7 : NULL;
+      g_autofree char *size = NULL;
+      if (diff)
+        {
+          g_autofree char *path = berth_blob_path (store, diff);
+          GStatBuf st;
+          size = g_format_size (g_stat (path, &st) == 0 ? st.st_size : 0);
+        }
+      printf ("%-22.19s %-9.8s %-12s %s\n", json_object_get_string_member_with_default (h, "created", ""),
+              diff ? diff : "-", size ? size : "0 B",
+              json_object_get_string_member_with_default (h, "created_by", ""));
+    }
+  return 0;
+}
+
+/* `berth image SUBCOMMAND`: docker's grouped spelling of the same commands. */
+int
+berth_cmd_image (BerthCli *cli, int argc, char **argv)
+{
+  static const struct { const char *name; BerthCommandFunc func; } subs[] = {
+    { "import", berth_cmd_import }, { "load", berth_cmd_load }, { "save", berth_cmd_save },
+    { "bootstrap", berth_cmd_bootstrap }, { "ls", berth_cmd_images }, { "list", berth_cmd_images },
+    { "rm", berth_cmd_rmi }, { "tag", berth_cmd_tag }, { "history", berth_cmd_history },
+  };
+  if (argc < 2)
+    return berth_cli_usage ("image needs a subcommand: import, load, save, bootstrap, ls, rm, tag, history");
+  for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
+    if (strcmp (argv[1], subs[i].name) == 0)
+      return subs[i].func (cli, argc - 1, argv + 1);
+  return berth_cli_usage ("unknown image subcommand '%s'", argv[1]);
+}

@@ -1,0 +1,99 @@
+#include "config.h"
+#include "cli.h"
+#include <berth/error.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  const char *name;
+  BerthCommandFunc func;
+  const char *summary;
+} BerthCommand;
+
+static const BerthCommand commands[] = {
+  { "info", berth_cmd_info, "Show the host, the storage drivers and the default" },
+  { "images", berth_cmd_images, "List images" },
+  { "image", berth_cmd_image, "Manage images (import, load, save, bootstrap, ls, rm)" },
+  { "import", berth_cmd_import, "Import a rootfs tarball as a one-layer image" },
+  { "load", berth_cmd_load, "Load images from a docker-save or OCI layout tar" },
+  { "save", berth_cmd_save, "Save images to a docker-save tar" },
+  { "tag", berth_cmd_tag, "Give an image another name" },
+  { "rmi", berth_cmd_rmi, "Remove images" },
+  { "history", berth_cmd_history, "Show an image's layers" },
+  { "create", berth_cmd_create, "Create a container (writable layer, no process)" },
+  { "mount", berth_cmd_mount, "Mount a container's root filesystem, print its path" },
+  { "umount", berth_cmd_umount, "Release a mount made by mount" },
+  { "diff", berth_cmd_diff, "List a container's changes (A/C/D)" },
+  { "commit", berth_cmd_commit, "Make an image from a container's changes" },
+  { "export", berth_cmd_export, "Write a container's root filesystem as a tar" },
+  { "rm", berth_cmd_rm, "Remove containers" },
+  { "ps", berth_cmd_ps, "List containers" },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: berth [--root DIR] [--storage-driver NAME] COMMAND [ARG...]\n\n"
+                "Commands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nRun 'berth COMMAND --help' for a command's options.\n");
+}
+
+/* Global options come before the command; taking them by hand keeps each
+ * command's own GOptionContext free to stop at its first operand. */
+static int
+parse_globals (BerthCli *cli, int argc, char **argv)
+{
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++)
+    {
+      const char *arg = argv[i];
+      const char **target = NULL;
+      if (g_str_has_prefix (arg, "--root"))
+        target = &cli->root;
+      else if (g_str_has_prefix (arg, "--storage-driver"))
+        target = &cli->driver;
+      else if (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0)
+        {
+          print_usage (stdout);
+          exit (0);
+        }
+      else if (strcmp (arg, "--version") == 0)
+        {
+          printf ("berth %s\n", PACKAGE_VERSION);
+          exit (0);
+        }
+      else
+        return -1;
+      const char *eq = strchr (arg, '=');
+      if (eq)
+        *target = eq + 1;
+      else if (i + 1 < argc)
+        *target = argv[++i];
+      else
+        return -1;
+    }
+  return i;
+}
+
+int
+main (int argc, char **argv)
+{
+  BerthCli cli = { .root = g_getenv ("BERTH_ROOT"), .driver = NULL };
+  if (cli.root == NULL || *cli.root == '\0')
+    cli.root = BERTH_DEFAULT_ROOT;
+  int first = parse_globals (&cli, argc, argv);
+  if (first < 0)
+    return berth_cli_usage ("unknown or incomplete global option '%s'", argv[argc - 1]);
+  if (first >= argc)
+    {
+      print_usage (stderr);
+      return BERTH_EXIT_USAGE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (commands[i].name, argv[first]) == 0)
+      return commands[i].func (&cli, argc - first, argv + first);
+  return berth_cli_usage ("unknown command '%s' (see 'berth --help')", argv[first]);
+}

@@ -1,0 +1,935 @@
+#include "config.h"
+#include <berth/archive.h>
+#include <berth/error.h>
+#include <berth/fsutil.h>
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define WH_PREFIX ".wh."
+#define WH_META_PREFIX ".wh..wh."
+#define WH_OPAQUE ".wh..wh..opq"
+#define CHUNK (64 * 1024)
+
+typedef struct archive BerthArchive;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthArchive, archive_read_free)
+typedef struct archive_entry BerthArchiveEntry;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthArchiveEntry, archive_entry_free)
+
+/* Overlay keeps its own bookkeeping in these; a layer that carried them could
+ * forge whiteouts, redirects or opaque markers in the merged view. */
+static gboolean
+is_overlay_xattr (const char *name)
+{
+  return g_str_has_prefix (name, "trusted.overlay.") || g_str_has_prefix (name, "user.overlay.");
+}
+
+/* A path under @dirfd as a path string, so the l*xattr calls (which have no
+ * *at form in glibc) still start from the already-resolved directory. */
+static char *
+fd_path (int dirfd, const char *relpath)
+{
+  if (dirfd == AT_FDCWD || relpath[0] == '/')
+    return g_strdup (relpath);
+  return g_strdup_printf ("/proc/self/fd/%d/%s", dirfd, relpath);
+}
+
+static gboolean
+write_all (int fd, const char *p, gsize len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      p += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+static const char *
+archive_reason (struct archive *a)
+{
+  const char *s = archive_error_string (a);
+  return s ? s : "unknown libarchive error";
+}
+
+/* ------------------------------------------------------------------ reading */
+
+typedef struct {
+  char *relpath;
+  struct timespec ts[2];
+} DirTime;
+
+static void
+dir_time_free (gpointer p)
+{
+  DirTime *d = p;
+  g_free (d->relpath);
+  g_free (d);
+}
+
+typedef struct {
+  int root_fd;
+  const BerthWhiteoutOps *whiteouts;
+  GHashTable *written;   /* relpaths made by this extraction */
+  GPtrArray *dir_times;  /* applied last: creating children moves a dir's mtime */
+  gint64 bytes;
+} Extractor;
+
+static gboolean
+bad_entry (GError **error, const char *name, const char *reason)
+{
+  /* names may be PATH_MAX long; keep the message one readable line */
+  if (strlen (name) > 200)
+    return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "archive entry '%.200s...': %s", name,
+                       reason);
+  return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "archive entry '%s': %s", name, reason);
+}
+
+/* The layer-relative form of a tar name: no "./", "." or empty components and
+ * no trailing slash; "" is the layer root itself. NULL with @problem set if
+ * the name is unsafe. */
+static char *
+normalise_name (const char *raw, const char **problem)
+{
+  if (raw == NULL || raw[0] == '\0')
+    return *problem = "empty name", NULL;
+  if (strlen (raw) >= PATH_MAX)
+    return *problem = "name longer than PATH_MAX", NULL;
+  if (raw[0] == '/')
+    return *problem = "absolute path", NULL;
+  g_auto (GStrv) parts = g_strsplit (raw, "/", -1);
+  g_autoptr (GString) out = g_string_new (NULL);
+  for (char **p = parts; *p; p++)
+    {
+      if (**p == '\0' || strcmp (*p, ".") == 0)
+        continue;
+      if (strcmp (*p, "..") == 0)
+        return *problem = "'..' component", NULL;
+      if (strlen (*p) > NAME_MAX)
+        return *problem = "component longer than NAME_MAX", NULL;
+      if (out->len > 0)
+        g_string_append_c (out, '/');
+      g_string_append (out, *p);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* openat2 confined to @root_fd: absolute symlinks and ".." planted by the
+ * archive resolve inside the layer, never on the host. */
+static int
+open_in_root (int root_fd, const char *relpath, guint64 flags)
+{
+  struct open_how how = {
+    .flags = flags | O_CLOEXEC,
+    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
+  for (int tries = 0;; tries++)
+    {
+      long fd = syscall (SYS_openat2, root_fd, relpath, &how, sizeof how);
+      /* EAGAIN: a concurrent rename raced the lookup; the kernel asks to retry */
+      if (fd >= 0 || errno != EAGAIN || tries >= 16)
+        return (int) fd;
+    }
+}
+
+static gboolean
+parent_error (GError **error, const char *rel, const char *prefix, int errsv)
+{
+  if (errsv == ENOTDIR || errsv == ELOOP || errsv == EEXIST || errsv == ENOENT)
+    {
+      g_autofree char *why = g_strdup_printf ("parent '%s' is not a directory", prefix);
+      return bad_entry (error, rel, why);
+    }
+  return berth_fail_errno (error, errsv, "open parent of %s", rel);
+}
+
+/* Walk @parent one component at a time, making the missing directories inside
+ * the already-resolved one, so a dangling symlink is never created through. */
+static int
+make_parents (Extractor *x, const char *rel, const char *parent, GError **error)
+{
+  g_auto (GStrv) comps = g_strsplit (parent, "/", -1);
+  g_autoptr (GString) prefix = g_string_new (NULL);
+  int cur = openat (x->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cur < 0)
+    return berth_fail_errno (error, errno, "open layer root"), -1;
+  for (char **c = comps; *c; c++)
+    {
+      if (prefix->len > 0)
+        g_string_append_c (prefix, '/');
+      g_string_append (prefix, *c);
+      int next = open_in_root (x->root_fd, prefix->str, O_RDONLY | O_DIRECTORY);
+      if (next < 0 && errno == ENOENT)
+        {
+          if (mkdirat (cur, *c, 0755) < 0)
+            {
+              int errsv = errno;
+              close (cur);
+              return parent_error (error, rel, prefix->str, errsv), -1;
+            }
+          g_hash_table_add (x->written, g_strdup (prefix->str));
+          next = openat (cur, *c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+      int errsv = errno;
+      close (cur);
+      if (next < 0)
+        return parent_error (error, rel, prefix->str, errsv), -1;
+      cur = next;
+    }
+  return cur;
+}
+
+static int
+open_parent (Extractor *x, const char *rel, const char *parent, GError **error)
+{
+  if (parent[0] == '\0')
+    {
+      int fd = openat (x->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0)
+        berth_fail_errno (error, errno, "open layer root");
+      return fd;
+    }
+  int fd = open_in_root (x->root_fd, parent, O_RDONLY | O_DIRECTORY);
+  if (fd >= 0)
+    return fd;
+  if (errno != ENOENT)
+    return parent_error (error, rel, parent, errno), -1;
+  return make_parents (x, rel, parent, error);
+}
+
+/* Clear the way for a new entry. A directory stays when the entry is one too
+ * (tars re-declare parents); anything else goes, so nothing is written through
+ * an existing symlink. */
+static gboolean
+make_room (int pfd, const char *base, const char *rel, gboolean want_dir, gboolean *kept_dir,
+           GError **error)
+{
+  struct stat st;
+  *kept_dir = FALSE;
+  if (fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? TRUE : berth_fail_errno (error, errno, "stat %s", rel);
+  if (S_ISDIR (st.st_mode))
+    {
+      if (want_dir)
+        return *kept_dir = TRUE;
+      return berth_rm_rf_at (pfd, base, error);
+    }
+  if (unlinkat (pfd, base, 0) < 0)
+    return berth_fail_errno (error, errno, "unlink %s", rel);
+  return TRUE;
+}
+
+static gboolean
+apply_xattrs (struct archive_entry *e, int pfd, const char *base, const char *rel,
+              GError **error)
+{
+  if (archive_entry_xattr_reset (e) == 0)
+    return TRUE;
+  g_autofree char *path = fd_path (pfd, base);
+  const char *name;
+  const void *value;
+  size_t size;
+  while (archive_entry_xattr_next (e, &name, &value, &size) == ARCHIVE_OK)
+    {
+      if (is_overlay_xattr (name))
+        continue;
+      if (lsetxattr (path, name, value, size, 0) == 0)
+        continue;
+      /* Filesystems and symlinks refuse some namespaces; the file is still
+       * usable without them, as with tar --xattrs. */
+      if (errno == ENOTSUP || errno == EPERM)
+        {
+          g_debug ("%s: xattr %s not kept: %s", rel, name, g_strerror (errno));
+          continue;
+        }
+      return berth_fail_errno (error, errno, "set xattr %s on %s", name, rel);
+    }
+  return TRUE;
+}
+
+static void
+entry_times (struct archive_entry *e, struct timespec ts[2])
+{
+  ts[1].tv_sec = archive_entry_mtime (e);
+  ts[1].tv_nsec = archive_entry_mtime_nsec (e);
+  ts[0] = ts[1];
+  if (archive_entry_atime_is_set (e))
+    {
+      ts[0].tv_sec = archive_entry_atime (e);
+      ts[0].tv_nsec = archive_entry_atime_nsec (e);
+    }
+}
+
+static gboolean
+apply_meta (Extractor *x, struct archive_entry *e, int pfd, const char *base, const char *rel,
+            GError **error)
+{
+  mode_t type = archive_entry_filetype (e);
+  la_int64_t uid = archive_entry_uid (e), gid = archive_entry_gid (e);
+  if (uid < 0 || uid >= G_MAXUINT32 || gid < 0 || gid >= G_MAXUINT32)
+    return bad_entry (error, rel, "owner out of range");
+  if (fchownat (pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+    return berth_fail_errno (error, errno, "chown %s", rel);
+  /* after chown, which clears setuid bits */
+  if (type != AE_IFLNK && fchmodat (pfd, base, archive_entry_perm (e), 0) < 0)
+    return berth_fail_errno (error, errno, "chmod %s", rel);
+  if (!apply_xattrs (e, pfd, base, rel, error))
+    return FALSE;
+  struct timespec ts[2];
+  entry_times (e, ts);
+  if (type == AE_IFDIR)
+    {
+      DirTime *d = g_new0 (DirTime, 1);
+      d->relpath = g_strdup (rel);
+      memcpy (d->ts, ts, sizeof ts);
+      g_ptr_array_add (x->dir_times, d);
+      return TRUE;
+    }
+  if (utimensat (pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+    return berth_fail_errno (error, errno, "set times of %s", rel);
+  return TRUE;
+}
+
+/* Data blocks come with offsets; a gap between them is a hole of a sparse
+ * file, so seek over it instead of writing zeros. */
+static gboolean
+copy_data (struct archive *a, struct archive_entry *e, int fd, const char *rel, GError **error)
+{
+  off_t pos = 0;
+  for (;;)
+    {
+      const void *buf;
+      size_t len;
+      la_int64_t off;
+      int r = archive_read_data_block (a, &buf, &len, &off);
+      if (r == ARCHIVE_EOF)
+        break;
+      if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+        return bad_entry (error, rel, archive_reason (a));
+      if (off != pos && lseek (fd, off, SEEK_SET) < 0)
+        return berth_fail_errno (error, errno, "seek in %s", rel);
+      if (!write_all (fd, buf, len))
+        return berth_fail_errno (error, errno, "write %s", rel);
+      pos = off + len;
+    }
+  la_int64_t size = archive_entry_size (e);
+  if (size > pos && ftruncate (fd, size) < 0)
+    return berth_fail_errno (error, errno, "truncate %s", rel);
+  return TRUE;
+}
+
+static gboolean
+make_regular (Extractor *x, struct archive *a, struct archive_entry *e, int pfd,
+              const char *base, const char *rel, GError **error)
+{
+  int fd = openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "create %s", rel);
+  gboolean ok = copy_data (a, e, fd, rel, error);
+  if (close (fd) < 0 && ok)
+    ok = berth_fail_errno (error, errno, "close %s", rel);
+  if (ok)
+    x->bytes += archive_entry_size (e);
+  return ok;
+}
+
+static gboolean
+make_hardlink (Extractor *x, struct archive_entry *e, int pfd, const char *base,
+               const char *rel, GError **error)
+{
+  const char *raw = archive_entry_hardlink (e), *problem;
+  g_autofree char *target = normalise_name (raw, &problem);
+  if (target == NULL)
+    {
+      g_autofree char *why = g_strdup_printf ("hardlink target '%.200s': %s", raw, problem);
+      return bad_entry (error, rel, why);
+    }
+  int tfd = open_in_root (x->root_fd, target, O_PATH | O_NOFOLLOW);
+  if (tfd < 0)
+    {
+      g_autofree char *why = g_strdup_printf ("hardlink target '%s': %s", target,
+                                              g_strerror (errno));
+      return bad_entry (error, rel, why);
+    }
+  struct stat tst, cur;
+  gboolean ok = TRUE, kept;
+  if (fstat (tfd, &tst) < 0)
+    ok = berth_fail_errno (error, errno, "stat %s", target);
+  else if (S_ISDIR (tst.st_mode))
+    ok = bad_entry (error, rel, "hardlink to a directory");
+  else if (fstatat (pfd, base, &cur, AT_SYMLINK_NOFOLLOW) == 0 && cur.st_dev == tst.st_dev
+           && cur.st_ino == tst.st_ino)
+    ok = TRUE; /* already that inode: unlinking first would lose it */
+  else if (!make_room (pfd, base, rel, FALSE, &kept, error))
+    ok = FALSE;
+  else if (linkat (tfd, "", pfd, base, AT_EMPTY_PATH) < 0)
+    ok = berth_fail_errno (error, errno, "link %s to %s", rel, target);
+  close (tfd);
+  return ok;
+}
+
+static gboolean
+make_node (Extractor *x, struct archive *a, struct archive_entry *e, int pfd,
+           const char *base, const char *rel, GError **error)
+{
+  mode_t type = archive_entry_filetype (e);
+  gboolean kept;
+  if (!make_room (pfd, base, rel, type == AE_IFDIR, &kept, error))
+    return FALSE;
+  switch (type)
+    {
+    case AE_IFREG:
+      if (!make_regular (x, a, e, pfd, base, rel, error))
+        return FALSE;
+      break;
+    case AE_IFDIR:
+      if (!kept && mkdirat (pfd, base, 0700) < 0)
+        return berth_fail_errno (error, errno, "mkdir %s", rel);
+      break;
+    case AE_IFLNK:
+      {
+        const char *target = archive_entry_symlink (e);
+        if (target == NULL || target[0] == '\0')
+          return bad_entry (error, rel, "empty symlink target");
+        /* stored as is: readers resolve it inside the container's root */
+        if (symlinkat (target, pfd, base) < 0)
+          return berth_fail_errno (error, errno, "symlink %s", rel);
+        break;
+      }
+    case AE_IFIFO:
+      if (mknodat (pfd, base, S_IFIFO | 0600, 0) < 0)
+        return berth_fail_errno (error, errno, "mkfifo %s", rel);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  return apply_meta (x, e, pfd, base, rel, error);
+}
+
+static gboolean
+make_entry (Extractor *x, struct archive *a, struct archive_entry *e, int pfd,
+            const char *base, const char *rel, GError **error)
+{
+  if (archive_entry_hardlink (e) != NULL)
+    return make_hardlink (x, e, pfd, base, rel, error);
+  switch (archive_entry_filetype (e))
+    {
+    case AE_IFREG:
+    case AE_IFDIR:
+    case AE_IFLNK:
+    case AE_IFIFO:
+      return make_node (x, a, e, pfd, base, rel, error);
+    case AE_IFCHR:
+    case AE_IFBLK:
+      /* the runtime builds /dev; a layer must not hand out raw disks */
+      return bad_entry (error, rel, "device nodes are not allowed in layers");
+    default:
+      return bad_entry (error, rel, "unsupported entry type");
+    }
+}
+
+typedef enum { WH_NONE, WH_SKIP, WH_FILE, WH_OPQ } WhKind;
+
+/* What the whiteout convention makes of @parent/@base; FALSE if it is unsafe. */
+static gboolean
+classify_whiteout (Extractor *x, const char *rel, const char *parent, const char *base,
+                   WhKind *kind, GError **error)
+{
+  g_auto (GStrv) comps = g_strsplit (parent, "/", -1);
+  *kind = WH_NONE;
+  for (char **c = comps; *c; c++)
+    {
+      /* aufs keeps hardlink scratch space under .wh..wh.*; not layer content */
+      if (x->whiteouts && g_str_has_prefix (*c, WH_META_PREFIX))
+        return *kind = WH_SKIP, TRUE;
+      if (g_str_has_prefix (*c, WH_PREFIX))
+        return bad_entry (error, rel, "whiteout used as a directory");
+    }
+  if (!g_str_has_prefix (base, WH_PREFIX))
+    return TRUE;
+  if (x->whiteouts == NULL)
+    return bad_entry (error, rel, "whiteout entries are not allowed here");
+  if (strcmp (base, WH_OPAQUE) == 0)
+    return *kind = WH_OPQ, TRUE;
+  if (g_str_has_prefix (base, WH_META_PREFIX))
+    return *kind = WH_SKIP, TRUE;
+  const char *name = base + strlen (WH_PREFIX);
+  if (name[0] == '\0' || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    return bad_entry (error, rel, "bad whiteout name");
+  *kind = WH_FILE;
+  return TRUE;
+}
+
+static gboolean
+extract_entry (Extractor *x, struct archive *a, struct archive_entry *e, GError **error)
+{
+  const char *raw = archive_entry_pathname (e);
+  if (raw == NULL)
+    raw = archive_entry_pathname_utf8 (e);
+  const char *problem;
+  g_autofree char *rel = normalise_name (raw, &problem);
+  if (rel == NULL)
+    return bad_entry (error, raw ? raw : "", problem);
+  if (rel[0] == '\0')
+    {
+      /* "./": the layer root belongs to the driver, which already made it */
+      if (archive_entry_filetype (e) == AE_IFDIR && archive_entry_hardlink (e) == NULL)
+        return TRUE;
+      return bad_entry (error, raw, "names the layer root");
+    }
+  const char *slash = strrchr (rel, '/');
+  g_autofree char *parent = slash ? g_strndup (rel, slash - rel) : g_strdup ("");
+  const char *base = slash ? slash + 1 : rel;
+  WhKind wh;
+  if (!classify_whiteout (x, rel, parent, base, &wh, error))
+    return FALSE;
+  if (wh == WH_SKIP)
+    return TRUE;
+  int pfd = open_parent (x, rel, parent, error);
+  if (pfd < 0)
+    return FALSE;
+  gboolean ok;
+  if (wh == WH_OPQ)
+    ok = x->whiteouts->opaque (pfd, parent, x->written, x->whiteouts->data, error);
+  else if (wh == WH_FILE)
+    ok = x->whiteouts->whiteout (pfd, parent, base + strlen (WH_PREFIX), x->whiteouts->data,
+                                 error);
+  else if ((ok = make_entry (x, a, e, pfd, base, rel, error)))
+    g_hash_table_add (x->written, g_steal_pointer (&rel));
+  close (pfd);
+  return ok;
+}
+
+static gboolean
+apply_dir_times (Extractor *x, GError **error)
+{
+  for (guint i = 0; i < x->dir_times->len; i++)
+    {
+      DirTime *d = x->dir_times->pdata[i];
+      int fd = open_in_root (x->root_fd, d->relpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
+        continue; /* a later entry replaced or whited it out */
+      if (fd < 0)
+        return berth_fail_errno (error, errno, "open %s", d->relpath);
+      int r = futimens (fd, d->ts);
+      int errsv = errno;
+      close (fd);
+      if (r < 0)
+        return berth_fail_errno (error, errsv, "set times of %s", d->relpath);
+    }
+  return TRUE;
+}
+
+static gboolean
+open_reader (struct archive *a, int in_fd, GError **error)
+{
+  /* only in-library decompressors: no helper programs run on layer data */
+  if (archive_read_support_filter_gzip (a) < ARCHIVE_WARN
+      || archive_read_support_filter_xz (a) < ARCHIVE_WARN
+      || archive_read_support_filter_zstd (a) < ARCHIVE_WARN
+      || archive_read_support_format_tar (a) != ARCHIVE_OK)
+    return berth_fail (error, BERTH_ERROR_FAILED, "set up archive reader: %s",
+                       archive_reason (a));
+  if (archive_read_open_fd (a, in_fd, CHUNK) != ARCHIVE_OK)
+    return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "bad archive: %s", archive_reason (a));
+  return TRUE;
+}
+
+static gboolean
+extract_all (Extractor *x, struct archive *a, GError **error)
+{
+  for (;;)
+    {
+      struct archive_entry *e;
+      int r = archive_read_next_header (a, &e);
+      if (r == ARCHIVE_EOF)
+        return TRUE;
+      if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+        return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "bad archive: %s",
+                           archive_reason (a));
+      if (!extract_entry (x, a, e, error))
+        return FALSE;
+    }
+}
+
+gint64
+berth_archive_extract (int root_fd, int in_fd, const BerthWhiteoutOps *whiteouts,
+                       GError **error)
+{
+  g_autoptr (BerthArchive) a = archive_read_new ();
+  if (a == NULL)
+    return berth_fail (error, BERTH_ERROR_FAILED, "archive_read_new: out of memory"), -1;
+  g_autoptr (GHashTable) written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GPtrArray) dir_times = g_ptr_array_new_with_free_func (dir_time_free);
+  Extractor x = {
+    .root_fd = root_fd, .whiteouts = whiteouts, .written = written, .dir_times = dir_times,
+  };
+  if (!open_reader (a, in_fd, error) || !extract_all (&x, a, error)
+      || !apply_dir_times (&x, error))
+    return -1;
+  return x.bytes;
+}
+
+/* ------------------------------------------------------- full-tree whiteouts */
+
+static gboolean
+delete_whiteout (int dirfd, const char *dir_relpath, const char *name, gpointer data,
+                 GError **error)
+{
+  return berth_rm_rf_at (dirfd, name, error);
+}
+
+static gboolean
+delete_opaque (int dirfd, const char *dir_relpath, GHashTable *written, gpointer data,
+               GError **error)
+{
+  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", dir_relpath);
+  DIR *d = fdopendir (fd);
+  if (d == NULL)
+    {
+      int errsv = errno;
+      close (fd);
+      return berth_fail_errno (error, errsv, "opendir %s", dir_relpath);
+    }
+  g_autoptr (GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);
+  struct dirent *de;
+  while ((errno = 0, de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      g_autofree char *rel = dir_relpath[0] ? g_strconcat (dir_relpath, "/", de->d_name, NULL)
+                                            : g_strdup (de->d_name);
+      if (!g_hash_table_contains (written, rel))
+        g_ptr_array_add (doomed, g_strdup (de->d_name));
+    }
+  int errsv = errno;
+  closedir (d);
+  if (errsv != 0)
+    return berth_fail_errno (error, errsv, "read directory %s", dir_relpath);
+  /* removed after the scan: deleting while readdir runs may skip entries */
+  for (guint i = 0; i < doomed->len; i++)
+    if (!berth_rm_rf_at (dirfd, doomed->pdata[i], error))
+      return FALSE;
+  return TRUE;
+}
+
+const BerthWhiteoutOps berth_whiteout_delete_ops = {
+  .whiteout = delete_whiteout,
+  .opaque = delete_opaque,
+  .data = NULL,
+};
+
+/* ------------------------------------------------------------------ writing */
+
+struct BerthTarWriter {
+  struct archive *a;
+  GHashTable *links; /* "dev:ino" -> first name, for files with nlink > 1 */
+  gboolean finished;
+};
+
+static gboolean
+writer_fail (BerthTarWriter *w, GError **error, const char *what)
+{
+  return berth_fail (error, BERTH_ERROR_FAILED, "%s: %s", what, archive_reason (w->a));
+}
+
+BerthTarWriter *
+berth_tar_writer_new (int out_fd, GError **error)
+{
+  g_autoptr (BerthTarWriter) w = g_new0 (BerthTarWriter, 1);
+  w->links = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  w->a = archive_write_new ();
+  if (w->a == NULL)
+    return berth_fail (error, BERTH_ERROR_FAILED, "archive_write_new: out of memory"), NULL;
+  if (archive_write_set_format_pax_restricted (w->a) != ARCHIVE_OK
+      || archive_write_open_fd (w->a, out_fd) != ARCHIVE_OK)
+    return writer_fail (w, error, "open tar writer"), NULL;
+  return g_steal_pointer (&w);
+}
+
+void
+berth_tar_writer_free (BerthTarWriter *w)
+{
+  if (w == NULL)
+    return;
+  if (w->a)
+    {
+      /* an unfinished stream must not get an end marker that makes it look whole */
+      if (!w->finished)
+        archive_write_fail (w->a);
+      archive_write_free (w->a);
+    }
+  g_hash_table_unref (w->links);
+  g_free (w);
+}
+
+static gint
+cmp_str_ptr (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static gboolean
+read_xattrs (struct archive_entry *e, int dirfd, const char *relpath, GError **error)
+{
+  g_autofree char *path = fd_path (dirfd, relpath);
+  ssize_t n = llistxattr (path, NULL, 0);
+  if (n < 0 && errno == ENOTSUP)
+    return TRUE;
+  if (n <= 0)
+    return n == 0 ? TRUE : berth_fail_errno (error, errno, "list xattrs of %s", relpath);
+  g_autofree char *names = g_malloc (n);
+  n = llistxattr (path, names, n);
+  if (n < 0)
+    return berth_fail_errno (error, errno, "list xattrs of %s", relpath);
+  g_autoptr (GPtrArray) sorted = g_ptr_array_new ();
+  for (char *p = names; p < names + n; p += strlen (p) + 1)
+    if (!is_overlay_xattr (p))
+      g_ptr_array_add (sorted, p);
+  /* sorted so equal trees give byte-equal tars */
+  g_ptr_array_sort (sorted, cmp_str_ptr);
+  for (guint i = 0; i < sorted->len; i++)
+    {
+      const char *name = sorted->pdata[i];
+      ssize_t len = lgetxattr (path, name, NULL, 0);
+      g_autofree char *value = len >= 0 ? g_malloc (len + 1) : NULL;
+      if (len >= 0)
+        len = lgetxattr (path, name, value, len);
+      if (len < 0)
+        return berth_fail_errno (error, errno, "get xattr %s of %s", name, relpath);
+      archive_entry_xattr_add_entry (e, name, value, len);
+    }
+  return TRUE;
+}
+
+static gboolean
+read_link_target (struct archive_entry *e, int dirfd, const char *relpath, GError **error)
+{
+  char buf[PATH_MAX + 1];
+  ssize_t n = readlinkat (dirfd, relpath, buf, sizeof buf);
+  if (n < 0)
+    return berth_fail_errno (error, errno, "readlink %s", relpath);
+  if ((size_t) n >= sizeof buf)
+    return berth_fail (error, BERTH_ERROR_FAILED, "readlink %s: target too long", relpath);
+  buf[n] = '\0';
+  archive_entry_set_symlink (e, buf);
+  return TRUE;
+}
+
+/* Only what a layer needs, no atime/ctime/dev/ino, so that equal trees give
+ * equal tars (layer digests). */
+static struct archive_entry *
+entry_from_stat (BerthTarWriter *w, const struct stat *st, const char *name)
+{
+  struct archive_entry *e = archive_entry_new ();
+  archive_entry_set_pathname (e, name);
+  archive_entry_set_filetype (e, st->st_mode & S_IFMT);
+  archive_entry_set_perm (e, st->st_mode & 07777);
+  archive_entry_set_uid (e, st->st_uid);
+  archive_entry_set_gid (e, st->st_gid);
+  archive_entry_set_mtime (e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+  archive_entry_set_size (e, S_ISREG (st->st_mode) ? st->st_size : 0);
+  if (S_ISCHR (st->st_mode) || S_ISBLK (st->st_mode))
+    {
+      archive_entry_set_rdevmajor (e, major (st->st_rdev));
+      archive_entry_set_rdevminor (e, minor (st->st_rdev));
+    }
+  if (!S_ISDIR (st->st_mode) && st->st_nlink > 1)
+    {
+      g_autofree char *key = g_strdup_printf ("%ju:%ju", (uintmax_t) st->st_dev,
+                                              (uintmax_t) st->st_ino);
+      const char *first = g_hash_table_lookup (w->links, key);
+      if (first)
+        {
+          archive_entry_set_hardlink (e, first);
+          archive_entry_set_size (e, 0);
+        }
+      else
+        g_hash_table_insert (w->links, g_steal_pointer (&key), g_strdup (name));
+    }
+  return e;
+}
+
+static gboolean
+write_data (BerthTarWriter *w, int fd, gint64 size, const char *relpath, GError **error)
+{
+  g_autofree char *buf = g_malloc (CHUNK);
+  while (size > 0)
+    {
+      ssize_t n = read (fd, buf, MIN (size, CHUNK));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return berth_fail_errno (error, errno, "read %s", relpath);
+      if (n == 0)
+        break; /* shrank while being archived: libarchive pads with zeros */
+      if (archive_write_data (w->a, buf, n) < 0)
+        return writer_fail (w, error, relpath);
+      size -= n;
+    }
+  return TRUE;
+}
+
+static gboolean
+write_entry (BerthTarWriter *w, struct archive_entry *e, int data_fd, const char *relpath,
+             GError **error)
+{
+  if (archive_write_header (w->a, e) < ARCHIVE_WARN)
+    return writer_fail (w, error, relpath);
+  if (data_fd >= 0 && !write_data (w, data_fd, archive_entry_size (e), relpath, error))
+    return FALSE;
+  if (archive_write_finish_entry (w->a) < ARCHIVE_WARN)
+    return writer_fail (w, error, relpath);
+  return TRUE;
+}
+
+static gboolean
+add_stat (BerthTarWriter *w, int dirfd, const char *relpath, const char *name,
+          struct stat *st, GError **error)
+{
+  if (fstatat (dirfd, relpath, st, AT_SYMLINK_NOFOLLOW) < 0)
+    return berth_fail_errno (error, errno, "stat %s", relpath);
+  if (S_ISSOCK (st->st_mode))
+    return TRUE; /* tar cannot hold sockets; they belong to a running process anyway */
+  while (name[0] == '/')
+    name++;
+  g_autoptr (BerthArchiveEntry) e = entry_from_stat (w, st, name);
+  if (S_ISLNK (st->st_mode) && !read_link_target (e, dirfd, relpath, error))
+    return FALSE;
+  if (!read_xattrs (e, dirfd, relpath, error))
+    return FALSE;
+  int fd = -1;
+  /* opened before the header goes out, so a failure leaves no half entry */
+  if (archive_entry_hardlink (e) == NULL && S_ISREG (st->st_mode)
+      && (fd = openat (dirfd, relpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+    return berth_fail_errno (error, errno, "open %s", relpath);
+  gboolean ok = write_entry (w, e, fd, relpath, error);
+  if (fd >= 0)
+    close (fd);
+  return ok;
+}
+
+gboolean
+berth_tar_writer_add (BerthTarWriter *w, int dirfd, const char *relpath, const char *name,
+                      GError **error)
+{
+  struct stat st;
+  return add_stat (w, dirfd, relpath, name, &st, error);
+}
+
+static gboolean
+add_marker (BerthTarWriter *w, const char *name, GError **error)
+{
+  g_autoptr (BerthArchiveEntry) e = archive_entry_new ();
+  archive_entry_set_pathname (e, name);
+  archive_entry_set_filetype (e, AE_IFREG);
+  archive_entry_set_perm (e, 0644);
+  archive_entry_set_size (e, 0);
+  archive_entry_set_mtime (e, 0, 0);
+  return write_entry (w, e, -1, name, error);
+}
+
+gboolean
+berth_tar_writer_add_whiteout (BerthTarWriter *w, const char *name, GError **error)
+{
+  while (name[0] == '/')
+    name++;
+  g_autofree char *dir = g_path_get_dirname (name);
+  g_autofree char *base = g_path_get_basename (name);
+  g_autofree char *wh = strcmp (dir, ".") == 0 ? g_strconcat (WH_PREFIX, base, NULL)
+                                               : g_strconcat (dir, "/" WH_PREFIX, base, NULL);
+  return add_marker (w, wh, error);
+}
+
+gboolean
+berth_tar_writer_add_opaque (BerthTarWriter *w, const char *dir_name, GError **error)
+{
+  while (dir_name[0] == '/')
+    dir_name++;
+  g_autofree char *dir = g_strdup (dir_name);
+  while (g_str_has_suffix (dir, "/"))
+    dir[strlen (dir) - 1] = '\0';
+  g_autofree char *name = dir[0] && strcmp (dir, ".") != 0
+                            ? g_strconcat (dir, "/" WH_OPAQUE, NULL)
+                            : g_strdup (WH_OPAQUE);
+  return add_marker (w, name, error);
+}
+
+/* The names in directory @fd (which it takes), sorted. */
+static GPtrArray *
+list_sorted (int fd, const char *what, GError **error)
+{
+  DIR *d = fdopendir (fd);
+  if (d == NULL)
+    {
+      int errsv = errno;
+      close (fd);
+      return berth_fail_errno (error, errsv, "opendir %s", what), NULL;
+    }
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  struct dirent *de;
+  while ((errno = 0, de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      g_ptr_array_add (names, g_strdup (de->d_name));
+  int errsv = errno;
+  closedir (d);
+  if (errsv != 0)
+    return berth_fail_errno (error, errsv, "read directory %s", what), NULL;
+  g_ptr_array_sort (names, cmp_str_ptr);
+  return g_steal_pointer (&names);
+}
+
+static gboolean
+add_children (BerthTarWriter *w, int root_fd, const char *prefix, GError **error)
+{
+  int fd = openat (root_fd, prefix[0] ? prefix : ".",
+                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", prefix[0] ? prefix : ".");
+  g_autoptr (GPtrArray) names = list_sorted (fd, prefix, error);
+  if (names == NULL)
+    return FALSE;
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *n = names->pdata[i];
+      g_autofree char *rel = prefix[0] ? g_strconcat (prefix, "/", n, NULL) : g_strdup (n);
+      struct stat st;
+      if (!add_stat (w, root_fd, rel, rel, &st, error))
+        return FALSE;
+      if (S_ISDIR (st.st_mode) && !add_children (w, root_fd, rel, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+berth_tar_writer_add_tree (BerthTarWriter *w, int dirfd, GError **error)
+{
+  return add_children (w, dirfd, "", error);
+}
+
+gboolean
+berth_tar_writer_finish (BerthTarWriter *w, GError **error)
+{
+  if (archive_write_close (w->a) != ARCHIVE_OK)
+    return writer_fail (w, error, "finish tar");
+  w->finished = TRUE;
+  return TRUE;
+}

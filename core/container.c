@@ -1,0 +1,325 @@
+/* Containers on the storage side: a writable layer on an image's top layer,
+ * plus metadata in containers/<id>/container.json. */
+#include "config.h"
+#include "internal.h"
+#include <berth/archive.h>
+#include <berth/error.h>
+#include <berth/fsutil.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+void
+berth_container_free (BerthContainer *c)
+{
+  if (c == NULL)
+    return;
+  g_free (c->id);
+  g_free (c->name);
+  g_free (c->image_id);
+  g_free (c->image_ref);
+  g_free (c->driver);
+  g_free (c->parent_layer);
+  g_strfreev (c->cmd);
+  g_free (c->created);
+  g_free (c);
+}
+
+static char *
+container_file (BerthStore *store, const char *id)
+{
+  return berth_store_path (store, "containers", id, "container.json", NULL);
+}
+
+static gboolean
+container_save (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "Id");
+  json_builder_add_string_value (b, c->id);
+  json_builder_set_member_name (b, "Name");
+  json_builder_add_string_value (b, c->name);
+  json_builder_set_member_name (b, "Image");
+  json_builder_add_string_value (b, c->image_id);
+  json_builder_set_member_name (b, "ImageRef");
+  json_builder_add_string_value (b, c->image_ref);
+  json_builder_set_member_name (b, "StorageDriver");
+  json_builder_add_string_value (b, c->driver);
+  json_builder_set_member_name (b, "ParentLayer");
+  json_builder_add_string_value (b, c->parent_layer);
+  json_builder_set_member_name (b, "Cmd");
+  json_builder_add_value (b, berth_json_strv_node (c->cmd));
+  json_builder_set_member_name (b, "Created");
+  json_builder_add_string_value (b, c->created);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) node = json_builder_get_root (b);
+  g_autofree char *path = container_file (store, c->id);
+  return berth_json_write (path, node, error);
+}
+
+static BerthContainer *
+container_read (BerthStore *store, const char *id, GError **error)
+{
+  g_autofree char *path = container_file (store, id);
+  g_autoptr (JsonNode) node = berth_json_read (path, error);
+  if (node == NULL)
+    return NULL;
+  JsonObject *o = json_node_get_object (node);
+  g_autoptr (BerthContainer) c = g_new0 (BerthContainer, 1);
+  c->id = g_strdup (id);
+  c->name = g_strdup (json_object_get_string_member_with_default (o, "Name", ""));
+  c->image_id = g_strdup (json_object_get_string_member_with_default (o, "Image", ""));
+  c->image_ref = g_strdup (json_object_get_string_member_with_default (o, "ImageRef", ""));
+  c->driver = g_strdup (json_object_get_string_member_with_default (o, "StorageDriver", ""));
+  c->parent_layer = g_strdup (json_object_get_string_member_with_default (o, "ParentLayer", NULL));
+  c->cmd = berth_json_strv (o, "Cmd");
+  c->created = g_strdup (json_object_get_string_member_with_default (o, "Created", ""));
+  return g_steal_pointer (&c);
+}
+
+static GPtrArray *
+container_ids (BerthStore *store, GError **error)
+{
+  g_autofree char *dir = berth_store_path (store, "containers", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, error);
+  if (d == NULL)
+    return NULL;
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    if (berth_is_hex_id (name))
+      g_ptr_array_add (ids, g_strdup (name));
+  g_ptr_array_sort (ids, (GCompareFunc) g_strcmp0);
+  return ids;
+}
+
+GPtrArray *
+berth_container_list (BerthStore *store, GError **error)
+{
+  g_autoptr (GPtrArray) ids = container_ids (store, error);
+  if (ids == NULL)
+    return NULL;
+  g_autoptr (GPtrArray) list =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) berth_container_free);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      /* A directory without metadata is a create that died half-way. */
+      g_autofree char *path = container_file (store, ids->pdata[i]);
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        continue;
+      BerthContainer *c = container_read (store, ids->pdata[i], error);
+      if (c == NULL)
+        return NULL;
+      g_ptr_array_add (list, c);
+    }
+  return g_steal_pointer (&list);
+}
+
+BerthContainer *
+berth_container_lookup (BerthStore *store, const char *ref, GError **error)
+{
+  g_autoptr (GPtrArray) list = berth_container_list (store, error);
+  if (list == NULL)
+    return NULL;
+  g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+  for (guint i = 0; i < list->len; i++)
+    {
+      BerthContainer *c = list->pdata[i];
+      if (g_strcmp0 (c->name, ref) == 0 || g_strcmp0 (c->id, ref) == 0)
+        return container_read (store, c->id, error);
+      g_ptr_array_add (ids, c->id);
+    }
+  g_autofree char *id = berth_resolve_prefix (ids, ref, "container", error);
+  if (id == NULL)
+    return NULL;
+  return container_read (store, id, error);
+}
+
+static char *
+random_id (void)
+{
+  guint32 words[8];
+  for (guint i = 0; i < G_N_ELEMENTS (words); i++)
+    words[i] = g_random_int ();
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) words, sizeof words);
+}
+
+/* Docker-style generated names are fun but unhelpful in scripts; a short id
+ * suffix keeps them unique and obviously berth's. */
+static char *
+generated_name (const char *id)
+{
+  return g_strdup_printf ("berth-%.12s", id);
+}
+
+static gboolean
+name_taken (BerthStore *store, const char *name, GError **error)
+{
+  g_autoptr (GPtrArray) list = berth_container_list (store, error);
+  if (list == NULL)
+    return TRUE;
+  for (guint i = 0; i < list->len; i++)
+    if (g_strcmp0 (((BerthContainer *) list->pdata[i])->name, name) == 0)
+      return berth_fail (error, BERTH_ERROR_EXISTS, "container name '%s' is already in use",
+                         name), TRUE;
+  return FALSE;
+}
+
+BerthContainer *
+berth_container_create (BerthStore *store, const char *image_ref, const char *name,
+                        const char *driver, char **cmd, GError **error)
+{
+  if (name && !berth_validate_name (name, error))
+    return NULL;
+  if (name && name_taken (store, name, error))
+    return NULL;
+  g_autoptr (BerthImage) image = berth_image_lookup (store, image_ref, error);
+  if (image == NULL)
+    return NULL;
+  BerthStorage *storage = berth_store_driver (store, driver, error);
+  if (storage == NULL)
+    return NULL;
+  g_autoptr (GError) local = NULL;
+  g_autofree char *parent = berth_layer_ensure (store, storage, image, &local);
+  if (local)
+    return g_propagate_error (error, g_steal_pointer (&local)), NULL;
+
+  g_autoptr (BerthContainer) c = g_new0 (BerthContainer, 1);
+  c->id = random_id ();
+  c->name = name ? g_strdup (name) : generated_name (c->id);
+  c->image_id = g_strdup (image->id);
+  c->image_ref = g_strdup (image_ref);
+  c->driver = g_strdup (storage->ops->name);
+  c->parent_layer = g_steal_pointer (&parent);
+  JsonObject *cfg = json_object_get_object_member (json_node_get_object (image->config), "config");
+  c->cmd = (cmd && cmd[0]) ? g_strdupv (cmd) : berth_json_strv (cfg, "Cmd");
+  c->created = berth_now_rfc3339 ();
+
+  g_autofree char *dir = berth_store_path (store, "containers", c->id, NULL);
+  if (!berth_mkdir_p (dir, 0700, error))
+    return NULL;
+  if (!berth_storage_create (storage, c->id, c->parent_layer, TRUE, error))
+    {
+      berth_rm_rf (dir, NULL);
+      return NULL;
+    }
+  if (!container_save (store, c, error))
+    {
+      berth_storage_remove (storage, c->id, NULL);
+      berth_rm_rf (dir, NULL);
+      return NULL;
+    }
+  return g_steal_pointer (&c);
+}
+
+gboolean
+berth_container_remove (BerthStore *store, const char *ref, gboolean force, GError **error)
+{
+  g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, error);
+  if (c == NULL)
+    return FALSE;
+  BerthStorage *storage = berth_store_driver (store, c->driver, error);
+  if (storage == NULL)
+    return FALSE;
+  if (berth_storage_refcount (storage, c->id) > 0 && !force)
+    return berth_fail (error, BERTH_ERROR_BUSY,
+                       "container %s is mounted; umount it or use --force", c->name);
+  if (berth_storage_exists (storage, c->id) && !berth_storage_remove (storage, c->id, error))
+    return FALSE;
+  g_autofree char *dir = berth_store_path (store, "containers", c->id, NULL);
+  return berth_rm_rf (dir, error);
+}
+
+char *
+berth_container_mount (BerthStore *store, BerthContainer *c, GError **error)
+{
+  BerthStorage *storage = berth_store_driver (store, c->driver, error);
+  if (storage == NULL)
+    return NULL;
+  return berth_storage_get (storage, c->id, error);
+}
+
+gboolean
+berth_container_umount (BerthStore *store, BerthContainer *c, GError **error)
+{
+  BerthStorage *storage = berth_store_driver (store, c->driver, error);
+  if (storage == NULL)
+    return FALSE;
+  return berth_storage_put (storage, c->id, error);
+}
+
+GPtrArray *
+berth_container_changes (BerthStore *store, BerthContainer *c, GError **error)
+{
+  BerthStorage *storage = berth_store_driver (store, c->driver, error);
+  if (storage == NULL)
+    return NULL;
+  return berth_storage_changes (storage, c->id, c->parent_layer, error);
+}
+
+char *
+berth_container_commit (BerthStore *store, BerthContainer *c, const char *ref, GError **error)
+{
+  if (ref && !berth_parse_reference (ref, NULL, NULL, error))
+    return NULL;
+  BerthStorage *storage = berth_store_driver (store, c->driver, error);
+  if (storage == NULL)
+    return NULL;
+  g_autoptr (BerthImage) base = berth_image_lookup (store, c->image_id, error);
+  if (base == NULL)
+    return NULL;
+  g_autofree char *tmpdir = berth_store_mkdtemp (store, error);
+  if (tmpdir == NULL)
+    return NULL;
+  g_autofree char *tarpath = g_build_filename (tmpdir, "diff.tar", NULL);
+  int fd = open (tarpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      berth_fail_errno (error, errno, "create %s", tarpath);
+      berth_rm_rf (tmpdir, NULL);
+      return NULL;
+    }
+  g_autofree char *digest = NULL;
+  if (berth_storage_diff (storage, c->id, c->parent_layer, fd, error))
+    {
+      if (lseek (fd, 0, SEEK_SET) < 0)
+        berth_fail_errno (error, errno, "seek %s", tarpath);
+      else
+        digest = berth_blob_ingest (store, fd, NULL, NULL, NULL, error);
+    }
+  close (fd);
+  berth_rm_rf (tmpdir, NULL);
+  if (digest == NULL)
+    return NULL;
+  g_autofree char *created_by = g_strdup_printf ("berth commit %s", c->name);
+  gsize len = 0;
+  g_autofree char *config = berth_image_config_new (base->config, digest, created_by, NULL, &len);
+  g_autofree char *id = berth_image_store_config (store, config, len, error);
+  if (id == NULL || (ref && !berth_tag_set (store, ref, id, error)))
+    {
+      berth_store_collect_garbage (store, NULL);
+      return NULL;
+    }
+  return g_steal_pointer (&id);
+}
+
+gboolean
+berth_container_export (BerthStore *store, BerthContainer *c, int out_fd, GError **error)
+{
+  g_autofree char *dir = berth_container_mount (store, c, error);
+  if (dir == NULL)
+    return FALSE;
+  gboolean ok = FALSE;
+  int root = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    berth_fail_errno (error, errno, "open %s", dir);
+  else
+    {
+      g_autoptr (BerthTarWriter) w = berth_tar_writer_new (out_fd, error);
+      ok = w && berth_tar_writer_add_tree (w, root, error) && berth_tar_writer_finish (w, error);
+      close (root);
+    }
+  return berth_container_umount (store, c, ok ? error : NULL) && ok;
+}

@@ -1,0 +1,227 @@
+#include "config.h"
+#include <berth/fsutil.h>
+#include <berth/error.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+static gboolean
+write_all (int fd, const void *data, gsize len)
+{
+  const char *p = data;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      p += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+static gboolean
+fsync_parent_dir (const char *path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", dir);
+  int r = fsync (fd);
+  int errsv = errno;
+  close (fd);
+  if (r < 0)
+    return berth_fail_errno (error, errsv, "fsync %s", dir);
+  return TRUE;
+}
+
+gboolean
+berth_write_file_atomic (const char *path, const void *data, gsize len, mode_t mode,
+                         GError **error)
+{
+  g_autofree char *tmp = g_strdup_printf ("%s.tmp-XXXXXX", path);
+  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, mode);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "create %s", tmp);
+  if (!write_all (fd, data, len) || fsync (fd) < 0)
+    {
+      int errsv = errno;
+      close (fd);
+      unlink (tmp);
+      return berth_fail_errno (error, errsv, "write %s", path);
+    }
+  if (close (fd) < 0 || rename (tmp, path) < 0)
+    {
+      int errsv = errno;
+      unlink (tmp);
+      return berth_fail_errno (error, errsv, "write %s", path);
+    }
+  return fsync_parent_dir (path, error);
+}
+
+gboolean
+berth_mkdir_p (const char *path, mode_t mode, GError **error)
+{
+  if (g_mkdir_with_parents (path, mode) < 0)
+    return berth_fail_errno (error, errno, "mkdir %s", path);
+  return TRUE;
+}
+
+static gboolean rm_children (int dirfd, const char *what, dev_t dev, GError **error);
+
+static gboolean
+rm_entry (int dirfd, const char *name, const char *what, dev_t dev, GError **error)
+{
+  struct stat st;
+  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      if (errno == ENOENT)
+        return TRUE;
+      return berth_fail_errno (error, errno, "stat %s/%s", what, name);
+    }
+  if (!S_ISDIR (st.st_mode))
+    {
+      if (unlinkat (dirfd, name, 0) < 0 && errno != ENOENT)
+        return berth_fail_errno (error, errno, "unlink %s/%s", what, name);
+      return TRUE;
+    }
+  if (st.st_dev != dev)
+    return berth_fail (error, BERTH_ERROR_BUSY, "remove %s/%s: a filesystem is mounted there",
+                       what, name);
+  int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s/%s", what, name);
+  g_autofree char *sub = g_strdup_printf ("%s/%s", what, name);
+  gboolean ok = rm_children (fd, sub, dev, error);
+  close (fd);
+  if (!ok)
+    return FALSE;
+  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    {
+      /* A btrfs subvolume nested in the tree is removed like a directory
+       * by rmdir on recent kernels; anything else is a real failure. */
+      return berth_fail_errno (error, errno, "rmdir %s", sub);
+    }
+  return TRUE;
+}
+
+static gboolean
+rm_children (int dirfd, const char *what, dev_t dev, GError **error)
+{
+  int fd = dup (dirfd);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "dup");
+  DIR *d = fdopendir (fd);
+  if (d == NULL)
+    {
+      close (fd);
+      return berth_fail_errno (error, errno, "opendir %s", what);
+    }
+  struct dirent *de;
+  gboolean ok = TRUE;
+  while (ok && (errno = 0, de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      ok = rm_entry (dirfd, de->d_name, what, dev, error);
+    }
+  closedir (d);
+  return ok;
+}
+
+gboolean
+berth_rm_rf_at (int dirfd, const char *name, GError **error)
+{
+  struct stat st;
+  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      if (errno == ENOENT)
+        return TRUE;
+      return berth_fail_errno (error, errno, "stat %s", name);
+    }
+  return rm_entry (dirfd, name, name, st.st_dev, error);
+}
+
+gboolean
+berth_rm_rf (const char *path, GError **error)
+{
+  return berth_rm_rf_at (AT_FDCWD, path, error);
+}
+
+gboolean
+berth_is_mountpoint (const char *path)
+{
+  g_autofree char *contents = NULL;
+  g_autofree char *real = realpath (path, NULL);
+  if (real == NULL || !g_file_get_contents ("/proc/self/mountinfo", &contents, NULL, NULL))
+    return FALSE;
+  g_auto (GStrv) lines = g_strsplit (contents, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      g_auto (GStrv) f = g_strsplit (*l, " ", 6);
+      if (g_strv_length (f) < 5)
+        continue;
+      g_autofree char *mp = g_strcompress (f[4]); /* octal escapes like \040 */
+      if (strcmp (mp, real) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+const char *
+berth_fs_type_name (const char *path)
+{
+  struct statfs sfs;
+  if (statfs (path, &sfs) < 0)
+    return "unknown";
+  switch ((unsigned long) sfs.f_type)
+    {
+    case EXT4_SUPER_MAGIC: return "ext4";
+    case BTRFS_SUPER_MAGIC: return "btrfs";
+    case TMPFS_MAGIC: return "tmpfs";
+    case XFS_SUPER_MAGIC: return "xfs";
+    case OVERLAYFS_SUPER_MAGIC: return "overlay";
+    case 0x65735546: return "fuse";
+    case 0x2fc12fc1: return "zfs";
+    case NFS_SUPER_MAGIC: return "nfs";
+    case SQUASHFS_MAGIC: return "squashfs";
+    default: return "other";
+    }
+}
+
+gboolean
+berth_fs_supports_d_type (const char *dir, gboolean *supported, GError **error)
+{
+  g_autofree char *probe = g_build_filename (dir, ".d_type-probe-XXXXXX", NULL);
+  if (g_mkdtemp (probe) == NULL)
+    return berth_fail_errno (error, errno, "probe d_type in %s", dir);
+  g_autofree char *file = g_build_filename (probe, "f", NULL);
+  int fd = open (file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      int errsv = errno;
+      rmdir (probe);
+      return berth_fail_errno (error, errsv, "probe d_type in %s", dir);
+    }
+  close (fd);
+  *supported = FALSE;
+  DIR *d = opendir (probe);
+  struct dirent *de;
+  while (d && (de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, "f") == 0)
+      *supported = de->d_type != DT_UNKNOWN;
+  if (d)
+    closedir (d);
+  unlink (file);
+  rmdir (probe);
+  return TRUE;
+}

@@ -1,0 +1,502 @@
+/* Images in and out of the store: rootfs tarballs, docker-save and OCI
+ * image-layout archives. Whatever fails leaves the store as it was. */
+#include "config.h"
+#include "internal.h"
+#include <berth/archive.h>
+#include <berth/error.h>
+#include <berth/fsutil.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
+
+static int
+open_input (const char *path, GError **error)
+{
+  if (g_strcmp0 (path, "-") == 0)
+    return dup (STDIN_FILENO);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    berth_fail_errno (error, errno, "open %s", path);
+  return fd;
+}
+
+/* Forget an image this command made and whatever only it referenced. */
+static void
+undo_image (BerthStore *store, const char *id, gboolean existed)
+{
+  if (id && !existed)
+    {
+      g_autofree char *file = g_strdup_printf ("%s.json", id);
+      g_autofree char *path = berth_store_path (store, "images", file, NULL);
+      unlink (path);
+    }
+  berth_store_collect_garbage (store, NULL);
+}
+
+static gboolean
+image_exists (BerthStore *store, const char *id)
+{
+  g_autofree char *file = g_strdup_printf ("%s.json", id);
+  g_autofree char *path = berth_store_path (store, "images", file, NULL);
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+/* Store @config, unpack its layers into @driver; on failure undo. */
+static char *
+commit_image (BerthStore *store, const char *config, gsize len, const char *driver,
+              gboolean *existed, GError **error)
+{
+  g_autofree char *id = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) config, len);
+  *existed = image_exists (store, id);
+  g_free (id);
+  id = berth_image_store_config (store, config, len, error);
+  if (id == NULL)
+    {
+      berth_store_collect_garbage (store, NULL);
+      return NULL;
+    }
+  BerthStorage *storage = berth_store_driver (store, driver, error);
+  g_autoptr (BerthImage) image = storage ? berth_image_lookup (store, id, error) : NULL;
+  g_autoptr (GError) local = NULL;
+  g_autofree char *top = image ? berth_layer_ensure (store, storage, image, &local) : NULL;
+  if (image == NULL || local)
+    {
+      if (local)
+        g_propagate_error (error, g_steal_pointer (&local));
+      undo_image (store, id, *existed);
+      return NULL;
+    }
+  return g_steal_pointer (&id);
+}
+
+static char *
+import_fd (BerthStore *store, int fd, const char *ref, const char *driver, char **cmd,
+           const char *created_by, BerthProgressFunc progress, gpointer data, GError **error)
+{
+  if (ref && !berth_parse_reference (ref, NULL, NULL, error))
+    return NULL;
+  g_autofree char *digest = berth_blob_ingest (store, fd, NULL, progress, data, error);
+  if (digest == NULL)
+    return NULL;
+  gsize len = 0;
+  g_autofree char *config = berth_image_config_new (NULL, digest, created_by, cmd, &len);
+  gboolean existed = FALSE;
+  g_autofree char *id = commit_image (store, config, len, driver, &existed, error);
+  if (id == NULL)
+    return NULL;
+  if (ref && !berth_tag_set (store, ref, id, error))
+    {
+      undo_image (store, id, existed);
+      return NULL;
+    }
+  return g_steal_pointer (&id);
+}
+
+char *
+berth_image_import (BerthStore *store, const char *tar_path, const char *ref, const char *driver,
+                    BerthProgressFunc progress, gpointer data, GError **error)
+{
+  int fd = open_input (tar_path, error);
+  if (fd < 0)
+    return NULL;
+  g_autofree char *base = g_path_get_basename (tar_path);
+  g_autofree char *created_by = g_strdup_printf ("berth image import %s", base);
+  char *id = import_fd (store, fd, ref, driver, NULL, created_by, progress, data, error);
+  close (fd);
+  if (id == NULL)
+    g_prefix_error (error, "import %s: ", tar_path);
+  return id;
+}
+
+char *
+berth_image_import_tree_fd (BerthStore *store, int tar_fd, const char *ref, const char *driver,
+                            char **cmd, const char *created_by, GError **error)
+{
+  return import_fd (store, tar_fd, ref, driver, cmd, created_by, NULL, NULL, error);
+}
+
+/* --- load --- */
+
+/* Open @relpath inside the unpacked archive at @root_fd, never leaving it. */
+static int
+open_inside (int root_fd, const char *relpath, GError **error)
+{
+  struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
+                          .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  int fd = syscall (SYS_openat2, root_fd, relpath, &how, sizeof how);
+  if (fd < 0)
+    berth_fail_errno (error, errno, "image archive: %s", relpath);
+  return fd;
+}
+
+static char *
+read_inside (int root_fd, const char *relpath, gsize *len, GError **error)
+{
+  int fd = open_inside (root_fd, relpath, error);
+  if (fd < 0)
+    return NULL;
+  g_autoptr (GMappedFile) map = g_mapped_file_new_from_fd (fd, FALSE, NULL);
+  close (fd);
+  if (map == NULL)
+    {
+      berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "image archive: cannot read %s", relpath);
+      return NULL;
+    }
+  *len = g_mapped_file_get_length (map);
+  return g_strndup (g_mapped_file_get_contents (map), *len);
+}
+
+static JsonNode *
+parse_inside (int root_fd, const char *relpath, GError **error)
+{
+  gsize len;
+  g_autofree char *text = read_inside (root_fd, relpath, &len, error);
+  if (text == NULL)
+    return NULL;
+  g_autoptr (GError) local = NULL;
+  JsonNode *node = json_from_string (text, &local);
+  if (node == NULL)
+    berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "image archive: %s is not JSON: %s", relpath,
+                local ? local->message : "empty");
+  return node;
+}
+
+typedef struct {
+  char *config;      /* the config's bytes, kept exact so the image id matches */
+  gsize config_len;
+  GPtrArray *layers; /* paths inside the archive */
+  GPtrArray *tags;
+} LoadItem;
+
+static void
+load_item_free (LoadItem *item)
+{
+  g_free (item->config);
+  g_ptr_array_unref (item->layers);
+  g_ptr_array_unref (item->tags);
+  g_free (item);
+}
+
+static LoadItem *
+load_item_new (void)
+{
+  LoadItem *item = g_new0 (LoadItem, 1);
+  item->layers = g_ptr_array_new_with_free_func (g_free);
+  item->tags = g_ptr_array_new_with_free_func (g_free);
+  return item;
+}
+
+static char *
+blob_relpath (const char *digest, GError **error)
+{
+  if (!g_str_has_prefix (digest, "sha256:") || !berth_is_hex_id (digest + 7))
+    {
+      berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "image archive: bad digest '%s'", digest);
+      return NULL;
+    }
+  return g_strdup_printf ("blobs/sha256/%s", digest + 7);
+}
+
+static GPtrArray *
+read_docker_manifest (int root_fd, GError **error)
+{
+  g_autoptr (JsonNode) node = parse_inside (root_fd, "manifest.json", error);
+  if (node == NULL)
+    return NULL;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "manifest.json is not an array"), NULL;
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) load_item_free);
+  JsonArray *arr = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    {
+      JsonObject *m = json_array_get_object_element (arr, i);
+      const char *config = m ? json_object_get_string_member_with_default (m, "Config", NULL) : NULL;
+      g_auto (GStrv) layers = m ? berth_json_strv (m, "Layers") : NULL;
+      if (config == NULL || layers == NULL)
+        return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE,
+                           "manifest.json entry %u lacks Config or Layers", i), NULL;
+      LoadItem *item = load_item_new ();
+      g_ptr_array_add (items, item);
+      item->config = read_inside (root_fd, config, &item->config_len, error);
+      if (item->config == NULL)
+        return NULL;
+      for (char **l = layers; *l; l++)
+        g_ptr_array_add (item->layers, g_strdup (*l));
+      g_auto (GStrv) tags = berth_json_strv (m, "RepoTags");
+      for (char **t = tags; t && *t; t++)
+        g_ptr_array_add (item->tags, g_strdup (*t));
+    }
+  return g_steal_pointer (&items);
+}
+
+static gboolean
+read_oci_manifest (int root_fd, JsonObject *desc, GPtrArray *items, GError **error)
+{
+  const char *digest = json_object_get_string_member_with_default (desc, "digest", "");
+  g_autofree char *path = blob_relpath (digest, error);
+  g_autoptr (JsonNode) node = path ? parse_inside (root_fd, path, error) : NULL;
+  if (node == NULL)
+    return FALSE;
+  JsonObject *m = json_node_get_object (node);
+  JsonObject *cfg = json_object_has_member (m, "config") ? json_object_get_object_member (m, "config") : NULL;
+  JsonArray *layers = json_object_has_member (m, "layers") ? json_object_get_array_member (m, "layers") : NULL;
+  if (cfg == NULL || layers == NULL)
+    return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "OCI manifest %s lacks config or layers", digest);
+  LoadItem *item = load_item_new ();
+  g_ptr_array_add (items, item);
+  g_autofree char *cfg_path = blob_relpath (json_object_get_string_member_with_default (cfg, "digest", ""), error);
+  if (cfg_path == NULL)
+    return FALSE;
+  item->config = read_inside (root_fd, cfg_path, &item->config_len, error);
+  if (item->config == NULL)
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (layers); i++)
+    {
+      JsonObject *l = json_array_get_object_element (layers, i);
+      char *lp = blob_relpath (json_object_get_string_member_with_default (l, "digest", ""), error);
+      if (lp == NULL)
+        return FALSE;
+      g_ptr_array_add (item->layers, lp);
+    }
+  JsonObject *ann = json_object_has_member (desc, "annotations")
+                        ? json_object_get_object_member (desc, "annotations") : NULL;
+  const char *name = ann ? json_object_get_string_member_with_default (ann, "io.containerd.image.name", NULL) : NULL;
+  if (name == NULL && ann)
+    name = json_object_get_string_member_with_default (ann, "org.opencontainers.image.ref.name", NULL);
+  if (name && berth_parse_reference (name, NULL, NULL, NULL) && strchr (name, ':'))
+    g_ptr_array_add (item->tags, g_strdup (name));
+  return TRUE;
+}
+
+static GPtrArray *
+read_oci_index (int root_fd, GError **error)
+{
+  g_autoptr (JsonNode) node = parse_inside (root_fd, "index.json", error);
+  if (node == NULL)
+    return NULL;
+  JsonObject *idx = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  JsonArray *manifests = idx && json_object_has_member (idx, "manifests")
+                             ? json_object_get_array_member (idx, "manifests") : NULL;
+  if (manifests == NULL)
+    return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "index.json has no manifests"), NULL;
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) load_item_free);
+  for (guint i = 0; i < json_array_get_length (manifests); i++)
+    if (!read_oci_manifest (root_fd, json_array_get_object_element (manifests, i), items, error))
+      return NULL;
+  return g_steal_pointer (&items);
+}
+
+/* Ingest every layer and check it is the one the config names. */
+static gboolean
+ingest_layers (BerthStore *store, int root_fd, LoadItem *item, BerthProgressFunc progress,
+               gpointer data, GError **error)
+{
+  g_autoptr (JsonNode) cfg = json_from_string (item->config, NULL);
+  JsonObject *obj = cfg && JSON_NODE_HOLDS_OBJECT (cfg) ? json_node_get_object (cfg) : NULL;
+  JsonObject *rootfs = obj && json_object_has_member (obj, "rootfs") ? json_object_get_object_member (obj, "rootfs") : NULL;
+  g_auto (GStrv) diff_ids = berth_json_strv (rootfs, "diff_ids");
+  if (diff_ids == NULL || g_strv_length (diff_ids) != item->layers->len)
+    return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE,
+                       "image archive: config lists %u layers, manifest %u",
+                       diff_ids ? g_strv_length (diff_ids) : 0, item->layers->len);
+  for (guint i = 0; i < item->layers->len; i++)
+    {
+      int fd = open_inside (root_fd, item->layers->pdata[i], error);
+      if (fd < 0)
+        return FALSE;
+      g_autofree char *digest = berth_blob_ingest (store, fd, NULL, progress, data, error);
+      close (fd);
+      if (digest == NULL)
+        return g_prefix_error (error, "%s: ", (char *) item->layers->pdata[i]), FALSE;
+      if (strcmp (digest, diff_ids[i]) != 0)
+        return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE,
+                           "image archive: layer %s has diff id %s, the config says %s",
+                           (char *) item->layers->pdata[i], digest, diff_ids[i]);
+    }
+  return TRUE;
+}
+
+static GPtrArray *
+load_items (BerthStore *store, int root_fd, GPtrArray *items, const char *driver,
+            BerthProgressFunc progress, gpointer data, GError **error)
+{
+  g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) loaded = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < items->len; i++)
+    {
+      LoadItem *item = items->pdata[i];
+      gboolean existed = FALSE;
+      g_autofree char *id = NULL;
+      if (ingest_layers (store, root_fd, item, progress, data, error))
+        id = commit_image (store, item->config, item->config_len, driver, &existed, error);
+      if (id == NULL)
+        {
+          for (guint j = 0; j < made->len; j++)
+            undo_image (store, made->pdata[j], FALSE);
+          berth_store_collect_garbage (store, NULL);
+          return NULL;
+        }
+      if (!existed)
+        g_ptr_array_add (made, g_strdup (id));
+    }
+  /* Tags last: a load that fails half-way never moves an existing tag. */
+  for (guint i = 0; i < items->len; i++)
+    {
+      LoadItem *item = items->pdata[i];
+      g_autofree char *id = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+                                                         (const guchar *) item->config, item->config_len);
+      for (guint t = 0; t < item->tags->len; t++)
+        {
+          if (!berth_tag_set (store, item->tags->pdata[t], id, error))
+            return NULL;
+          g_ptr_array_add (loaded, g_strdup (item->tags->pdata[t]));
+        }
+      if (item->tags->len == 0)
+        g_ptr_array_add (loaded, g_strdup_printf ("sha256:%s", id));
+    }
+  return g_steal_pointer (&loaded);
+}
+
+GPtrArray *
+berth_image_load (BerthStore *store, const char *tar_path, const char *driver,
+                  BerthProgressFunc progress, gpointer data, GError **error)
+{
+  int in_fd = open_input (tar_path, error);
+  if (in_fd < 0)
+    return NULL;
+  g_autofree char *tmp = berth_store_mkdtemp (store, error);
+  int root_fd = tmp ? open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  GPtrArray *loaded = NULL;
+  if (tmp && root_fd < 0)
+    berth_fail_errno (error, errno, "open %s", tmp);
+  if (root_fd >= 0 && berth_archive_extract (root_fd, in_fd, NULL, error) >= 0)
+    {
+      g_autoptr (GPtrArray) items = NULL;
+      if (faccessat (root_fd, "manifest.json", F_OK, 0) == 0)
+        items = read_docker_manifest (root_fd, error);
+      else if (faccessat (root_fd, "index.json", F_OK, 0) == 0)
+        items = read_oci_index (root_fd, error);
+      else
+        berth_fail (error, BERTH_ERROR_BAD_ARCHIVE,
+                    "not an image archive: no manifest.json (docker save) or index.json (OCI layout)");
+      if (items)
+        loaded = load_items (store, root_fd, items, driver, progress, data, error);
+    }
+  if (root_fd >= 0)
+    close (root_fd);
+  close (in_fd);
+  if (tmp)
+    berth_rm_rf (tmp, NULL);
+  if (loaded == NULL)
+    g_prefix_error (error, "load %s: ", tar_path);
+  return loaded;
+}
+
+/* --- save (docker-save layout, which docker, podman and berth all load) --- */
+
+static JsonNode *
+save_manifest (GPtrArray *images, GPtrArray *tags_per_image)
+{
+  JsonArray *arr = json_array_new ();
+  for (guint i = 0; i < images->len; i++)
+    {
+      BerthImage *image = images->pdata[i];
+      JsonObject *m = json_object_new ();
+      g_autofree char *cfg = g_strdup_printf ("%s.json", image->id);
+      json_object_set_string_member (m, "Config", cfg);
+      JsonArray *layers = json_array_new ();
+      for (char **d = image->diff_ids; *d; d++)
+        {
+          g_autofree char *l = g_strdup_printf ("%s/layer.tar", *d + 7);
+          json_array_add_string_element (layers, l);
+        }
+      json_object_set_array_member (m, "Layers", layers);
+      json_object_set_member (m, "RepoTags",
+                              berth_json_strv_node ((char **) ((GPtrArray *) tags_per_image->pdata[i])->pdata));
+      json_array_add_object_element (arr, m);
+    }
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+  json_node_take_array (node, arr);
+  return node;
+}
+
+static gboolean
+write_save_tar (BerthStore *store, GPtrArray *images, const char *staging, int out_fd,
+                GError **error)
+{
+  g_autofree char *images_dir = berth_store_path (store, "images", NULL);
+  g_autofree char *blobs_dir = berth_store_path (store, "blobs", "sha256", NULL);
+  int img_fd = open (images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int blob_fd = open (blobs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int stage_fd = open (staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  gboolean ok = img_fd >= 0 && blob_fd >= 0 && stage_fd >= 0;
+  if (!ok)
+    berth_fail_errno (error, errno, "open store directories");
+  g_autoptr (BerthTarWriter) w = ok ? berth_tar_writer_new (out_fd, error) : NULL;
+  ok = ok && w && berth_tar_writer_add (w, stage_fd, "manifest.json", "manifest.json", error);
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; ok && i < images->len; i++)
+    {
+      BerthImage *image = images->pdata[i];
+      g_autofree char *cfg = g_strdup_printf ("%s.json", image->id);
+      ok = berth_tar_writer_add (w, img_fd, cfg, cfg, error);
+      for (char **d = image->diff_ids; ok && *d; d++)
+        {
+          if (!g_hash_table_add (seen, *d + 7))
+            continue;
+          g_autofree char *name = g_strdup_printf ("%s/layer.tar", *d + 7);
+          ok = berth_tar_writer_add (w, blob_fd, *d + 7, name, error);
+        }
+    }
+  ok = ok && berth_tar_writer_finish (w, error);
+  if (img_fd >= 0) close (img_fd);
+  if (blob_fd >= 0) close (blob_fd);
+  if (stage_fd >= 0) close (stage_fd);
+  return ok;
+}
+
+gboolean
+berth_image_save (BerthStore *store, char **refs, const char *out_path, GError **error)
+{
+  g_autoptr (GPtrArray) images = g_ptr_array_new_with_free_func ((GDestroyNotify) berth_image_free);
+  g_autoptr (GPtrArray) tags = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  for (char **r = refs; *r; r++)
+    {
+      BerthImage *image = berth_image_lookup (store, *r, error);
+      if (image == NULL)
+        return FALSE;
+      g_ptr_array_add (images, image);
+      GPtrArray *t = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = 0; i < image->tags->len; i++)
+        g_ptr_array_add (t, g_strdup (image->tags->pdata[i]));
+      g_ptr_array_add (t, NULL);
+      g_ptr_array_add (tags, t);
+    }
+  g_autofree char *staging = berth_store_mkdtemp (store, error);
+  if (staging == NULL)
+    return FALSE;
+  g_autoptr (JsonNode) manifest = save_manifest (images, tags);
+  g_autofree char *mpath = g_build_filename (staging, "manifest.json", NULL);
+  gboolean to_stdout = g_strcmp0 (out_path, "-") == 0;
+  g_autofree char *tmp_out = to_stdout ? NULL : g_strdup_printf ("%s.tmp-XXXXXX", out_path);
+  int out_fd = to_stdout ? STDOUT_FILENO : g_mkstemp_full (tmp_out, O_WRONLY | O_CLOEXEC, 0644);
+  gboolean ok = out_fd >= 0 || berth_fail_errno (error, errno, "create %s", out_path);
+  ok = ok && berth_json_write (mpath, manifest, error) &&
+       write_save_tar (store, images, staging, out_fd, error);
+  if (!to_stdout && out_fd >= 0)
+    {
+      if (ok && fsync (out_fd) < 0)
+        ok = berth_fail_errno (error, errno, "fsync %s", out_path);
+      close (out_fd);
+      if (ok && rename (tmp_out, out_path) < 0)
+        ok = berth_fail_errno (error, errno, "rename %s", out_path);
+      if (!ok)
+        unlink (tmp_out);
+    }
+  berth_rm_rf (staging, NULL);
+  return ok;
+}

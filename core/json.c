@@ -1,0 +1,82 @@
+#include "config.h"
+#include "internal.h"
+#include <berth/error.h>
+#include <berth/fsutil.h>
+#include <errno.h>
+
+JsonNode *
+berth_json_read (const char *path, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) local = NULL;
+  if (!json_parser_load_from_mapped_file (parser, path, &local))
+    {
+      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        berth_fail (error, BERTH_ERROR_NOT_FOUND, "%s: no such file", path);
+      else
+        berth_fail (error, BERTH_ERROR_FAILED, "%s: %s", path, local->message);
+      return NULL;
+    }
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL)
+    {
+      berth_fail (error, BERTH_ERROR_FAILED, "%s: empty JSON document", path);
+      return NULL;
+    }
+  return json_node_copy (root);
+}
+
+char *
+berth_json_to_string (JsonNode *node, gsize *len)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_root (gen, node);
+  return json_generator_to_data (gen, len);
+}
+
+gboolean
+berth_json_write (const char *path, JsonNode *node, GError **error)
+{
+  gsize len = 0;
+  g_autofree char *data = berth_json_to_string (node, &len);
+  return berth_write_file_atomic (path, data, len, 0600, error);
+}
+
+char **
+berth_json_strv (JsonObject *obj, const char *member)
+{
+  if (obj == NULL || !json_object_has_member (obj, member))
+    return NULL;
+  JsonNode *node = json_object_get_member (obj, member);
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return NULL;
+  JsonArray *arr = json_node_get_array (node);
+  GStrvBuilder *b = g_strv_builder_new ();
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    {
+      const char *s = json_array_get_string_element (arr, i);
+      if (s)
+        g_strv_builder_add (b, s);
+    }
+  char **strv = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  return strv;
+}
+
+JsonNode *
+berth_json_strv_node (char *const *strv)
+{
+  JsonArray *arr = json_array_new ();
+  for (char *const *s = strv; s && *s; s++)
+    json_array_add_string_element (arr, *s);
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+  json_node_take_array (node, arr);
+  return node;
+}
+
+char *
+berth_now_rfc3339 (void)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  return g_date_time_format_iso8601 (now);
+}

@@ -1,0 +1,268 @@
+/* The content store (uncompressed layer tars by diff id) and the unpacking
+ * of image layers into storage drivers on demand. */
+#include "config.h"
+#include "internal.h"
+#include <berth/error.h>
+#include <berth/fsutil.h>
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+char *
+berth_blob_path (BerthStore *store, const char *digest)
+{
+  const char *hex = g_str_has_prefix (digest, "sha256:") ? digest + 7 : digest;
+  return berth_store_path (store, "blobs", "sha256", hex, NULL);
+}
+
+static gboolean
+write_all (int fd, const void *buf, gsize len, const char *what, GError **error)
+{
+  const char *p = buf;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return berth_fail_errno (error, errno, "write %s", what);
+      p += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+/* Decompress @in_fd into @out_fd (libarchive's "raw" format undoes gzip,
+ * xz, zstd or nothing), hashing what is written. */
+static char *
+decompress_and_hash (int in_fd, int out_fd, const char *what, gint64 *size,
+                     BerthProgressFunc progress, gpointer data, GError **error)
+{
+  struct archive *a = archive_read_new ();
+  archive_read_support_filter_all (a);
+  archive_read_support_format_raw (a);
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  struct archive_entry *entry;
+  gint64 total = 0;
+  char *digest = NULL;
+  if (archive_read_open_fd (a, in_fd, 1 << 20) != ARCHIVE_OK)
+    {
+      berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "%s: %s", what, archive_error_string (a));
+      goto out;
+    }
+  int r = archive_read_next_header (a, &entry);
+  if (r == ARCHIVE_OK)
+    {
+      g_autofree char *buf = g_malloc (1 << 20);
+      ssize_t n;
+      while ((n = archive_read_data (a, buf, 1 << 20)) > 0)
+        {
+          g_checksum_update (sum, (const guchar *) buf, n);
+          if (!write_all (out_fd, buf, n, what, error))
+            goto out;
+          total += n;
+          if (progress)
+            progress (total, data);
+        }
+      if (n < 0)
+        {
+          berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "%s: %s", what, archive_error_string (a));
+          goto out;
+        }
+    }
+  else if (r != ARCHIVE_EOF)
+    {
+      berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "%s: %s", what, archive_error_string (a));
+      goto out;
+    }
+  *size = total;
+  digest = g_strdup_printf ("sha256:%s", g_checksum_get_string (sum));
+out:
+  archive_read_free (a);
+  return digest;
+}
+
+char *
+berth_blob_ingest (BerthStore *store, int in_fd, gint64 *size, BerthProgressFunc progress,
+                   gpointer data, GError **error)
+{
+  g_autofree char *tmp = berth_store_path (store, "blobs", "sha256", ".ingest-XXXXXX", NULL);
+  int fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      berth_fail_errno (error, errno, "create %s", tmp);
+      return NULL;
+    }
+  gint64 n = 0;
+  g_autofree char *digest = decompress_and_hash (in_fd, fd, "layer archive", &n, progress,
+                                                 data, error);
+  gboolean ok = digest != NULL;
+  if (ok && fsync (fd) < 0)
+    ok = berth_fail_errno (error, errno, "fsync %s", tmp);
+  close (fd);
+  g_autofree char *path = ok ? berth_blob_path (store, digest) : NULL;
+  if (ok && rename (tmp, path) < 0)
+    ok = berth_fail_errno (error, errno, "rename %s", path);
+  if (!ok)
+    {
+      unlink (tmp);
+      return NULL;
+    }
+  if (size)
+    *size = n;
+  return g_steal_pointer (&digest);
+}
+
+gboolean
+berth_blob_remove (BerthStore *store, const char *digest, GError **error)
+{
+  g_autofree char *path = berth_blob_path (store, digest);
+  if (unlink (path) < 0 && errno != ENOENT)
+    return berth_fail_errno (error, errno, "unlink %s", path);
+  return TRUE;
+}
+
+static char *
+marker_path (BerthStore *store, BerthStorage *storage, const char *chain)
+{
+  return berth_store_path (store, "layers", storage->ops->name, chain, NULL);
+}
+
+static gboolean
+unpack_layer (BerthStore *store, BerthStorage *storage, const char *chain, const char *parent,
+              const char *diff_id, GError **error)
+{
+  g_autofree char *blob = berth_blob_path (store, diff_id);
+  int fd = open (blob, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "layer %.19s: blob %s", diff_id, blob);
+  if (!berth_storage_create (storage, chain, parent, FALSE, error))
+    {
+      close (fd);
+      return FALSE;
+    }
+  gint64 size = berth_storage_apply_diff (storage, chain, parent, fd, error);
+  close (fd);
+  if (size < 0)
+    {
+      g_prefix_error (error, "layer %.19s: ", diff_id);
+      berth_storage_remove (storage, chain, NULL);
+      return FALSE;
+    }
+  g_autofree char *text = g_strdup_printf ("{\"diff_id\":\"%s\",\"size\":%" G_GINT64_FORMAT "}\n",
+                                           diff_id, size);
+  g_autofree char *marker = marker_path (store, storage, chain);
+  if (!berth_write_file_atomic (marker, text, strlen (text), 0600, error))
+    {
+      berth_storage_remove (storage, chain, NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+berth_layer_ensure (BerthStore *store, BerthStorage *storage, BerthImage *image, GError **error)
+{
+  g_autofree char *parent = NULL;
+  for (int i = 0; image->diff_ids[i]; i++)
+    {
+      g_autofree char *chain = berth_image_chain_id (image, i);
+      g_autofree char *marker = marker_path (store, storage, chain);
+      gboolean complete = g_file_test (marker, G_FILE_TEST_EXISTS);
+      if (!complete || !berth_storage_exists (storage, chain))
+        {
+          /* No marker: a half-made layer from a crash, or never unpacked. */
+          unlink (marker);
+          if (berth_storage_exists (storage, chain) &&
+              !berth_storage_remove (storage, chain, error))
+            return NULL;
+          if (!unpack_layer (store, storage, chain, parent, image->diff_ids[i], error))
+            return NULL;
+        }
+      g_free (parent);
+      parent = g_steal_pointer (&chain);
+    }
+  return g_steal_pointer (&parent);
+}
+
+/* --- garbage collection --- */
+
+static void
+add_needed (BerthStore *store, GHashTable *chains, GHashTable *blobs, GError **error)
+{
+  g_autoptr (GPtrArray) images = berth_image_list (store, error);
+  for (guint i = 0; images && i < images->len; i++)
+    {
+      BerthImage *image = images->pdata[i];
+      for (int n = 0; image->diff_ids[n]; n++)
+        {
+          g_hash_table_add (chains, berth_image_chain_id (image, n));
+          g_hash_table_add (blobs, g_strdup (image->diff_ids[n] + 7));
+        }
+    }
+}
+
+static gboolean
+collect_driver (BerthStore *store, const char *driver, GHashTable *needed, GError **error)
+{
+  g_autofree char *dir = berth_store_path (store, "layers", driver, NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  if (d == NULL)
+    return TRUE;
+  BerthStorage *storage = NULL;
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    {
+      if (!berth_is_hex_id (name) || g_hash_table_contains (needed, name))
+        continue;
+      if (storage == NULL)
+        {
+          g_autoptr (GError) local = NULL;
+          storage = berth_store_driver (store, driver, &local);
+          if (storage == NULL)
+            return TRUE; /* cannot run here: leave its layers for a host where it can */
+        }
+      if (berth_storage_refcount (storage, name) > 0)
+        continue; /* mounted by someone: collected on a later pass */
+      if (berth_storage_exists (storage, name) && !berth_storage_remove (storage, name, error))
+        return FALSE;
+      g_autofree char *marker = g_build_filename (dir, name, NULL);
+      if (unlink (marker) < 0)
+        return berth_fail_errno (error, errno, "unlink %s", marker);
+    }
+  return TRUE;
+}
+
+gboolean
+berth_store_collect_garbage (BerthStore *store, GError **error)
+{
+  g_autoptr (GHashTable) chains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) blobs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GError) local = NULL;
+  add_needed (store, chains, blobs, &local);
+  if (local)
+    return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+
+  g_autofree char *layers = berth_store_path (store, "layers", NULL);
+  g_autoptr (GDir) d = g_dir_open (layers, 0, error);
+  if (d == NULL)
+    return FALSE;
+  const char *driver;
+  while ((driver = g_dir_read_name (d)))
+    if (!collect_driver (store, driver, chains, error))
+      return FALSE;
+
+  g_autofree char *blobdir = berth_store_path (store, "blobs", "sha256", NULL);
+  g_autoptr (GDir) b = g_dir_open (blobdir, 0, error);
+  if (b == NULL)
+    return FALSE;
+  const char *name;
+  while ((name = g_dir_read_name (b)))
+    if (berth_is_hex_id (name) && !g_hash_table_contains (blobs, name) &&
+        !berth_blob_remove (store, name, error))
+      return FALSE;
+  return TRUE;
+}

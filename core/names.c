@@ -1,0 +1,124 @@
+#include "config.h"
+#include "internal.h"
+#include <berth/error.h>
+#include <string.h>
+
+#define NAME_MAX_LEN 128
+
+static gboolean
+is_name_char (char c)
+{
+  return g_ascii_islower (c) || g_ascii_isdigit (c) || c == '_' || c == '.' || c == '-';
+}
+
+static gboolean
+valid_component (const char *s, gsize len)
+{
+  if (len == 0 || !(g_ascii_islower (s[0]) || g_ascii_isdigit (s[0])))
+    return FALSE;
+  for (gsize i = 1; i < len; i++)
+    if (!is_name_char (s[i]))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+berth_validate_name (const char *name, GError **error)
+{
+  if (strlen (name) > NAME_MAX_LEN || !valid_component (name, strlen (name)))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "invalid name '%s': use [a-z0-9][a-z0-9_.-]*, at most %d characters",
+                       name, NAME_MAX_LEN);
+  return TRUE;
+}
+
+gboolean
+berth_is_hex_id (const char *s)
+{
+  if (strlen (s) != 64)
+    return FALSE;
+  for (const char *p = s; *p; p++)
+    if (!g_ascii_isxdigit (*p) || g_ascii_isupper (*p))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+valid_repo (const char *repo)
+{
+  if (strlen (repo) > 255)
+    return FALSE;
+  g_auto (GStrv) parts = g_strsplit (repo, "/", -1);
+  for (char **p = parts; *p; p++)
+    if (!valid_component (*p, strlen (*p)))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+valid_tag (const char *tag)
+{
+  gsize len = strlen (tag);
+  if (len == 0 || len > 128 || !(g_ascii_isalnum (tag[0]) || tag[0] == '_'))
+    return FALSE;
+  for (const char *p = tag; *p; p++)
+    if (!(g_ascii_isalnum (*p) || *p == '_' || *p == '.' || *p == '-'))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+berth_parse_reference (const char *ref, char **name, char **tag, GError **error)
+{
+  const char *colon = strrchr (ref, ':');
+  const char *slash = strrchr (ref, '/');
+  if (colon && slash && colon < slash)
+    colon = NULL;
+  g_autofree char *n = colon ? g_strndup (ref, colon - ref) : g_strdup (ref);
+  g_autofree char *t = g_strdup (colon ? colon + 1 : "latest");
+  if (!valid_repo (n))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "invalid image name '%s': use lower-case [a-z0-9][a-z0-9_.-]* "
+                       "components separated by '/'", ref);
+  if (!valid_tag (t))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "invalid tag in '%s': use [A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128", ref);
+  if (name)
+    *name = g_steal_pointer (&n);
+  if (tag)
+    *tag = g_steal_pointer (&t);
+  return TRUE;
+}
+
+char *
+berth_resolve_prefix (GPtrArray *ids, const char *ref, const char *what, GError **error)
+{
+  gsize len = strlen (ref);
+  const char *found = NULL;
+  gboolean hex = len > 0 && len <= 64;
+  for (const char *p = ref; *p && hex; p++)
+    hex = g_ascii_isxdigit (*p) && !g_ascii_isupper (*p);
+  if (!hex)
+    {
+      berth_fail (error, BERTH_ERROR_NOT_FOUND, "no such %s: %s", what, ref);
+      return NULL;
+    }
+  for (guint i = 0; i < ids->len; i++)
+    {
+      const char *id = ids->pdata[i];
+      if (strncmp (id, ref, len) != 0)
+        continue;
+      if (found && strcmp (found, id) != 0)
+        {
+          berth_fail (error, BERTH_ERROR_INVALID, "%s id prefix '%s' is ambiguous", what, ref);
+          return NULL;
+        }
+      found = id;
+    }
+  if (found == NULL)
+    {
+      berth_fail (error, BERTH_ERROR_NOT_FOUND, "no such %s: %s", what, ref);
+      return NULL;
+    }
+  return g_strdup (found);
+}

@@ -1,0 +1,295 @@
+/* The storage-driver registry and the wrappers the core calls. Reference
+ * counts for get/put live in <home>/refs/<id> so that separate berth
+ * processes (`berth mount` then `berth umount`) share them; the store lock
+ * held by every berth command serialises their updates. */
+#include "config.h"
+#include <berth/storage.h>
+#include <berth/archive.h>
+#include <berth/error.h>
+#include <berth/fsutil.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static const BerthStorageOps *const registry[] = {
+#ifdef HAVE_BTRFS
+  &berth_storage_btrfs_ops,
+#endif
+  &berth_storage_overlay_ops,
+  &berth_storage_vfs_ops,
+  NULL,
+};
+
+const BerthStorageOps *const *
+berth_storage_drivers (void)
+{
+  return registry;
+}
+
+const BerthStorageOps *
+berth_storage_driver_lookup (const char *name)
+{
+  for (const BerthStorageOps *const *o = registry; *o; o++)
+    if (g_strcmp0 ((*o)->name, name) == 0)
+      return *o;
+  return NULL;
+}
+
+void
+berth_change_free (BerthChange *change)
+{
+  if (change == NULL)
+    return;
+  g_free (change->path);
+  g_free (change);
+}
+
+BerthStorage *
+berth_storage_open (const char *store_root, const char *name, char **options, GError **error)
+{
+  const BerthStorageOps *ops = berth_storage_driver_lookup (name);
+  if (ops == NULL)
+    {
+      berth_fail (error, BERTH_ERROR_NOT_FOUND,
+                  "storage driver '%s': not built into this berth", name);
+      return NULL;
+    }
+  g_autofree char *home = g_build_filename (store_root, "storage", name, NULL);
+  g_autoptr (GError) local = NULL;
+  if (!ops->probe (home, &local))
+    {
+      g_set_error (error, BERTH_ERROR, local->code, "storage driver %s: %s", name,
+                   local->message);
+      return NULL;
+    }
+  g_autofree char *refs = g_build_filename (home, "refs", NULL);
+  if (!berth_mkdir_p (refs, 0700, error))
+    return NULL;
+  g_autoptr (BerthStorage) s = g_new0 (BerthStorage, 1);
+  s->ops = ops;
+  s->home = g_steal_pointer (&home);
+  s->priv = ops->init (s->home, options, error);
+  if (s->priv == NULL)
+    {
+      s->ops = NULL; /* init failed: nothing for cleanup to undo */
+      return NULL;
+    }
+  return g_steal_pointer (&s);
+}
+
+void
+berth_storage_close (BerthStorage *storage)
+{
+  if (storage == NULL)
+    return;
+  if (storage->ops && storage->ops->cleanup)
+    storage->ops->cleanup (storage);
+  g_free (storage->home);
+  g_free (storage);
+}
+
+static char *
+ref_path (BerthStorage *s, const char *id)
+{
+  return g_build_filename (s->home, "refs", id, NULL);
+}
+
+guint
+berth_storage_refcount (BerthStorage *s, const char *id)
+{
+  g_autofree char *path = ref_path (s, id);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  return (guint) strtoul (text, NULL, 10);
+}
+
+static gboolean
+set_refcount (BerthStorage *s, const char *id, guint count, GError **error)
+{
+  g_autofree char *path = ref_path (s, id);
+  if (count == 0)
+    {
+      if (unlink (path) < 0 && errno != ENOENT)
+        return berth_fail_errno (error, errno, "unlink %s", path);
+      return TRUE;
+    }
+  g_autofree char *text = g_strdup_printf ("%u\n", count);
+  return berth_write_file_atomic (path, text, strlen (text), 0600, error);
+}
+
+gboolean
+berth_storage_create (BerthStorage *s, const char *id, const char *parent, gboolean writable,
+                      GError **error)
+{
+  if (s->ops->exists (s, id))
+    return berth_fail (error, BERTH_ERROR_EXISTS, "layer %s already exists in %s", id,
+                       s->ops->name);
+  if (parent && !s->ops->exists (s, parent))
+    return berth_fail (error, BERTH_ERROR_NOT_FOUND, "parent layer %s is not in %s", parent,
+                       s->ops->name);
+  return s->ops->create (s, id, parent, writable, error);
+}
+
+gboolean
+berth_storage_remove (BerthStorage *s, const char *id, GError **error)
+{
+  if (!s->ops->exists (s, id))
+    return berth_fail (error, BERTH_ERROR_NOT_FOUND, "layer %s is not in %s", id, s->ops->name);
+  if (berth_storage_refcount (s, id) > 0)
+    {
+      if (!s->ops->put (s, id, error) || !set_refcount (s, id, 0, error))
+        return FALSE;
+    }
+  return s->ops->remove (s, id, error);
+}
+
+char *
+berth_storage_get (BerthStorage *s, const char *id, GError **error)
+{
+  if (!s->ops->exists (s, id))
+    {
+      berth_fail (error, BERTH_ERROR_NOT_FOUND, "layer %s is not in %s", id, s->ops->name);
+      return NULL;
+    }
+  guint count = berth_storage_refcount (s, id);
+  /* A count that outlived its mount (a reboot, a crash) is stale: start over. */
+  g_autofree char *path = s->ops->get (s, id, error);
+  if (path == NULL)
+    return NULL;
+  if (!set_refcount (s, id, count + 1, error))
+    {
+      if (count == 0)
+        s->ops->put (s, id, NULL);
+      return NULL;
+    }
+  return g_steal_pointer (&path);
+}
+
+gboolean
+berth_storage_put (BerthStorage *s, const char *id, GError **error)
+{
+  guint count = berth_storage_refcount (s, id);
+  if (count == 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "layer %s is not mounted", id);
+  if (count == 1 && !s->ops->put (s, id, error))
+    return FALSE;
+  return set_refcount (s, id, count - 1, error);
+}
+
+gboolean
+berth_storage_exists (BerthStorage *s, const char *id)
+{
+  return s->ops->exists (s, id);
+}
+
+GPtrArray *
+berth_storage_status (BerthStorage *s)
+{
+  GPtrArray *pairs = g_ptr_array_new_with_free_func (g_free);
+  if (s->ops->status)
+    s->ops->status (s, pairs);
+  return pairs;
+}
+
+/* The generic diff path: mount both layers, compare the trees, release. */
+typedef struct {
+  char *layer_dir;
+  char *parent_dir;
+} MountedPair;
+
+static gboolean
+mount_pair (BerthStorage *s, const char *id, const char *parent, MountedPair *m, GError **error)
+{
+  m->layer_dir = berth_storage_get (s, id, error);
+  if (m->layer_dir == NULL)
+    return FALSE;
+  if (parent == NULL)
+    return TRUE;
+  m->parent_dir = berth_storage_get (s, parent, error);
+  if (m->parent_dir == NULL)
+    {
+      berth_storage_put (s, id, NULL);
+      g_clear_pointer (&m->layer_dir, g_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+release_pair (BerthStorage *s, const char *id, const char *parent, MountedPair *m,
+              GError **error)
+{
+  gboolean ok = berth_storage_put (s, id, error);
+  if (parent && !berth_storage_put (s, parent, ok ? error : NULL))
+    ok = FALSE;
+  g_clear_pointer (&m->layer_dir, g_free);
+  g_clear_pointer (&m->parent_dir, g_free);
+  return ok;
+}
+
+gboolean
+berth_storage_diff (BerthStorage *s, const char *id, const char *parent, int out_fd,
+                    GError **error)
+{
+  if (s->ops->diff)
+    return s->ops->diff (s, id, parent, out_fd, error);
+  MountedPair m = { 0 };
+  if (!mount_pair (s, id, parent, &m, error))
+    return FALSE;
+  gboolean ok = berth_naive_diff (m.layer_dir, m.parent_dir, out_fd, error);
+  return release_pair (s, id, parent, &m, ok ? error : NULL) && ok;
+}
+
+GPtrArray *
+berth_storage_changes (BerthStorage *s, const char *id, const char *parent, GError **error)
+{
+  if (s->ops->changes)
+    return s->ops->changes (s, id, parent, error);
+  MountedPair m = { 0 };
+  if (!mount_pair (s, id, parent, &m, error))
+    return NULL;
+  g_autoptr (GPtrArray) changes = berth_naive_changes (m.layer_dir, m.parent_dir, error);
+  if (!release_pair (s, id, parent, &m, changes ? error : NULL))
+    return NULL;
+  return g_steal_pointer (&changes);
+}
+
+gint64
+berth_storage_diff_size (BerthStorage *s, const char *id, const char *parent, GError **error)
+{
+  if (s->ops->diff_size)
+    return s->ops->diff_size (s, id, parent, error);
+  MountedPair m = { 0 };
+  if (!mount_pair (s, id, parent, &m, error))
+    return -1;
+  gint64 size = berth_naive_diff_size (m.layer_dir, m.parent_dir, error);
+  if (!release_pair (s, id, parent, &m, size >= 0 ? error : NULL))
+    return -1;
+  return size;
+}
+
+gint64
+berth_storage_apply_diff (BerthStorage *s, const char *id, const char *parent, int in_fd,
+                          GError **error)
+{
+  if (s->ops->apply_diff)
+    return s->ops->apply_diff (s, id, parent, in_fd, error);
+  g_autofree char *dir = berth_storage_get (s, id, error);
+  if (dir == NULL)
+    return -1;
+  gint64 size = -1;
+  int root_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    berth_fail_errno (error, errno, "open %s", dir);
+  else
+    {
+      size = berth_archive_extract (root_fd, in_fd, &berth_whiteout_delete_ops, error);
+      close (root_fd);
+    }
+  if (!berth_storage_put (s, id, size >= 0 ? error : NULL))
+    return -1;
+  return size;
+}

@@ -1,0 +1,208 @@
+#include "config.h"
+#include "internal.h"
+#include <berth/error.h>
+#include <berth/fsutil.h>
+#include <berth/host.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+char *
+berth_store_path (BerthStore *store, const char *first, ...)
+{
+  va_list ap;
+  va_start (ap, first);
+  GPtrArray *parts = g_ptr_array_new ();
+  g_ptr_array_add (parts, store->root);
+  for (const char *p = first; p; p = va_arg (ap, const char *))
+    g_ptr_array_add (parts, (gpointer) p);
+  va_end (ap);
+  g_ptr_array_add (parts, NULL);
+  char *path = g_build_filenamev ((char **) parts->pdata);
+  g_ptr_array_free (parts, TRUE);
+  return path;
+}
+
+static gboolean
+make_layout (const char *root, GError **error)
+{
+  static const char *const dirs[] = { "blobs/sha256", "images", "layers", "storage",
+                                      "containers", "tmp" };
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      g_autofree char *d = g_build_filename (root, dirs[i], NULL);
+      if (!berth_mkdir_p (d, 0700, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+take_lock (const char *root, GError **error)
+{
+  g_autofree char *path = g_build_filename (root, "lock", NULL);
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      berth_fail_errno (error, errno, "open %s", path);
+      return -1;
+    }
+  while (flock (fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      {
+        berth_fail_errno (error, errno, "lock %s", path);
+        close (fd);
+        return -1;
+      }
+  return fd;
+}
+
+/* The default driver is fixed when the store is first used, so a kernel
+ * upgrade that breaks it is reported, never papered over by a silent switch
+ * that would make every image "disappear". */
+static gboolean
+load_default_driver (BerthStore *store, GError **error)
+{
+  g_autofree char *path = berth_store_path (store, "driver", NULL);
+  g_autofree char *recorded = NULL;
+  g_autofree char *conf_driver = NULL;
+  g_autoptr (GKeyFile) conf = g_key_file_new ();
+  if (g_key_file_load_from_file (conf, BERTH_CONFIG_FILE, G_KEY_FILE_NONE, NULL))
+    conf_driver = g_key_file_get_string (conf, "storage", "driver", NULL);
+
+  if (g_file_get_contents (path, &recorded, NULL, NULL))
+    {
+      g_strstrip (recorded);
+      store->default_driver = g_strdup (recorded);
+      store->default_rule = g_strdup_printf ("recorded in %s when the store was first used", path);
+    }
+  else if (conf_driver)
+    {
+      store->default_driver = g_strdup (conf_driver);
+      store->default_rule = g_strdup_printf ("set in %s", BERTH_CONFIG_FILE);
+    }
+  else
+    {
+      char *rule = NULL;
+      store->default_driver = g_strdup (berth_host_pick_driver (store->root, &rule));
+      store->default_rule = rule;
+    }
+  if (conf_driver && g_strcmp0 (conf_driver, store->default_driver) != 0)
+    g_printerr ("berth: warning: %s asks for storage driver %s, but this store was made with %s; "
+                "using %s (pass --storage-driver to choose per command)\n",
+                BERTH_CONFIG_FILE, conf_driver, store->default_driver, store->default_driver);
+  return TRUE;
+}
+
+static gboolean
+record_default_driver (BerthStore *store, GError **error)
+{
+  g_autofree char *path = berth_store_path (store, "driver", NULL);
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_autofree char *text = g_strdup_printf ("%s\n", store->default_driver);
+  return berth_write_file_atomic (path, text, strlen (text), 0600, error);
+}
+
+BerthStore *
+berth_store_open (const char *root, const char *driver_override, GError **error)
+{
+  g_autoptr (BerthStore) store = g_new0 (BerthStore, 1);
+  store->lock_fd = -1;
+  store->root = g_canonicalize_filename (root, NULL);
+  store->driver_override = g_strdup (driver_override);
+  store->drivers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) berth_storage_close);
+  if (!berth_mkdir_p (store->root, 0700, error) || !make_layout (store->root, error))
+    return NULL;
+  store->lock_fd = take_lock (store->root, error);
+  if (store->lock_fd < 0)
+    return NULL;
+  /* Staging left by a command that was killed: nothing in it is referenced. */
+  g_autofree char *tmp = berth_store_path (store, "tmp", NULL);
+  if (!berth_rm_rf (tmp, error) || !berth_mkdir_p (tmp, 0700, error))
+    return NULL;
+  if (!load_default_driver (store, error))
+    return NULL;
+  return g_steal_pointer (&store);
+}
+
+void
+berth_store_close (BerthStore *store)
+{
+  if (store == NULL)
+    return;
+  if (store->drivers)
+    g_hash_table_destroy (store->drivers);
+  if (store->lock_fd >= 0)
+    close (store->lock_fd);
+  g_free (store->root);
+  g_free (store->driver_override);
+  g_free (store->default_driver);
+  g_free (store->default_rule);
+  g_free (store);
+}
+
+const char *
+berth_store_root (BerthStore *store)
+{
+  return store->root;
+}
+
+const char *
+berth_store_default_driver (BerthStore *store, const char **rule)
+{
+  if (store->driver_override)
+    {
+      if (rule)
+        *rule = "named with --storage-driver";
+      return store->driver_override;
+    }
+  if (rule)
+    *rule = store->default_rule;
+  return store->default_driver;
+}
+
+BerthStorage *
+berth_store_driver (BerthStore *store, const char *name, GError **error)
+{
+  gboolean is_default = name == NULL;
+  if (name == NULL)
+    name = berth_store_default_driver (store, NULL);
+  BerthStorage *s = g_hash_table_lookup (store->drivers, name);
+  if (s)
+    return s;
+  g_autoptr (GError) local = NULL;
+  s = berth_storage_open (store->root, name, NULL, &local);
+  if (s == NULL)
+    {
+      if (is_default && !store->driver_override)
+        g_set_error (error, BERTH_ERROR, local->code,
+                     "%s (the store's default driver; pass --storage-driver to use another)",
+                     local->message);
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  g_hash_table_insert (store->drivers, g_strdup (name), s);
+  if (is_default && !record_default_driver (store, error))
+    return NULL;
+  g_autofree char *marks = berth_store_path (store, "layers", name, NULL);
+  if (!berth_mkdir_p (marks, 0700, error))
+    return NULL;
+  return s;
+}
+
+char *
+berth_store_mkdtemp (BerthStore *store, GError **error)
+{
+  g_autofree char *path = berth_store_path (store, "tmp", "work-XXXXXX", NULL);
+  if (g_mkdtemp_full (path, 0700) == NULL)
+    {
+      berth_fail_errno (error, errno, "mkdtemp %s", path);
+      return NULL;
+    }
+  return g_steal_pointer (&path);
+}

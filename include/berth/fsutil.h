@@ -1,0 +1,34 @@
+/* Small filesystem helpers shared by the core and the drivers.
+ * Every call checks its syscalls and reports failures with errno text. */
+#pragma once
+#include <glib.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+/* Write @len bytes to @path atomically: temp file in the same directory,
+ * fsync, rename, fsync of the directory. Readers see the old or the new file. */
+gboolean berth_write_file_atomic (const char *path, const void *data, gsize len,
+                                  mode_t mode, GError **error);
+
+/* mkdir -p with @mode for the directories it creates. */
+gboolean berth_mkdir_p (const char *path, mode_t mode, GError **error);
+
+/* Remove @path and everything below it; never crosses into another mount
+ * (fails with BUSY if a mount point is found below). Missing @path is fine. */
+gboolean berth_rm_rf (const char *path, GError **error);
+
+/* Same, for entry @name in directory @dirfd. */
+gboolean berth_rm_rf_at (int dirfd, const char *name, GError **error);
+
+/* TRUE if @path is a mount point according to /proc/self/mountinfo. */
+gboolean berth_is_mountpoint (const char *path);
+
+/* Filesystem type name of @path ("ext4", "btrfs", "tmpfs", ...) from statfs. */
+const char *berth_fs_type_name (const char *path);
+
+/* TRUE if the filesystem at @dir fills in d_type in readdir (overlay needs it).
+ * FALSE with error if it cannot be probed. */
+gboolean berth_fs_supports_d_type (const char *dir, gboolean *supported, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,128 @@
+/* The storage-driver contract.
+ *
+ * A driver turns a chain of layers into a mounted root filesystem. Each driver
+ * fills one const BerthStorageOps (designated initializers; NULL = not
+ * supported) and registers it in core/storage-registry.c. The core holds a
+ * BerthStorage and calls only the berth_storage_* wrappers below; it never
+ * knows which driver it holds.
+ *
+ * Layer ids are 64 lower-case hex digits (chain ids for image layers, the
+ * container id for a writable layer). A parent is NULL for a base layer.
+ *
+ * Required: probe, init, cleanup, create, remove, get, put, exists.
+ * Optional: status, diff, changes, apply_diff, diff_size. Where NULL, the core's
+ * generic implementation (core/naive-diff.c) compares the mounted layer with
+ * its mounted parent, the way Docker's naive diff driver does. */
+#pragma once
+#include <glib.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+typedef struct BerthStorage BerthStorage;
+
+typedef enum {
+  BERTH_CHANGE_ADDED = 'A',
+  BERTH_CHANGE_MODIFIED = 'C',
+  BERTH_CHANGE_DELETED = 'D',
+} BerthChangeKind;
+
+typedef struct {
+  BerthChangeKind kind;
+  char *path; /* absolute inside the layer: "/etc/passwd" */
+} BerthChange;
+
+void berth_change_free (BerthChange *change);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthChange, berth_change_free)
+
+typedef struct BerthStorageOps {
+  const char *name;
+
+  /* Can this host run the driver with its home at @home (which may not exist
+   * yet)? FALSE with a one-line reason: NOT_SUPPORTED when the kernel lacks
+   * something, BACKING_FS when the filesystem under @home is the cause. */
+  gboolean (*probe) (const char *home, GError **error);
+
+  /* Prepare driver state in @home (created by the core, mode 0700).
+   * @options: "key=value" strings from --storage-opt; unknown keys are errors.
+   * Returns the driver's private data, stored in BerthStorage.priv. */
+  gpointer (*init) (const char *home, char **options, GError **error);
+  void (*cleanup) (BerthStorage *storage);
+
+  /* Make layer @id on top of @parent (NULL: empty layer, a 0755 root dir).
+   * @writable: a container layer rather than an image layer. */
+  gboolean (*create) (BerthStorage *storage, const char *id, const char *parent,
+                      gboolean writable, GError **error);
+  /* Delete @id and all its data. The core unmounts it first. */
+  gboolean (*remove) (BerthStorage *storage, const char *id, GError **error);
+  /* Make @id's merged view available; return its path. Called for every user:
+   * when the view is already mounted, return it as it is (this also heals a
+   * count that outlived its mount, after a reboot). */
+  char *(*get) (BerthStorage *storage, const char *id, GError **error);
+  /* Release what get made (unmount). Called when the count drops to 0. */
+  gboolean (*put) (BerthStorage *storage, const char *id, GError **error);
+  gboolean (*exists) (BerthStorage *storage, const char *id);
+
+  /* Append key/value facts for `berth info` (alternating key, value strings). */
+  void (*status) (BerthStorage *storage, GPtrArray *pairs);
+
+  /* Write a tar of @id's changes against @parent to @out_fd; deletions as
+   * OCI ".wh.NAME" entries, opaque directories as ".wh..wh..opq". */
+  gboolean (*diff) (BerthStorage *storage, const char *id, const char *parent,
+                    int out_fd, GError **error);
+  /* The added/changed/deleted paths of @id against @parent, sorted by path. */
+  GPtrArray *(*changes) (BerthStorage *storage, const char *id, const char *parent,
+                         GError **error);
+  /* Unpack the tar on @in_fd into @id (created empty on @parent), turning OCI
+   * whiteouts into the driver's own form. Returns the unpacked size, -1 on error. */
+  gint64 (*apply_diff) (BerthStorage *storage, const char *id, const char *parent,
+                        int in_fd, GError **error);
+  /* Size in bytes of what diff would contain (file contents). -1 on error. */
+  gint64 (*diff_size) (BerthStorage *storage, const char *id, const char *parent,
+                       GError **error);
+} BerthStorageOps;
+
+struct BerthStorage {
+  const BerthStorageOps *ops;
+  char *home;     /* <root>/storage/<driver name> */
+  gpointer priv;  /* the driver's, from init */
+};
+
+/* The registry: every driver built into this binary, in preference order. */
+const BerthStorageOps *const *berth_storage_drivers (void);
+const BerthStorageOps *berth_storage_driver_lookup (const char *name);
+
+/* Probe and init driver @name with its home under @store_root/storage/. */
+BerthStorage *berth_storage_open (const char *store_root, const char *name,
+                                  char **options, GError **error);
+void berth_storage_close (BerthStorage *storage);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthStorage, berth_storage_close)
+
+/* Wrappers the core calls. get/put are reference counted across processes
+ * (counts kept under the driver home, guarded by the store lock): two users of
+ * one layer mount it once; the last put unmounts. */
+gboolean berth_storage_create (BerthStorage *s, const char *id, const char *parent,
+                               gboolean writable, GError **error);
+gboolean berth_storage_remove (BerthStorage *s, const char *id, GError **error);
+char *berth_storage_get (BerthStorage *s, const char *id, GError **error);
+gboolean berth_storage_put (BerthStorage *s, const char *id, GError **error);
+gboolean berth_storage_exists (BerthStorage *s, const char *id);
+guint berth_storage_refcount (BerthStorage *s, const char *id);
+GPtrArray *berth_storage_status (BerthStorage *s);
+gboolean berth_storage_diff (BerthStorage *s, const char *id, const char *parent,
+                             int out_fd, GError **error);
+GPtrArray *berth_storage_changes (BerthStorage *s, const char *id, const char *parent,
+                                  GError **error);
+gint64 berth_storage_apply_diff (BerthStorage *s, const char *id, const char *parent,
+                                 int in_fd, GError **error);
+gint64 berth_storage_diff_size (BerthStorage *s, const char *id, const char *parent,
+                                GError **error);
+
+/* The drivers, for the registry. */
+extern const BerthStorageOps berth_storage_vfs_ops;
+extern const BerthStorageOps berth_storage_overlay_ops;
+#ifdef HAVE_BTRFS
+extern const BerthStorageOps berth_storage_btrfs_ops;
+#endif
+
+G_END_DECLS

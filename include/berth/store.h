@@ -1,0 +1,131 @@
+/* The store: everything berth keeps under one root directory.
+ *
+ *   <root>/lock                       flock'd by every berth command (exclusive)
+ *   <root>/driver                     the default storage driver, fixed at first use
+ *   <root>/blobs/sha256/<hex>         content store: uncompressed layer tars by diff id
+ *   <root>/images/<hex>.json          image configs (OCI image config; id = sha256 of bytes)
+ *   <root>/tags.json                  {"name:tag": "<image hex>"}
+ *   <root>/layers/<driver>/<chain>    marker: layer <chain> is complete in <driver>
+ *   <root>/storage/<driver>/          the driver's home
+ *   <root>/containers/<hex>/container.json
+ *   <root>/tmp/                       staging; emptied when the store opens
+ *
+ * Image layers are unpacked into a driver on demand (berth_layer_ensure), so
+ * one store holds images in several drivers at once. Every metadata write is
+ * atomic; a failed operation removes what it made. */
+#pragma once
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <berth/storage.h>
+
+G_BEGIN_DECLS
+
+typedef struct BerthStore BerthStore;
+
+typedef void (*BerthProgressFunc) (guint64 bytes_done, gpointer data);
+
+/* Open (creating if needed) the store at @root and take its lock.
+ * @driver_override: --storage-driver, or NULL. */
+BerthStore *berth_store_open (const char *root, const char *driver_override, GError **error);
+void berth_store_close (BerthStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthStore, berth_store_close)
+
+const char *berth_store_root (BerthStore *store);
+/* The driver a new container or import uses when none is named, and why. */
+const char *berth_store_default_driver (BerthStore *store, const char **rule);
+/* Open driver @name (NULL: the default) once per store handle. */
+BerthStorage *berth_store_driver (BerthStore *store, const char *name, GError **error);
+/* A fresh directory under <root>/tmp; the caller removes it. */
+char *berth_store_mkdtemp (BerthStore *store, GError **error);
+
+/* --- names (core/names.c) --- */
+gboolean berth_validate_name (const char *name, GError **error);
+gboolean berth_is_hex_id (const char *s);
+/* Split "name[:tag]" (tag defaults to "latest"); validates both. */
+gboolean berth_parse_reference (const char *ref, char **name, char **tag, GError **error);
+
+/* --- content store (core/layer.c) --- */
+/* Read a tar stream (plain, gzip, xz, zstd) from @in_fd, store it uncompressed
+ * as a blob and return its digest "sha256:<hex>" (the layer's diff id). */
+char *berth_blob_ingest (BerthStore *store, int in_fd, gint64 *size,
+                         BerthProgressFunc progress, gpointer data, GError **error);
+char *berth_blob_path (BerthStore *store, const char *digest);
+gboolean berth_blob_remove (BerthStore *store, const char *digest, GError **error);
+
+/* --- images (core/image.c) --- */
+typedef struct {
+  char *id;          /* 64 hex */
+  JsonNode *config;  /* the OCI image config */
+  char **diff_ids;   /* "sha256:<hex>", base first */
+  GPtrArray *tags;   /* "name:tag" */
+  gsize size;        /* bytes of the config */
+} BerthImage;
+void berth_image_free (BerthImage *image);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthImage, berth_image_free)
+
+/* By name[:tag], full id, or unique id prefix. */
+BerthImage *berth_image_lookup (BerthStore *store, const char *ref, GError **error);
+GPtrArray *berth_image_list (BerthStore *store, GError **error);
+/* Store @config (serialised exactly as given) and return the image id. */
+char *berth_image_store_config (BerthStore *store, const char *config_json, gsize len,
+                                GError **error);
+gboolean berth_tag_set (BerthStore *store, const char *ref, const char *image_id, GError **error);
+/* Remove tag @ref, or the image by id when untagged; then collect garbage. */
+gboolean berth_image_remove (BerthStore *store, const char *ref, gboolean force, GError **error);
+/* A new OCI config JSON for a one-layer-added image. */
+char *berth_image_config_new (JsonNode *base_config, const char *diff_id, const char *created_by,
+                              char **cmd, gsize *len);
+/* Chain id hex of layer @n of @image ("" when n < 0). */
+char *berth_image_chain_id (BerthImage *image, int n);
+
+/* --- layers in drivers (core/layer.c) --- */
+/* Make sure every layer of @image is complete in @storage (unpacking from the
+ * blobs what is missing) and return the top layer's chain id (NULL if the
+ * image has no layers, with no error set). */
+char *berth_layer_ensure (BerthStore *store, BerthStorage *storage, BerthImage *image,
+                          GError **error);
+/* Drop layers no image and no container needs, and unreferenced blobs. */
+gboolean berth_store_collect_garbage (BerthStore *store, GError **error);
+
+/* --- import and export (core/imageio.c) --- */
+char *berth_image_import (BerthStore *store, const char *tar_path, const char *ref,
+                          const char *driver, BerthProgressFunc progress, gpointer data,
+                          GError **error);
+/* docker-save or OCI image-layout tar; returns the "name:tag"s (or ids) loaded. */
+GPtrArray *berth_image_load (BerthStore *store, const char *tar_path, const char *driver,
+                             BerthProgressFunc progress, gpointer data, GError **error);
+gboolean berth_image_save (BerthStore *store, char **refs, const char *out_path, GError **error);
+/* Make an image from the host's busybox-static, or from debootstrap. */
+char *berth_image_bootstrap (BerthStore *store, const char *what, const char *ref,
+                             const char *driver, GError **error);
+
+/* --- containers (core/container.c) --- */
+typedef struct {
+  char *id;
+  char *name;
+  char *image_id;
+  char *image_ref;
+  char *driver;
+  char *parent_layer; /* top image chain id, or NULL */
+  char **cmd;
+  char *created;
+} BerthContainer;
+void berth_container_free (BerthContainer *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthContainer, berth_container_free)
+
+BerthContainer *berth_container_create (BerthStore *store, const char *image_ref,
+                                        const char *name, const char *driver, char **cmd,
+                                        GError **error);
+BerthContainer *berth_container_lookup (BerthStore *store, const char *ref, GError **error);
+GPtrArray *berth_container_list (BerthStore *store, GError **error);
+gboolean berth_container_remove (BerthStore *store, const char *ref, gboolean force,
+                                 GError **error);
+char *berth_container_mount (BerthStore *store, BerthContainer *c, GError **error);
+gboolean berth_container_umount (BerthStore *store, BerthContainer *c, GError **error);
+GPtrArray *berth_container_changes (BerthStore *store, BerthContainer *c, GError **error);
+char *berth_container_commit (BerthStore *store, BerthContainer *c, const char *ref,
+                              GError **error);
+gboolean berth_container_export (BerthStore *store, BerthContainer *c, int out_fd,
+                                 GError **error);
+
+G_END_DECLS

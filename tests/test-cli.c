@@ -1,0 +1,403 @@
+/* berth's command line, driven as a user would: the built binary, a temp
+ * store, real tarballs made by GNU tar. */
+#include "config.h"
+#include "testutil.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+  char *dir;   /* scratch */
+  char *root;  /* --root */
+} Fixture;
+
+static const char *
+berth_bin (void)
+{
+  const char *bin = g_getenv ("BERTH_BIN");
+  return bin ? bin : "./berth";
+}
+
+/* Run berth with --root and the given args; returns the exit code. */
+static int
+berth (Fixture *f, char **out, char **err, ...)
+{
+  va_list ap;
+  va_start (ap, err);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) berth_bin ());
+  g_ptr_array_add (argv, "--root");
+  g_ptr_array_add (argv, f->root);
+  for (const char *a = va_arg (ap, const char *); a; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *o = NULL, *e = NULL;
+  int status = tu_run ((char **) argv->pdata, &o, &e);
+  if (status != 0)
+    g_test_message ("berth exited %d: %s", status, e ? e : "");
+  if (out)
+    *out = g_steal_pointer (&o);
+  if (err)
+    *err = g_steal_pointer (&e);
+  return status;
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->dir = tu_mkdtemp ("berth-cli");
+  f->root = g_build_filename (f->dir, "store", NULL);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_assert_false (tu_mounted_below (f->dir));
+  tu_remove_tree (f->dir);
+  g_free (f->dir);
+  g_free (f->root);
+}
+
+static char *
+make_tar (Fixture *f, const char *name, const char *srcdir)
+{
+  char *tar = g_build_filename (f->dir, name, NULL);
+  char *argv[] = { "tar", "--numeric-owner", "-C", (char *) srcdir, "-cf", tar, ".", NULL };
+  g_assert_cmpint (tu_run (argv, NULL, NULL), ==, 0);
+  return tar;
+}
+
+static char *
+sha256_file (const char *path)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, len);
+}
+
+static guint
+count_entries (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+  while (d && g_dir_read_name (d))
+    n++;
+  return n;
+}
+
+/* A one-line error on stderr, naming @needle. */
+static void
+assert_one_line_error (const char *err, const char *needle)
+{
+  g_assert_nonnull (err);
+  g_assert_true (g_str_has_prefix (err, "berth: "));
+  g_assert_nonnull (strstr (err, needle));
+  g_assert_cmpint (strchr (err, '\n') - err, ==, (int) strlen (err) - 1);
+}
+
+static void
+test_info (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "info", "--format", "json", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "\"vfs\""));
+  g_autofree char *text = NULL;
+  g_assert_cmpint (berth (f, &text, NULL, "info", NULL), ==, 0);
+  g_test_message ("%s", text);
+  g_assert_nonnull (strstr (text, "vfs           available"));
+  g_assert_nonnull (strstr (text, "Default storage driver:"));
+  g_assert_nonnull (strstr (text, "devicemapper  unavailable:"));
+}
+
+static void
+test_bootstrap_create_diff_commit (Fixture *f, gconstpointer data)
+{
+  const char *driver = data;
+  g_autofree char *out = NULL, *err = NULL;
+  if (g_strcmp0 (driver, "btrfs") == 0)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *mnt = g_build_filename (f->dir, "btrfs", NULL);
+      if (!tu_btrfs_mount (f->dir, mnt, &error))
+        {
+          g_test_skip_printf ("btrfs: %s", error->message);
+          return;
+        }
+      g_free (f->root);
+      f->root = g_build_filename (mnt, "store", NULL);
+    }
+  int rc = berth (f, &out, &err, "--storage-driver", driver, "image", "bootstrap", "busybox", NULL);
+  if (rc != 0 && err && strstr (err, "storage driver"))
+    {
+      g_test_skip_printf ("%s", err);
+      goto out;
+    }
+  g_assert_cmpint (rc, ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "images", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "busybox"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "--storage-driver", driver, "create", "--name", "c1",
+                          "busybox", "/bin/sh", "-c", "true", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "mount", "c1", NULL), ==, 0);
+  g_autofree char *rootfs = g_strdup (g_strstrip (out));
+  g_autofree char *bb = g_build_filename (rootfs, "bin", "busybox", NULL);
+  g_assert_true (g_file_test (bb, G_FILE_TEST_IS_EXECUTABLE));
+  g_autofree char *newfile = g_build_filename (rootfs, "hello.txt", NULL);
+  tu_write_file (newfile, "hello\n", 0644);
+  g_autofree char *passwd = g_build_filename (rootfs, "etc", "group", NULL);
+  g_assert_cmpint (unlink (passwd), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "umount", "c1", NULL), ==, 0);
+  g_assert_false (tu_mounted_below (f->root) && g_strcmp0 (driver, "overlay") == 0);
+
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "diff", "c1", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "C /etc\nD /etc/group\nA /hello.txt\n");
+
+  g_assert_cmpint (berth (f, NULL, NULL, "commit", "c1", "mine:v1", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "history", "mine:v1", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "berth commit c1"));
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", driver, "create", "--name", "c2",
+                          "mine:v1", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "mount", "c2", NULL), ==, 0);
+  g_autofree char *root2 = g_strdup (g_strstrip (out));
+  g_autofree char *hello2 = g_build_filename (root2, "hello.txt", NULL);
+  g_autofree char *group2 = g_build_filename (root2, "etc", "group", NULL);
+  g_assert_true (g_file_test (hello2, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (group2, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (berth (f, NULL, NULL, "umount", "c2", NULL), ==, 0);
+
+  /* Removing an image a container uses is refused; rm then rmi clears all. */
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "rmi", "mine:v1", NULL), ==, 1);
+  assert_one_line_error (err, "used by container c2");
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "c1", "c2", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rmi", "mine:v1", "busybox", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "images", "-q", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+  g_autofree char *blobs = g_build_filename (f->root, "blobs", "sha256", NULL);
+  g_assert_cmpuint (count_entries (blobs), ==, 0);
+  g_autofree char *marks = g_build_filename (f->root, "layers", driver, NULL);
+  g_assert_cmpuint (count_entries (marks), ==, 0);
+out:
+  if (g_strcmp0 (driver, "btrfs") == 0)
+    {
+      g_autofree char *mnt = g_build_filename (f->dir, "btrfs", NULL);
+      tu_btrfs_umount (mnt);
+    }
+}
+
+/* A docker-save archive with two layers, the second whiting out a file. */
+static char *
+make_docker_save (Fixture *f, char **image_id)
+{
+  g_autofree char *l1 = g_build_filename (f->dir, "l1", NULL);
+  g_autofree char *l2 = g_build_filename (f->dir, "l2", NULL);
+  g_autofree char *save = g_build_filename (f->dir, "save", NULL);
+  const struct { const char *dir, *rel, *content; } files[] = {
+    { l1, "a.txt", "a\n" }, { l1, "b.txt", "b\n" }, { l1, "d/x", "x\n" },
+    { l2, ".wh.a.txt", "" }, { l2, "c.txt", "c\n" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *p = g_build_filename (files[i].dir, files[i].rel, NULL);
+      g_autofree char *d = g_path_get_dirname (p);
+      g_assert_cmpint (g_mkdir_with_parents (d, 0755), ==, 0);
+      tu_write_file (p, files[i].content, 0644);
+    }
+  g_autofree char *t1 = make_tar (f, "l1.tar", l1);
+  g_autofree char *t2 = make_tar (f, "l2.tar", l2);
+  g_autofree char *h1 = sha256_file (t1);
+  g_autofree char *h2 = sha256_file (t2);
+  g_autofree char *config = g_strdup_printf (
+      "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/bin/sh\"]},"
+      "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\",\"sha256:%s\"]},"
+      "\"history\":[{\"created_by\":\"layer one\"},{\"created_by\":\"layer two\"}]}", h1, h2);
+  *image_id = g_compute_checksum_for_string (G_CHECKSUM_SHA256, config, -1);
+  g_autofree char *manifest = g_strdup_printf (
+      "[{\"Config\":\"%s.json\",\"RepoTags\":[\"saved:v1\"],"
+      "\"Layers\":[\"%s/layer.tar\",\"%s/layer.tar\"]}]", *image_id, h1, h2);
+  const char *hashes[] = { h1, h2 };
+  const char *tars[] = { t1, t2 };
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *d = g_build_filename (save, hashes[i], NULL);
+      g_autofree char *dst = g_build_filename (d, "layer.tar", NULL);
+      g_assert_cmpint (g_mkdir_with_parents (d, 0755), ==, 0);
+      g_assert_cmpint (rename (tars[i], dst), ==, 0);
+    }
+  g_autofree char *cfgname = g_strdup_printf ("%s.json", *image_id);
+  g_autofree char *cfgpath = g_build_filename (save, cfgname, NULL);
+  g_autofree char *manpath = g_build_filename (save, "manifest.json", NULL);
+  tu_write_file (cfgpath, config, 0644);
+  tu_write_file (manpath, manifest, 0644);
+  return make_tar (f, "save.tar", save);
+}
+
+static void
+check_saved_image (Fixture *f)
+{
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "s", "saved:v1", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "mount", "s", NULL), ==, 0);
+  g_autofree char *rootfs = g_strdup (g_strstrip (out));
+  const char *present[] = { "b.txt", "c.txt", "d/x" };
+  for (guint i = 0; i < G_N_ELEMENTS (present); i++)
+    {
+      g_autofree char *p = g_build_filename (rootfs, present[i], NULL);
+      g_assert_true (g_file_test (p, G_FILE_TEST_IS_REGULAR));
+    }
+  g_autofree char *gone = g_build_filename (rootfs, "a.txt", NULL);
+  g_autofree char *wh = g_build_filename (rootfs, ".wh.a.txt", NULL);
+  g_assert_false (g_file_test (gone, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (wh, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (berth (f, NULL, NULL, "umount", "s", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "s", NULL), ==, 0);
+}
+
+static void
+test_load_save (Fixture *f, gconstpointer data)
+{
+  g_autofree char *id = NULL;
+  g_autofree char *tar = make_docker_save (f, &id);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "load", "-i", tar, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "Loaded image: saved:v1\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "images", "-q", NULL), ==, 0);
+  g_autofree char *expect = g_strdup_printf ("%.12s\n", id);
+  g_assert_cmpstr (out, ==, expect);
+  check_saved_image (f);
+
+  /* save, then load into another store: the same image, byte for byte. */
+  g_autofree char *saved = g_build_filename (f->dir, "resaved.tar", NULL);
+  g_assert_cmpint (berth (f, NULL, NULL, "save", "-o", saved, "saved:v1", NULL), ==, 0);
+  g_free (f->root);
+  f->root = g_build_filename (f->dir, "store2", NULL);
+  g_assert_cmpint (berth (f, NULL, NULL, "load", "-i", saved, NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "images", "-q", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, expect);
+  check_saved_image (f);
+}
+
+static void
+test_import (Fixture *f, gconstpointer data)
+{
+  g_autofree char *src = g_build_filename (f->dir, "rootfs", NULL);
+  g_autofree char *file = g_build_filename (src, "etc", "motd", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (src, 0755), ==, 0);
+  g_autofree char *etc = g_path_get_dirname (file);
+  g_assert_cmpint (g_mkdir_with_parents (etc, 0755), ==, 0);
+  tu_write_file (file, "welcome\n", 0644);
+  g_autofree char *tar = make_tar (f, "rootfs.tar", src);
+  g_autofree char *gz = g_strdup_printf ("%s.gz", tar);
+  char *gzip[] = { "gzip", "-k", tar, NULL };
+  g_assert_cmpint (tu_run (gzip, NULL, NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "import", tar, "plain:1", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "import", gz, "zipped:1", NULL), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "images", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "plain"));
+  g_assert_nonnull (strstr (out, "zipped"));
+  /* Same content compressed or not: one blob in the content store. */
+  g_autofree char *blobs = g_build_filename (f->root, "blobs", "sha256", NULL);
+  g_assert_cmpuint (count_entries (blobs), ==, 1);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "m", "zipped:1", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "mount", "m", NULL), ==, 0);
+  g_autofree char *motd = g_build_filename (g_strstrip (out), "etc", "motd", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (motd, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "welcome\n");
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "m", NULL), ==, 0);
+}
+
+/* An unsafe tarball is refused and leaves no image, blob or layer behind. */
+static void
+test_import_bad_archive (Fixture *f, gconstpointer data)
+{
+  g_autofree char *src = g_build_filename (f->dir, "evil", NULL);
+  g_autofree char *file = g_build_filename (src, "escape", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (src, 0755), ==, 0);
+  tu_write_file (file, "pwned\n", 0644);
+  g_autofree char *tar = g_build_filename (f->dir, "evil.tar", NULL);
+  char *argv[] = { "tar", "-C", src, "-cPf", tar, "--transform", "s,^\\./,../../,", "./escape", NULL };
+  g_assert_cmpint (tu_run (argv, NULL, NULL), ==, 0);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "import", tar, "evil:1", NULL), ==, 1);
+  assert_one_line_error (err, "..");
+  g_autofree char *outside = g_build_filename (f->dir, "escape", NULL);
+  g_assert_false (g_file_test (outside, G_FILE_TEST_EXISTS));
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "images", "-q", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+  g_autofree char *blobs = g_build_filename (f->root, "blobs", "sha256", NULL);
+  g_autofree char *images = g_build_filename (f->root, "images", NULL);
+  g_assert_cmpuint (count_entries (blobs), ==, 0);
+  g_assert_cmpuint (count_entries (images), ==, 0);
+
+  /* Not a tar at all. */
+  g_autofree char *junk = g_build_filename (f->dir, "junk.tar", NULL);
+  tu_write_file (junk, "this is not a tar archive, not even close\n", 0644);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "import", junk, "junk:1", NULL), ==, 1);
+  assert_one_line_error (err, "junk.tar");
+  g_assert_cmpuint (count_entries (blobs), ==, 0);
+}
+
+static void
+test_bad_input (Fixture *f, gconstpointer data)
+{
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "create", "--name", "Bad Name", "busybox", NULL), ==, 1);
+  assert_one_line_error (err, "invalid name 'Bad Name'");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "create", "nosuch", NULL), ==, 1);
+  assert_one_line_error (err, "no such image: nosuch");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "import", "/nonexistent.tar", "UPPER:1", NULL), ==, 1);
+  assert_one_line_error (err, "invalid image name 'UPPER:1'");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "rm", "../../etc", NULL), ==, 1);
+  assert_one_line_error (err, "no such container: ../../etc");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "mount", "deadbeef", NULL), ==, 1);
+  assert_one_line_error (err, "no such container");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "--storage-driver", "nosuchfs", "image", "bootstrap",
+                          "busybox", NULL), ==, 1);
+  assert_one_line_error (err, "nosuchfs");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "frobnicate", NULL), ==, 2);
+  assert_one_line_error (err, "unknown command");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add ("/cli/info", Fixture, NULL, fixture_setup, test_info, fixture_teardown);
+  static const char *const drivers[] = { "vfs", "overlay", "btrfs" };
+  for (guint i = 0; i < G_N_ELEMENTS (drivers); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/cli/%s/bootstrap-create-diff-commit", drivers[i]);
+      g_test_add (name, Fixture, drivers[i], fixture_setup, test_bootstrap_create_diff_commit,
+                  fixture_teardown);
+    }
+  g_test_add ("/cli/load-save", Fixture, NULL, fixture_setup, test_load_save, fixture_teardown);
+  g_test_add ("/cli/import", Fixture, NULL, fixture_setup, test_import, fixture_teardown);
+  g_test_add ("/cli/import-bad-archive", Fixture, NULL, fixture_setup, test_import_bad_archive,
+              fixture_teardown);
+  g_test_add ("/cli/bad-input", Fixture, NULL, fixture_setup, test_bad_input, fixture_teardown);
+  return g_test_run ();
+}

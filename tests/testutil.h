@@ -1,0 +1,37 @@
+/* Helpers shared by berth's tests: temporary stores, btrfs on a loop device,
+ * and a byte-for-byte description of a tree for comparisons. */
+#pragma once
+#include <glib.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+/* A fresh directory under /var/tmp (a disk filesystem, never tmpfs, so that
+ * overlay and d_type behave as on a real store). Aborts the test on failure. */
+char *tu_mkdtemp (const char *prefix);
+
+/* rm -rf @dir after unmounting anything still mounted below it. */
+void tu_remove_tree (const char *dir);
+
+/* Make a 2 GiB sparse file in @workdir, mkfs.btrfs it and loop-mount it on
+ * @mountpoint (created). FALSE with the reason (no mkfs.btrfs, no loop device,
+ * no btrfs in the kernel) so the caller can g_test_skip with it. */
+gboolean tu_btrfs_mount (const char *workdir, const char *mountpoint, GError **error);
+void tu_btrfs_umount (const char *mountpoint);
+
+void tu_write_file (const char *path, const char *contents, mode_t mode);
+
+/* One line per entry below @dir, sorted: path, type, mode, uid, gid, size,
+ * sha256 of contents, symlink target, rdev, xattrs (all but trusted.overlay.*),
+ * and a hardlink-group marker, so two trees compare equal iff the lines do.
+ * Directory mtimes are left out (they change whenever an entry is added). */
+char *tu_tree_manifest (const char *dir);
+
+/* TRUE if any mount point in /proc/self/mountinfo lies at or below @path. */
+gboolean tu_mounted_below (const char *path);
+
+/* Run a command line (argv) and return its exit status; stdout/stderr
+ * captured into @out/@err when not NULL. */
+int tu_run (char **argv, char **out, char **err);
+
+G_END_DECLS
