@@ -100,6 +100,8 @@ char *
 berth_image_import (BerthStore *store, const char *tar_path, const char *ref, const char *driver,
                     BerthProgressFunc progress, gpointer data, GError **error)
 {
+  if (ref && !berth_parse_reference (ref, NULL, NULL, error))
+    return NULL;
   int fd = open_input (tar_path, error);
   if (fd < 0)
     return NULL;

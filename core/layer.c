@@ -6,6 +6,7 @@
 #include <berth/fsutil.h>
 #include <archive.h>
 #include <archive_entry.h>
+#include <nettle/sha2.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -44,7 +45,8 @@ decompress_and_hash (int in_fd, int out_fd, const char *what, gint64 *size,
   struct archive *a = archive_read_new ();
   archive_read_support_filter_all (a);
   archive_read_support_format_raw (a);
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  struct sha256_ctx sum;
+  sha256_init (&sum);
   struct archive_entry *entry;
   gint64 total = 0;
   char *digest = NULL;
@@ -60,7 +62,7 @@ decompress_and_hash (int in_fd, int out_fd, const char *what, gint64 *size,
       ssize_t n;
       while ((n = archive_read_data (a, buf, 1 << 20)) > 0)
         {
-          g_checksum_update (sum, (const guchar *) buf, n);
+          sha256_update (&sum, n, (const uint8_t *) buf);
           if (!write_all (out_fd, buf, n, what, error))
             goto out;
           total += n;
@@ -79,7 +81,12 @@ decompress_and_hash (int in_fd, int out_fd, const char *what, gint64 *size,
       goto out;
     }
   *size = total;
-  digest = g_strdup_printf ("sha256:%s", g_checksum_get_string (sum));
+  guint8 raw[SHA256_DIGEST_SIZE];
+  sha256_digest (&sum, sizeof raw, raw);
+  GString *hex = g_string_new ("sha256:");
+  for (guint i = 0; i < sizeof raw; i++)
+    g_string_append_printf (hex, "%02x", raw[i]);
+  digest = g_string_free (hex, FALSE);
 out:
   archive_read_free (a);
   return digest;

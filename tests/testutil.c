@@ -152,7 +152,7 @@ run_or_fail (char **argv, const char *what, GError **error)
   if (status == 0)
     return TRUE;
   g_strstrip (err);
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s failed (exit %d): %s", what, status,
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s failed (exit %d): %s", what, status,
                err);
   return FALSE;
 }
@@ -163,7 +163,7 @@ tu_btrfs_mount (const char *workdir, const char *mountpoint, GError **error)
   g_autofree char *mkfs = g_find_program_in_path ("mkfs.btrfs");
   if (mkfs == NULL)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "mkfs.btrfs is not installed");
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "mkfs.btrfs is not installed");
       return FALSE;
     }
   g_autofree char *img = g_build_filename (workdir, "btrfs.img", NULL);
@@ -173,14 +173,14 @@ tu_btrfs_mount (const char *workdir, const char *mountpoint, GError **error)
       int errsv = errno;
       if (fd >= 0)
         close (fd);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "create %s: %s", img,
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errsv), "create %s: %s", img,
                    g_strerror (errsv));
       return FALSE;
     }
   close (fd);
   if (g_mkdir_with_parents (mountpoint, 0755) < 0)
     {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "mkdir %s: %s",
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "mkdir %s: %s",
                    mountpoint, g_strerror (errno));
       return FALSE;
     }
@@ -217,11 +217,6 @@ tu_write_file (const char *path, const char *contents, mode_t mode)
 }
 
 /* ---- tree manifest ---- */
-
-typedef struct {
-  char *dir;
-  GPtrArray *paths; /* relative, "" excluded */
-} Walk;
 
 static void
 walk_dir (const char *root, const char *rel, GPtrArray *paths)

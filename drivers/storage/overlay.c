@@ -27,6 +27,7 @@
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <linux/magic.h>
 
@@ -206,11 +207,44 @@ try_mount (const char *base, GError **error)
   return berth_fail (error, code, "test overlay mount in %s failed: %s", base, local->message);
 }
 
+/* The full probe (d_type, a test mount) costs a few milliseconds on every
+ * berth command; its verdict holds until the kernel or the filesystem under
+ * the home changes, so it is remembered in the home keyed by both. */
+static char *
+probe_stamp (const char *home)
+{
+  struct utsname u;
+  struct stat st;
+  if (uname (&u) < 0 || stat (home, &st) < 0)
+    return NULL;
+  return g_strdup_printf ("%s %s %lu\n", u.release, u.version, (unsigned long) st.st_dev);
+}
+
+static gboolean
+probe_remembered (const char *home)
+{
+  g_autofree char *path = g_build_filename (home, "probed", NULL);
+  g_autofree char *saved = NULL;
+  g_autofree char *now = probe_stamp (home);
+  return now && g_file_get_contents (path, &saved, NULL, NULL) && strcmp (saved, now) == 0;
+}
+
+static void
+remember_probe (const char *home)
+{
+  g_autofree char *path = g_build_filename (home, "probed", NULL);
+  g_autofree char *now = probe_stamp (home);
+  if (now)
+    berth_write_file_atomic (path, now, strlen (now), 0600, NULL); /* only a cache */
+}
+
 static gboolean
 ovl_probe (const char *home, GError **error)
 {
   if (!kernel_has_overlay (error))
     return FALSE;
+  if (probe_remembered (home))
+    return TRUE;
   g_autofree char *base = nearest_existing_dir (home, error);
   if (base == NULL)
     return FALSE;
@@ -231,7 +265,11 @@ ovl_probe (const char *home, GError **error)
                        "backing filesystem %s at %s does not support d_type (xfs needs "
                        "ftype=1; reformat with mkfs.xfs -n ftype=1)",
                        berth_fs_type_name (base), base);
-  return try_mount (base, error);
+  if (!try_mount (base, error))
+    return FALSE;
+  if (strcmp (base, home) == 0)
+    remember_probe (home);
+  return TRUE;
 }
 
 static gpointer
