@@ -158,6 +158,23 @@ berth_rm_rf (const char *path, GError **error)
 }
 
 gboolean
+berth_remove_stale_temps (const char *dir, GError **error)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  if (d == NULL)
+    return TRUE;
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    if (strstr (name, ".tmp-"))
+      {
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+        if (!berth_rm_rf (path, error))
+          return FALSE;
+      }
+  return TRUE;
+}
+
+gboolean
 berth_is_mountpoint (const char *path)
 {
   g_autofree char *contents = NULL;

@@ -96,7 +96,7 @@ char *
 berth_blob_ingest (BerthStore *store, int in_fd, gint64 *size, BerthProgressFunc progress,
                    gpointer data, GError **error)
 {
-  g_autofree char *tmp = berth_store_path (store, "blobs", "sha256", ".ingest-XXXXXX", NULL);
+  g_autofree char *tmp = berth_store_path (store, "blobs", "sha256", ".tmp-ingest-XXXXXX", NULL);
   int fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0)
     {

@@ -124,6 +124,13 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
   g_autofree char *tmp = berth_store_path (store, "tmp", NULL);
   if (!berth_rm_rf (tmp, error) || !berth_mkdir_p (tmp, 0700, error))
     return NULL;
+  static const char *const swept[] = { "", "blobs/sha256", "images" };
+  for (guint i = 0; i < G_N_ELEMENTS (swept); i++)
+    {
+      g_autofree char *dir = berth_store_path (store, swept[i], NULL);
+      if (!berth_remove_stale_temps (dir, error))
+        return NULL;
+    }
   if (!load_default_driver (store, error))
     return NULL;
   return g_steal_pointer (&store);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct {
@@ -385,6 +386,105 @@ test_bad_input (Fixture *f, gconstpointer data)
   assert_one_line_error (err, "unknown command");
 }
 
+/* An OCI image layout with a gzip layer, named by the containerd annotation. */
+static void
+test_load_oci (Fixture *f, gconstpointer data)
+{
+  g_autofree char *src = g_build_filename (f->dir, "layer", NULL);
+  g_autofree char *hello = g_build_filename (src, "hello.txt", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (src, 0755), ==, 0);
+  tu_write_file (hello, "from oci\n", 0644);
+  g_autofree char *tar = make_tar (f, "layer.tar", src);
+  g_autofree char *diff_id = sha256_file (tar);
+  char *gzip[] = { "gzip", "-n", tar, NULL };
+  g_assert_cmpint (tu_run (gzip, NULL, NULL), ==, 0);
+  g_autofree char *gz = g_strdup_printf ("%s.gz", tar);
+  g_autofree char *gz_digest = sha256_file (gz);
+  g_autofree char *layout = g_build_filename (f->dir, "oci", NULL);
+  g_autofree char *blobs = g_build_filename (layout, "blobs", "sha256", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (blobs, 0755), ==, 0);
+  g_autofree char *gz_dst = g_build_filename (blobs, gz_digest, NULL);
+  g_assert_cmpint (rename (gz, gz_dst), ==, 0);
+  g_autofree char *config = g_strdup_printf (
+      "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
+      "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\"]}}", diff_id);
+  g_autofree char *config_digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, config, -1);
+  g_autofree char *manifest = g_strdup_printf (
+      "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+      "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:%s\",\"size\":%zu},"
+      "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:%s\"}]}",
+      config_digest, strlen (config), gz_digest);
+  g_autofree char *manifest_digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, manifest, -1);
+  g_autofree char *index = g_strdup_printf (
+      "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+      "\"digest\":\"sha256:%s\",\"size\":%zu,\"annotations\":{\"io.containerd.image.name\":\"ocimg:2\","
+      "\"org.opencontainers.image.ref.name\":\"2\"}}]}", manifest_digest, strlen (manifest));
+  const struct { const char *name, *text; } files[] = {
+    { config_digest, config }, { manifest_digest, manifest },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *p = g_build_filename (blobs, files[i].name, NULL);
+      tu_write_file (p, files[i].text, 0644);
+    }
+  g_autofree char *index_path = g_build_filename (layout, "index.json", NULL);
+  g_autofree char *marker = g_build_filename (layout, "oci-layout", NULL);
+  tu_write_file (index_path, index, 0644);
+  tu_write_file (marker, "{\"imageLayoutVersion\":\"1.0.0\"}", 0644);
+  g_autofree char *archive = make_tar (f, "oci.tar", layout);
+
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "load", "-i", archive, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "Loaded image: ocimg:2\n");
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "o", "ocimg:2", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "mount", "o", NULL), ==, 0);
+  g_autofree char *inside = g_build_filename (g_strstrip (out), "hello.txt", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (inside, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "from oci\n");
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "o", NULL), ==, 0);
+}
+
+/* Start @n concurrent `berth create --name NAME busybox`; returns how many
+ * succeeded. NAME is "<prefix><i>" or, with @same, the prefix alone. */
+static int
+concurrent_creates (Fixture *f, int n, const char *prefix, gboolean same)
+{
+  g_autofree GPid *pids = g_new0 (GPid, n);
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *name = same ? g_strdup (prefix) : g_strdup_printf ("%s%d", prefix, i);
+      char *argv[] = { (char *) berth_bin (), "--root", f->root, "create", "--name", name,
+                       "busybox", NULL };
+      g_assert_true (g_spawn_async (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
+                                    G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                    NULL, NULL, &pids[i], NULL));
+    }
+  int ok = 0;
+  for (int i = 0; i < n; i++)
+    {
+      int status;
+      g_assert_cmpint (waitpid (pids[i], &status, 0), ==, pids[i]);
+      ok += WIFEXITED (status) && WEXITSTATUS (status) == 0;
+    }
+  return ok;
+}
+
+/* Concurrent berth processes serialise on the store lock: distinct names all
+ * land, and of eight racing for one name exactly one wins. */
+static void
+test_concurrent (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (concurrent_creates (f, 8, "par", FALSE), ==, 8);
+  g_assert_cmpint (concurrent_creates (f, 8, "same", TRUE), ==, 1);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-a", "-q", NULL), ==, 0);
+  g_auto (GStrv) lines = g_strsplit (g_strstrip (out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 9);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -398,6 +498,9 @@ main (int argc, char **argv)
                   fixture_teardown);
     }
   g_test_add ("/cli/load-save", Fixture, NULL, fixture_setup, test_load_save, fixture_teardown);
+  g_test_add ("/cli/load-oci", Fixture, NULL, fixture_setup, test_load_oci, fixture_teardown);
+  g_test_add ("/cli/concurrent-creates", Fixture, NULL, fixture_setup, test_concurrent,
+              fixture_teardown);
   g_test_add ("/cli/import", Fixture, NULL, fixture_setup, test_import, fixture_teardown);
   g_test_add ("/cli/import-bad-archive", Fixture, NULL, fixture_setup, test_import_bad_archive,
               fixture_teardown);

@@ -272,6 +272,23 @@ ovl_probe (const char *home, GError **error)
   return TRUE;
 }
 
+/* A create killed between making its short link and renaming its layer
+ * into place leaves a link to nothing. */
+static gboolean
+remove_dangling_links (const char *links, GError **error)
+{
+  g_autoptr (GDir) d = g_dir_open (links, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    {
+      g_autofree char *path = g_build_filename (links, name, NULL);
+      struct stat st;
+      if (stat (path, &st) < 0 && errno == ENOENT && unlink (path) < 0 && errno != ENOENT)
+        return berth_fail_errno (error, errno, "unlink %s", path);
+    }
+  return TRUE;
+}
+
 static gpointer
 ovl_init (const char *home, char **options, GError **error)
 {
@@ -282,7 +299,8 @@ ovl_init (const char *home, char **options, GError **error)
       return NULL;
     }
   g_autofree char *links = g_build_filename (home, "l", NULL);
-  if (!berth_mkdir_p (links, 0700, error))
+  if (!berth_mkdir_p (links, 0700, error) || !berth_remove_stale_temps (home, error) ||
+      !remove_dangling_links (links, error))
     return NULL;
   OvlPriv *p = g_new0 (OvlPriv, 1);
   p->home = g_strdup (home);

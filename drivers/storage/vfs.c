@@ -46,7 +46,7 @@ vfs_init (const char *home, char **options, GError **error)
       return NULL;
     }
   g_autofree char *dir = g_build_filename (home, "dir", NULL);
-  if (!berth_mkdir_p (dir, 0700, error))
+  if (!berth_mkdir_p (dir, 0700, error) || !berth_remove_stale_temps (dir, error))
     return NULL;
   VfsPriv *p = g_new0 (VfsPriv, 1);
   p->dir = g_steal_pointer (&dir);

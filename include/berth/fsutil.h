@@ -21,6 +21,11 @@ gboolean berth_rm_rf (const char *path, GError **error);
 /* Same, for entry @name in directory @dirfd. */
 gboolean berth_rm_rf_at (int dirfd, const char *name, GError **error);
 
+/* Remove the entries of @dir whose names contain ".tmp-": what an atomic
+ * write or a staged create leaves when berth is killed half-way. Callers hold
+ * the store lock, so no live writer owns them. */
+gboolean berth_remove_stale_temps (const char *dir, GError **error);
+
 /* TRUE if @path is a mount point according to /proc/self/mountinfo. */
 gboolean berth_is_mountpoint (const char *path);
 
