@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 now() { date +%s%N; }
-ms() { echo "scale=1; ($2 - $1) / 1000000" | bc; }
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 echo "generating $FILES files ..." >&2
@@ -42,7 +42,7 @@ echo "image: $(du -sh "$WORK/image.tar" | cut -f1), $FILES files" >&2
 if ! grep -q btrfs /proc/filesystems || ! command -v mkfs.btrfs >/dev/null; then
   DRIVERS=${DRIVERS//btrfs/}
 else
-  truncate -s 4G "$WORK/btrfs.img" && mkfs.btrfs -q "$WORK/btrfs.img" && mkdir "$WORK/btrfs" &&
+  truncate -s 4G "$WORK/btrfs.img" && mkfs.btrfs -q "$WORK/btrfs.img" >/dev/null 2>&1 && mkdir "$WORK/btrfs" &&
     mount -o loop "$WORK/btrfs.img" "$WORK/btrfs"
 fi
 
@@ -73,7 +73,7 @@ for d in $DRIVERS; do
 done
 
 a=$(now); for r in $(seq 20); do "$BERTH" --version >/dev/null; done; b=$(now)
-printf '%-34s %10s\n' "berth --version (process floor)" "$(echo "scale=1; $(ms "$a" "$b") / 20" | bc)"
+printf '%-34s %10s\n' "berth --version (process floor)" "$(awk -v t="$(ms "$a" "$b")" 'BEGIN { printf "%.1f", t / 20 }')"
 
 if command -v podman >/dev/null; then
   P="podman --root $WORK/podman --runroot $WORK/podman-run"

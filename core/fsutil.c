@@ -174,8 +174,8 @@ berth_remove_stale_temps (const char *dir, GError **error)
   return TRUE;
 }
 
-gboolean
-berth_is_mountpoint (const char *path)
+static gboolean
+mountinfo_has (const char *path)
 {
   g_autofree char *contents = NULL;
   g_autofree char *real = realpath (path, NULL);
@@ -192,6 +192,19 @@ berth_is_mountpoint (const char *path)
         return TRUE;
     }
   return FALSE;
+}
+
+/* statx answers in one syscall on the mount path (kernel 5.8+); older
+ * kernels do not fill STATX_ATTR_MOUNT_ROOT and fall back to mountinfo. */
+gboolean
+berth_is_mountpoint (const char *path)
+{
+  struct statx stx;
+  if (statx (AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) < 0)
+    return FALSE;
+  if (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+    return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+  return mountinfo_has (path);
 }
 
 const char *
