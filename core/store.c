@@ -69,7 +69,10 @@ load_default_driver (BerthStore *store, GError **error)
   g_autofree char *recorded = NULL;
   g_autofree char *conf_driver = NULL;
   g_autoptr (GKeyFile) conf = g_key_file_new ();
-  if (g_key_file_load_from_file (conf, BERTH_CONFIG_FILE, G_KEY_FILE_NONE, NULL))
+  const char *conf_path = g_getenv ("BERTH_CONFIG");
+  if (conf_path == NULL || *conf_path == '\0')
+    conf_path = BERTH_CONFIG_FILE;
+  if (g_key_file_load_from_file (conf, conf_path, G_KEY_FILE_NONE, NULL))
     conf_driver = g_key_file_get_string (conf, "storage", "driver", NULL);
 
   if (g_file_get_contents (path, &recorded, NULL, NULL))
@@ -81,7 +84,7 @@ load_default_driver (BerthStore *store, GError **error)
   else if (conf_driver)
     {
       store->default_driver = g_strdup (conf_driver);
-      store->default_rule = g_strdup_printf ("set in %s", BERTH_CONFIG_FILE);
+      store->default_rule = g_strdup_printf ("set in %s", conf_path);
     }
   else
     {
@@ -92,7 +95,7 @@ load_default_driver (BerthStore *store, GError **error)
   if (conf_driver && g_strcmp0 (conf_driver, store->default_driver) != 0)
     g_printerr ("berth: warning: %s asks for storage driver %s, but this store was made with %s; "
                 "using %s (pass --storage-driver to choose per command)\n",
-                BERTH_CONFIG_FILE, conf_driver, store->default_driver, store->default_driver);
+                conf_path, conf_driver, store->default_driver, store->default_driver);
   return TRUE;
 }
 

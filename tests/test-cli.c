@@ -178,6 +178,48 @@ storage_scenario (Fixture *f, const char *driver)
   g_assert_cmpuint (count_entries (marks), ==, 0);
 }
 
+/* berth.conf names the default for a new store; the store then keeps it. */
+static void
+test_config_file (Fixture *f, gconstpointer data)
+{
+  g_autofree char *conf = g_build_filename (f->dir, "berth.conf", NULL);
+  tu_write_file (conf, "[storage]\ndriver=vfs\n", 0644);
+  g_setenv ("BERTH_CONFIG", conf, TRUE);
+  g_autofree char *out = NULL;
+  int rc = berth (f, &out, NULL, "info", NULL);
+  g_assert_cmpint (rc, ==, 0);
+  g_assert_nonnull (strstr (out, "Default storage driver: vfs (set in "));
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "v", "busybox", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-a", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, " vfs "));
+  /* A changed config does not move an existing store's default. */
+  tu_write_file (conf, "[storage]\ndriver=overlay\n", 0644);
+  g_autofree char *err = NULL;
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, &err, "info", NULL), ==, 0);
+  g_unsetenv ("BERTH_CONFIG");
+  g_assert_nonnull (strstr (out, "Default storage driver: vfs (recorded in "));
+  g_assert_nonnull (strstr (err, "asks for storage driver overlay, but this store was made with vfs"));
+}
+
+/* A store whose recorded driver cannot run here says so and never falls
+ * back silently (its images would seem to vanish). */
+static void
+test_recorded_driver_unusable (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", "vfs", "image", "bootstrap",
+                          "busybox", NULL), ==, 0);
+  g_autofree char *recorded = g_build_filename (f->root, "driver", NULL);
+  tu_write_file (recorded, "btrfs\n", 0600);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "create", "busybox", NULL), ==, 1);
+  assert_one_line_error (err, "storage driver btrfs: store ");
+  g_assert_nonnull (strstr (err, "not btrfs (the store's default driver; pass --storage-driver"));
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", "vfs", "create", "busybox", NULL), ==, 0);
+}
+
 static void
 test_bootstrap_create_diff_commit (Fixture *f, gconstpointer data)
 {
@@ -196,6 +238,11 @@ test_bootstrap_create_diff_commit (Fixture *f, gconstpointer data)
     }
   g_free (f->root);
   f->root = g_build_filename (mnt, "store", NULL);
+  /* On btrfs, info offers btrfs and picks it by the host rule. */
+  g_autofree char *info = NULL;
+  g_assert_cmpint (berth (f, &info, NULL, "info", NULL), ==, 0);
+  g_assert_nonnull (strstr (info, "btrfs         available"));
+  g_assert_nonnull (strstr (info, "Default storage driver: btrfs (the store"));
   storage_scenario (f, driver);
   tu_btrfs_umount (mnt);
 }
@@ -497,6 +544,9 @@ main (int argc, char **argv)
       g_test_add (name, Fixture, drivers[i], fixture_setup, test_bootstrap_create_diff_commit,
                   fixture_teardown);
     }
+  g_test_add ("/cli/config-file", Fixture, NULL, fixture_setup, test_config_file, fixture_teardown);
+  g_test_add ("/cli/recorded-driver-unusable", Fixture, NULL, fixture_setup,
+              test_recorded_driver_unusable, fixture_teardown);
   g_test_add ("/cli/load-save", Fixture, NULL, fixture_setup, test_load_save, fixture_teardown);
   g_test_add ("/cli/load-oci", Fixture, NULL, fixture_setup, test_load_oci, fixture_teardown);
   g_test_add ("/cli/concurrent-creates", Fixture, NULL, fixture_setup, test_concurrent,
