@@ -193,8 +193,12 @@ compare_entry (int lfd, int pfd, GHashTable *in_parent, const char *name, const 
   if (sub_l < 0)
     return FALSE;
   int sub_p = have_p && S_ISDIR (p.st_mode) ? open_subdir (pfd, name, path, error) : -1;
+  guint before = out->len;
   gboolean ok = !(have_p && S_ISDIR (p.st_mode) && sub_p < 0)
                 && walk (sub_l, sub_p, path, out, error);
+  /* As Docker: a directory holding a change is itself reported changed. */
+  if (ok && have_p && !changed && out->len > before)
+    add_change (out, BERTH_CHANGE_MODIFIED, path);
   close (sub_l);
   if (sub_p >= 0)
     close (sub_p);

@@ -1,0 +1,983 @@
+/* The storage-driver conformance suite: the same cases for every driver built
+ * into berth, on real mounts (a loop-mounted btrfs for the btrfs driver).
+ *
+ * Each case runs in a subprocess (g_test_trap_subprocess) so that a failing
+ * driver cannot abort the rest of the suite, and so that the parent can always
+ * unmount and remove what the case left behind. The child writes a skip reason
+ * into <case dir>/skip-reason when the driver cannot run on this host. */
+#include "config.h"
+#include "testutil.h"
+#include <berth/archive.h>
+#include <berth/error.h>
+#include <berth/storage.h>
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define CASE_DIR_ENV "BERTH_TEST_CASE_DIR"
+#define N_DEEP 128
+
+typedef struct {
+  const char *driver;
+  char *dir;     /* the case's temp dir (ext4) */
+  char *root;    /* the store root (on btrfs for the btrfs driver) */
+  char *scratch; /* expected trees and tar sources, always on ext4 */
+  BerthStorage *s;
+  gboolean prepared;
+} Ctx;
+
+typedef void (*CaseFunc) (Ctx *c);
+
+typedef struct {
+  const char *driver;
+  const char *name;
+  CaseFunc func;
+  gboolean long_path;
+} Case;
+
+/* ---- small helpers ---- */
+
+static char *
+lid (const char *label)
+{
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, label, -1);
+}
+
+static char *
+sub (const char *dir, const char *rel)
+{
+  return g_build_filename (dir, rel, NULL);
+}
+
+static void
+mkd (const char *dir, const char *rel, mode_t mode)
+{
+  g_autofree char *p = sub (dir, rel);
+  if (mkdir (p, mode) < 0 && errno != EEXIST)
+    g_error ("mkdir %s: %s", p, g_strerror (errno));
+  g_assert_cmpint (chmod (p, mode), ==, 0);
+}
+
+static void
+put (const char *dir, const char *rel, const char *contents, mode_t mode)
+{
+  g_autofree char *p = sub (dir, rel);
+  tu_write_file (p, contents, mode);
+}
+
+static void
+put_bytes (const char *dir, const char *rel, const guint8 *data, gsize len, mode_t mode)
+{
+  g_autofree char *p = sub (dir, rel);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_set_contents (p, (const char *) data, len, &error));
+  g_assert_cmpint (chmod (p, mode), ==, 0);
+}
+
+static void
+chown_rel (const char *dir, const char *rel, uid_t uid, gid_t gid)
+{
+  g_autofree char *p = sub (dir, rel);
+  g_assert_cmpint (lchown (p, uid, gid), ==, 0);
+}
+
+static void
+run_ok (char **argv)
+{
+  g_autofree char *err = NULL;
+  int status = tu_run (argv, NULL, &err);
+  if (status != 0)
+    g_error ("%s %s failed (%d): %s", argv[0], argv[1], status, err);
+}
+
+static void
+rm_rf (const char *path)
+{
+  char *argv[] = { "rm", "-rf", (char *) path, NULL };
+  run_ok (argv);
+}
+
+/* cp -a, merging the contents of @src into @dst (created if missing); an
+ * existing non-directory is replaced, as tar extraction does. */
+static void
+cp_a (const char *src, const char *dst)
+{
+  g_autofree char *from = g_strconcat (src, "/.", NULL);
+  char *argv[] = { "cp", "-a", "--remove-destination", from, (char *) dst, NULL };
+  run_ok (argv);
+}
+
+static const guint8 *
+random_mib (void)
+{
+  static guint8 *data;
+  if (data == NULL)
+    {
+      data = g_malloc (1 << 20);
+      g_autoptr (GRand) r = g_rand_new_with_seed (42);
+      for (gsize i = 0; i < (1 << 20) / 4; i++)
+        {
+          guint32 v = g_rand_int (r);
+          memcpy (data + 4 * i, &v, 4);
+        }
+    }
+  return data;
+}
+
+static int
+memfd_new (void)
+{
+  int fd = memfd_create ("layer.tar", MFD_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  return fd;
+}
+
+/* ---- the layers of the chain ---- */
+
+static void
+layer1_content (const char *d)
+{
+  put (d, "text.txt", "hello\n", 0644);
+  mkd (d, "bin", 0755);
+  put_bytes (d, "bin/random.bin", random_mib (), 1 << 20, 0644);
+  put (d, "empty", "", 0600);
+  mkd (d, "private", 0700);
+  put (d, "private/secret", "s3cret\n", 0600);
+  mkd (d, "tmp", 01777);
+  mkd (d, "usr", 0755);
+  mkd (d, "usr/bin", 0755);
+  put (d, "usr/bin/su", "#!/bin/sh\nexit 0\n", 04755);
+  mkd (d, "home", 0755);
+  mkd (d, "home/user", 0750);
+  chown_rel (d, "home/user", 1000, 1000);
+  put (d, "home/user/file", "mine\n", 0640);
+  chown_rel (d, "home/user/file", 1000, 1000);
+  g_autofree char *lrel = sub (d, "link-rel");
+  g_autofree char *labs = sub (d, "bin/link-abs");
+  g_assert_cmpint (symlink ("text.txt", lrel), ==, 0);
+  g_assert_cmpint (symlink ("/text.txt", labs), ==, 0);
+  mkd (d, "hard", 0755);
+  put (d, "hard/a", "linked\n", 0644);
+  g_autofree char *ha = sub (d, "hard/a");
+  g_autofree char *hb = sub (d, "hard/b");
+  g_assert_cmpint (link (ha, hb), ==, 0);
+  put (d, "xattr.txt", "has an xattr\n", 0644);
+  g_autofree char *xf = sub (d, "xattr.txt");
+  g_assert_cmpint (lsetxattr (xf, "user.test", "value", 5, 0), ==, 0);
+  mkd (d, "run", 0755);
+  g_autofree char *fifo = sub (d, "run/fifo");
+  g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+  g_assert_cmpint (chmod (fifo, 0644), ==, 0);
+  g_autofree char *deep = g_strdup ("a");
+  mkd (d, deep, 0755);
+  for (char c = 'b'; c <= 'i'; c++)
+    {
+      char *next = g_strdup_printf ("%s/%c", deep, c);
+      g_free (deep);
+      deep = next;
+      mkd (d, deep, 0755);
+    }
+  g_autofree char *deepf = g_strconcat (deep, "/deep.txt", NULL);
+  put (d, deepf, "deep\n", 0644);
+  mkd (d, "opq", 0755);
+  put (d, "opq/old1", "old\n", 0644);
+  mkd (d, "opq/sub", 0755);
+  put (d, "opq/sub/old2", "old\n", 0644);
+  mkd (d, "gone", 0755);
+  put (d, "gone/x", "x\n", 0644);
+  mkd (d, "gone/y", 0755);
+  put (d, "gone/y/z", "z\n", 0644);
+}
+
+static void
+layer2_content (const char *d)
+{
+  put (d, "text.txt", "hello\nworld\n", 0644);
+  mkd (d, "new", 0755);
+  put (d, "new/added.txt", "added\n", 0644);
+  mkd (d, "bin", 0755);
+  put_bytes (d, "bin/new.bin", random_mib () + 4096, 8192, 0755);
+  mkd (d, "opq", 0755);
+  put (d, "opq/fresh.txt", "fresh\n", 0644);
+}
+
+static void
+layer3_content (const char *d)
+{
+  mkd (d, "bin", 0755);
+  put_bytes (d, "bin/renamed.bin", random_mib (), 1 << 20, 0644);
+}
+
+typedef struct {
+  void (*content) (const char *upper);
+  const char *whiteouts[4];
+  const char *opaques[2];
+} LayerSpec;
+
+static const LayerSpec chain_layers[3] = {
+  { layer1_content, { NULL }, { NULL } },
+  { layer2_content, { "empty", "gone", NULL }, { "opq", NULL } },
+  { layer3_content, { "bin/random.bin", NULL }, { NULL } },
+};
+
+static void
+empty_dir (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_assert_nonnull (d);
+  for (const char *n = g_dir_read_name (d); n; n = g_dir_read_name (d))
+    {
+      g_autofree char *p = sub (dir, n);
+      rm_rf (p);
+    }
+}
+
+/* The flat tree a layer should show: the lower tree, whiteouts and opaque
+ * directories applied, then the layer's own content copied over it. */
+static void
+build_expected (const char *prev, const char *upper, const LayerSpec *spec, const char *out)
+{
+  if (prev)
+    cp_a (prev, out);
+  else
+    g_assert_cmpint (mkdir (out, 0755), ==, 0);
+  for (const char *const *w = spec->whiteouts; *w; w++)
+    {
+      g_autofree char *p = sub (out, *w);
+      rm_rf (p);
+    }
+  for (const char *const *o = spec->opaques; *o; o++)
+    {
+      g_autofree char *p = sub (out, *o);
+      empty_dir (p);
+    }
+  cp_a (upper, out);
+}
+
+static char *
+scratch_path (Ctx *c, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static char *
+scratch_path (Ctx *c, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *name = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  return sub (c->scratch, name);
+}
+
+/* Make scratch/up<N> (each layer's own content) and scratch/exp<N>. */
+static void
+prepare_layers (Ctx *c)
+{
+  if (c->prepared)
+    return;
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *up = scratch_path (c, "up%d", i + 1);
+      g_autofree char *exp = scratch_path (c, "exp%d", i + 1);
+      g_autofree char *prev = i ? scratch_path (c, "exp%d", i) : NULL;
+      g_assert_cmpint (mkdir (up, 0755), ==, 0);
+      chain_layers[i].content (up);
+      build_expected (prev, up, &chain_layers[i], exp);
+    }
+  c->prepared = TRUE;
+}
+
+static void
+write_tar (int fd, const char *upper, const LayerSpec *spec)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthTarWriter) w = berth_tar_writer_new (fd, &error);
+  g_assert_no_error (error);
+  int dfd = open (upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  g_assert_cmpint (dfd, >=, 0);
+  g_assert_true (berth_tar_writer_add_tree (w, dfd, &error));
+  g_assert_no_error (error);
+  close (dfd);
+  for (const char *const *p = spec ? spec->whiteouts : NULL; p && *p; p++)
+    {
+      g_assert_true (berth_tar_writer_add_whiteout (w, *p, &error));
+      g_assert_no_error (error);
+    }
+  for (const char *const *p = spec ? spec->opaques : NULL; p && *p; p++)
+    {
+      g_assert_true (berth_tar_writer_add_opaque (w, *p, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (berth_tar_writer_finish (w, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lseek (fd, 0, SEEK_SET), ==, 0);
+}
+
+/* Create image layer @id on @parent from the tar on @fd (from its start). */
+static void
+apply_layer (Ctx *c, const char *id, const char *parent, int fd)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (berth_storage_create (c->s, id, parent, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lseek (fd, 0, SEEK_SET), ==, 0);
+  gint64 size = berth_storage_apply_diff (c->s, id, parent, fd, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (size, >=, 0);
+}
+
+/* The three-layer chain, ids from "<prefix>-1".."<prefix>-3". */
+static void
+build_chain (Ctx *c, const char *prefix, char *ids[3])
+{
+  prepare_layers (c);
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *label = g_strdup_printf ("%s-%d", prefix, i + 1);
+      g_autofree char *up = scratch_path (c, "up%d", i + 1);
+      ids[i] = lid (label);
+      int fd = memfd_new ();
+      write_tar (fd, up, &chain_layers[i]);
+      apply_layer (c, ids[i], i ? ids[i - 1] : NULL, fd);
+      close (fd);
+    }
+}
+
+static void
+free_ids (char **ids, int n)
+{
+  for (int i = 0; i < n; i++)
+    g_free (ids[i]);
+}
+
+static char *
+get_ok (Ctx *c, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  char *path = berth_storage_get (c->s, id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (path);
+  return path;
+}
+
+static void
+put_ok (Ctx *c, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (berth_storage_put (c->s, id, &error));
+  g_assert_no_error (error);
+}
+
+static void
+remove_ok (Ctx *c, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (berth_storage_remove (c->s, id, &error));
+  g_assert_no_error (error);
+  g_assert_false (berth_storage_exists (c->s, id));
+}
+
+/* Compare two trees by manifest; print a diff -u on mismatch. */
+static void
+assert_same_tree (Ctx *c, const char *what, const char *actual, const char *expected)
+{
+  g_autofree char *ma = tu_tree_manifest (actual);
+  g_autofree char *me = tu_tree_manifest (expected);
+  if (g_strcmp0 (ma, me) == 0)
+    return;
+  g_autofree char *fa = scratch_path (c, "manifest-actual");
+  g_autofree char *fe = scratch_path (c, "manifest-expected");
+  g_assert_true (g_file_set_contents (fa, ma, -1, NULL));
+  g_assert_true (g_file_set_contents (fe, me, -1, NULL));
+  g_autofree char *out = NULL;
+  char *argv[] = { "diff", "-u", fe, fa, NULL };
+  tu_run (argv, &out, NULL);
+  g_printerr ("# %s: %s differs from the expected tree (- expected, + actual):\n%s",
+              c->driver, what, out);
+  g_assert_cmpstr (ma, ==, me);
+}
+
+/* ---- the writable layer's operations ---- */
+
+#define DEEP_FILE "a/b/c/d/e/f/g/h/i/deep.txt"
+
+static void
+append_to (const char *dir, const char *rel, const char *text)
+{
+  g_autofree char *p = sub (dir, rel);
+  int fd = open (p, O_WRONLY | O_APPEND | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, text, strlen (text)), ==, (gssize) strlen (text));
+  g_assert_cmpint (close (fd), ==, 0);
+}
+
+static void
+writable_ops (const char *d)
+{
+  put (d, "new-file", "new\n", 0644);
+  append_to (d, DEEP_FILE, "more\n");
+  g_autofree char *x = sub (d, "xattr.txt");
+  g_assert_cmpint (unlink (x), ==, 0);
+  g_autofree char *home_user = sub (d, "home/user");
+  rm_rf (home_user);
+  g_autofree char *from = sub (d, "new/added.txt");
+  g_autofree char *to = sub (d, "new/moved.txt");
+  g_assert_cmpint (rename (from, to), ==, 0);
+  g_autofree char *secret = sub (d, "private/secret");
+  g_assert_cmpint (chmod (secret, 0640), ==, 0);
+  chown_rel (d, "text.txt", 1000, 1000);
+  mkd (d, "newdir", 0750);
+  put (d, "newdir/inner.txt", "inner\n", 0644);
+}
+
+/* What changes() must report for writable_ops on the chain, in strcmp order
+ * of path. Every directory above a change is reported as changed ("C"), as
+ * Docker does, except "/". */
+static char *
+expected_changes (void)
+{
+  const char *lines[] = {
+    "C /a",
+    "C /a/b",
+    "C /a/b/c",
+    "C /a/b/c/d",
+    "C /a/b/c/d/e",
+    "C /a/b/c/d/e/f",
+    "C /a/b/c/d/e/f/g",
+    "C /a/b/c/d/e/f/g/h",
+    "C /a/b/c/d/e/f/g/h/i",
+    "C /" DEEP_FILE,
+    "C /home",
+    "D /home/user",
+    "C /new",
+    "A /new-file",
+    "D /new/added.txt",
+    "A /new/moved.txt",
+    "A /newdir",
+    "A /newdir/inner.txt",
+    "C /private",
+    "C /private/secret",
+    "C /text.txt",
+    "D /xattr.txt",
+    NULL,
+  };
+  GString *s = g_string_new (NULL);
+  for (const char **l = lines; *l; l++)
+    g_string_append_printf (s, "%s\n", *l);
+  return g_string_free (s, FALSE);
+}
+
+static gint
+cmp_change_path (gconstpointer a, gconstpointer b)
+{
+  const BerthChange *ca = *(BerthChange *const *) a, *cb = *(BerthChange *const *) b;
+  return strcmp (ca->path, cb->path);
+}
+
+static char *
+changes_text (GPtrArray *changes)
+{
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const BerthChange *ch = changes->pdata[i];
+      g_string_append_printf (s, "%c %s\n", (char) ch->kind, ch->path);
+    }
+  return g_string_free (s, FALSE);
+}
+
+static void
+assert_changes (Ctx *c, const char *id, const char *parent)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) changes = berth_storage_changes (c->s, id, parent, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (changes);
+  g_autofree char *actual = changes_text (changes);
+  g_autofree char *expected = expected_changes ();
+  g_autoptr (GPtrArray) sorted = g_ptr_array_sized_new (changes->len);
+  for (guint i = 0; i < changes->len; i++)
+    g_ptr_array_add (sorted, changes->pdata[i]);
+  g_ptr_array_sort (sorted, cmp_change_path);
+  g_autofree char *actual_sorted = changes_text (sorted);
+  if (g_strcmp0 (actual_sorted, expected) != 0)
+    g_printerr ("# %s: changes() returned:\n%s# expected:\n%s", c->driver, actual, expected);
+  g_assert_cmpstr (actual_sorted, ==, expected);
+  /* The contract says "sorted by path". */
+  if (g_strcmp0 (actual, expected) != 0)
+    g_printerr ("# %s: changes() is not in path order:\n%s", c->driver, actual);
+  g_assert_cmpstr (actual, ==, expected);
+}
+
+/* Sum of the sizes of the regular files (not hardlink entries) in the tar. */
+static gint64
+tar_regular_size (int fd)
+{
+  g_assert_cmpint (lseek (fd, 0, SEEK_SET), ==, 0);
+  struct archive *a = archive_read_new ();
+  archive_read_support_format_tar (a);
+  g_assert_cmpint (archive_read_open_fd (a, fd, 65536), ==, ARCHIVE_OK);
+  gint64 total = 0;
+  struct archive_entry *e;
+  int r;
+  while ((r = archive_read_next_header (a, &e)) == ARCHIVE_OK)
+    if (archive_entry_filetype (e) == AE_IFREG && archive_entry_hardlink (e) == NULL)
+      total += archive_entry_size (e);
+  if (r != ARCHIVE_EOF)
+    g_error ("reading the diff tar: %s", archive_error_string (a));
+  archive_read_free (a);
+  g_assert_cmpint (lseek (fd, 0, SEEK_SET), ==, 0);
+  return total;
+}
+
+/* Writable layer "<label>" on @parent with writable_ops applied. */
+static char *
+make_container (Ctx *c, const char *label, const char *parent)
+{
+  g_autoptr (GError) error = NULL;
+  char *id = lid (label);
+  g_assert_true (berth_storage_create (c->s, id, parent, TRUE, &error));
+  g_assert_no_error (error);
+  g_autofree char *path = get_ok (c, id);
+  writable_ops (path);
+  put_ok (c, id);
+  return id;
+}
+
+/* scratch/expw: the chain's top with writable_ops applied by hand. */
+static char *
+expected_container_tree (Ctx *c)
+{
+  char *expw = scratch_path (c, "expw");
+  if (!g_file_test (expw, G_FILE_TEST_IS_DIR))
+    {
+      g_autofree char *exp3 = scratch_path (c, "exp3");
+      cp_a (exp3, expw);
+      writable_ops (expw);
+    }
+  return expw;
+}
+
+static int
+diff_to_memfd (Ctx *c, const char *id, const char *parent)
+{
+  g_autoptr (GError) error = NULL;
+  int fd = memfd_new ();
+  g_assert_true (berth_storage_diff (c->s, id, parent, fd, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lseek (fd, 0, SEEK_SET), ==, 0);
+  return fd;
+}
+
+/* ---- the cases ---- */
+
+static void
+case_empty (Ctx *c)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = lid ("empty-base");
+  g_assert_true (berth_storage_create (c->s, id, NULL, FALSE, &error));
+  g_assert_no_error (error);
+  g_autofree char *path = get_ok (c, id);
+  struct stat st;
+  g_assert_cmpint (lstat (path, &st), ==, 0);
+  g_assert_true (S_ISDIR (st.st_mode));
+  g_assert_cmpint (st.st_mode & 07777, ==, 0755);
+  g_assert_cmpint (st.st_uid, ==, 0);
+  g_assert_cmpint (st.st_gid, ==, 0);
+  g_autofree char *manifest = tu_tree_manifest (path);
+  if (manifest[0])
+    g_printerr ("# %s: the empty layer holds:\n%s", c->driver, manifest);
+  g_assert_cmpstr (manifest, ==, "");
+  put_ok (c, id);
+}
+
+static void
+case_chain3 (Ctx *c)
+{
+  char *ids[3];
+  build_chain (c, "chain", ids);
+  for (int i = 2; i >= 0; i--)
+    {
+      g_autofree char *path = get_ok (c, ids[i]);
+      g_autofree char *exp = scratch_path (c, "exp%d", i + 1);
+      g_autofree char *what = g_strdup_printf ("layer %d of 3", i + 1);
+      assert_same_tree (c, what, path, exp);
+      put_ok (c, ids[i]);
+    }
+  free_ids (ids, 3);
+}
+
+static void
+case_writable (Ctx *c)
+{
+  g_autoptr (GError) error = NULL;
+  char *ids[3], *fresh[3];
+  build_chain (c, "chain", ids);
+  g_autofree char *w = make_container (c, "container", ids[2]);
+  g_autofree char *expw = expected_container_tree (c);
+  {
+    g_autofree char *path = get_ok (c, w);
+    assert_same_tree (c, "writable layer", path, expw);
+    put_ok (c, w);
+  }
+
+  int fd = diff_to_memfd (c, w, ids[2]);
+  gint64 size = berth_storage_diff_size (c->s, w, ids[2], &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (size, ==, tar_regular_size (fd));
+
+  build_chain (c, "fresh", fresh);
+  g_autofree char *applied = lid ("applied");
+  apply_layer (c, applied, fresh[2], fd);
+  close (fd);
+  g_autofree char *pw = get_ok (c, w);
+  g_autofree char *pa = get_ok (c, applied);
+  assert_same_tree (c, "diff applied on a fresh chain", pa, pw);
+  put_ok (c, applied);
+  put_ok (c, w);
+  /* Last, so that a wrong list does not hide how diff and apply_diff fare. */
+  assert_changes (c, w, ids[2]);
+  free_ids (ids, 3);
+  free_ids (fresh, 3);
+}
+
+static void
+case_commit (Ctx *c)
+{
+  char *ids[3];
+  build_chain (c, "chain", ids);
+  g_autofree char *w = make_container (c, "container", ids[2]);
+  int fd = diff_to_memfd (c, w, ids[2]);
+  g_autofree char *commit = lid ("commit");
+  apply_layer (c, commit, ids[2], fd);
+  close (fd);
+
+  g_autoptr (GError) error = NULL;
+  g_autofree char *w2 = lid ("container2");
+  g_assert_true (berth_storage_create (c->s, w2, commit, TRUE, &error));
+  g_assert_no_error (error);
+  g_autofree char *pw = get_ok (c, w);
+  g_autofree char *pw2 = get_ok (c, w2);
+  assert_same_tree (c, "container on the committed layer", pw2, pw);
+  g_autofree char *expw = expected_container_tree (c);
+  assert_same_tree (c, "container on the committed layer", pw2, expw);
+  put_ok (c, w2);
+  put_ok (c, w);
+  free_ids (ids, 3);
+}
+
+static void
+small_layer (Ctx *c, const char *id, const char *parent, const char *name, const char *text)
+{
+  g_autofree char *dir = scratch_path (c, "small-%s", name);
+  g_assert_cmpint (mkdir (dir, 0755), ==, 0);
+  put (dir, name, text, 0644);
+  int fd = memfd_new ();
+  write_tar (fd, dir, NULL);
+  apply_layer (c, id, parent, fd);
+  close (fd);
+}
+
+static void
+case_refcount (Ctx *c)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *base = lid ("ref-base");
+  g_autofree char *top = lid ("ref-top");
+  small_layer (c, base, NULL, "hello", "hello\n");
+  g_assert_true (berth_storage_create (c->s, top, base, TRUE, &error));
+  g_assert_no_error (error);
+
+  g_autofree char *p1 = get_ok (c, top);
+  g_autofree char *p2 = get_ok (c, top);
+  g_assert_cmpstr (p1, ==, p2);
+  g_assert_cmpuint (berth_storage_refcount (c->s, top), ==, 2);
+  gboolean mounted = tu_mounted_below (c->s->home);
+  if (g_str_equal (c->driver, "overlay"))
+    g_assert_true (mounted);
+
+  put_ok (c, top);
+  g_assert_cmpuint (berth_storage_refcount (c->s, top), ==, 1);
+  g_autofree char *hello = sub (p1, "hello");
+  g_assert_true (g_file_test (hello, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (tu_mounted_below (c->s->home), ==, mounted);
+
+  put_ok (c, top);
+  g_assert_cmpuint (berth_storage_refcount (c->s, top), ==, 0);
+  g_assert_false (tu_mounted_below (c->s->home));
+
+  g_assert_false (berth_storage_put (c->s, top, &error));
+  g_assert_nonnull (error);
+}
+
+static gboolean
+name_has_id (const char *name, char **ids)
+{
+  for (char **i = ids; *i; i++)
+    if (strstr (name, *i))
+      return TRUE;
+  return FALSE;
+}
+
+/* Everything under @dir (relative to the driver home) that is layer data:
+ * anything below depth 1, or a name holding a layer id. */
+static void
+collect_leftovers (const char *home, const char *rel, char **ids, GString *out)
+{
+  g_autofree char *full = rel[0] ? sub (home, rel) : g_strdup (home);
+  g_autoptr (GDir) d = g_dir_open (full, 0, NULL);
+  if (d == NULL)
+    return;
+  for (const char *n = g_dir_read_name (d); n; n = g_dir_read_name (d))
+    {
+      g_autofree char *crel = rel[0] ? g_strconcat (rel, "/", n, NULL) : g_strdup (n);
+      g_autofree char *cfull = sub (home, crel);
+      if (rel[0] || name_has_id (n, ids))
+        g_string_append_printf (out, "  %s\n", crel);
+      if (g_file_test (cfull, G_FILE_TEST_IS_DIR) && !g_file_test (cfull, G_FILE_TEST_IS_SYMLINK))
+        collect_leftovers (home, crel, ids, out);
+    }
+}
+
+static void
+case_remove (Ctx *c)
+{
+  char *ids[5] = { NULL };
+  build_chain (c, "chain", ids);
+  g_autoptr (GError) error = NULL;
+  ids[3] = lid ("container");
+  g_assert_true (berth_storage_create (c->s, ids[3], ids[2], TRUE, &error));
+  g_assert_no_error (error);
+  g_autofree char *pw = get_ok (c, ids[3]);
+  g_autofree char *p2 = get_ok (c, ids[1]);
+  for (int i = 3; i >= 0; i--)
+    remove_ok (c, ids[i]);
+
+  g_assert_false (tu_mounted_below (c->root));
+  g_autoptr (GString) left = g_string_new (NULL);
+  collect_leftovers (c->s->home, "", ids, left);
+  if (left->len)
+    g_printerr ("# %s: left in %s after removing every layer:\n%s", c->driver, c->s->home,
+                left->str);
+  g_assert_cmpstr (left->str, ==, "");
+  free_ids (ids, 4);
+}
+
+static void
+case_parent_missing (Ctx *c)
+{
+  g_autofree char *missing = lid ("missing");
+  g_autofree char *child = lid ("child");
+  g_autofree char *base = lid ("base");
+  GError *error = NULL;
+
+  g_assert_false (berth_storage_create (c->s, child, missing, FALSE, &error));
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (berth_storage_exists (c->s, child));
+
+  g_assert_true (berth_storage_create (c->s, base, NULL, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_false (berth_storage_create (c->s, base, NULL, FALSE, &error));
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_false (berth_storage_create (c->s, base, NULL, TRUE, &error));
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_EXISTS);
+  g_clear_error (&error);
+
+  g_assert_null (berth_storage_get (c->s, missing, &error));
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (berth_storage_remove (c->s, missing, &error));
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_true (berth_storage_exists (c->s, base));
+}
+
+static void
+deep_layer (Ctx *c, const char *dir, int n, char **ids)
+{
+  empty_dir (dir);
+  g_autofree char *name = g_strdup_printf ("f%d", n);
+  g_autofree char *text = g_strdup_printf ("%d", n);
+  put (dir, name, text, 0644);
+  put (dir, "top", text, 0644);
+  g_autofree char *label = g_strdup_printf ("deep-%d", n);
+  ids[n - 1] = lid (label);
+  int fd = memfd_new ();
+  write_tar (fd, dir, NULL);
+  apply_layer (c, ids[n - 1], n > 1 ? ids[n - 2] : NULL, fd);
+  close (fd);
+}
+
+static void
+case_deep (Ctx *c)
+{
+  char *ids[N_DEEP + 1] = { NULL };
+  g_autofree char *dir = scratch_path (c, "deep");
+  g_assert_cmpint (mkdir (dir, 0755), ==, 0);
+  for (int n = 1; n <= N_DEEP; n++)
+    deep_layer (c, dir, n, ids);
+
+  g_autofree char *path = get_ok (c, ids[N_DEEP - 1]);
+  for (int n = 1; n <= N_DEEP; n++)
+    {
+      g_autofree char *name = g_strdup_printf ("f%d", n);
+      g_autofree char *f = sub (path, name);
+      g_autofree char *text = NULL;
+      g_autofree char *want = g_strdup_printf ("%d", n);
+      g_assert_true (g_file_get_contents (f, &text, NULL, NULL));
+      g_assert_cmpstr (text, ==, want);
+    }
+  g_autofree char *topf = sub (path, "top");
+  g_autofree char *top = NULL;
+  g_assert_true (g_file_get_contents (topf, &top, NULL, NULL));
+  g_assert_cmpstr (top, ==, G_STRINGIFY (N_DEEP));
+  put_ok (c, ids[N_DEEP - 1]);
+  for (int n = N_DEEP; n >= 1; n--)
+    remove_ok (c, ids[n - 1]);
+  g_assert_false (tu_mounted_below (c->root));
+  free_ids (ids, N_DEEP);
+}
+
+/* ---- running a case ---- */
+
+static char *
+skip_file (const char *dir)
+{
+  return g_build_filename (dir, "skip-reason", NULL);
+}
+
+static gboolean
+is_btrfs (const char *driver)
+{
+  return g_str_equal (driver, "btrfs");
+}
+
+static void
+child_case (const Case *tc)
+{
+  const char *dir = g_getenv (CASE_DIR_ENV);
+  g_assert_nonnull (dir);
+  Ctx c = { .driver = tc->driver };
+  c.dir = g_strdup (dir);
+  c.root = is_btrfs (tc->driver) ? g_build_filename (dir, "mnt", "store", NULL)
+                                 : g_build_filename (dir, "store", NULL);
+  c.scratch = g_build_filename (dir, "scratch", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (c.scratch, 0755), ==, 0);
+  g_autoptr (GError) error = NULL;
+  c.s = berth_storage_open (c.root, tc->driver, NULL, &error);
+  if (c.s == NULL && (g_error_matches (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED)
+                      || g_error_matches (error, BERTH_ERROR, BERTH_ERROR_BACKING_FS)))
+    {
+      g_autofree char *reason = g_strdup_printf ("%s: %s", tc->driver, error->message);
+      g_autofree char *sf = skip_file (dir);
+      g_assert_true (g_file_set_contents (sf, reason, -1, NULL));
+      return;
+    }
+  g_assert_no_error (error);
+  tc->func (&c);
+  berth_storage_close (c.s);
+  if (tu_mounted_below (c.root))
+    {
+      char *argv[] = { "findmnt", "-R", c.root, NULL };
+      g_autofree char *out = NULL;
+      tu_run (argv, &out, NULL);
+      g_printerr ("# %s: mounts left under the store after every put:\n%s", tc->driver, out);
+    }
+  g_assert_false (tu_mounted_below (c.root));
+  g_free (c.dir);
+  g_free (c.root);
+  g_free (c.scratch);
+}
+
+static char *
+case_tmpdir (const Case *tc)
+{
+  if (!tc->long_path)
+    return tu_mkdtemp ("berth-storage");
+  /* A store root of over 100 characters, so that overlay's mount options
+   * for a deep chain cannot fit unless the driver shortens them. */
+  g_autofree char *prefix = g_strdup_printf ("berth-storage-deep-%s-%s", tc->driver,
+                                             "long-path-long-path-long-path-long-path-"
+                                             "long-path-long-path-long-path");
+  return tu_mkdtemp (prefix);
+}
+
+static void
+run_case (gconstpointer data)
+{
+  const Case *tc = data;
+  if (g_test_subprocess ())
+    {
+      child_case (tc);
+      return;
+    }
+  if (geteuid () != 0)
+    {
+      g_test_skip ("storage drivers need root");
+      return;
+    }
+  g_autofree char *dir = case_tmpdir (tc);
+  g_autofree char *mnt = g_build_filename (dir, "mnt", NULL);
+  g_autoptr (GError) error = NULL;
+  if (is_btrfs (tc->driver) && !tu_btrfs_mount (dir, mnt, &error))
+    {
+      g_autofree char *reason = g_strdup_printf ("btrfs: %s", error->message);
+      g_test_skip (reason);
+      tu_remove_tree (dir);
+      return;
+    }
+  g_setenv (CASE_DIR_ENV, dir, TRUE);
+  g_test_trap_subprocess (NULL, 300 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_autofree char *sf = skip_file (dir);
+  g_autofree char *reason = NULL;
+  if (g_file_get_contents (sf, &reason, NULL, NULL))
+    g_test_skip (reason);
+  else
+    g_test_trap_assert_passed ();
+  tu_remove_tree (dir);
+  g_assert_false (tu_mounted_below (dir));
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+}
+
+static const struct {
+  const char *name;
+  CaseFunc func;
+  gboolean long_path;
+} cases[] = {
+  { "empty", case_empty, FALSE },
+  { "chain3", case_chain3, FALSE },
+  { "writable", case_writable, FALSE },
+  { "commit", case_commit, FALSE },
+  { "refcount", case_refcount, FALSE },
+  { "remove", case_remove, FALSE },
+  { "parent-missing", case_parent_missing, FALSE },
+  { "deep", case_deep, TRUE },
+};
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  /* In the parent, a failed case is a failed test, not the end of the suite. */
+  if (!g_test_subprocess ())
+    g_test_set_nonfatal_assertions ();
+  for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
+    for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        Case *tc = g_new0 (Case, 1);
+        tc->driver = (*o)->name;
+        tc->name = cases[i].name;
+        tc->func = cases[i].func;
+        tc->long_path = cases[i].long_path;
+        g_autofree char *path = g_strdup_printf ("/storage/%s/%s", tc->driver, tc->name);
+        g_test_add_data_func_full (path, tc, run_case, g_free);
+      }
+  return g_test_run ();
+}
