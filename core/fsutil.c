@@ -12,8 +12,8 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
-static gboolean
-write_all (int fd, const void *data, gsize len)
+gboolean
+berth_write_all (int fd, const void *data, gsize len)
 {
   const char *p = data;
   while (len > 0)
@@ -27,6 +27,39 @@ write_all (int fd, const void *data, gsize len)
       len -= n;
     }
   return TRUE;
+}
+
+static gint
+cmp_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+GPtrArray *
+berth_dir_names_sorted (int dirfd, const char *what, GError **error)
+{
+  /* A fresh open, not dup: the caller's fd keeps its own offset. */
+  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", what), NULL;
+  DIR *d = fdopendir (fd);
+  if (d == NULL)
+    {
+      int errsv = errno;
+      close (fd);
+      return berth_fail_errno (error, errsv, "opendir %s", what), NULL;
+    }
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  struct dirent *de;
+  while ((errno = 0, de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      g_ptr_array_add (names, g_strdup (de->d_name));
+  int errsv = errno;
+  closedir (d);
+  if (errsv != 0)
+    return berth_fail_errno (error, errsv, "read directory %s", what), NULL;
+  g_ptr_array_sort (names, cmp_names);
+  return g_steal_pointer (&names);
 }
 
 static gboolean
@@ -52,7 +85,7 @@ berth_write_file_atomic (const char *path, const void *data, gsize len, mode_t m
   int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, mode);
   if (fd < 0)
     return berth_fail_errno (error, errno, "create %s", tmp);
-  if (!write_all (fd, data, len) || fsync (fd) < 0)
+  if (!berth_write_all (fd, data, len) || fsync (fd) < 0)
     {
       int errsv = errno;
       close (fd);

@@ -19,23 +19,6 @@ berth_blob_path (BerthStore *store, const char *digest)
   return berth_store_path (store, "blobs", "sha256", hex, NULL);
 }
 
-static gboolean
-write_all (int fd, const void *buf, gsize len, const char *what, GError **error)
-{
-  const char *p = buf;
-  while (len > 0)
-    {
-      ssize_t n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return berth_fail_errno (error, errno, "write %s", what);
-      p += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
-}
-
 /* Decompress @in_fd into @out_fd (libarchive's "raw" format undoes gzip,
  * xz, zstd or nothing), hashing what is written. */
 static char *
@@ -63,8 +46,11 @@ decompress_and_hash (int in_fd, int out_fd, const char *what, gint64 *size,
       while ((n = archive_read_data (a, buf, 1 << 20)) > 0)
         {
           sha256_update (&sum, n, (const uint8_t *) buf);
-          if (!write_all (out_fd, buf, n, what, error))
-            goto out;
+          if (!berth_write_all (out_fd, buf, n))
+            {
+              berth_fail_errno (error, errno, "write %s", what);
+              goto out;
+            }
           total += n;
           if (progress)
             progress (total, data);

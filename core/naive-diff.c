@@ -1,6 +1,7 @@
 #include "config.h"
 #include <berth/archive.h>
 #include <berth/error.h>
+#include <berth/fsutil.h>
 #include <berth/storage.h>
 #include <dirent.h>
 #include <errno.h>
@@ -36,32 +37,6 @@ cmp_change (gconstpointer a, gconstpointer b)
 {
   const BerthChange *x = *(BerthChange *const *) a, *y = *(BerthChange *const *) b;
   return strcmp (x->path, y->path);
-}
-
-/* The names in directory @fd (which it takes), sorted; -1 gives none. */
-static GPtrArray *
-list_names (int fd, const char *what, GError **error)
-{
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  if (fd < 0)
-    return g_steal_pointer (&names);
-  DIR *d = fdopendir (fd);
-  if (d == NULL)
-    {
-      int errsv = errno;
-      close (fd);
-      return berth_fail_errno (error, errsv, "opendir %s", what), NULL;
-    }
-  struct dirent *de;
-  while ((errno = 0, de = readdir (d)) != NULL)
-    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-      g_ptr_array_add (names, g_strdup (de->d_name));
-  int errsv = errno;
-  closedir (d);
-  if (errsv != 0)
-    return berth_fail_errno (error, errsv, "read directory %s", what), NULL;
-  g_ptr_array_sort (names, cmp_str_ptr);
-  return g_steal_pointer (&names);
 }
 
 /* All xattrs of @name in @dirfd but overlay's own, sorted, as one blob. */
@@ -154,17 +129,6 @@ open_subdir (int dirfd, const char *name, const char *path, GError **error)
   return fd;
 }
 
-static int
-reopen_dir (int fd, const char *what, GError **error)
-{
-  if (fd < 0)
-    return -1;
-  int r = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (r < 0)
-    berth_fail_errno (error, errno, "open %s", what);
-  return r;
-}
-
 static gboolean walk (int lfd, int pfd, const char *prefix, GPtrArray *out, GError **error);
 
 /* Compare entry @name of layer dir @lfd with the same in parent dir @pfd (-1:
@@ -208,14 +172,11 @@ compare_entry (int lfd, int pfd, GHashTable *in_parent, const char *name, const 
 static gboolean
 walk (int lfd, int pfd, const char *prefix, GPtrArray *out, GError **error)
 {
-  int lread = reopen_dir (lfd, prefix, error);
-  if (lread < 0)
+  g_autoptr (GPtrArray) lnames = berth_dir_names_sorted (lfd, prefix, error);
+  if (lnames == NULL)
     return FALSE;
-  g_autoptr (GPtrArray) lnames = list_names (lread, prefix, error);
-  int pread = pfd >= 0 ? reopen_dir (pfd, prefix, error) : -1;
-  if (lnames == NULL || (pfd >= 0 && pread < 0))
-    return FALSE;
-  g_autoptr (GPtrArray) pnames = list_names (pread, prefix, error);
+  g_autoptr (GPtrArray) pnames = pfd >= 0 ? berth_dir_names_sorted (pfd, prefix, error)
+                                          : g_ptr_array_new_with_free_func (g_free);
   if (pnames == NULL)
     return FALSE;
   g_autoptr (GHashTable) in_parent = g_hash_table_new (g_str_hash, g_str_equal);

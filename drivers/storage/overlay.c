@@ -551,44 +551,6 @@ path_is_opaque (const char *path)
 typedef gboolean (*Visit) (int root_fd, const char *rel, const struct stat *st, gboolean opaque,
                            gboolean hidden, gpointer data, GError **error);
 
-static gint
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-static GPtrArray *
-sorted_names (int dir_fd, const char *rel, GError **error)
-{
-  int fd = dup (dir_fd);
-  if (fd < 0)
-    {
-      berth_fail_errno (error, errno, "dup");
-      return NULL;
-    }
-  DIR *d = fdopendir (fd);
-  if (d == NULL)
-    {
-      berth_fail_errno (error, errno, "opendir %s", rel);
-      close (fd);
-      return NULL;
-    }
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  struct dirent *de;
-  while ((errno = 0, de = readdir (d)) != NULL)
-    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-      g_ptr_array_add (names, g_strdup (de->d_name));
-  int errsv = errno;
-  closedir (d);
-  if (errsv != 0)
-    {
-      berth_fail_errno (error, errsv, "readdir %s", rel);
-      return NULL;
-    }
-  g_ptr_array_sort (names, compare_names);
-  return g_steal_pointer (&names);
-}
-
 static gboolean walk (int dir_fd, int root_fd, const char *rel, gboolean hidden, Visit visit,
                       gpointer data, GError **error);
 
@@ -615,7 +577,7 @@ static gboolean
 walk (int dir_fd, int root_fd, const char *rel, gboolean hidden, Visit visit, gpointer data,
       GError **error)
 {
-  g_autoptr (GPtrArray) names = sorted_names (dir_fd, rel ? rel : ".", error);
+  g_autoptr (GPtrArray) names = berth_dir_names_sorted (dir_fd, rel ? rel : ".", error);
   if (names == NULL)
     return FALSE;
   for (guint i = 0; i < names->len; i++)

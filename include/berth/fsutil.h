@@ -21,6 +21,14 @@ gboolean berth_rm_rf (const char *path, GError **error);
 /* Same, for entry @name in directory @dirfd. */
 gboolean berth_rm_rf_at (int dirfd, const char *name, GError **error);
 
+/* Write all @len bytes, retrying short writes and EINTR; FALSE with errno set. */
+gboolean berth_write_all (int fd, const void *buf, gsize len);
+
+/* The entry names of directory @dirfd (left open and unmoved), without "."
+ * and "..", sorted bytewise so walks and tars are reproducible. @what names
+ * the directory in errors. */
+GPtrArray *berth_dir_names_sorted (int dirfd, const char *what, GError **error);
+
 /* Remove the entries of @dir whose names contain ".tmp-": what an atomic
  * write or a staged create leaves when berth is killed half-way. Callers hold
  * the store lock, so no live writer owns them. */
