@@ -20,6 +20,9 @@
 #define WH_META_PREFIX ".wh..wh."
 #define WH_OPAQUE ".wh..wh..opq"
 #define CHUNK (64 * 1024)
+/* read side: a plain tar of small files is mostly headers; big reads keep the
+ * read(2) count low */
+#define READ_BLOCK (1024 * 1024)
 
 typedef struct archive BerthArchive;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthArchive, archive_read_free)
@@ -88,7 +91,23 @@ typedef struct {
   GHashTable *written;   /* relpaths made by this extraction */
   GPtrArray *dir_times;  /* applied last: creating children moves a dir's mtime */
   gint64 bytes;
+  /* The last resolved parent directory. Tar streams group entries by
+   * directory, so consecutive entries mostly share it. It is only reused while
+   * nothing has been removed, replaced or made a symlink since it was resolved:
+   * new names cannot change what an existing path resolves to, so the fd is
+   * what openat2 would give again. */
+  int parent_fd;        /* -1: none cached */
+  GString *parent_path; /* what parent_fd was resolved from */
+  gboolean changed;     /* this entry removed/replaced something or made a symlink */
 } Extractor;
+
+static void
+drop_parent (Extractor *x)
+{
+  if (x->parent_fd >= 0)
+    close (x->parent_fd);
+  x->parent_fd = -1;
+}
 
 static gboolean
 bad_entry (GError **error, const char *name, const char *reason)
@@ -112,21 +131,27 @@ normalise_name (const char *raw, const char **problem)
     return *problem = "name longer than PATH_MAX", NULL;
   if (raw[0] == '/')
     return *problem = "absolute path", NULL;
-  g_auto (GStrv) parts = g_strsplit (raw, "/", -1);
-  g_autoptr (GString) out = g_string_new (NULL);
-  for (char **p = parts; *p; p++)
+  g_autofree char *out = g_malloc (strlen (raw) + 1);
+  gsize len = 0;
+  for (const char *p = raw; *p;)
     {
-      if (**p == '\0' || strcmp (*p, ".") == 0)
-        continue;
-      if (strcmp (*p, "..") == 0)
+      const char *end = strchrnul (p, '/');
+      gsize n = end - p;
+      if (n == 2 && p[0] == '.' && p[1] == '.')
         return *problem = "'..' component", NULL;
-      if (strlen (*p) > NAME_MAX)
+      if (n > NAME_MAX)
         return *problem = "component longer than NAME_MAX", NULL;
-      if (out->len > 0)
-        g_string_append_c (out, '/');
-      g_string_append (out, *p);
+      if (n > 0 && !(n == 1 && p[0] == '.'))
+        {
+          if (len > 0)
+            out[len++] = '/';
+          memcpy (out + len, p, n);
+          len += n;
+        }
+      p = *end ? end + 1 : end;
     }
-  return g_string_free (g_steal_pointer (&out), FALSE);
+  out[len] = '\0';
+  return g_steal_pointer (&out);
 }
 
 /* openat2 confined to @root_fd: absolute symlinks and ".." planted by the
@@ -195,7 +220,7 @@ make_parents (Extractor *x, const char *rel, const char *parent, GError **error)
 }
 
 static int
-open_parent (Extractor *x, const char *rel, const char *parent, GError **error)
+resolve_parent (Extractor *x, const char *rel, const char *parent, GError **error)
 {
   if (parent[0] == '\0')
     {
@@ -212,35 +237,51 @@ open_parent (Extractor *x, const char *rel, const char *parent, GError **error)
   return make_parents (x, rel, parent, error);
 }
 
+/* The entry's parent, resolved inside the layer; owned by @x (do not close).
+ * A miss resolves afresh through openat2 RESOLVE_IN_ROOT. */
+static int
+open_parent (Extractor *x, const char *rel, const char *parent, GError **error)
+{
+  if (x->parent_fd >= 0 && strcmp (x->parent_path->str, parent) == 0)
+    return x->parent_fd;
+  drop_parent (x);
+  int fd = resolve_parent (x, rel, parent, error);
+  if (fd < 0)
+    return -1;
+  g_string_assign (x->parent_path, parent);
+  return x->parent_fd = fd;
+}
+
 /* Clear the way for a new entry. A directory stays when the entry is one too
  * (tars re-declare parents); anything else goes, so nothing is written through
  * an existing symlink. */
 static gboolean
-make_room (int pfd, const char *base, const char *rel, gboolean want_dir, gboolean *kept_dir,
-           GError **error)
+make_room (Extractor *x, int pfd, const char *base, const char *rel, gboolean want_dir,
+           gboolean *kept_dir, GError **error)
 {
   struct stat st;
   *kept_dir = FALSE;
   if (fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return errno == ENOENT ? TRUE : berth_fail_errno (error, errno, "stat %s", rel);
+  if (S_ISDIR (st.st_mode) && want_dir)
+    return *kept_dir = TRUE;
+  /* set before removing: a half-done removal has changed the tree too */
+  x->changed = TRUE;
   if (S_ISDIR (st.st_mode))
-    {
-      if (want_dir)
-        return *kept_dir = TRUE;
-      return berth_rm_rf_at (pfd, base, error);
-    }
+    return berth_rm_rf_at (pfd, base, error);
   if (unlinkat (pfd, base, 0) < 0)
     return berth_fail_errno (error, errno, "unlink %s", rel);
   return TRUE;
 }
 
+/* On @fd when it is open (regular files), else on @base under @pfd. */
 static gboolean
-apply_xattrs (struct archive_entry *e, int pfd, const char *base, const char *rel,
+apply_xattrs (struct archive_entry *e, int fd, int pfd, const char *base, const char *rel,
               GError **error)
 {
   if (archive_entry_xattr_reset (e) == 0)
     return TRUE;
-  g_autofree char *path = fd_path (pfd, base);
+  g_autofree char *path = fd < 0 ? fd_path (pfd, base) : NULL;
   const char *name;
   const void *value;
   size_t size;
@@ -248,7 +289,8 @@ apply_xattrs (struct archive_entry *e, int pfd, const char *base, const char *re
     {
       if (is_overlay_xattr (name))
         continue;
-      if (lsetxattr (path, name, value, size, 0) == 0)
+      if ((fd >= 0 ? fsetxattr (fd, name, value, size, 0)
+                   : lsetxattr (path, name, value, size, 0)) == 0)
         continue;
       /* Filesystems and symlinks refuse some namespaces; the file is still
        * usable without them, as with tar --xattrs. */
@@ -275,20 +317,25 @@ entry_times (struct archive_entry *e, struct timespec ts[2])
     }
 }
 
+/* Owner, mode, xattrs and times, in that order: chown clears setuid bits and
+ * file capabilities. Through @fd when it is open (a regular file just
+ * written), else by name under @pfd. */
 static gboolean
-apply_meta (Extractor *x, struct archive_entry *e, int pfd, const char *base, const char *rel,
-            GError **error)
+apply_meta (Extractor *x, struct archive_entry *e, int fd, int pfd, const char *base,
+            const char *rel, GError **error)
 {
   mode_t type = archive_entry_filetype (e);
   la_int64_t uid = archive_entry_uid (e), gid = archive_entry_gid (e);
   if (uid < 0 || uid >= G_MAXUINT32 || gid < 0 || gid >= G_MAXUINT32)
     return bad_entry (error, rel, "owner out of range");
-  if (fchownat (pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+  if ((fd >= 0 ? fchown (fd, uid, gid) : fchownat (pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW))
+      < 0)
     return berth_fail_errno (error, errno, "chown %s", rel);
-  /* after chown, which clears setuid bits */
-  if (type != AE_IFLNK && fchmodat (pfd, base, archive_entry_perm (e), 0) < 0)
+  if (type != AE_IFLNK
+      && (fd >= 0 ? fchmod (fd, archive_entry_perm (e))
+                  : fchmodat (pfd, base, archive_entry_perm (e), 0)) < 0)
     return berth_fail_errno (error, errno, "chmod %s", rel);
-  if (!apply_xattrs (e, pfd, base, rel, error))
+  if (!apply_xattrs (e, fd, pfd, base, rel, error))
     return FALSE;
   struct timespec ts[2];
   entry_times (e, ts);
@@ -300,7 +347,7 @@ apply_meta (Extractor *x, struct archive_entry *e, int pfd, const char *base, co
       g_ptr_array_add (x->dir_times, d);
       return TRUE;
     }
-  if (utimensat (pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+  if ((fd >= 0 ? futimens (fd, ts) : utimensat (pfd, base, ts, AT_SYMLINK_NOFOLLOW)) < 0)
     return berth_fail_errno (error, errno, "set times of %s", rel);
   return TRUE;
 }
@@ -333,14 +380,24 @@ copy_data (struct archive *a, struct archive_entry *e, int fd, const char *rel, 
   return TRUE;
 }
 
+/* O_EXCL never opens through an existing name (symlink or not); only when
+ * the name is taken is it cleared, as for the other types, and tried again. */
 static gboolean
 make_regular (Extractor *x, struct archive *a, struct archive_entry *e, int pfd,
               const char *base, const char *rel, GError **error)
 {
-  int fd = openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = openat (pfd, base, flags, 0600);
+  if (fd < 0 && errno == EEXIST)
+    {
+      gboolean kept;
+      if (!make_room (x, pfd, base, rel, FALSE, &kept, error))
+        return FALSE;
+      fd = openat (pfd, base, flags, 0600);
+    }
   if (fd < 0)
     return berth_fail_errno (error, errno, "create %s", rel);
-  gboolean ok = copy_data (a, e, fd, rel, error);
+  gboolean ok = copy_data (a, e, fd, rel, error) && apply_meta (x, e, fd, pfd, base, rel, error);
   if (close (fd) < 0 && ok)
     ok = berth_fail_errno (error, errno, "close %s", rel);
   if (ok)
@@ -375,7 +432,7 @@ make_hardlink (Extractor *x, struct archive_entry *e, int pfd, const char *base,
   else if (fstatat (pfd, base, &cur, AT_SYMLINK_NOFOLLOW) == 0 && cur.st_dev == tst.st_dev
            && cur.st_ino == tst.st_ino)
     ok = TRUE; /* already that inode: unlinking first would lose it */
-  else if (!make_room (pfd, base, rel, FALSE, &kept, error))
+  else if (!make_room (x, pfd, base, rel, FALSE, &kept, error))
     ok = FALSE;
   else if (linkat (tfd, "", pfd, base, AT_EMPTY_PATH) < 0)
     ok = berth_fail_errno (error, errno, "link %s to %s", rel, target);
@@ -388,15 +445,13 @@ make_node (Extractor *x, struct archive *a, struct archive_entry *e, int pfd,
            const char *base, const char *rel, GError **error)
 {
   mode_t type = archive_entry_filetype (e);
+  if (type == AE_IFREG)
+    return make_regular (x, a, e, pfd, base, rel, error);
   gboolean kept;
-  if (!make_room (pfd, base, rel, type == AE_IFDIR, &kept, error))
+  if (!make_room (x, pfd, base, rel, type == AE_IFDIR, &kept, error))
     return FALSE;
   switch (type)
     {
-    case AE_IFREG:
-      if (!make_regular (x, a, e, pfd, base, rel, error))
-        return FALSE;
-      break;
     case AE_IFDIR:
       if (!kept && mkdirat (pfd, base, 0700) < 0)
         return berth_fail_errno (error, errno, "mkdir %s", rel);
@@ -407,6 +462,7 @@ make_node (Extractor *x, struct archive *a, struct archive_entry *e, int pfd,
         if (target == NULL || target[0] == '\0')
           return bad_entry (error, rel, "empty symlink target");
         /* stored as is: readers resolve it inside the container's root */
+        x->changed = TRUE;
         if (symlinkat (target, pfd, base) < 0)
           return berth_fail_errno (error, errno, "symlink %s", rel);
         break;
@@ -418,7 +474,7 @@ make_node (Extractor *x, struct archive *a, struct archive_entry *e, int pfd,
     default:
       g_assert_not_reached ();
     }
-  return apply_meta (x, e, pfd, base, rel, error);
+  return apply_meta (x, e, -1, pfd, base, rel, error);
 }
 
 static gboolean
@@ -450,14 +506,14 @@ static gboolean
 classify_whiteout (Extractor *x, const char *rel, const char *parent, const char *base,
                    WhKind *kind, GError **error)
 {
-  g_auto (GStrv) comps = g_strsplit (parent, "/", -1);
   *kind = WH_NONE;
-  for (char **c = comps; *c; c++)
+  /* each component of @parent: at the start or just after a '/' */
+  for (const char *c = parent; *c; c = strchrnul (c, '/'), c = *c ? c + 1 : c)
     {
       /* aufs keeps hardlink scratch space under .wh..wh.*; not layer content */
-      if (x->whiteouts && g_str_has_prefix (*c, WH_META_PREFIX))
+      if (x->whiteouts && g_str_has_prefix (c, WH_META_PREFIX))
         return *kind = WH_SKIP, TRUE;
-      if (g_str_has_prefix (*c, WH_PREFIX))
+      if (g_str_has_prefix (c, WH_PREFIX))
         return bad_entry (error, rel, "whiteout used as a directory");
     }
   if (!g_str_has_prefix (base, WH_PREFIX))
@@ -493,7 +549,10 @@ extract_entry (Extractor *x, struct archive *a, struct archive_entry *e, GError 
       return bad_entry (error, raw, "names the layer root");
     }
   const char *slash = strrchr (rel, '/');
-  g_autofree char *parent = slash ? g_strndup (rel, slash - rel) : g_strdup ("");
+  char parent[PATH_MAX]; /* rel is shorter than PATH_MAX (normalise_name) */
+  gsize plen = slash ? (gsize) (slash - rel) : 0;
+  memcpy (parent, rel, plen);
+  parent[plen] = '\0';
   const char *base = slash ? slash + 1 : rel;
   WhKind wh;
   if (!classify_whiteout (x, rel, parent, base, &wh, error))
@@ -504,14 +563,21 @@ extract_entry (Extractor *x, struct archive *a, struct archive_entry *e, GError 
   if (pfd < 0)
     return FALSE;
   gboolean ok;
-  if (wh == WH_OPQ)
-    ok = x->whiteouts->opaque (pfd, parent, x->written, x->whiteouts->data, error);
-  else if (wh == WH_FILE)
-    ok = x->whiteouts->whiteout (pfd, parent, base + strlen (WH_PREFIX), x->whiteouts->data,
-                                 error);
+  x->changed = FALSE;
+  if (wh == WH_OPQ || wh == WH_FILE)
+    {
+      /* driver code may remove or replace anything below pfd */
+      x->changed = TRUE;
+      if (wh == WH_OPQ)
+        ok = x->whiteouts->opaque (pfd, parent, x->written, x->whiteouts->data, error);
+      else
+        ok = x->whiteouts->whiteout (pfd, parent, base + strlen (WH_PREFIX),
+                                     x->whiteouts->data, error);
+    }
   else if ((ok = make_entry (x, a, e, pfd, base, rel, error)))
     g_hash_table_add (x->written, g_steal_pointer (&rel));
-  close (pfd);
+  if (x->changed)
+    drop_parent (x);
   return ok;
 }
 
@@ -545,7 +611,7 @@ open_reader (struct archive *a, int in_fd, GError **error)
       || archive_read_support_format_tar (a) != ARCHIVE_OK)
     return berth_fail (error, BERTH_ERROR_FAILED, "set up archive reader: %s",
                        archive_reason (a));
-  if (archive_read_open_fd (a, in_fd, CHUNK) != ARCHIVE_OK)
+  if (archive_read_open_fd (a, in_fd, READ_BLOCK) != ARCHIVE_OK)
     return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "bad archive: %s", archive_reason (a));
   return TRUE;
 }
@@ -576,11 +642,14 @@ berth_archive_extract (int root_fd, int in_fd, const BerthWhiteoutOps *whiteouts
     return berth_fail (error, BERTH_ERROR_FAILED, "archive_read_new: out of memory"), -1;
   g_autoptr (GHashTable) written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (GPtrArray) dir_times = g_ptr_array_new_with_free_func (dir_time_free);
+  g_autoptr (GString) parent_path = g_string_new (NULL);
   Extractor x = {
     .root_fd = root_fd, .whiteouts = whiteouts, .written = written, .dir_times = dir_times,
+    .parent_fd = -1, .parent_path = parent_path,
   };
-  if (!open_reader (a, in_fd, error) || !extract_all (&x, a, error)
-      || !apply_dir_times (&x, error))
+  gboolean ok = open_reader (a, in_fd, error) && extract_all (&x, a, error);
+  drop_parent (&x);
+  if (!ok || !apply_dir_times (&x, error))
     return -1;
   return x.bytes;
 }
