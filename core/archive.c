@@ -29,14 +29,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthArchive, archive_read_free)
 typedef struct archive_entry BerthArchiveEntry;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthArchiveEntry, archive_entry_free)
 
-/* Overlay keeps its own bookkeeping in these; a layer that carried them could
- * forge whiteouts, redirects or opaque markers in the merged view. */
-static gboolean
-is_overlay_xattr (const char *name)
-{
-  return g_str_has_prefix (name, "trusted.overlay.") || g_str_has_prefix (name, "user.overlay.");
-}
-
 /* A path under @dirfd as a path string, so the l*xattr calls (which have no
  * *at form in glibc) still start from the already-resolved directory. */
 static char *
@@ -45,22 +37,6 @@ fd_path (int dirfd, const char *relpath)
   if (dirfd == AT_FDCWD || relpath[0] == '/')
     return g_strdup (relpath);
   return g_strdup_printf ("/proc/self/fd/%d/%s", dirfd, relpath);
-}
-
-static gboolean
-write_all (int fd, const char *p, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return FALSE;
-      p += n;
-      len -= n;
-    }
-  return TRUE;
 }
 
 static const char *
@@ -287,7 +263,7 @@ apply_xattrs (struct archive_entry *e, int fd, int pfd, const char *base, const 
   size_t size;
   while (archive_entry_xattr_next (e, &name, &value, &size) == ARCHIVE_OK)
     {
-      if (is_overlay_xattr (name))
+      if (berth_is_overlay_xattr (name))
         continue;
       if ((fd >= 0 ? fsetxattr (fd, name, value, size, 0)
                    : lsetxattr (path, name, value, size, 0)) == 0)
@@ -370,7 +346,7 @@ copy_data (struct archive *a, struct archive_entry *e, int fd, const char *rel, 
         return bad_entry (error, rel, archive_reason (a));
       if (off != pos && lseek (fd, off, SEEK_SET) < 0)
         return berth_fail_errno (error, errno, "seek in %s", rel);
-      if (!write_all (fd, buf, len))
+      if (!berth_write_all (fd, buf, len))
         return berth_fail_errno (error, errno, "write %s", rel);
       pos = off + len;
     }
@@ -749,43 +725,17 @@ berth_tar_writer_free (BerthTarWriter *w)
   g_free (w);
 }
 
-static gint
-cmp_str_ptr (gconstpointer a, gconstpointer b)
+static gboolean
+add_xattr (const char *name, const void *value, gsize len, gpointer entry, GError **error)
 {
-  return strcmp (*(char *const *) a, *(char *const *) b);
+  archive_entry_xattr_add_entry (entry, name, value, len);
+  return TRUE;
 }
 
 static gboolean
 read_xattrs (struct archive_entry *e, int dirfd, const char *relpath, GError **error)
 {
-  g_autofree char *path = fd_path (dirfd, relpath);
-  ssize_t n = llistxattr (path, NULL, 0);
-  if (n < 0 && errno == ENOTSUP)
-    return TRUE;
-  if (n <= 0)
-    return n == 0 ? TRUE : berth_fail_errno (error, errno, "list xattrs of %s", relpath);
-  g_autofree char *names = g_malloc (n);
-  n = llistxattr (path, names, n);
-  if (n < 0)
-    return berth_fail_errno (error, errno, "list xattrs of %s", relpath);
-  g_autoptr (GPtrArray) sorted = g_ptr_array_new ();
-  for (char *p = names; p < names + n; p += strlen (p) + 1)
-    if (!is_overlay_xattr (p))
-      g_ptr_array_add (sorted, p);
-  /* sorted so equal trees give byte-equal tars */
-  g_ptr_array_sort (sorted, cmp_str_ptr);
-  for (guint i = 0; i < sorted->len; i++)
-    {
-      const char *name = sorted->pdata[i];
-      ssize_t len = lgetxattr (path, name, NULL, 0);
-      g_autofree char *value = len >= 0 ? g_malloc (len + 1) : NULL;
-      if (len >= 0)
-        len = lgetxattr (path, name, value, len);
-      if (len < 0)
-        return berth_fail_errno (error, errno, "get xattr %s of %s", name, relpath);
-      archive_entry_xattr_add_entry (e, name, value, len);
-    }
-  return TRUE;
+  return berth_read_xattrs (dirfd, relpath, add_xattr, e, error);
 }
 
 static gboolean
@@ -941,30 +891,6 @@ berth_tar_writer_add_opaque (BerthTarWriter *w, const char *dir_name, GError **e
   return add_marker (w, name, error);
 }
 
-/* The names in directory @fd (which it takes), sorted. */
-static GPtrArray *
-list_sorted (int fd, const char *what, GError **error)
-{
-  DIR *d = fdopendir (fd);
-  if (d == NULL)
-    {
-      int errsv = errno;
-      close (fd);
-      return berth_fail_errno (error, errsv, "opendir %s", what), NULL;
-    }
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  struct dirent *de;
-  while ((errno = 0, de = readdir (d)) != NULL)
-    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-      g_ptr_array_add (names, g_strdup (de->d_name));
-  int errsv = errno;
-  closedir (d);
-  if (errsv != 0)
-    return berth_fail_errno (error, errsv, "read directory %s", what), NULL;
-  g_ptr_array_sort (names, cmp_str_ptr);
-  return g_steal_pointer (&names);
-}
-
 static gboolean
 add_children (BerthTarWriter *w, int root_fd, const char *prefix, GError **error)
 {
@@ -972,7 +898,8 @@ add_children (BerthTarWriter *w, int root_fd, const char *prefix, GError **error
                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return berth_fail_errno (error, errno, "open %s", prefix[0] ? prefix : ".");
-  g_autoptr (GPtrArray) names = list_sorted (fd, prefix, error);
+  g_autoptr (GPtrArray) names = berth_dir_names_sorted (fd, prefix, error);
+  close (fd);
   if (names == NULL)
     return FALSE;
   for (guint i = 0; i < names->len; i++)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <linux/magic.h>
 
@@ -60,6 +61,48 @@ berth_dir_names_sorted (int dirfd, const char *what, GError **error)
     return berth_fail_errno (error, errsv, "read directory %s", what), NULL;
   g_ptr_array_sort (names, cmp_names);
   return g_steal_pointer (&names);
+}
+
+gboolean
+berth_is_overlay_xattr (const char *name)
+{
+  return g_str_has_prefix (name, "trusted.overlay.") || g_str_has_prefix (name, "user.overlay.");
+}
+
+gboolean
+berth_read_xattrs (int dirfd, const char *name, BerthXattrFunc func, gpointer data,
+                   GError **error)
+{
+  /* glibc has no *at form of the l*xattr calls: go through the resolved fd. */
+  g_autofree char *path = (dirfd == AT_FDCWD || name[0] == '/')
+                              ? g_strdup (name)
+                              : g_strdup_printf ("/proc/self/fd/%d/%s", dirfd, name);
+  ssize_t n = llistxattr (path, NULL, 0);
+  if (n < 0 && errno == ENOTSUP)
+    return TRUE;
+  if (n <= 0)
+    return n == 0 ? TRUE : berth_fail_errno (error, errno, "list xattrs of %s", name);
+  g_autofree char *names = g_malloc (n);
+  if ((n = llistxattr (path, names, n)) < 0)
+    return berth_fail_errno (error, errno, "list xattrs of %s", name);
+  g_autoptr (GPtrArray) sorted = g_ptr_array_new ();
+  for (char *p = names; p < names + n; p += strlen (p) + 1)
+    if (!berth_is_overlay_xattr (p))
+      g_ptr_array_add (sorted, p);
+  g_ptr_array_sort (sorted, cmp_names);
+  for (guint i = 0; i < sorted->len; i++)
+    {
+      const char *x = sorted->pdata[i];
+      ssize_t len = lgetxattr (path, x, NULL, 0);
+      g_autofree char *value = len >= 0 ? g_malloc (len + 1) : NULL;
+      if (len >= 0)
+        len = lgetxattr (path, x, value, len);
+      if (len < 0)
+        return berth_fail_errno (error, errno, "get xattr %s of %s", x, name);
+      if (!func (x, value, len, data, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean

@@ -27,51 +27,29 @@ add_change (GPtrArray *out, BerthChangeKind kind, const char *path)
 }
 
 static gint
-cmp_str_ptr (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-static gint
 cmp_change (gconstpointer a, gconstpointer b)
 {
   const BerthChange *x = *(BerthChange *const *) a, *y = *(BerthChange *const *) b;
   return strcmp (x->path, y->path);
 }
 
+static gboolean
+append_xattr (const char *name, const void *value, gsize len, gpointer blob, GError **error)
+{
+  guint32 l = len;
+  g_byte_array_append (blob, (const guint8 *) name, strlen (name) + 1);
+  g_byte_array_append (blob, (const guint8 *) &l, sizeof l);
+  g_byte_array_append (blob, value, len);
+  return TRUE;
+}
+
 /* All xattrs of @name in @dirfd but overlay's own, sorted, as one blob. */
 static GByteArray *
 xattr_blob (int dirfd, const char *name, GError **error)
 {
-  g_autofree char *path = g_strdup_printf ("/proc/self/fd/%d/%s", dirfd, name);
   g_autoptr (GByteArray) blob = g_byte_array_new ();
-  ssize_t n = llistxattr (path, NULL, 0);
-  if (n < 0 && errno != ENOTSUP)
-    return berth_fail_errno (error, errno, "list xattrs of %s", name), NULL;
-  if (n <= 0)
-    return g_steal_pointer (&blob);
-  g_autofree char *names = g_malloc (n);
-  if ((n = llistxattr (path, names, n)) < 0)
-    return berth_fail_errno (error, errno, "list xattrs of %s", name), NULL;
-  g_autoptr (GPtrArray) sorted = g_ptr_array_new ();
-  for (char *p = names; p < names + n; p += strlen (p) + 1)
-    if (!g_str_has_prefix (p, "trusted.overlay.") && !g_str_has_prefix (p, "user.overlay."))
-      g_ptr_array_add (sorted, p);
-  g_ptr_array_sort (sorted, cmp_str_ptr);
-  for (guint i = 0; i < sorted->len; i++)
-    {
-      const char *x = sorted->pdata[i];
-      ssize_t len = lgetxattr (path, x, NULL, 0);
-      g_autofree guint8 *value = len >= 0 ? g_malloc (len + 1) : NULL;
-      if (len >= 0)
-        len = lgetxattr (path, x, value, len);
-      if (len < 0)
-        return berth_fail_errno (error, errno, "get xattr %s of %s", x, name), NULL;
-      guint32 l = len;
-      g_byte_array_append (blob, (const guint8 *) x, strlen (x) + 1);
-      g_byte_array_append (blob, (const guint8 *) &l, sizeof l);
-      g_byte_array_append (blob, value, len);
-    }
+  if (!berth_read_xattrs (dirfd, name, append_xattr, blob, error))
+    return NULL;
   return g_steal_pointer (&blob);
 }
 

@@ -29,6 +29,18 @@ gboolean berth_write_all (int fd, const void *buf, gsize len);
  * the directory in errors. */
 GPtrArray *berth_dir_names_sorted (int dirfd, const char *what, GError **error);
 
+/* Overlay keeps its bookkeeping in these; a layer that carried them could
+ * forge whiteouts, redirects or opaque markers in a merged view. */
+gboolean berth_is_overlay_xattr (const char *name);
+
+typedef gboolean (*BerthXattrFunc) (const char *name, const void *value, gsize len,
+                                    gpointer data, GError **error);
+/* Call @func for each xattr of @name in @dirfd (not following a final
+ * symlink), overlay's own left out, in name order so equal trees give equal
+ * tars and comparisons. A filesystem without xattrs has none. */
+gboolean berth_read_xattrs (int dirfd, const char *name, BerthXattrFunc func, gpointer data,
+                            GError **error);
+
 /* Remove the entries of @dir whose names contain ".tmp-": what an atomic
  * write or a staged create leaves when berth is killed half-way. Callers hold
  * the store lock, so no live writer owns them. */
