@@ -41,6 +41,14 @@ print_usage (FILE *out)
   fprintf (out, "\nRun 'berth COMMAND --help' for a command's options.\n");
 }
 
+/* "--name" or "--name=VALUE", not "--namefoo". */
+static gboolean
+is_option (const char *arg, const char *name)
+{
+  gsize n = strlen (name);
+  return strncmp (arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
 /* Global options come before the command; taking them by hand keeps each
  * command's own GOptionContext free to stop at its first operand. */
 static int
@@ -51,9 +59,9 @@ parse_globals (BerthCli *cli, int argc, char **argv)
     {
       const char *arg = argv[i];
       const char **target = NULL;
-      if (g_str_has_prefix (arg, "--root"))
+      if (is_option (arg, "--root"))
         target = &cli->root;
-      else if (g_str_has_prefix (arg, "--storage-driver"))
+      else if (is_option (arg, "--storage-driver"))
         target = &cli->driver;
       else if (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0)
         {
@@ -66,14 +74,14 @@ parse_globals (BerthCli *cli, int argc, char **argv)
           exit (0);
         }
       else
-        return -1;
+        return -i;
       const char *eq = strchr (arg, '=');
       if (eq)
         *target = eq + 1;
       else if (i + 1 < argc)
         *target = argv[++i];
       else
-        return -1;
+        return -i;
     }
   return i;
 }
@@ -86,7 +94,7 @@ main (int argc, char **argv)
     cli.root = BERTH_DEFAULT_ROOT;
   int first = parse_globals (&cli, argc, argv);
   if (first < 0)
-    return berth_cli_usage ("unknown or incomplete global option '%s'", argv[argc - 1]);
+    return berth_cli_usage ("unknown or incomplete global option '%s'", argv[-first]);
   if (first >= argc)
     {
       print_usage (stderr);

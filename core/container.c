@@ -66,7 +66,12 @@ container_read (BerthStore *store, const char *id, GError **error)
   g_autoptr (JsonNode) node = berth_json_read (path, error);
   if (node == NULL)
     return NULL;
-  JsonObject *o = json_node_get_object (node);
+  JsonObject *o = berth_json_node_object (node);
+  if (o == NULL)
+    {
+      berth_fail (error, BERTH_ERROR_FAILED, "%s: not a JSON object", path);
+      return NULL;
+    }
   g_autoptr (BerthContainer) c = g_new0 (BerthContainer, 1);
   c->id = g_strdup (id);
   c->name = g_strdup (json_object_get_string_member_with_default (o, "Name", ""));
@@ -193,7 +198,7 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   c->image_ref = g_strdup (image_ref);
   c->driver = g_strdup (storage->ops->name);
   c->parent_layer = g_steal_pointer (&parent);
-  JsonObject *cfg = json_object_get_object_member (json_node_get_object (image->config), "config");
+  JsonObject *cfg = berth_json_object (berth_json_node_object (image->config), "config");
   c->cmd = (cmd && cmd[0]) ? g_strdupv (cmd) : berth_json_strv (cfg, "Cmd");
   c->created = berth_now_rfc3339 ();
 
@@ -299,7 +304,8 @@ berth_container_commit (BerthStore *store, BerthContainer *c, const char *ref, G
   g_autofree char *id = berth_image_store_config (store, config, len, error);
   if (id == NULL || (ref && !berth_tag_set (store, ref, id, error)))
     {
-      berth_store_collect_garbage (store, NULL);
+      /* A fresh config holds a new timestamp, so the image is always this commit's. */
+      berth_image_undo (store, id, FALSE);
       return NULL;
     }
   return g_steal_pointer (&id);

@@ -60,9 +60,7 @@ normalise_ref (const char *ref, GError **error)
 static gboolean
 validate_config (JsonNode *config, char ***diff_ids, const char *what, GError **error)
 {
-  JsonObject *obj = JSON_NODE_HOLDS_OBJECT (config) ? json_node_get_object (config) : NULL;
-  JsonObject *rootfs = obj && json_object_has_member (obj, "rootfs")
-                         ? json_object_get_object_member (obj, "rootfs") : NULL;
+  JsonObject *rootfs = berth_json_object (berth_json_node_object (config), "rootfs");
   g_auto (GStrv) ids = berth_json_strv (rootfs, "diff_ids");
   if (ids == NULL)
     return berth_fail (error, BERTH_ERROR_INVALID, "image config %s has no rootfs.diff_ids", what);
@@ -277,6 +275,19 @@ berth_image_remove (BerthStore *store, const char *ref, gboolean force, GError *
   return berth_store_collect_garbage (store, error);
 }
 
+/* Forget an image this command made and whatever only it referenced. */
+void
+berth_image_undo (BerthStore *store, const char *id, gboolean existed)
+{
+  if (id && !existed)
+    {
+      g_autofree char *file = g_strdup_printf ("%s.json", id);
+      g_autofree char *path = berth_store_path (store, "images", file, NULL);
+      unlink (path);
+    }
+  berth_store_collect_garbage (store, NULL);
+}
+
 char *
 berth_image_chain_id (BerthImage *image, int n)
 {
@@ -298,31 +309,31 @@ berth_image_config_new (JsonNode *base_config, const char *diff_id, const char *
 {
   g_autoptr (JsonNode) node = base_config ? json_node_copy (base_config)
                                           : json_from_string ("{}", NULL);
-  JsonObject *obj = json_node_get_object (node);
+  JsonObject *obj = json_node_get_object (node); /* validated when the image was stored */
   g_autofree char *now = berth_now_rfc3339 ();
   json_object_set_string_member (obj, "created", now);
   if (!json_object_has_member (obj, "architecture"))
     json_object_set_string_member (obj, "architecture", "amd64");
   json_object_set_string_member (obj, "os", "linux");
-  if (!json_object_has_member (obj, "config"))
+  if (berth_json_object (obj, "config") == NULL)
     json_object_set_object_member (obj, "config", json_object_new ());
-  JsonObject *cfg = json_object_get_object_member (obj, "config");
+  JsonObject *cfg = berth_json_object (obj, "config");
   if (cmd && cmd[0])
     json_object_set_member (cfg, "Cmd", berth_json_strv_node (cmd));
-  if (!json_object_has_member (obj, "rootfs"))
+  if (berth_json_object (obj, "rootfs") == NULL)
     {
       JsonObject *rootfs = json_object_new ();
       json_object_set_string_member (rootfs, "type", "layers");
       json_object_set_array_member (rootfs, "diff_ids", json_array_new ());
       json_object_set_object_member (obj, "rootfs", rootfs);
     }
-  JsonObject *rootfs = json_object_get_object_member (obj, "rootfs");
-  json_array_add_string_element (json_object_get_array_member (rootfs, "diff_ids"), diff_id);
-  if (!json_object_has_member (obj, "history"))
+  JsonObject *rootfs = berth_json_object (obj, "rootfs");
+  json_array_add_string_element (berth_json_array (rootfs, "diff_ids"), diff_id);
+  if (berth_json_array (obj, "history") == NULL)
     json_object_set_array_member (obj, "history", json_array_new ());
   JsonObject *h = json_object_new ();
   json_object_set_string_member (h, "created", now);
   json_object_set_string_member (h, "created_by", created_by);
-  json_array_add_object_element (json_object_get_array_member (obj, "history"), h);
+  json_array_add_object_element (berth_json_array (obj, "history"), h);
   return berth_json_to_string (node, len);
 }

@@ -17,24 +17,16 @@ static int
 open_input (const char *path, GError **error)
 {
   if (g_strcmp0 (path, "-") == 0)
-    return dup (STDIN_FILENO);
+    {
+      int fd = dup (STDIN_FILENO);
+      if (fd < 0)
+        berth_fail_errno (error, errno, "dup standard input");
+      return fd;
+    }
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     berth_fail_errno (error, errno, "open %s", path);
   return fd;
-}
-
-/* Forget an image this command made and whatever only it referenced. */
-static void
-undo_image (BerthStore *store, const char *id, gboolean existed)
-{
-  if (id && !existed)
-    {
-      g_autofree char *file = g_strdup_printf ("%s.json", id);
-      g_autofree char *path = berth_store_path (store, "images", file, NULL);
-      unlink (path);
-    }
-  berth_store_collect_garbage (store, NULL);
 }
 
 static gboolean
@@ -67,7 +59,7 @@ commit_image (BerthStore *store, const char *config, gsize len, const char *driv
     {
       if (local)
         g_propagate_error (error, g_steal_pointer (&local));
-      undo_image (store, id, *existed);
+      berth_image_undo (store, id, *existed);
       return NULL;
     }
   return g_steal_pointer (&id);
@@ -90,7 +82,7 @@ import_fd (BerthStore *store, int fd, const char *ref, const char *driver, char 
     return NULL;
   if (ref && !berth_tag_set (store, ref, id, error))
     {
-      undo_image (store, id, existed);
+      berth_image_undo (store, id, existed);
       return NULL;
     }
   return g_steal_pointer (&id);
@@ -127,11 +119,20 @@ berth_image_import_tree_fd (BerthStore *store, int tar_fd, const char *ref, cons
 static int
 open_inside (int root_fd, const char *relpath, GError **error)
 {
-  struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
+  /* O_NONBLOCK: an archive may plant a fifo where a file is expected, and
+   * an open that waits would hold the store lock for ever. */
+  struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC,
                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
   int fd = syscall (SYS_openat2, root_fd, relpath, &how, sizeof how);
   if (fd < 0)
-    berth_fail_errno (error, errno, "image archive: %s", relpath);
+    return berth_fail_errno (error, errno, "image archive: %s", relpath), -1;
+  struct stat st;
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      close (fd);
+      return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "image archive: %s is not a regular file",
+                         relpath), -1;
+    }
   return fd;
 }
 
@@ -149,6 +150,8 @@ read_inside (int root_fd, const char *relpath, gsize *len, GError **error)
       return NULL;
     }
   *len = g_mapped_file_get_length (map);
+  if (*len == 0)
+    return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "image archive: %s is empty", relpath), NULL;
   return g_strndup (g_mapped_file_get_contents (map), *len);
 }
 
@@ -215,7 +218,7 @@ read_docker_manifest (int root_fd, GError **error)
   JsonArray *arr = json_node_get_array (node);
   for (guint i = 0; i < json_array_get_length (arr); i++)
     {
-      JsonObject *m = json_array_get_object_element (arr, i);
+      JsonObject *m = berth_json_array_object (arr, i);
       const char *config = m ? json_object_get_string_member_with_default (m, "Config", NULL) : NULL;
       g_auto (GStrv) layers = m ? berth_json_strv (m, "Layers") : NULL;
       if (config == NULL || layers == NULL)
@@ -230,7 +233,12 @@ read_docker_manifest (int root_fd, GError **error)
         g_ptr_array_add (item->layers, g_strdup (*l));
       g_auto (GStrv) tags = berth_json_strv (m, "RepoTags");
       for (char **t = tags; t && *t; t++)
-        g_ptr_array_add (item->tags, g_strdup (*t));
+        {
+          /* Checked now, so a bad tag fails the load before anything lands. */
+          if (!berth_parse_reference (*t, NULL, NULL, error))
+            return g_prefix_error (error, "manifest.json: "), NULL;
+          g_ptr_array_add (item->tags, g_strdup (*t));
+        }
     }
   return g_steal_pointer (&items);
 }
@@ -243,9 +251,9 @@ read_oci_manifest (int root_fd, JsonObject *desc, GPtrArray *items, GError **err
   g_autoptr (JsonNode) node = path ? parse_inside (root_fd, path, error) : NULL;
   if (node == NULL)
     return FALSE;
-  JsonObject *m = json_node_get_object (node);
-  JsonObject *cfg = json_object_has_member (m, "config") ? json_object_get_object_member (m, "config") : NULL;
-  JsonArray *layers = json_object_has_member (m, "layers") ? json_object_get_array_member (m, "layers") : NULL;
+  JsonObject *m = berth_json_node_object (node);
+  JsonObject *cfg = berth_json_object (m, "config");
+  JsonArray *layers = berth_json_array (m, "layers");
   if (cfg == NULL || layers == NULL)
     return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "OCI manifest %s lacks config or layers", digest);
   LoadItem *item = load_item_new ();
@@ -258,14 +266,14 @@ read_oci_manifest (int root_fd, JsonObject *desc, GPtrArray *items, GError **err
     return FALSE;
   for (guint i = 0; i < json_array_get_length (layers); i++)
     {
-      JsonObject *l = json_array_get_object_element (layers, i);
-      char *lp = blob_relpath (json_object_get_string_member_with_default (l, "digest", ""), error);
+      JsonObject *l = berth_json_array_object (layers, i);
+      char *lp = blob_relpath (l ? json_object_get_string_member_with_default (l, "digest", "") : "",
+                               error);
       if (lp == NULL)
         return FALSE;
       g_ptr_array_add (item->layers, lp);
     }
-  JsonObject *ann = json_object_has_member (desc, "annotations")
-                        ? json_object_get_object_member (desc, "annotations") : NULL;
+  JsonObject *ann = berth_json_object (desc, "annotations");
   const char *name = ann ? json_object_get_string_member_with_default (ann, "io.containerd.image.name", NULL) : NULL;
   if (name == NULL && ann)
     name = json_object_get_string_member_with_default (ann, "org.opencontainers.image.ref.name", NULL);
@@ -280,15 +288,18 @@ read_oci_index (int root_fd, GError **error)
   g_autoptr (JsonNode) node = parse_inside (root_fd, "index.json", error);
   if (node == NULL)
     return NULL;
-  JsonObject *idx = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  JsonArray *manifests = idx && json_object_has_member (idx, "manifests")
-                             ? json_object_get_array_member (idx, "manifests") : NULL;
+  JsonArray *manifests = berth_json_array (berth_json_node_object (node), "manifests");
   if (manifests == NULL)
     return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "index.json has no manifests"), NULL;
   g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) load_item_free);
   for (guint i = 0; i < json_array_get_length (manifests); i++)
-    if (!read_oci_manifest (root_fd, json_array_get_object_element (manifests, i), items, error))
-      return NULL;
+    {
+      JsonObject *desc = berth_json_array_object (manifests, i);
+      if (desc == NULL)
+        return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "index.json: manifest %u is not an object", i), NULL;
+      if (!read_oci_manifest (root_fd, desc, items, error))
+        return NULL;
+    }
   return g_steal_pointer (&items);
 }
 
@@ -298,8 +309,7 @@ ingest_layers (BerthStore *store, int root_fd, LoadItem *item, BerthProgressFunc
                gpointer data, GError **error)
 {
   g_autoptr (JsonNode) cfg = json_from_string (item->config, NULL);
-  JsonObject *obj = cfg && JSON_NODE_HOLDS_OBJECT (cfg) ? json_node_get_object (cfg) : NULL;
-  JsonObject *rootfs = obj && json_object_has_member (obj, "rootfs") ? json_object_get_object_member (obj, "rootfs") : NULL;
+  JsonObject *rootfs = berth_json_object (berth_json_node_object (cfg), "rootfs");
   g_auto (GStrv) diff_ids = berth_json_strv (rootfs, "diff_ids");
   if (diff_ids == NULL || g_strv_length (diff_ids) != item->layers->len)
     return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE,
@@ -338,7 +348,7 @@ load_items (BerthStore *store, int root_fd, GPtrArray *items, const char *driver
       if (id == NULL)
         {
           for (guint j = 0; j < made->len; j++)
-            undo_image (store, made->pdata[j], FALSE);
+            berth_image_undo (store, made->pdata[j], FALSE);
           berth_store_collect_garbage (store, NULL);
           return NULL;
         }
@@ -354,7 +364,11 @@ load_items (BerthStore *store, int root_fd, GPtrArray *items, const char *driver
       for (guint t = 0; t < item->tags->len; t++)
         {
           if (!berth_tag_set (store, item->tags->pdata[t], id, error))
-            return NULL;
+            {
+              for (guint j = 0; j < made->len; j++)
+                berth_image_undo (store, made->pdata[j], FALSE);
+              return NULL;
+            }
           g_ptr_array_add (loaded, g_strdup (item->tags->pdata[t]));
         }
       if (item->tags->len == 0)

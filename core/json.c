@@ -63,6 +63,33 @@ berth_json_strv (JsonObject *obj, const char *member)
   return strv;
 }
 
+JsonObject *
+berth_json_object (JsonObject *obj, const char *member)
+{
+  JsonNode *n = obj ? json_object_get_member (obj, member) : NULL;
+  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+JsonArray *
+berth_json_array (JsonObject *obj, const char *member)
+{
+  JsonNode *n = obj ? json_object_get_member (obj, member) : NULL;
+  return n && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+}
+
+JsonObject *
+berth_json_array_object (JsonArray *arr, guint i)
+{
+  JsonNode *n = arr && i < json_array_get_length (arr) ? json_array_get_element (arr, i) : NULL;
+  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+JsonObject *
+berth_json_node_object (JsonNode *node)
+{
+  return node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
 JsonNode *
 berth_json_strv_node (char *const *strv)
 {

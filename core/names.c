@@ -76,6 +76,9 @@ berth_parse_reference (const char *ref, char **name, char **tag, GError **error)
     colon = NULL;
   g_autofree char *n = colon ? g_strndup (ref, colon - ref) : g_strdup (ref);
   g_autofree char *t = g_strdup (colon ? colon + 1 : "latest");
+  if (berth_is_hex_id (n))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "invalid image name '%s': 64 hex digits would read as an image id", ref);
   if (!valid_repo (n))
     return berth_fail (error, BERTH_ERROR_INVALID,
                        "invalid image name '%s': use lower-case [a-z0-9][a-z0-9_.-]* "

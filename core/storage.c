@@ -68,6 +68,10 @@ berth_storage_open (const char *store_root, const char *name, char **options, GE
   if (!berth_mkdir_p (refs, 0700, error))
     return NULL;
   g_autoptr (BerthStorage) s = g_new0 (BerthStorage, 1);
+  g_autofree char *boot = NULL;
+  if (!g_file_get_contents ("/proc/sys/kernel/random/boot_id", &boot, NULL, error))
+    return NULL;
+  g_strlcpy (s->boot_id, g_strstrip (boot), sizeof s->boot_id);
   s->ops = ops;
   s->home = g_steal_pointer (&home);
   s->priv = ops->init (s->home, options, error);
@@ -103,7 +107,12 @@ berth_storage_refcount (BerthStorage *s, const char *id)
   g_autofree char *text = NULL;
   if (!g_file_get_contents (path, &text, NULL, NULL))
     return 0;
-  return (guint) strtoul (text, NULL, 10);
+  /* "<boot id> <count>": mounts do not survive a reboot, so neither do counts. */
+  char *space = strchr (text, ' ');
+  if (space == NULL || strncmp (text, s->boot_id, space - text) != 0 ||
+      (gsize) (space - text) != strlen (s->boot_id))
+    return 0;
+  return (guint) strtoul (space + 1, NULL, 10);
 }
 
 /* Counts are rewritten in place at a fixed width: no inode is made or freed
@@ -113,8 +122,8 @@ static gboolean
 set_refcount (BerthStorage *s, const char *id, guint count, GError **error)
 {
   g_autofree char *path = ref_path (s, id);
-  char text[16];
-  int len = g_snprintf (text, sizeof text, "%10u\n", count);
+  char text[64];
+  int len = g_snprintf (text, sizeof text, "%s %10u\n", s->boot_id, count);
   int fd = open (path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return berth_fail_errno (error, errno, "open %s", path);
@@ -167,7 +176,6 @@ berth_storage_get (BerthStorage *s, const char *id, GError **error)
       return NULL;
     }
   guint count = berth_storage_refcount (s, id);
-  /* A count that outlived its mount (a reboot, a crash) is stale: start over. */
   g_autofree char *path = s->ops->get (s, id, error);
   if (path == NULL)
     return NULL;

@@ -127,7 +127,7 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
   g_autofree char *tmp = berth_store_path (store, "tmp", NULL);
   if (!berth_rm_rf (tmp, error) || !berth_mkdir_p (tmp, 0700, error))
     return NULL;
-  static const char *const swept[] = { "", "blobs/sha256", "images" };
+  static const char *const swept[] = { "", "blobs/sha256", "images", "containers" };
   for (guint i = 0; i < G_N_ELEMENTS (swept); i++)
     {
       g_autofree char *dir = berth_store_path (store, swept[i], NULL);
@@ -196,12 +196,13 @@ berth_store_driver (BerthStore *store, const char *name, GError **error)
         g_propagate_error (error, g_steal_pointer (&local));
       return NULL;
     }
-  g_hash_table_insert (store->drivers, g_strdup (name), s);
-  if (is_default && !record_default_driver (store, error))
-    return NULL;
   g_autofree char *marks = berth_store_path (store, "layers", name, NULL);
-  if (!berth_mkdir_p (marks, 0700, error))
-    return NULL;
+  if ((is_default && !record_default_driver (store, error)) || !berth_mkdir_p (marks, 0700, error))
+    {
+      berth_storage_close (s);
+      return NULL;
+    }
+  g_hash_table_insert (store->drivers, g_strdup (name), s);
   return s;
 }
 

@@ -406,6 +406,54 @@ test_import_bad_archive (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_entries (blobs), ==, 0);
 }
 
+/* Image archives that lie: a fifo where manifest.json should be (an open
+ * that waited would hold the store lock for ever), an empty manifest, and a
+ * tag berth cannot accept. Each fails in one line and leaves no image. */
+static void
+test_load_bad_archives (Fixture *f, gconstpointer data)
+{
+  g_autofree char *src = g_build_filename (f->dir, "fifo", NULL);
+  g_autofree char *fifo = g_build_filename (src, "manifest.json", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (src, 0755), ==, 0);
+  char *mkfifo_argv[] = { "mkfifo", fifo, NULL };
+  g_assert_cmpint (tu_run (mkfifo_argv, NULL, NULL), ==, 0);
+  g_autofree char *fifo_tar = make_tar (f, "fifo.tar", src);
+  g_autofree char *err = NULL;
+  char *argv[] = { "timeout", "30", (char *) berth_bin (), "--root", f->root, "load", "-i",
+                   fifo_tar, NULL };
+  g_assert_cmpint (tu_run (argv, NULL, &err), ==, 1);
+  assert_one_line_error (err, "manifest.json is not a regular file");
+
+  g_autofree char *src2 = g_build_filename (f->dir, "empty", NULL);
+  g_autofree char *manifest = g_build_filename (src2, "manifest.json", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (src2, 0755), ==, 0);
+  tu_write_file (manifest, "", 0644);
+  g_autofree char *empty_tar = make_tar (f, "empty.tar", src2);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "load", "-i", empty_tar, NULL), ==, 1);
+  assert_one_line_error (err, "manifest.json is empty");
+
+  g_autofree char *id = NULL;
+  g_autofree char *good = make_docker_save (f, &id);
+  g_autofree char *save_dir = g_build_filename (f->dir, "save", NULL);
+  g_autofree char *mpath = g_build_filename (save_dir, "manifest.json", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (mpath, &text, NULL, NULL));
+  g_auto (GStrv) parts = g_strsplit (text, "saved:v1", -1);
+  g_autofree char *bad = g_strjoinv ("BAD:Tag", parts);
+  tu_write_file (mpath, bad, 0644);
+  g_autofree char *bad_tar = make_tar (f, "badtag.tar", save_dir);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "load", "-i", bad_tar, NULL), ==, 1);
+  assert_one_line_error (err, "invalid image name 'BAD:Tag'");
+
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "images", "-q", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+  g_autofree char *blobs = g_build_filename (f->root, "blobs", "sha256", NULL);
+  g_assert_cmpuint (count_entries (blobs), ==, 0);
+}
+
 static void
 test_bad_input (Fixture *f, gconstpointer data)
 {
@@ -553,6 +601,8 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/cli/import", Fixture, NULL, fixture_setup, test_import, fixture_teardown);
   g_test_add ("/cli/import-bad-archive", Fixture, NULL, fixture_setup, test_import_bad_archive,
+              fixture_teardown);
+  g_test_add ("/cli/load-bad-archives", Fixture, NULL, fixture_setup, test_load_bad_archives,
               fixture_teardown);
   g_test_add ("/cli/bad-input", Fixture, NULL, fixture_setup, test_bad_input, fixture_teardown);
   return g_test_run ();

@@ -86,6 +86,7 @@ struct BerthStorage {
   const BerthStorageOps *ops;
   char *home;     /* <root>/storage/<driver name> */
   gpointer priv;  /* the driver's, from init */
+  char boot_id[40]; /* this boot's id: a reference count from another boot is stale */
 };
 
 /* The registry: every driver built into this binary, in preference order. */
