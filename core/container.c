@@ -219,6 +219,35 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   return g_steal_pointer (&c);
 }
 
+/* A container directory without metadata is a create killed between making
+ * its writable layer and saving container.json: remove the layer (from
+ * whichever driver holds it) and the directory. */
+gboolean
+berth_container_sweep_incomplete (BerthStore *store, GError **error)
+{
+  g_autoptr (GPtrArray) ids = container_ids (store, error);
+  if (ids == NULL)
+    return FALSE;
+  for (guint i = 0; i < ids->len; i++)
+    {
+      const char *id = ids->pdata[i];
+      g_autofree char *meta = container_file (store, id);
+      if (g_file_test (meta, G_FILE_TEST_EXISTS))
+        continue;
+      for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
+        {
+          g_autoptr (GError) local = NULL;
+          BerthStorage *s = berth_store_driver (store, (*o)->name, &local);
+          if (s && berth_storage_exists (s, id) && !berth_storage_remove (s, id, error))
+            return FALSE;
+        }
+      g_autofree char *dir = berth_store_path (store, "containers", id, NULL);
+      if (!berth_rm_rf (dir, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 berth_container_remove (BerthStore *store, const char *ref, gboolean force, GError **error)
 {

@@ -34,6 +34,9 @@ char *berth_now_rfc3339 (void);
 /* Resolve @ref (a name or a unique prefix of one of @ids) to one of @ids. */
 char *berth_resolve_prefix (GPtrArray *ids, const char *ref, const char *what, GError **error);
 
+/* Remove what creates killed half-way left in containers/. */
+gboolean berth_container_sweep_incomplete (BerthStore *store, GError **error);
+
 /* Forget image @id, made by this command unless @existed, and collect what
  * only it referenced: the undo of a failed import, load or commit. */
 void berth_image_undo (BerthStore *store, const char *id, gboolean existed);

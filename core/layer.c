@@ -238,6 +238,8 @@ berth_store_collect_garbage (BerthStore *store, GError **error)
   add_needed (store, chains, blobs, &local);
   if (local)
     return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+  if (!berth_container_sweep_incomplete (store, error))
+    return FALSE;
 
   g_autofree char *layers = berth_store_path (store, "layers", NULL);
   g_autoptr (GDir) d = g_dir_open (layers, 0, error);

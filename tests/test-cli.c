@@ -454,6 +454,31 @@ test_load_bad_archives (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_entries (blobs), ==, 0);
 }
 
+/* A create killed after making its layer but before its metadata leaves a
+ * directory no command lists; the next garbage collection removes it and
+ * its writable layer, and leaves complete containers alone. */
+static void
+test_interrupted_create (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "-t", "other:1", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "keep", "busybox", NULL), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "create", "--name", "half", "busybox", NULL), ==, 0);
+  g_autofree char *id = g_strdup (g_strstrip (out));
+  g_autofree char *meta = g_build_filename (f->root, "containers", id, "container.json", NULL);
+  g_autofree char *layer = g_build_filename (f->root, "storage", "overlay", id, NULL);
+  g_assert_cmpint (unlink (meta), ==, 0);
+  g_assert_true (g_file_test (layer, G_FILE_TEST_IS_DIR));
+  g_assert_cmpint (berth (f, NULL, NULL, "rmi", "other:1", NULL), ==, 0);
+  g_assert_false (g_file_test (layer, G_FILE_TEST_EXISTS));
+  g_autofree char *dir = g_build_filename (f->root, "containers", id, NULL);
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-a", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, " keep\n"));
+}
+
 static void
 test_bad_input (Fixture *f, gconstpointer data)
 {
@@ -603,6 +628,8 @@ main (int argc, char **argv)
   g_test_add ("/cli/import-bad-archive", Fixture, NULL, fixture_setup, test_import_bad_archive,
               fixture_teardown);
   g_test_add ("/cli/load-bad-archives", Fixture, NULL, fixture_setup, test_load_bad_archives,
+              fixture_teardown);
+  g_test_add ("/cli/interrupted-create", Fixture, NULL, fixture_setup, test_interrupted_create,
               fixture_teardown);
   g_test_add ("/cli/bad-input", Fixture, NULL, fixture_setup, test_bad_input, fixture_teardown);
   return g_test_run ();
