@@ -72,6 +72,19 @@ make_tar (Fixture *f, const char *name, const char *srcdir)
   return tar;
 }
 
+/* A scratch directory @name holding one file @rel with @contents; returns
+ * the directory. */
+static char *
+scratch_tree (Fixture *f, const char *name, const char *rel, const char *contents)
+{
+  char *dir = g_build_filename (f->dir, name, NULL);
+  g_autofree char *file = g_build_filename (dir, rel, NULL);
+  g_autofree char *parent = g_path_get_dirname (file);
+  g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
+  tu_write_file (file, contents, 0644);
+  return dir;
+}
+
 static char *
 sha256_file (const char *path)
 {
@@ -344,12 +357,7 @@ test_load_save (Fixture *f, gconstpointer data)
 static void
 test_import (Fixture *f, gconstpointer data)
 {
-  g_autofree char *src = g_build_filename (f->dir, "rootfs", NULL);
-  g_autofree char *file = g_build_filename (src, "etc", "motd", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (src, 0755), ==, 0);
-  g_autofree char *etc = g_path_get_dirname (file);
-  g_assert_cmpint (g_mkdir_with_parents (etc, 0755), ==, 0);
-  tu_write_file (file, "welcome\n", 0644);
+  g_autofree char *src = scratch_tree (f, "rootfs", "etc/motd", "welcome\n");
   g_autofree char *tar = make_tar (f, "rootfs.tar", src);
   g_autofree char *gz = g_strdup_printf ("%s.gz", tar);
   char *gzip[] = { "gzip", "-k", tar, NULL };
@@ -377,10 +385,7 @@ test_import (Fixture *f, gconstpointer data)
 static void
 test_import_bad_archive (Fixture *f, gconstpointer data)
 {
-  g_autofree char *src = g_build_filename (f->dir, "evil", NULL);
-  g_autofree char *file = g_build_filename (src, "escape", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (src, 0755), ==, 0);
-  tu_write_file (file, "pwned\n", 0644);
+  g_autofree char *src = scratch_tree (f, "evil", "escape", "pwned\n");
   g_autofree char *tar = g_build_filename (f->dir, "evil.tar", NULL);
   char *argv[] = { "tar", "-C", src, "-cPf", tar, "--transform", "s,^\\./,../../,", "./escape", NULL };
   g_assert_cmpint (tu_run (argv, NULL, NULL), ==, 0);
@@ -424,10 +429,7 @@ test_load_bad_archives (Fixture *f, gconstpointer data)
   g_assert_cmpint (tu_run (argv, NULL, &err), ==, 1);
   assert_one_line_error (err, "manifest.json is not a regular file");
 
-  g_autofree char *src2 = g_build_filename (f->dir, "empty", NULL);
-  g_autofree char *manifest = g_build_filename (src2, "manifest.json", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (src2, 0755), ==, 0);
-  tu_write_file (manifest, "", 0644);
+  g_autofree char *src2 = scratch_tree (f, "empty", "manifest.json", "");
   g_autofree char *empty_tar = make_tar (f, "empty.tar", src2);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "load", "-i", empty_tar, NULL), ==, 1);
@@ -510,10 +512,7 @@ test_bad_input (Fixture *f, gconstpointer data)
 static void
 test_load_oci (Fixture *f, gconstpointer data)
 {
-  g_autofree char *src = g_build_filename (f->dir, "layer", NULL);
-  g_autofree char *hello = g_build_filename (src, "hello.txt", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (src, 0755), ==, 0);
-  tu_write_file (hello, "from oci\n", 0644);
+  g_autofree char *src = scratch_tree (f, "layer", "hello.txt", "from oci\n");
   g_autofree char *tar = make_tar (f, "layer.tar", src);
   g_autofree char *diff_id = sha256_file (tar);
   char *gzip[] = { "gzip", "-n", tar, NULL };
