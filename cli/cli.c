@@ -2,6 +2,8 @@
 #include "cli.h"
 #include <berth/error.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 BerthStore *
@@ -37,6 +39,25 @@ berth_cli_usage (const char *fmt, ...)
   return BERTH_EXIT_USAGE;
 }
 
+static gboolean
+uses_short_h (const GOptionEntry *entries)
+{
+  for (const GOptionEntry *e = entries; e && e->long_name; e++)
+    if (e->short_name == 'h')
+      return TRUE;
+  return FALSE;
+}
+
+/* "--help" among the options (not after the first operand or "--"). */
+static gboolean
+asks_for_help (int argc, char **argv)
+{
+  for (int i = 1; i < argc && argv[i][0] == '-' && strcmp (argv[i], "--") != 0; i++)
+    if (strcmp (argv[i], "--help") == 0)
+      return TRUE;
+  return FALSE;
+}
+
 gboolean
 berth_cli_parse (int *argc, char ***argv, const GOptionEntry *entries, const char *operands,
                  gboolean strict_posix)
@@ -47,9 +68,20 @@ berth_cli_parse (int *argc, char ***argv, const GOptionEntry *entries, const cha
   g_option_context_set_strict_posix (ctx, strict_posix);
   if (entries)
     g_option_context_add_main_entries (ctx, entries, NULL);
-  g_autoptr (GError) error = NULL;
   g_autofree char *prgname = g_strdup_printf ("berth %s", (*argv)[0]);
   g_set_prgname (prgname);
+  /* docker run's -h is the hostname; GOption would take it for help. */
+  if (uses_short_h (entries))
+    {
+      g_option_context_set_help_enabled (ctx, FALSE);
+      if (asks_for_help (*argc, *argv))
+        {
+          g_autofree char *help = g_option_context_get_help (ctx, TRUE, NULL);
+          fputs (help, stdout);
+          exit (0);
+        }
+    }
+  g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, argc, argv, &error))
     {
       berth_cli_usage ("%s", error->message);

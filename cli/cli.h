@@ -2,6 +2,7 @@
  * one function per command; the work is done by libberth (core/). */
 #pragma once
 #include <berth/store.h>
+#include <berth/json.h>
 
 typedef struct {
   const char *root;    /* --root, $BERTH_ROOT, or the default */
@@ -44,3 +45,15 @@ int berth_cmd_commit (BerthCli *cli, int argc, char **argv);
 int berth_cmd_export (BerthCli *cli, int argc, char **argv);
 int berth_cmd_rm (BerthCli *cli, int argc, char **argv);
 int berth_cmd_ps (BerthCli *cli, int argc, char **argv);
+int berth_cmd_run (BerthCli *cli, int argc, char **argv);
+int berth_cmd_start (BerthCli *cli, int argc, char **argv);
+int berth_cmd_stop (BerthCli *cli, int argc, char **argv);
+int berth_cmd_kill (BerthCli *cli, int argc, char **argv);
+int berth_cmd_wait (BerthCli *cli, int argc, char **argv);
+int berth_cmd_logs (BerthCli *cli, int argc, char **argv);
+int berth_cmd_exec (BerthCli *cli, int argc, char **argv);
+int berth_cmd_inspect (BerthCli *cli, int argc, char **argv);
+int berth_cmd_stats (BerthCli *cli, int argc, char **argv);
+int berth_cmd_pause (BerthCli *cli, int argc, char **argv);
+int berth_cmd_unpause (BerthCli *cli, int argc, char **argv);
+int berth_cmd_top (BerthCli *cli, int argc, char **argv);

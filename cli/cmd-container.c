@@ -23,32 +23,6 @@ open_with_container (BerthCli *cli, const char *ref, BerthContainer **out)
   return g_steal_pointer (&store);
 }
 
-int
-berth_cmd_create (BerthCli *cli, int argc, char **argv)
-{
-  g_autofree char *name = NULL;
-  g_autofree char *driver = NULL;
-  const GOptionEntry entries[] = {
-    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Name the container", "NAME" },
-    { "storage-driver", 's', 0, G_OPTION_ARG_STRING, &driver, "Storage driver for its layers", "NAME" },
-    { NULL }
-  };
-  if (!berth_cli_parse (&argc, &argv, entries, "IMAGE [COMMAND [ARG...]]", TRUE))
-    return BERTH_EXIT_USAGE;
-  if (argc < 2)
-    return berth_cli_usage ("create needs an image");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
-  if (store == NULL)
-    return berth_cli_fail (error);
-  g_autoptr (BerthContainer) c = berth_container_create (store, argv[1], name, driver,
-                                                         argc > 2 ? argv + 2 : NULL, &error);
-  if (c == NULL)
-    return berth_cli_fail (error);
-  printf ("%s\n", c->id);
-  return 0;
-}
-
 static int
 one_container_command (BerthCli *cli, int argc, char **argv, const char *what,
                        int (*act) (BerthStore *, BerthContainer *))
@@ -181,7 +155,7 @@ berth_cmd_rm (BerthCli *cli, int argc, char **argv)
 {
   gboolean force = FALSE;
   const GOptionEntry entries[] = {
-    { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Remove even if mounted", NULL },
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Kill it if running; remove even if mounted", NULL },
     { NULL }
   };
   if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
@@ -204,12 +178,25 @@ berth_cmd_rm (BerthCli *cli, int argc, char **argv)
   return rc;
 }
 
+/* "Up", "Exited (N)", "Created", as docker ps shows them. */
+static char *
+status_text (BerthContainerState *s)
+{
+  if (g_strcmp0 (s->status, "running") == 0)
+    return g_strdup ("Up");
+  if (g_strcmp0 (s->status, "paused") == 0)
+    return g_strdup ("Up (Paused)");
+  if (g_strcmp0 (s->status, "exited") == 0)
+    return g_strdup_printf ("Exited (%d)", s->exit_code);
+  return g_strdup ("Created");
+}
+
 int
 berth_cmd_ps (BerthCli *cli, int argc, char **argv)
 {
   gboolean all = FALSE, quiet = FALSE;
   const GOptionEntry entries[] = {
-    { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Show all containers (the default until exec drivers exist)", NULL },
+    { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Show all containers, not only running ones", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only show ids", NULL },
     { NULL }
   };
@@ -223,19 +210,27 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
   if (list == NULL)
     return berth_cli_fail (error);
   if (!quiet)
-    printf ("%-14s %-22s %-20s %-10s %-9s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "DRIVER",
+    printf ("%-14s %-22s %-20s %-10s %-12s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "DRIVER",
             "STATUS", "NAME");
   for (guint i = 0; i < list->len; i++)
     {
       BerthContainer *c = list->pdata[i];
+      g_autoptr (GError) local = NULL;
+      g_autoptr (BerthContainerState) s = berth_container_state (store, c, &local);
+      if (s == NULL)
+        return berth_cli_fail (local);
+      gboolean live = g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0;
+      if (!all && !live)
+        continue;
       if (quiet)
         {
           printf ("%.12s\n", c->id);
           continue;
         }
       g_autofree char *cmd = c->cmd ? g_strjoinv (" ", c->cmd) : g_strdup ("");
-      printf ("%-14.12s %-22.22s %-20.20s %-10s %-9s %s\n", c->id, c->image_ref, cmd, c->driver,
-              "Created", c->name);
+      g_autofree char *status = status_text (s);
+      printf ("%-14.12s %-22.22s %-20.20s %-10s %-12s %s\n", c->id, c->image_ref, cmd, c->driver,
+              status, c->name);
     }
   return 0;
 }

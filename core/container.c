@@ -3,6 +3,7 @@
 #include "config.h"
 #include "internal.h"
 #include <berth/archive.h>
+#include <berth/exec.h>
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <errno.h>
@@ -23,6 +24,7 @@ berth_container_free (BerthContainer *c)
   g_free (c->parent_layer);
   g_strfreev (c->cmd);
   g_free (c->created);
+  g_free (c->exec_driver);
   g_free (c);
 }
 
@@ -53,6 +55,8 @@ container_save (BerthStore *store, BerthContainer *c, GError **error)
   json_builder_add_value (b, berth_json_strv_node (c->cmd));
   json_builder_set_member_name (b, "Created");
   json_builder_add_string_value (b, c->created);
+  json_builder_set_member_name (b, "ExecDriver");
+  json_builder_add_string_value (b, c->exec_driver);
   json_builder_end_object (b);
   g_autoptr (JsonNode) node = json_builder_get_root (b);
   g_autofree char *path = container_file (store, c->id);
@@ -81,6 +85,7 @@ container_read (BerthStore *store, const char *id, GError **error)
   c->parent_layer = g_strdup (json_object_get_string_member_with_default (o, "ParentLayer", NULL));
   c->cmd = berth_json_strv (o, "Cmd");
   c->created = g_strdup (json_object_get_string_member_with_default (o, "Created", ""));
+  c->exec_driver = g_strdup (berth_json_string (o, "ExecDriver", "native"));
   return g_steal_pointer (&c);
 }
 
@@ -172,13 +177,49 @@ name_taken (BerthStore *store, const char *name, GError **error)
   return FALSE;
 }
 
+/* A user or group given by name is looked up in the image's /etc/passwd,
+ * which needs the image mounted; numbers do not. */
+static gboolean
+needs_name_lookup (const char *user)
+{
+  for (const char *p = user; p && *p; p++)
+    if (!g_ascii_isdigit (*p) && *p != ':')
+      return TRUE;
+  return FALSE;
+}
+
+static JsonNode *
+build_spec (BerthStorage *storage, BerthImage *image, BerthContainer *c,
+            const BerthSpecOptions *options, GError **error)
+{
+  static const BerthSpecOptions defaults = { 0 };
+  if (options == NULL)
+    options = &defaults;
+  JsonObject *cfg = berth_json_object (berth_json_node_object (image->config), "config");
+  const char *user = options->user ? options->user : berth_json_string (cfg, "User", NULL);
+  if (!needs_name_lookup (user))
+    return berth_spec_build (c->id, image->config, NULL, options, error);
+  g_autofree char *rootfs = berth_storage_get (storage, c->id, error);
+  if (rootfs == NULL)
+    return NULL;
+  JsonNode *spec = berth_spec_build (c->id, image->config, rootfs, options, error);
+  if (!berth_storage_put (storage, c->id, spec ? error : NULL) && spec)
+    g_clear_pointer (&spec, json_node_unref);
+  return spec;
+}
+
 BerthContainer *
 berth_container_create (BerthStore *store, const char *image_ref, const char *name,
-                        const char *driver, char **cmd, GError **error)
+                        const char *driver, const char *exec_driver,
+                        const BerthSpecOptions *options, GError **error)
 {
   if (name && !berth_validate_name (name, error))
     return NULL;
   if (name && name_taken (store, name, error))
+    return NULL;
+  if (exec_driver == NULL)
+    exec_driver = berth_exec_drivers ()[0]->name;
+  if (berth_exec_driver_lookup (exec_driver, error) == NULL)
     return NULL;
   g_autoptr (BerthImage) image = berth_image_lookup (store, image_ref, error);
   if (image == NULL)
@@ -197,9 +238,11 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   c->image_id = g_strdup (image->id);
   c->image_ref = g_strdup (image_ref);
   c->driver = g_strdup (storage->ops->name);
+  c->exec_driver = g_strdup (exec_driver);
   c->parent_layer = g_steal_pointer (&parent);
   JsonObject *cfg = berth_json_object (berth_json_node_object (image->config), "config");
-  c->cmd = (cmd && cmd[0]) ? g_strdupv (cmd) : berth_json_strv (cfg, "Cmd");
+  c->cmd = (options && options->cmd && options->cmd[0]) ? g_strdupv (options->cmd)
+                                                        : berth_json_strv (cfg, "Cmd");
   c->created = berth_now_rfc3339 ();
 
   g_autofree char *dir = berth_store_path (store, "containers", c->id, NULL);
@@ -210,7 +253,9 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
       berth_rm_rf (dir, NULL);
       return NULL;
     }
-  if (!container_save (store, c, error))
+  g_autoptr (JsonNode) spec = build_spec (storage, image, c, options, error);
+  g_autofree char *spec_path = g_build_filename (dir, "config.json", NULL);
+  if (spec == NULL || !berth_json_write (spec_path, spec, error) || !container_save (store, c, error))
     {
       berth_storage_remove (storage, c->id, NULL);
       berth_rm_rf (dir, NULL);
@@ -253,6 +298,8 @@ berth_container_remove (BerthStore *store, const char *ref, gboolean force, GErr
 {
   g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, error);
   if (c == NULL)
+    return FALSE;
+  if (!berth_container_ensure_stopped (store, c, force, error))
     return FALSE;
   BerthStorage *storage = berth_store_driver (store, c->driver, error);
   if (storage == NULL)

@@ -120,15 +120,15 @@ fsync_parent_dir (const char *path, GError **error)
   return TRUE;
 }
 
-gboolean
-berth_write_file_atomic (const char *path, const void *data, gsize len, mode_t mode,
-                         GError **error)
+static gboolean
+write_replace (const char *path, const void *data, gsize len, mode_t mode, gboolean durable,
+               GError **error)
 {
   g_autofree char *tmp = g_strdup_printf ("%s.tmp-XXXXXX", path);
   int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, mode);
   if (fd < 0)
     return berth_fail_errno (error, errno, "create %s", tmp);
-  if (!berth_write_all (fd, data, len) || fsync (fd) < 0)
+  if (!berth_write_all (fd, data, len) || (durable && fsync (fd) < 0))
     {
       int errsv = errno;
       close (fd);
@@ -141,7 +141,21 @@ berth_write_file_atomic (const char *path, const void *data, gsize len, mode_t m
       unlink (tmp);
       return berth_fail_errno (error, errsv, "write %s", path);
     }
-  return fsync_parent_dir (path, error);
+  return !durable || fsync_parent_dir (path, error);
+}
+
+gboolean
+berth_write_file_atomic (const char *path, const void *data, gsize len, mode_t mode,
+                         GError **error)
+{
+  return write_replace (path, data, len, mode, TRUE, error);
+}
+
+gboolean
+berth_write_file_replace (const char *path, const void *data, gsize len, mode_t mode,
+                          GError **error)
+{
+  return write_replace (path, data, len, mode, FALSE, error);
 }
 
 gboolean
@@ -330,4 +344,22 @@ berth_fs_supports_d_type (const char *dir, gboolean *supported, GError **error)
   unlink (file);
   rmdir (probe);
   return TRUE;
+}
+
+guint64
+berth_process_start_time (pid_t pid)
+{
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  g_autofree char *stat = NULL;
+  if (pid <= 0 || !g_file_get_contents (path, &stat, NULL, NULL))
+    return 0;
+  /* comm may hold spaces and parentheses: the fields resume after the last ')'. */
+  const char *p = strrchr (stat, ')');
+  if (p == NULL || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X')
+    return 0;
+  g_auto (GStrv) fields = g_strsplit (p + 2, " ", 22);
+  if (g_strv_length (fields) < 21)
+    return 0;
+  return g_ascii_strtoull (fields[19], NULL, 10);
 }

@@ -2,6 +2,7 @@
 #pragma once
 #include <berth/store.h>
 #include <json-glib/json-glib.h>
+#include <berth/json.h>
 
 struct BerthStore {
   char *root;
@@ -10,29 +11,21 @@ struct BerthStore {
   char *default_driver;
   char *default_rule;
   GHashTable *drivers; /* name -> BerthStorage */
+  /* The monitor (our child) and pty master of the container this command
+   * started attached, for berth_container_attach_wait; 0 and -1 otherwise. */
+  pid_t attached_monitor;
+  int attached_pty;
 };
-
-/* Read and parse a JSON file; NOT_FOUND when it does not exist. */
-JsonNode *berth_json_read (const char *path, GError **error);
-/* Serialise @node and write it atomically to @path. */
-gboolean berth_json_write (const char *path, JsonNode *node, GError **error);
-char *berth_json_to_string (JsonNode *node, gsize *len);
-/* A NULL-terminated string array from a JSON array member (NULL if absent). */
-char **berth_json_strv (JsonObject *obj, const char *member);
-/* Member @member of @obj when it exists and is an object / array, else NULL:
- * input from archives is untrusted and json-glib's getters warn on a mismatch. */
-JsonObject *berth_json_object (JsonObject *obj, const char *member);
-JsonArray *berth_json_array (JsonObject *obj, const char *member);
-/* Element @i of @arr when it is an object, else NULL. */
-JsonObject *berth_json_array_object (JsonArray *arr, guint i);
-/* The node's object when it holds one, else NULL. */
-JsonObject *berth_json_node_object (JsonNode *node);
-JsonNode *berth_json_strv_node (char *const *strv);
 
 char *berth_store_path (BerthStore *store, const char *first, ...) G_GNUC_NULL_TERMINATED;
 char *berth_now_rfc3339 (void);
 /* Resolve @ref (a name or a unique prefix of one of @ids) to one of @ids. */
 char *berth_resolve_prefix (GPtrArray *ids, const char *ref, const char *what, GError **error);
+
+/* Before removing @c: fine when it is not running; with @force, kill it and
+ * wait for its monitor's cleanup; else BUSY. */
+gboolean berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean force,
+                                         GError **error);
 
 /* Remove what creates killed half-way left in containers/. */
 gboolean berth_container_sweep_incomplete (BerthStore *store, GError **error);

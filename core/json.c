@@ -107,3 +107,31 @@ berth_now_rfc3339 (void)
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   return g_date_time_format_iso8601 (now);
 }
+
+static JsonNode *
+value_member (JsonObject *obj, const char *member, GType type)
+{
+  JsonNode *n = obj ? json_object_get_member (obj, member) : NULL;
+  return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == type ? n : NULL;
+}
+
+const char *
+berth_json_string (JsonObject *obj, const char *member, const char *fallback)
+{
+  JsonNode *n = value_member (obj, member, G_TYPE_STRING);
+  return n ? json_node_get_string (n) : fallback;
+}
+
+gint64
+berth_json_int (JsonObject *obj, const char *member, gint64 fallback)
+{
+  JsonNode *n = value_member (obj, member, G_TYPE_INT64);
+  return n ? json_node_get_int (n) : fallback;
+}
+
+gboolean
+berth_json_bool (JsonObject *obj, const char *member, gboolean fallback)
+{
+  JsonNode *n = value_member (obj, member, G_TYPE_BOOLEAN);
+  return n ? json_node_get_boolean (n) : fallback;
+}

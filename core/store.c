@@ -114,6 +114,7 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
 {
   g_autoptr (BerthStore) store = g_new0 (BerthStore, 1);
   store->lock_fd = -1;
+  store->attached_pty = -1;
   store->root = g_canonicalize_filename (root, NULL);
   store->driver_override = g_strdup (driver_override);
   store->drivers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -137,6 +138,23 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
   if (!load_default_driver (store, error))
     return NULL;
   return g_steal_pointer (&store);
+}
+
+void
+berth_store_unlock (BerthStore *store)
+{
+  if (store->lock_fd >= 0)
+    close (store->lock_fd);
+  store->lock_fd = -1;
+}
+
+gboolean
+berth_store_lock (BerthStore *store, GError **error)
+{
+  if (store->lock_fd >= 0)
+    return TRUE;
+  store->lock_fd = take_lock (store->root, error);
+  return store->lock_fd >= 0;
 }
 
 void

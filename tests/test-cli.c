@@ -15,35 +15,14 @@ typedef struct {
   char *root;  /* --root */
 } Fixture;
 
-static const char *
-berth_bin (void)
-{
-  const char *bin = g_getenv ("BERTH_BIN");
-  return bin ? bin : "./berth";
-}
-
 /* Run berth with --root and the given args; returns the exit code. */
 static int
 berth (Fixture *f, char **out, char **err, ...)
 {
   va_list ap;
   va_start (ap, err);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) berth_bin ());
-  g_ptr_array_add (argv, "--root");
-  g_ptr_array_add (argv, f->root);
-  for (const char *a = va_arg (ap, const char *); a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
+  int status = tu_berth_va (f->root, out, err, ap);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_autofree char *o = NULL, *e = NULL;
-  int status = tu_run ((char **) argv->pdata, &o, &e);
-  if (status != 0)
-    g_test_message ("berth exited %d: %s", status, e ? e : "");
-  if (out)
-    *out = g_steal_pointer (&o);
-  if (err)
-    *err = g_steal_pointer (&e);
   return status;
 }
 
@@ -102,16 +81,6 @@ count_entries (const char *dir)
   while (d && g_dir_read_name (d))
     n++;
   return n;
-}
-
-/* A one-line error on stderr, naming @needle. */
-static void
-assert_one_line_error (const char *err, const char *needle)
-{
-  g_assert_nonnull (err);
-  g_assert_true (g_str_has_prefix (err, "berth: "));
-  g_assert_nonnull (strstr (err, needle));
-  g_assert_cmpint (strchr (err, '\n') - err, ==, (int) strlen (err) - 1);
 }
 
 static void
@@ -179,7 +148,7 @@ storage_scenario (Fixture *f, const char *driver)
   /* Removing an image a container uses is refused; rm then rmi clears all. */
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "rmi", "mine:v1", NULL), ==, 1);
-  assert_one_line_error (err, "used by container c2");
+  tu_assert_one_line_error (err, "used by container c2");
   g_assert_cmpint (berth (f, NULL, NULL, "rm", "c1", "c2", NULL), ==, 0);
   g_assert_cmpint (berth (f, NULL, NULL, "rmi", "mine:v1", "busybox", NULL), ==, 0);
   g_clear_pointer (&out, g_free);
@@ -228,7 +197,7 @@ test_recorded_driver_unusable (Fixture *f, gconstpointer data)
   tu_write_file (recorded, "btrfs\n", 0600);
   g_autofree char *err = NULL;
   g_assert_cmpint (berth (f, NULL, &err, "create", "busybox", NULL), ==, 1);
-  assert_one_line_error (err, "storage driver btrfs: store ");
+  tu_assert_one_line_error (err, "storage driver btrfs: store ");
   g_assert_nonnull (strstr (err, "not btrfs (the store's default driver; pass --storage-driver"));
   g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", "vfs", "create", "busybox", NULL), ==, 0);
 }
@@ -391,7 +360,7 @@ test_import_bad_archive (Fixture *f, gconstpointer data)
   g_assert_cmpint (tu_run (argv, NULL, NULL), ==, 0);
   g_autofree char *err = NULL;
   g_assert_cmpint (berth (f, NULL, &err, "import", tar, "evil:1", NULL), ==, 1);
-  assert_one_line_error (err, "..");
+  tu_assert_one_line_error (err, "..");
   g_autofree char *outside = g_build_filename (f->dir, "escape", NULL);
   g_assert_false (g_file_test (outside, G_FILE_TEST_EXISTS));
   g_autofree char *out = NULL;
@@ -407,7 +376,7 @@ test_import_bad_archive (Fixture *f, gconstpointer data)
   tu_write_file (junk, "this is not a tar archive, not even close\n", 0644);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "import", junk, "junk:1", NULL), ==, 1);
-  assert_one_line_error (err, "junk.tar");
+  tu_assert_one_line_error (err, "junk.tar");
   g_assert_cmpuint (count_entries (blobs), ==, 0);
 }
 
@@ -424,16 +393,16 @@ test_load_bad_archives (Fixture *f, gconstpointer data)
   g_assert_cmpint (tu_run (mkfifo_argv, NULL, NULL), ==, 0);
   g_autofree char *fifo_tar = make_tar (f, "fifo.tar", src);
   g_autofree char *err = NULL;
-  char *argv[] = { "timeout", "30", (char *) berth_bin (), "--root", f->root, "load", "-i",
+  char *argv[] = { "timeout", "30", (char *) tu_berth_bin (), "--root", f->root, "load", "-i",
                    fifo_tar, NULL };
   g_assert_cmpint (tu_run (argv, NULL, &err), ==, 1);
-  assert_one_line_error (err, "manifest.json is not a regular file");
+  tu_assert_one_line_error (err, "manifest.json is not a regular file");
 
   g_autofree char *src2 = scratch_tree (f, "empty", "manifest.json", "");
   g_autofree char *empty_tar = make_tar (f, "empty.tar", src2);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "load", "-i", empty_tar, NULL), ==, 1);
-  assert_one_line_error (err, "manifest.json is empty");
+  tu_assert_one_line_error (err, "manifest.json is empty");
 
   g_autofree char *id = NULL;
   g_autofree char *good = make_docker_save (f, &id);
@@ -447,7 +416,7 @@ test_load_bad_archives (Fixture *f, gconstpointer data)
   g_autofree char *bad_tar = make_tar (f, "badtag.tar", save_dir);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "load", "-i", bad_tar, NULL), ==, 1);
-  assert_one_line_error (err, "invalid image name 'BAD:Tag'");
+  tu_assert_one_line_error (err, "invalid image name 'BAD:Tag'");
 
   g_autofree char *out = NULL;
   g_assert_cmpint (berth (f, &out, NULL, "images", "-q", NULL), ==, 0);
@@ -486,26 +455,26 @@ test_bad_input (Fixture *f, gconstpointer data)
 {
   g_autofree char *err = NULL;
   g_assert_cmpint (berth (f, NULL, &err, "create", "--name", "Bad Name", "busybox", NULL), ==, 1);
-  assert_one_line_error (err, "invalid name 'Bad Name'");
+  tu_assert_one_line_error (err, "invalid name 'Bad Name'");
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "create", "nosuch", NULL), ==, 1);
-  assert_one_line_error (err, "no such image: nosuch");
+  tu_assert_one_line_error (err, "no such image: nosuch");
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "import", "/nonexistent.tar", "UPPER:1", NULL), ==, 1);
-  assert_one_line_error (err, "invalid image name 'UPPER:1'");
+  tu_assert_one_line_error (err, "invalid image name 'UPPER:1'");
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "rm", "../../etc", NULL), ==, 1);
-  assert_one_line_error (err, "no such container: ../../etc");
+  tu_assert_one_line_error (err, "no such container: ../../etc");
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "mount", "deadbeef", NULL), ==, 1);
-  assert_one_line_error (err, "no such container");
+  tu_assert_one_line_error (err, "no such container");
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "--storage-driver", "nosuchfs", "image", "bootstrap",
                           "busybox", NULL), ==, 1);
-  assert_one_line_error (err, "nosuchfs");
+  tu_assert_one_line_error (err, "nosuchfs");
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "frobnicate", NULL), ==, 2);
-  assert_one_line_error (err, "unknown command");
+  tu_assert_one_line_error (err, "unknown command");
 }
 
 /* An OCI image layout with a gzip layer, named by the containerd annotation. */
@@ -574,7 +543,7 @@ concurrent_creates (Fixture *f, int n, const char *prefix, gboolean same)
   for (int i = 0; i < n; i++)
     {
       g_autofree char *name = same ? g_strdup (prefix) : g_strdup_printf ("%s%d", prefix, i);
-      char *argv[] = { (char *) berth_bin (), "--root", f->root, "create", "--name", name,
+      char *argv[] = { (char *) tu_berth_bin (), "--root", f->root, "create", "--name", name,
                        "busybox", NULL };
       g_assert_true (g_spawn_async (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
                                     G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,

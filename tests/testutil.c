@@ -372,3 +372,50 @@ tu_tree_manifest (const char *dir)
     append_entry (out, dir, paths->pdata[i], inodes);
   return g_string_free (out, FALSE);
 }
+
+const char *
+tu_berth_bin (void)
+{
+  const char *bin = g_getenv ("BERTH_BIN");
+  return bin ? bin : "./berth";
+}
+
+int
+tu_berth_va (const char *root, char **out, char **err, va_list args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) tu_berth_bin ());
+  g_ptr_array_add (argv, "--root");
+  g_ptr_array_add (argv, (gpointer) root);
+  for (const char *a = va_arg (args, const char *); a; a = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *o = NULL, *e = NULL;
+  int status = tu_run ((char **) argv->pdata, &o, &e);
+  if (status != 0)
+    g_test_message ("berth exited %d: %s", status, e ? e : "");
+  if (out)
+    *out = g_steal_pointer (&o);
+  if (err)
+    *err = g_steal_pointer (&e);
+  return status;
+}
+
+int
+tu_berth (const char *root, char **out, char **err, ...)
+{
+  va_list ap;
+  va_start (ap, err);
+  int status = tu_berth_va (root, out, err, ap);
+  va_end (ap);
+  return status;
+}
+
+void
+tu_assert_one_line_error (const char *err, const char *needle)
+{
+  g_assert_nonnull (err);
+  g_assert_true (g_str_has_prefix (err, "berth: "));
+  g_assert_nonnull (strstr (err, needle));
+  g_assert_cmpint (strchr (err, '\n') - err, ==, (int) strlen (err) - 1);
+}

@@ -2,6 +2,7 @@
  * and a byte-for-byte description of a tree for comparisons. */
 #pragma once
 #include <glib.h>
+#include <stdarg.h>
 #include <sys/types.h>
 
 G_BEGIN_DECLS
@@ -33,5 +34,15 @@ gboolean tu_mounted_below (const char *path);
 /* Run a command line (argv) and return its exit status; stdout/stderr
  * captured into @out/@err when not NULL. */
 int tu_run (char **argv, char **out, char **err);
+
+/* The berth binary under test: $BERTH_BIN, else ./berth. */
+const char *tu_berth_bin (void);
+/* Run it with --root @root and the NULL-terminated args; its exit code,
+ * with stdout/stderr captured into @out/@err when not NULL. */
+int tu_berth_va (const char *root, char **out, char **err, va_list args);
+int tu_berth (const char *root, char **out, char **err, ...) G_GNUC_NULL_TERMINATED;
+
+/* berth's error contract: one line on stderr, "berth: ...", naming @needle. */
+void tu_assert_one_line_error (const char *err, const char *needle);
 
 G_END_DECLS

@@ -11,6 +11,12 @@ G_BEGIN_DECLS
 gboolean berth_write_file_atomic (const char *path, const void *data, gsize len,
                                   mode_t mode, GError **error);
 
+/* The same without the fsyncs: readers still see the old or the new file, but
+ * a crash may lose the update. For runtime state (pids, exit codes) that a
+ * reboot makes meaningless anyway, and that sits on the start path. */
+gboolean berth_write_file_replace (const char *path, const void *data, gsize len,
+                                   mode_t mode, GError **error);
+
 /* mkdir -p with @mode for the directories it creates. */
 gboolean berth_mkdir_p (const char *path, mode_t mode, GError **error);
 
@@ -55,5 +61,10 @@ const char *berth_fs_type_name (const char *path);
 /* TRUE if the filesystem at @dir fills in d_type in readdir (overlay needs it).
  * FALSE with error if it cannot be probed. */
 gboolean berth_fs_supports_d_type (const char *dir, gboolean *supported, GError **error);
+
+/* When process @pid started (clock ticks after boot), or 0 when it is gone
+ * or a zombie. A pid plus its start time names one process for good, even
+ * after the pid is reused. */
+guint64 berth_process_start_time (pid_t pid);
 
 G_END_DECLS

@@ -1,0 +1,424 @@
+/* The commands that act on containers once started: stop, kill, wait, logs,
+ * exec, inspect, stats, pause, unpause, top. */
+#include "config.h"
+#include "cli.h"
+#include <berth/error.h>
+#include <berth/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Run @act on each container named in argv[1..]; the first failure's
+ * code is returned, the others are printed. */
+typedef gboolean (*ContainerAction) (BerthStore *store, BerthContainer *c, gpointer data,
+                                     GError **error);
+
+static int
+for_each_container (BerthCli *cli, int argc, char **argv, ContainerAction act, gpointer data,
+                    gboolean print_names)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
+  int rc = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) local = NULL;
+      g_autoptr (BerthContainer) c = berth_container_lookup (store, argv[i], &local);
+      if (c == NULL || !act (store, c, data, &local))
+        rc = berth_cli_fail (local);
+      else if (print_names)
+        printf ("%s\n", argv[i]);
+    }
+  return rc;
+}
+
+static gboolean
+stop_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
+{
+  return berth_container_stop (store, c, GPOINTER_TO_INT (data), error);
+}
+
+int
+berth_cmd_stop (BerthCli *cli, int argc, char **argv)
+{
+  gint timeout = 10;
+  const GOptionEntry entries[] = {
+    { "time", 't', 0, G_OPTION_ARG_INT, &timeout, "Seconds to wait before SIGKILL (10)", "SECS" },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2 || timeout < 0)
+    return berth_cli_usage ("stop needs a container and a timeout >= 0");
+  return for_each_container (cli, argc, argv, stop_one, GINT_TO_POINTER (timeout), TRUE);
+}
+
+typedef struct {
+  const char *name;
+  int number;
+} SignalName;
+
+static const SignalName signal_names[] = {
+  { "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
+  { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "CONT", SIGCONT },
+  { "STOP", SIGSTOP }, { "ALRM", SIGALRM }, { "WINCH", SIGWINCH }, { "PIPE", SIGPIPE },
+};
+
+static int
+parse_signal (const char *text)
+{
+  guint64 n;
+  if (g_ascii_string_to_unsigned (text, 10, 1, SIGRTMAX, &n, NULL))
+    return n;
+  const char *name = g_ascii_strncasecmp (text, "SIG", 3) == 0 ? text + 3 : text;
+  for (guint i = 0; i < G_N_ELEMENTS (signal_names); i++)
+    if (g_ascii_strcasecmp (signal_names[i].name, name) == 0)
+      return signal_names[i].number;
+  return -1;
+}
+
+static gboolean
+kill_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
+{
+  return berth_container_kill (store, c, GPOINTER_TO_INT (data), error);
+}
+
+int
+berth_cmd_kill (BerthCli *cli, int argc, char **argv)
+{
+  g_autofree char *sig = NULL;
+  const GOptionEntry entries[] = {
+    { "signal", 's', 0, G_OPTION_ARG_STRING, &sig, "Signal to send (KILL)", "SIG" },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
+    return BERTH_EXIT_USAGE;
+  int signo = sig ? parse_signal (sig) : SIGKILL;
+  if (signo < 0)
+    return berth_cli_usage ("--signal '%s': not a signal name or number", sig);
+  if (argc < 2)
+    return berth_cli_usage ("kill needs a container");
+  return for_each_container (cli, argc, argv, kill_one, GINT_TO_POINTER (signo), TRUE);
+}
+
+static gboolean
+pause_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
+{
+  return berth_container_pause (store, c, GPOINTER_TO_INT (data), error);
+}
+
+static int
+pause_command (BerthCli *cli, int argc, char **argv, gboolean pause)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "CONTAINER...", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2)
+    return berth_cli_usage ("%s needs a container", argv[0]);
+  return for_each_container (cli, argc, argv, pause_one, GINT_TO_POINTER (pause), TRUE);
+}
+
+int
+berth_cmd_pause (BerthCli *cli, int argc, char **argv)
+{
+  return pause_command (cli, argc, argv, TRUE);
+}
+
+int
+berth_cmd_unpause (BerthCli *cli, int argc, char **argv)
+{
+  return pause_command (cli, argc, argv, FALSE);
+}
+
+static gboolean
+wait_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
+{
+  (void) data;
+  int code = berth_container_wait (store, c, error);
+  if (code < 0)
+    return FALSE;
+  printf ("%d\n", code);
+  fflush (stdout);
+  return TRUE;
+}
+
+int
+berth_cmd_wait (BerthCli *cli, int argc, char **argv)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "CONTAINER...", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2)
+    return berth_cli_usage ("wait needs a container");
+  return for_each_container (cli, argc, argv, wait_one, NULL, FALSE);
+}
+
+static gboolean
+logs_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
+{
+  return berth_container_logs (store, c, GPOINTER_TO_INT (data), STDOUT_FILENO, STDERR_FILENO,
+                               error);
+}
+
+int
+berth_cmd_logs (BerthCli *cli, int argc, char **argv)
+{
+  gboolean follow = FALSE;
+  const GOptionEntry entries[] = {
+    { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow, "Keep printing until the container stops", NULL },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 2)
+    return berth_cli_usage ("logs needs one container");
+  return for_each_container (cli, argc, argv, logs_one, GINT_TO_POINTER (follow), FALSE);
+}
+
+int
+berth_cmd_exec (BerthCli *cli, int argc, char **argv)
+{
+  gboolean interactive = FALSE, tty = FALSE;
+  g_auto (GStrv) env = NULL;
+  g_autofree char *user = NULL, *workdir = NULL;
+  const GOptionEntry entries[] = {
+    { "interactive", 'i', 0, G_OPTION_ARG_NONE, &interactive, "Keep stdin open", NULL },
+    { "tty", 't', 0, G_OPTION_ARG_NONE, &tty, "Allocate a terminal", NULL },
+    { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env, "Set an environment variable", "K=V" },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Numeric uid[:gid]", "U[:G]" },
+    { "workdir", 'w', 0, G_OPTION_ARG_STRING, &workdir, "Working directory", "DIR" },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER COMMAND [ARG...]", TRUE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 3)
+    return berth_cli_usage ("exec needs a container and a command");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
+  g_autoptr (BerthContainer) c = berth_container_lookup (store, argv[1], &error);
+  if (c == NULL)
+    return berth_cli_fail (error);
+  int code = berth_container_exec (store, c, argv + 2, env, user, workdir, interactive, tty,
+                                   &error);
+  if (code < 0)
+    {
+      berth_cli_fail (error);
+      return g_error_matches (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND) ? 127 : 126;
+    }
+  return code;
+}
+
+/* ---- inspect ---- */
+
+static void
+add_int (JsonBuilder *b, const char *name, gint64 value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, value);
+}
+
+static void
+add_string (JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_string_value (b, value ? value : "");
+}
+
+static void
+add_bool (JsonBuilder *b, const char *name, gboolean value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_boolean_value (b, value);
+}
+
+static void
+add_state (JsonBuilder *b, BerthContainerState *s)
+{
+  json_builder_set_member_name (b, "State");
+  json_builder_begin_object (b);
+  add_string (b, "Status", s->status);
+  add_bool (b, "Running", g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0);
+  add_bool (b, "Paused", g_strcmp0 (s->status, "paused") == 0);
+  add_int (b, "Pid", s->pid);
+  add_int (b, "MonitorPid", s->monitor_pid);
+  add_int (b, "ExitCode", s->exit_code);
+  add_bool (b, "OOMKilled", s->oom_killed);
+  add_string (b, "Error", s->error);
+  add_string (b, "StartedAt", s->started_at);
+  add_string (b, "FinishedAt", s->finished_at);
+  json_builder_end_object (b);
+}
+
+/* The limits as Docker's HostConfig names them, read back from config.json. */
+static void
+add_host_config (JsonBuilder *b, JsonObject *spec)
+{
+  JsonObject *res = berth_json_object (berth_json_object (spec, "linux"), "resources");
+  JsonObject *mem = berth_json_object (res, "memory");
+  JsonObject *cpu = berth_json_object (res, "cpu");
+  gint64 quota = berth_json_int (cpu, "quota", 0), period = berth_json_int (cpu, "period", 100000);
+  json_builder_set_member_name (b, "HostConfig");
+  json_builder_begin_object (b);
+  add_int (b, "Memory", berth_json_int (mem, "limit", 0));
+  add_int (b, "MemorySwap", berth_json_int (mem, "swap", 0));
+  add_int (b, "NanoCpus", period ? quota * 1000000000 / period : 0);
+  add_int (b, "CpuShares", berth_json_int (cpu, "shares", 0));
+  add_string (b, "CpusetCpus", berth_json_string (cpu, "cpus", ""));
+  add_int (b, "PidsLimit", berth_json_int (berth_json_object (res, "pids"), "limit", 0));
+  add_int (b, "BlkioWeight", berth_json_int (berth_json_object (res, "blockIO"), "weight", 0));
+  add_bool (b, "ReadonlyRootfs", berth_json_bool (berth_json_object (spec, "root"), "readonly", FALSE));
+  json_builder_end_object (b);
+}
+
+static JsonNode *
+inspect_one (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
+  if (s == NULL)
+    return NULL;
+  g_autoptr (JsonNode) spec = berth_container_spec (store, c, error);
+  if (spec == NULL)
+    return NULL;
+  JsonObject *so = berth_json_node_object (spec);
+  JsonObject *process = berth_json_object (so, "process");
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_string (b, "Id", c->id);
+  add_string (b, "Name", c->name);
+  add_string (b, "Created", c->created);
+  add_string (b, "Image", c->image_id);
+  add_string (b, "ImageRef", c->image_ref);
+  json_builder_set_member_name (b, "Args");
+  json_builder_add_value (b, json_node_copy (json_object_get_member (process, "args")));
+  add_string (b, "Driver", c->driver);
+  add_string (b, "ExecDriver", c->exec_driver);
+  add_string (b, "Rootfs", s->rootfs);
+  add_state (b, s);
+  add_host_config (b, so);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+int
+berth_cmd_inspect (BerthCli *cli, int argc, char **argv)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "CONTAINER...", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2)
+    return berth_cli_usage ("inspect needs a container");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
+  g_autoptr (JsonArray) all = json_array_new ();
+  int rc = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) local = NULL;
+      g_autoptr (BerthContainer) c = berth_container_lookup (store, argv[i], &local);
+      JsonNode *node = c ? inspect_one (store, c, &local) : NULL;
+      if (node == NULL)
+        rc = berth_cli_fail (local);
+      else
+        json_array_add_element (all, node);
+    }
+  g_autoptr (JsonNode) root = json_node_new (JSON_NODE_ARRAY);
+  json_node_set_array (root, all);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, root);
+  g_autofree char *text = json_generator_to_data (gen, NULL);
+  printf ("%s\n", text);
+  return rc;
+}
+
+/* ---- stats and top ---- */
+
+static char *
+figure (guint64 v, gboolean bytes)
+{
+  if (v == G_MAXUINT64)
+    return g_strdup ("-");
+  return bytes ? g_format_size_full (v, G_FORMAT_SIZE_IEC_UNITS)
+               : g_strdup_printf ("%" G_GUINT64_FORMAT, v);
+}
+
+static gboolean
+stats_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
+{
+  (void) data;
+  BerthExecStats st;
+  if (!berth_container_stats (store, c, &st, error))
+    return FALSE;
+  g_autofree char *mem = figure (st.memory_usage, TRUE);
+  g_autofree char *limit = figure (st.memory_limit, TRUE);
+  g_autofree char *pids = figure (st.pids_current, FALSE);
+  g_autofree char *rd = figure (st.io_read_bytes, TRUE);
+  g_autofree char *wr = figure (st.io_write_bytes, TRUE);
+  double cpu_s = st.cpu_usage_ns == G_MAXUINT64 ? 0 : st.cpu_usage_ns / 1e9;
+  printf ("%-14.12s %-20s %10.3fs %12s / %-12s %6s %10s / %s\n", c->id, c->name, cpu_s, mem,
+          limit, pids, rd, wr);
+  return TRUE;
+}
+
+int
+berth_cmd_stats (BerthCli *cli, int argc, char **argv)
+{
+  gboolean no_stream = FALSE;
+  const GOptionEntry entries[] = {
+    { "no-stream", 0, 0, G_OPTION_ARG_NONE, &no_stream, "Print once (the only mode so far)", NULL },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2)
+    return berth_cli_usage ("stats needs a container");
+  printf ("%-14s %-20s %11s %12s / %-12s %6s %10s / %s\n", "CONTAINER ID", "NAME", "CPU TIME",
+          "MEM USAGE", "LIMIT", "PIDS", "BLOCK READ", "WRITE");
+  return for_each_container (cli, argc, argv, stats_one, NULL, FALSE);
+}
+
+static char *
+process_command (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", pid);
+  g_autofree char *raw = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents (path, &raw, &len, NULL) || len == 0)
+    return g_strdup ("?");
+  for (gsize i = 0; i + 1 < len; i++)
+    if (raw[i] == '\0')
+      raw[i] = ' ';
+  return g_steal_pointer (&raw);
+}
+
+static gboolean
+top_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
+{
+  (void) data;
+  g_autoptr (GArray) pids = berth_container_pids (store, c, error);
+  if (pids == NULL)
+    return FALSE;
+  printf ("%-8s %s\n", "PID", "CMD");
+  for (guint i = 0; i < pids->len; i++)
+    {
+      int pid = g_array_index (pids, pid_t, i);
+      g_autofree char *cmd = process_command (pid);
+      printf ("%-8d %s\n", pid, cmd);
+    }
+  return TRUE;
+}
+
+int
+berth_cmd_top (BerthCli *cli, int argc, char **argv)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "CONTAINER", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 2)
+    return berth_cli_usage ("top needs one container");
+  return for_each_container (cli, argc, argv, top_one, NULL, FALSE);
+}

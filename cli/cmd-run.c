@@ -1,0 +1,232 @@
+/* run, create and start: the commands that make and start containers. */
+#include "config.h"
+#include "cli.h"
+#include <berth/error.h>
+#include <berth/spec.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The flags run and create share, as GOption fills them. */
+typedef struct {
+  char *name, *storage_driver, *exec_driver;
+  char **env, **volumes, **cap_add, **cap_drop, **security_opt;
+  char *user, *workdir, *hostname, *memory, *memory_swap, *cpus, *cpuset_cpus;
+  char *network, *userns;
+  gint64 pids_limit, cpu_shares, blkio_weight;
+  gboolean read_only, tty, interactive, detach, auto_remove;
+} RunFlags;
+
+static void
+run_flags_clear (RunFlags *f)
+{
+  g_free (f->name);
+  g_free (f->storage_driver);
+  g_free (f->exec_driver);
+  g_strfreev (f->env);
+  g_strfreev (f->volumes);
+  g_strfreev (f->cap_add);
+  g_strfreev (f->cap_drop);
+  g_strfreev (f->security_opt);
+  g_free (f->user);
+  g_free (f->workdir);
+  g_free (f->hostname);
+  g_free (f->memory);
+  g_free (f->memory_swap);
+  g_free (f->cpus);
+  g_free (f->cpuset_cpus);
+  g_free (f->network);
+  g_free (f->userns);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
+
+#define RUN_FLAG_ENTRIES(f)                                                                     \
+  { "name", 0, 0, G_OPTION_ARG_STRING, &(f)->name, "Name the container", "NAME" },              \
+  { "storage-driver", 's', 0, G_OPTION_ARG_STRING, &(f)->storage_driver, "Storage driver", "D" }, \
+  { "exec-driver", 0, 0, G_OPTION_ARG_STRING, &(f)->exec_driver, "Exec driver (native)", "D" }, \
+  { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->env, "Set an environment variable", "K=V" }, \
+  { "user", 'u', 0, G_OPTION_ARG_STRING, &(f)->user, "User and group", "U[:G]" },               \
+  { "workdir", 'w', 0, G_OPTION_ARG_STRING, &(f)->workdir, "Working directory", "DIR" },        \
+  { "hostname", 'h', 0, G_OPTION_ARG_STRING, &(f)->hostname, "Hostname", "NAME" },              \
+  { "memory", 'm', 0, G_OPTION_ARG_STRING, &(f)->memory, "Memory limit", "SIZE" },              \
+  { "memory-swap", 0, 0, G_OPTION_ARG_STRING, &(f)->memory_swap, "Memory plus swap (-1: unlimited)", "SIZE" }, \
+  { "cpus", 0, 0, G_OPTION_ARG_STRING, &(f)->cpus, "CPU quota in CPUs", "N" },                   \
+  { "cpuset-cpus", 0, 0, G_OPTION_ARG_STRING, &(f)->cpuset_cpus, "CPUs allowed (0-3,5)", "LIST" }, \
+  { "cpu-shares", 'c', 0, G_OPTION_ARG_INT64, &(f)->cpu_shares, "CPU shares (relative weight)", "N" }, \
+  { "pids-limit", 0, 0, G_OPTION_ARG_INT64, &(f)->pids_limit, "Process limit", "N" },          \
+  { "blkio-weight", 0, 0, G_OPTION_ARG_INT64, &(f)->blkio_weight, "Block I/O weight (10-1000)", "N" }, \
+  { "network", 0, 0, G_OPTION_ARG_STRING, &(f)->network, "none (loopback only) or host", "MODE" }, \
+  { "volume", 'v', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->volumes, "Bind mount", "HOST:CTR[:ro]" }, \
+  { "read-only", 0, 0, G_OPTION_ARG_NONE, &(f)->read_only, "Read-only root filesystem", NULL }, \
+  { "cap-add", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->cap_add, "Add a capability", "CAP" },     \
+  { "cap-drop", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->cap_drop, "Drop a capability", "CAP" },  \
+  { "security-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->security_opt, "seccomp=unconfined|FILE", "OPT" }, \
+  { "userns", 0, 0, G_OPTION_ARG_STRING, &(f)->userns, "host, or remap (root = host uid 100000)", "MODE" }, \
+  { "tty", 't', 0, G_OPTION_ARG_NONE, &(f)->tty, "Allocate a terminal", NULL },                 \
+  { "interactive", 'i', 0, G_OPTION_ARG_NONE, &(f)->interactive, "Keep stdin open", NULL }
+
+static gboolean
+parse_seccomp_opt (char **opts, const char **seccomp, GError **error)
+{
+  for (char **o = opts; o && *o; o++)
+    {
+      if (g_str_has_prefix (*o, "seccomp=") || g_str_has_prefix (*o, "seccomp:"))
+        *seccomp = *o + strlen ("seccomp=");
+      else if (strcmp (*o, "no-new-privileges") != 0 && strcmp (*o, "no-new-privileges:true") != 0)
+        return berth_fail (error, BERTH_ERROR_INVALID,
+                           "--security-opt '%s': unknown (seccomp=unconfined|FILE)", *o);
+    }
+  return TRUE;
+}
+
+static gboolean
+spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
+{
+  *o = (BerthSpecOptions) {
+    .cmd = cmd, .env = f->env, .user = f->user, .workdir = f->workdir,
+    .hostname = f->hostname, .cpuset_cpus = f->cpuset_cpus, .cpu_shares = f->cpu_shares,
+    .pids_limit = f->pids_limit, .blkio_weight = f->blkio_weight, .network = f->network,
+    .volumes = f->volumes, .read_only = f->read_only, .tty = f->tty,
+    .interactive = f->interactive, .cap_add = f->cap_add, .cap_drop = f->cap_drop,
+    .userns = f->userns,
+  };
+  if (f->memory && !berth_parse_size (f->memory, "--memory", &o->memory, error))
+    return FALSE;
+  if (f->memory_swap && strcmp (f->memory_swap, "-1") == 0)
+    o->memory_swap = -1;
+  else if (f->memory_swap
+           && !berth_parse_size (f->memory_swap, "--memory-swap", &o->memory_swap, error))
+    return FALSE;
+  if (f->cpus)
+    {
+      char *end = NULL;
+      o->cpus = g_ascii_strtod (f->cpus, &end);
+      if (end == f->cpus || *end || o->cpus <= 0)
+        return berth_fail (error, BERTH_ERROR_INVALID, "--cpus '%s': not a positive number",
+                           f->cpus);
+    }
+  return parse_seccomp_opt (f->security_opt, &o->seccomp, error);
+}
+
+static BerthContainer *
+create_from_flags (BerthStore *store, RunFlags *f, int argc, char **argv, GError **error)
+{
+  BerthSpecOptions options;
+  if (!spec_options (f, argc > 2 ? argv + 2 : NULL, &options, error))
+    return NULL;
+  return berth_container_create (store, argv[1], f->name, f->storage_driver, f->exec_driver,
+                                 &options, error);
+}
+
+int
+berth_cmd_create (BerthCli *cli, int argc, char **argv)
+{
+  g_auto (RunFlags) f = { 0 };
+  const GOptionEntry entries[] = { RUN_FLAG_ENTRIES (&f), { NULL } };
+  if (!berth_cli_parse (&argc, &argv, entries, "IMAGE [COMMAND [ARG...]]", TRUE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2)
+    return berth_cli_usage ("create needs an image");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
+  g_autoptr (BerthContainer) c = create_from_flags (store, &f, argc, argv, &error);
+  if (c == NULL)
+    return berth_cli_fail (error);
+  printf ("%s\n", c->id);
+  return 0;
+}
+
+/* Start @c; attached, wait and return its exit code. */
+static int
+start_container (BerthStore *store, BerthContainer *c, const BerthStartOptions *o)
+{
+  g_autoptr (GError) error = NULL;
+  if (!berth_container_start (store, c, o, &error))
+    {
+      g_autoptr (BerthContainerState) s = berth_container_state (store, c, NULL);
+      int code = s && s->exit_code ? s->exit_code : 125;
+      berth_cli_fail (error);
+      if (o->auto_remove)
+        berth_container_remove (store, c->id, TRUE, NULL);
+      return code;
+    }
+  if (!o->attach)
+    return 0;
+  int code = berth_container_attach_wait (store, c, &error);
+  if (code < 0)
+    return berth_cli_fail (error);
+  return code;
+}
+
+int
+berth_cmd_run (BerthCli *cli, int argc, char **argv)
+{
+  g_auto (RunFlags) f = { 0 };
+  const GOptionEntry entries[] = {
+    RUN_FLAG_ENTRIES (&f),
+    { "detach", 'd', 0, G_OPTION_ARG_NONE, &f.detach, "Run in the background, print the id", NULL },
+    { "rm", 0, 0, G_OPTION_ARG_NONE, &f.auto_remove, "Remove the container when it exits", NULL },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "IMAGE [COMMAND [ARG...]]", TRUE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2)
+    return berth_cli_usage ("run needs an image");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
+  g_autoptr (BerthContainer) c = create_from_flags (store, &f, argc, argv, &error);
+  if (c == NULL)
+    return berth_cli_fail (error);
+  BerthStartOptions o = { .attach = !f.detach, .interactive = f.interactive, .tty = f.tty,
+                          .auto_remove = f.auto_remove };
+  int code = start_container (store, c, &o);
+  if (f.detach && code == 0)
+    printf ("%s\n", c->id);
+  return code;
+}
+
+int
+berth_cmd_start (BerthCli *cli, int argc, char **argv)
+{
+  gboolean attach = FALSE, interactive = FALSE;
+  const GOptionEntry entries[] = {
+    { "attach", 'a', 0, G_OPTION_ARG_NONE, &attach, "Wait, with the output on this terminal", NULL },
+    { "interactive", 'i', 0, G_OPTION_ARG_NONE, &interactive, "Attach stdin", NULL },
+    { NULL }
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2 || (attach && argc != 2))
+    return berth_cli_usage ("start needs a container (one with -a)");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
+  int rc = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) local = NULL;
+      g_autoptr (BerthContainer) c = berth_container_lookup (store, argv[i], &local);
+      if (c == NULL)
+        {
+          rc = berth_cli_fail (local);
+          continue;
+        }
+      g_autoptr (JsonNode) spec = berth_container_spec (store, c, &local);
+      JsonObject *process = berth_json_object (berth_json_node_object (spec), "process");
+      BerthStartOptions o = { .attach = attach, .interactive = interactive,
+                              .tty = berth_json_bool (process, "terminal", FALSE) };
+      int code = start_container (store, c, &o);
+      if (attach)
+        return code;
+      if (code == 0)
+        printf ("%s\n", argv[i]);
+      else
+        rc = code;
+    }
+  return rc;
+}

@@ -1,0 +1,482 @@
+/* What a user does to a started container: wait for it, stop, kill, pause,
+ * exec into it, read its logs and figures. Every wait gives the store lock
+ * up, because the container's monitor needs it to record the exit. */
+#include "config.h"
+#include "run-internal.h"
+#include <berth/error.h>
+#include <berth/fsutil.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+static BerthContainerState *
+live_state (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
+  if (s && !berth_state_is_live (s))
+    {
+      berth_fail (error, BERTH_ERROR_INVALID, "container %s is not running", c->name);
+      return NULL;
+    }
+  return g_steal_pointer (&s);
+}
+
+static BerthExec *
+loaded_exec (BerthStore *store, BerthContainer *c, BerthContainerState *s, GError **error)
+{
+  g_autoptr (BerthExec) exec = berth_container_exec_handle (store, c, s->rootfs, NULL, error);
+  if (exec == NULL || !berth_exec_load (exec, error))
+    return NULL;
+  return g_steal_pointer (&exec);
+}
+
+/* Wait up to @timeout_ms (-1: for ever) for the monitor to exit. */
+static gboolean
+wait_monitor (BerthContainerState *s, int timeout_ms)
+{
+  int fd = syscall (SYS_pidfd_open, s->monitor_pid, 0);
+  if (fd < 0 || !berth_monitor_alive (s))
+    {
+      if (fd >= 0)
+        close (fd);
+      return TRUE;
+    }
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+  int r;
+  while ((r = poll (&p, 1, timeout_ms)) < 0 && errno == EINTR)
+    ;
+  close (fd);
+  return r > 0;
+}
+
+/* Re-read after a wait: the monitor may have removed an --rm container. */
+static BerthContainerState *
+state_after_wait (BerthStore *store, BerthContainer *c, BerthContainerState *before,
+                  GError **error)
+{
+  g_autofree char *meta = berth_container_dir (store, c, "container.json");
+  if (!g_file_test (meta, G_FILE_TEST_EXISTS))
+    {
+      /* Its record went with it; the last one we read is the best we have. */
+      BerthContainerState *s = g_new0 (BerthContainerState, 1);
+      s->status = g_strdup ("removed");
+      s->exit_code = before->exit_code;
+      return s;
+    }
+  return berth_container_state (store, c, error);
+}
+
+int
+berth_container_wait (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
+  if (s == NULL)
+    return -1;
+  if (berth_state_is_live (s))
+    {
+      berth_store_unlock (store);
+      wait_monitor (s, -1);
+      if (!berth_store_lock (store, error))
+        return -1;
+      g_autoptr (BerthContainerState) after = state_after_wait (store, c, s, error);
+      if (after == NULL)
+        return -1;
+      return after->exit_code;
+    }
+  return s->exit_code;
+}
+
+gboolean
+berth_container_kill (BerthStore *store, BerthContainer *c, int signal, GError **error)
+{
+  g_autoptr (BerthContainerState) s = live_state (store, c, error);
+  if (s == NULL)
+    return FALSE;
+  g_autoptr (BerthExec) exec = loaded_exec (store, c, s, error);
+  return exec && berth_exec_kill (exec, signal, FALSE, error);
+}
+
+gboolean
+berth_container_stop (BerthStore *store, BerthContainer *c, int timeout, GError **error)
+{
+  g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
+  if (s == NULL)
+    return FALSE;
+  if (!berth_state_is_live (s))
+    return TRUE;
+  g_autoptr (BerthExec) exec = loaded_exec (store, c, s, error);
+  if (exec == NULL)
+    return FALSE;
+  /* A frozen process would not see the signal until thawed. */
+  if (g_strcmp0 (s->status, "paused") == 0 && !berth_exec_unpause (exec, error))
+    return FALSE;
+  g_autoptr (GError) local = NULL;
+  berth_exec_kill (exec, SIGTERM, FALSE, &local);
+  berth_store_unlock (store);
+  if (!wait_monitor (s, timeout * 1000))
+    {
+      berth_exec_kill (exec, SIGKILL, TRUE, NULL);
+      wait_monitor (s, -1);
+    }
+  return berth_store_lock (store, error);
+}
+
+gboolean
+berth_container_pause (BerthStore *store, BerthContainer *c, gboolean pause, GError **error)
+{
+  g_autoptr (BerthContainerState) s = live_state (store, c, error);
+  if (s == NULL)
+    return FALSE;
+  if (g_strcmp0 (s->status, pause ? "paused" : "running") == 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "container %s is already %s", c->name,
+                       s->status);
+  g_autoptr (BerthExec) exec = loaded_exec (store, c, s, error);
+  if (exec == NULL
+      || !(pause ? berth_exec_pause (exec, error) : berth_exec_unpause (exec, error)))
+    return FALSE;
+  g_free (s->status);
+  s->status = g_strdup (pause ? "paused" : "running");
+  return berth_state_write (store, c, s, error);
+}
+
+gboolean
+berth_container_stats (BerthStore *store, BerthContainer *c, BerthExecStats *stats,
+                       GError **error)
+{
+  g_autoptr (BerthContainerState) s = live_state (store, c, error);
+  if (s == NULL)
+    return FALSE;
+  g_autoptr (BerthExec) exec = loaded_exec (store, c, s, error);
+  return exec && berth_exec_stats (exec, stats, error);
+}
+
+GArray *
+berth_container_pids (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autoptr (BerthContainerState) s = live_state (store, c, error);
+  if (s == NULL)
+    return NULL;
+  g_autoptr (BerthExec) exec = loaded_exec (store, c, s, error);
+  return exec ? berth_exec_pids (exec, error) : NULL;
+}
+
+gboolean
+berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean force,
+                                GError **error)
+{
+  g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
+  if (s == NULL)
+    return FALSE;
+  if (!berth_state_is_live (s))
+    return TRUE;
+  if (!force)
+    return berth_fail (error, BERTH_ERROR_BUSY,
+                       "container %s is running: stop it first or use rm -f", c->name);
+  g_autoptr (BerthExec) exec = loaded_exec (store, c, s, error);
+  if (exec == NULL)
+    return FALSE;
+  g_autoptr (GError) local = NULL;
+  if (g_strcmp0 (s->status, "paused") == 0)
+    berth_exec_unpause (exec, &local);
+  berth_exec_kill (exec, SIGKILL, TRUE, NULL);
+  berth_store_unlock (store);
+  wait_monitor (s, -1);
+  return berth_store_lock (store, error);
+}
+
+/* ---- the attached terminal and forwarded signals ---- */
+
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+                                         SIGWINCH };
+
+typedef struct {
+  pid_t child;        /* ours to reap: the monitor or the exec'd process */
+  pid_t target;       /* where signals go */
+  int pty_master;     /* -1 without a terminal */
+  gboolean relay_pty; /* copy between the pty and our stdin/stdout (exec -t) */
+  gboolean interactive;
+} Attachment;
+
+static int
+block_signals (sigset_t *old)
+{
+  sigset_t set;
+  sigemptyset (&set);
+  for (guint i = 0; i < G_N_ELEMENTS (forwarded_signals); i++)
+    sigaddset (&set, forwarded_signals[i]);
+  sigprocmask (SIG_BLOCK, &set, old);
+  return signalfd (-1, &set, SFD_CLOEXEC);
+}
+
+static void
+copy_once (int from, int to, gboolean *open)
+{
+  char buf[16384];
+  ssize_t n = read (from, buf, sizeof buf);
+  if (n <= 0 && !(n < 0 && errno == EINTR))
+    *open = FALSE;
+  else if (n > 0)
+    berth_write_all (to, buf, n);
+}
+
+static void
+forward_signal (Attachment *a, int sigfd)
+{
+  struct signalfd_siginfo si;
+  if (read (sigfd, &si, sizeof si) != sizeof si)
+    return;
+  if ((int) si.ssi_signo == SIGWINCH)
+    {
+      struct winsize ws;
+      if (a->pty_master >= 0 && ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+        ioctl (a->pty_master, TIOCSWINSZ, &ws);
+      return;
+    }
+  kill (a->target, si.ssi_signo);
+}
+
+static int
+attach_loop (Attachment *a)
+{
+  sigset_t old;
+  int sigfd = block_signals (&old);
+  int pidfd = syscall (SYS_pidfd_open, a->child, 0);
+  struct termios saved;
+  gboolean raw = a->pty_master >= 0 && isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved) == 0;
+  if (raw)
+    {
+      struct termios t = saved;
+      cfmakeraw (&t);
+      tcsetattr (STDIN_FILENO, TCSANOW, &t);
+    }
+  gboolean pty_open = a->relay_pty, in_open = a->relay_pty && a->interactive;
+  int status = 0;
+  for (;;)
+    {
+      struct pollfd p[4] = {
+        { .fd = sigfd, .events = POLLIN },
+        { .fd = pidfd, .events = POLLIN },
+        { .fd = pty_open ? a->pty_master : -1, .events = POLLIN },
+        { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
+      };
+      if (poll (p, 4, -1) < 0 && errno != EINTR)
+        break;
+      if (p[0].revents)
+        forward_signal (a, sigfd);
+      if (p[2].revents)
+        copy_once (a->pty_master, STDOUT_FILENO, &pty_open);
+      if (p[3].revents)
+        copy_once (STDIN_FILENO, a->pty_master, &in_open);
+      if (p[1].revents && !pty_open)
+        break;
+      if (p[1].revents && pty_open && !(p[2].revents & POLLIN))
+        break;
+    }
+  while (waitpid (a->child, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (raw)
+    tcsetattr (STDIN_FILENO, TCSANOW, &saved);
+  if (pidfd >= 0)
+    close (pidfd);
+  if (sigfd >= 0)
+    close (sigfd);
+  sigprocmask (SIG_SETMASK, &old, NULL);
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  return WIFSIGNALED (status) ? 128 + WTERMSIG (status) : 255;
+}
+
+int
+berth_container_attach_wait (BerthStore *store, BerthContainer *c, GError **error)
+{
+  if (store->attached_monitor <= 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "container %s was not started attached",
+                       c->name), -1;
+  g_autoptr (BerthContainerState) s = berth_state_read (store, c, error);
+  if (s == NULL)
+    return -1;
+  Attachment a = { .child = store->attached_monitor, .target = s->pid,
+                   .pty_master = store->attached_pty };
+  berth_store_unlock (store);
+  int code = attach_loop (&a);
+  if (store->attached_pty >= 0)
+    close (store->attached_pty);
+  store->attached_pty = -1;
+  store->attached_monitor = 0;
+  return code;
+}
+
+/* ---- exec ---- */
+
+static gboolean
+parse_numeric_user (const char *user, JsonObject *process, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (user, ":", 2);
+  guint64 uid, gid = 0;
+  if (!g_ascii_string_to_unsigned (parts[0], 10, 0, G_MAXUINT32 - 1, &uid, NULL)
+      || (parts[1] && !g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT32 - 1, &gid, NULL)))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "--user '%s': exec takes numeric uid[:gid] for a running container", user);
+  JsonObject *u = json_object_new ();
+  json_object_set_int_member (u, "uid", uid);
+  json_object_set_int_member (u, "gid", gid);
+  json_object_set_object_member (process, "user", u);
+  return TRUE;
+}
+
+static JsonObject *
+exec_process (JsonNode *spec, char **args, char **env, const char *user, const char *workdir,
+              gboolean tty, GError **error)
+{
+  JsonObject *base = berth_json_object (berth_json_node_object (spec), "process");
+  g_autoptr (JsonNode) copy = base ? json_node_copy (json_object_get_member (berth_json_node_object (spec), "process")) : NULL;
+  if (copy == NULL)
+    {
+      berth_fail (error, BERTH_ERROR_INVALID, "the container's config.json has no process");
+      return NULL;
+    }
+  JsonObject *process = json_node_get_object (copy);
+  json_object_set_member (process, "args", berth_json_strv_node (args));
+  json_object_set_boolean_member (process, "terminal", tty);
+  if (workdir)
+    json_object_set_string_member (process, "cwd", workdir);
+  if (user && !parse_numeric_user (user, process, error))
+    return NULL;
+  g_auto (GStrv) merged = berth_json_strv (process, "env");
+  for (char **e = env; e && *e; e++)
+    {
+      g_auto (GStrv) kv = g_strsplit (*e, "=", 2);
+      merged = g_environ_setenv (merged, kv[0], kv[1] ? kv[1] : "", TRUE);
+    }
+  json_object_set_member (process, "env", berth_json_strv_node (merged));
+  return json_object_ref (process);
+}
+
+int
+berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **env,
+                      const char *user, const char *workdir, gboolean interactive, gboolean tty,
+                      GError **error)
+{
+  g_autoptr (BerthContainerState) s = live_state (store, c, error);
+  if (s == NULL)
+    return -1;
+  if (g_strcmp0 (s->status, "paused") == 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "container %s is paused; unpause it first",
+                       c->name), -1;
+  g_autoptr (BerthExec) exec = loaded_exec (store, c, s, error);
+  if (exec == NULL)
+    return -1;
+  g_autoptr (JsonObject) process = exec_process (exec->spec, args, env, user, workdir, tty, error);
+  if (process == NULL)
+    return -1;
+  BerthExecStdio stdio = { interactive ? STDIN_FILENO : -1, STDOUT_FILENO, STDERR_FILENO, FALSE };
+  int master = -1, slave = -1;
+  if (tty)
+    {
+      master = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
+      char name[128];
+      if (master < 0 || grantpt (master) < 0 || unlockpt (master) < 0
+          || ptsname_r (master, name, sizeof name) != 0
+          || (slave = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+        {
+          if (master >= 0)
+            close (master);
+          return berth_fail_errno (error, errno, "open a pseudo-terminal"), -1;
+        }
+      struct winsize ws;
+      if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+        ioctl (master, TIOCSWINSZ, &ws);
+      stdio = (BerthExecStdio) { slave, slave, slave, TRUE };
+    }
+  berth_store_unlock (store);
+  pid_t pid = berth_exec_exec (exec, process, &stdio, error);
+  if (slave >= 0)
+    close (slave);
+  if (pid <= 0)
+    {
+      if (master >= 0)
+        close (master);
+      return -1;
+    }
+  Attachment a = { .child = pid, .target = pid, .pty_master = master, .relay_pty = tty,
+                   .interactive = interactive };
+  int code = attach_loop (&a);
+  if (master >= 0)
+    close (master);
+  return code;
+}
+
+/* ---- logs ---- */
+
+static gboolean
+print_log_line (const char *line, gsize len, int out_fd, int err_fd)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, line, len, NULL))
+    return TRUE; /* a line cut short by a crash: skip it */
+  JsonObject *o = berth_json_node_object (json_parser_get_root (parser));
+  const char *text = berth_json_string (o, "log", "");
+  int fd = g_strcmp0 (berth_json_string (o, "stream", ""), "stderr") == 0 ? err_fd : out_fd;
+  return berth_write_all (fd, text, strlen (text));
+}
+
+/* Print whole lines from @fd; a trailing partial line stays in @pending. */
+static gboolean
+print_available (int fd, GString *pending, int out_fd, int err_fd, GError **error)
+{
+  char buf[65536];
+  ssize_t n;
+  while ((n = read (fd, buf, sizeof buf)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return berth_fail_errno (error, errno, "read the container's log");
+      g_string_append_len (pending, buf, n);
+      char *nl;
+      while ((nl = memchr (pending->str, '\n', pending->len)))
+        {
+          gsize len = nl - pending->str;
+          if (!print_log_line (pending->str, len, out_fd, err_fd))
+            return berth_fail_errno (error, errno, "write the log");
+          g_string_erase (pending, 0, len + 1);
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+berth_container_logs (BerthStore *store, BerthContainer *c, gboolean follow, int out_fd,
+                      int err_fd, GError **error)
+{
+  g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
+  if (s == NULL)
+    return FALSE;
+  g_autofree char *path = berth_container_dir (store, c, "container.log");
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    return TRUE; /* never started: no output yet */
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", path);
+  g_autoptr (GString) pending = g_string_new (NULL);
+  gboolean ok = print_available (fd, pending, out_fd, err_fd, error);
+  if (ok && follow && berth_state_is_live (s))
+    {
+      berth_store_unlock (store);
+      /* The monitor writes whole lines; poll the file until it exits. */
+      while (ok && !wait_monitor (s, 100))
+        ok = print_available (fd, pending, out_fd, err_fd, error);
+      ok = ok && print_available (fd, pending, out_fd, err_fd, error);
+    }
+  close (fd);
+  return ok;
+}

@@ -1,0 +1,22 @@
+/* Shared by core/run.c (start, monitor, state) and core/control.c (the
+ * commands that act on a started container). */
+#pragma once
+#include "internal.h"
+#include <berth/exec.h>
+
+/* containers/<id>/<file> */
+char *berth_container_dir (BerthStore *store, BerthContainer *c, const char *file);
+/* state.json as written; "created" when there is none. */
+BerthContainerState *berth_state_read (BerthStore *store, BerthContainer *c, GError **error);
+gboolean berth_state_write (BerthStore *store, BerthContainer *c, BerthContainerState *s,
+                            GError **error);
+/* "running" or "paused": a process is (or should be) there. */
+gboolean berth_state_is_live (BerthContainerState *s);
+gboolean berth_monitor_alive (BerthContainerState *s);
+/* A handle on @c's exec driver; @spec NULL reads config.json. */
+BerthExec *berth_container_exec_handle (BerthStore *store, BerthContainer *c, const char *rootfs,
+                                        JsonNode *spec, GError **error);
+/* Release cgroup and mount and record "exited" (store locked). @exec may be
+ * NULL: it is loaded from the driver's saved state. */
+gboolean berth_container_finish (BerthStore *store, BerthContainer *c, BerthContainerState *s,
+                                 BerthExec *exec, GError **error);

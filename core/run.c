@@ -1,0 +1,637 @@
+/* Starting a container under its monitor, and its state.
+ *
+ * The monitor (the role conmon plays for podman) is a fork of the berth
+ * command that starts the container. It is the parent of the container's
+ * first process, keeps its stdout and stderr in containers/<id>/container.log,
+ * records the exit status and OOM kill in state.json, releases the cgroup and
+ * the mount, and removes the container for --rm. The command itself returns
+ * at once for -d, or waits for the monitor when attached.
+ *
+ * Lock discipline: the command holds the store lock while it starts the
+ * container and writes "running"; the monitor takes the lock before it
+ * writes "exited", so the two writes can never be reordered. Anything that
+ * waits for a monitor must not hold the lock. */
+#include "config.h"
+#include "internal.h"
+#include "run-internal.h"
+#include <berth/error.h>
+#include <berth/exec.h>
+#include <berth/fsutil.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+void
+berth_container_state_free (BerthContainerState *s)
+{
+  if (s == NULL)
+    return;
+  g_free (s->status);
+  g_free (s->error);
+  g_free (s->started_at);
+  g_free (s->finished_at);
+  g_free (s->rootfs);
+  g_free (s);
+}
+
+char *
+berth_container_dir (BerthStore *store, BerthContainer *c, const char *file)
+{
+  return berth_store_path (store, "containers", c->id, file, NULL);
+}
+
+gboolean
+berth_state_write (BerthStore *store, BerthContainer *c, BerthContainerState *s, GError **error)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "Status");
+  json_builder_add_string_value (b, s->status);
+  json_builder_set_member_name (b, "Pid");
+  json_builder_add_int_value (b, s->pid);
+  json_builder_set_member_name (b, "MonitorPid");
+  json_builder_add_int_value (b, s->monitor_pid);
+  json_builder_set_member_name (b, "MonitorStartTime");
+  json_builder_add_int_value (b, s->monitor_start_time);
+  json_builder_set_member_name (b, "ExitCode");
+  json_builder_add_int_value (b, s->exit_code);
+  json_builder_set_member_name (b, "OOMKilled");
+  json_builder_add_boolean_value (b, s->oom_killed);
+  json_builder_set_member_name (b, "Error");
+  json_builder_add_string_value (b, s->error ? s->error : "");
+  json_builder_set_member_name (b, "StartedAt");
+  json_builder_add_string_value (b, s->started_at ? s->started_at : "");
+  json_builder_set_member_name (b, "FinishedAt");
+  json_builder_add_string_value (b, s->finished_at ? s->finished_at : "");
+  json_builder_set_member_name (b, "AutoRemove");
+  json_builder_add_boolean_value (b, s->auto_remove);
+  json_builder_set_member_name (b, "Rootfs");
+  json_builder_add_string_value (b, s->rootfs ? s->rootfs : "");
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) node = json_builder_get_root (b);
+  gsize len = 0;
+  g_autofree char *text = berth_json_to_string (node, &len);
+  g_autofree char *path = berth_container_dir (store, c, "state.json");
+  return berth_write_file_replace (path, text, len, 0600, error);
+}
+
+BerthContainerState *
+berth_state_read (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autofree char *path = berth_container_dir (store, c, "state.json");
+  g_autoptr (BerthContainerState) s = g_new0 (BerthContainerState, 1);
+  g_autoptr (GError) local = NULL;
+  g_autoptr (JsonNode) node = berth_json_read (path, &local);
+  if (node == NULL)
+    {
+      if (!g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
+        return g_propagate_error (error, g_steal_pointer (&local)), NULL;
+      s->status = g_strdup ("created");
+      return g_steal_pointer (&s);
+    }
+  JsonObject *o = berth_json_node_object (node);
+  s->status = g_strdup (berth_json_string (o, "Status", "created"));
+  s->pid = berth_json_int (o, "Pid", 0);
+  s->monitor_pid = berth_json_int (o, "MonitorPid", 0);
+  s->monitor_start_time = berth_json_int (o, "MonitorStartTime", 0);
+  s->exit_code = berth_json_int (o, "ExitCode", 0);
+  s->oom_killed = berth_json_bool (o, "OOMKilled", FALSE);
+  s->error = g_strdup (berth_json_string (o, "Error", ""));
+  s->started_at = g_strdup (berth_json_string (o, "StartedAt", ""));
+  s->finished_at = g_strdup (berth_json_string (o, "FinishedAt", ""));
+  s->auto_remove = berth_json_bool (o, "AutoRemove", FALSE);
+  s->rootfs = g_strdup (berth_json_string (o, "Rootfs", ""));
+  return g_steal_pointer (&s);
+}
+
+gboolean
+berth_state_is_live (BerthContainerState *s)
+{
+  return g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0;
+}
+
+gboolean
+berth_monitor_alive (BerthContainerState *s)
+{
+  return s->monitor_pid > 0
+         && berth_process_start_time (s->monitor_pid) == s->monitor_start_time;
+}
+
+JsonNode *
+berth_container_spec (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autofree char *path = berth_container_dir (store, c, "config.json");
+  return berth_json_read (path, error);
+}
+
+BerthExec *
+berth_container_exec_handle (BerthStore *store, BerthContainer *c, const char *rootfs,
+                             JsonNode *spec, GError **error)
+{
+  const BerthExecOps *ops = berth_exec_driver_lookup (c->exec_driver, error);
+  if (ops == NULL)
+    return NULL;
+  g_autofree char *state_dir = berth_container_dir (store, c, "exec");
+  if (!berth_mkdir_p (state_dir, 0700, error))
+    return NULL;
+  g_autoptr (JsonNode) own_spec = spec ? json_node_ref (spec) : berth_container_spec (store, c, error);
+  if (own_spec == NULL)
+    return NULL;
+  return berth_exec_new (ops, c->id, state_dir, rootfs, own_spec);
+}
+
+/* The end of a container's run, by the monitor or by whoever finds the
+ * monitor gone: release the driver's cgroup and the mount, record the exit.
+ * Called with the store locked. */
+gboolean
+berth_container_finish (BerthStore *store, BerthContainer *c, BerthContainerState *s,
+                        BerthExec *exec, GError **error)
+{
+  g_autoptr (BerthExec) own = NULL;
+  if (exec == NULL)
+    {
+      own = berth_container_exec_handle (store, c, s->rootfs, NULL, error);
+      if (own == NULL)
+        return FALSE;
+      g_autoptr (GError) local = NULL;
+      if (!berth_exec_load (own, &local)
+          && !g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
+        return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+      exec = own;
+    }
+  if (!berth_exec_delete (exec, error))
+    return FALSE;
+  BerthStorage *storage = berth_store_driver (store, c->driver, error);
+  if (storage == NULL)
+    return FALSE;
+  if (berth_storage_refcount (storage, c->id) > 0 && !berth_storage_put (storage, c->id, error))
+    return FALSE;
+  g_free (s->status);
+  s->status = g_strdup ("exited");
+  g_free (s->finished_at);
+  s->finished_at = berth_now_rfc3339 ();
+  s->pid = 0;
+  return berth_state_write (store, c, s, error);
+}
+
+BerthContainerState *
+berth_container_state (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autoptr (BerthContainerState) s = berth_state_read (store, c, error);
+  if (s == NULL)
+    return NULL;
+  if (berth_state_is_live (s) && !berth_monitor_alive (s))
+    {
+      s->exit_code = 255;
+      g_free (s->error);
+      s->error = g_strdup ("berth's monitor for this container died; its exit status is lost");
+      if (!berth_container_finish (store, c, s, NULL, error))
+        return NULL;
+    }
+  return g_steal_pointer (&s);
+}
+
+/* ---- the monitor ---- */
+
+typedef struct {
+  BerthStore *store;
+  BerthContainer *c;
+  BerthExec *exec;
+  const BerthStartOptions *options;
+  int report_fd;      /* to the starting command: "OK" or the error */
+  int out_r, err_r;   /* the container's stdout and stderr (or the pty master) */
+  int stdin_relay;    /* our stdin, copied to the pty master with -it; -1 */
+  int log_fd;
+  gboolean attached;  /* copy output to our stdout/stderr too */
+  GString *partial[2];
+} Monitor;
+
+static void
+log_line (Monitor *m, int stream, const char *text, gsize len)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autofree char *line = g_strndup (text, len);
+  g_autofree char *now = berth_now_rfc3339 ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "log");
+  json_builder_add_string_value (b, line);
+  json_builder_set_member_name (b, "stream");
+  json_builder_add_string_value (b, stream == 1 ? "stdout" : "stderr");
+  json_builder_set_member_name (b, "time");
+  json_builder_add_string_value (b, now);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) node = json_builder_get_root (b);
+  gsize n = 0;
+  g_autofree char *json = berth_json_to_string (node, &n);
+  /* One write per line keeps lines whole for a concurrent `logs -f`. */
+  g_autofree char *out = g_strdup_printf ("%s\n", json);
+  if (!berth_write_all (m->log_fd, out, n + 1))
+    g_printerr ("berth monitor: write log: %s\n", g_strerror (errno));
+}
+
+/* Docker's json-file: one record per line of output, the newline kept. */
+static void
+log_chunk (Monitor *m, int stream, const char *buf, gsize len)
+{
+  GString *p = m->partial[stream - 1];
+  g_string_append_len (p, buf, len);
+  char *nl;
+  while ((nl = memchr (p->str, '\n', p->len)))
+    {
+      gsize n = nl - p->str + 1;
+      log_line (m, stream, p->str, n);
+      g_string_erase (p, 0, n);
+    }
+}
+
+static void
+log_flush (Monitor *m)
+{
+  for (int i = 0; i < 2; i++)
+    if (m->partial[i]->len)
+      {
+        log_line (m, i + 1, m->partial[i]->str, m->partial[i]->len);
+        g_string_truncate (m->partial[i], 0);
+      }
+}
+
+/* Copy what fd has to the log and, when attached, to our own stdout or
+ * stderr. FALSE at EOF. */
+static gboolean
+pump (Monitor *m, int fd, int stream)
+{
+  char buf[65536];
+  ssize_t n = read (fd, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return TRUE;
+  if (n <= 0)
+    return FALSE; /* EOF, or EIO from a pty master whose slave is gone */
+  log_chunk (m, stream, buf, n);
+  if (m->attached && !berth_write_all (stream, buf, n) && errno == EPIPE)
+    m->attached = FALSE; /* the attached command is gone */
+  return TRUE;
+}
+
+static void
+relay_stdin (Monitor *m)
+{
+  char buf[4096];
+  ssize_t n = read (m->stdin_relay, buf, sizeof buf);
+  if (n <= 0)
+    {
+      m->stdin_relay = -1;
+      return;
+    }
+  berth_write_all (m->out_r, buf, n);
+}
+
+static int
+exit_code_of (int status)
+{
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  if (WIFSIGNALED (status))
+    return 128 + WTERMSIG (status);
+  return 255;
+}
+
+/* Copy output until the first process exits, then what is left in the
+ * pipes (the pid namespace's end killed every writer). */
+static int
+monitor_loop (Monitor *m)
+{
+  int pidfd = syscall (SYS_pidfd_open, m->exec->pid, 0);
+  gboolean open_fds[2] = { m->out_r >= 0, m->err_r >= 0 };
+  int status = 0;
+  gboolean exited = FALSE;
+  while (!exited || open_fds[0] || open_fds[1])
+    {
+      struct pollfd p[4] = {
+        { .fd = open_fds[0] ? m->out_r : -1, .events = POLLIN },
+        { .fd = open_fds[1] ? m->err_r : -1, .events = POLLIN },
+        { .fd = exited ? -1 : pidfd, .events = POLLIN },
+        { .fd = m->stdin_relay, .events = POLLIN },
+      };
+      /* After the exit, drain without blocking: a writer that escaped the
+       * pid namespace must not keep the monitor alive. */
+      int r = poll (p, 4, exited ? 0 : -1);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      for (int i = 0; i < 2; i++)
+        if (p[i].revents && !pump (m, i == 0 ? m->out_r : m->err_r, i + 1))
+          open_fds[i] = FALSE;
+      if (p[3].revents)
+        relay_stdin (m);
+      if (p[2].revents)
+        {
+          while (waitpid (m->exec->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+          exited = TRUE;
+        }
+    }
+  log_flush (m);
+  if (pidfd >= 0)
+    close (pidfd);
+  return exit_code_of (status);
+}
+
+static void
+report (int fd, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+report (int fd, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  berth_write_all (fd, msg, strlen (msg));
+  close (fd);
+}
+
+/* The exit code a shell gives: 127 not found, 126 could not run. */
+static int
+start_failure_code (GError *error)
+{
+  return g_error_matches (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND) ? 127 : 126;
+}
+
+static void
+detach_stdio (void)
+{
+  int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd < 0)
+    return;
+  for (int i = 0; i < 3; i++)
+    dup2 (null_fd, i);
+  close (null_fd);
+}
+
+/* Runs in the forked monitor; never returns. */
+G_GNUC_NORETURN static void
+monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
+{
+  berth_store_unlock (m->store);
+  setsid ();
+  signal (SIGPIPE, SIG_IGN);
+  g_autoptr (GError) error = NULL;
+  if (!berth_exec_run (m->exec, stdio, &error))
+    {
+      report (m->report_fd, "E%d %s", start_failure_code (error), error->message);
+      _exit (1);
+    }
+  for (int i = 0; i < 3; i++)
+    if (close_after_start[i] >= 0)
+      close (close_after_start[i]);
+  report (m->report_fd, "OK %d", (int) m->exec->pid);
+  if (!m->options->attach)
+    detach_stdio ();
+  /* Nothing of the command that forked us stays open but what we use. */
+  int code = monitor_loop (m);
+  gboolean oom = berth_exec_oom_killed (m->exec);
+  if (!berth_store_lock (m->store, &error))
+    {
+      g_printerr ("berth monitor: %s\n", error->message);
+      _exit (code);
+    }
+  g_autoptr (BerthContainerState) s = berth_state_read (m->store, m->c, &error);
+  if (s)
+    {
+      s->exit_code = oom && code == 128 + SIGKILL ? 137 : code;
+      s->oom_killed = oom;
+      if (!berth_container_finish (m->store, m->c, s, m->exec, &error)
+          || (s->auto_remove && !berth_container_remove (m->store, m->c->id, TRUE, &error)))
+        g_printerr ("berth monitor: %s\n", error->message);
+    }
+  berth_store_unlock (m->store);
+  _exit (code);
+}
+
+static gboolean
+open_pty (int *master, int *slave, GError **error)
+{
+  *master = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (*master < 0)
+    return berth_fail_errno (error, errno, "open a pseudo-terminal");
+  char name[128];
+  if (grantpt (*master) < 0 || unlockpt (*master) < 0 || ptsname_r (*master, name, sizeof name) != 0
+      || (*slave = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+    {
+      int errsv = errno;
+      close (*master);
+      return berth_fail_errno (error, errsv, "open a pseudo-terminal");
+    }
+  struct winsize ws;
+  if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+    ioctl (*master, TIOCSWINSZ, &ws);
+  return TRUE;
+}
+
+/* stdio for the container and the fds the monitor reads. */
+static gboolean
+make_stdio (Monitor *m, const BerthStartOptions *o, BerthExecStdio *stdio, int child_ends[3],
+            int *pty_master, GError **error)
+{
+  *stdio = (BerthExecStdio) { -1, -1, -1, FALSE };
+  child_ends[0] = child_ends[1] = child_ends[2] = -1;
+  m->stdin_relay = -1;
+  if (o->tty)
+    {
+      int slave = -1;
+      if (!open_pty (pty_master, &slave, error))
+        return FALSE;
+      *stdio = (BerthExecStdio) { slave, slave, slave, TRUE };
+      child_ends[0] = slave;
+      m->out_r = *pty_master;
+      m->err_r = -1;
+      if (o->interactive)
+        m->stdin_relay = STDIN_FILENO;
+      return TRUE;
+    }
+  int out[2], err[2];
+  if (pipe2 (out, O_CLOEXEC) < 0)
+    return berth_fail_errno (error, errno, "pipe");
+  if (pipe2 (err, O_CLOEXEC) < 0)
+    {
+      close (out[0]);
+      close (out[1]);
+      return berth_fail_errno (error, errno, "pipe");
+    }
+  m->out_r = out[0];
+  m->err_r = err[0];
+  stdio->in = o->interactive ? STDIN_FILENO : -1;
+  stdio->out = child_ends[1] = out[1];
+  stdio->err = child_ends[2] = err[1];
+  return TRUE;
+}
+
+static int
+open_log (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autofree char *path = berth_container_dir (store, c, "container.log");
+  int fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0)
+    berth_fail_errno (error, errno, "open %s", path);
+  return fd;
+}
+
+/* Read the monitor's one report: "OK <pid>" or "E<exit code> <message>". */
+static gboolean
+read_report (int fd, pid_t monitor, int *pid, int *code, GError **error)
+{
+  char buf[2048];
+  gssize n = 0, r;
+  while ((r = read (fd, buf + n, sizeof buf - 1 - n)) != 0)
+    {
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        return berth_fail_errno (error, errno, "read the monitor's report");
+      n += r;
+    }
+  buf[n] = '\0';
+  if (strncmp (buf, "OK ", 3) == 0)
+    {
+      *pid = atoi (buf + 3);
+      return TRUE;
+    }
+  while (waitpid (monitor, NULL, 0) < 0 && errno == EINTR)
+    ;
+  char *space = strchr (buf, ' ');
+  *code = buf[0] == 'E' ? atoi (buf + 1) : 125;
+  return berth_fail (error, *code == 127 ? BERTH_ERROR_NOT_FOUND : BERTH_ERROR_FAILED, "%s",
+                     buf[0] == 'E' && space ? space + 1 : "the container's monitor died while starting it");
+}
+
+static gboolean
+record_start_failure (BerthStore *store, BerthContainer *c, BerthContainerState *s, int code,
+                      GError *why)
+{
+  s->exit_code = code;
+  g_free (s->error);
+  s->error = g_strdup (why->message);
+  g_free (s->status);
+  s->status = g_strdup ("exited");
+  g_free (s->finished_at);
+  s->finished_at = berth_now_rfc3339 ();
+  return berth_state_write (store, c, s, NULL);
+}
+
+gboolean
+berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOptions *options,
+                       GError **error)
+{
+  g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
+  if (s == NULL)
+    return FALSE;
+  if (berth_state_is_live (s))
+    return berth_fail (error, BERTH_ERROR_BUSY, "container %s is already running", c->name);
+  BerthStorage *storage = berth_store_driver (store, c->driver, error);
+  if (storage == NULL)
+    return FALSE;
+  g_autofree char *rootfs = berth_storage_get (storage, c->id, error);
+  if (rootfs == NULL)
+    return FALSE;
+  g_autoptr (BerthExec) exec = berth_container_exec_handle (store, c, rootfs, NULL, error);
+  Monitor m = { .store = store, .c = c, .exec = exec, .options = options, .out_r = -1,
+                .err_r = -1, .attached = options->attach };
+  BerthExecStdio stdio;
+  int child_ends[3], pty_master = -1, report_pipe[2] = { -1, -1 };
+  if (exec == NULL || (m.log_fd = open_log (store, c, error)) < 0)
+    goto fail_mounted;
+  if (!make_stdio (&m, options, &stdio, child_ends, &pty_master, error))
+    goto fail_log;
+  if (pipe2 (report_pipe, O_CLOEXEC) < 0)
+    {
+      berth_fail_errno (error, errno, "pipe");
+      goto fail_stdio;
+    }
+  m.partial[0] = g_string_new (NULL);
+  m.partial[1] = g_string_new (NULL);
+  m.report_fd = report_pipe[1];
+  pid_t monitor = fork ();
+  if (monitor == 0)
+    {
+      close (report_pipe[0]);
+      monitor_main (&m, &stdio, child_ends);
+    }
+  int errsv = errno;
+  close (report_pipe[1]);
+  g_string_free (m.partial[0], TRUE);
+  g_string_free (m.partial[1], TRUE);
+  if (monitor < 0)
+    {
+      close (report_pipe[0]);
+      berth_fail_errno (error, errsv, "fork the monitor");
+      goto fail_stdio;
+    }
+  int pid = 0, code = 125;
+  g_autoptr (GError) local = NULL;
+  gboolean started = read_report (report_pipe[0], monitor, &pid, &code, &local);
+  close (report_pipe[0]);
+  for (int i = 0; i < 3; i++)
+    if (child_ends[i] >= 0)
+      close (child_ends[i]);
+  if (m.out_r >= 0 && m.out_r != pty_master)
+    close (m.out_r);
+  if (m.err_r >= 0)
+    close (m.err_r);
+  close (m.log_fd);
+  if (!started)
+    {
+      if (pty_master >= 0)
+        close (pty_master);
+      record_start_failure (store, c, s, code, local);
+      berth_storage_put (storage, c->id, NULL);
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  g_free (s->status);
+  s->status = g_strdup ("running");
+  s->pid = pid;
+  s->monitor_pid = monitor;
+  s->monitor_start_time = berth_process_start_time (monitor);
+  s->exit_code = 0;
+  s->oom_killed = FALSE;
+  g_free (s->error);
+  s->error = g_strdup ("");
+  g_free (s->started_at);
+  s->started_at = berth_now_rfc3339 ();
+  g_free (s->finished_at);
+  s->finished_at = g_strdup ("");
+  s->auto_remove = options->auto_remove;
+  g_free (s->rootfs);
+  s->rootfs = g_strdup (rootfs);
+  store->attached_monitor = monitor;
+  store->attached_pty = pty_master;
+  return berth_state_write (store, c, s, error);
+
+fail_stdio:
+  for (int i = 0; i < 3; i++)
+    if (child_ends[i] >= 0)
+      close (child_ends[i]);
+  if (m.out_r >= 0)
+    close (m.out_r);
+  if (m.err_r >= 0)
+    close (m.err_r);
+fail_log:
+  close (m.log_fd);
+fail_mounted:
+  berth_storage_put (storage, c->id, NULL);
+  return FALSE;
+}

@@ -1,0 +1,640 @@
+/* The container's side of a start: runs in the child right after clone, in
+ * the new namespaces, and ends in execve. Everything was decided by the
+ * parent (BerthInitPlan); this file only makes syscalls, in the order the
+ * kernel needs them, and reports the first failure to the parent as one line
+ * on the sync socket. Nothing here allocates after the mounts start. */
+#include "config.h"
+#include "native.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* Exit codes a shell would give: 127 not found, 126 found but not runnable. */
+#define EXIT_NOT_FOUND 127
+#define EXIT_CANNOT_RUN 126
+
+G_GNUC_NORETURN G_GNUC_PRINTF (4, 5) static void
+die (BerthInitPlan *plan, int code, int errsv, const char *fmt, ...)
+{
+  char msg[1024];
+  va_list ap;
+  va_start (ap, fmt);
+  int n = vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  if (n < 0)
+    n = 0;
+  if (errsv && (gsize) n < sizeof msg)
+    snprintf (msg + n, sizeof msg - n, ": %s", strerror (errsv));
+  /* 'E' + exit code + message: the parent reports it and records the code. */
+  char packet[1100];
+  int len = snprintf (packet, sizeof packet, "E%d %s", code, msg);
+  if (send (plan->sync_fd, packet, MIN ((gsize) len, sizeof packet - 1), MSG_NOSIGNAL) < 0)
+    dprintf (STDERR_FILENO, "berth: %s\n", msg);
+  _exit (code);
+}
+
+void
+berth_init_plan_free (BerthInitPlan *plan)
+{
+  if (plan == NULL)
+    return;
+  g_free (plan->rootfs);
+  if (plan->mounts)
+    g_ptr_array_unref (plan->mounts);
+  g_strfreev (plan->cgroup_hierarchies);
+  g_strfreev (plan->masked_paths);
+  g_strfreev (plan->readonly_paths);
+  g_free (plan->hostname);
+  g_strfreev (plan->sysctl);
+  g_strfreev (plan->args);
+  g_strfreev (plan->env);
+  g_free (plan->cwd);
+  if (plan->groups)
+    g_array_unref (plan->groups);
+  if (plan->rlimits)
+    g_array_unref (plan->rlimits);
+  berth_seccomp_free (plan->seccomp);
+  g_free (plan);
+}
+
+/* ---- paths inside the rootfs ----
+ * The rootfs is the image's: an untrusted tree whose symlinks must not lead
+ * a mount out of it. openat2(RESOLVE_IN_ROOT) resolves every path as if the
+ * rootfs were "/". */
+
+static int
+open_in_root (int root_fd, const char *path, int flags)
+{
+  struct open_how how = { .flags = flags | O_CLOEXEC,
+                          .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  return syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+}
+
+/* Open mount target @path below @root_fd as O_PATH, creating it (and its
+ * parents) as a directory, or as an empty file when @is_file. */
+static int
+make_target (BerthInitPlan *plan, int root_fd, const char *path, gboolean is_file)
+{
+  int fd = open_in_root (root_fd, path, O_PATH);
+  if (fd >= 0 || errno != ENOENT)
+    return fd;
+  char buf[PATH_MAX];
+  if (g_strlcpy (buf, path, sizeof buf) >= sizeof buf)
+    die (plan, EXIT_CANNOT_RUN, ENAMETOOLONG, "mount target %s", path);
+  char *slash = strrchr (buf, '/');
+  const char *leaf = slash ? slash + 1 : buf;
+  int parent;
+  if (slash == NULL || slash == buf)
+    parent = open_in_root (root_fd, "/", O_PATH | O_DIRECTORY);
+  else
+    {
+      *slash = '\0';
+      parent = make_target (plan, root_fd, buf, FALSE);
+    }
+  if (parent < 0)
+    return -1;
+  int r = is_file ? mknodat (parent, leaf, S_IFREG | 0644, 0) : mkdirat (parent, leaf, 0755);
+  int errsv = errno;
+  if (r < 0 && errsv != EEXIST)
+    {
+      close (parent);
+      errno = errsv;
+      return -1;
+    }
+  fd = openat (parent, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  close (parent);
+  return fd;
+}
+
+static void
+fd_path (char buf[64], int fd)
+{
+  snprintf (buf, 64, "/proc/self/fd/%d", fd);
+}
+
+/* Mount over the inode @target_fd names, wherever it is. */
+static int
+mount_at_fd (const char *source, int target_fd, const char *type, unsigned long flags,
+             const char *data)
+{
+  char target[64];
+  fd_path (target, target_fd);
+  return mount (source, target, type, flags, data);
+}
+
+/* A read-only bind remount must repeat the flags the kernel locked on the
+ * original mount (nosuid, nodev, noexec), or it fails with EPERM. */
+static int
+remount_readonly (const char *path, unsigned long extra)
+{
+  struct statvfs sv;
+  if (statvfs (path, &sv) < 0)
+    return -1;
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | extra;
+  if (sv.f_flag & ST_NOSUID)
+    flags |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV)
+    flags |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC)
+    flags |= MS_NOEXEC;
+  return mount (NULL, path, NULL, flags, NULL);
+}
+
+static void
+mount_cgroup_hierarchies (BerthInitPlan *plan, int root_fd, const BerthMountPlan *m)
+{
+  unsigned long flags = m->flags & ~MS_RDONLY;
+  if (plan->cgroup_hierarchies && plan->cgroup_hierarchies[0]
+      && strcmp (plan->cgroup_hierarchies[0], "cgroup2") == 0 && !plan->cgroup_hierarchies[1])
+    {
+      int fd = make_target (plan, root_fd, m->destination, FALSE);
+      if (fd < 0 || mount_at_fd ("cgroup2", fd, "cgroup2", m->flags, NULL) < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "mount cgroup2 on %s", m->destination);
+      close (fd);
+      return;
+    }
+  /* v1 and hybrid: a tmpfs holding one mount per hierarchy, as Docker shows. */
+  int dir = make_target (plan, root_fd, m->destination, FALSE);
+  if (dir < 0 || mount_at_fd ("cgroup", dir, "tmpfs", flags, "mode=755") < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "mount tmpfs on %s", m->destination);
+  close (dir);
+  dir = open_in_root (root_fd, m->destination, O_PATH | O_DIRECTORY);
+  if (dir < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "open %s", m->destination);
+  for (char **h = plan->cgroup_hierarchies; h && *h; h++)
+    {
+      const char *name = strncmp (*h, "name=", 5) == 0 ? *h + 5 : *h;
+      const char *subdir = strcmp (name, "cgroup2") == 0 ? "unified" : name;
+      char target[64];
+      if (mkdirat (dir, subdir, 0755) < 0 && errno != EEXIST)
+        die (plan, EXIT_CANNOT_RUN, errno, "mkdir %s/%s", m->destination, subdir);
+      int sub = openat (dir, subdir, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "open %s/%s", m->destination, subdir);
+      fd_path (target, sub);
+      int r = strcmp (name, "cgroup2") == 0
+                  ? mount ("cgroup2", target, "cgroup2", m->flags, NULL)
+                  : mount ("cgroup", target, "cgroup", m->flags, *h);
+      if (r < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "mount cgroup %s on %s/%s", *h, m->destination,
+             subdir);
+      close (sub);
+    }
+  char target[64];
+  fd_path (target, dir);
+  if ((m->flags & MS_RDONLY) && remount_readonly (target, 0) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "remount %s read-only", m->destination);
+  close (dir);
+}
+
+static void
+do_mount (BerthInitPlan *plan, int root_fd, const BerthMountPlan *m)
+{
+  if (m->is_cgroup)
+    return mount_cgroup_hierarchies (plan, root_fd, m);
+  gboolean bind = (m->flags & MS_BIND) != 0;
+  struct stat st;
+  if (bind && stat (m->source, &st) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "bind mount source %s", m->source);
+  gboolean file = bind && !S_ISDIR (st.st_mode);
+  int fd = make_target (plan, root_fd, m->destination, file);
+  if (fd < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "mount target %s", m->destination);
+  unsigned long first = bind ? m->flags & (MS_BIND | MS_REC) : m->flags;
+  if (mount_at_fd (m->source, fd, bind ? NULL : m->type, first, m->data) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "mount %s on %s", m->source, m->destination);
+  /* The fd still names the covered inode: reopen to reach the new mount. */
+  unsigned long rest = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  if (!(bind && rest) && !m->propagation)
+    {
+      close (fd);
+      return;
+    }
+  close (fd);
+  fd = open_in_root (root_fd, m->destination, O_PATH);
+  char target[64];
+  fd_path (target, fd);
+  if (fd < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "reopen %s", m->destination);
+  /* A bind takes no flags on creation; read-only and friends need a remount. */
+  if (bind && rest
+      && (m->flags & MS_RDONLY ? remount_readonly (target, rest & ~MS_RDONLY)
+                               : mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | rest, NULL)) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "remount %s with its options", m->destination);
+  if (m->propagation && mount (NULL, target, NULL, m->propagation, NULL) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "set propagation of %s", m->destination);
+  close (fd);
+}
+
+/* ---- /dev ---- */
+
+typedef struct {
+  const char *name;
+  unsigned int major, minor;
+} DeviceNode;
+
+static const DeviceNode default_devices[] = {
+  { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+  { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+
+static const char *const dev_links[][2] = {
+  { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
+  { "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+  { "core", "/proc/kcore" }, { "ptmx", "pts/ptmx" },
+};
+
+/* In a user namespace mknod is refused, so the host's nodes are bound in,
+ * as runc does. */
+static void
+make_device (BerthInitPlan *plan, int dev_fd, const DeviceNode *d)
+{
+  if (!plan->new_user_ns)
+    {
+      if (mknodat (dev_fd, d->name, S_IFCHR | 0666, makedev (d->major, d->minor)) < 0
+          && errno != EEXIST)
+        die (plan, EXIT_CANNOT_RUN, errno, "mknod /dev/%s", d->name);
+      return;
+    }
+  int fd = openat (dev_fd, d->name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "create /dev/%s", d->name);
+  char source[64], target[64];
+  snprintf (source, sizeof source, "/dev/%s", d->name);
+  fd_path (target, fd);
+  if (mount (source, target, NULL, MS_BIND, NULL) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "bind %s", source);
+  close (fd);
+}
+
+static void
+populate_dev (BerthInitPlan *plan, int root_fd)
+{
+  int dev = open_in_root (root_fd, "/dev", O_PATH | O_DIRECTORY);
+  if (dev < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "open /dev in the rootfs");
+  for (guint i = 0; i < G_N_ELEMENTS (default_devices); i++)
+    make_device (plan, dev, &default_devices[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (dev_links); i++)
+    if (symlinkat (dev_links[i][1], dev, dev_links[i][0]) < 0 && errno != EEXIST)
+      die (plan, EXIT_CANNOT_RUN, errno, "symlink /dev/%s", dev_links[i][0]);
+  if (plan->terminal && plan->stdio[0] >= 0)
+    {
+      /* The pty slave the caller gave us becomes /dev/console. */
+      int fd = openat (dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+      char source[64], target[64];
+      fd_path (source, plan->stdio[0]);
+      fd_path (target, fd);
+      if (fd < 0 || mount (source, target, NULL, MS_BIND, NULL) < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "bind the terminal to /dev/console");
+      close (fd);
+    }
+  close (dev);
+}
+
+/* ---- the root ---- */
+
+static void
+enter_rootfs (BerthInitPlan *plan)
+{
+  if (mount (NULL, "/", NULL, plan->root_propagation, NULL) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "set propagation of /");
+  /* pivot_root needs the new root to be a mount point; the bind also keeps
+   * the storage driver's mount from seeing the container's submounts. */
+  if (mount (plan->rootfs, plan->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "bind %s", plan->rootfs);
+  int root_fd = open (plan->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "open rootfs %s", plan->rootfs);
+  gboolean dev_is_tmpfs = FALSE;
+  for (guint i = 0; i < plan->mounts->len; i++)
+    {
+      const BerthMountPlan *m = plan->mounts->pdata[i];
+      do_mount (plan, root_fd, m);
+      if (strcmp (m->destination, "/dev") == 0 && g_strcmp0 (m->type, "tmpfs") == 0)
+        dev_is_tmpfs = TRUE;
+    }
+  if (dev_is_tmpfs)
+    populate_dev (plan, root_fd);
+
+  /* pivot_root(".", ".") stacks the old root on the new one; detaching it
+   * leaves only the container's tree, with no directory to hold. */
+  if (fchdir (root_fd) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "chdir %s", plan->rootfs);
+  close (root_fd);
+  if (syscall (SYS_pivot_root, ".", ".") < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "pivot_root into %s", plan->rootfs);
+  if (mount (NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "make the old root a slave");
+  if (umount2 (".", MNT_DETACH) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "detach the old root");
+  if (chdir ("/") < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "chdir /");
+}
+
+static void
+protect_paths (BerthInitPlan *plan)
+{
+  for (char **p = plan->readonly_paths; p && *p; p++)
+    {
+      if (mount (*p, *p, NULL, MS_BIND | MS_REC, NULL) < 0)
+        {
+          if (errno == ENOENT)
+            continue;
+          die (plan, EXIT_CANNOT_RUN, errno, "bind %s", *p);
+        }
+      if (remount_readonly (*p, MS_REC) < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "remount %s read-only", *p);
+    }
+  for (char **p = plan->masked_paths; p && *p; p++)
+    {
+      struct stat st;
+      if (stat (*p, &st) < 0)
+        continue;
+      int r = S_ISDIR (st.st_mode)
+                  ? mount ("tmpfs", *p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                           NULL)
+                  : mount ("/dev/null", *p, NULL, MS_BIND, NULL);
+      if (r < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "mask %s", *p);
+    }
+  if (plan->readonly_root && remount_readonly ("/", 0) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "remount / read-only");
+}
+
+static void
+loopback_up (BerthInitPlan *plan)
+{
+  int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq ifr = { 0 };
+  g_strlcpy (ifr.ifr_name, "lo", IFNAMSIZ);
+  if (s < 0 || ioctl (s, SIOCGIFFLAGS, &ifr) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "read the flags of lo");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl (s, SIOCSIFFLAGS, &ifr) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "bring lo up");
+  close (s);
+}
+
+static void
+write_sysctls (BerthInitPlan *plan)
+{
+  for (char **kv = plan->sysctl; kv && *kv; kv++)
+    {
+      const char *eq = strchr (*kv, '=');
+      char path[PATH_MAX];
+      int n = snprintf (path, sizeof path, "/proc/sys/%.*s", (int) (eq - *kv), *kv);
+      for (char *c = path + 10; c < path + n; c++)
+        if (*c == '.')
+          *c = '/';
+      int fd = open (path, O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write (fd, eq + 1, strlen (eq + 1)) < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "sysctl %s", *kv);
+      close (fd);
+    }
+}
+
+/* ---- the process ---- */
+
+static void
+setup_stdio (BerthInitPlan *plan)
+{
+  int null_fd = -1;
+  for (int i = 0; i < 3; i++)
+    {
+      int fd = plan->stdio[i];
+      if (fd < 0)
+        {
+          if (null_fd < 0 && (null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+            die (plan, EXIT_CANNOT_RUN, errno, "open /dev/null");
+          fd = null_fd;
+        }
+      if (fd == i ? fcntl (fd, F_SETFD, 0) < 0 : dup2 (fd, i) < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "set up fd %d", i);
+    }
+  if (plan->terminal && ioctl (STDIN_FILENO, TIOCSCTTY, 0) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "make the terminal controlling");
+}
+
+static void
+set_rlimits (BerthInitPlan *plan)
+{
+  for (guint i = 0; plan->rlimits && i < plan->rlimits->len; i++)
+    {
+      BerthRlimitPlan *r = &g_array_index (plan->rlimits, BerthRlimitPlan, i);
+      struct rlimit rl = { .rlim_cur = r->limit.soft, .rlim_max = r->limit.hard };
+      if (setrlimit (r->resource, &rl) < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "set rlimit %d to %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT,
+             r->resource, r->limit.soft, r->limit.hard);
+    }
+  if (plan->set_oom_score_adj)
+    {
+      char buf[16];
+      int n = snprintf (buf, sizeof buf, "%d", plan->oom_score_adj);
+      int fd = open ("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write (fd, buf, n) < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "set oom_score_adj");
+      close (fd);
+    }
+}
+
+static int
+capset_sets (guint64 effective, guint64 permitted, guint64 inheritable)
+{
+  struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+  struct __user_cap_data_struct data[2] = {
+    { (guint32) effective, (guint32) permitted, (guint32) inheritable },
+    { (guint32) (effective >> 32), (guint32) (permitted >> 32), (guint32) (inheritable >> 32) },
+  };
+  return syscall (SYS_capset, &hdr, data);
+}
+
+/* Drop to the user and to the capability sets of the spec. KEEPCAPS keeps
+ * the permitted set across setuid so capset can still pick from it. */
+static void
+become_user (BerthInitPlan *plan)
+{
+  for (int cap = 0; cap <= plan->cap_last; cap++)
+    if (!(plan->cap_bounding & (1ULL << cap)) && prctl (PR_CAPBSET_DROP, cap, 0, 0, 0) < 0
+        && errno != EINVAL)
+      die (plan, EXIT_CANNOT_RUN, errno, "drop capability %d from the bounding set", cap);
+  if (prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "keep capabilities");
+  const gid_t *groups = plan->groups ? (const gid_t *) plan->groups->data : NULL;
+  if (setgroups (plan->groups ? plan->groups->len : 0, groups) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "set supplementary groups");
+  if (setresgid (plan->gid, plan->gid, plan->gid) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "set group %u", plan->gid);
+  if (setresuid (plan->uid, plan->uid, plan->uid) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "set user %u", plan->uid);
+  if (capset_sets (plan->cap_effective, plan->cap_permitted, plan->cap_inheritable) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "set capabilities");
+  if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+    die (plan, EXIT_CANNOT_RUN, errno, "clear ambient capabilities");
+  for (int cap = 0; cap <= plan->cap_last; cap++)
+    if ((plan->cap_ambient & (1ULL << cap))
+        && prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+      die (plan, EXIT_CANNOT_RUN, errno, "raise ambient capability %d", cap);
+  if (prctl (PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "reset keep-capabilities");
+}
+
+static const char *
+env_get (char **env, const char *name)
+{
+  gsize n = strlen (name);
+  for (; env && *env; env++)
+    if (strncmp (*env, name, n) == 0 && (*env)[n] == '=')
+      return *env + n + 1;
+  return NULL;
+}
+
+/* execvpe searches the caller's PATH; the container's is in the spec. */
+static const char *
+find_program (BerthInitPlan *plan, char *buf, gsize size)
+{
+  const char *name = plan->args[0];
+  if (strchr (name, '/'))
+    return name;
+  const char *path = env_get (plan->env, "PATH");
+  if (path == NULL)
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  while (*path)
+    {
+      const char *end = strchrnul (path, ':');
+      snprintf (buf, size, "%.*s/%s", (int) (end - path), path, name);
+      if (access (buf, X_OK) == 0)
+        return buf;
+      path = *end ? end + 1 : end;
+    }
+  die (plan, EXIT_NOT_FOUND, 0, "exec: \"%s\": executable file not found in $PATH", name);
+}
+
+static void
+enter_cwd (BerthInitPlan *plan)
+{
+  if (chdir (plan->cwd) == 0)
+    return;
+  /* Docker makes a missing working directory, as root, before dropping. */
+  if (errno != ENOENT || g_mkdir_with_parents (plan->cwd, 0755) < 0 || chdir (plan->cwd) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "working directory %s", plan->cwd);
+}
+
+/* The common tail of init and exec: drop privileges and run the program. */
+G_GNUC_NORETURN static void
+exec_program (BerthInitPlan *plan)
+{
+  char buf[PATH_MAX];
+  const char *program = find_program (plan, buf, sizeof buf);
+  set_rlimits (plan);
+  become_user (plan);
+  if (plan->no_new_privs && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "set no_new_privs");
+  /* Every fd berth had is closed by the exec; the sync socket last of all,
+   * which is how the parent learns the program is running. */
+  if (syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "close berth's descriptors");
+  umask (022);
+  if (plan->seccomp)
+    {
+      int r = berth_seccomp_load (plan->seccomp);
+      if (r < 0)
+        die (plan, EXIT_CANNOT_RUN, -r, "load the seccomp filter");
+    }
+  execve (program, plan->args, plan->env);
+  int errsv = errno;
+  die (plan, errsv == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN, errsv, "exec %s", program);
+}
+
+static void
+wait_for_parent (BerthInitPlan *plan)
+{
+  char go;
+  ssize_t n;
+  while ((n = recv (plan->sync_fd, &go, 1, 0)) < 0 && errno == EINTR)
+    ;
+  if (n != 1)
+    _exit (EXIT_CANNOT_RUN); /* the parent died or gave up; it reports why */
+}
+
+/* create: report ready, then block on exec.fifo until start opens it. */
+static void
+wait_for_start (BerthInitPlan *plan)
+{
+  if (plan->exec_fifo_fd < 0)
+    return;
+  if (send (plan->sync_fd, "R", 1, MSG_NOSIGNAL) < 0)
+    _exit (EXIT_CANNOT_RUN);
+  char path[64];
+  fd_path (path, plan->exec_fifo_fd);
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "open exec.fifo");
+  if (write (fd, "0", 1) != 1)
+    die (plan, EXIT_CANNOT_RUN, errno, "write exec.fifo");
+  close (fd);
+  close (plan->exec_fifo_fd);
+}
+
+void
+berth_init_container (BerthInitPlan *plan)
+{
+  /* Non-dumpable: no process of the container may open our /proc/PID/exe
+   * (the berth binary) while we are still berth. The exec resets it. */
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  wait_for_parent (plan);
+  if (plan->new_user_ns && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
+    die (plan, EXIT_CANNOT_RUN, errno, "become root in the user namespace");
+  if (setsid () < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "setsid");
+  umask (0);
+  if (plan->new_mount_ns)
+    {
+      enter_rootfs (plan);
+      protect_paths (plan);
+    }
+  if (plan->new_uts_ns && plan->hostname
+      && sethostname (plan->hostname, strlen (plan->hostname)) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "set hostname %s", plan->hostname);
+  if (plan->new_net_ns)
+    loopback_up (plan);
+  write_sysctls (plan);
+  setup_stdio (plan);
+  enter_cwd (plan);
+  wait_for_start (plan);
+  exec_program (plan);
+}
+
+void
+berth_init_exec (BerthInitPlan *plan)
+{
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  wait_for_parent (plan);
+  if (setsid () < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "setsid");
+  setup_stdio (plan);
+  enter_cwd (plan);
+  exec_program (plan);
+}

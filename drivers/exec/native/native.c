@@ -1,0 +1,557 @@
+/* The native exec driver: berth's own runtime. clone3 into new namespaces,
+ * a cgroup per container, and the child set up by init.c. Its state for a
+ * container is state_dir/native.json (pid, the pid's start time so a reused
+ * pid is never mistaken for the container, and the cgroup path) and, between
+ * create and start, state_dir/exec.fifo. */
+#include "config.h"
+#include "native.h"
+#include <berth/error.h>
+#include <berth/fsutil.h>
+#include <berth/json.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct {
+  guint64 start_time;  /* field 22 of /proc/PID/stat */
+  char *cgroup_path;
+  BerthCgroup *cgroup; /* opened on demand */
+} NativeState;
+
+static void
+native_state_free (gpointer data)
+{
+  NativeState *s = data;
+  g_free (s->cgroup_path);
+  berth_cgroup_free (s->cgroup);
+  g_free (s);
+}
+
+static NativeState *
+state_of (BerthExec *c)
+{
+  if (c->priv == NULL)
+    c->priv = g_new0 (NativeState, 1);
+  return c->priv;
+}
+
+typedef struct {
+  const char *type;
+  int flag;
+} NamespaceType;
+
+static const NamespaceType namespace_types[] = {
+  { "pid", CLONE_NEWPID }, { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },
+  { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "user", CLONE_NEWUSER },
+  { "cgroup", CLONE_NEWCGROUP },
+};
+
+static gboolean
+namespace_flags (JsonObject *linux_, guint *flags, GError **error)
+{
+  *flags = 0;
+  JsonArray *list = berth_json_array (linux_, "namespaces");
+  for (guint i = 0; list && i < json_array_get_length (list); i++)
+    {
+      JsonObject *ns = berth_json_array_object (list, i);
+      const char *type = berth_json_string (ns, "type", "");
+      const NamespaceType *t = NULL;
+      for (guint j = 0; j < G_N_ELEMENTS (namespace_types); j++)
+        if (strcmp (namespace_types[j].type, type) == 0)
+          t = &namespace_types[j];
+      if (t == NULL)
+        return berth_fail (error, BERTH_ERROR_INVALID, "namespace type '%s': unknown", type);
+      if (berth_json_string (ns, "path", NULL))
+        return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
+                           "joining the %s namespace by path: not supported by the native driver yet",
+                           type);
+      *flags |= t->flag;
+    }
+  return TRUE;
+}
+
+/* ---- saved state ---- */
+
+static gboolean
+save_state (BerthExec *c, GError **error)
+{
+  NativeState *s = state_of (c);
+  g_autofree char *json = g_strdup_printf (
+      "{\"pid\":%d,\"startTime\":%" G_GUINT64_FORMAT ",\"cgroupsPath\":\"%s\"}\n", (int) c->pid,
+      s->start_time, s->cgroup_path);
+  g_autofree char *path = g_build_filename (c->state_dir, "native.json", NULL);
+  return berth_write_file_replace (path, json, strlen (json), 0600, error);
+}
+
+static gboolean
+native_load (BerthExec *c, GError **error)
+{
+  g_autofree char *path = g_build_filename (c->state_dir, "native.json", NULL);
+  g_autoptr (JsonNode) node = berth_json_read (path, error);
+  if (node == NULL)
+    return FALSE;
+  JsonObject *o = berth_json_node_object (node);
+  NativeState *s = state_of (c);
+  c->pid = berth_json_int (o, "pid", 0);
+  s->start_time = berth_json_int (o, "startTime", 0);
+  g_free (s->cgroup_path);
+  s->cgroup_path = g_strdup (berth_json_string (o, "cgroupsPath", ""));
+  return TRUE;
+}
+
+static BerthCgroup *
+cgroup_of (BerthExec *c, GError **error)
+{
+  NativeState *s = state_of (c);
+  if (s->cgroup == NULL)
+    s->cgroup = berth_cgroup_open (s->cgroup_path, error);
+  return s->cgroup;
+}
+
+static gboolean
+alive (BerthExec *c)
+{
+  NativeState *s = state_of (c);
+  return c->pid > 0 && s->start_time && berth_process_start_time (c->pid) == s->start_time;
+}
+
+/* ---- starting ---- */
+
+static gboolean
+write_id_map (pid_t pid, const char *file, JsonArray *maps, GError **error)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+  for (guint i = 0; maps && i < json_array_get_length (maps); i++)
+    {
+      JsonObject *m = berth_json_array_object (maps, i);
+      g_string_append_printf (text, "%" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n",
+                              berth_json_int (m, "containerID", 0), berth_json_int (m, "hostID", 0),
+                              berth_json_int (m, "size", 0));
+    }
+  if (text->len == 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "a user namespace needs %s",
+                       strcmp (file, "uid_map") == 0 ? "uidMappings" : "gidMappings");
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d/%s", (int) pid, file);
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", path);
+  gboolean ok = write (fd, text->str, text->len) == (ssize_t) text->len;
+  int errsv = errno;
+  close (fd);
+  return ok || berth_fail_errno (error, errsv, "write %s", path);
+}
+
+static pid_t
+clone_into (guint ns_flags, int cgroup_fd)
+{
+  struct clone_args args = {
+    .flags = ns_flags | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
+    .exit_signal = SIGCHLD,
+    .cgroup = cgroup_fd >= 0 ? (guint64) cgroup_fd : 0,
+  };
+  pid_t pid = syscall (SYS_clone3, &args, sizeof args);
+  if (pid < 0 && errno == ENOSYS && cgroup_fd < 0)
+    pid = syscall (SYS_clone, ns_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  return pid;
+}
+
+/* The child's one-line report: "E<exit code> <message>". */
+static gboolean
+child_failed (const char *msg, gssize len, GError **error)
+{
+  g_autofree char *text = g_strndup (msg + 1, len - 1);
+  const char *space = strchr (text, ' ');
+  /* 127 is "no such program": NOT_FOUND lets callers exit with it. */
+  BerthError code = atoi (text) == 127 ? BERTH_ERROR_NOT_FOUND : BERTH_ERROR_FAILED;
+  return berth_fail (error, code, "%s", space ? space + 1 : text);
+}
+
+/* Wait for the child's word: 'R' (created, waiting for start), EOF (the
+ * program was executed: the sync socket is close-on-exec) or an error. */
+static gboolean
+wait_child (int sync_fd, gboolean want_ready, GError **error)
+{
+  char msg[1200];
+  gssize n;
+  while ((n = recv (sync_fd, msg, sizeof msg - 1, 0)) < 0 && errno == EINTR)
+    ;
+  if (n < 0)
+    return berth_fail_errno (error, errno, "read from the container's first process");
+  if (n > 0 && msg[0] == 'E')
+    return child_failed (msg, n, error);
+  if (want_ready ? (n == 1 && msg[0] == 'R') : n == 0)
+    return TRUE;
+  return berth_fail (error, BERTH_ERROR_FAILED,
+                     "the container's first process exited before it was set up");
+}
+
+static gboolean
+release_child (BerthExec *c, guint flags, int sync_fd, BerthCgroup *cg, gboolean into_cgroup,
+               GError **error)
+{
+  JsonObject *linux_ = berth_json_object (berth_json_node_object (c->spec), "linux");
+  if ((flags & CLONE_NEWUSER)
+      && (!write_id_map (c->pid, "uid_map", berth_json_array (linux_, "uidMappings"), error)
+          || !write_id_map (c->pid, "gid_map", berth_json_array (linux_, "gidMappings"), error)))
+    return FALSE;
+  if (!into_cgroup && !berth_cgroup_enter (cg, c->pid, error))
+    return FALSE;
+  if (send (sync_fd, "G", 1, MSG_NOSIGNAL) != 1)
+    return berth_fail_errno (error, errno, "release the container's first process");
+  return TRUE;
+}
+
+static void
+reap (pid_t pid)
+{
+  kill (pid, SIGKILL);
+  while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+}
+
+static char *
+fifo_path (BerthExec *c)
+{
+  return g_build_filename (c->state_dir, "exec.fifo", NULL);
+}
+
+static int
+make_exec_fifo (BerthExec *c, GError **error)
+{
+  g_autofree char *path = fifo_path (c);
+  if (mkfifo (path, 0600) < 0)
+    return berth_fail_errno (error, errno, "mkfifo %s", path), -1;
+  int fd = open (path, O_PATH | O_CLOEXEC);
+  if (fd < 0)
+    {
+      berth_fail_errno (error, errno, "open %s", path);
+      unlink (path);
+    }
+  return fd;
+}
+
+static gboolean
+spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError **error)
+{
+  JsonObject *spec = berth_json_node_object (c->spec);
+  JsonObject *linux_ = berth_json_object (spec, "linux");
+  guint flags;
+  if (!namespace_flags (linux_, &flags, error))
+    return FALSE;
+  g_autoptr (BerthInitPlan) plan = berth_init_plan_new (spec, c->rootfs, flags, stdio, error);
+  if (plan == NULL)
+    return FALSE;
+  NativeState *s = state_of (c);
+  g_free (s->cgroup_path);
+  s->cgroup_path = g_strdup (berth_json_string (linux_, "cgroupsPath", NULL));
+  if (s->cgroup_path == NULL)
+    s->cgroup_path = g_strdup_printf ("/berth/%s", c->id);
+  g_autoptr (BerthCgroup) cg = berth_cgroup_create (s->cgroup_path,
+                                                    berth_json_object (linux_, "resources"), error);
+  if (cg == NULL)
+    return FALSE;
+  int sv[2];
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    {
+      berth_cgroup_destroy (cg, NULL);
+      return berth_fail_errno (error, errno, "socketpair");
+    }
+  plan->sync_fd = sv[1];
+  if (create_only && (plan->exec_fifo_fd = make_exec_fifo (c, error)) < 0)
+    {
+      close (sv[0]);
+      close (sv[1]);
+      berth_cgroup_destroy (cg, NULL);
+      return FALSE;
+    }
+  int cgroup_fd = berth_cgroup_v2_fd (cg);
+  pid_t pid = clone_into (flags, cgroup_fd);
+  if (pid == 0)
+    {
+      close (sv[0]);
+      berth_init_container (plan);
+    }
+  int errsv = errno;
+  close (sv[1]);
+  if (plan->exec_fifo_fd >= 0)
+    close (plan->exec_fifo_fd);
+  gboolean ok;
+  if (pid < 0)
+    ok = berth_fail_errno (error, errsv, "clone the container's first process");
+  else
+    {
+      c->pid = pid;
+      ok = release_child (c, flags, sv[0], cg, cgroup_fd >= 0, error)
+           && wait_child (sv[0], create_only, error);
+    }
+  close (sv[0]);
+  if (ok)
+    {
+      s->start_time = berth_process_start_time (pid);
+      s->cgroup = g_steal_pointer (&cg);
+      return save_state (c, error);
+    }
+  if (pid > 0)
+    reap (pid);
+  c->pid = 0;
+  if (create_only)
+    {
+      g_autofree char *fifo = fifo_path (c);
+      unlink (fifo);
+    }
+  berth_cgroup_destroy (cg, NULL);
+  return FALSE;
+}
+
+static gboolean
+native_create (BerthExec *c, const BerthExecStdio *stdio, GError **error)
+{
+  return spawn (c, stdio, TRUE, error);
+}
+
+static gboolean
+native_run (BerthExec *c, const BerthExecStdio *stdio, GError **error)
+{
+  return spawn (c, stdio, FALSE, error);
+}
+
+/* Opening exec.fifo for reading lets the waiting child's open for writing
+ * return; its one byte says it went on to exec. */
+static gboolean
+native_start (BerthExec *c, GError **error)
+{
+  g_autofree char *path = fifo_path (c);
+  int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "container %s was not created or is already started: open %s", c->id, path);
+  gboolean ok = FALSE;
+  for (int waited = 0; waited < 10000 && !ok; waited += 10)
+    {
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+      char byte;
+      if (poll (&p, 1, 10) > 0 && read (fd, &byte, 1) == 1)
+        ok = TRUE;
+      else if (!alive (c))
+        break;
+    }
+  close (fd);
+  if (!ok)
+    return berth_fail (error, BERTH_ERROR_FAILED, "container %s: its first process did not start",
+                       c->id);
+  unlink (path);
+  return TRUE;
+}
+
+/* ---- exec ---- */
+
+static pid_t
+pidfd_of (BerthExec *c, GError **error)
+{
+  int fd = syscall (SYS_pidfd_open, c->pid, 0);
+  if (fd < 0 || !alive (c))
+    {
+      if (fd >= 0)
+        close (fd);
+      berth_fail (error, BERTH_ERROR_FAILED, "container %s is not running", c->id);
+      return -1;
+    }
+  return fd;
+}
+
+static pid_t
+native_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *stdio, GError **error)
+{
+  JsonObject *linux_ = berth_json_object (berth_json_node_object (c->spec), "linux");
+  guint flags;
+  if (!namespace_flags (linux_, &flags, error))
+    return 0;
+  g_autoptr (BerthInitPlan) plan = g_new0 (BerthInitPlan, 1);
+  plan->exec_fifo_fd = -1;
+  plan->stdio[0] = stdio ? stdio->in : -1;
+  plan->stdio[1] = stdio ? stdio->out : -1;
+  plan->stdio[2] = stdio ? stdio->err : -1;
+  if (!berth_init_plan_process (plan, process, error))
+    return 0;
+  plan->terminal = plan->terminal || (stdio && stdio->terminal);
+  JsonObject *seccomp = berth_json_object (linux_, "seccomp");
+  if (seccomp && (plan->seccomp = berth_seccomp_compile (seccomp, error)) == NULL)
+    return 0;
+  BerthCgroup *cg = cgroup_of (c, error);
+  if (cg == NULL)
+    return 0;
+  int pidfd = pidfd_of (c, error);
+  if (pidfd < 0)
+    return 0;
+  /* Joining the pid namespace only affects our children; the rest is
+   * joined by the child itself, atomically, through the pidfd. */
+  int sv[2] = { -1, -1 };
+  if ((flags & CLONE_NEWPID) && setns (pidfd, CLONE_NEWPID) < 0)
+    {
+      berth_fail_errno (error, errno, "join the pid namespace of %s", c->id);
+      close (pidfd);
+      return 0;
+    }
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    {
+      berth_fail_errno (error, errno, "socketpair");
+      close (pidfd);
+      return 0;
+    }
+  plan->sync_fd = sv[1];
+  pid_t pid = fork ();
+  if (pid == 0)
+    {
+      close (sv[0]);
+      guint join = flags & ~(CLONE_NEWPID);
+      if (join && setns (pidfd, join) < 0)
+        {
+          char msg[256];
+          int n = snprintf (msg, sizeof msg, "E126 join the namespaces of the container: %s",
+                            strerror (errno));
+          send (sv[1], msg, n, MSG_NOSIGNAL);
+          _exit (126);
+        }
+      close (pidfd);
+      berth_init_exec (plan);
+    }
+  int errsv = errno;
+  close (pidfd);
+  close (sv[1]);
+  gboolean ok = pid > 0 ? TRUE : berth_fail_errno (error, errsv, "fork");
+  ok = ok && berth_cgroup_enter (cg, pid, error);
+  ok = ok && (send (sv[0], "G", 1, MSG_NOSIGNAL) == 1
+              || berth_fail_errno (error, errno, "release the exec'd process"));
+  ok = ok && wait_child (sv[0], FALSE, error);
+  close (sv[0]);
+  if (!ok && pid > 0)
+    reap (pid);
+  return ok ? pid : 0;
+}
+
+/* ---- control ---- */
+
+static gboolean
+native_kill (BerthExec *c, int signal, gboolean all, GError **error)
+{
+  if (all)
+    {
+      BerthCgroup *cg = cgroup_of (c, error);
+      return cg && berth_cgroup_kill (cg, signal, error);
+    }
+  int pidfd = pidfd_of (c, error);
+  if (pidfd < 0)
+    return FALSE;
+  int r = syscall (SYS_pidfd_send_signal, pidfd, signal, NULL, 0);
+  int errsv = errno;
+  close (pidfd);
+  return r == 0 || berth_fail_errno (error, errsv, "send signal %d to %s", signal, c->id);
+}
+
+static gboolean
+native_pause (BerthExec *c, GError **error)
+{
+  BerthCgroup *cg = cgroup_of (c, error);
+  return cg && berth_cgroup_freeze (cg, TRUE, error);
+}
+
+static gboolean
+native_unpause (BerthExec *c, GError **error)
+{
+  BerthCgroup *cg = cgroup_of (c, error);
+  return cg && berth_cgroup_freeze (cg, FALSE, error);
+}
+
+static gboolean
+native_state (BerthExec *c, BerthExecStatus *status, GError **error)
+{
+  (void) error;
+  g_autofree char *fifo = fifo_path (c);
+  if (!alive (c))
+    *status = BERTH_EXEC_STOPPED;
+  else if (g_file_test (fifo, G_FILE_TEST_EXISTS))
+    *status = BERTH_EXEC_CREATED;
+  else
+    {
+      BerthCgroup *cg = cgroup_of (c, NULL);
+      *status = cg && berth_cgroup_is_frozen (cg) ? BERTH_EXEC_PAUSED : BERTH_EXEC_RUNNING;
+    }
+  return TRUE;
+}
+
+static gboolean
+native_stats (BerthExec *c, BerthExecStats *stats, GError **error)
+{
+  BerthCgroup *cg = cgroup_of (c, error);
+  return cg && berth_cgroup_stats (cg, stats, error);
+}
+
+static GArray *
+native_pids (BerthExec *c, GError **error)
+{
+  BerthCgroup *cg = cgroup_of (c, error);
+  return cg ? berth_cgroup_pids (cg, error) : NULL;
+}
+
+static gboolean
+native_oom_killed (BerthExec *c)
+{
+  BerthCgroup *cg = cgroup_of (c, NULL);
+  return cg && berth_cgroup_oom_kills (cg) > 0;
+}
+
+static gboolean
+native_delete (BerthExec *c, GError **error)
+{
+  BerthCgroup *cg = cgroup_of (c, error);
+  if (cg == NULL || !berth_cgroup_destroy (cg, error))
+    return FALSE;
+  g_autofree char *fifo = fifo_path (c);
+  g_autofree char *state = g_build_filename (c->state_dir, "native.json", NULL);
+  if ((unlink (fifo) < 0 && errno != ENOENT))
+    return berth_fail_errno (error, errno, "remove %s", fifo);
+  if (unlink (state) < 0 && errno != ENOENT)
+    return berth_fail_errno (error, errno, "remove %s", state);
+  return TRUE;
+}
+
+static gboolean
+native_probe (GError **error)
+{
+  if (access ("/proc/self/ns/pid", F_OK) < 0 || access ("/proc/self/ns/cgroup", F_OK) < 0)
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
+                       "the kernel lacks pid or cgroup namespaces (/proc/self/ns)");
+  if (access ("/sys/fs/cgroup", F_OK) < 0)
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "no cgroup filesystem at /sys/fs/cgroup");
+  return TRUE;
+}
+
+const BerthExecOps berth_exec_native_ops = {
+  .name = "native",
+  .probe = native_probe,
+  .load = native_load,
+  .create = native_create,
+  .start = native_start,
+  .run = native_run,
+  .exec = native_exec,
+  .kill = native_kill,
+  .pause = native_pause,
+  .unpause = native_unpause,
+  .state = native_state,
+  .stats = native_stats,
+  .pids = native_pids,
+  .oom_killed = native_oom_killed,
+  .delete = native_delete,
+  .free_priv = native_state_free,
+};

@@ -1,0 +1,134 @@
+/* The native exec driver's parts, shared inside drivers/exec/native/ only.
+ *
+ *   native.c   the ops table: create/start/run/exec/kill/... and saved state
+ *   init.c     the container's first process before exec: mounts, pivot_root,
+ *              devices, capabilities, user, rlimits
+ *   cgroup.c   cgroup v1, v2 and hybrid: create, limits, stats, freeze, destroy
+ *   seccomp.c  an OCI linux.seccomp object compiled with libseccomp
+ */
+#pragma once
+#include <berth/exec.h>
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+/* --- cgroup.c --- */
+typedef struct BerthCgroup BerthCgroup;
+
+/* Make the cgroup @path (OCI cgroupsPath: absolute from each hierarchy's root,
+ * or relative to the calling process's own cgroup) in every hierarchy the
+ * host has (v2: the unified tree; v1: each controller mount; hybrid: the v1
+ * controllers plus the cgroup2 mount at /sys/fs/cgroup/unified), and write
+ * the limits of @resources (OCI linux.resources; may be NULL). A limit the
+ * host cannot set (no swap accounting, no blkio weight) is an error naming
+ * the file, unless it was not asked for. On failure nothing is left. */
+BerthCgroup *berth_cgroup_create (const char *path, JsonObject *resources, GError **error);
+/* The same cgroup, for a later process (no mkdir, no writes). */
+BerthCgroup *berth_cgroup_open (const char *path, GError **error);
+const char *berth_cgroup_path (BerthCgroup *cg);
+/* An O_DIRECTORY fd of the v2 cgroup for clone3's CLONE_INTO_CGROUP, or -1
+ * where that cannot place the process in every hierarchy (v1, hybrid). */
+int berth_cgroup_v2_fd (BerthCgroup *cg);
+/* Move @pid into the cgroup in every hierarchy. */
+gboolean berth_cgroup_enter (BerthCgroup *cg, pid_t pid, GError **error);
+gboolean berth_cgroup_freeze (BerthCgroup *cg, gboolean frozen, GError **error);
+/* TRUE when frozen (v1 freezer.state FROZEN, v2 cgroup.freeze 1). */
+gboolean berth_cgroup_is_frozen (BerthCgroup *cg);
+gboolean berth_cgroup_stats (BerthCgroup *cg, BerthExecStats *stats, GError **error);
+GArray *berth_cgroup_pids (BerthCgroup *cg, GError **error);
+/* oom_kill count from memory.oom_control (v1) or memory.events (v2). */
+guint64 berth_cgroup_oom_kills (BerthCgroup *cg);
+/* Send @signal to every process in the cgroup. */
+gboolean berth_cgroup_kill (BerthCgroup *cg, int signal, GError **error);
+/* Kill what is left (thawing first), wait until empty, rmdir in every
+ * hierarchy. Idempotent: a missing directory is fine. */
+gboolean berth_cgroup_destroy (BerthCgroup *cg, GError **error);
+void berth_cgroup_free (BerthCgroup *cg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthCgroup, berth_cgroup_free)
+
+/* --- seccomp.c --- */
+typedef struct BerthSeccomp BerthSeccomp;
+/* Compile an OCI linux.seccomp object (defaultAction, architectures,
+ * syscalls[] with names, action, errnoRet, args) into a loadable filter.
+ * Unknown syscall names are skipped (older kernels/libseccomp lack some),
+ * unknown actions are an INVALID error. Done in the parent, before clone, so
+ * the child only has to load it. */
+BerthSeccomp *berth_seccomp_compile (JsonObject *seccomp, GError **error);
+/* Install the filter in the calling process. Needs no_new_privs (or
+ * CAP_SYS_ADMIN). Async-signal-safe enough for a freshly cloned child: no
+ * allocation. Returns 0 or -errno. */
+int berth_seccomp_load (BerthSeccomp *filter);
+void berth_seccomp_free (BerthSeccomp *filter);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthSeccomp, berth_seccomp_free)
+
+/* --- init.c: the container's first process (and exec'd ones) --- */
+
+typedef struct {
+  char *source;          /* host path, or the filesystem's name */
+  char *destination;     /* absolute inside the container */
+  char *type;            /* "bind" for bind mounts */
+  char *data;            /* options the kernel parses ("mode=755,size=65536k") */
+  unsigned long flags;   /* MS_* */
+  unsigned long propagation; /* MS_PRIVATE/MS_SLAVE/... with MS_REC, or 0 */
+  gboolean is_cgroup;    /* OCI "cgroup": mounted per hierarchy by init */
+} BerthMountPlan;
+
+typedef struct {
+  int resource;
+  struct { guint64 soft, hard; } limit;
+} BerthRlimitPlan;
+
+/* Everything the child does, worked out by the parent before clone so the
+ * child only makes syscalls. Pointers are owned by the plan. */
+typedef struct {
+  /* what the child joins or sets up */
+  gboolean new_mount_ns, new_net_ns, new_uts_ns, new_user_ns;
+  char *rootfs;
+  unsigned long root_propagation; /* applied to "/" first; MS_SLAVE|MS_REC default */
+  gboolean readonly_root;
+  GPtrArray *mounts;               /* BerthMountPlan */
+  char **cgroup_hierarchies;       /* for a "cgroup" mount: "cpu", "name=systemd", "cgroup2" */
+  char **masked_paths, **readonly_paths;
+  char *hostname;
+  char **sysctl;                   /* "key=value" */
+  /* the process */
+  char **args, **env;
+  char *cwd;
+  gboolean terminal;
+  int stdio[3];                    /* -1: /dev/null */
+  uid_t uid;
+  gid_t gid;
+  GArray *groups;                  /* gid_t */
+  guint64 cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+  int cap_last;
+  GArray *rlimits;                 /* BerthRlimitPlan */
+  gboolean set_oom_score_adj;
+  int oom_score_adj;
+  gboolean no_new_privs;
+  BerthSeccomp *seccomp;           /* NULL: unconfined */
+  /* plumbing */
+  int sync_fd;                     /* messages to the parent; EOF at exec */
+  int exec_fifo_fd;                /* O_PATH fd of exec.fifo, or -1 (run) */
+} BerthInitPlan;
+
+void berth_init_plan_free (BerthInitPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthInitPlan, berth_init_plan_free)
+
+/* The plan for a container's first process from OCI config @spec.
+ * @ns_flags_new: the CLONE_NEW* flags of namespaces made for it. */
+BerthInitPlan *berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
+                                    const BerthExecStdio *stdio, GError **error);
+/* Fill the process part of @plan from an OCI "process" object. */
+gboolean berth_init_plan_process (BerthInitPlan *plan, JsonObject *process, GError **error);
+
+/* In the freshly cloned child: wait for the parent's go, set up the container
+ * as @plan says and exec. Never returns; a failure is sent as one line on
+ * plan->sync_fd and the child exits 127 (not found) or 126. */
+G_GNUC_NORETURN void berth_init_container (BerthInitPlan *plan);
+/* In a child that has joined the container's namespaces: become the process
+ * @plan describes and exec. Never returns. */
+G_GNUC_NORETURN void berth_init_exec (BerthInitPlan *plan);
+
+G_END_DECLS

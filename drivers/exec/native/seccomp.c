@@ -1,0 +1,196 @@
+/* An OCI linux.seccomp object compiled with libseccomp. The compilation
+ * (name lookups, rule building, BPF generation) happens in the parent; the
+ * freshly cloned child only hands the finished program to the kernel. */
+#include "config.h"
+#include "native.h"
+#include <berth/error.h>
+#include <berth/json.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct BerthSeccomp {
+  struct sock_fprog prog;
+};
+
+void
+berth_seccomp_free (BerthSeccomp *filter)
+{
+  if (filter == NULL)
+    return;
+  g_free (filter->prog.filter);
+  g_free (filter);
+}
+
+static gboolean
+parse_action (const char *name, gint64 errno_ret, guint32 *action, GError **error)
+{
+  if (errno_ret < 0)
+    errno_ret = EPERM;
+  if (g_strcmp0 (name, "SCMP_ACT_ALLOW") == 0)
+    *action = SCMP_ACT_ALLOW;
+  else if (g_strcmp0 (name, "SCMP_ACT_ERRNO") == 0)
+    *action = SCMP_ACT_ERRNO (errno_ret);
+  else if (g_strcmp0 (name, "SCMP_ACT_KILL") == 0 || g_strcmp0 (name, "SCMP_ACT_KILL_THREAD") == 0)
+    *action = SCMP_ACT_KILL_THREAD;
+  else if (g_strcmp0 (name, "SCMP_ACT_KILL_PROCESS") == 0)
+    *action = SCMP_ACT_KILL_PROCESS;
+  else if (g_strcmp0 (name, "SCMP_ACT_TRAP") == 0)
+    *action = SCMP_ACT_TRAP;
+  else if (g_strcmp0 (name, "SCMP_ACT_TRACE") == 0)
+    *action = SCMP_ACT_TRACE (errno_ret);
+  else if (g_strcmp0 (name, "SCMP_ACT_LOG") == 0)
+    *action = SCMP_ACT_LOG;
+  else
+    return berth_fail (error, BERTH_ERROR_INVALID, "seccomp action '%s': unknown",
+                       name ? name : "(none)");
+  return TRUE;
+}
+
+typedef struct {
+  const char *name;
+  enum scmp_compare op;
+} CompareOp;
+
+static const CompareOp compare_ops[] = {
+  { "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
+  { "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+  { "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+  { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+};
+
+static gboolean
+parse_args (JsonArray *args, struct scmp_arg_cmp *cmp, guint *n, GError **error)
+{
+  *n = args ? json_array_get_length (args) : 0;
+  if (*n > 6)
+    return berth_fail (error, BERTH_ERROR_INVALID, "seccomp rule: more than 6 argument checks");
+  for (guint i = 0; i < *n; i++)
+    {
+      JsonObject *a = berth_json_array_object (args, i);
+      const char *op = berth_json_string (a, "op", "");
+      const CompareOp *found = NULL;
+      for (guint j = 0; j < G_N_ELEMENTS (compare_ops); j++)
+        if (strcmp (compare_ops[j].name, op) == 0)
+          found = &compare_ops[j];
+      if (found == NULL)
+        return berth_fail (error, BERTH_ERROR_INVALID, "seccomp argument operator '%s': unknown", op);
+      cmp[i] = (struct scmp_arg_cmp) { .arg = berth_json_int (a, "index", 0), .op = found->op,
+                                       .datum_a = berth_json_int (a, "value", 0),
+                                       .datum_b = berth_json_int (a, "valueTwo", 0) };
+    }
+  return TRUE;
+}
+
+static gboolean
+add_rule (scmp_filter_ctx ctx, JsonObject *rule, guint32 default_action, GError **error)
+{
+  guint32 action;
+  if (!parse_action (berth_json_string (rule, "action", NULL), berth_json_int (rule, "errnoRet", -1),
+                     &action, error))
+    return FALSE;
+  if (action == default_action)
+    return TRUE; /* libseccomp refuses rules that repeat the default */
+  struct scmp_arg_cmp cmp[6];
+  guint n_args;
+  if (!parse_args (berth_json_array (rule, "args"), cmp, &n_args, error))
+    return FALSE;
+  g_auto (GStrv) names = berth_json_strv (rule, "names");
+  for (char **name = names; name && *name; name++)
+    {
+      int nr = seccomp_syscall_resolve_name (*name);
+      if (nr == __NR_SCMP_ERROR)
+        continue; /* a syscall this kernel or libseccomp does not know */
+      int r = seccomp_rule_add_array (ctx, action, nr, n_args, cmp);
+      /* Multiplexed syscalls (socketcall on x86) cannot take argument checks. */
+      if (r < 0 && r != -EEXIST && r != -EINVAL && r != -EOPNOTSUPP)
+        return berth_fail_errno (error, -r, "seccomp rule for %s", *name);
+    }
+  return TRUE;
+}
+
+static gboolean
+add_architectures (scmp_filter_ctx ctx, JsonObject *seccomp, GError **error)
+{
+  g_auto (GStrv) arches = berth_json_strv (seccomp, "architectures");
+  for (char **a = arches; a && *a; a++)
+    {
+      const char *name = g_str_has_prefix (*a, "SCMP_ARCH_") ? *a + 10 : *a;
+      g_autofree char *lower = g_ascii_strdown (name, -1);
+      guint32 arch = seccomp_arch_resolve_name (lower);
+      if (arch == 0)
+        continue;
+      int r = seccomp_arch_add (ctx, arch);
+      if (r < 0 && r != -EEXIST)
+        return berth_fail_errno (error, -r, "seccomp architecture %s", *a);
+    }
+  return TRUE;
+}
+
+/* seccomp_export_bpf writes to an fd (libseccomp 2.5 has no in-memory
+ * export); a memfd keeps it off the disk. */
+static gboolean
+export_program (scmp_filter_ctx ctx, BerthSeccomp *filter, GError **error)
+{
+  int fd = memfd_create ("berth-seccomp", MFD_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "memfd_create");
+  int r = seccomp_export_bpf (ctx, fd);
+  off_t size = lseek (fd, 0, SEEK_END);
+  gboolean ok = FALSE;
+  if (r < 0)
+    berth_fail_errno (error, -r, "export the seccomp filter");
+  else if (size <= 0 || size % sizeof (struct sock_filter) != 0 || size / sizeof (struct sock_filter) > BPF_MAXINSNS)
+    berth_fail (error, BERTH_ERROR_FAILED, "seccomp filter: %lld bytes is not a loadable program",
+                (long long) size);
+  else
+    {
+      filter->prog.len = size / sizeof (struct sock_filter);
+      filter->prog.filter = g_malloc (size);
+      ok = pread (fd, filter->prog.filter, size, 0) == size
+           || berth_fail_errno (error, errno, "read the seccomp filter");
+    }
+  close (fd);
+  return ok;
+}
+
+BerthSeccomp *
+berth_seccomp_compile (JsonObject *seccomp, GError **error)
+{
+  guint32 default_action;
+  if (!parse_action (berth_json_string (seccomp, "defaultAction", NULL),
+                     berth_json_int (seccomp, "defaultErrnoRet", -1), &default_action, error))
+    return NULL;
+  scmp_filter_ctx ctx = seccomp_init (default_action);
+  if (ctx == NULL)
+    {
+      berth_fail (error, BERTH_ERROR_FAILED, "seccomp_init failed");
+      return NULL;
+    }
+  /* We set no_new_privs ourselves, at the right moment. */
+  seccomp_attr_set (ctx, SCMP_FLTATR_CTL_NNP, 0);
+  g_autoptr (BerthSeccomp) filter = g_new0 (BerthSeccomp, 1);
+  JsonArray *rules = berth_json_array (seccomp, "syscalls");
+  gboolean ok = add_architectures (ctx, seccomp, error);
+  for (guint i = 0; ok && rules && i < json_array_get_length (rules); i++)
+    ok = add_rule (ctx, berth_json_array_object (rules, i), default_action, error);
+  ok = ok && export_program (ctx, filter, error);
+  seccomp_release (ctx);
+  return ok ? g_steal_pointer (&filter) : NULL;
+}
+
+int
+berth_seccomp_load (BerthSeccomp *filter)
+{
+  if (syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &filter->prog) == 0)
+    return 0;
+  if (errno == ENOSYS && prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter->prog, 0, 0) == 0)
+    return 0;
+  return -errno;
+}

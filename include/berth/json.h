@@ -1,0 +1,31 @@
+/* JSON helpers shared by the core and the drivers. Input from images and
+ * specs is untrusted: the typed accessors return NULL on a type mismatch
+ * instead of letting json-glib warn. */
+#pragma once
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Read and parse a JSON file; NOT_FOUND when it does not exist. */
+JsonNode *berth_json_read (const char *path, GError **error);
+/* Serialise @node and write it atomically to @path. */
+gboolean berth_json_write (const char *path, JsonNode *node, GError **error);
+char *berth_json_to_string (JsonNode *node, gsize *len);
+/* A NULL-terminated string array from a JSON array member (NULL if absent). */
+char **berth_json_strv (JsonObject *obj, const char *member);
+/* Member @member of @obj when it exists and is an object / array, else NULL:
+ * input from archives is untrusted and json-glib's getters warn on a mismatch. */
+JsonObject *berth_json_object (JsonObject *obj, const char *member);
+JsonArray *berth_json_array (JsonObject *obj, const char *member);
+/* Element @i of @arr when it is an object, else NULL. */
+JsonObject *berth_json_array_object (JsonArray *arr, guint i);
+/* The node's object when it holds one, else NULL. */
+JsonObject *berth_json_node_object (JsonNode *node);
+JsonNode *berth_json_strv_node (char *const *strv);
+/* Scalar member @member of @obj, or @fallback when absent or of another type. */
+const char *berth_json_string (JsonObject *obj, const char *member, const char *fallback);
+gint64 berth_json_int (JsonObject *obj, const char *member, gint64 fallback);
+gboolean berth_json_bool (JsonObject *obj, const char *member, gboolean fallback);
+
+G_END_DECLS

@@ -1,0 +1,54 @@
+/* Building a container's OCI runtime config (config.json) from its image's
+ * config and what the user asked for on the command line, with Docker's
+ * defaults: its capability set, masked and read-only paths, seccomp profile,
+ * and /proc, /dev, /sys mounts. Any exec driver runs the result. */
+#pragma once
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char **cmd;              /* replaces the image's Cmd (Entrypoint kept) */
+  char **env;              /* "K=V", over the image's Env */
+  const char *user;        /* "user[:group]", names or numbers */
+  const char *workdir;
+  const char *hostname;    /* default: the first 12 hex of the id */
+  gint64 memory;           /* bytes; 0 = no limit */
+  gint64 memory_swap;      /* memory+swap bytes; -1 unlimited; 0 = unset */
+  double cpus;             /* 0 = no quota */
+  const char *cpuset_cpus;
+  gint64 cpu_shares;       /* 0 = unset */
+  gint64 pids_limit;       /* 0 = unset, -1 unlimited */
+  gint64 blkio_weight;     /* 0 = unset; 10..1000 */
+  const char *network;     /* "none" (loopback only, default) or "host" */
+  char **volumes;          /* "HOST:CTR[:ro]" */
+  gboolean read_only;      /* the root filesystem */
+  gboolean tty;
+  gboolean interactive;
+  char **cap_add, **cap_drop; /* "NET_ADMIN", "CAP_NET_ADMIN" or "ALL" */
+  const char *seccomp;     /* NULL: the default profile; "unconfined"; or a JSON file */
+  const char *userns;      /* NULL/"host": none; "remap": root = host uid 100000 */
+} BerthSpecOptions;
+
+/* The OCI config for container @id. @image_config: the OCI image config (its
+ * "config" member gives Env, Cmd, Entrypoint, WorkingDir, User). @rootfs_dir:
+ * needed only to resolve a user or group name through its /etc/passwd and
+ * /etc/group (may be NULL: numeric ids only). INVALID on a bad option, naming it. */
+JsonNode *berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir,
+                            const BerthSpecOptions *options, GError **error);
+
+/* Docker's default seccomp profile as an OCI linux.seccomp object. */
+JsonNode *berth_seccomp_default_profile (void);
+
+/* Docker's default capability set ("CAP_CHOWN", ...), NULL-terminated, static. */
+const char *const *berth_default_capabilities (void);
+/* All capability names this berth knows, NULL-terminated, static. */
+const char *const *berth_all_capabilities (void);
+/* "NET_ADMIN" or "cap_net_admin" -> "CAP_NET_ADMIN"; NULL if unknown. */
+char *berth_capability_normalize (const char *name);
+
+/* "512m", "1g", "1024" -> bytes; FALSE with INVALID naming @what. */
+gboolean berth_parse_size (const char *text, const char *what, gint64 *bytes, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,653 @@
+/* Real containers through the CLI, as root: namespaces, rootfs, privileges,
+ * cgroups and the lifecycle, on every storage driver this host has. Each
+ * case runs against a fresh store holding a busybox image. */
+#include "config.h"
+#include "testutil.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+  const char *driver;
+} Params;
+
+typedef struct {
+  const Params *params;
+  char *dir;
+  char *root;
+  char *btrfs;          /* mount point when the store is on btrfs */
+  gboolean skipped;
+} Fixture;
+
+static int
+berth (Fixture *f, char **out, char **err, ...)
+{
+  va_list ap;
+  va_start (ap, err);
+  int status = tu_berth_va (f->root, out, err, ap);
+  va_end (ap);
+  return status;
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->params = data;
+  f->dir = tu_mkdtemp ("berth-exec");
+  f->root = g_build_filename (f->dir, "store", NULL);
+  if (g_strcmp0 (f->params->driver, "btrfs") == 0)
+    {
+      g_autoptr (GError) error = NULL;
+      f->btrfs = g_build_filename (f->dir, "btrfs", NULL);
+      if (!tu_btrfs_mount (f->dir, f->btrfs, &error))
+        {
+          g_test_skip_printf ("btrfs: %s", error->message);
+          f->skipped = TRUE;
+          return;
+        }
+      g_free (f->root);
+      f->root = g_build_filename (f->btrfs, "store", NULL);
+    }
+  g_autofree char *err = NULL;
+  int rc = berth (f, NULL, &err, "--storage-driver", f->params->driver, "image", "bootstrap",
+                  "busybox", NULL);
+  if (rc != 0 && err && strstr (err, "not available"))
+    {
+      g_test_skip_printf ("%s", err);
+      f->skipped = TRUE;
+      return;
+    }
+  g_assert_cmpint (rc, ==, 0);
+}
+
+static char *
+container_cgroup (const char *hierarchy, const char *id)
+{
+  return g_strdup_printf ("/sys/fs/cgroup/%s/berth/%s", hierarchy, id);
+}
+
+/* Nothing of container @id anywhere: no cgroup in any hierarchy, no mount,
+ * no state directory. */
+static void
+assert_no_trace (Fixture *f, const char *id)
+{
+  g_autoptr (GDir) d = g_dir_open ("/sys/fs/cgroup", 0, NULL);
+  const char *h;
+  while (d && (h = g_dir_read_name (d)))
+    {
+      g_autofree char *cg = container_cgroup (h, id);
+      if (g_file_test (cg, G_FILE_TEST_EXISTS))
+        g_error ("cgroup %s left behind", cg);
+    }
+  g_autofree char *cg2 = g_strdup_printf ("/sys/fs/cgroup/berth/%s", id);
+  g_assert_false (g_file_test (cg2, G_FILE_TEST_EXISTS));
+  g_autofree char *mountinfo = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &mountinfo, NULL, NULL));
+  g_assert_null (strstr (mountinfo, id));
+  g_autofree char *state = g_build_filename (f->root, "containers", id, NULL);
+  g_assert_false (g_file_test (state, G_FILE_TEST_EXISTS));
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  if (!f->skipped)
+    {
+      /* Remove whatever a failed case left running. */
+      g_autofree char *ids = NULL;
+      berth (f, &ids, NULL, "ps", "-aq", NULL);
+      g_auto (GStrv) lines = g_strsplit (ids ? ids : "", "\n", -1);
+      for (char **l = lines; *l; l++)
+        if (**l)
+          berth (f, NULL, NULL, "rm", "-f", *l, NULL);
+    }
+  if (f->btrfs)
+    tu_btrfs_umount (f->btrfs);
+  g_assert_false (tu_mounted_below (f->dir));
+  tu_remove_tree (f->dir);
+  g_free (f->dir);
+  g_free (f->root);
+  g_free (f->btrfs);
+}
+
+/* `berth run --rm busybox sh -c SCRIPT` with extra flags before the image;
+ * its stdout, asserting exit code @want. */
+static char *
+run_sh (Fixture *f, int want, const char *const *flags, const char *script)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) tu_berth_bin ());
+  g_ptr_array_add (argv, "--root");
+  g_ptr_array_add (argv, f->root);
+  g_ptr_array_add (argv, "run");
+  g_ptr_array_add (argv, "--rm");
+  for (const char *const *fl = flags; fl && *fl; fl++)
+    g_ptr_array_add (argv, (gpointer) *fl);
+  g_ptr_array_add (argv, "busybox");
+  g_ptr_array_add (argv, "sh");
+  g_ptr_array_add (argv, "-c");
+  g_ptr_array_add (argv, (gpointer) script);
+  g_ptr_array_add (argv, NULL);
+  char *out = NULL;
+  g_autofree char *err = NULL;
+  int rc = tu_run ((char **) argv->pdata, &out, &err);
+  if (rc != want)
+    g_error ("sh -c '%s' exited %d, not %d; stderr: %s", script, rc, want, err);
+  return out;
+}
+
+static char *
+run_detached (Fixture *f, const char *const *flags, const char *script)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) tu_berth_bin ());
+  g_ptr_array_add (argv, "--root");
+  g_ptr_array_add (argv, f->root);
+  g_ptr_array_add (argv, "run");
+  g_ptr_array_add (argv, "-d");
+  for (const char *const *fl = flags; fl && *fl; fl++)
+    g_ptr_array_add (argv, (gpointer) *fl);
+  g_ptr_array_add (argv, "busybox");
+  g_ptr_array_add (argv, "sh");
+  g_ptr_array_add (argv, "-c");
+  g_ptr_array_add (argv, (gpointer) script);
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  int rc = tu_run ((char **) argv->pdata, &out, &err);
+  if (rc != 0)
+    g_error ("run -d exited %d: %s", rc, err);
+  return g_strstrip (g_strdup (out));
+}
+
+static char *
+exec_in (Fixture *f, const char *id, const char *script)
+{
+  char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "exec", id, "sh", "-c", script, NULL), ==, 0);
+  return out;
+}
+
+#define SKIP_IF_SKIPPED(f) \
+  if ((f)->skipped)        \
+  return
+
+/* ---- isolation ---- */
+
+static void
+test_pid_namespace (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autofree char *out = run_sh (f, 0, NULL, "echo $$; ls /proc | grep -c '^[0-9]'");
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  g_assert_cmpstr (lines[0], ==, "1");
+  /* sh, ls and grep: the host's processes are not there. */
+  g_assert_cmpint (atoi (lines[1]), <=, 3);
+}
+
+static void
+test_hostname (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  const char *flags[] = { "-h", "box-one", NULL };
+  g_autofree char *out = run_sh (f, 0, flags, "hostname");
+  g_assert_cmpstr (g_strstrip (out), ==, "box-one");
+}
+
+static void
+test_mounts_private (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autofree char *id = run_detached (f, NULL, "exec sleep 1000");
+  g_autofree char *inside = exec_in (f, id, "cat /proc/self/mountinfo");
+  g_assert_nonnull (strstr (inside, " /proc "));
+  g_assert_nonnull (strstr (inside, " /dev/pts "));
+  /* The rootfs is mounted on the host (the storage driver's mount), but
+   * nothing the container mounted on it is. */
+  g_autofree char *json = NULL;
+  g_assert_cmpint (berth (f, &json, NULL, "inspect", id, NULL), ==, 0);
+  const char *key = strstr (json, "\"Rootfs\" : \"");
+  g_assert_nonnull (key);
+  g_autofree char *rootfs = g_strndup (key + 12, strchr (key + 12, '"') - (key + 12));
+  g_autofree char *below = g_strdup_printf (" %s/", rootfs);
+  g_autofree char *host = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &host, NULL, NULL));
+  g_assert_nonnull (strstr (host, rootfs));
+  g_assert_null (strstr (host, below));
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+  assert_no_trace (f, id);
+}
+
+/* ---- privileges ---- */
+
+static void
+test_capabilities (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autofree char *out = run_sh (f, 0, NULL, "grep -E '^(Cap|NoNewPrivs|Seccomp:)' /proc/self/status");
+  /* Docker's default set: chown dac_override fowner fsetid kill setgid
+   * setuid setpcap net_bind_service net_raw sys_chroot mknod audit_write setfcap. */
+  g_assert_nonnull (strstr (out, "CapInh:\t0000000000000000"));
+  g_assert_nonnull (strstr (out, "CapPrm:\t00000000a80425fb"));
+  g_assert_nonnull (strstr (out, "CapEff:\t00000000a80425fb"));
+  g_assert_nonnull (strstr (out, "CapBnd:\t00000000a80425fb"));
+  g_assert_nonnull (strstr (out, "CapAmb:\t0000000000000000"));
+  g_assert_nonnull (strstr (out, "NoNewPrivs:\t1"));
+  g_assert_nonnull (strstr (out, "Seccomp:\t2"));
+}
+
+static void
+test_cap_add_drop (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  const char *flags[] = { "--cap-drop", "ALL", "--cap-add", "CHOWN", NULL };
+  g_autofree char *out = run_sh (f, 0, flags, "grep CapEff /proc/self/status");
+  g_assert_nonnull (strstr (out, "CapEff:\t0000000000000001"));
+}
+
+static void
+test_seccomp (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autofree char *out = run_sh (f, 0, NULL, "unshare -U true && echo allowed || echo refused");
+  g_assert_cmpstr (g_strstrip (out), ==, "refused");
+  const char *unconfined[] = { "--security-opt", "seccomp=unconfined", NULL };
+  g_autofree char *out2 = run_sh (f, 0, unconfined, "grep Seccomp: /proc/self/status");
+  g_assert_nonnull (strstr (out2, "Seccomp:\t0"));
+}
+
+static void
+test_masked_and_readonly_paths (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  static const char *const masked[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list",
+                                        "/proc/sched_debug", "/proc/scsi", "/proc/acpi",
+                                        "/sys/firmware", NULL };
+  g_autofree char *out = run_sh (
+      f, 0, NULL,
+      "for p in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/scsi /proc/acpi "
+      "/sys/firmware; do if [ -d $p ]; then echo \"$p $(ls -A $p | wc -l)\"; "
+      "elif [ -e $p ]; then echo \"$p $(cat $p | wc -c)\"; fi; done;"
+      "echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo writable || echo ro;"
+      "echo h > /proc/sysrq-trigger 2>/dev/null && echo writable || echo ro");
+  /* Every masked path the host has reads as empty inside. */
+  guint checked = 0;
+  for (guint i = 0; masked[i]; i++)
+    if (g_file_test (masked[i], G_FILE_TEST_EXISTS))
+      {
+        g_autofree char *line = g_strdup_printf ("%s 0\n", masked[i]);
+        if (strstr (out, line) == NULL)
+          g_error ("%s is not empty inside: %s", masked[i], out);
+        checked++;
+      }
+  g_assert_cmpuint (checked, >=, 3);
+  g_assert_true (g_str_has_suffix (out, "ro\nro\n"));
+}
+
+static void
+test_no_fd_leak (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autofree char *id = run_detached (f, NULL, "exec sleep 1000");
+  g_autofree char *init_fds = exec_in (f, id, "ls /proc/1/fd | tr '\\n' ' '");
+  g_assert_cmpstr (init_fds, ==, "0 1 2 ");
+  /* The exec'd shell's own fds: 0-2, and 3 for the directory ls reads. */
+  g_autofree char *exec_fds = exec_in (f, id, "ls /proc/self/fd | tr '\\n' ' '");
+  g_assert_cmpstr (exec_fds, ==, "0 1 2 3 ");
+  g_autofree char *cwd = exec_in (f, id, "readlink /proc/1/cwd; readlink /proc/self/cwd");
+  g_assert_cmpstr (cwd, ==, "/\n/\n");
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+}
+
+/* CVE-2019-5736: the first process is the user's program by the time the
+ * container can see it, and berth's binary is not reachable through any
+ * /proc/PID/exe inside. */
+static void
+test_berth_binary_unreachable (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autofree char *id = run_detached (f, NULL, "exec sleep 1000");
+  g_autofree char *out = exec_in (f, id,
+                                  "for p in /proc/[0-9]*; do readlink $p/exe; done 2>/dev/null;"
+                                  "echo x >> /proc/1/exe 2>/dev/null && echo wrote || echo refused");
+  g_assert_null (strstr (out, "berth"));
+  g_assert_nonnull (strstr (out, "refused"));
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+}
+
+/* ---- cgroups ---- */
+
+static void
+test_oom (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autofree char *err = NULL;
+  int rc = berth (f, NULL, &err, "run", "--name", "hog", "-m", "32m", "--memory-swap", "32m",
+                  "busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1", NULL);
+  g_assert_cmpint (rc, ==, 137);
+  g_autofree char *json = NULL;
+  g_assert_cmpint (berth (f, &json, NULL, "inspect", "hog", NULL), ==, 0);
+  g_assert_nonnull (strstr (json, "\"OOMKilled\" : true"));
+  g_assert_nonnull (strstr (json, "\"ExitCode\" : 137"));
+  g_assert_nonnull (strstr (json, "\"Memory\" : 33554432"));
+}
+
+static void
+test_pids_limit (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  const char *flags[] = { "--pids-limit", "20", NULL };
+  g_autofree char *out = run_sh (f, 0, flags,
+                                 "(i=0; while [ $i -lt 60 ]; do sleep 30 & i=$((i+1)); done) 2>/dev/null;"
+                                 "set -- /proc/[0-9]*; echo $#");
+  int n = atoi (g_strstrip (out));
+  g_assert_cmpint (n, <=, 20);
+  g_assert_cmpint (n, >=, 10);
+}
+
+static gboolean
+read_trimmed (const char *path, char **value)
+{
+  if (!g_file_get_contents (path, value, NULL, NULL))
+    return FALSE;
+  g_strstrip (*value);
+  return TRUE;
+}
+
+static void
+assert_cgroup_value (const char *id, const char *v1, const char *v1_file, const char *v2_file,
+                     const char *want_v1, const char *want_v2)
+{
+  g_autofree char *p1 = g_strdup_printf ("/sys/fs/cgroup/%s/berth/%s/%s", v1, id, v1_file);
+  g_autofree char *p2 = g_strdup_printf ("/sys/fs/cgroup/berth/%s/%s", id, v2_file);
+  g_autofree char *value = NULL;
+  if (read_trimmed (p1, &value))
+    g_assert_cmpstr (value, ==, want_v1);
+  else if (read_trimmed (p2, &value))
+    g_assert_cmpstr (value, ==, want_v2);
+  else
+    g_error ("neither %s nor %s exists", p1, p2);
+}
+
+static void
+test_cgroup_values (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  const char *flags[] = { "--cpus", "0.5", "--cpuset-cpus", "0", "-m", "64m", "--cpu-shares",
+                          "512", "--pids-limit", "50", NULL };
+  g_autofree char *id = run_detached (f, flags, "exec sleep 1000");
+  assert_cgroup_value (id, "cpu", "cpu.cfs_quota_us", "cpu.max", "50000", "50000 100000");
+  assert_cgroup_value (id, "cpu", "cpu.shares", "cpu.weight", "512", "20");
+  assert_cgroup_value (id, "cpuset", "cpuset.cpus", "cpuset.cpus", "0", "0");
+  assert_cgroup_value (id, "memory", "memory.limit_in_bytes", "memory.max", "67108864", "67108864");
+  assert_cgroup_value (id, "pids", "pids.max", "pids.max", "50", "50");
+  g_autofree char *stats = NULL;
+  g_assert_cmpint (berth (f, &stats, NULL, "stats", "--no-stream", id, NULL), ==, 0);
+  g_test_message ("%s", stats);
+  g_assert_nonnull (strstr (stats, "/ 64.0"));
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+  assert_no_trace (f, id);
+}
+
+static void
+test_io_weight (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autofree char *out = NULL, *err = NULL;
+  int rc = berth (f, &out, &err, "run", "-d", "--blkio-weight", "300", "busybox", "sleep", "1000", NULL);
+  if (rc != 0)
+    {
+      /* A kernel whose block layer has no weight knob: the flag must say so
+       * in one line and leave nothing behind. */
+      tu_assert_one_line_error (err, "weight");
+      g_autofree char *ids = NULL;
+      berth (f, &ids, NULL, "ps", "-q", NULL);
+      g_assert_cmpstr (ids, ==, "");
+      g_test_skip_printf ("no I/O weight on this host: %s", err);
+      return;
+    }
+  g_autofree char *id = g_strstrip (g_strdup (out));
+  static const char *const files[][3] = {
+    { "/sys/fs/cgroup/blkio/berth/", "/blkio.weight", "300" },
+    { "/sys/fs/cgroup/blkio/berth/", "/blkio.bfq.weight", "300" },
+    { "/sys/fs/cgroup/berth/", "/io.weight", "default 2970" },
+  };
+  gboolean found = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (files) && !found; i++)
+    {
+      g_autofree char *path = g_strconcat (files[i][0], id, files[i][1], NULL);
+      g_autofree char *value = NULL;
+      if (read_trimmed (path, &value))
+        {
+          g_assert_cmpstr (value, ==, files[i][2]);
+          found = TRUE;
+        }
+    }
+  g_assert_true (found);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+}
+
+/* ---- lifecycle ---- */
+
+static void
+test_exit_codes (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autofree char *o1 = run_sh (f, 42, NULL, "exit 42");
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "busybox", "no-such-program", NULL), ==, 127);
+  tu_assert_one_line_error (err, "no-such-program");
+  g_autofree char *ids = NULL;
+  berth (f, &ids, NULL, "ps", "-aq", NULL);
+  g_assert_cmpstr (ids, ==, "");
+}
+
+static void
+test_stop_escalates (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  /* pid 1 has no handler for SIGTERM: the kernel ignores it, so only the
+   * SIGKILL after the timeout stops it. */
+  g_autofree char *id = run_detached (f, NULL, "exec sleep 1000");
+  gint64 t0 = g_get_monotonic_time ();
+  g_assert_cmpint (berth (f, NULL, NULL, "stop", "-t", "1", id, NULL), ==, 0);
+  g_assert_cmpint (g_get_monotonic_time () - t0, >=, G_USEC_PER_SEC);
+  g_autofree char *code = NULL;
+  g_assert_cmpint (berth (f, &code, NULL, "wait", id, NULL), ==, 0);
+  g_assert_cmpstr (code, ==, "137\n");
+  g_autofree char *ps = NULL;
+  berth (f, &ps, NULL, "ps", "-a", NULL);
+  g_assert_nonnull (strstr (ps, "Exited (137)"));
+}
+
+static void
+test_logs_after_exit (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autofree char *id = run_detached (f, NULL, "echo to-out; echo to-err >&2; printf partial");
+  g_autofree char *code = NULL;
+  g_assert_cmpint (berth (f, &code, NULL, "wait", id, NULL), ==, 0);
+  g_assert_cmpstr (code, ==, "0\n");
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (berth (f, &out, &err, "logs", id, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "to-out\npartial");
+  g_assert_cmpstr (err, ==, "to-err\n");
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", id, NULL), ==, 0);
+  assert_no_trace (f, id);
+}
+
+static void
+test_exec_and_ps (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autofree char *id = run_detached (f, NULL, "exec sleep 1000");
+  g_autofree char *out = exec_in (f, id, "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$");
+  g_auto (GStrv) l = g_strsplit (out, "\n", -1);
+  g_assert_cmpstr (l[0], ==, "sleep 1000 ");
+  g_assert_cmpint (atoi (l[1]), >, 1);
+  /* Another berth process, as from another shell, sees it running. */
+  g_autofree char *ps = NULL;
+  g_assert_cmpint (berth (f, &ps, NULL, "ps", NULL), ==, 0);
+  g_assert_nonnull (strstr (ps, "Up"));
+  g_autofree char *top = NULL;
+  g_assert_cmpint (berth (f, &top, NULL, "top", id, NULL), ==, 0);
+  g_assert_nonnull (strstr (top, "sleep 1000"));
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "rm", id, NULL), !=, 0);
+  tu_assert_one_line_error (err, "running");
+  g_assert_cmpint (berth (f, NULL, NULL, "pause", id, NULL), ==, 0);
+  g_autofree char *state = NULL;
+  g_assert_true (read_trimmed (g_strdup_printf ("/sys/fs/cgroup/freezer/berth/%s/freezer.state", id), &state)
+                 || read_trimmed (g_strdup_printf ("/sys/fs/cgroup/berth/%s/cgroup.freeze", id), &state));
+  g_assert_true (g_strcmp0 (state, "FROZEN") == 0 || g_strcmp0 (state, "1") == 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "unpause", id, NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+  assert_no_trace (f, id);
+}
+
+static void
+test_volumes (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autofree char *host = g_build_filename (f->dir, "vol", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (host, 0755), ==, 0);
+  g_autofree char *file = g_build_filename (host, "hello", NULL);
+  tu_write_file (file, "from the host\n", 0644);
+  g_autofree char *ro = g_strdup_printf ("%s:/data:ro", host);
+  const char *ro_flags[] = { "-v", ro, NULL };
+  g_autofree char *out = run_sh (f, 0, ro_flags,
+                                 "cat /data/hello; touch /data/new 2>/dev/null && echo wrote || echo refused");
+  g_assert_cmpstr (out, ==, "from the host\nrefused\n");
+  g_autofree char *created = g_build_filename (host, "new", NULL);
+  g_assert_false (g_file_test (created, G_FILE_TEST_EXISTS));
+  g_autofree char *rw = g_strdup_printf ("%s:/data", host);
+  const char *rw_flags[] = { "-v", rw, NULL };
+  g_autofree char *out2 = run_sh (f, 0, rw_flags, "echo made > /data/new");
+  g_assert_true (g_file_test (created, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_read_only_root (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  const char *flags[] = { "--read-only", NULL };
+  g_autofree char *out = run_sh (f, 0, flags,
+                                 "touch /x 2>/dev/null && echo wrote || echo refused; touch /dev/shm/x && echo tmpfs-ok");
+  g_assert_cmpstr (out, ==, "refused\ntmpfs-ok\n");
+}
+
+static void
+test_user_env_workdir (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  const char *flags[] = { "-u", "1000:1000", "-e", "GREETING=hi", "-w", "/tmp/work", NULL };
+  g_autofree char *out = run_sh (f, 0, flags, "id -u; id -g; echo $GREETING; pwd; grep CapEff /proc/self/status");
+  g_assert_cmpstr (out, ==, "1000\n1000\nhi\n/tmp/work\nCapEff:\t0000000000000000\n");
+}
+
+/* Container cgroups (64-hex directories) under berth's parent cgroup. */
+static guint
+count_container_cgroups (void)
+{
+  const char *parent = g_file_test ("/sys/fs/cgroup/memory", G_FILE_TEST_IS_DIR)
+                           ? "/sys/fs/cgroup/memory/berth" : "/sys/fs/cgroup/berth";
+  g_autoptr (GDir) d = g_dir_open (parent, 0, NULL);
+  guint n = 0;
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    if (strlen (name) == 64)
+      n++;
+  return n;
+}
+
+static void
+test_rm_leaves_nothing (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  guint cgroups_before = count_container_cgroups ();
+  for (int i = 0; i < 50; i++)
+    {
+      g_autofree char *out = NULL;
+      g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "busybox", "true", NULL), ==, 0);
+    }
+  g_autofree char *ids = NULL;
+  berth (f, &ids, NULL, "ps", "-aq", NULL);
+  g_assert_cmpstr (ids, ==, "");
+  g_autofree char *containers = g_build_filename (f->root, "containers", NULL);
+  g_autoptr (GDir) d = g_dir_open (containers, 0, NULL);
+  g_assert_null (g_dir_read_name (d));
+  g_assert_cmpuint (count_container_cgroups (), ==, cgroups_before);
+  g_autofree char *mountinfo = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &mountinfo, NULL, NULL));
+  g_assert_null (strstr (mountinfo, f->root));
+}
+
+static const Params drivers[] = { { "overlay" }, { "vfs" }, { "btrfs" } };
+
+typedef void (*TestFunc) (Fixture *, gconstpointer);
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  static const struct {
+    const char *name;
+    TestFunc func;
+    gboolean every_driver; /* the rest run on the first driver only: no storage in them */
+  } cases[] = {
+    { "pid-namespace", test_pid_namespace, TRUE },
+    { "hostname", test_hostname, FALSE },
+    { "mounts-private", test_mounts_private, TRUE },
+    { "capabilities", test_capabilities, FALSE },
+    { "cap-add-drop", test_cap_add_drop, FALSE },
+    { "seccomp", test_seccomp, FALSE },
+    { "masked-readonly-paths", test_masked_and_readonly_paths, FALSE },
+    { "no-fd-leak", test_no_fd_leak, FALSE },
+    { "berth-binary-unreachable", test_berth_binary_unreachable, FALSE },
+    { "oom", test_oom, FALSE },
+    { "pids-limit", test_pids_limit, FALSE },
+    { "cgroup-values", test_cgroup_values, FALSE },
+    { "io-weight", test_io_weight, FALSE },
+    { "exit-codes", test_exit_codes, TRUE },
+    { "stop-escalates", test_stop_escalates, FALSE },
+    { "logs-after-exit", test_logs_after_exit, TRUE },
+    { "exec-and-ps", test_exec_and_ps, TRUE },
+    { "volumes", test_volumes, FALSE },
+    { "read-only-root", test_read_only_root, TRUE },
+    { "user-env-workdir", test_user_env_workdir, FALSE },
+    { "rm-leaves-nothing", test_rm_leaves_nothing, TRUE },
+  };
+  for (guint d = 0; d < G_N_ELEMENTS (drivers); d++)
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        if (d > 0 && !cases[i].every_driver)
+          continue;
+        g_autofree char *path = g_strdup_printf ("/exec/%s/%s", drivers[d].driver, cases[i].name);
+        g_test_add (path, Fixture, &drivers[d], fixture_setup, cases[i].func, fixture_teardown);
+      }
+  return g_test_run ();
+}
