@@ -208,7 +208,7 @@ test_mounts_private (Fixture *f, gconstpointer data)
   g_autofree char *inside = exec_in (f, id, "cat /proc/self/mountinfo");
   g_assert_nonnull (strstr (inside, " /proc "));
   g_assert_nonnull (strstr (inside, " /dev/pts "));
-  /* The rootfs is mounted on the host (the storage driver's mount), but
+  /* The rootfs may be mounted on the host (overlay's merged view), but
    * nothing the container mounted on it is. */
   g_autofree char *json = NULL;
   g_assert_cmpint (berth (f, &json, NULL, "inspect", id, NULL), ==, 0);
@@ -218,7 +218,6 @@ test_mounts_private (Fixture *f, gconstpointer data)
   g_autofree char *below = g_strdup_printf (" %s/", rootfs);
   g_autofree char *host = NULL;
   g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &host, NULL, NULL));
-  g_assert_nonnull (strstr (host, rootfs));
   g_assert_null (strstr (host, below));
   g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
   assert_no_trace (f, id);
@@ -617,35 +616,32 @@ main (int argc, char **argv)
   static const struct {
     const char *name;
     TestFunc func;
-    gboolean every_driver; /* the rest run on the first driver only: no storage in them */
   } cases[] = {
-    { "pid-namespace", test_pid_namespace, TRUE },
-    { "hostname", test_hostname, FALSE },
-    { "mounts-private", test_mounts_private, TRUE },
-    { "capabilities", test_capabilities, FALSE },
-    { "cap-add-drop", test_cap_add_drop, FALSE },
-    { "seccomp", test_seccomp, FALSE },
-    { "masked-readonly-paths", test_masked_and_readonly_paths, FALSE },
-    { "no-fd-leak", test_no_fd_leak, FALSE },
-    { "berth-binary-unreachable", test_berth_binary_unreachable, FALSE },
-    { "oom", test_oom, FALSE },
-    { "pids-limit", test_pids_limit, FALSE },
-    { "cgroup-values", test_cgroup_values, FALSE },
-    { "io-weight", test_io_weight, FALSE },
-    { "exit-codes", test_exit_codes, TRUE },
-    { "stop-escalates", test_stop_escalates, FALSE },
-    { "logs-after-exit", test_logs_after_exit, TRUE },
-    { "exec-and-ps", test_exec_and_ps, TRUE },
-    { "volumes", test_volumes, FALSE },
-    { "read-only-root", test_read_only_root, TRUE },
-    { "user-env-workdir", test_user_env_workdir, FALSE },
-    { "rm-leaves-nothing", test_rm_leaves_nothing, TRUE },
+    { "pid-namespace", test_pid_namespace },
+    { "hostname", test_hostname },
+    { "mounts-private", test_mounts_private },
+    { "capabilities", test_capabilities },
+    { "cap-add-drop", test_cap_add_drop },
+    { "seccomp", test_seccomp },
+    { "masked-readonly-paths", test_masked_and_readonly_paths },
+    { "no-fd-leak", test_no_fd_leak },
+    { "berth-binary-unreachable", test_berth_binary_unreachable },
+    { "oom", test_oom },
+    { "pids-limit", test_pids_limit },
+    { "cgroup-values", test_cgroup_values },
+    { "io-weight", test_io_weight },
+    { "exit-codes", test_exit_codes },
+    { "stop-escalates", test_stop_escalates },
+    { "logs-after-exit", test_logs_after_exit },
+    { "exec-and-ps", test_exec_and_ps },
+    { "volumes", test_volumes },
+    { "read-only-root", test_read_only_root },
+    { "user-env-workdir", test_user_env_workdir },
+    { "rm-leaves-nothing", test_rm_leaves_nothing },
   };
   for (guint d = 0; d < G_N_ELEMENTS (drivers); d++)
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
       {
-        if (d > 0 && !cases[i].every_driver)
-          continue;
         g_autofree char *path = g_strdup_printf ("/exec/%s/%s", drivers[d].driver, cases[i].name);
         g_test_add (path, Fixture, &drivers[d], fixture_setup, cases[i].func, fixture_teardown);
       }

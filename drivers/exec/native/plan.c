@@ -231,7 +231,8 @@ berth_init_plan_process (BerthInitPlan *plan, JsonObject *process, GError **erro
     return berth_fail (error, BERTH_ERROR_INVALID, "the spec has no process");
   plan->args = berth_json_strv (process, "args");
   if (plan->args == NULL || plan->args[0] == NULL)
-    return berth_fail (error, BERTH_ERROR_INVALID, "process.args: empty, nothing to run");
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "no command: the image has no Cmd and none was given");
   plan->env = berth_json_strv (process, "env");
   if (plan->env == NULL)
     plan->env = g_new0 (char *, 1);
