@@ -12,6 +12,7 @@
 #include <berth/spec.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,6 +99,8 @@ main (int argc, char **argv)
       return 2;
     }
   g_autofree double *ms = g_new (double, runs);
+  if (label && strcmp (argv[1], "--") == 0)
+    argv++;
   if (label)
     {
       for (int i = 0; i < runs; i++)

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -203,6 +204,7 @@ typedef struct {
   pid_t target;       /* where signals go */
   int pty_master;     /* -1 without a terminal */
   gboolean relay_pty; /* copy between the pty and our stdin/stdout (exec -t) */
+  int exit_fd;        /* the monitor reports the exit code here; -1 */
   gboolean interactive;
 } Attachment;
 
@@ -244,6 +246,32 @@ forward_signal (Attachment *a, int sigfd)
   kill (a->target, si.ssi_signo);
 }
 
+static void
+restore_terminal (gboolean raw, struct termios *saved, int pidfd, int sigfd, sigset_t *old)
+{
+  if (raw)
+    tcsetattr (STDIN_FILENO, TCSANOW, saved);
+  if (pidfd >= 0)
+    close (pidfd);
+  if (sigfd >= 0)
+    close (sigfd);
+  sigprocmask (SIG_SETMASK, old, NULL);
+}
+
+/* The monitor's "<code>", or -1 when it closed the pipe without one. */
+static int
+read_exit_code (int fd)
+{
+  char text[16];
+  ssize_t n;
+  while ((n = read (fd, text, sizeof text - 1)) < 0 && errno == EINTR)
+    ;
+  if (n <= 0)
+    return -1;
+  text[n] = '\0';
+  return atoi (text);
+}
+
 static int
 attach_loop (Attachment *a)
 {
@@ -262,14 +290,23 @@ attach_loop (Attachment *a)
   int status = 0;
   for (;;)
     {
-      struct pollfd p[4] = {
+      struct pollfd p[5] = {
         { .fd = sigfd, .events = POLLIN },
         { .fd = pidfd, .events = POLLIN },
         { .fd = pty_open ? a->pty_master : -1, .events = POLLIN },
         { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
+        { .fd = a->exit_fd, .events = POLLIN },
       };
-      if (poll (p, 4, -1) < 0 && errno != EINTR)
+      if (poll (p, 5, -1) < 0 && errno != EINTR)
         break;
+      int reported = p[4].revents ? read_exit_code (a->exit_fd) : -1;
+      if (reported >= 0)
+        {
+          restore_terminal (raw, &saved, pidfd, sigfd, &old);
+          return reported;
+        }
+      if (p[4].revents)
+        a->exit_fd = -1; /* closed without a code: wait for the monitor itself */
       if (p[0].revents)
         forward_signal (a, sigfd);
       if (p[2].revents)
@@ -283,13 +320,7 @@ attach_loop (Attachment *a)
     }
   while (waitpid (a->child, &status, 0) < 0 && errno == EINTR)
     ;
-  if (raw)
-    tcsetattr (STDIN_FILENO, TCSANOW, &saved);
-  if (pidfd >= 0)
-    close (pidfd);
-  if (sigfd >= 0)
-    close (sigfd);
-  sigprocmask (SIG_SETMASK, &old, NULL);
+  restore_terminal (raw, &saved, pidfd, sigfd, &old);
   if (WIFEXITED (status))
     return WEXITSTATUS (status);
   return WIFSIGNALED (status) ? 128 + WTERMSIG (status) : 255;
@@ -305,13 +336,16 @@ berth_container_attach_wait (BerthStore *store, BerthContainer *c, GError **erro
   if (s == NULL)
     return -1;
   Attachment a = { .child = store->attached_monitor, .target = s->pid,
-                   .pty_master = store->attached_pty };
+                   .pty_master = store->attached_pty, .exit_fd = store->attached_exit_fd };
   berth_store_unlock (store);
   int code = attach_loop (&a);
   if (store->attached_pty >= 0)
     close (store->attached_pty);
   store->attached_pty = -1;
   store->attached_monitor = 0;
+  if (store->attached_exit_fd >= 0)
+    close (store->attached_exit_fd);
+  store->attached_exit_fd = -1;
   return code;
 }
 
@@ -408,7 +442,7 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
       return -1;
     }
   Attachment a = { .child = pid, .target = pid, .pty_master = master, .relay_pty = tty,
-                   .interactive = interactive };
+                   .interactive = interactive, .exit_fd = -1 };
   int code = attach_loop (&a);
   if (master >= 0)
     close (master);

@@ -15,6 +15,7 @@ struct BerthStore {
    * started attached, for berth_container_attach_wait; 0 and -1 otherwise. */
   pid_t attached_monitor;
   int attached_pty;
+  int attached_exit_fd; /* the monitor writes the exit code here once recorded */
 };
 
 char *berth_store_path (BerthStore *store, const char *first, ...) G_GNUC_NULL_TERMINATED;

@@ -212,6 +212,7 @@ typedef struct {
   BerthExec *exec;
   const BerthStartOptions *options;
   int report_fd;      /* to the starting command: "OK" or the error */
+  int exit_fd;        /* to an attached command: the exit code, once recorded; -1 */
   int out_r, err_r;   /* the container's stdout and stderr (or the pty master) */
   int stdin_relay;    /* our stdin, copied to the pty master with -it; -1 */
   int log_fd;
@@ -382,6 +383,38 @@ detach_stdio (void)
   close (null_fd);
 }
 
+/* Record the exit, tell an attached command, then clean up. The attached
+ * command returns at once; the store lock we hold makes the next berth
+ * command wait until the cleanup below is done, so nobody sees it half-way. */
+static void
+monitor_finish (Monitor *m, int code, gboolean oom)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthContainerState) s = berth_state_read (m->store, m->c, &error);
+  if (s == NULL)
+    {
+      g_printerr ("berth monitor: %s\n", error->message);
+      return;
+    }
+  s->exit_code = code;
+  s->oom_killed = oom;
+  g_free (s->status);
+  s->status = g_strdup ("exited");
+  if (!berth_state_write (m->store, m->c, s, &error))
+    g_printerr ("berth monitor: %s\n", error->message);
+  g_clear_error (&error);
+  if (m->exit_fd >= 0)
+    {
+      char text[16];
+      int n = snprintf (text, sizeof text, "%d", code);
+      berth_write_all (m->exit_fd, text, n);
+      close (m->exit_fd);
+    }
+  if (!berth_container_finish (m->store, m->c, s, m->exec, &error)
+      || (s->auto_remove && !berth_container_remove (m->store, m->c->id, TRUE, &error)))
+    g_printerr ("berth monitor: %s\n", error->message);
+}
+
 /* Runs in the forked monitor; never returns. */
 G_GNUC_NORETURN static void
 monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
@@ -404,20 +437,14 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
   /* Nothing of the command that forked us stays open but what we use. */
   int code = monitor_loop (m);
   gboolean oom = berth_exec_oom_killed (m->exec);
+  if (oom && code == 128 + SIGKILL)
+    code = 137;
   if (!berth_store_lock (m->store, &error))
     {
       g_printerr ("berth monitor: %s\n", error->message);
       _exit (code);
     }
-  g_autoptr (BerthContainerState) s = berth_state_read (m->store, m->c, &error);
-  if (s)
-    {
-      s->exit_code = oom && code == 128 + SIGKILL ? 137 : code;
-      s->oom_killed = oom;
-      if (!berth_container_finish (m->store, m->c, s, m->exec, &error)
-          || (s->auto_remove && !berth_container_remove (m->store, m->c->id, TRUE, &error)))
-        g_printerr ("berth monitor: %s\n", error->message);
-    }
+  monitor_finish (m, code, oom);
   berth_store_unlock (m->store);
   _exit (code);
 }
@@ -561,22 +588,37 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
       berth_fail_errno (error, errno, "pipe");
       goto fail_stdio;
     }
+  int exit_pipe[2] = { -1, -1 };
+  if (options->attach && pipe2 (exit_pipe, O_CLOEXEC) < 0)
+    {
+      berth_fail_errno (error, errno, "pipe");
+      close (report_pipe[0]);
+      close (report_pipe[1]);
+      goto fail_stdio;
+    }
   m.partial[0] = g_string_new (NULL);
   m.partial[1] = g_string_new (NULL);
   m.report_fd = report_pipe[1];
+  m.exit_fd = exit_pipe[1];
   pid_t monitor = fork ();
   if (monitor == 0)
     {
       close (report_pipe[0]);
+      if (exit_pipe[0] >= 0)
+        close (exit_pipe[0]);
       monitor_main (&m, &stdio, child_ends);
     }
   int errsv = errno;
   close (report_pipe[1]);
+  if (exit_pipe[1] >= 0)
+    close (exit_pipe[1]);
   g_string_free (m.partial[0], TRUE);
   g_string_free (m.partial[1], TRUE);
   if (monitor < 0)
     {
       close (report_pipe[0]);
+      if (exit_pipe[0] >= 0)
+        close (exit_pipe[0]);
       berth_fail_errno (error, errsv, "fork the monitor");
       goto fail_stdio;
     }
@@ -596,6 +638,8 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
     {
       if (pty_master >= 0)
         close (pty_master);
+      if (exit_pipe[0] >= 0)
+        close (exit_pipe[0]);
       record_start_failure (store, c, s, code, local);
       berth_storage_put (storage, c->id, NULL);
       g_propagate_error (error, g_steal_pointer (&local));
@@ -619,6 +663,7 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
   s->rootfs = g_strdup (rootfs);
   store->attached_monitor = monitor;
   store->attached_pty = pty_master;
+  store->attached_exit_fd = exit_pipe[0];
   return berth_state_write (store, c, s, error);
 
 fail_stdio:

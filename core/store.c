@@ -115,6 +115,7 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
   g_autoptr (BerthStore) store = g_new0 (BerthStore, 1);
   store->lock_fd = -1;
   store->attached_pty = -1;
+  store->attached_exit_fd = -1;
   store->root = g_canonicalize_filename (root, NULL);
   store->driver_override = g_strdup (driver_override);
   store->drivers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,

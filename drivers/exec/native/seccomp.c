@@ -5,6 +5,7 @@
 #include "native.h"
 #include <berth/error.h>
 #include <berth/json.h>
+#include <berth/fsutil.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -160,8 +161,71 @@ export_program (scmp_filter_ctx ctx, BerthSeccomp *filter, GError **error)
   return ok;
 }
 
+/* Compiling Docker's profile costs libseccomp several milliseconds, more
+ * than the rest of a container start. The program depends only on the
+ * profile's text, the architecture and libseccomp, so it is kept in a cache
+ * on tmpfs (a reboot may bring another libseccomp) under the hash of those. */
+#define SECCOMP_CACHE_DIR "/run/berth/seccomp"
+
+static char *
+cache_path (JsonObject *seccomp)
+{
+  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), seccomp);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_root (gen, node);
+  gsize len = 0;
+  g_autofree char *text = json_generator_to_data (gen, &len);
+  const struct scmp_version *v = seccomp_version ();
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree char *salt = g_strdup_printf ("%u.%u.%u/%u/", v->major, v->minor, v->micro,
+                                           seccomp_arch_native ());
+  g_checksum_update (sum, (const guchar *) salt, strlen (salt));
+  g_checksum_update (sum, (const guchar *) text, len);
+  return g_strdup_printf ("%s/%s.bpf", SECCOMP_CACHE_DIR, g_checksum_get_string (sum));
+}
+
+static BerthSeccomp *
+cache_load (const char *path)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents (path, &data, &len, NULL) || len == 0
+      || len % sizeof (struct sock_filter) != 0 || len / sizeof (struct sock_filter) > BPF_MAXINSNS)
+    return NULL;
+  BerthSeccomp *filter = g_new0 (BerthSeccomp, 1);
+  filter->prog.len = len / sizeof (struct sock_filter);
+  filter->prog.filter = (struct sock_filter *) g_steal_pointer (&data);
+  return filter;
+}
+
+/* Best effort: a cache that cannot be written only costs speed. */
+static void
+cache_store (const char *path, BerthSeccomp *filter)
+{
+  if (g_mkdir_with_parents (SECCOMP_CACHE_DIR, 0700) < 0)
+    return;
+  berth_write_file_replace (path, filter->prog.filter,
+                            filter->prog.len * sizeof (struct sock_filter), 0600, NULL);
+}
+
+static BerthSeccomp *
+compile (JsonObject *seccomp, GError **error);
+
 BerthSeccomp *
 berth_seccomp_compile (JsonObject *seccomp, GError **error)
+{
+  g_autofree char *path = cache_path (seccomp);
+  BerthSeccomp *filter = cache_load (path);
+  if (filter)
+    return filter;
+  filter = compile (seccomp, error);
+  if (filter)
+    cache_store (path, filter);
+  return filter;
+}
+
+static BerthSeccomp *
+compile (JsonObject *seccomp, GError **error)
 {
   guint32 default_action;
   if (!parse_action (berth_json_string (seccomp, "defaultAction", NULL),
