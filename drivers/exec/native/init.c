@@ -71,6 +71,7 @@ berth_init_plan_free (BerthInitPlan *plan)
   g_strfreev (plan->args);
   g_strfreev (plan->env);
   g_free (plan->cwd);
+  g_free (plan->console_path);
   if (plan->groups)
     g_array_unref (plan->groups);
   if (plan->rlimits)
@@ -300,14 +301,15 @@ populate_dev (BerthInitPlan *plan, int root_fd)
   for (guint i = 0; i < G_N_ELEMENTS (dev_links); i++)
     if (symlinkat (dev_links[i][1], dev, dev_links[i][0]) < 0 && errno != EEXIST)
       die (plan, EXIT_CANNOT_RUN, errno, "symlink /dev/%s", dev_links[i][0]);
-  if (plan->terminal && plan->stdio[0] >= 0)
+  if (plan->terminal && plan->console_path)
     {
-      /* The pty slave the caller gave us becomes /dev/console. */
+      /* The pty slave the caller gave us becomes /dev/console. By path: a
+       * descriptor opened before clone belongs to the old mount namespace,
+       * and the kernel refuses to bind from there. */
       int fd = openat (dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-      char source[64], target[64];
-      fd_path (source, plan->stdio[0]);
+      char target[64];
       fd_path (target, fd);
-      if (fd < 0 || mount (source, target, NULL, MS_BIND, NULL) < 0)
+      if (fd < 0 || mount (plan->console_path, target, NULL, MS_BIND, NULL) < 0)
         die (plan, EXIT_CANNOT_RUN, errno, "bind the terminal to /dev/console");
       close (fd);
     }

@@ -97,6 +97,7 @@ typedef struct {
   char **args, **env;
   char *cwd;
   gboolean terminal;
+  char *console_path;              /* the pty slave's host path, for /dev/console */
   int stdio[3];                    /* -1: /dev/null */
   uid_t uid;
   gid_t gid;

@@ -332,5 +332,10 @@ berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
     return NULL;
   if (stdio && stdio->terminal)
     plan->terminal = TRUE;
+  if (plan->terminal && plan->stdio[0] >= 0)
+    {
+      g_autofree char *link = g_strdup_printf ("/proc/self/fd/%d", plan->stdio[0]);
+      plan->console_path = g_file_read_link (link, NULL);
+    }
   return g_steal_pointer (&plan);
 }
