@@ -1,5 +1,6 @@
 #include "config.h"
 #include "cli.h"
+#include <berth/exec.h>
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <berth/host.h>
@@ -45,6 +46,30 @@ add_driver (JsonBuilder *b, BerthStore *store, const BerthStorageOps *ops)
   json_builder_end_object (b);
 }
 
+static void
+add_exec_drivers (JsonBuilder *b)
+{
+  json_builder_set_member_name (b, "exec_drivers");
+  json_builder_begin_array (b);
+  for (const BerthExecOps *const *o = berth_exec_drivers (); *o; o++)
+    {
+      g_autoptr (GError) error = NULL;
+      gboolean ok = berth_exec_probe (*o, &error);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, (*o)->name);
+      json_builder_set_member_name (b, "available");
+      json_builder_add_boolean_value (b, ok);
+      if (!ok)
+        {
+          json_builder_set_member_name (b, "reason");
+          json_builder_add_string_value (b, error->message);
+        }
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
 static JsonNode *
 build_info (BerthStore *store)
 {
@@ -88,6 +113,7 @@ build_info (BerthStore *store)
   json_builder_add_string_value (b, def);
   json_builder_set_member_name (b, "default_rule");
   json_builder_add_string_value (b, rule);
+  add_exec_drivers (b);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -121,6 +147,17 @@ print_text (JsonObject *o)
   printf ("Default storage driver: %s (%s)\n",
           json_object_get_string_member (o, "default_storage_driver"),
           json_object_get_string_member (o, "default_rule"));
+  printf ("Exec drivers:\n");
+  JsonArray *execs = berth_json_array (o, "exec_drivers");
+  for (guint i = 0; execs && i < json_array_get_length (execs); i++)
+    {
+      JsonObject *d = berth_json_array_object (execs, i);
+      if (berth_json_bool (d, "available", FALSE))
+        printf ("  %-13s available\n", berth_json_string (d, "name", ""));
+      else
+        printf ("  %-13s unavailable: %s\n", berth_json_string (d, "name", ""),
+                berth_json_string (d, "reason", ""));
+    }
 }
 
 int

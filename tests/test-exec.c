@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct {
@@ -582,6 +584,89 @@ count_container_cgroups (void)
   return n;
 }
 
+/* A foreground run passes SIGTERM on to the container. */
+static void
+test_signal_forwarding (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  char *argv[] = { (char *) tu_berth_bin (), "--root", f->root, "run", "--name", "fg", "busybox",
+                   "sh", "-c", "trap 'exit 3' TERM; while true; do sleep 0.05; done", NULL };
+  GPid pid;
+  g_assert_true (g_spawn_async (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL));
+  for (int i = 0; i < 200; i++)
+    {
+      g_autofree char *ps = NULL;
+      berth (f, &ps, NULL, "ps", "-q", NULL);
+      if (ps && *ps)
+        break;
+      g_usleep (20000);
+    }
+  g_usleep (100000); /* the trap is set once the shell has started */
+  kill (pid, SIGTERM);
+  int status;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 3);
+}
+
+/* create, then start -a (attached), then start again in the background. */
+static void
+test_create_start (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "c1", "busybox", "sh", "-c",
+                          "echo started; exit 5", NULL), ==, 0);
+  g_autofree char *ps = NULL;
+  berth (f, &ps, NULL, "ps", "-a", NULL);
+  g_assert_nonnull (strstr (ps, "Created"));
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "start", "-a", "c1", NULL), ==, 5);
+  g_assert_cmpstr (out, ==, "started\n");
+  g_assert_cmpint (berth (f, NULL, NULL, "start", "c1", NULL), ==, 0);
+  g_autofree char *code = NULL;
+  g_assert_cmpint (berth (f, &code, NULL, "wait", "c1", NULL), ==, 0);
+  g_assert_cmpstr (code, ==, "5\n");
+  g_autofree char *logs = NULL;
+  g_assert_cmpint (berth (f, &logs, NULL, "logs", "c1", NULL), ==, 0);
+  g_assert_cmpstr (logs, ==, "started\nstarted\n");
+}
+
+/* --userns remap: root inside is uid 100000 outside. */
+static void
+test_userns_remap (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  const char *flags[] = { "--userns", "remap", NULL };
+  g_autofree char *id = run_detached (f, flags, "exec sleep 1000");
+  g_autofree char *inside = exec_in (f, id, "id -u; cat /proc/self/uid_map");
+  g_auto (GStrv) l = g_strsplit (inside, "\n", -1);
+  g_assert_cmpstr (l[0], ==, "0");
+  g_auto (GStrv) map = g_strsplit_set (g_strstrip (l[1]), " ", -1);
+  g_autofree char *joined = NULL;
+  {
+    g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+    for (char **w = map; *w; w++)
+      if (**w)
+        g_strv_builder_add (b, *w);
+    g_auto (GStrv) words = g_strv_builder_end (b);
+    joined = g_strjoinv (" ", words);
+  }
+  g_assert_cmpstr (joined, ==, "0 100000 65536");
+  g_autofree char *json = NULL;
+  g_assert_cmpint (berth (f, &json, NULL, "inspect", id, NULL), ==, 0);
+  const char *pid_key = strstr (json, "\"Pid\" : ");
+  g_assert_nonnull (pid_key);
+  g_autofree char *status_path = g_strdup_printf ("/proc/%d/status", atoi (pid_key + 8));
+  g_autofree char *status = NULL;
+  g_assert_true (g_file_get_contents (status_path, &status, NULL, NULL));
+  g_assert_nonnull (strstr (status, "Uid:\t100000\t100000\t100000\t100000"));
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+  assert_no_trace (f, id);
+}
+
 static void
 test_rm_leaves_nothing (Fixture *f, gconstpointer data)
 {
@@ -637,6 +722,9 @@ main (int argc, char **argv)
     { "volumes", test_volumes },
     { "read-only-root", test_read_only_root },
     { "user-env-workdir", test_user_env_workdir },
+    { "userns-remap", test_userns_remap },
+    { "signal-forwarding", test_signal_forwarding },
+    { "create-start", test_create_start },
     { "rm-leaves-nothing", test_rm_leaves_nothing },
   };
   for (guint d = 0; d < G_N_ELEMENTS (drivers); d++)

@@ -1,18 +1,14 @@
-/* Cgroups for the native driver, on the three layouts hosts have:
- *
- *   v2      cgroup2 at /sys/fs/cgroup (one tree, controllers enabled per
- *           level through cgroup.subtree_control);
- *   v1      one mount per controller set under /sys/fs/cgroup;
- *   hybrid  v1 controllers plus a cgroup2 mount at /sys/fs/cgroup/unified
- *           (on this machine it holds only hugetlb). crun refuses this; we
- *           treat the cgroup2 mount as one more hierarchy.
- *
- * A BerthCgroup is the container's directory in every hierarchy. Limits go
- * to whichever hierarchy carries the controller. */
+/* cgroups for the native driver: v1, v2, and the hybrid layout (v1
+ * controllers plus a cgroup2 mount at /sys/fs/cgroup/unified) that crun
+ * refuses. A BerthCgroup is one container's cgroup as seen in each hierarchy.
+ * Files are written with a plain open+write: the kernel acts on the write
+ * itself, so a temporary file and a rename would change nothing. */
 #include "config.h"
 #include "native.h"
-#include <berth/error.h>
 #include <berth/json.h>
+#include <berth/error.h>
+#include <berth/fsutil.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -20,365 +16,799 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
+#define CGROUP_ROOT "/sys/fs/cgroup"
+/* How long to wait on the kernel: tasks freeze, die and leave their cgroup
+ * asynchronously, at their next return to user space or final release. */
+#define FREEZE_TIMEOUT_US (2 * G_USEC_PER_SEC)
+#define EMPTY_TIMEOUT_US (2 * G_USEC_PER_SEC)
+#define RMDIR_TIMEOUT_US (G_USEC_PER_SEC / 2)
+#define FIRST_DELAY_US 100
+#define MAX_DELAY_US 10000
+
+typedef enum { LAYOUT_V1, LAYOUT_HYBRID, LAYOUT_V2 } Layout;
+
 typedef struct {
-  char *dir;          /* the container's directory in this hierarchy */
-  char **controllers; /* v1: "cpu", "memory", "name=systemd"; v2: cgroup.controllers */
-  gboolean v2;
+  char *mount;    /* where the hierarchy is mounted */
+  char *root;     /* the cgroup the mount shows (mountinfo's root field) */
+  char *options;  /* v1 super options as ",rw,cpu,cpuacct,"; NULL for cgroup2 */
+  char *dir;      /* this cgroup in the hierarchy */
+  gsize base_len; /* dir's prefix that exists already: the mount, or the caller's cgroup */
 } Hierarchy;
 
 struct BerthCgroup {
   char *path;
-  GPtrArray *hierarchies; /* Hierarchy */
-  int v2_fd;
-  gboolean pure_v2;
+  Layout layout;
+  GPtrArray *hier; /* Hierarchy: the v1 ones in mountinfo order, cgroup2 last */
+  int v2_fd;       /* opened on first ask */
 };
 
+typedef struct {
+  gboolean set;
+  gint64 value;
+} Limit;
+
 static void
-hierarchy_free (gpointer data)
+hierarchy_free (gpointer p)
 {
-  Hierarchy *h = data;
+  Hierarchy *h = p;
+  g_free (h->mount);
+  g_free (h->root);
+  g_free (h->options);
   g_free (h->dir);
-  g_strfreev (h->controllers);
   g_free (h);
 }
 
-void
-berth_cgroup_free (BerthCgroup *cg)
-{
-  if (cg == NULL)
-    return;
-  g_free (cg->path);
-  g_ptr_array_unref (cg->hierarchies);
-  if (cg->v2_fd >= 0)
-    close (cg->v2_fd);
-  g_free (cg);
-}
-
-const char *
-berth_cgroup_path (BerthCgroup *cg)
-{
-  return cg->path;
-}
-
-/* Our own cgroup in the hierarchy whose /proc/self/cgroup key is @key
- * ("memory", "name=systemd", "" for v2), for relative paths. */
-static char *
-own_cgroup (const char *key)
-{
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents ("/proc/self/cgroup", &text, NULL, NULL))
-    return g_strdup ("/");
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (char **l = lines; *l; l++)
-    {
-      g_auto (GStrv) f = g_strsplit (*l, ":", 3);
-      if (g_strv_length (f) == 3 && strcmp (f[1], key) == 0)
-        return g_strdup (f[2]);
-    }
-  return g_strdup ("/");
-}
-
-static char *
-read_controllers_v2 (const char *mountpoint)
-{
-  g_autofree char *path = g_build_filename (mountpoint, "cgroup.controllers", NULL);
-  char *text = NULL;
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return g_strdup ("");
-  return g_strstrip (text);
-}
-
-static void
-add_hierarchy (BerthCgroup *cg, const char *mountpoint, const char *options, gboolean v2)
+static Hierarchy *
+hierarchy_new (const char *mount, const char *root, char *options)
 {
   Hierarchy *h = g_new0 (Hierarchy, 1);
-  h->v2 = v2;
-  g_autofree char *key = NULL;
-  if (v2)
-    {
-      g_autofree char *ctl = read_controllers_v2 (mountpoint);
-      h->controllers = g_strsplit_set (ctl, " ", -1);
-      key = g_strdup ("");
-    }
-  else
-    {
-      g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-      g_auto (GStrv) opts = g_strsplit (options, ",", -1);
-      g_autoptr (GString) joined = g_string_new (NULL);
-      for (char **o = opts; *o; o++)
-        if (strcmp (*o, "rw") != 0 && strcmp (*o, "ro") != 0)
-          {
-            g_strv_builder_add (b, *o);
-            g_string_append_printf (joined, "%s%s", joined->len ? "," : "", *o);
-          }
-      h->controllers = g_strv_builder_end (b);
-      key = g_strdup (joined->str);
-    }
-  g_autofree char *base = cg->path[0] == '/' ? g_strdup ("/") : own_cgroup (key);
-  h->dir = g_build_filename (mountpoint, base, cg->path, NULL);
-  g_ptr_array_add (cg->hierarchies, h);
+  h->mount = g_strdup (mount);
+  h->root = g_strdup (root);
+  h->options = options;
+  return h;
 }
 
-/* Hierarchies from mountinfo: "cgroup" mounts with their super options
- * (the controllers) and "cgroup2" mounts. */
+static gboolean
+has_option (const Hierarchy *h, const char *name)
+{
+  if (h->options == NULL)
+    return FALSE;
+  g_autofree char *key = g_strconcat (",", name, ",", NULL);
+  return strstr (h->options, key) != NULL;
+}
+
+/* The v1 hierarchy with @controller, else the cgroup2 one (where the v2
+ * files apply), else NULL. */
+static Hierarchy *
+pick (BerthCgroup *cg, const char *controller, gboolean *v1)
+{
+  Hierarchy *unified = NULL;
+  for (guint i = 0; i < cg->hier->len; i++)
+    {
+      Hierarchy *h = cg->hier->pdata[i];
+      if (h->options == NULL)
+        unified = h;
+      else if (has_option (h, controller))
+        {
+          *v1 = TRUE;
+          return h;
+        }
+    }
+  *v1 = FALSE;
+  return unified;
+}
+
+static Hierarchy *
+unified_hierarchy (BerthCgroup *cg)
+{
+  Hierarchy *last = cg->hier->len > 0 ? cg->hier->pdata[cg->hier->len - 1] : NULL;
+  return last && last->options == NULL ? last : NULL;
+}
+
+/* Where cgroup.procs lists every process: a hierarchy every host with it
+ * mounts, where nothing but berth moves processes around. */
+static Hierarchy *
+procs_hierarchy (BerthCgroup *cg)
+{
+  static const char *const prefer[] = { "pids", "memory", "freezer" };
+  if (cg->layout == LAYOUT_V2)
+    return cg->hier->pdata[0];
+  for (guint p = 0; p < G_N_ELEMENTS (prefer); p++)
+    for (guint i = 0; i < cg->hier->len; i++)
+      if (has_option (cg->hier->pdata[i], prefer[p]))
+        return cg->hier->pdata[i];
+  return cg->hier->len > 0 ? cg->hier->pdata[0] : NULL;
+}
+
+/* --- reading and writing cgroup files --- */
+
+/* The contents of @path, or NULL with *errsv set. */
+static char *
+slurp (const char *path, int *errsv)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      *errsv = errno;
+      return NULL;
+    }
+  g_autoptr (GString) s = g_string_sized_new (256);
+  char buf[4096];
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          *errsv = errno;
+          close (fd);
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      g_string_append_len (s, buf, n);
+    }
+  close (fd); /* read-only: nothing to lose */
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* @file of @dir into *text; NULL when it does not exist, which means a
+ * controller or kernel feature the host lacks, or a cgroup already gone. */
+static gboolean
+read_cg (const char *dir, const char *file, char **text, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  int errsv = 0;
+  *text = slurp (path, &errsv);
+  if (*text == NULL && errsv != ENOENT)
+    return berth_fail_errno (error, errsv, "read %s", path);
+  return TRUE;
+}
+
+/* 0 or an errno. One write: the kernel parses each write on its own. */
+static int
+write_value (const char *path, const char *value)
+{
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno;
+  if (!berth_write_all (fd, value, strlen (value)))
+    {
+      int errsv = errno;
+      close (fd);
+      return errsv;
+    }
+  return close (fd) < 0 ? errno : 0;
+}
+
+static gboolean
+write_cg (const char *dir, const char *file, const char *value, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  int errsv = write_value (path, value);
+  if (errsv != 0)
+    return berth_fail_errno (error, errsv, "write %s to %s", value, path);
+  return TRUE;
+}
+
+/* Write a limit the spec asked for. A missing file means the kernel or the
+ * hierarchy lacks the feature; the limit would silently not hold, so fail. */
+static gboolean
+set_limit (const Hierarchy *h, const char *file, const char *value, const char *what,
+           GError **error)
+{
+  g_autofree char *path = g_build_filename (h->dir, file, NULL);
+  int errsv = write_value (path, value);
+  if (errsv == ENOENT)
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "%s: this host has no %s", what, path);
+  if (errsv != 0)
+    return berth_fail_errno (error, errsv, "%s: write %s to %s", what, value, path);
+  return TRUE;
+}
+
+static gboolean
+set_limit_int (const Hierarchy *h, const char *file, gint64 value, const char *what,
+               GError **error)
+{
+  char buf[32];
+  g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, value);
+  return set_limit (h, file, buf, what, error);
+}
+
+/* --- finding the hierarchies --- */
+
+static void
+add_v1 (GPtrArray *hier, const char *mount, const char *root, const char *super)
+{
+  g_autofree char *options = g_strconcat (",", super, ",", NULL);
+  for (guint i = 0; i < hier->len; i++)
+    {
+      Hierarchy *h = hier->pdata[i];
+      if (strcmp (h->options, options) != 0)
+        continue;
+      /* The same hierarchy mounted twice: keep a mount of its whole tree
+       * over a bind mount of a part of it. */
+      if (strcmp (h->root, "/") != 0 && strcmp (root, "/") == 0)
+        {
+          g_free (h->mount);
+          g_free (h->root);
+          h->mount = g_strdup (mount);
+          h->root = g_strdup (root);
+        }
+      return;
+    }
+  g_ptr_array_add (hier, hierarchy_new (mount, root, g_steal_pointer (&options)));
+}
+
+/* One mountinfo line: "ID PARENT DEV ROOT MOUNTPOINT OPTS [TAGS] - TYPE SOURCE SUPER" */
+static void
+add_mount_line (BerthCgroup *cg, char *line, Hierarchy **unified)
+{
+  char *sep = strstr (line, " - ");
+  if (sep == NULL || !g_str_has_prefix (sep + 3, "cgroup"))
+    return;
+  *sep = '\0';
+  g_auto (GStrv) head = g_strsplit (line, " ", 6);
+  g_auto (GStrv) tail = g_strsplit (sep + 3, " ", 3);
+  if (g_strv_length (head) < 5 || g_strv_length (tail) < 3)
+    return;
+  g_autofree char *root = g_strcompress (head[3]);
+  g_autofree char *mount = g_strcompress (head[4]);
+  if (strcmp (tail[0], "cgroup") == 0)
+    add_v1 (cg->hier, mount, root, tail[2]);
+  else if (strcmp (tail[0], "cgroup2") == 0
+           && (*unified == NULL || (strcmp ((*unified)->root, "/") != 0 && strcmp (root, "/") == 0)))
+    {
+      g_clear_pointer (unified, hierarchy_free);
+      *unified = hierarchy_new (mount, root, NULL);
+    }
+}
+
+/* v1 or hybrid: the mount points and controllers come from mountinfo. A
+ * cgroup2 mount beside v1 ones is the hybrid layout's unified hierarchy. */
+static gboolean
+discover_mounts (BerthCgroup *cg, GError **error)
+{
+  int errsv = 0;
+  g_autofree char *text = slurp ("/proc/self/mountinfo", &errsv);
+  if (text == NULL)
+    return berth_fail_errno (error, errsv, "read /proc/self/mountinfo");
+  Hierarchy *unified = NULL;
+  for (char *line = text, *next; line && *line; line = next)
+    {
+      next = strchr (line, '\n');
+      if (next)
+        *next++ = '\0';
+      add_mount_line (cg, line, &unified);
+    }
+  cg->layout = cg->hier->len == 0 ? LAYOUT_V2 : unified ? LAYOUT_HYBRID : LAYOUT_V1;
+  if (unified)
+    g_ptr_array_add (cg->hier, unified);
+  if (cg->hier->len == 0)
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "no cgroup filesystem is mounted");
+  return TRUE;
+}
+
 static gboolean
 discover (BerthCgroup *cg, GError **error)
 {
   struct statfs sfs;
-  if (statfs ("/sys/fs/cgroup", &sfs) < 0)
-    return berth_fail_errno (error, errno, "statfs /sys/fs/cgroup");
-  if (sfs.f_type == CGROUP2_SUPER_MAGIC)
+  if (statfs (CGROUP_ROOT, &sfs) < 0)
     {
-      cg->pure_v2 = TRUE;
-      add_hierarchy (cg, "/sys/fs/cgroup", NULL, TRUE);
+      if (errno != ENOENT)
+        return berth_fail_errno (error, errno, "statfs %s", CGROUP_ROOT);
+    }
+  else if (sfs.f_type == CGROUP2_SUPER_MAGIC)
+    {
+      /* Pure v2 is one hierarchy at a known place: no mountinfo to parse. */
+      cg->layout = LAYOUT_V2;
+      g_ptr_array_add (cg->hier, hierarchy_new (CGROUP_ROOT, "/", NULL));
       return TRUE;
     }
-  g_autofree char *mountinfo = NULL;
-  g_autoptr (GError) local = NULL;
-  if (!g_file_get_contents ("/proc/self/mountinfo", &mountinfo, NULL, &local))
-    return berth_fail (error, BERTH_ERROR_FAILED, "read /proc/self/mountinfo: %s", local->message);
-  g_auto (GStrv) lines = g_strsplit (mountinfo, "\n", -1);
+  return discover_mounts (cg, error);
+}
+
+/* Does a /proc/self/cgroup line "ID:CONTROLLERS:PATH" name hierarchy @h? */
+static gboolean
+line_matches (const Hierarchy *h, const char *id, const char *controllers)
+{
+  if (h->options == NULL)
+    return strcmp (id, "0") == 0 && *controllers == '\0';
+  if (*controllers == '\0')
+    return FALSE;
+  g_auto (GStrv) names = g_strsplit (controllers, ",", -1);
+  for (char **n = names; *n; n++)
+    if (!has_option (h, *n))
+      return FALSE;
+  return TRUE;
+}
+
+/* The caller's own cgroup in @h, as a path below the mount ("" for its top). */
+static gboolean
+own_cgroup (const Hierarchy *h, const char *self, char **out, GError **error)
+{
+  g_auto (GStrv) lines = g_strsplit (self, "\n", -1);
   for (char **l = lines; *l; l++)
     {
-      const char *sep = strstr (*l, " - ");
-      g_auto (GStrv) head = g_strsplit (*l, " ", 6);
-      if (sep == NULL || g_strv_length (head) < 5)
+      g_auto (GStrv) f = g_strsplit (*l, ":", 3);
+      if (g_strv_length (f) < 3 || !line_matches (h, f[0], f[1]))
         continue;
-      g_auto (GStrv) tail = g_strsplit (sep + 3, " ", 3);
-      if (g_strv_length (tail) < 3 || !g_str_has_prefix (head[4], "/sys/fs/cgroup/"))
-        continue;
-      if (strcmp (tail[0], "cgroup") == 0)
-        add_hierarchy (cg, head[4], tail[2], FALSE);
-      else if (strcmp (tail[0], "cgroup2") == 0)
-        add_hierarchy (cg, head[4], NULL, TRUE);
+      const char *rel = f[2];
+      gsize n = strlen (h->root);
+      if (strcmp (h->root, "/") != 0)
+        {
+          if (strncmp (rel, h->root, n) != 0 || (rel[n] != '\0' && rel[n] != '/'))
+            return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
+                               "cgroup %s is outside the part of the hierarchy mounted at %s",
+                               rel, h->mount);
+          rel += n;
+        }
+      *out = g_strdup (strcmp (rel, "/") == 0 ? "" : rel);
+      return TRUE;
     }
-  if (cg->hierarchies->len == 0)
-    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "no cgroup hierarchy is mounted under /sys/fs/cgroup");
+  return berth_fail (error, BERTH_ERROR_NOT_FOUND, "/proc/self/cgroup has no line for %s",
+                     h->mount);
+}
+
+/* @path as "/a/b": no empty or "." parts, and no ".." to climb out with. */
+static char *
+canonical_path (const char *path, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (path, "/", -1);
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (char **p = parts; *p; p++)
+    {
+      if (**p == '\0' || strcmp (*p, ".") == 0)
+        continue;
+      if (strcmp (*p, "..") == 0)
+        {
+          berth_fail (error, BERTH_ERROR_INVALID, "cgroup path %s: \"..\" is not allowed", path);
+          return NULL;
+        }
+      g_string_append_printf (s, "/%s", *p);
+    }
+  if (s->len == 0)
+    {
+      berth_fail (error, BERTH_ERROR_INVALID, "cgroup path \"%s\" names no cgroup", path);
+      return NULL;
+    }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* Each hierarchy's directory for @path: from its root when absolute, else
+ * from the caller's own cgroup there (which differs per v1 hierarchy). */
+static gboolean
+resolve (BerthCgroup *cg, const char *canon, GError **error)
+{
+  g_autofree char *self = NULL;
+  if (!g_path_is_absolute (cg->path))
+    {
+      int errsv = 0;
+      self = slurp ("/proc/self/cgroup", &errsv);
+      if (self == NULL)
+        return berth_fail_errno (error, errsv, "read /proc/self/cgroup");
+    }
+  for (guint i = 0; i < cg->hier->len; i++)
+    {
+      Hierarchy *h = cg->hier->pdata[i];
+      g_autofree char *own = NULL;
+      if (self && !own_cgroup (h, self, &own, error))
+        return FALSE;
+      h->dir = g_strconcat (h->mount, own ? own : "", canon, NULL);
+      h->base_len = strlen (h->mount) + (own ? strlen (own) : 0);
+    }
   return TRUE;
 }
 
 static BerthCgroup *
 cgroup_new (const char *path, GError **error)
 {
+  g_autofree char *canon = canonical_path (path, error);
+  if (canon == NULL)
+    return NULL;
   g_autoptr (BerthCgroup) cg = g_new0 (BerthCgroup, 1);
   cg->path = g_strdup (path);
+  cg->hier = g_ptr_array_new_with_free_func (hierarchy_free);
   cg->v2_fd = -1;
-  cg->hierarchies = g_ptr_array_new_with_free_func (hierarchy_free);
-  if (strstr (path, "..") || path[0] == '\0')
-    {
-      berth_fail (error, BERTH_ERROR_INVALID, "cgroupsPath '%s': not a plain path", path);
-      return NULL;
-    }
-  if (!discover (cg, error))
+  if (!discover (cg, error) || !resolve (cg, canon, error))
     return NULL;
   return g_steal_pointer (&cg);
 }
 
-static Hierarchy *
-hierarchy_for (BerthCgroup *cg, const char *controller)
+/* --- making the directories --- */
+
+static gboolean
+make_dir (const char *path, GPtrArray *made, GError **error)
 {
-  for (guint i = 0; i < cg->hierarchies->len; i++)
+  if (mkdir (path, 0755) == 0)
     {
-      Hierarchy *h = cg->hierarchies->pdata[i];
-      if (h->controllers && g_strv_contains ((const char *const *) h->controllers, controller))
-        return h;
+      g_ptr_array_add (made, g_strdup (path));
+      return TRUE;
     }
-  return NULL;
+  if (errno == EEXIST)
+    return TRUE;
+  return berth_fail_errno (error, errno, "mkdir %s", path);
 }
 
+/* A new v1 cpuset has no cpus and no mems, and no process can join it until
+ * both are set: give it what the spec asks (leaf only), else its parent's. */
 static gboolean
-write_file (const char *dir, const char *file, const char *value, GError **error)
+fill_cpuset_file (const char *dir, const char *file, const char *want, GError **error)
 {
-  g_autofree char *path = g_build_filename (dir, file, NULL);
-  int fd = open (path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0)
-    return berth_fail_errno (error, errno, "open %s", path);
-  ssize_t n = write (fd, value, strlen (value));
-  int errsv = errno;
-  close (fd);
-  if (n < 0)
-    return berth_fail_errno (error, errsv, "write '%s' to %s", value, path);
-  return TRUE;
-}
-
-static char *
-read_file (const char *dir, const char *file)
-{
-  g_autofree char *path = g_build_filename (dir, file, NULL);
-  char *text = NULL;
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return NULL;
-  return g_strstrip (text);
-}
-
-/* Write @value to @file of the hierarchy carrying @controller. */
-static gboolean
-set_value (BerthCgroup *cg, const char *controller, const char *file, const char *value,
-           GError **error)
-{
-  Hierarchy *h = hierarchy_for (cg, controller);
-  if (h == NULL)
-    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
-                       "the %s cgroup controller is not available on this host (for %s)",
-                       controller, file);
-  g_autofree char *path = g_build_filename (h->dir, file, NULL);
-  if (access (path, F_OK) < 0)
-    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
-                       "this kernel has no %s (the %s controller lacks it)", file, controller);
-  return write_file (h->dir, file, value, error);
-}
-
-/* ---- creating ---- */
-
-/* A new v1 cpuset cgroup starts with empty cpus and mems; no task can
- * join it until they are copied down from the parent. */
-static gboolean
-inherit_cpuset (const char *dir, GError **error)
-{
+  if (want)
+    return write_cg (dir, file, want, error);
+  g_autofree char *cur = NULL;
+  g_autofree char *from_parent = NULL;
   g_autofree char *parent = g_path_get_dirname (dir);
-  static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
-  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
-    {
-      g_autofree char *mine = read_file (dir, files[i]);
-      g_autofree char *theirs = read_file (parent, files[i]);
-      if (mine && *mine == '\0' && theirs && !write_file (dir, files[i], theirs, error))
-        return FALSE;
-    }
+  if (!read_cg (dir, file, &cur, error))
+    return FALSE;
+  if (cur == NULL)
+    return berth_fail_errno (error, ENOENT, "read %s/%s", dir, file);
+  if (*g_strstrip (cur) != '\0')
+    return TRUE;
+  if (!read_cg (parent, file, &from_parent, error))
+    return FALSE;
+  if (from_parent == NULL)
+    return berth_fail_errno (error, ENOENT, "read %s/%s", parent, file);
+  return write_cg (dir, file, g_strstrip (from_parent), error);
+}
+
+/* What crun enables, where the parent offers it. */
+static const char *const v2_controllers[] = { "cpu", "cpuset", "io", "memory", "pids", "hugetlb" };
+
+/* v2 gives a controller to a cgroup's children only when the cgroup lists it
+ * in cgroup.subtree_control. Read first: most levels have them already. */
+static gboolean
+enable_controllers (const char *dir, GError **error)
+{
+  g_autofree char *avail = NULL;
+  g_autofree char *enabled = NULL;
+  if (!read_cg (dir, "cgroup.controllers", &avail, error)
+      || !read_cg (dir, "cgroup.subtree_control", &enabled, error))
+    return FALSE;
+  g_auto (GStrv) have = g_strsplit_set (avail ? avail : "", " \n", -1);
+  g_auto (GStrv) on = g_strsplit_set (enabled ? enabled : "", " \n", -1);
+  g_autoptr (GString) add = g_string_new (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (v2_controllers); i++)
+    if (g_strv_contains ((const char *const *) have, v2_controllers[i])
+        && !g_strv_contains ((const char *const *) on, v2_controllers[i]))
+      g_string_append_printf (add, "%s+%s", add->len ? " " : "", v2_controllers[i]);
+  if (add->len == 0)
+    return TRUE;
+  g_autofree char *path = g_build_filename (dir, "cgroup.subtree_control", NULL);
+  if (write_value (path, add->str) == 0)
+    return TRUE;
+  /* All at once fails if any one is refused (a cgroup with processes of its
+   * own takes no domain controllers); take those that can be had. A limit
+   * whose controller is missing then fails, naming its file. */
+  g_auto (GStrv) each = g_strsplit (add->str, " ", -1);
+  for (char **c = each; *c; c++)
+    (void) write_value (path, *c);
   return TRUE;
 }
 
-/* v2: a controller must be enabled in every ancestor's subtree_control. */
+/* Walk @h from its mount down to the leaf: mkdir below the base, fill v1
+ * cpusets, enable v2 controllers above the leaf. */
+static gboolean
+make_hierarchy (BerthCgroup *cg, Hierarchy *h, const char *cpus, const char *mems,
+                GPtrArray *made, GError **error)
+{
+  gboolean cpuset = has_option (h, "cpuset");
+  gboolean enable = cg->layout == LAYOUT_V2;
+  g_autofree char *p = g_strdup (h->dir);
+  gsize end = strlen (h->mount);
+  for (;;)
+    {
+      char saved = p[end];
+      gboolean leaf = saved == '\0';
+      gboolean ok = TRUE;
+      p[end] = '\0';
+      if (end > h->base_len)
+        ok = make_dir (p, made, error)
+             && (!cpuset
+                 || (fill_cpuset_file (p, "cpuset.cpus", leaf ? cpus : NULL, error)
+                     && fill_cpuset_file (p, "cpuset.mems", leaf ? mems : NULL, error)));
+      if (ok && enable && !leaf)
+        ok = enable_controllers (p, error);
+      p[end] = saved;
+      if (!ok || leaf)
+        return ok;
+      const char *next = strchr (p + end + 1, '/');
+      end = next ? (gsize) (next - p) : strlen (p);
+    }
+}
+
 static void
-enable_v2_controllers (Hierarchy *h)
+remove_made (GPtrArray *made)
 {
-  g_autofree char *root = g_strdup ("/sys/fs/cgroup");
-  g_autofree char *rel = g_strdup (h->dir + strlen (root));
-  g_auto (GStrv) parts = g_strsplit (rel, "/", -1);
-  g_autofree char *dir = g_strdup (root);
-  for (char **p = parts; *p && *(p + 1); p++)
-    {
-      if (**p == '\0')
-        continue;
-      for (char **c = h->controllers; c && *c; c++)
-        {
-          g_autofree char *plus = g_strdup_printf ("+%s", *c);
-          write_file (dir, "cgroup.subtree_control", plus, NULL);
-        }
-      char *next = g_build_filename (dir, *p, NULL);
-      g_free (dir);
-      dir = next;
-    }
+  /* Deepest first: each hierarchy's levels were added top-down. Best effort:
+   * the caller already holds the error that matters, and no process has
+   * joined, so these succeed. */
+  for (guint i = made->len; i > 0; i--)
+    (void) rmdir (made->pdata[i - 1]);
 }
 
-/* mkdir -p, remembering what this call made so a failure removes it. */
-static gboolean
-make_dirs (Hierarchy *h, GPtrArray *made, GError **error)
+/* --- limits --- */
+
+static JsonObject *
+section (JsonObject *res, const char *name)
 {
-  g_autofree char *parent = g_path_get_dirname (h->dir);
-  if (!g_file_test (parent, G_FILE_TEST_IS_DIR))
+  if (res == NULL || !json_object_has_member (res, name))
+    return NULL;
+  JsonNode *n = json_object_get_member (res, name);
+  return JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+static gboolean
+member_int (JsonObject *obj, const char *sect, const char *name, Limit *out, GError **error)
+{
+  out->set = FALSE;
+  if (obj == NULL || !json_object_has_member (obj, name))
+    return TRUE;
+  JsonNode *n = json_object_get_member (obj, name);
+  if (JSON_NODE_HOLDS_NULL (n))
+    return TRUE;
+  GType t = JSON_NODE_HOLDS_VALUE (n) ? json_node_get_value_type (n) : G_TYPE_INVALID;
+  if (t == G_TYPE_INT64)
+    out->value = json_node_get_int (n);
+  else if (t == G_TYPE_DOUBLE)
     {
-      Hierarchy up = { .dir = parent, .controllers = h->controllers, .v2 = h->v2 };
-      if (!make_dirs (&up, made, error))
-        return FALSE;
+      /* json-glib hands integers beyond int64 (2^64-1 for "unlimited") over
+       * as doubles; clamp them. */
+      double d = json_node_get_double (n);
+      out->value = d >= (double) G_MAXINT64 ? G_MAXINT64
+                   : d <= (double) G_MININT64 ? G_MININT64 : (gint64) d;
     }
-  if (mkdir (h->dir, 0755) < 0)
-    {
-      if (errno == EEXIST)
-        return TRUE;
-      return berth_fail_errno (error, errno, "mkdir %s", h->dir);
-    }
-  g_ptr_array_add (made, g_strdup (h->dir));
-  if (!h->v2 && g_strv_contains ((const char *const *) h->controllers, "cpuset"))
-    return inherit_cpuset (h->dir, error);
+  else
+    return berth_fail (error, BERTH_ERROR_INVALID, "linux.resources.%s.%s is not a number", sect,
+                       name);
+  out->set = TRUE;
   return TRUE;
 }
 
-static char *
-int_text (gint64 v)
-{
-  return v < 0 ? g_strdup ("max") : g_strdup_printf ("%" G_GINT64_FORMAT, v);
-}
-
 static gboolean
-apply_memory (BerthCgroup *cg, JsonObject *mem, GError **error)
+member_string (JsonObject *obj, const char *sect, const char *name, const char **out,
+               GError **error)
 {
-  gint64 limit = berth_json_int (mem, "limit", 0), swap = berth_json_int (mem, "swap", 0);
-  if (mem == NULL || (limit == 0 && swap == 0))
+  *out = NULL;
+  if (obj == NULL || !json_object_has_member (obj, name))
     return TRUE;
-  if (cg->pure_v2)
-    {
-      g_autofree char *l = int_text (limit);
-      g_autofree char *s = swap < 0 ? g_strdup ("max") : int_text (MAX (swap - limit, 0));
-      return (limit == 0 || set_value (cg, "memory", "memory.max", l, error))
-             && (swap == 0 || set_value (cg, "memory", "memory.swap.max", s, error));
-    }
-  g_autofree char *l = g_strdup_printf ("%" G_GINT64_FORMAT, limit ? limit : -1);
-  g_autofree char *s = g_strdup_printf ("%" G_GINT64_FORMAT, swap);
-  return (limit == 0 || set_value (cg, "memory", "memory.limit_in_bytes", l, error))
-         && (swap == 0 || set_value (cg, "memory", "memory.memsw.limit_in_bytes", s, error));
+  JsonNode *n = json_object_get_member (obj, name);
+  if (JSON_NODE_HOLDS_NULL (n))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return berth_fail (error, BERTH_ERROR_INVALID, "linux.resources.%s.%s is not a string", sect,
+                       name);
+  *out = json_node_get_string (n);
+  if (**out == '\0')
+    *out = NULL;
+  return TRUE;
 }
 
 static gboolean
-apply_cpu (BerthCgroup *cg, JsonObject *cpu, GError **error)
+no_controller (const char *what, const char *controller, GError **error)
 {
-  gint64 shares = berth_json_int (cpu, "shares", 0), quota = berth_json_int (cpu, "quota", 0);
-  gint64 period = berth_json_int (cpu, "period", 0);
-  const char *cpus = berth_json_string (cpu, "cpus", NULL), *mems = berth_json_string (cpu, "mems", NULL);
-  if (shares > 0)
+  return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "%s: this host has no %s cgroup controller",
+                     what, controller);
+}
+
+static gboolean
+memory_v1 (Hierarchy *h, Limit limit, Limit swap, Limit reservation, GError **error)
+{
+  /* memory.limit_in_bytes first: memsw may never be below it. */
+  return (!limit.set
+          || set_limit_int (h, "memory.limit_in_bytes", limit.value < 0 ? -1 : limit.value,
+                            "memory limit", error))
+         && (!swap.set
+             || set_limit_int (h, "memory.memsw.limit_in_bytes", swap.value < 0 ? -1 : swap.value,
+                               "memory+swap limit", error))
+         && (!reservation.set
+             || set_limit_int (h, "memory.soft_limit_in_bytes", reservation.value,
+                               "memory reservation", error));
+}
+
+/* v1's memsw is memory+swap, v2's swap.max is swap alone: convert as runc does. */
+static gboolean
+swap_v2_value (Limit limit, Limit swap, char *buf, gsize size, GError **error)
+{
+  if (swap.value < 0)
+    g_strlcpy (buf, "max", size);
+  else if (!limit.set || limit.value < 0)
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "a memory+swap limit needs a memory limit on cgroup v2");
+  else if (swap.value < limit.value)
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "memory+swap limit %" G_GINT64_FORMAT " is below the memory limit %" G_GINT64_FORMAT,
+                       swap.value, limit.value);
+  else
+    g_snprintf (buf, size, "%" G_GINT64_FORMAT, swap.value - limit.value);
+  return TRUE;
+}
+
+static gboolean
+memory_v2 (Hierarchy *h, Limit limit, Limit swap, Limit reservation, GError **error)
+{
+  char value[32];
+  if (limit.set)
     {
-      /* crun's mapping of shares (2..262144) onto weight (1..10000). */
-      g_autofree char *v = cg->pure_v2
-                               ? g_strdup_printf ("%" G_GINT64_FORMAT, 1 + ((shares - 2) * 9999) / 262142)
-                               : g_strdup_printf ("%" G_GINT64_FORMAT, shares);
-      if (!set_value (cg, "cpu", cg->pure_v2 ? "cpu.weight" : "cpu.shares", v, error))
+      if (limit.value < 0)
+        g_strlcpy (value, "max", sizeof value);
+      else
+        g_snprintf (value, sizeof value, "%" G_GINT64_FORMAT, limit.value);
+      if (!set_limit (h, "memory.max", value, "memory limit", error))
         return FALSE;
     }
-  if (quota != 0 || period != 0)
-    {
-      if (period == 0)
-        period = 100000;
-      g_autofree char *p = g_strdup_printf ("%" G_GINT64_FORMAT, period);
-      g_autofree char *q = int_text (quota > 0 ? quota : -1);
-      g_autofree char *max = g_strdup_printf ("%s %s", q, p);
-      if (cg->pure_v2 ? !set_value (cg, "cpu", "cpu.max", max, error)
-                      : (!set_value (cg, "cpu", "cpu.cfs_period_us", p, error)
-                         || !set_value (cg, "cpu", "cpu.cfs_quota_us", quota > 0 ? q : "-1", error)))
-        return FALSE;
-    }
-  return (cpus == NULL || set_value (cg, "cpuset", "cpuset.cpus", cpus, error))
-         && (mems == NULL || set_value (cg, "cpuset", "cpuset.mems", mems, error));
+  if (swap.set && (!swap_v2_value (limit, swap, value, sizeof value, error)
+                   || !set_limit (h, "memory.swap.max", value, "memory swap limit", error)))
+    return FALSE;
+  return !reservation.set
+         || set_limit_int (h, "memory.low", reservation.value, "memory reservation", error);
 }
 
 static gboolean
-apply_io (BerthCgroup *cg, JsonObject *io, GError **error)
+apply_memory (BerthCgroup *cg, JsonObject *res, GError **error)
 {
-  gint64 weight = berth_json_int (io, "weight", 0);
-  if (weight == 0)
+  JsonObject *m = section (res, "memory");
+  Limit limit, swap, reservation;
+  if (!member_int (m, "memory", "limit", &limit, error)
+      || !member_int (m, "memory", "swap", &swap, error)
+      || !member_int (m, "memory", "reservation", &reservation, error))
+    return FALSE;
+  /* 0 means "not set", as runc reads it: a zero limit could run nothing. */
+  limit.set = limit.set && limit.value != 0;
+  swap.set = swap.set && swap.value != 0;
+  reservation.set = reservation.set && reservation.value > 0;
+  if (!limit.set && !swap.set && !reservation.set)
     return TRUE;
-  if (cg->pure_v2)
-    {
-      g_autofree char *v = g_strdup_printf ("default %" G_GINT64_FORMAT,
-                                            1 + (weight - 10) * 9999 / 990);
-      return set_value (cg, "io", "io.weight", v, error);
-    }
-  Hierarchy *h = hierarchy_for (cg, "blkio");
-  g_autofree char *bfq = h ? g_build_filename (h->dir, "blkio.bfq.weight", NULL) : NULL;
-  g_autofree char *v = g_strdup_printf ("%" G_GINT64_FORMAT, weight);
-  if (bfq && access (bfq, F_OK) == 0)
-    return set_value (cg, "blkio", "blkio.bfq.weight", v, error);
-  return set_value (cg, "blkio", "blkio.weight", v, error);
+  gboolean v1;
+  Hierarchy *h = pick (cg, "memory", &v1);
+  if (h == NULL)
+    return no_controller ("memory limit", "memory", error);
+  return v1 ? memory_v1 (h, limit, swap, reservation, error)
+            : memory_v2 (h, limit, swap, reservation, error);
 }
 
-/* v1 device rules ("c 1:3 rwm"); v2 needs a BPF program, not written yet,
- * so there the rules are skipped: devices.allow does not exist to say so. */
 static gboolean
-apply_devices (BerthCgroup *cg, JsonArray *rules, GError **error)
+cpu_v1 (Hierarchy *h, Limit shares, Limit quota, Limit period, GError **error)
 {
-  Hierarchy *h = hierarchy_for (cg, "devices");
-  if (rules == NULL || cg->pure_v2 || h == NULL)
+  /* The period first: a quota is checked against the current period. */
+  return (!shares.set || set_limit_int (h, "cpu.shares", shares.value, "cpu shares", error))
+         && (!period.set || set_limit_int (h, "cpu.cfs_period_us", period.value, "cpu period", error))
+         && (!quota.set
+             || set_limit_int (h, "cpu.cfs_quota_us", quota.value < 0 ? -1 : quota.value, "cpu quota",
+                               error));
+}
+
+static gboolean
+cpu_v2 (Hierarchy *h, Limit shares, Limit quota, Limit period, GError **error)
+{
+  /* crun's linear map of shares 2..262144 onto weight 1..10000. */
+  if (shares.set
+      && !set_limit_int (h, "cpu.weight", 1 + ((shares.value - 2) * 9999) / 262142, "cpu shares",
+                         error))
+    return FALSE;
+  if (!quota.set && !period.set)
+    return TRUE;
+  char value[64];
+  gint64 p = period.set ? period.value : 100000;
+  if (quota.set && quota.value > 0)
+    g_snprintf (value, sizeof value, "%" G_GINT64_FORMAT " %" G_GINT64_FORMAT, quota.value, p);
+  else
+    g_snprintf (value, sizeof value, "max %" G_GINT64_FORMAT, p);
+  return set_limit (h, "cpu.max", value, "cpu quota", error);
+}
+
+static gboolean
+apply_cpu (BerthCgroup *cg, JsonObject *res, GError **error)
+{
+  JsonObject *c = section (res, "cpu");
+  Limit shares, quota, period;
+  if (!member_int (c, "cpu", "shares", &shares, error)
+      || !member_int (c, "cpu", "quota", &quota, error)
+      || !member_int (c, "cpu", "period", &period, error))
+    return FALSE;
+  shares.set = shares.set && shares.value > 0;
+  quota.set = quota.set && quota.value != 0;
+  period.set = period.set && period.value > 0;
+  if (!shares.set && !quota.set && !period.set)
+    return TRUE;
+  gboolean v1;
+  Hierarchy *h = pick (cg, "cpu", &v1);
+  if (h == NULL)
+    return no_controller ("cpu limit", "cpu", error);
+  return v1 ? cpu_v1 (h, shares, quota, period, error) : cpu_v2 (h, shares, quota, period, error);
+}
+
+/* v1 cpusets were written while making the directories (they must be, for
+ * a process to join); v2 ones inherit while empty, so only asked ones go here. */
+static gboolean
+apply_cpuset (BerthCgroup *cg, const char *cpus, const char *mems, GError **error)
+{
+  if (cpus == NULL && mems == NULL)
+    return TRUE;
+  gboolean v1;
+  Hierarchy *h = pick (cg, "cpuset", &v1);
+  if (h == NULL)
+    return no_controller ("cpuset", "cpuset", error);
+  if (v1)
+    return TRUE;
+  return (cpus == NULL || set_limit (h, "cpuset.cpus", cpus, "cpuset cpus", error))
+         && (mems == NULL || set_limit (h, "cpuset.mems", mems, "cpuset mems", error));
+}
+
+static gboolean
+apply_pids (BerthCgroup *cg, JsonObject *res, GError **error)
+{
+  Limit limit;
+  if (!member_int (section (res, "pids"), "pids", "limit", &limit, error))
+    return FALSE;
+  if (!limit.set)
+    return TRUE;
+  gboolean v1;
+  Hierarchy *h = pick (cg, "pids", &v1);
+  if (h == NULL)
+    return no_controller ("pids limit", "pids", error);
+  if (limit.value <= 0)
+    return set_limit (h, "pids.max", "max", "pids limit", error);
+  return set_limit_int (h, "pids.max", limit.value, "pids limit", error);
+}
+
+/* CFQ had blkio.weight (v2: io.weight, 1..10000); BFQ has its own file, in
+ * the OCI 10..1000 range itself. Tried in crun's order. */
+static gboolean
+blkio_weight (Hierarchy *h, gboolean v1, gint64 weight, GError **error)
+{
+  const char *files[2] = { v1 ? "blkio.weight" : "io.bfq.weight",
+                           v1 ? "blkio.bfq.weight" : "io.weight" };
+  gint64 values[2] = { weight, v1 ? weight : 1 + (weight - 10) * 9999 / 990 };
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *path = g_build_filename (h->dir, files[i], NULL);
+      char value[32];
+      g_snprintf (value, sizeof value, "%" G_GINT64_FORMAT, values[i]);
+      int errsv = write_value (path, value);
+      if (errsv == 0)
+        return TRUE;
+      if (errsv != ENOENT)
+        return berth_fail_errno (error, errsv, "blkio weight: write %s to %s", value, path);
+    }
+  return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
+                     "blkio weight: this kernel's %s controller has neither %s nor %s (%s)",
+                     v1 ? "blkio" : "io", files[0], files[1], v1 ? "no CFQ/BFQ" : "no BFQ/iocost");
+}
+
+static gboolean
+apply_blkio (BerthCgroup *cg, JsonObject *res, GError **error)
+{
+  Limit weight;
+  if (!member_int (section (res, "blockIO"), "blockIO", "weight", &weight, error))
+    return FALSE;
+  if (!weight.set || weight.value == 0)
+    return TRUE;
+  if (weight.value < 10 || weight.value > 1000)
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "linux.resources.blockIO.weight %" G_GINT64_FORMAT " is outside 10..1000",
+                       weight.value);
+  gboolean v1;
+  Hierarchy *h = pick (cg, "blkio", &v1);
+  if (h == NULL)
+    return no_controller ("blkio weight", "blkio", error);
+  return blkio_weight (h, v1, weight.value, error);
+}
+
+/* v1 device rules ("c 1:3 rwm"). v2 enforces them with a BPF program,
+ * not written yet: there the rules are left to the default (all allowed). */
+static gboolean
+apply_devices (BerthCgroup *cg, JsonObject *res, GError **error)
+{
+  JsonArray *rules = berth_json_array (res, "devices");
+  gboolean v1;
+  Hierarchy *h = pick (cg, "devices", &v1);
+  if (rules == NULL || h == NULL || !v1)
     return TRUE;
   for (guint i = 0; i < json_array_get_length (rules); i++)
     {
@@ -391,31 +821,27 @@ apply_devices (BerthCgroup *cg, JsonArray *rules, GError **error)
                                   ? g_strdup ("a")
                                   : g_strdup_printf ("%s %s:%s %s", type, maj, min,
                                                      berth_json_string (r, "access", "rwm"));
-      if (!write_file (h->dir, berth_json_bool (r, "allow", FALSE) ? "devices.allow" : "devices.deny",
-                       rule, error))
+      if (!write_cg (h->dir, berth_json_bool (r, "allow", FALSE) ? "devices.allow" : "devices.deny",
+                     rule, error))
         return FALSE;
     }
   return TRUE;
 }
 
 static gboolean
-apply_resources (BerthCgroup *cg, JsonObject *res, GError **error)
+make_all (BerthCgroup *cg, JsonObject *res, GPtrArray *made, GError **error)
 {
-  JsonObject *pids = berth_json_object (res, "pids");
-  gint64 pids_limit = berth_json_int (pids, "limit", 0);
-  g_autofree char *pids_text = int_text (pids_limit > 0 ? pids_limit : -1);
-  return apply_memory (cg, berth_json_object (res, "memory"), error)
-         && apply_cpu (cg, berth_json_object (res, "cpu"), error)
-         && (pids == NULL || set_value (cg, "pids", "pids.max", pids_text, error))
-         && apply_io (cg, berth_json_object (res, "blockIO"), error)
-         && apply_devices (cg, berth_json_array (res, "devices"), error);
-}
-
-static void
-remove_dirs (GPtrArray *made)
-{
-  for (guint i = made->len; i > 0; i--)
-    rmdir (made->pdata[i - 1]);
+  JsonObject *c = section (res, "cpu");
+  const char *cpus, *mems;
+  if (!member_string (c, "cpu", "cpus", &cpus, error)
+      || !member_string (c, "cpu", "mems", &mems, error))
+    return FALSE;
+  for (guint i = 0; i < cg->hier->len; i++)
+    if (!make_hierarchy (cg, cg->hier->pdata[i], cpus, mems, made, error))
+      return FALSE;
+  return apply_memory (cg, res, error) && apply_cpu (cg, res, error)
+         && apply_cpuset (cg, cpus, mems, error) && apply_pids (cg, res, error)
+         && apply_blkio (cg, res, error) && apply_devices (cg, res, error);
 }
 
 BerthCgroup *
@@ -425,24 +851,9 @@ berth_cgroup_create (const char *path, JsonObject *resources, GError **error)
   if (cg == NULL)
     return NULL;
   g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
-  gboolean ok = TRUE;
-  for (guint i = 0; ok && i < cg->hierarchies->len; i++)
+  if (!make_all (cg, resources, made, error))
     {
-      Hierarchy *h = cg->hierarchies->pdata[i];
-      if (cg->pure_v2)
-        enable_v2_controllers (h);
-      ok = make_dirs (h, made, error);
-    }
-  ok = ok && apply_resources (cg, resources, error);
-  if (ok && cg->pure_v2)
-    {
-      Hierarchy *h = cg->hierarchies->pdata[0];
-      cg->v2_fd = open (h->dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-      ok = cg->v2_fd >= 0 || berth_fail_errno (error, errno, "open %s", h->dir);
-    }
-  if (!ok)
-    {
-      remove_dirs (made);
+      remove_made (made);
       return NULL;
     }
   return g_steal_pointer (&cg);
@@ -454,257 +865,475 @@ berth_cgroup_open (const char *path, GError **error)
   return cgroup_new (path, error);
 }
 
+const char *
+berth_cgroup_path (BerthCgroup *cg)
+{
+  return cg->path;
+}
+
 int
 berth_cgroup_v2_fd (BerthCgroup *cg)
 {
+  if (cg->layout != LAYOUT_V2)
+    return -1;
+  /* A failure leaves -1, and the caller falls back to berth_cgroup_enter,
+   * which reports it properly. */
+  if (cg->v2_fd < 0)
+    cg->v2_fd = open (((Hierarchy *) cg->hier->pdata[0])->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   return cg->v2_fd;
 }
 
 gboolean
 berth_cgroup_enter (BerthCgroup *cg, pid_t pid, GError **error)
 {
-  char text[32];
-  snprintf (text, sizeof text, "%d", (int) pid);
-  for (guint i = 0; i < cg->hierarchies->len; i++)
-    {
-      Hierarchy *h = cg->hierarchies->pdata[i];
-      if (!write_file (h->dir, "cgroup.procs", text, error))
-        return FALSE;
-    }
+  char value[32];
+  g_snprintf (value, sizeof value, "%d", (int) pid);
+  for (guint i = 0; i < cg->hier->len; i++)
+    if (!write_cg (((Hierarchy *) cg->hier->pdata[i])->dir, "cgroup.procs", value, error))
+      return FALSE;
   return TRUE;
 }
 
-/* ---- running ---- */
+/* --- freezer --- */
 
-static Hierarchy *
-freezer (BerthCgroup *cg)
+/* Has the freezer reached @frozen (not merely on its way)? */
+static gboolean
+freezer_reached (Hierarchy *h, gboolean v1, gboolean frozen, gboolean *reached, GError **error)
 {
-  return cg->pure_v2 ? cg->hierarchies->pdata[0] : hierarchy_for (cg, "freezer");
+  const char *file = v1 ? "freezer.state" : "cgroup.events";
+  g_autofree char *text = NULL;
+  if (!read_cg (h->dir, file, &text, error))
+    return FALSE;
+  if (text == NULL)
+    return berth_fail_errno (error, ENOENT, "read %s/%s", h->dir, file);
+  if (v1)
+    *reached = strcmp (g_strstrip (text), frozen ? "FROZEN" : "THAWED") == 0;
+  else
+    *reached = strstr (text, frozen ? "frozen 1" : "frozen 0") != NULL;
+  return TRUE;
 }
 
-gboolean
-berth_cgroup_is_frozen (BerthCgroup *cg)
+/* Tasks stop at their next return to user space. A v1 freezer can stay
+ * FREEZING when a task forks meanwhile, so the write is repeated. */
+static gboolean
+wait_freezer (Hierarchy *h, gboolean v1, gboolean frozen, GError **error)
 {
-  Hierarchy *h = freezer (cg);
-  g_autofree char *state = h ? read_file (h->dir, cg->pure_v2 ? "cgroup.freeze" : "freezer.state") : NULL;
-  return g_strcmp0 (state, cg->pure_v2 ? "1" : "FROZEN") == 0;
+  gint64 deadline = g_get_monotonic_time () + FREEZE_TIMEOUT_US;
+  gulong delay = FIRST_DELAY_US;
+  for (;;)
+    {
+      gboolean reached = FALSE;
+      if (!freezer_reached (h, v1, frozen, &reached, error))
+        return FALSE;
+      if (reached)
+        return TRUE;
+      if (g_get_monotonic_time () > deadline)
+        return berth_fail (error, BERTH_ERROR_BUSY, "%s %s: not done after 2 s",
+                           frozen ? "freeze" : "thaw", h->dir);
+      g_usleep (delay);
+      delay = MIN (delay * 2, MAX_DELAY_US);
+      if (v1 && frozen && !write_cg (h->dir, "freezer.state", "FROZEN", error))
+        return FALSE;
+    }
 }
 
 gboolean
 berth_cgroup_freeze (BerthCgroup *cg, gboolean frozen, GError **error)
 {
-  Hierarchy *h = freezer (cg);
+  gboolean v1;
+  Hierarchy *h = pick (cg, "freezer", &v1);
   if (h == NULL)
-    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "this host has no cgroup freezer");
-  const char *file = cg->pure_v2 ? "cgroup.freeze" : "freezer.state";
-  const char *value = cg->pure_v2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED");
-  if (!write_file (h->dir, file, value, error))
+    return no_controller ("freeze", "freezer", error);
+  const char *file = v1 ? "freezer.state" : "cgroup.freeze";
+  if (!write_cg (h->dir, file, v1 ? (frozen ? "FROZEN" : "THAWED") : (frozen ? "1" : "0"), error))
     return FALSE;
-  /* v1 reports FREEZING until every task has stopped. */
-  for (int i = 0; i < 2000; i++)
+  if (wait_freezer (h, v1, frozen, error))
+    return TRUE;
+  /* Not left half-frozen, some tasks stopped and others running; the error
+   * that matters is already set. */
+  if (frozen)
     {
-      if (berth_cgroup_is_frozen (cg) == frozen)
-        return TRUE;
-      g_usleep (1000);
+      g_autofree char *path = g_build_filename (h->dir, file, NULL);
+      (void) write_value (path, v1 ? "THAWED" : "0");
     }
-  return berth_fail (error, BERTH_ERROR_FAILED, "%s/%s did not become %s", h->dir, file, value);
+  return FALSE;
 }
 
-/* The hierarchy that sees every process of the container. */
-static Hierarchy *
-procs_hierarchy (BerthCgroup *cg)
+gboolean
+berth_cgroup_is_frozen (BerthCgroup *cg)
 {
-  static const char *const preferred[] = { "pids", "memory", "freezer" };
-  if (cg->pure_v2)
-    return cg->hierarchies->pdata[0];
-  for (guint i = 0; i < G_N_ELEMENTS (preferred); i++)
+  gboolean v1;
+  Hierarchy *h = pick (cg, "freezer", &v1);
+  g_autofree char *text = NULL;
+  if (h == NULL || !read_cg (h->dir, v1 ? "freezer.state" : "cgroup.freeze", &text, NULL)
+      || text == NULL)
+    return FALSE;
+  return strcmp (g_strstrip (text), v1 ? "FROZEN" : "1") == 0;
+}
+
+/* Thaw unless thawed: a cgroup left FREEZING counts as frozen here. */
+static gboolean
+thaw_if_needed (BerthCgroup *cg, GError **error)
+{
+  gboolean v1;
+  Hierarchy *h = pick (cg, "freezer", &v1);
+  g_autofree char *text = NULL;
+  if (h == NULL)
+    return TRUE;
+  if (!read_cg (h->dir, v1 ? "freezer.state" : "cgroup.freeze", &text, error))
+    return FALSE;
+  if (text == NULL || strcmp (g_strstrip (text), v1 ? "THAWED" : "0") == 0)
+    return TRUE;
+  return berth_cgroup_freeze (cg, FALSE, error);
+}
+
+/* --- processes --- */
+
+/* The subdirectories of @dir (none if it is gone). */
+static GPtrArray *
+child_dirs (const char *dir, GError **error)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  DIR *d = opendir (dir);
+  if (d == NULL && errno == ENOENT)
+    return g_steal_pointer (&out);
+  if (d == NULL)
     {
-      Hierarchy *h = hierarchy_for (cg, preferred[i]);
-      if (h)
-        return h;
+      berth_fail_errno (error, errno, "opendir %s", dir);
+      return NULL;
     }
-  return cg->hierarchies->pdata[0];
+  struct dirent *e;
+  errno = 0;
+  while ((e = readdir (d)) != NULL)
+    if (e->d_type == DT_DIR && strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
+      g_ptr_array_add (out, g_build_filename (dir, e->d_name, NULL));
+  int errsv = errno;
+  closedir (d);
+  if (errsv != 0)
+    {
+      berth_fail_errno (error, errsv, "readdir %s", dir);
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+/* cgroup.procs lists a cgroup's own processes only; a container that made
+ * cgroups of its own (systemd, a nested runtime) has more below. */
+static gboolean
+collect_procs (const char *dir, GArray *pids, GError **error)
+{
+  g_autofree char *text = NULL;
+  if (!read_cg (dir, "cgroup.procs", &text, error))
+    return FALSE;
+  if (text == NULL)
+    return TRUE;
+  for (char *p = text, *end; *p; p = end)
+    {
+      gint64 v = g_ascii_strtoll (p, &end, 10);
+      if (end == p)
+        break;
+      pid_t pid = (pid_t) v;
+      if (pid > 0)
+        g_array_append_val (pids, pid);
+    }
+  g_autoptr (GPtrArray) children = child_dirs (dir, error);
+  if (children == NULL)
+    return FALSE;
+  for (guint i = 0; i < children->len; i++)
+    if (!collect_procs (children->pdata[i], pids, error))
+      return FALSE;
+  return TRUE;
 }
 
 GArray *
 berth_cgroup_pids (BerthCgroup *cg, GError **error)
 {
+  g_autoptr (GArray) pids = g_array_new (FALSE, FALSE, sizeof (pid_t));
   Hierarchy *h = procs_hierarchy (cg);
-  g_autofree char *path = g_build_filename (h->dir, "cgroup.procs", NULL);
-  g_autofree char *text = NULL;
-  g_autoptr (GError) local = NULL;
-  if (!g_file_get_contents (path, &text, NULL, &local))
+  if (h && !collect_procs (h->dir, pids, error))
+    return NULL;
+  return g_steal_pointer (&pids);
+}
+
+/* kill(2) each listed process; *listed says how many were. */
+static gboolean
+kill_listed (BerthCgroup *cg, int signal, guint *listed, GError **error)
+{
+  g_autoptr (GArray) pids = berth_cgroup_pids (cg, error);
+  if (pids == NULL)
+    return FALSE;
+  for (guint i = 0; i < pids->len; i++)
     {
-      berth_fail (error, BERTH_ERROR_FAILED, "read %s: %s", path, local->message);
-      return NULL;
+      pid_t pid = g_array_index (pids, pid_t, i);
+      if (kill (pid, signal) < 0 && errno != ESRCH)
+        return berth_fail_errno (error, errno, "kill %d", (int) pid);
     }
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (pid_t));
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (char **l = lines; *l; l++)
-    if (**l)
-      {
-        pid_t pid = atoi (*l);
-        g_array_append_val (pids, pid);
-      }
-  return pids;
+  if (listed)
+    *listed = pids->len;
+  return TRUE;
 }
 
 gboolean
 berth_cgroup_kill (BerthCgroup *cg, int signal, GError **error)
 {
-  if (cg->pure_v2 && signal == SIGKILL)
+  Hierarchy *u = unified_hierarchy (cg);
+  if (signal == SIGKILL && u != NULL)
     {
-      Hierarchy *h = cg->hierarchies->pdata[0];
-      g_autofree char *kill_file = g_build_filename (h->dir, "cgroup.kill", NULL);
-      if (access (kill_file, F_OK) == 0)
-        return write_file (h->dir, "cgroup.kill", "1", error);
+      /* cgroup.kill (5.14+) kills the whole subtree at once, forks racing
+       * with it included. In hybrid, the v1 lists are checked as well. */
+      g_autofree char *path = g_build_filename (u->dir, "cgroup.kill", NULL);
+      int errsv = write_value (path, "1");
+      if (errsv == 0 && cg->layout == LAYOUT_V2)
+        return TRUE;
+      if (errsv != 0 && errsv != ENOENT)
+        return berth_fail_errno (error, errsv, "write 1 to %s", path);
     }
-  g_autoptr (GArray) pids = berth_cgroup_pids (cg, error);
-  if (pids == NULL)
-    return FALSE;
-  for (guint i = 0; i < pids->len; i++)
-    kill (g_array_index (pids, pid_t, i), signal);
-  return TRUE;
+  return kill_listed (cg, signal, NULL, error);
 }
 
-static guint64
-keyed_value (const char *dir, const char *file, const char *key)
+/* A killed process stays listed until it has let go of its memory. The
+ * SIGKILL is repeated for processes forked before the first one landed. */
+static gboolean
+wait_empty (BerthCgroup *cg, GError **error)
 {
-  g_autofree char *text = dir ? read_file (dir, file) : NULL;
-  if (text == NULL)
-    return G_MAXUINT64;
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (char **l = lines; *l; l++)
+  gint64 deadline = g_get_monotonic_time () + EMPTY_TIMEOUT_US;
+  gulong delay = FIRST_DELAY_US;
+  for (;;)
     {
-      g_auto (GStrv) kv = g_strsplit (*l, " ", 2);
-      if (kv[0] && kv[1] && strcmp (kv[0], key) == 0)
-        return g_ascii_strtoull (kv[1], NULL, 10);
+      guint left = 0;
+      if (!kill_listed (cg, SIGKILL, &left, error))
+        return FALSE;
+      if (left == 0)
+        return TRUE;
+      if (g_get_monotonic_time () > deadline)
+        return berth_fail (error, BERTH_ERROR_BUSY, "cgroup %s: %u processes still there 2 s after SIGKILL",
+                           cg->path, left);
+      g_usleep (delay);
+      delay = MIN (delay * 2, MAX_DELAY_US);
     }
-  return 0;
-}
-
-static guint64
-plain_value (BerthCgroup *cg, const char *controller, const char *file)
-{
-  Hierarchy *h = hierarchy_for (cg, controller);
-  g_autofree char *text = h ? read_file (h->dir, file) : NULL;
-  if (text == NULL || strcmp (text, "max") == 0)
-    return G_MAXUINT64;
-  return g_ascii_strtoull (text, NULL, 10);
-}
-
-guint64
-berth_cgroup_oom_kills (BerthCgroup *cg)
-{
-  Hierarchy *h = hierarchy_for (cg, "memory");
-  if (h == NULL)
-    return 0;
-  guint64 n = keyed_value (h->dir, cg->pure_v2 ? "memory.events" : "memory.oom_control", "oom_kill");
-  return n == G_MAXUINT64 ? 0 : n;
-}
-
-/* blkio's "MAJ:MIN Read N" lines, summed over devices. */
-static void
-v1_io_bytes (BerthCgroup *cg, BerthExecStats *st)
-{
-  Hierarchy *h = hierarchy_for (cg, "blkio");
-  g_autofree char *text = h ? read_file (h->dir, "blkio.throttle.io_service_bytes_recursive") : NULL;
-  if (text == NULL)
-    return;
-  st->io_read_bytes = st->io_write_bytes = 0;
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (char **l = lines; *l; l++)
-    {
-      g_auto (GStrv) f = g_strsplit (*l, " ", 3);
-      if (g_strv_length (f) == 3 && strcmp (f[1], "Read") == 0)
-        st->io_read_bytes += g_ascii_strtoull (f[2], NULL, 10);
-      else if (g_strv_length (f) == 3 && strcmp (f[1], "Write") == 0)
-        st->io_write_bytes += g_ascii_strtoull (f[2], NULL, 10);
-    }
-}
-
-static void
-v2_io_bytes (Hierarchy *h, BerthExecStats *st)
-{
-  g_autofree char *text = read_file (h->dir, "io.stat");
-  if (text == NULL)
-    return;
-  st->io_read_bytes = st->io_write_bytes = 0;
-  g_auto (GStrv) words = g_strsplit_set (text, " \n", -1);
-  for (char **w = words; *w; w++)
-    {
-      if (g_str_has_prefix (*w, "rbytes="))
-        st->io_read_bytes += g_ascii_strtoull (*w + 7, NULL, 10);
-      else if (g_str_has_prefix (*w, "wbytes="))
-        st->io_write_bytes += g_ascii_strtoull (*w + 7, NULL, 10);
-    }
-}
-
-gboolean
-berth_cgroup_stats (BerthCgroup *cg, BerthExecStats *st, GError **error)
-{
-  (void) error;
-  memset (st, 0xff, sizeof *st);
-  if (cg->pure_v2)
-    {
-      Hierarchy *h = cg->hierarchies->pdata[0];
-      st->memory_usage = plain_value (cg, "memory", "memory.current");
-      st->memory_limit = plain_value (cg, "memory", "memory.max");
-      st->memory_max_usage = plain_value (cg, "memory", "memory.peak");
-      guint64 usec = keyed_value (h->dir, "cpu.stat", "usage_usec");
-      st->cpu_usage_ns = usec == G_MAXUINT64 ? usec : usec * 1000;
-      v2_io_bytes (h, st);
-    }
-  else
-    {
-      st->memory_usage = plain_value (cg, "memory", "memory.usage_in_bytes");
-      st->memory_limit = plain_value (cg, "memory", "memory.limit_in_bytes");
-      st->memory_max_usage = plain_value (cg, "memory", "memory.max_usage_in_bytes");
-      st->cpu_usage_ns = plain_value (cg, "cpuacct", "cpuacct.usage");
-      v1_io_bytes (cg, st);
-    }
-  st->pids_current = plain_value (cg, "pids", "pids.current");
-  st->pids_limit = plain_value (cg, "pids", "pids.max");
-  st->oom_kills = berth_cgroup_oom_kills (cg);
-  return TRUE;
 }
 
 static gboolean
-is_empty (BerthCgroup *cg)
+remove_dir (const char *dir, GError **error)
 {
-  g_autoptr (GArray) pids = berth_cgroup_pids (cg, NULL);
-  return pids == NULL || pids->len == 0;
+  gint64 deadline = g_get_monotonic_time () + RMDIR_TIMEOUT_US;
+  gulong delay = FIRST_DELAY_US;
+  for (;;)
+    {
+      if (rmdir (dir) == 0 || errno == ENOENT)
+        return TRUE;
+      int errsv = errno;
+      /* The last exiting task can still be leaving after cgroup.procs emptied. */
+      if (errsv != EBUSY || g_get_monotonic_time () > deadline)
+        return berth_fail_errno (error, errsv, "rmdir %s", dir);
+      g_usleep (delay);
+      delay = MIN (delay * 2, MAX_DELAY_US);
+    }
+}
+
+/* Children first: a cgroup with sub-cgroups cannot be removed. */
+static gboolean
+remove_tree (const char *dir, GError **error)
+{
+  g_autoptr (GPtrArray) children = child_dirs (dir, error);
+  if (children == NULL)
+    return FALSE;
+  for (guint i = 0; i < children->len; i++)
+    if (!remove_tree (children->pdata[i], error))
+      return FALSE;
+  return remove_dir (dir, error);
 }
 
 gboolean
 berth_cgroup_destroy (BerthCgroup *cg, GError **error)
 {
-  Hierarchy *procs = procs_hierarchy (cg);
-  if (g_file_test (procs->dir, G_FILE_TEST_IS_DIR))
+  /* SIGKILL before thawing: a frozen v1 task takes it as it thaws, with no
+   * chance to fork first. */
+  if (!berth_cgroup_kill (cg, SIGKILL, error) || !thaw_if_needed (cg, error)
+      || !wait_empty (cg, error))
+    return FALSE;
+  for (guint i = 0; i < cg->hier->len; i++)
+    if (!remove_tree (((Hierarchy *) cg->hier->pdata[i])->dir, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* --- stats --- */
+
+/* The number after "@key " on a line of @text, or all of @text when @key is NULL. */
+static const char *
+find_key (const char *text, const char *key)
+{
+  gsize n = strlen (key);
+  for (const char *l = text; l != NULL && *l; l = strchr (l, '\n'))
     {
-      if (berth_cgroup_is_frozen (cg))
-        berth_cgroup_freeze (cg, FALSE, NULL);
-      guint64 sleep_us = 100;
-      for (gint64 waited = 0; !is_empty (cg) && waited < 2 * G_USEC_PER_SEC; waited += sleep_us)
-        {
-          berth_cgroup_kill (cg, SIGKILL, NULL);
-          g_usleep (sleep_us);
-          sleep_us = MIN (sleep_us * 2, 50000);
-        }
+      if (*l == '\n')
+        l++;
+      if (strncmp (l, key, n) == 0 && l[n] == ' ')
+        return l + n + 1;
     }
-  for (guint i = 0; i < cg->hierarchies->len; i++)
+  return NULL;
+}
+
+static guint64
+parse_number (const char *text, const char *key)
+{
+  const char *v = key ? find_key (text, key) : text;
+  if (v == NULL || g_str_has_prefix (v, "max"))
+    return G_MAXUINT64;
+  char *end;
+  guint64 value = g_ascii_strtoull (v, &end, 10);
+  return end == v ? G_MAXUINT64 : value;
+}
+
+/* G_MAXUINT64 where the hierarchy or the file is missing. */
+static gboolean
+read_number (const Hierarchy *h, const char *file, const char *key, guint64 *out, GError **error)
+{
+  g_autofree char *text = NULL;
+  *out = G_MAXUINT64;
+  if (h == NULL)
+    return TRUE;
+  if (!read_cg (h->dir, file, &text, error))
+    return FALSE;
+  if (text)
+    *out = parse_number (text, key);
+  return TRUE;
+}
+
+static gboolean
+memory_stats (BerthCgroup *cg, BerthExecStats *s, GError **error)
+{
+  gboolean v1;
+  Hierarchy *h = pick (cg, "memory", &v1);
+  if (!read_number (h, v1 ? "memory.usage_in_bytes" : "memory.current", NULL, &s->memory_usage, error)
+      || !read_number (h, v1 ? "memory.limit_in_bytes" : "memory.max", NULL, &s->memory_limit, error)
+      || !read_number (h, v1 ? "memory.max_usage_in_bytes" : "memory.peak", NULL,
+                       &s->memory_max_usage, error)
+      || !read_number (h, v1 ? "memory.oom_control" : "memory.events", "oom_kill", &s->oom_kills,
+                       error))
+    return FALSE;
+  /* v1 shows "unlimited" as the largest page-aligned long, not as "max". */
+  long page = sysconf (_SC_PAGESIZE);
+  if (v1 && page > 0 && s->memory_limit >= (guint64) (G_MAXINT64 / page * page))
+    s->memory_limit = G_MAXUINT64;
+  return TRUE;
+}
+
+static gboolean
+cpu_stats (BerthCgroup *cg, BerthExecStats *s, GError **error)
+{
+  gboolean v1;
+  Hierarchy *h = pick (cg, "cpuacct", &v1);
+  if (v1)
+    return read_number (h, "cpuacct.usage", NULL, &s->cpu_usage_ns, error);
+  if (!read_number (h, "cpu.stat", "usage_usec", &s->cpu_usage_ns, error))
+    return FALSE;
+  if (s->cpu_usage_ns != G_MAXUINT64)
+    s->cpu_usage_ns *= 1000;
+  return TRUE;
+}
+
+static gboolean
+pids_stats (BerthCgroup *cg, BerthExecStats *s, GError **error)
+{
+  gboolean v1;
+  Hierarchy *h = pick (cg, "pids", &v1);
+  return read_number (h, "pids.current", NULL, &s->pids_current, error)
+         && read_number (h, "pids.max", NULL, &s->pids_limit, error);
+}
+
+/* v1: "MAJ:MIN Read N" / "MAJ:MIN Write N" lines, plus totals to skip. */
+static void
+sum_blkio_v1 (const char *text, BerthExecStats *s)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  s->io_read_bytes = s->io_write_bytes = 0;
+  for (char **l = lines; *l; l++)
     {
-      Hierarchy *h = cg->hierarchies->pdata[i];
-      int tries = 0;
-      while (rmdir (h->dir) < 0)
-        {
-          if (errno == ENOENT)
-            break;
-          /* A dying task still holds the cgroup for a moment. */
-          if (errno != EBUSY || ++tries > 200)
-            return berth_fail_errno (error, errno, "remove cgroup %s", h->dir);
-          g_usleep (5000);
-        }
+      g_auto (GStrv) f = g_strsplit (*l, " ", 3);
+      if (g_strv_length (f) != 3)
+        continue;
+      if (strcmp (f[1], "Read") == 0)
+        s->io_read_bytes += g_ascii_strtoull (f[2], NULL, 10);
+      else if (strcmp (f[1], "Write") == 0)
+        s->io_write_bytes += g_ascii_strtoull (f[2], NULL, 10);
+    }
+}
+
+/* v2: "MAJ:MIN rbytes=N wbytes=N rios=N ..." per device. */
+static void
+sum_io_v2 (const char *text, BerthExecStats *s)
+{
+  g_auto (GStrv) words = g_strsplit_set (text, " \n", -1);
+  s->io_read_bytes = s->io_write_bytes = 0;
+  for (char **w = words; *w; w++)
+    if (g_str_has_prefix (*w, "rbytes="))
+      s->io_read_bytes += g_ascii_strtoull (*w + 7, NULL, 10);
+    else if (g_str_has_prefix (*w, "wbytes="))
+      s->io_write_bytes += g_ascii_strtoull (*w + 7, NULL, 10);
+}
+
+static gboolean
+io_stats (BerthCgroup *cg, BerthExecStats *s, GError **error)
+{
+  /* The throttle files count every bio; the plain ones only CFQ's. */
+  static const char *const v1_files[] = { "blkio.throttle.io_service_bytes_recursive",
+                                          "blkio.io_service_bytes_recursive",
+                                          "blkio.io_service_bytes" };
+  gboolean v1;
+  Hierarchy *h = pick (cg, "blkio", &v1);
+  s->io_read_bytes = s->io_write_bytes = G_MAXUINT64;
+  for (guint i = 0; h && i < (v1 ? G_N_ELEMENTS (v1_files) : 1); i++)
+    {
+      g_autofree char *text = NULL;
+      if (!read_cg (h->dir, v1 ? v1_files[i] : "io.stat", &text, error))
+        return FALSE;
+      if (text == NULL)
+        continue;
+      if (v1)
+        sum_blkio_v1 (text, s);
+      else
+        sum_io_v2 (text, s);
+      break;
     }
   return TRUE;
+}
+
+gboolean
+berth_cgroup_stats (BerthCgroup *cg, BerthExecStats *stats, GError **error)
+{
+  /* Every figure of a cgroup that is gone would read "unknown": say so. */
+  Hierarchy *h = procs_hierarchy (cg);
+  if (access (h->dir, F_OK) < 0)
+    return errno == ENOENT
+               ? berth_fail (error, BERTH_ERROR_NOT_FOUND, "cgroup %s: no such cgroup", h->dir)
+               : berth_fail_errno (error, errno, "cgroup %s", h->dir);
+  return memory_stats (cg, stats, error) && cpu_stats (cg, stats, error)
+         && pids_stats (cg, stats, error) && io_stats (cg, stats, error);
+}
+
+guint64
+berth_cgroup_oom_kills (BerthCgroup *cg)
+{
+  gboolean v1;
+  guint64 n = 0;
+  Hierarchy *h = pick (cg, "memory", &v1);
+  /* Unknown counts as none: the question asked is "was anything killed?". */
+  if (!read_number (h, v1 ? "memory.oom_control" : "memory.events", "oom_kill", &n, NULL)
+      || n == G_MAXUINT64)
+    return 0;
+  return n;
+}
+
+void
+berth_cgroup_free (BerthCgroup *cg)
+{
+  if (cg == NULL)
+    return;
+  if (cg->v2_fd >= 0)
+    close (cg->v2_fd);
+  g_clear_pointer (&cg->hier, g_ptr_array_unref);
+  g_free (cg->path);
+  g_free (cg);
 }

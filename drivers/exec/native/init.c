@@ -186,6 +186,9 @@ mount_cgroup_hierarchies (BerthInitPlan *plan, int root_fd, const BerthMountPlan
     die (plan, EXIT_CANNOT_RUN, errno, "open %s", m->destination);
   for (char **h = plan->cgroup_hierarchies; h && *h; h++)
     {
+      /* cgroup v1 cannot be mounted from a user namespace; cgroup2 can. */
+      if (plan->new_user_ns && strcmp (*h, "cgroup2") != 0)
+        continue;
       const char *name = strncmp (*h, "name=", 5) == 0 ? *h + 5 : *h;
       const char *subdir = strcmp (name, "cgroup2") == 0 ? "unified" : name;
       char target[64];
@@ -318,11 +321,32 @@ populate_dev (BerthInitPlan *plan, int root_fd)
 
 /* ---- the root ---- */
 
+/* Attach the rootfs tree the parent sent on a fresh tmpfs (the container's
+ * root may not write anywhere on the host) and use it as the rootfs. */
+static void
+attach_rootfs_tree (BerthInitPlan *plan)
+{
+  static const char base[] = "/tmp";
+  if (mount ("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV, "mode=700") < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "mount a tmpfs on %s for the rootfs", base);
+  if (mkdir ("/tmp/rootfs", 0755) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "mkdir /tmp/rootfs");
+  if (syscall (SYS_move_mount, plan->rootfs_tree, "", AT_FDCWD, "/tmp/rootfs",
+               MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "attach the rootfs in the user namespace");
+  close (plan->rootfs_tree);
+  g_free (plan->rootfs);
+  plan->rootfs = g_strdup ("/tmp/rootfs");
+}
+
+
 static void
 enter_rootfs (BerthInitPlan *plan)
 {
   if (mount (NULL, "/", NULL, plan->root_propagation, NULL) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "set propagation of /");
+  if (plan->rootfs_tree >= 0)
+    attach_rootfs_tree (plan);
   /* pivot_root needs the new root to be a mount point; the bind also keeps
    * the storage driver's mount from seeing the container's submounts. */
   if (mount (plan->rootfs, plan->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -570,15 +594,26 @@ exec_program (BerthInitPlan *plan)
   die (plan, errsv == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN, errsv, "exec %s", program);
 }
 
+/* The parent's go, and with a user namespace the rootfs tree it sends. */
 static void
 wait_for_parent (BerthInitPlan *plan)
 {
   char go;
+  struct iovec iov = { .iov_base = &go, .iov_len = 1 };
+  union {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                        .msg_controllen = sizeof control.buf };
   ssize_t n;
-  while ((n = recv (plan->sync_fd, &go, 1, 0)) < 0 && errno == EINTR)
+  while ((n = recvmsg (plan->sync_fd, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
     ;
   if (n != 1)
     _exit (EXIT_CANNOT_RUN); /* the parent died or gave up; it reports why */
+  struct cmsghdr *cm = CMSG_FIRSTHDR (&msg);
+  if (cm && cm->cmsg_type == SCM_RIGHTS)
+    memcpy (&plan->rootfs_tree, CMSG_DATA (cm), sizeof (int));
 }
 
 /* create: report ready, then block on exec.fifo until start opens it. */

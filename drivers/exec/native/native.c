@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -197,6 +198,57 @@ wait_child (int sync_fd, gboolean want_ready, GError **error)
                      "the container's first process exited before it was set up");
 }
 
+/* In a user namespace the container's root is an unprivileged host uid that
+ * cannot even walk into the store (0700). So the parent clones the rootfs
+ * as a detached mount, id-mapped to the container's user namespace where
+ * the filesystem allows it (then the image's root-owned files are the
+ * container root's), and hands it over. */
+static int
+rootfs_tree_for_userns (BerthExec *c, GError **error)
+{
+  int tree = syscall (SYS_open_tree, AT_FDCWD, c->rootfs,
+                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  if (tree < 0)
+    return berth_fail_errno (error, errno, "clone the mount of %s", c->rootfs), -1;
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d/ns/user", (int) c->pid);
+  int userns = open (path, O_RDONLY | O_CLOEXEC);
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = userns };
+  if (userns < 0
+      || syscall (SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+    g_debug ("%s: no id-mapped mount (%s): files keep their host owners", c->rootfs,
+             g_strerror (errno));
+  if (userns >= 0)
+    close (userns);
+  return tree;
+}
+
+/* "G", with the rootfs tree attached for a user namespace. */
+static gboolean
+send_go (int sync_fd, int tree, GError **error)
+{
+  char byte = 'G';
+  struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+  union {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+  if (tree >= 0)
+    {
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+      struct cmsghdr *cm = CMSG_FIRSTHDR (&msg);
+      cm->cmsg_level = SOL_SOCKET;
+      cm->cmsg_type = SCM_RIGHTS;
+      cm->cmsg_len = CMSG_LEN (sizeof (int));
+      memcpy (CMSG_DATA (cm), &tree, sizeof (int));
+    }
+  if (sendmsg (sync_fd, &msg, MSG_NOSIGNAL) != 1)
+    return berth_fail_errno (error, errno, "release the container's first process");
+  return TRUE;
+}
+
 static gboolean
 release_child (BerthExec *c, guint flags, int sync_fd, BerthCgroup *cg, gboolean into_cgroup,
                GError **error)
@@ -208,9 +260,13 @@ release_child (BerthExec *c, guint flags, int sync_fd, BerthCgroup *cg, gboolean
     return FALSE;
   if (!into_cgroup && !berth_cgroup_enter (cg, c->pid, error))
     return FALSE;
-  if (send (sync_fd, "G", 1, MSG_NOSIGNAL) != 1)
-    return berth_fail_errno (error, errno, "release the container's first process");
-  return TRUE;
+  int tree = (flags & CLONE_NEWUSER) ? rootfs_tree_for_userns (c, error) : -1;
+  if ((flags & CLONE_NEWUSER) && tree < 0)
+    return FALSE;
+  gboolean ok = send_go (sync_fd, tree, error);
+  if (tree >= 0)
+    close (tree);
+  return ok;
 }
 
 static void

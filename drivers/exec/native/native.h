@@ -112,6 +112,7 @@ typedef struct {
   /* plumbing */
   int sync_fd;                     /* messages to the parent; EOF at exec */
   int exec_fifo_fd;                /* O_PATH fd of exec.fifo, or -1 (run) */
+  int rootfs_tree;                 /* user namespace: the rootfs as a detached mount, or -1 */
 } BerthInitPlan;
 
 void berth_init_plan_free (BerthInitPlan *plan);

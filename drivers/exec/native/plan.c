@@ -310,6 +310,7 @@ berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
   g_autoptr (BerthInitPlan) plan = g_new0 (BerthInitPlan, 1);
   plan->sync_fd = -1;
   plan->exec_fifo_fd = -1;
+  plan->rootfs_tree = -1;
   for (int i = 0; i < 3; i++)
     plan->stdio[i] = -1;
   if (stdio)
