@@ -107,3 +107,39 @@ berth_cli_progress_done (const char *what)
   if (isatty (STDERR_FILENO))
     fprintf (stderr, "\r%s: done%20s\n", what, "");
 }
+
+BerthStore *
+berth_cli_open_with_container (BerthCli *cli, const char *ref, BerthContainer **out)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store)
+    *out = berth_container_lookup (store, ref, &error);
+  if (store == NULL || *out == NULL)
+    {
+      berth_cli_fail (error);
+      return NULL;
+    }
+  return g_steal_pointer (&store);
+}
+
+int
+berth_cli_for_each_container (BerthCli *cli, int argc, char **argv, BerthContainerAction act,
+                              gpointer data, gboolean print_names)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
+  int rc = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) local = NULL;
+      g_autoptr (BerthContainer) c = berth_container_lookup (store, argv[i], &local);
+      if (c == NULL || !act (store, c, data, &local))
+        rc = berth_cli_fail (local);
+      else if (print_names)
+        printf ("%s\n", argv[i]);
+    }
+  return rc;
+}

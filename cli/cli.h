@@ -16,6 +16,15 @@ typedef int (*BerthCommandFunc) (BerthCli *cli, int argc, char **argv);
 #define BERTH_EXIT_USAGE 2
 
 BerthStore *berth_cli_open_store (BerthCli *cli, GError **error);
+/* Open the store and find container @ref; NULL after printing the error. */
+BerthStore *berth_cli_open_with_container (BerthCli *cli, const char *ref, BerthContainer **out);
+
+/* Run @act on each container named in argv[1..] in one store session: every
+ * failure is printed, the exit code says whether any failed. */
+typedef gboolean (*BerthContainerAction) (BerthStore *store, BerthContainer *c, gpointer data,
+                                          GError **error);
+int berth_cli_for_each_container (BerthCli *cli, int argc, char **argv, BerthContainerAction act,
+                                  gpointer data, gboolean print_names);
 /* Print "berth: <message>" and return BERTH_EXIT_FAILED. */
 int berth_cli_fail (GError *error);
 int berth_cli_usage (const char *fmt, ...) G_GNUC_PRINTF (1, 2);

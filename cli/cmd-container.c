@@ -7,22 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Open the store and find one container; NULL after printing the error. */
-static BerthStore *
-open_with_container (BerthCli *cli, const char *ref, BerthContainer **out)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
-  if (store)
-    *out = berth_container_lookup (store, ref, &error);
-  if (store == NULL || *out == NULL)
-    {
-      berth_cli_fail (error);
-      return NULL;
-    }
-  return g_steal_pointer (&store);
-}
-
 static int
 one_container_command (BerthCli *cli, int argc, char **argv, const char *what,
                        int (*act) (BerthStore *, BerthContainer *))
@@ -32,7 +16,7 @@ one_container_command (BerthCli *cli, int argc, char **argv, const char *what,
   if (argc != 2)
     return berth_cli_usage ("%s needs one container", what);
   g_autoptr (BerthContainer) c = NULL;
-  g_autoptr (BerthStore) store = open_with_container (cli, argv[1], &c);
+  g_autoptr (BerthStore) store = berth_cli_open_with_container (cli, argv[1], &c);
   if (store == NULL)
     return BERTH_EXIT_FAILED;
   return act (store, c);
@@ -99,7 +83,7 @@ berth_cmd_commit (BerthCli *cli, int argc, char **argv)
   if (argc != 2 && argc != 3)
     return berth_cli_usage ("commit needs a container and optionally a NAME[:TAG]");
   g_autoptr (BerthContainer) c = NULL;
-  g_autoptr (BerthStore) store = open_with_container (cli, argv[1], &c);
+  g_autoptr (BerthStore) store = berth_cli_open_with_container (cli, argv[1], &c);
   if (store == NULL)
     return BERTH_EXIT_FAILED;
   g_autoptr (GError) error = NULL;
@@ -125,7 +109,7 @@ berth_cmd_export (BerthCli *cli, int argc, char **argv)
   if (output == NULL && isatty (STDOUT_FILENO))
     return berth_cli_usage ("refusing to write a tar to a terminal; use -o FILE or redirect");
   g_autoptr (BerthContainer) c = NULL;
-  g_autoptr (BerthStore) store = open_with_container (cli, argv[1], &c);
+  g_autoptr (BerthStore) store = berth_cli_open_with_container (cli, argv[1], &c);
   if (store == NULL)
     return BERTH_EXIT_FAILED;
   g_autoptr (GError) error = NULL;
@@ -150,6 +134,12 @@ berth_cmd_export (BerthCli *cli, int argc, char **argv)
   return ok ? 0 : berth_cli_fail (error);
 }
 
+static gboolean
+remove_one (BerthStore *store, BerthContainer *c, gpointer force, GError **error)
+{
+  return berth_container_remove (store, c->id, GPOINTER_TO_INT (force), error);
+}
+
 int
 berth_cmd_rm (BerthCli *cli, int argc, char **argv)
 {
@@ -162,20 +152,7 @@ berth_cmd_rm (BerthCli *cli, int argc, char **argv)
     return BERTH_EXIT_USAGE;
   if (argc < 2)
     return berth_cli_usage ("rm needs at least one container");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
-  if (store == NULL)
-    return berth_cli_fail (error);
-  int rc = 0;
-  for (int i = 1; i < argc; i++)
-    {
-      g_autoptr (GError) local = NULL;
-      if (!berth_container_remove (store, argv[i], force, &local))
-        rc = berth_cli_fail (local);
-      else
-        printf ("%s\n", argv[i]);
-    }
-  return rc;
+  return berth_cli_for_each_container (cli, argc, argv, remove_one, GINT_TO_POINTER (force), TRUE);
 }
 
 /* "Up", "Exited (N)", "Created", as docker ps shows them. */

@@ -10,32 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Run @act on each container named in argv[1..]; the first failure's
- * code is returned, the others are printed. */
-typedef gboolean (*ContainerAction) (BerthStore *store, BerthContainer *c, gpointer data,
-                                     GError **error);
-
-static int
-for_each_container (BerthCli *cli, int argc, char **argv, ContainerAction act, gpointer data,
-                    gboolean print_names)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
-  if (store == NULL)
-    return berth_cli_fail (error);
-  int rc = 0;
-  for (int i = 1; i < argc; i++)
-    {
-      g_autoptr (GError) local = NULL;
-      g_autoptr (BerthContainer) c = berth_container_lookup (store, argv[i], &local);
-      if (c == NULL || !act (store, c, data, &local))
-        rc = berth_cli_fail (local);
-      else if (print_names)
-        printf ("%s\n", argv[i]);
-    }
-  return rc;
-}
-
 static gboolean
 stop_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
 {
@@ -54,7 +28,7 @@ berth_cmd_stop (BerthCli *cli, int argc, char **argv)
     return BERTH_EXIT_USAGE;
   if (argc < 2 || timeout < 0)
     return berth_cli_usage ("stop needs a container and a timeout >= 0");
-  return for_each_container (cli, argc, argv, stop_one, GINT_TO_POINTER (timeout), TRUE);
+  return berth_cli_for_each_container (cli, argc, argv, stop_one, GINT_TO_POINTER (timeout), TRUE);
 }
 
 typedef struct {
@@ -102,7 +76,7 @@ berth_cmd_kill (BerthCli *cli, int argc, char **argv)
     return berth_cli_usage ("--signal '%s': not a signal name or number", sig);
   if (argc < 2)
     return berth_cli_usage ("kill needs a container");
-  return for_each_container (cli, argc, argv, kill_one, GINT_TO_POINTER (signo), TRUE);
+  return berth_cli_for_each_container (cli, argc, argv, kill_one, GINT_TO_POINTER (signo), TRUE);
 }
 
 static gboolean
@@ -118,7 +92,7 @@ pause_command (BerthCli *cli, int argc, char **argv, gboolean pause)
     return BERTH_EXIT_USAGE;
   if (argc < 2)
     return berth_cli_usage ("%s needs a container", argv[0]);
-  return for_each_container (cli, argc, argv, pause_one, GINT_TO_POINTER (pause), TRUE);
+  return berth_cli_for_each_container (cli, argc, argv, pause_one, GINT_TO_POINTER (pause), TRUE);
 }
 
 int
@@ -152,7 +126,7 @@ berth_cmd_wait (BerthCli *cli, int argc, char **argv)
     return BERTH_EXIT_USAGE;
   if (argc < 2)
     return berth_cli_usage ("wait needs a container");
-  return for_each_container (cli, argc, argv, wait_one, NULL, FALSE);
+  return berth_cli_for_each_container (cli, argc, argv, wait_one, NULL, FALSE);
 }
 
 static gboolean
@@ -174,7 +148,7 @@ berth_cmd_logs (BerthCli *cli, int argc, char **argv)
     return BERTH_EXIT_USAGE;
   if (argc != 2)
     return berth_cli_usage ("logs needs one container");
-  return for_each_container (cli, argc, argv, logs_one, GINT_TO_POINTER (follow), FALSE);
+  return berth_cli_for_each_container (cli, argc, argv, logs_one, GINT_TO_POINTER (follow), FALSE);
 }
 
 int
@@ -195,13 +169,11 @@ berth_cmd_exec (BerthCli *cli, int argc, char **argv)
     return BERTH_EXIT_USAGE;
   if (argc < 3)
     return berth_cli_usage ("exec needs a container and a command");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  g_autoptr (BerthContainer) c = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_with_container (cli, argv[1], &c);
   if (store == NULL)
-    return berth_cli_fail (error);
-  g_autoptr (BerthContainer) c = berth_container_lookup (store, argv[1], &error);
-  if (c == NULL)
-    return berth_cli_fail (error);
+    return BERTH_EXIT_FAILED;
+  g_autoptr (GError) error = NULL;
   int code = berth_container_exec (store, c, argv + 2, env, user, workdir, interactive, tty,
                                    &error);
   if (code < 0)
@@ -379,7 +351,7 @@ berth_cmd_stats (BerthCli *cli, int argc, char **argv)
     return berth_cli_usage ("stats needs a container");
   printf ("%-14s %-20s %11s %12s / %-12s %6s %10s / %s\n", "CONTAINER ID", "NAME", "CPU TIME",
           "MEM USAGE", "LIMIT", "PIDS", "BLOCK READ", "WRITE");
-  return for_each_container (cli, argc, argv, stats_one, NULL, FALSE);
+  return berth_cli_for_each_container (cli, argc, argv, stats_one, NULL, FALSE);
 }
 
 static char *
@@ -420,5 +392,5 @@ berth_cmd_top (BerthCli *cli, int argc, char **argv)
     return BERTH_EXIT_USAGE;
   if (argc != 2)
     return berth_cli_usage ("top needs one container");
-  return for_each_container (cli, argc, argv, top_one, NULL, FALSE);
+  return berth_cli_for_each_container (cli, argc, argv, top_one, NULL, FALSE);
 }

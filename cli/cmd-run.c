@@ -108,14 +108,24 @@ spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
   return parse_seccomp_opt (f->security_opt, &o->seccomp, error);
 }
 
+/* Open the store and create the container argv names; NULL after printing
+ * the error. */
 static BerthContainer *
-create_from_flags (BerthStore *store, RunFlags *f, int argc, char **argv, GError **error)
+create_from_flags (BerthCli *cli, RunFlags *f, int argc, char **argv, BerthStore **store)
 {
+  g_autoptr (GError) error = NULL;
   BerthSpecOptions options;
-  if (!spec_options (f, argc > 2 ? argv + 2 : NULL, &options, error))
-    return NULL;
-  return berth_container_create (store, argv[1], f->name, f->storage_driver, f->exec_driver,
-                                 &options, error);
+  if (!spec_options (f, argc > 2 ? argv + 2 : NULL, &options, &error)
+      || (*store = berth_cli_open_store (cli, &error)) == NULL)
+    {
+      berth_cli_fail (error);
+      return NULL;
+    }
+  BerthContainer *c = berth_container_create (*store, argv[1], f->name, f->storage_driver,
+                                              f->exec_driver, &options, &error);
+  if (c == NULL)
+    berth_cli_fail (error);
+  return c;
 }
 
 int
@@ -127,13 +137,10 @@ berth_cmd_create (BerthCli *cli, int argc, char **argv)
     return BERTH_EXIT_USAGE;
   if (argc < 2)
     return berth_cli_usage ("create needs an image");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
-  if (store == NULL)
-    return berth_cli_fail (error);
-  g_autoptr (BerthContainer) c = create_from_flags (store, &f, argc, argv, &error);
+  g_autoptr (BerthStore) store = NULL;
+  g_autoptr (BerthContainer) c = create_from_flags (cli, &f, argc, argv, &store);
   if (c == NULL)
-    return berth_cli_fail (error);
+    return BERTH_EXIT_FAILED;
   printf ("%s\n", c->id);
   return 0;
 }
@@ -174,19 +181,33 @@ berth_cmd_run (BerthCli *cli, int argc, char **argv)
     return BERTH_EXIT_USAGE;
   if (argc < 2)
     return berth_cli_usage ("run needs an image");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
-  if (store == NULL)
-    return berth_cli_fail (error);
-  g_autoptr (BerthContainer) c = create_from_flags (store, &f, argc, argv, &error);
+  g_autoptr (BerthStore) store = NULL;
+  g_autoptr (BerthContainer) c = create_from_flags (cli, &f, argc, argv, &store);
   if (c == NULL)
-    return berth_cli_fail (error);
+    return BERTH_EXIT_FAILED;
   BerthStartOptions o = { .attach = !f.detach, .interactive = f.interactive, .tty = f.tty,
                           .auto_remove = f.auto_remove };
   int code = start_container (store, c, &o);
   if (f.detach && code == 0)
     printf ("%s\n", c->id);
   return code;
+}
+
+/* -t was given at create: it is in config.json. */
+static gboolean
+wants_terminal (BerthStore *store, BerthContainer *c)
+{
+  g_autoptr (JsonNode) spec = berth_container_spec (store, c, NULL);
+  JsonObject *process = berth_json_object (berth_json_node_object (spec), "process");
+  return berth_json_bool (process, "terminal", FALSE);
+}
+
+static gboolean
+start_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
+{
+  BerthStartOptions o = *(BerthStartOptions *) data;
+  o.tty = wants_terminal (store, c);
+  return berth_container_start (store, c, &o, error);
 }
 
 int
@@ -202,31 +223,13 @@ berth_cmd_start (BerthCli *cli, int argc, char **argv)
     return BERTH_EXIT_USAGE;
   if (argc < 2 || (attach && argc != 2))
     return berth_cli_usage ("start needs a container (one with -a)");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  BerthStartOptions o = { .attach = attach, .interactive = interactive };
+  if (!attach)
+    return berth_cli_for_each_container (cli, argc, argv, start_one, &o, TRUE);
+  g_autoptr (BerthContainer) c = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_with_container (cli, argv[1], &c);
   if (store == NULL)
-    return berth_cli_fail (error);
-  int rc = 0;
-  for (int i = 1; i < argc; i++)
-    {
-      g_autoptr (GError) local = NULL;
-      g_autoptr (BerthContainer) c = berth_container_lookup (store, argv[i], &local);
-      if (c == NULL)
-        {
-          rc = berth_cli_fail (local);
-          continue;
-        }
-      g_autoptr (JsonNode) spec = berth_container_spec (store, c, &local);
-      JsonObject *process = berth_json_object (berth_json_node_object (spec), "process");
-      BerthStartOptions o = { .attach = attach, .interactive = interactive,
-                              .tty = berth_json_bool (process, "terminal", FALSE) };
-      int code = start_container (store, c, &o);
-      if (attach)
-        return code;
-      if (code == 0)
-        printf ("%s\n", argv[i]);
-      else
-        rc = code;
-    }
-  return rc;
+    return BERTH_EXIT_FAILED;
+  o.tty = wants_terminal (store, c);
+  return start_container (store, c, &o);
 }

@@ -116,50 +116,41 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->btrfs);
 }
 
-/* `berth run --rm busybox sh -c SCRIPT` with extra flags before the image;
- * its stdout, asserting exit code @want. */
+/* `berth run MODE FLAGS... busybox sh -c SCRIPT`: its exit code and output. */
+static int
+run_script (Fixture *f, const char *mode, const char *const *flags, const char *script,
+            char **out, char **err)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *head[] = { tu_berth_bin (), "--root", f->root, "run", mode };
+  for (guint i = 0; i < G_N_ELEMENTS (head); i++)
+    g_ptr_array_add (argv, (gpointer) head[i]);
+  for (const char *const *fl = flags; fl && *fl; fl++)
+    g_ptr_array_add (argv, (gpointer) *fl);
+  const char *tail[] = { "busybox", "sh", "-c", script, NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (tail); i++)
+    g_ptr_array_add (argv, (gpointer) tail[i]);
+  return tu_run ((char **) argv->pdata, out, err);
+}
+
+/* run --rm: stdout, asserting exit code @want. */
 static char *
 run_sh (Fixture *f, int want, const char *const *flags, const char *script)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) tu_berth_bin ());
-  g_ptr_array_add (argv, "--root");
-  g_ptr_array_add (argv, f->root);
-  g_ptr_array_add (argv, "run");
-  g_ptr_array_add (argv, "--rm");
-  for (const char *const *fl = flags; fl && *fl; fl++)
-    g_ptr_array_add (argv, (gpointer) *fl);
-  g_ptr_array_add (argv, "busybox");
-  g_ptr_array_add (argv, "sh");
-  g_ptr_array_add (argv, "-c");
-  g_ptr_array_add (argv, (gpointer) script);
-  g_ptr_array_add (argv, NULL);
   char *out = NULL;
   g_autofree char *err = NULL;
-  int rc = tu_run ((char **) argv->pdata, &out, &err);
+  int rc = run_script (f, "--rm", flags, script, &out, &err);
   if (rc != want)
     g_error ("sh -c '%s' exited %d, not %d; stderr: %s", script, rc, want, err);
   return out;
 }
 
+/* run -d: the container's id. */
 static char *
 run_detached (Fixture *f, const char *const *flags, const char *script)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) tu_berth_bin ());
-  g_ptr_array_add (argv, "--root");
-  g_ptr_array_add (argv, f->root);
-  g_ptr_array_add (argv, "run");
-  g_ptr_array_add (argv, "-d");
-  for (const char *const *fl = flags; fl && *fl; fl++)
-    g_ptr_array_add (argv, (gpointer) *fl);
-  g_ptr_array_add (argv, "busybox");
-  g_ptr_array_add (argv, "sh");
-  g_ptr_array_add (argv, "-c");
-  g_ptr_array_add (argv, (gpointer) script);
-  g_ptr_array_add (argv, NULL);
   g_autofree char *out = NULL, *err = NULL;
-  int rc = tu_run ((char **) argv->pdata, &out, &err);
+  int rc = run_script (f, "-d", flags, script, &out, &err);
   if (rc != 0)
     g_error ("run -d exited %d: %s", rc, err);
   return g_strstrip (g_strdup (out));
