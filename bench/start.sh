@@ -23,6 +23,7 @@ done
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BERTH=${BERTH:-$TOP/berth}
 BENCH=$TOP/bench/bench-start
+export BERTH_EXEC_HELPER=${BERTH_EXEC_HELPER:-$TOP/berth-exec-helper}
 [ -x "$BENCH" ] || { echo "build it first: make bench" >&2; exit 2; }
 WORK=$(mktemp -d /var/tmp/berth-start.XXXXXX)
 STORE=$WORK/store

@@ -302,9 +302,10 @@ test_no_fd_leak (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
 }
 
-/* CVE-2019-5736: the first process is the user's program by the time the
- * container can see it, and berth's binary is not reachable through any
- * /proc/PID/exe inside. */
+/* CVE-2019-5736: no process in the container ever has the berth binary as
+ * its executable. The first process is the program itself, and a script
+ * whose interpreter is #!/proc/self/exe, run through exec, finds berth's
+ * sealed exec helper (which refuses to run) instead of berth. */
 static void
 test_berth_binary_unreachable (Fixture *f, gconstpointer data)
 {
@@ -316,6 +317,10 @@ test_berth_binary_unreachable (Fixture *f, gconstpointer data)
                                   "echo x >> /proc/1/exe 2>/dev/null && echo wrote || echo refused");
   g_assert_null (strstr (out, "berth"));
   g_assert_nonnull (strstr (out, "refused"));
+  g_autofree char *o2 = exec_in (f, id, "printf '#!/proc/self/exe\\n' > /evil; chmod +x /evil");
+  g_autofree char *o3 = NULL, *e3 = NULL;
+  g_assert_cmpint (berth (f, &o3, &e3, "exec", id, "/evil", NULL), ==, 126);
+  g_assert_nonnull (strstr (e3, "berth-exec-helper: started by something other than berth"));
   g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
 }
 

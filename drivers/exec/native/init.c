@@ -72,6 +72,8 @@ berth_init_plan_free (BerthInitPlan *plan)
   g_strfreev (plan->env);
   g_free (plan->cwd);
   g_free (plan->console_path);
+  if (plan->helper_fd >= 0)
+    close (plan->helper_fd);
   if (plan->groups)
     g_array_unref (plan->groups);
   if (plan->rlimits)
@@ -574,6 +576,14 @@ exec_program (BerthInitPlan *plan)
 {
   char buf[PATH_MAX];
   const char *program = find_program (plan, buf, sizeof buf);
+  /* berth-exec-helper --berth-exec PROGRAM ARGV...: built now, before the
+   * seccomp filter, so nothing is left to do after it but the exec. */
+  guint argc = g_strv_length (plan->args);
+  const char **argv = g_new0 (const char *, argc + 4);
+  argv[0] = "berth-exec-helper";
+  argv[1] = "--berth-exec";
+  argv[2] = program;
+  memcpy (argv + 3, plan->args, argc * sizeof (char *));
   set_rlimits (plan);
   become_user (plan);
   if (plan->no_new_privs && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -589,9 +599,8 @@ exec_program (BerthInitPlan *plan)
       if (r < 0)
         die (plan, EXIT_CANNOT_RUN, -r, "load the seccomp filter");
     }
-  execve (program, plan->args, plan->env);
-  int errsv = errno;
-  die (plan, errsv == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN, errsv, "exec %s", program);
+  syscall (SYS_execveat, plan->helper_fd, "", argv, plan->env, AT_EMPTY_PATH);
+  die (plan, EXIT_CANNOT_RUN, errno, "exec berth's exec helper for %s", program);
 }
 
 /* The parent's go, and with a user namespace the rootfs tree it sends. */

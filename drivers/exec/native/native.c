@@ -435,6 +435,10 @@ native_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *stdio, GEr
     return 0;
   g_autoptr (BerthInitPlan) plan = g_new0 (BerthInitPlan, 1);
   plan->exec_fifo_fd = -1;
+  plan->rootfs_tree = -1;
+  plan->helper_fd = berth_exec_helper_memfd (error);
+  if (plan->helper_fd < 0)
+    return 0;
   plan->stdio[0] = stdio ? stdio->in : -1;
   plan->stdio[1] = stdio ? stdio->out : -1;
   plan->stdio[2] = stdio ? stdio->err : -1;

@@ -63,6 +63,13 @@ int berth_seccomp_load (BerthSeccomp *filter);
 void berth_seccomp_free (BerthSeccomp *filter);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthSeccomp, berth_seccomp_free)
 
+/* --- helper.c --- */
+/* A sealed memfd holding berth-exec-helper, the static program through
+ * which the container's program is executed, so that no process in the
+ * container ever has the berth binary as its executable. Found through
+ * $BERTH_EXEC_HELPER, next to the running binary, or in pkglibexecdir. */
+int berth_exec_helper_memfd (GError **error);
+
 /* --- init.c: the container's first process (and exec'd ones) --- */
 
 typedef struct {
@@ -113,6 +120,7 @@ typedef struct {
   int sync_fd;                     /* messages to the parent; EOF at exec */
   int exec_fifo_fd;                /* O_PATH fd of exec.fifo, or -1 (run) */
   int rootfs_tree;                 /* user namespace: the rootfs as a detached mount, or -1 */
+  int helper_fd;                   /* sealed memfd of berth-exec-helper (exec-helper.c) */
 } BerthInitPlan;
 
 void berth_init_plan_free (BerthInitPlan *plan);

@@ -311,6 +311,7 @@ berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
   plan->sync_fd = -1;
   plan->exec_fifo_fd = -1;
   plan->rootfs_tree = -1;
+  plan->helper_fd = -1;
   for (int i = 0; i < 3; i++)
     plan->stdio[i] = -1;
   if (stdio)
@@ -327,7 +328,8 @@ berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
   JsonObject *root = berth_json_object (spec, "root");
   plan->readonly_root = berth_json_bool (root, "readonly", FALSE);
   plan->hostname = g_strdup (berth_json_string (spec, "hostname", NULL));
-  if (!berth_init_plan_process (plan, berth_json_object (spec, "process"), error)
+  if ((plan->helper_fd = berth_exec_helper_memfd (error)) < 0
+      || !berth_init_plan_process (plan, berth_json_object (spec, "process"), error)
       || !parse_mounts (plan, berth_json_array (spec, "mounts"), error)
       || !plan_linux (plan, berth_json_object (spec, "linux"), error))
     return NULL;
