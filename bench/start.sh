@@ -37,7 +37,7 @@ trap cleanup EXIT INT TERM
 "$BERTH" --root "$STORE" image bootstrap busybox >/dev/null
 "$BERTH" --root "$STORE" create --name bench-rootfs busybox >/dev/null
 ROOTFS=$("$BERTH" --root "$STORE" mount bench-rootfs)
-echo "host: $(uname -r), $(nproc) CPUs, cgroups: $("$BERTH" info 2>/dev/null | awk -F': *' '/cgroup/ {print $2; exit}')"
+echo "host: $(uname -r), $(nproc) CPUs, cgroups: $("$BERTH" info 2>/dev/null | awk -F': *' '/Cgroup layout/ {print $2; exit}')"
 echo "busybox rootfs: $ROOTFS ($RUNS runs each)"
 echo
 
