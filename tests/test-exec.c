@@ -629,6 +629,38 @@ test_create_start (Fixture *f, gconstpointer data)
   g_assert_cmpstr (logs, ==, "started\nstarted\n");
 }
 
+/* A unified (cgroup2-only) host, made for real in a private mount namespace
+ * by mounting cgroup2 over /sys/fs/cgroup: berth must take the v2 paths
+ * (CLONE_INTO_CGROUP, cgroup.freeze, cgroup.kill, a cgroup2 mount inside).
+ * Only the controllers the host left to cgroup2 exist there, so limits are
+ * not checked here. */
+static void
+test_unified_host (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  if (g_file_test ("/sys/fs/cgroup/cgroup.controllers", G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("this host is already cgroup2-only: every other case covers it");
+      return;
+    }
+  g_autofree char *script = g_strdup_printf (
+      "set -e; mount -t cgroup2 none /sys/fs/cgroup; B='%s --root %s';"
+      "$B run --rm busybox sh -c 'grep -c \" cgroup2 \" /proc/self/mountinfo';"
+      "id=$($B run -d busybox sleep 1000);"
+      "test -d /sys/fs/cgroup/berth/$id; $B pause $id >/dev/null;"
+      "cat /sys/fs/cgroup/berth/$id/cgroup.freeze; $B unpause $id >/dev/null;"
+      "$B exec $id sh -c 'echo exec-ok'; $B rm -f $id >/dev/null;"
+      "test ! -e /sys/fs/cgroup/berth/$id && echo gone",
+      tu_berth_bin (), f->root);
+  char *argv[] = { "unshare", "-m", "--propagation", "private", "sh", "-c", script, NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  int rc = tu_run (argv, &out, &err);
+  if (rc != 0)
+    g_error ("on a cgroup2-only view: exit %d: %s%s", rc, out, err);
+  g_assert_cmpstr (out, ==, "1\n1\nexec-ok\ngone\n");
+}
+
 /* --userns remap: root inside is uid 100000 outside. */
 static void
 test_userns_remap (Fixture *f, gconstpointer data)
@@ -719,6 +751,7 @@ main (int argc, char **argv)
     { "read-only-root", test_read_only_root },
     { "user-env-workdir", test_user_env_workdir },
     { "userns-remap", test_userns_remap },
+    { "unified-host", test_unified_host },
     { "signal-forwarding", test_signal_forwarding },
     { "create-start", test_create_start },
     { "rm-leaves-nothing", test_rm_leaves_nothing },
