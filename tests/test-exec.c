@@ -24,16 +24,6 @@ typedef struct {
   gboolean skipped;
 } Fixture;
 
-static int
-berth (Fixture *f, char **out, char **err, ...)
-{
-  va_list ap;
-  va_start (ap, err);
-  int status = tu_berth_va (f->root, out, err, ap);
-  va_end (ap);
-  return status;
-}
-
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
@@ -54,7 +44,7 @@ fixture_setup (Fixture *f, gconstpointer data)
       f->root = g_build_filename (f->btrfs, "store", NULL);
     }
   g_autofree char *err = NULL;
-  int rc = berth (f, NULL, &err, "--storage-driver", f->params->driver, "image", "bootstrap",
+  int rc = tu_berth (f->root, NULL, &err, "--storage-driver", f->params->driver, "image", "bootstrap",
                   "busybox", NULL);
   if (rc != 0 && err && strstr (err, "not available"))
     {
@@ -101,11 +91,11 @@ fixture_teardown (Fixture *f, gconstpointer data)
     {
       /* Remove whatever a failed case left running. */
       g_autofree char *ids = NULL;
-      berth (f, &ids, NULL, "ps", "-aq", NULL);
+      tu_berth (f->root, &ids, NULL, "ps", "-aq", NULL);
       g_auto (GStrv) lines = g_strsplit (ids ? ids : "", "\n", -1);
       for (char **l = lines; *l; l++)
         if (**l)
-          berth (f, NULL, NULL, "rm", "-f", *l, NULL);
+          tu_berth (f->root, NULL, NULL, "rm", "-f", *l, NULL);
     }
   if (f->btrfs)
     tu_btrfs_umount (f->btrfs);
@@ -160,7 +150,7 @@ static char *
 exec_in (Fixture *f, const char *id, const char *script)
 {
   char *out = NULL;
-  g_assert_cmpint (berth (f, &out, NULL, "exec", id, "sh", "-c", script, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, &out, NULL, "exec", id, "sh", "-c", script, NULL), ==, 0);
   return out;
 }
 
@@ -204,7 +194,7 @@ test_mounts_private (Fixture *f, gconstpointer data)
   /* The rootfs may be mounted on the host (overlay's merged view), but
    * nothing the container mounted on it is. */
   g_autofree char *json = NULL;
-  g_assert_cmpint (berth (f, &json, NULL, "inspect", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, &json, NULL, "inspect", id, NULL), ==, 0);
   const char *key = strstr (json, "\"Rootfs\" : \"");
   g_assert_nonnull (key);
   g_autofree char *rootfs = g_strndup (key + 12, strchr (key + 12, '"') - (key + 12));
@@ -212,7 +202,7 @@ test_mounts_private (Fixture *f, gconstpointer data)
   g_autofree char *host = NULL;
   g_assert_true (g_file_get_contents ("/proc/self/mountinfo", &host, NULL, NULL));
   g_assert_null (strstr (host, below));
-  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
   assert_no_trace (f, id);
 }
 
@@ -299,7 +289,7 @@ test_no_fd_leak (Fixture *f, gconstpointer data)
   g_assert_cmpstr (exec_fds, ==, "0 1 2 3 ");
   g_autofree char *cwd = exec_in (f, id, "readlink /proc/1/cwd; readlink /proc/self/cwd");
   g_assert_cmpstr (cwd, ==, "/\n/\n");
-  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
 }
 
 /* CVE-2019-5736: no process in the container ever has the berth binary as
@@ -319,9 +309,9 @@ test_berth_binary_unreachable (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "refused"));
   g_autofree char *o2 = exec_in (f, id, "printf '#!/proc/self/exe\\n' > /evil; chmod +x /evil");
   g_autofree char *o3 = NULL, *e3 = NULL;
-  g_assert_cmpint (berth (f, &o3, &e3, "exec", id, "/evil", NULL), ==, 126);
+  g_assert_cmpint (tu_berth (f->root, &o3, &e3, "exec", id, "/evil", NULL), ==, 126);
   g_assert_nonnull (strstr (e3, "berth-exec-helper: started by something other than berth"));
-  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
 }
 
 /* ---- cgroups ---- */
@@ -332,11 +322,11 @@ test_oom (Fixture *f, gconstpointer data)
   (void) data;
   SKIP_IF_SKIPPED (f);
   g_autofree char *err = NULL;
-  int rc = berth (f, NULL, &err, "run", "--name", "hog", "-m", "32m", "--memory-swap", "32m",
+  int rc = tu_berth (f->root, NULL, &err, "run", "--name", "hog", "-m", "32m", "--memory-swap", "32m",
                   "busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1", NULL);
   g_assert_cmpint (rc, ==, 137);
   g_autofree char *json = NULL;
-  g_assert_cmpint (berth (f, &json, NULL, "inspect", "hog", NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, &json, NULL, "inspect", "hog", NULL), ==, 0);
   g_assert_nonnull (strstr (json, "\"OOMKilled\" : true"));
   g_assert_nonnull (strstr (json, "\"ExitCode\" : 137"));
   g_assert_nonnull (strstr (json, "\"Memory\" : 33554432"));
@@ -394,10 +384,10 @@ test_cgroup_values (Fixture *f, gconstpointer data)
   assert_cgroup_value (id, "memory", "memory.limit_in_bytes", "memory.max", "67108864", "67108864");
   assert_cgroup_value (id, "pids", "pids.max", "pids.max", "50", "50");
   g_autofree char *stats = NULL;
-  g_assert_cmpint (berth (f, &stats, NULL, "stats", "--no-stream", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, &stats, NULL, "stats", "--no-stream", id, NULL), ==, 0);
   g_test_message ("%s", stats);
   g_assert_nonnull (strstr (stats, "/ 64.0"));
-  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
   assert_no_trace (f, id);
 }
 
@@ -407,14 +397,14 @@ test_io_weight (Fixture *f, gconstpointer data)
   (void) data;
   SKIP_IF_SKIPPED (f);
   g_autofree char *out = NULL, *err = NULL;
-  int rc = berth (f, &out, &err, "run", "-d", "--blkio-weight", "300", "busybox", "sleep", "1000", NULL);
+  int rc = tu_berth (f->root, &out, &err, "run", "-d", "--blkio-weight", "300", "busybox", "sleep", "1000", NULL);
   if (rc != 0)
     {
       /* A kernel whose block layer has no weight knob: the flag must say so
        * in one line and leave nothing behind. */
       tu_assert_one_line_error (err, "weight");
       g_autofree char *ids = NULL;
-      berth (f, &ids, NULL, "ps", "-q", NULL);
+      tu_berth (f->root, &ids, NULL, "ps", "-q", NULL);
       g_assert_cmpstr (ids, ==, "");
       g_test_skip_printf ("no I/O weight on this host: %s", err);
       return;
@@ -437,7 +427,7 @@ test_io_weight (Fixture *f, gconstpointer data)
         }
     }
   g_assert_true (found);
-  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
 }
 
 /* ---- lifecycle ---- */
@@ -449,10 +439,10 @@ test_exit_codes (Fixture *f, gconstpointer data)
   SKIP_IF_SKIPPED (f);
   g_autofree char *o1 = run_sh (f, 42, NULL, "exit 42");
   g_autofree char *err = NULL;
-  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "busybox", "no-such-program", NULL), ==, 127);
+  g_assert_cmpint (tu_berth (f->root, NULL, &err, "run", "--rm", "busybox", "no-such-program", NULL), ==, 127);
   tu_assert_one_line_error (err, "no-such-program");
   g_autofree char *ids = NULL;
-  berth (f, &ids, NULL, "ps", "-aq", NULL);
+  tu_berth (f->root, &ids, NULL, "ps", "-aq", NULL);
   g_assert_cmpstr (ids, ==, "");
 }
 
@@ -465,13 +455,13 @@ test_stop_escalates (Fixture *f, gconstpointer data)
    * SIGKILL after the timeout stops it. */
   g_autofree char *id = run_detached (f, NULL, "exec sleep 1000");
   gint64 t0 = g_get_monotonic_time ();
-  g_assert_cmpint (berth (f, NULL, NULL, "stop", "-t", "1", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, NULL, NULL, "stop", "-t", "1", id, NULL), ==, 0);
   g_assert_cmpint (g_get_monotonic_time () - t0, >=, G_USEC_PER_SEC);
   g_autofree char *code = NULL;
-  g_assert_cmpint (berth (f, &code, NULL, "wait", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, &code, NULL, "wait", id, NULL), ==, 0);
   g_assert_cmpstr (code, ==, "137\n");
   g_autofree char *ps = NULL;
-  berth (f, &ps, NULL, "ps", "-a", NULL);
+  tu_berth (f->root, &ps, NULL, "ps", "-a", NULL);
   g_assert_nonnull (strstr (ps, "Exited (137)"));
 }
 
@@ -482,13 +472,13 @@ test_logs_after_exit (Fixture *f, gconstpointer data)
   SKIP_IF_SKIPPED (f);
   g_autofree char *id = run_detached (f, NULL, "echo to-out; echo to-err >&2; printf partial");
   g_autofree char *code = NULL;
-  g_assert_cmpint (berth (f, &code, NULL, "wait", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, &code, NULL, "wait", id, NULL), ==, 0);
   g_assert_cmpstr (code, ==, "0\n");
   g_autofree char *out = NULL, *err = NULL;
-  g_assert_cmpint (berth (f, &out, &err, "logs", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, &out, &err, "logs", id, NULL), ==, 0);
   g_assert_cmpstr (out, ==, "to-out\npartial");
   g_assert_cmpstr (err, ==, "to-err\n");
-  g_assert_cmpint (berth (f, NULL, NULL, "rm", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, NULL, NULL, "rm", id, NULL), ==, 0);
   assert_no_trace (f, id);
 }
 
@@ -504,21 +494,21 @@ test_exec_and_ps (Fixture *f, gconstpointer data)
   g_assert_cmpint (atoi (l[1]), >, 1);
   /* Another berth process, as from another shell, sees it running. */
   g_autofree char *ps = NULL;
-  g_assert_cmpint (berth (f, &ps, NULL, "ps", NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, &ps, NULL, "ps", NULL), ==, 0);
   g_assert_nonnull (strstr (ps, "Up"));
   g_autofree char *top = NULL;
-  g_assert_cmpint (berth (f, &top, NULL, "top", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, &top, NULL, "top", id, NULL), ==, 0);
   g_assert_nonnull (strstr (top, "sleep 1000"));
   g_autofree char *err = NULL;
-  g_assert_cmpint (berth (f, NULL, &err, "rm", id, NULL), !=, 0);
+  g_assert_cmpint (tu_berth (f->root, NULL, &err, "rm", id, NULL), !=, 0);
   tu_assert_one_line_error (err, "running");
-  g_assert_cmpint (berth (f, NULL, NULL, "pause", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, NULL, NULL, "pause", id, NULL), ==, 0);
   g_autofree char *state = NULL;
   g_assert_true (read_trimmed (g_strdup_printf ("/sys/fs/cgroup/freezer/berth/%s/freezer.state", id), &state)
                  || read_trimmed (g_strdup_printf ("/sys/fs/cgroup/berth/%s/cgroup.freeze", id), &state));
   g_assert_true (g_strcmp0 (state, "FROZEN") == 0 || g_strcmp0 (state, "1") == 0);
-  g_assert_cmpint (berth (f, NULL, NULL, "unpause", id, NULL), ==, 0);
-  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, NULL, NULL, "unpause", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
   assert_no_trace (f, id);
 }
 
@@ -593,7 +583,7 @@ test_signal_forwarding (Fixture *f, gconstpointer data)
   for (int i = 0; i < 200; i++)
     {
       g_autofree char *ps = NULL;
-      berth (f, &ps, NULL, "ps", "-q", NULL);
+      tu_berth (f->root, &ps, NULL, "ps", "-q", NULL);
       if (ps && *ps)
         break;
       g_usleep (20000);
@@ -612,20 +602,20 @@ test_create_start (Fixture *f, gconstpointer data)
 {
   (void) data;
   SKIP_IF_SKIPPED (f);
-  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "c1", "busybox", "sh", "-c",
+  g_assert_cmpint (tu_berth (f->root, NULL, NULL, "create", "--name", "c1", "busybox", "sh", "-c",
                           "echo started; exit 5", NULL), ==, 0);
   g_autofree char *ps = NULL;
-  berth (f, &ps, NULL, "ps", "-a", NULL);
+  tu_berth (f->root, &ps, NULL, "ps", "-a", NULL);
   g_assert_nonnull (strstr (ps, "Created"));
   g_autofree char *out = NULL;
-  g_assert_cmpint (berth (f, &out, NULL, "start", "-a", "c1", NULL), ==, 5);
+  g_assert_cmpint (tu_berth (f->root, &out, NULL, "start", "-a", "c1", NULL), ==, 5);
   g_assert_cmpstr (out, ==, "started\n");
-  g_assert_cmpint (berth (f, NULL, NULL, "start", "c1", NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, NULL, NULL, "start", "c1", NULL), ==, 0);
   g_autofree char *code = NULL;
-  g_assert_cmpint (berth (f, &code, NULL, "wait", "c1", NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, &code, NULL, "wait", "c1", NULL), ==, 0);
   g_assert_cmpstr (code, ==, "5\n");
   g_autofree char *logs = NULL;
-  g_assert_cmpint (berth (f, &logs, NULL, "logs", "c1", NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, &logs, NULL, "logs", "c1", NULL), ==, 0);
   g_assert_cmpstr (logs, ==, "started\nstarted\n");
 }
 
@@ -684,14 +674,14 @@ test_userns_remap (Fixture *f, gconstpointer data)
   }
   g_assert_cmpstr (joined, ==, "0 100000 65536");
   g_autofree char *json = NULL;
-  g_assert_cmpint (berth (f, &json, NULL, "inspect", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, &json, NULL, "inspect", id, NULL), ==, 0);
   const char *pid_key = strstr (json, "\"Pid\" : ");
   g_assert_nonnull (pid_key);
   g_autofree char *status_path = g_strdup_printf ("/proc/%d/status", atoi (pid_key + 8));
   g_autofree char *status = NULL;
   g_assert_true (g_file_get_contents (status_path, &status, NULL, NULL));
   g_assert_nonnull (strstr (status, "Uid:\t100000\t100000\t100000\t100000"));
-  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+  g_assert_cmpint (tu_berth (f->root, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
   assert_no_trace (f, id);
 }
 
@@ -704,10 +694,10 @@ test_rm_leaves_nothing (Fixture *f, gconstpointer data)
   for (int i = 0; i < 50; i++)
     {
       g_autofree char *out = NULL;
-      g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "busybox", "true", NULL), ==, 0);
+      g_assert_cmpint (tu_berth (f->root, &out, NULL, "run", "--rm", "busybox", "true", NULL), ==, 0);
     }
   g_autofree char *ids = NULL;
-  berth (f, &ids, NULL, "ps", "-aq", NULL);
+  tu_berth (f->root, &ids, NULL, "ps", "-aq", NULL);
   g_assert_cmpstr (ids, ==, "");
   g_autofree char *containers = g_build_filename (f->root, "containers", NULL);
   g_autoptr (GDir) d = g_dir_open (containers, 0, NULL);

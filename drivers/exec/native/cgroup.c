@@ -859,6 +859,28 @@ berth_cgroup_create (const char *path, JsonObject *resources, GError **error)
   return g_steal_pointer (&cg);
 }
 
+char **
+berth_cgroup_hierarchy_names (BerthCgroup *cg)
+{
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  for (guint i = 0; i < cg->hier->len; i++)
+    {
+      const Hierarchy *h = cg->hier->pdata[i];
+      if (h->options == NULL)
+        {
+          g_strv_builder_add (b, "cgroup2");
+          continue;
+        }
+      g_autoptr (GString) name = g_string_new (NULL);
+      g_auto (GStrv) opts = g_strsplit (h->options, ",", -1);
+      for (char **o = opts; *o; o++)
+        if (**o && strcmp (*o, "rw") != 0 && strcmp (*o, "ro") != 0)
+          g_string_append_printf (name, "%s%s", name->len ? "," : "", *o);
+      g_strv_builder_add (b, name->str);
+    }
+  return g_strv_builder_end (b);
+}
+
 BerthCgroup *
 berth_cgroup_open (const char *path, GError **error)
 {

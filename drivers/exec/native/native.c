@@ -318,6 +318,9 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
                                                     berth_json_object (linux_, "resources"), error);
   if (cg == NULL)
     return FALSE;
+  /* The same hierarchies the cgroup was made in, without reading mountinfo twice. */
+  if (plan->mounts_cgroup)
+    plan->cgroup_hierarchies = berth_cgroup_hierarchy_names (cg);
   int sv[2];
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     {

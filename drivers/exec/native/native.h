@@ -28,6 +28,9 @@ BerthCgroup *berth_cgroup_create (const char *path, JsonObject *resources, GErro
 /* The same cgroup, for a later process (no mkdir, no writes). */
 BerthCgroup *berth_cgroup_open (const char *path, GError **error);
 const char *berth_cgroup_path (BerthCgroup *cg);
+/* The hierarchies as a container's "cgroup" mount shows them: "cgroup2" for
+ * the unified one, else the v1 controller set ("cpu", "name=systemd"). */
+char **berth_cgroup_hierarchy_names (BerthCgroup *cg);
 /* An O_DIRECTORY fd of the v2 cgroup for clone3's CLONE_INTO_CGROUP, or -1
  * where that cannot place the process in every hierarchy (v1, hybrid). */
 int berth_cgroup_v2_fd (BerthCgroup *cg);
@@ -96,7 +99,8 @@ typedef struct {
   unsigned long root_propagation; /* applied to "/" first; MS_SLAVE|MS_REC default */
   gboolean readonly_root;
   GPtrArray *mounts;               /* BerthMountPlan */
-  char **cgroup_hierarchies;       /* for a "cgroup" mount: "cpu", "name=systemd", "cgroup2" */
+  gboolean mounts_cgroup;          /* the spec has a "cgroup" mount ... */
+  char **cgroup_hierarchies;       /* ... of these (berth_cgroup_hierarchy_names) */
   char **masked_paths, **readonly_paths;
   char *hostname;
   char **sysctl;                   /* "key=value" */

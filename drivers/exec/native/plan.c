@@ -11,8 +11,6 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/vfs.h>
-#include <linux/magic.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <linux/capability.h>
@@ -97,49 +95,6 @@ mount_plan_new (JsonObject *o, GError **error)
   return m;
 }
 
-/* The host's cgroup hierarchies as a container's "cgroup" mount shows them:
- * "cgroup2" alone on a unified host; else the v1 controller sets of the
- * mounts under /sys/fs/cgroup, and "cgroup2" for a hybrid host's unified one. */
-static char **
-cgroup_hierarchies (void)
-{
-  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-  struct statfs sfs;
-  if (statfs ("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
-    {
-      g_strv_builder_add (b, "cgroup2");
-      return g_strv_builder_end (b);
-    }
-  g_autofree char *mountinfo = NULL;
-  if (!g_file_get_contents ("/proc/self/mountinfo", &mountinfo, NULL, NULL))
-    return g_strv_builder_end (b);
-  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_auto (GStrv) lines = g_strsplit (mountinfo, "\n", -1);
-  for (char **l = lines; *l; l++)
-    {
-      const char *sep = strstr (*l, " - ");
-      g_auto (GStrv) head = g_strsplit (*l, " ", 6);
-      if (sep == NULL || g_strv_length (head) < 5 || !g_str_has_prefix (head[4], "/sys/fs/cgroup/"))
-        continue;
-      g_auto (GStrv) tail = g_strsplit (sep + 3, " ", 3);
-      if (g_strv_length (tail) < 3)
-        continue;
-      g_autoptr (GString) name = g_string_new (NULL);
-      if (strcmp (tail[0], "cgroup2") == 0)
-        g_string_append (name, "cgroup2");
-      else if (strcmp (tail[0], "cgroup") == 0)
-        {
-          g_auto (GStrv) opts = g_strsplit (tail[2], ",", -1);
-          for (char **o = opts; *o; o++)
-            if (strcmp (*o, "rw") != 0 && strcmp (*o, "ro") != 0)
-              g_string_append_printf (name, "%s%s", name->len ? "," : "", *o);
-        }
-      if (name->len && g_hash_table_add (seen, g_strdup (name->str)))
-        g_strv_builder_add (b, name->str);
-    }
-  return g_strv_builder_end (b);
-}
-
 static gboolean
 parse_mounts (BerthInitPlan *plan, JsonArray *mounts, GError **error)
 {
@@ -150,8 +105,7 @@ parse_mounts (BerthInitPlan *plan, JsonArray *mounts, GError **error)
       BerthMountPlan *m = o ? mount_plan_new (o, error) : NULL;
       if (m == NULL)
         return o ? FALSE : berth_fail (error, BERTH_ERROR_INVALID, "mounts[%u]: not an object", i);
-      if (m->is_cgroup && plan->cgroup_hierarchies == NULL)
-        plan->cgroup_hierarchies = cgroup_hierarchies ();
+      plan->mounts_cgroup = plan->mounts_cgroup || m->is_cgroup;
       g_ptr_array_add (plan->mounts, m);
     }
   return TRUE;
