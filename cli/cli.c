@@ -15,7 +15,13 @@ berth_cli_open_store (BerthCli *cli, GError **error)
                   "berth needs root (mounts and ownership); run it as root");
       return NULL;
     }
-  return berth_store_open (cli->root, cli->driver, error);
+  g_autoptr (BerthStore) store = berth_store_open (cli->root, cli->driver, error);
+  if (store == NULL)
+    return NULL;
+  char **opts = cli->storage_opts ? (char **) cli->storage_opts->pdata : NULL;
+  if (!berth_store_set_storage_options (store, opts, error))
+    return NULL;
+  return g_steal_pointer (&store);
 }
 
 int

@@ -7,6 +7,7 @@
 typedef struct {
   const char *root;    /* --root, $BERTH_ROOT, or the default */
   const char *driver;  /* --storage-driver, or NULL */
+  GPtrArray *storage_opts; /* --storage-opt KEY=VALUE, repeatable; NULL-terminated */
 } BerthCli;
 
 typedef int (*BerthCommandFunc) (BerthCli *cli, int argc, char **argv);

@@ -46,7 +46,7 @@ static const BerthCommand commands[] = {
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, "Usage: berth [--root DIR] [--storage-driver NAME] COMMAND [ARG...]\n\n"
+  fprintf (out, "Usage: berth [--root DIR] [--storage-driver NAME] [--storage-opt KEY=VALUE]... COMMAND [ARG...]\n\n"
                 "Commands:\n");
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -71,10 +71,13 @@ parse_globals (BerthCli *cli, int argc, char **argv)
     {
       const char *arg = argv[i];
       const char **target = NULL;
+      const char *opt = NULL;
       if (is_option (arg, "--root"))
         target = &cli->root;
       else if (is_option (arg, "--storage-driver"))
         target = &cli->driver;
+      else if (is_option (arg, "--storage-opt"))
+        target = &opt;
       else if (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0)
         {
           print_usage (stdout);
@@ -94,6 +97,13 @@ parse_globals (BerthCli *cli, int argc, char **argv)
         *target = argv[++i];
       else
         return -i;
+      if (opt)
+        {
+          /* Keep the array NULL-terminated for the store. */
+          g_ptr_array_remove_index (cli->storage_opts, cli->storage_opts->len - 1);
+          g_ptr_array_add (cli->storage_opts, (gpointer) opt);
+          g_ptr_array_add (cli->storage_opts, NULL);
+        }
     }
   return i;
 }
@@ -101,7 +111,9 @@ parse_globals (BerthCli *cli, int argc, char **argv)
 int
 main (int argc, char **argv)
 {
-  BerthCli cli = { .root = g_getenv ("BERTH_ROOT"), .driver = NULL };
+  g_autoptr (GPtrArray) storage_opts = g_ptr_array_new ();
+  g_ptr_array_add (storage_opts, NULL);
+  BerthCli cli = { .root = g_getenv ("BERTH_ROOT"), .driver = NULL, .storage_opts = storage_opts };
   if (cli.root == NULL || *cli.root == '\0')
     cli.root = BERTH_DEFAULT_ROOT;
   int first = parse_globals (&cli, argc, argv);

@@ -16,6 +16,7 @@ code_for_errno (int errsv)
     case ENOSYS:
     case EOPNOTSUPP: return BERTH_ERROR_NOT_SUPPORTED;
     case EINVAL: return BERTH_ERROR_INVALID;
+    case ENOSPC: return BERTH_ERROR_NO_SPACE;
     default: return BERTH_ERROR_FAILED;
     }
 }

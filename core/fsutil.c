@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/vfs.h>
@@ -362,4 +363,58 @@ berth_process_start_time (pid_t pid)
   if (g_strv_length (fields) < 21)
     return 0;
   return g_ascii_strtoull (fields[19], NULL, 10);
+}
+
+gboolean
+berth_kernel_has_filesystem (const char *fstype, const char *hint, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (GError) local = NULL;
+  if (!g_file_get_contents ("/proc/filesystems", &text, NULL, &local))
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "cannot read /proc/filesystems: %s",
+                       local->message);
+  /* Each line is "nodev\tNAME" or "\tNAME". */
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      const char *tab = strrchr (*l, '\t');
+      if (strcmp (tab ? tab + 1 : *l, fstype) == 0)
+        return TRUE;
+    }
+  return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
+                     "kernel has no %s (not listed in /proc/filesystems%s%s)", fstype,
+                     hint ? "; " : "", hint ? hint : "");
+}
+
+char *
+berth_nearest_existing_dir (const char *path, GError **error)
+{
+  g_autofree char *p = g_strdup (path);
+  struct stat st;
+  while (stat (p, &st) < 0 || !S_ISDIR (st.st_mode))
+    {
+      if ((errno != ENOENT && errno != ENOTDIR) || strcmp (p, "/") == 0 || strcmp (p, ".") == 0)
+        {
+          berth_fail_errno (error, errno ? errno : ENOTDIR, "stat %s", p);
+          return NULL;
+        }
+      char *up = g_path_get_dirname (p);
+      g_free (p);
+      p = up;
+    }
+  return g_steal_pointer (&p);
+}
+
+gboolean
+berth_unmount (const char *target, GError **error)
+{
+  if (!berth_is_mountpoint (target))
+    return TRUE;
+  if (umount2 (target, UMOUNT_NOFOLLOW) == 0)
+    return TRUE;
+  if (errno == EBUSY)
+    return berth_fail (error, BERTH_ERROR_BUSY,
+                       "unmount %s: still in use (a process has files open or its working "
+                       "directory there)", target);
+  return berth_fail_errno (error, errno, "unmount %s", target);
 }

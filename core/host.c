@@ -99,6 +99,14 @@ berth_host_pick_driver (const char *root, char **rule)
                                berth_fs_type_name (at));
       return "overlay";
     }
-  *rule = g_strdup_printf ("overlay does not work here (%s)", why_not);
+  g_autofree char *aufs_not = NULL;
+  if (driver_works (root, "aufs", &aufs_not))
+    {
+      *rule = g_strdup_printf ("overlay does not work here (%s), aufs does", why_not);
+      return "aufs";
+    }
+  /* devicemapper is never picked: loop-lvm is for testing, and direct-lvm
+   * needs a pool the operator made and names. */
+  *rule = g_strdup_printf ("overlay does not work here (%s), nor aufs (%s)", why_not, aufs_not);
   return "vfs";
 }

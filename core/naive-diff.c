@@ -17,15 +17,6 @@
  * and a directory counts as changed when its own metadata (mtime included,
  * which moves whenever a child is added or removed) differs. */
 
-static void
-add_change (GPtrArray *out, BerthChangeKind kind, const char *path)
-{
-  BerthChange *c = g_new0 (BerthChange, 1);
-  c->kind = kind;
-  c->path = g_strdup (path);
-  g_ptr_array_add (out, c);
-}
-
 static gint
 cmp_change (gconstpointer a, gconstpointer b)
 {
@@ -126,9 +117,9 @@ compare_entry (int lfd, int pfd, GHashTable *in_parent, const char *name, const 
   if (have_p && !differs (lfd, pfd, name, &l, &p, &changed, error))
     return FALSE;
   if (!have_p)
-    add_change (out, BERTH_CHANGE_ADDED, path);
+    berth_changes_add (out, BERTH_CHANGE_ADDED, path);
   else if (changed)
-    add_change (out, BERTH_CHANGE_MODIFIED, path);
+    berth_changes_add (out, BERTH_CHANGE_MODIFIED, path);
   if (!S_ISDIR (l.st_mode))
     return TRUE;
   int sub_l = open_subdir (lfd, name, path, error);
@@ -140,7 +131,7 @@ compare_entry (int lfd, int pfd, GHashTable *in_parent, const char *name, const 
                 && walk (sub_l, sub_p, path, out, error);
   /* As Docker: a directory holding a change is itself reported changed. */
   if (ok && have_p && !changed && out->len > before)
-    add_change (out, BERTH_CHANGE_MODIFIED, path);
+    berth_changes_add (out, BERTH_CHANGE_MODIFIED, path);
   close (sub_l);
   if (sub_p >= 0)
     close (sub_p);
@@ -172,7 +163,7 @@ walk (int lfd, int pfd, const char *prefix, GPtrArray *out, GError **error)
     if (!g_hash_table_contains (in_layer, pnames->pdata[i]))
       {
         g_autofree char *path = g_strconcat (prefix, "/", (char *) pnames->pdata[i], NULL);
-        add_change (out, BERTH_CHANGE_DELETED, path);
+        berth_changes_add (out, BERTH_CHANGE_DELETED, path);
       }
   return TRUE;
 }

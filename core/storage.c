@@ -18,6 +18,10 @@ static const BerthStorageOps *const registry[] = {
   &berth_storage_btrfs_ops,
 #endif
   &berth_storage_overlay_ops,
+  &berth_storage_aufs_ops,
+#ifdef HAVE_DEVMAPPER
+  &berth_storage_devicemapper_ops,
+#endif
   &berth_storage_vfs_ops,
   NULL,
 };
@@ -44,6 +48,15 @@ berth_change_free (BerthChange *change)
     return;
   g_free (change->path);
   g_free (change);
+}
+
+void
+berth_changes_add (GPtrArray *changes, BerthChangeKind kind, const char *path)
+{
+  BerthChange *ch = g_new0 (BerthChange, 1);
+  ch->kind = kind;
+  ch->path = path[0] == '/' ? g_strdup (path) : g_strconcat ("/", path, NULL);
+  g_ptr_array_add (changes, ch);
 }
 
 BerthStorage *

@@ -169,6 +169,7 @@ berth_store_close (BerthStore *store)
     close (store->lock_fd);
   g_free (store->root);
   g_free (store->driver_override);
+  g_strfreev (store->storage_opts);
   g_free (store->default_driver);
   g_free (store->default_rule);
   g_free (store);
@@ -194,6 +195,34 @@ berth_store_default_driver (BerthStore *store, const char **rule)
   return store->default_driver;
 }
 
+/* The driver an option is for, by its key's prefix ("dm.basesize"). */
+static const BerthStorageOps *
+option_driver (const char *option)
+{
+  for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
+    if ((*o)->option_prefix && g_str_has_prefix (option, (*o)->option_prefix))
+      return *o;
+  return NULL;
+}
+
+static gboolean
+check_storage_option (const char *option, GError **error)
+{
+  const char *eq = strchr (option, '=');
+  if (eq == NULL || eq == option)
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "storage option '%s' is not KEY=VALUE (e.g. dm.basesize=20G)", option);
+  if (option_driver (option))
+    return TRUE;
+  /* Told apart from a typo: an option for a driver this build left out. */
+  if (g_str_has_prefix (option, "dm."))
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
+                       "storage option '%s': the devicemapper driver is not built into this "
+                       "berth", option);
+  return berth_fail (error, BERTH_ERROR_INVALID, "storage option '%s' is for no storage driver "
+                     "(devicemapper takes dm.*; the others take none)", option);
+}
+
 BerthStorage *
 berth_store_driver (BerthStore *store, const char *name, GError **error)
 {
@@ -204,7 +233,12 @@ berth_store_driver (BerthStore *store, const char *name, GError **error)
   if (s)
     return s;
   g_autoptr (GError) local = NULL;
-  s = berth_storage_open (store->root, name, NULL, &local);
+  g_autoptr (GStrvBuilder) mine = g_strv_builder_new ();
+  for (char **o = store->storage_opts; o && *o; o++)
+    if (option_driver (*o) == berth_storage_driver_lookup (name))
+      g_strv_builder_add (mine, *o);
+  g_auto (GStrv) options = g_strv_builder_end (mine);
+  s = berth_storage_open (store->root, name, options, &local);
   if (s == NULL)
     {
       if (is_default && !store->driver_override)
@@ -223,6 +257,36 @@ berth_store_driver (BerthStore *store, const char *name, GError **error)
     }
   g_hash_table_insert (store->drivers, g_strdup (name), s);
   return s;
+}
+
+static char **
+config_storage_options (void)
+{
+  g_autoptr (GKeyFile) conf = g_key_file_new ();
+  const char *conf_path = g_getenv ("BERTH_CONFIG");
+  if (conf_path == NULL || *conf_path == '\0')
+    conf_path = BERTH_CONFIG_FILE;
+  if (!g_key_file_load_from_file (conf, conf_path, G_KEY_FILE_NONE, NULL))
+    return NULL;
+  return g_key_file_get_string_list (conf, "storage", "options", NULL, NULL);
+}
+
+gboolean
+berth_store_set_storage_options (BerthStore *store, char **options, GError **error)
+{
+  g_auto (GStrv) from_conf = config_storage_options ();
+  g_autoptr (GStrvBuilder) all = g_strv_builder_new ();
+  if (options)
+    g_strv_builder_addv (all, (const char **) options);
+  if (from_conf)
+    g_strv_builder_addv (all, (const char **) from_conf);
+  g_auto (GStrv) merged = g_strv_builder_end (all);
+  for (char **o = merged; *o; o++)
+    if (!check_storage_option (*o, error))
+      return FALSE;
+  g_strfreev (store->storage_opts);
+  store->storage_opts = g_steal_pointer (&merged);
+  return TRUE;
 }
 
 char *

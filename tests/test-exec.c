@@ -413,7 +413,8 @@ test_io_weight (Fixture *f, gconstpointer data)
   static const char *const files[][3] = {
     { "/sys/fs/cgroup/blkio/berth/", "/blkio.weight", "300" },
     { "/sys/fs/cgroup/blkio/berth/", "/blkio.bfq.weight", "300" },
-    { "/sys/fs/cgroup/berth/", "/io.weight", "default 2970" },
+    /* crun's and runc's conversion: 1 + (300 - 10) * 9999 / 990 */
+    { "/sys/fs/cgroup/berth/", "/io.weight", "default 2930" },
   };
   gboolean found = FALSE;
   for (guint i = 0; i < G_N_ELEMENTS (files) && !found; i++)

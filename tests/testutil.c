@@ -11,6 +11,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <sys/mman.h>
+#include <berth/storage.h>
 
 char *
 tu_mkdtemp (const char *prefix)
@@ -418,4 +420,31 @@ tu_assert_one_line_error (const char *err, const char *needle)
   g_assert_true (g_str_has_prefix (err, "berth: "));
   g_assert_nonnull (strstr (err, needle));
   g_assert_cmpint (strchr (err, '\n') - err, ==, (int) strlen (err) - 1);
+}
+
+char *
+tu_layer_id (const char *label)
+{
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, label, -1);
+}
+
+int
+tu_memfd (const char *name)
+{
+  int fd = memfd_create (name, MFD_CLOEXEC);
+  if (fd < 0)
+    g_error ("memfd_create: %s", g_strerror (errno));
+  return fd;
+}
+
+char *
+tu_changes_text (GPtrArray *changes)
+{
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const BerthChange *ch = changes->pdata[i];
+      g_string_append_printf (s, "%c %s\n", (char) ch->kind, ch->path);
+    }
+  return g_string_free (s, FALSE);
 }

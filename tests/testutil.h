@@ -45,4 +45,13 @@ int tu_berth (const char *root, char **out, char **err, ...) G_GNUC_NULL_TERMINA
 /* berth's error contract: one line on stderr, "berth: ...", naming @needle. */
 void tu_assert_one_line_error (const char *err, const char *needle);
 
+/* A layer id (64 hex digits) named by @label: sha256 of it. */
+char *tu_layer_id (const char *label);
+
+/* A memfd for a tar stream; aborts the test on failure. */
+int tu_memfd (const char *name);
+
+/* "K /path" lines of a BerthChange array, one per change, in its order. */
+char *tu_changes_text (GPtrArray *changes);
+
 G_END_DECLS

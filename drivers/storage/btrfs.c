@@ -39,38 +39,19 @@ fail_btrfs (GError **error, enum btrfs_util_error err, const char *what, const c
   return berth_fail_errno (error, errsv, "%s %s: %s", what, path, btrfs_util_strerror (err));
 }
 
-static gboolean
-kernel_has_btrfs (GError **error)
-{
-  g_autofree char *text = NULL;
-  g_autoptr (GError) local = NULL;
-  if (!g_file_get_contents ("/proc/filesystems", &text, NULL, &local))
-    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "cannot read /proc/filesystems: %s",
-                       local->message);
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (char **l = lines; *l; l++)
-    if (strcmp (g_strstrip (*l), "btrfs") == 0)
-      return TRUE;
-  return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "the kernel has no btrfs support");
-}
-
 /* The home may not exist yet; the filesystem it will live on is that of
  * its nearest existing ancestor. */
 static gboolean
 btrfs_probe (const char *home, GError **error)
 {
-  if (!kernel_has_btrfs (error))
+  if (!berth_kernel_has_filesystem ("btrfs", NULL, error))
     return FALSE;
-  g_autofree char *path = g_strdup (home);
+  g_autofree char *path = berth_nearest_existing_dir (home, error);
+  if (path == NULL)
+    return FALSE;
   struct statfs sfs;
-  while (statfs (path, &sfs) < 0)
-    {
-      if (errno != ENOENT || strcmp (path, "/") == 0 || strcmp (path, ".") == 0)
-        return berth_fail_errno (error, errno, "statfs %s", path);
-      char *up = g_path_get_dirname (path);
-      g_free (path);
-      path = up;
-    }
+  if (statfs (path, &sfs) < 0)
+    return berth_fail_errno (error, errno, "statfs %s", path);
   if ((unsigned long) sfs.f_type != BTRFS_SUPER_MAGIC)
     return berth_fail (error, BERTH_ERROR_BACKING_FS, "store %s is on %s, not btrfs", home,
                        berth_fs_type_name (path));

@@ -118,60 +118,6 @@ mount_in (const char *dir, const char *lower, const char *upper, const char *wor
 }
 
 static gboolean
-unmount (const char *target, GError **error)
-{
-  if (!berth_is_mountpoint (target))
-    return TRUE;
-  if (umount2 (target, UMOUNT_NOFOLLOW) == 0)
-    return TRUE;
-  if (errno == EBUSY)
-    return berth_fail (error, BERTH_ERROR_BUSY,
-                       "unmount %s: still in use (a process has files open or its working "
-                       "directory there)",
-                       target);
-  return berth_fail_errno (error, errno, "unmount %s", target);
-}
-
-static gboolean
-kernel_has_overlay (GError **error)
-{
-  g_autofree char *text = NULL;
-  g_autoptr (GError) local = NULL;
-  if (!g_file_get_contents ("/proc/filesystems", &text, NULL, &local))
-    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "cannot read /proc/filesystems: %s",
-                       local->message);
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (char **l = lines; *l; l++)
-    {
-      const char *tab = strrchr (*l, '\t');
-      if (strcmp (tab ? tab + 1 : *l, "overlay") == 0)
-        return TRUE;
-    }
-  return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "kernel has no overlay filesystem");
-}
-
-/* The home may not exist yet; it will live on its nearest existing ancestor. */
-static char *
-nearest_existing_dir (const char *home, GError **error)
-{
-  g_autofree char *path = g_strdup (home);
-  struct stat st;
-  while (stat (path, &st) < 0 || !S_ISDIR (st.st_mode))
-    {
-      if ((errno != ENOENT && errno != ENOTDIR) || strcmp (path, "/") == 0
-          || strcmp (path, ".") == 0)
-        {
-          berth_fail_errno (error, errno, "stat %s", path);
-          return NULL;
-        }
-      char *up = g_path_get_dirname (path);
-      g_free (path);
-      path = up;
-    }
-  return g_steal_pointer (&path);
-}
-
-static gboolean
 make_probe_dirs (const char *tmp, GError **error)
 {
   const char *names[] = { "lower", "upper", "work", "merged" };
@@ -197,7 +143,7 @@ try_mount (const char *base, GError **error)
   g_autoptr (GError) local = NULL;
   gboolean ok = make_probe_dirs (tmp, &local)
                 && mount_in (tmp, "lower", "upper", "work", merged, &local)
-                && unmount (merged, &local);
+                && berth_unmount (merged, &local);
   if (!berth_rm_rf (tmp, ok ? &local : NULL))
     ok = FALSE;
   if (ok)
@@ -241,11 +187,11 @@ remember_probe (const char *home)
 static gboolean
 ovl_probe (const char *home, GError **error)
 {
-  if (!kernel_has_overlay (error))
+  if (!berth_kernel_has_filesystem ("overlay", NULL, error))
     return FALSE;
   if (probe_remembered (home))
     return TRUE;
-  g_autofree char *base = nearest_existing_dir (home, error);
+  g_autofree char *base = berth_nearest_existing_dir (home, error);
   if (base == NULL)
     return FALSE;
   struct statfs sfs;
@@ -450,7 +396,7 @@ ovl_remove (BerthStorage *s, const char *id, GError **error)
   g_autofree char *merged = layer_file (s, id, "merged");
   g_autofree char *dir = g_build_filename (priv (s)->home, id, NULL);
   g_autofree char *link = NULL;
-  if (!unmount (merged, error) || !read_meta (s, id, "link", &link, error))
+  if (!berth_unmount (merged, error) || !read_meta (s, id, "link", &link, error))
     return FALSE;
   /* The layer first, its short name after: a failure halfway leaves the link
    * valid for as long as the layer is still there. */
@@ -498,7 +444,7 @@ static gboolean
 ovl_put (BerthStorage *s, const char *id, GError **error)
 {
   g_autofree char *merged = layer_file (s, id, "merged");
-  return unmount (merged, error);
+  return berth_unmount (merged, error);
 }
 
 static void
@@ -676,15 +622,6 @@ in_lower_view (ChangesCtx *c, const char *rel, gboolean *found, GError **error)
   return TRUE;
 }
 
-static void
-add_change (GPtrArray *changes, BerthChangeKind kind, const char *rel)
-{
-  BerthChange *ch = g_new0 (BerthChange, 1);
-  ch->kind = kind;
-  ch->path = g_strconcat ("/", rel, NULL);
-  g_ptr_array_add (changes, ch);
-}
-
 /* A directory in the upper dir that the lower view also has is reported as
  * changed even if only a child was copied up, as Docker does. */
 static gboolean
@@ -694,13 +631,13 @@ visit_change (int root_fd, const char *rel, const struct stat *st, gboolean opaq
   ChangesCtx *c = data;
   if (is_whiteout (st))
     {
-      add_change (c->changes, BERTH_CHANGE_DELETED, rel);
+      berth_changes_add (c->changes, BERTH_CHANGE_DELETED, rel);
       return TRUE;
     }
   gboolean found = FALSE;
   if (!hidden && !in_lower_view (c, rel, &found, error))
     return FALSE;
-  add_change (c->changes, found ? BERTH_CHANGE_MODIFIED : BERTH_CHANGE_ADDED, rel);
+  berth_changes_add (c->changes, found ? BERTH_CHANGE_MODIFIED : BERTH_CHANGE_ADDED, rel);
   return TRUE;
 }
 

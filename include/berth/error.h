@@ -18,6 +18,7 @@ typedef enum {
   BERTH_ERROR_EXISTS,
   BERTH_ERROR_BUSY,          /* in use: mounted, referenced by a container */
   BERTH_ERROR_BAD_ARCHIVE,   /* a tar stream that is malformed or unsafe */
+  BERTH_ERROR_NO_SPACE,      /* the store's space is used up (a full thin pool) */
 } BerthError;
 
 GQuark berth_error_quark (void);

@@ -67,4 +67,16 @@ gboolean berth_fs_supports_d_type (const char *dir, gboolean *supported, GError 
  * after the pid is reused. */
 guint64 berth_process_start_time (pid_t pid);
 
+/* Is filesystem type @fstype in /proc/filesystems? FALSE with NOT_SUPPORTED
+ * "kernel has no @fstype (...)" otherwise, @hint appended when not NULL. */
+gboolean berth_kernel_has_filesystem (const char *fstype, const char *hint, GError **error);
+
+/* @path itself, or its nearest existing ancestor directory: where a store
+ * that does not exist yet will live. NULL with the reason. */
+char *berth_nearest_existing_dir (const char *path, GError **error);
+
+/* Unmount @target when it is a mount point (a no-op otherwise). A mount
+ * still in use fails with BUSY, saying so. */
+gboolean berth_unmount (const char *target, GError **error);
+
 G_END_DECLS

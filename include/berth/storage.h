@@ -33,10 +33,15 @@ typedef struct {
 } BerthChange;
 
 void berth_change_free (BerthChange *change);
+/* Append a change of @path ("etc/passwd" or "/etc/passwd"; stored absolute). */
+void berth_changes_add (GPtrArray *changes, BerthChangeKind kind, const char *path);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthChange, berth_change_free)
 
 typedef struct BerthStorageOps {
   const char *name;
+  /* The --storage-opt keys this driver takes all start with this ("dm.");
+   * the core hands a driver only its own. NULL: the driver takes none. */
+  const char *option_prefix;
 
   /* Can this host run the driver with its home at @home (which may not exist
    * yet)? FALSE with a one-line reason: NOT_SUPPORTED when the kernel lacks
@@ -122,8 +127,12 @@ gint64 berth_storage_diff_size (BerthStorage *s, const char *id, const char *par
 /* The drivers, for the registry. */
 extern const BerthStorageOps berth_storage_vfs_ops;
 extern const BerthStorageOps berth_storage_overlay_ops;
+extern const BerthStorageOps berth_storage_aufs_ops;
 #ifdef HAVE_BTRFS
 extern const BerthStorageOps berth_storage_btrfs_ops;
+#endif
+#ifdef HAVE_DEVMAPPER
+extern const BerthStorageOps berth_storage_devicemapper_ops;
 #endif
 
 G_END_DECLS

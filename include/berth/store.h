@@ -33,6 +33,10 @@ void berth_store_close (BerthStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthStore, berth_store_close)
 
 const char *berth_store_root (BerthStore *store);
+/* Storage options ("dm.basesize=20G") for the drivers this handle opens from
+ * now on; each goes to the driver whose option prefix it carries. A key no
+ * driver takes is INVALID. The config file's [storage] options= come after. */
+gboolean berth_store_set_storage_options (BerthStore *store, char **options, GError **error);
 /* Give the lock up while waiting on a container (whose monitor needs the
  * lock to record its exit), and take it again. A forked child must call
  * unlock at once: closing its copy leaves the parent's lock held. */

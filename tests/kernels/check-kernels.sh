@@ -1,0 +1,245 @@
+#!/bin/bash
+# The kernel matrix: run berth's test binaries, as built on this host, inside
+# other kernels under qemu, and report their TAP results.
+#
+# usage: check-kernels.sh [BUILD_DIR]          (as root; `make check-kernels`)
+# env:   BERTH_KERNELS        kernel series to test (default "6.1")
+#        BERTH_KERNEL_CACHE   kernels and initramfs cache (/var/cache/berth/kernels)
+#        BERTH_KERNEL_TIMEOUT seconds one guest may run (default 1800)
+#        BERTH_KERNEL_JOB_TIMEOUT seconds one job in the guest may run (600)
+#        BERTH_KERNEL_EXEC    0: leave out tests/test-exec on overlay (~1 min under TCG)
+#        BERTH_KERNEL_JOBS    only these guest jobs (e.g. "storage-devicemapper-direct")
+#        BERTH_KERNEL_KEEP    a directory to copy each kernel's results into
+#        BERTH_KERNEL_WORKDIR where the scratch disk and results live (/var/tmp)
+#
+# The guest sees the host's whole root read-only over 9p, so the binaries run
+# unchanged against the host's libraries; only the kernel differs. Nothing is
+# mounted or attached on the host: the scratch disk is a plain file qemu opens.
+# Last line: "kernel matrix: VER: N passed, N failed, N skipped; ...".
+
+# make runs this with $(SHELL), which may be dash: the rest needs bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd -P)
+build=$(cd "${1:-.}" && pwd -P)
+series_list=${BERTH_KERNELS:-6.1}
+cache=${BERTH_KERNEL_CACHE:-/var/cache/berth/kernels}
+# A normal run takes about 7 minutes under TCG; the per-job limit keeps a hung
+# case from costing the later jobs their results.
+limit=${BERTH_KERNEL_TIMEOUT:-1800}
+workbase=${BERTH_KERNEL_WORKDIR:-/var/tmp}
+export BERTH_KERNEL_CACHE=$cache
+
+# Every job the guest runs; a missing TAP file is a failure.
+jobs=(storage-overlay storage-vfs storage-btrfs storage-aufs
+	storage-devicemapper-loop storage-devicemapper-direct cli-devicemapper leftovers)
+[ "${BERTH_KERNEL_EXEC:-1}" = 0 ] || jobs+=(exec-overlay)
+if [ -n "${BERTH_KERNEL_JOBS:-}" ]; then
+	read -ra jobs <<< "$BERTH_KERNEL_JOBS"
+	jobs+=(leftovers)
+fi
+
+# On any exit, interrupted ones included: stop a guest still running (qemu
+# writes its pid) and remove the scratch disk and the results.
+work=
+cleanup() {
+	[ -n "$work" ] || return 0
+	[ ! -s "$work/qemu.pid" ] || kill "$(cat "$work/qemu.pid")" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+log() { echo "check-kernels: $*"; }
+
+preflight() {
+	if [ "$(id -u)" != 0 ]; then
+		log "skipped: needs root (the guest tests mount and make devices)"
+		echo "kernel matrix: skipped (not root)"
+		exit 0
+	fi
+	local t
+	for t in qemu-system-x86_64 mkfs.ext4 busybox modprobe depmod apt-get dpkg-deb timeout; do
+		command -v "$t" >/dev/null || { log "missing $t (run .ci/install-deps)"; exit 1; }
+	done
+	for t in berth tests/test-storage; do
+		[ -x "$build/$t" ] || { log "$build/$t not built (run make first)"; exit 1; }
+	done
+}
+
+# KVM when this host has a usable /dev/kvm, else TCG (about 10x slower). The
+# CPU model "max" under TCG gives the guest SSE4.2 and friends, so modules
+# such as crc32c-intel load as on real hardware.
+accel_args() {
+	if [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; then
+		echo "-accel kvm -cpu host"
+	else
+		echo "-accel tcg,thread=multi -cpu max"
+	fi
+}
+
+# The initramfs depends on the kernel, the scripts that make it and busybox:
+# cached under that key beside the kernel, older ones dropped.
+initramfs_for() {
+	local kdir=$1 key out
+	key=$( (cat "$kdir/version" "$here/make-initramfs.sh" "$here/init.sh" "$(command -v busybox)"
+		echo "${BERTH_KERNEL_MODULES:-}") | sha256sum | cut -c1-16)
+	out=$kdir/initramfs-$key.cpio.gz
+	if [ ! -f "$out" ]; then
+		rm -f "$kdir"/initramfs-*.cpio.gz
+		"$here/make-initramfs.sh" "$kdir" "$out" >&2
+	fi
+	echo "$out"
+}
+
+# job.env is sourced by the guest's /init: every value single-quoted.
+write_job_env() {
+	local dir=$1 q="'\\''"
+	{
+		printf "BERTH_BUILD_DIR='%s'\n" "${build//\'/$q}"
+		printf "BERTH_KERNEL_EXEC='%s'\n" "${BERTH_KERNEL_EXEC:-1}"
+		printf "BERTH_KERNEL_JOBS='%s'\n" "${BERTH_KERNEL_JOBS:-}"
+		printf "BERTH_KERNEL_JOB_TIMEOUT='%s'\n" "${BERTH_KERNEL_JOB_TIMEOUT:-600}"
+		# The guest runs with the host's locale, as make check does.
+		printf "BERTH_LANG='%s'\n" "${LANG:-}"
+		printf "BERTH_LC_ALL='%s'\n" "${LC_ALL:-}"
+	} > "$dir/job.env"
+	cp "$here/guest-job.sh" "$dir/guest-job.sh"
+}
+
+# usage: boot VER VMLINUZ INITRD RESULTS SCRATCH CONSOLE; returns qemu's status
+# (124: timed out). The console streams here too, so a slow guest shows where
+# it is (sed -u: unbuffered); \r and the serial console's terminal escapes
+# are dropped.
+boot() {
+	local ver=$1 vmlinuz=$2 initrd=$3 results=$4 scratch=$5 console=$6 rc=0
+	# shellcheck disable=SC2046
+	timeout -k 10 "$limit" qemu-system-x86_64 -nographic -display none -no-reboot \
+		-m 2048 -smp 2 $(accel_args) -nic none -pidfile "$work/qemu.pid" \
+		-kernel "$vmlinuz" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=3 cgroup_no_v1=all" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$results,mount_tag=results,security_model=none,multidevs=remap" \
+		-drive "file=$scratch,format=raw,if=virtio,cache=unsafe,discard=unmap" \
+		< /dev/null 2>&1 | sed -u 's/\r//g; s/\x1bc/\n/g; s/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1b[c()][0-9A-B]\{0,1\}//g' |
+		tee "$console" | sed -u "s/^/  [$ver] /" || rc=${PIPESTATUS[0]}
+	return "$rc"
+}
+
+# Counts of one TAP file as "passed failed skipped", and a problem line on
+# fd 3 for a missing plan or fewer results than planned (a crashed binary).
+tap_counts() {
+	awk '
+	/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; have_plan = 1 }
+	/^ok / { n++; if ($0 ~ /# [Ss][Kk][Ii][Pp]/) s++; else p++ }
+	/^not ok / { n++; f++ }
+	/^Bail out!/ { bail = $0 }
+	END {
+		if (!have_plan) problem = "no TAP plan (truncated output?)"
+		else if (n != plan) problem = "planned " plan " tests, saw " n
+		if (bail != "") problem = bail
+		if (problem != "") { f++; print problem > "/dev/fd/3" }
+		print p + 0, f + 0, s + 0
+	}' "$1"
+}
+
+# Report one kernel's results dir; sets k_pass k_fail k_skip.
+report() {
+	local ver=$1 res=$2 job tap secs p f s problem
+	k_pass=0 k_fail=0 k_skip=0
+	echo
+	echo "== kernel $ver"
+	sed 's/^/  /' "$res/env.txt" 2>/dev/null || true
+	for job in "${jobs[@]}"; do
+		tap=$res/$job.tap
+		secs=$(awk -v j="$job" '$1 == j { print $2 "s" }' "$res/times.txt" 2>/dev/null) || true
+		if [ ! -f "$tap" ]; then
+			printf '  %-30s MISSING (no TAP file)\n' "$job"
+			k_fail=$((k_fail + 1))
+			continue
+		fi
+		problem=$(tap_counts "$tap" 3>&1 >/dev/null)
+		read -r p f s < <(tap_counts "$tap" 3>/dev/null)
+		k_pass=$((k_pass + p)) k_fail=$((k_fail + f)) k_skip=$((k_skip + s))
+		if [ $((p + f + s)) -eq 0 ]; then
+			printf '  %-30s no tests (driver not built into tests/test-storage?) %s\n' "$job" "$secs"
+			continue
+		fi
+		printf '  %-30s %3d passed, %d failed, %d skipped  %s\n' "$job" "$p" "$f" "$s" "$secs"
+		[ -z "$problem" ] || echo "      problem: $problem"
+		# Every skip reason, once each with its count.
+		sed -n 's/^ok [0-9]* .*# [Ss][Kk][Ii][Pp] *//p' "$tap" | sort | uniq -c |
+			sed 's/^ *\([0-9]*\) /      skip x\1: /'
+		grep '^not ok' "$tap" | sed 's/^/      /' || true
+		# Cases that took a minute or more (guest-job.sh times each one).
+		awk '/^(not )?ok / { name = $3 }
+			/^# time: / { t = $3 + 0; if (t >= 60) print "      slow: " name " (" t "s)" }' "$tap"
+		# What a failing job said on stderr, for the human reading CI.
+		if [ "$f" -gt 0 ] && [ -s "$res/$job.err" ]; then
+			echo "      stderr (last 15 lines):"
+			tail -n 15 "$res/$job.err" | sed 's/^/        /'
+		fi
+	done
+	if [ "$k_fail" -gt 0 ] && [ -s "$res/dmesg.txt" ]; then
+		echo "  guest dmesg (last 15 lines):"
+		tail -n 15 "$res/dmesg.txt" | sed 's/^/    /'
+	fi
+	echo "  berth info (loop-lvm options):"
+	sed 's/^/    /' "$res/info.txt" 2>/dev/null || echo "    (no info.txt)"
+}
+
+# One kernel series: fetch, boot, report. Appends to $summary; sets $failed.
+run_series() {
+	local series=$1 kdir ver initrd res scratch console t0 rc=0 st
+	kdir=$("$here/fetch-kernel.sh" "$series") || { log "$series: cannot fetch a kernel"; failed=1
+		summary+="${summary:+; }$series: no kernel"; return; }
+	ver=$(cat "$kdir/version")
+	initrd=$(initramfs_for "$kdir")
+	work=$(mktemp -d "$workbase/berth-kernel-$ver.XXXXXX")
+	res=$work/results scratch=$work/scratch.img console=$work/console.log
+	mkdir "$res"
+	write_job_env "$res"
+	# Sparse: only what the guest writes takes host disk space.
+	truncate -s "${BERTH_KERNEL_SCRATCH_SIZE:-8G}" "$scratch"
+	mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 "$scratch"
+	log "booting $ver ($(accel_args | cut -d' ' -f2)), limit ${limit}s"
+	t0=$(date +%s)
+	boot "$ver" "$kdir/root/boot/vmlinuz-$ver" "$initrd" "$res" "$scratch" "$console" || rc=$?
+	# The console's last line (the power-off) may lack its newline.
+	[ -z "$(tail -c 1 "$console")" ] || echo
+	log "$ver: guest ran $(($(date +%s) - t0))s"
+	report "$ver" "$res"
+	st=$(cat "$res/exit-status" 2>/dev/null || echo none)
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] || [ "$st" != 0 ]; then
+		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+			echo "  GUEST TIMED OUT after ${limit}s"
+		elif [ "$st" = none ]; then
+			echo "  GUEST DID NOT FINISH (qemu exit $rc)"
+		else
+			echo "  guest job exited $st"
+		fi
+		echo "  console (last 40 lines):"
+		tail -n 40 "$console" | sed 's/^/    /'
+		k_fail=$((k_fail + 1))
+	fi
+	echo "kernel $ver: $k_pass passed, $k_fail failed, $k_skip skipped"
+	summary+="${summary:+; }$ver: $k_pass passed, $k_fail failed, $k_skip skipped"
+	[ "$k_fail" -eq 0 ] || failed=1
+	if [ -n "${BERTH_KERNEL_KEEP:-}" ]; then
+		mkdir -p "$BERTH_KERNEL_KEEP/$ver"
+		cp "$res"/*.tap "$res"/*.err "$res"/*.txt "$console" "$BERTH_KERNEL_KEEP/$ver/" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+	work=
+}
+
+preflight
+failed=0 summary=
+start=$(date +%s)
+for series in $series_list; do
+	run_series "$series"
+done
+log "total $(($(date +%s) - start))s"
+echo "kernel matrix: $summary"
+exit "$failed"
