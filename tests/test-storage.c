@@ -1121,6 +1121,28 @@ case_dm_xfs (Ctx *c)
   g_assert_no_error (error);
 }
 
+/* A mistyped dm.thinpooldev fails in one line naming the pool, and leaves
+ * the store free to be opened with the right settings. */
+static void
+case_dm_bad_pool (Ctx *c)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = g_build_filename (c->dir, "typo", NULL);
+  char *wrong[] = { "dm.thinpooldev=no-such-pool", "dm.basesize=64M", NULL };
+  g_assert_null (berth_storage_open (root, c->driver, wrong, &error));
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "no-such-pool"));
+  g_assert_null (strchr (error->message, '\n'));
+  g_clear_error (&error);
+  g_auto (GStrv) options = options_plus (c->driver, "dm.basesize=64M");
+  g_autoptr (BerthStorage) s = berth_storage_open (root, c->driver, options, &error);
+  g_assert_no_error (error);
+  g_autofree char *img = tu_layer_id ("img");
+  g_assert_true (berth_storage_create (s, img, NULL, FALSE, &error));
+  g_assert_true (berth_storage_remove (s, img, &error));
+  g_assert_no_error (error);
+}
+
 /* A berth killed between the pool's create_thin and its bookkeeping leaves
  * a device the pool has and the store does not: the next open deletes it. */
 static void
@@ -1335,6 +1357,7 @@ static const struct {
   { "crash-recovery", case_dm_recovery, FALSE, "devicemapper", FALSE },
   { "deferred-removal", case_dm_deferred, FALSE, "devicemapper", FALSE },
   { "xfs", case_dm_xfs, FALSE, "devicemapper", FALSE },
+  { "bad-pool", case_dm_bad_pool, FALSE, "devicemapper", FALSE },
 };
 
 int

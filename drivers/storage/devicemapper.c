@@ -1014,7 +1014,7 @@ load_options (DmPriv *p, char **options, GError **error)
   if (ok && existing)
     ok = check_fixed (&was, &p->config, error);
   config_clear (&was);
-  return ok && (existing || save_deviceset (p, error));
+  return ok;
 }
 
 /* ---- the ops ---- */
@@ -1095,6 +1095,11 @@ start_pool (DmPriv *p, GError **error)
 {
   PoolStatus st;
   if (!ensure_pool (p, error) || !pool_status (p, &st, error))
+    return FALSE;
+  /* Recorded only once the pool works: a mistyped dm.thinpooldev must not
+   * tie the store to a pool that does not exist. */
+  g_autofree char *deviceset = home_path (p, "deviceset.json", NULL);
+  if (!g_file_test (deviceset, G_FILE_TEST_EXISTS) && !save_deviceset (p, error))
     return FALSE;
   p->transaction_id = st.transaction_id;
   if (!recover_transaction (p, error))
