@@ -949,7 +949,7 @@ case_dm_basesize (Ctx *c)
   g_autofree char *big = mount_container (s, img, ctr, "big");
   int errsv = 0;
   int mib = fill_file (big, 128, &errsv);
-  g_test_message ("devicemapper: a 64M device took %d MiB before %s", mib, g_strerror (errsv));
+  g_printerr ("# devicemapper: a 64M device took %d MiB before %s\n", mib, g_strerror (errsv));
   g_assert_cmpint (errsv, ==, ENOSPC);
   g_assert_cmpint (mib, >=, 32);
   g_assert_cmpint (mib, <, 64);
@@ -976,7 +976,7 @@ case_dm_pool_full (Ctx *c)
   gint64 t0 = g_get_monotonic_time ();
   int errsv = 0;
   int mib = fill_file (big, 256, &errsv);
-  g_test_message ("devicemapper: a 96M pool took %d MiB before %s, in %.1f s", mib,
+  g_printerr ("# devicemapper: a 96M pool took %d MiB before %s, in %.1f s\n", mib,
                   g_strerror (errsv), (g_get_monotonic_time () - t0) / 1e6);
   g_assert_true (errsv == ENOSPC || errsv == EIO || errsv == EROFS);
   g_assert_cmpint (mib, <, 96);
@@ -986,7 +986,7 @@ case_dm_pool_full (Ctx *c)
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NO_SPACE);
   g_assert_nonnull (strstr (error->message, "thin pool"));
   g_assert_null (strchr (error->message, '\n'));
-  g_test_message ("devicemapper: create on a full pool: %s", error->message);
+  g_printerr ("# devicemapper: create on a full pool: %s\n", error->message);
   g_clear_error (&error);
   g_assert_false (berth_storage_exists (s, more));
 
