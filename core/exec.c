@@ -5,9 +5,15 @@
 #include <berth/error.h>
 
 extern const BerthExecOps berth_exec_native_ops;
+#ifdef HAVE_LXC
+extern const BerthExecOps berth_exec_lxc_ops;
+#endif
 
 static const BerthExecOps *const registry[] = {
   &berth_exec_native_ops,
+#ifdef HAVE_LXC
+  &berth_exec_lxc_ops,
+#endif
   NULL,
 };
 

@@ -529,16 +529,6 @@ become_user (BerthInitPlan *plan)
     die (plan, EXIT_CANNOT_RUN, errno, "reset keep-capabilities");
 }
 
-static const char *
-env_get (char **env, const char *name)
-{
-  gsize n = strlen (name);
-  for (; env && *env; env++)
-    if (strncmp (*env, name, n) == 0 && (*env)[n] == '=')
-      return *env + n + 1;
-  return NULL;
-}
-
 /* execvpe searches the caller's PATH; the container's is in the spec. */
 static const char *
 find_program (BerthInitPlan *plan, char *buf, gsize size)
@@ -546,7 +536,7 @@ find_program (BerthInitPlan *plan, char *buf, gsize size)
   const char *name = plan->args[0];
   if (strchr (name, '/'))
     return name;
-  const char *path = env_get (plan->env, "PATH");
+  const char *path = g_environ_getenv (plan->env, "PATH");
   if (path == NULL)
     path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   while (*path)
