@@ -148,16 +148,7 @@ fb (Fixture *f, char **out, char **err, ...)
       first = FALSE;
     }
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_autofree char *o = NULL, *e = NULL;
-  int status = tu_run ((char **) argv->pdata, &o, &e);
-  if (status != 0)
-    g_test_message ("berth exited %d: %s", status, e ? e : "");
-  if (out)
-    *out = g_steal_pointer (&o);
-  if (err)
-    *err = g_steal_pointer (&e);
-  return status;
+  return tu_berth_argv (argv, out, err);
 }
 
 /* `berth run MODE FLAGS... busybox sh -c SCRIPT`: its exit code and output. */

@@ -391,9 +391,16 @@ tu_berth_va (const char *root, char **out, char **err, va_list args)
   g_ptr_array_add (argv, (gpointer) root);
   for (const char *a = va_arg (args, const char *); a; a = va_arg (args, const char *))
     g_ptr_array_add (argv, (gpointer) a);
+  return tu_berth_argv (argv, out, err);
+}
+
+int
+tu_berth_argv (GPtrArray *argv, char **out, char **err)
+{
   g_ptr_array_add (argv, NULL);
   g_autofree char *o = NULL, *e = NULL;
   int status = tu_run ((char **) argv->pdata, &o, &e);
+  g_ptr_array_remove_index (argv, argv->len - 1);
   if (status != 0)
     g_test_message ("berth exited %d: %s", status, e ? e : "");
   if (out)

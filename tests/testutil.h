@@ -41,6 +41,9 @@ const char *tu_berth_bin (void);
  * with stdout/stderr captured into @out/@err when not NULL. */
 int tu_berth_va (const char *root, char **out, char **err, va_list args);
 int tu_berth (const char *root, char **out, char **err, ...) G_GNUC_NULL_TERMINATED;
+/* Run the command line in @argv (binary first, no NULL at the end) the same
+ * way, logging a failure's stderr. */
+int tu_berth_argv (GPtrArray *argv, char **out, char **err);
 
 /* berth's error contract: one line on stderr, "berth: ...", naming @needle. */
 void tu_assert_one_line_error (const char *err, const char *needle);

@@ -16,7 +16,7 @@
  * keeper's and init's pids with their start times, so a reused pid is never
  * mistaken for the container) and, between create and start, start.fifo. */
 #include "config.h"
-#include "../native/native.h" /* berth_exec_helper_memfd */
+#include "../native/native.h" /* berth_exec_helper_memfd, berth_exec_helper_argv */
 #include <berth/error.h>
 #include <berth/exec.h>
 #include <berth/fsutil.h>
@@ -937,12 +937,7 @@ attach_exec (void *data)
       fprintf (stderr, "berth: exec: \"%s\": executable file not found in $PATH\n", name);
       return 127;
     }
-  guint argc = g_strv_length (p->args);
-  const char **argv = g_new0 (const char *, argc + 4);
-  argv[0] = "berth-exec-helper";
-  argv[1] = "--berth-exec";
-  argv[2] = program;
-  memcpy (argv + 3, p->args, argc * sizeof (char *));
+  const char **argv = berth_exec_helper_argv (program, p->args);
   syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   syscall (SYS_execveat, p->helper_fd, "", argv, p->env, AT_EMPTY_PATH);
   fprintf (stderr, "berth: exec berth's exec helper for %s: %s\n", program, strerror (errno));

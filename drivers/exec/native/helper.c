@@ -5,6 +5,7 @@
 #include "native.h"
 #include <berth/error.h>
 #include <errno.h>
+#include <string.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -64,4 +65,16 @@ berth_exec_helper_memfd (GError **error)
       return berth_fail_errno (error, errsv, "copy %s into a sealed memfd", path), -1;
     }
   return out;
+}
+
+const char **
+berth_exec_helper_argv (const char *program, char *const *args)
+{
+  guint argc = g_strv_length ((char **) args);
+  const char **argv = g_new0 (const char *, argc + 4);
+  argv[0] = "berth-exec-helper";
+  argv[1] = "--berth-exec";
+  argv[2] = program;
+  memcpy (argv + 3, args, argc * sizeof (char *));
+  return argv;
 }

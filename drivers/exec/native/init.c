@@ -568,12 +568,7 @@ exec_program (BerthInitPlan *plan)
   const char *program = find_program (plan, buf, sizeof buf);
   /* berth-exec-helper --berth-exec PROGRAM ARGV...: built now, before the
    * seccomp filter, so nothing is left to do after it but the exec. */
-  guint argc = g_strv_length (plan->args);
-  const char **argv = g_new0 (const char *, argc + 4);
-  argv[0] = "berth-exec-helper";
-  argv[1] = "--berth-exec";
-  argv[2] = program;
-  memcpy (argv + 3, plan->args, argc * sizeof (char *));
+  const char **argv = berth_exec_helper_argv (program, plan->args);
   set_rlimits (plan);
   become_user (plan);
   if (plan->no_new_privs && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

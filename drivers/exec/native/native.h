@@ -72,6 +72,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthSeccomp, berth_seccomp_free)
  * container ever has the berth binary as its executable. Found through
  * $BERTH_EXEC_HELPER, next to the running binary, or in pkglibexecdir. */
 int berth_exec_helper_memfd (GError **error);
+/* The helper's command line that runs @program with @args (its argv[0]
+ * first): "berth-exec-helper --berth-exec PROGRAM ARGS...". Built before a
+ * container's last steps (seccomp, user switch), which must not allocate. */
+const char **berth_exec_helper_argv (const char *program, char *const *args);
 
 /* --- init.c: the container's first process (and exec'd ones) --- */
 
