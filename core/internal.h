@@ -12,6 +12,7 @@ struct BerthStore {
   char *default_rule;
   GHashTable *drivers; /* name -> BerthStorage */
   char **storage_opts; /* --storage-opt, then the config file's [storage] options */
+  char **conf_storage_opts; /* the config file's [storage] options, read at open */
   /* The monitor (our child) and pty master of the container this command
    * started attached, for berth_container_attach_wait; 0 and -1 otherwise. */
   pid_t attached_monitor;

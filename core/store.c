@@ -63,17 +63,11 @@ take_lock (const char *root, GError **error)
  * upgrade that breaks it is reported, never papered over by a silent switch
  * that would make every image "disappear". */
 static gboolean
-load_default_driver (BerthStore *store, GError **error)
+load_default_driver (BerthStore *store, GKeyFile *conf, const char *conf_path, GError **error)
 {
   g_autofree char *path = berth_store_path (store, "driver", NULL);
   g_autofree char *recorded = NULL;
-  g_autofree char *conf_driver = NULL;
-  g_autoptr (GKeyFile) conf = g_key_file_new ();
-  const char *conf_path = g_getenv ("BERTH_CONFIG");
-  if (conf_path == NULL || *conf_path == '\0')
-    conf_path = BERTH_CONFIG_FILE;
-  if (g_key_file_load_from_file (conf, conf_path, G_KEY_FILE_NONE, NULL))
-    conf_driver = g_key_file_get_string (conf, "storage", "driver", NULL);
+  g_autofree char *conf_driver = g_key_file_get_string (conf, "storage", "driver", NULL);
 
   if (g_file_get_contents (path, &recorded, NULL, NULL))
     {
@@ -136,7 +130,16 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
       if (!berth_remove_stale_temps (dir, error))
         return NULL;
     }
-  if (!load_default_driver (store, error))
+  /* The config file is read once per command: the default driver and the
+   * storage options both come from it. */
+  g_autoptr (GKeyFile) conf = g_key_file_new ();
+  const char *conf_path = g_getenv ("BERTH_CONFIG");
+  if (conf_path == NULL || *conf_path == '\0')
+    conf_path = BERTH_CONFIG_FILE;
+  /* No config file (or an unreadable one) means the built-in defaults. */
+  (void) g_key_file_load_from_file (conf, conf_path, G_KEY_FILE_NONE, NULL);
+  store->conf_storage_opts = g_key_file_get_string_list (conf, "storage", "options", NULL, NULL);
+  if (!load_default_driver (store, conf, conf_path, error))
     return NULL;
   return g_steal_pointer (&store);
 }
@@ -170,6 +173,7 @@ berth_store_close (BerthStore *store)
   g_free (store->root);
   g_free (store->driver_override);
   g_strfreev (store->storage_opts);
+  g_strfreev (store->conf_storage_opts);
   g_free (store->default_driver);
   g_free (store->default_rule);
   g_free (store);
@@ -259,27 +263,14 @@ berth_store_driver (BerthStore *store, const char *name, GError **error)
   return s;
 }
 
-static char **
-config_storage_options (void)
-{
-  g_autoptr (GKeyFile) conf = g_key_file_new ();
-  const char *conf_path = g_getenv ("BERTH_CONFIG");
-  if (conf_path == NULL || *conf_path == '\0')
-    conf_path = BERTH_CONFIG_FILE;
-  if (!g_key_file_load_from_file (conf, conf_path, G_KEY_FILE_NONE, NULL))
-    return NULL;
-  return g_key_file_get_string_list (conf, "storage", "options", NULL, NULL);
-}
-
 gboolean
 berth_store_set_storage_options (BerthStore *store, char **options, GError **error)
 {
-  g_auto (GStrv) from_conf = config_storage_options ();
   g_autoptr (GStrvBuilder) all = g_strv_builder_new ();
   if (options)
     g_strv_builder_addv (all, (const char **) options);
-  if (from_conf)
-    g_strv_builder_addv (all, (const char **) from_conf);
+  if (store->conf_storage_opts)
+    g_strv_builder_addv (all, (const char **) store->conf_storage_opts);
   g_auto (GStrv) merged = g_strv_builder_end (all);
   for (char **o = merged; *o; o++)
     if (!check_storage_option (*o, error))

@@ -506,8 +506,6 @@ save_device (DmPriv *p, const char *id, guint32 device_id, guint64 size, GError 
   json_builder_add_int_value (b, device_id);
   json_builder_set_member_name (b, "size");
   json_builder_add_int_value (b, (gint64) size);
-  json_builder_set_member_name (b, "transaction_id");
-  json_builder_add_int_value (b, (gint64) p->transaction_id + 1);
   json_builder_end_object (b);
   g_autoptr (JsonNode) node = json_builder_get_root (b);
   g_autofree char *path = device_meta_path (p, id);
