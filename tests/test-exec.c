@@ -268,9 +268,7 @@ test_capabilities (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "CapBnd:\t00000000a80425fb"));
   g_assert_nonnull (strstr (out, "CapAmb:\t0000000000000000"));
   g_assert_nonnull (strstr (out, "NoNewPrivs:\t1"));
-  /* The lxc driver does not translate the OCI seccomp profile yet
-   * (docs/exec-drivers.md, "The LXC driver"): no filter, asserted. */
-  g_assert_nonnull (strstr (out, is_lxc (f) ? "Seccomp:\t0" : "Seccomp:\t2"));
+  g_assert_nonnull (strstr (out, "Seccomp:\t2"));
 }
 
 static void
@@ -289,11 +287,61 @@ test_seccomp (Fixture *f, gconstpointer data)
   (void) data;
   SKIP_IF_SKIPPED (f);
   g_autofree char *out = run_sh (f, 0, NULL, "unshare -U true && echo allowed || echo refused");
-  /* lxc: the documented gap, no seccomp filter, so unshare is allowed. */
-  g_assert_cmpstr (g_strstrip (out), ==, is_lxc (f) ? "allowed" : "refused");
+  g_assert_cmpstr (g_strstrip (out), ==, "refused");
+  /* A process started by exec is under the same filter. */
+  g_autofree char *id = run_detached (f, NULL, "exec sleep 1000");
+  g_autofree char *exec_out = exec_in (f, id, "grep Seccomp: /proc/self/status; "
+                                              "unshare -U true && echo allowed || echo refused");
+  g_assert_cmpstr (exec_out, ==, "Seccomp:\t2\nrefused\n");
   const char *unconfined[] = { "--security-opt", "seccomp=unconfined", NULL };
   g_autofree char *out2 = run_sh (f, 0, unconfined, "grep Seccomp: /proc/self/status");
   g_assert_nonnull (strstr (out2, "Seccomp:\t0"));
+}
+
+/* --security-opt seccomp=FILE: a profile of the user's own, with its
+ * errnoRet and an argument check, is what the program meets. */
+static void
+test_seccomp_profile (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  /* mkdir refused with EACCES; kill allowed only for signal 0 (a probe). */
+  const char *profile =
+      "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
+      "{\"names\": [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 13},"
+      "{\"names\": [\"kill\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 1,"
+      " \"args\": [{\"index\": 1, \"value\": 0, \"op\": \"SCMP_CMP_NE\"}]}]}";
+  g_autofree char *file = g_build_filename (f->dir, "profile.json", NULL);
+  g_assert_true (g_file_set_contents (file, profile, -1, NULL));
+  g_autofree char *opt = g_strconcat ("seccomp=", file, NULL);
+  const char *flags[] = { "--security-opt", opt, NULL };
+  g_autofree char *out = run_sh (f, 0, flags,
+                                 "mkdir /tmp/d 2>&1; kill -0 $$ && echo probe-ok; "
+                                 "kill -TERM $$ 2>&1 || echo term-refused");
+  g_assert_nonnull (strstr (out, "Permission denied"));
+  g_assert_nonnull (strstr (out, "probe-ok\n"));
+  g_assert_nonnull (strstr (out, "term-refused\n"));
+
+  /* SCMP_ACT_LOG has no word in LXC's format: lxc refuses it in one line
+   * and starts nothing; native loads it. */
+  const char *logging = "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": "
+                        "[{\"names\": [\"mkdir\"], \"action\": \"SCMP_ACT_LOG\"}]}";
+  g_assert_true (g_file_set_contents (file, logging, -1, NULL));
+  g_autofree char *log_out = NULL, *log_err = NULL;
+  int rc = run_script (f, "--rm", flags, "echo started", &log_out, &log_err);
+  if (is_lxc (f))
+    {
+      g_assert_cmpint (rc, !=, 0);
+      tu_assert_one_line_error (log_err, "SCMP_ACT_LOG");
+      g_autofree char *ids = NULL;
+      fb (f, &ids, NULL, "ps", "-aq", NULL);
+      g_assert_cmpstr (ids, ==, "");
+    }
+  else
+    {
+      g_assert_cmpint (rc, ==, 0);
+      g_assert_cmpstr (log_out, ==, "started\n");
+    }
 }
 
 static void
@@ -361,6 +409,18 @@ test_berth_binary_unreachable (Fixture *f, gconstpointer data)
   g_assert_cmpint (fb (f, &o3, &e3, "exec", id, "/evil", NULL), ==, 126);
   g_assert_nonnull (strstr (e3, "berth-exec-helper: started by something other than berth"));
   g_assert_cmpint (fb (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);
+
+  /* The same script as the first process. */
+  g_assert_cmpint (fb (f, NULL, NULL, "create", "--name", "evil", "busybox", "/evil", NULL), ==, 0);
+  g_autofree char *rootfs = NULL;
+  g_assert_cmpint (fb (f, &rootfs, NULL, "mount", "evil", NULL), ==, 0);
+  g_autofree char *script = g_build_filename (g_strstrip (rootfs), "evil", NULL);
+  g_assert_true (g_file_set_contents (script, "#!/proc/self/exe\n", -1, NULL));
+  g_assert_cmpint (chmod (script, 0755), ==, 0);
+  g_assert_cmpint (fb (f, NULL, NULL, "umount", "evil", NULL), ==, 0);
+  g_autofree char *o4 = NULL, *e4 = NULL;
+  g_assert_cmpint (fb (f, &o4, &e4, "start", "-a", "evil", NULL), ==, 126);
+  g_assert_nonnull (strstr (e4, "berth-exec-helper: started by something other than berth"));
 }
 
 /* ---- cgroups ---- */
@@ -796,6 +856,7 @@ main (int argc, char **argv)
     { "capabilities", test_capabilities },
     { "cap-add-drop", test_cap_add_drop },
     { "seccomp", test_seccomp },
+    { "seccomp-profile", test_seccomp_profile },
     { "masked-readonly-paths", test_masked_and_readonly_paths },
     { "no-fd-leak", test_no_fd_leak },
     { "berth-binary-unreachable", test_berth_binary_unreachable },

@@ -17,6 +17,7 @@
  * mistaken for the container) and, between create and start, start.fifo. */
 #include "config.h"
 #include "../native/native.h" /* berth_exec_helper_memfd, berth_exec_helper_argv */
+#include "lxc-seccomp.h"
 #include <berth/error.h>
 #include <berth/exec.h>
 #include <berth/fsutil.h>
@@ -452,6 +453,21 @@ config_idmaps (Config *cf, JsonObject *linux_, GError **error)
   return TRUE;
 }
 
+/* The OCI profile, translated, in lxc/<id>/seccomp. */
+static gboolean
+config_seccomp (Config *cf, JsonObject *seccomp, const char *cdir, GError **error)
+{
+  if (seccomp == NULL)
+    return TRUE;
+  g_autofree char *profile = berth_lxc_seccomp_profile (seccomp, error);
+  if (profile == NULL)
+    return FALSE;
+  g_autofree char *file = g_build_filename (cdir, "seccomp", NULL);
+  if (!berth_write_file_atomic (file, profile, strlen (profile), 0600, error))
+    return FALSE;
+  return set_item (cf, "lxc.seccomp.profile", file, error);
+}
+
 /* The whole config, saved to lxc/<id>/config for the keeper to load. */
 static gboolean
 write_config (BerthExec *c, GError **error)
@@ -461,10 +477,9 @@ write_config (BerthExec *c, GError **error)
   JsonObject *process = berth_json_object (spec, "process");
   if (process == NULL)
     return berth_fail (error, BERTH_ERROR_INVALID, "the container's config.json has no process");
-  if (berth_json_object (linux_, "seccomp") != NULL)
-    g_debug ("lxc: the OCI seccomp profile is not translated (docs/exec-drivers.md)");
   g_autofree char *dir = lxc_path (c);
-  if (!berth_mkdir_p (dir, 0700, error))
+  g_autofree char *cdir = g_build_filename (dir, c->id, NULL);
+  if (!berth_mkdir_p (cdir, 0700, error))
     return FALSE;
   struct lxc_container *lc = handle_of (c, error);
   if (lc == NULL)
@@ -514,10 +529,9 @@ write_config (BerthExec *c, GError **error)
   if (!config_process (&cf, process, error) || !config_mounts (&cf, spec, error)
       || !config_resources (&cf, berth_json_object (linux_, "resources"), error))
     return FALSE;
-  g_autofree char *file = g_build_filename (dir, c->id, "config", NULL);
-  g_autofree char *cdir = g_build_filename (dir, c->id, NULL);
-  if (!berth_mkdir_p (cdir, 0700, error))
+  if (!config_seccomp (&cf, berth_json_object (linux_, "seccomp"), cdir, error))
     return FALSE;
+  g_autofree char *file = g_build_filename (cdir, "config", NULL);
   if (!lc->save_config (lc, file))
     return berth_fail (error, BERTH_ERROR_FAILED, "lxc: liblxc could not save %s", file);
   return TRUE;
@@ -540,25 +554,28 @@ executable_in_root (int root, const char *path)
   return ok;
 }
 
-/* LXC's init reports a program it cannot find only in its log, with an
- * exit code of its own. Checking first gives native's message and 127. */
-static gboolean
-check_program (BerthExec *c, JsonObject *process, GError **error)
+/* The program's path inside the rootfs, resolved as execvp would (PATH
+ * from the process's env), or NULL with native's message: LXC's init would
+ * report a missing program only in its log, with an exit code of its own.
+ * The exec helper, which runs it, takes a path. */
+static char *
+resolve_program (BerthExec *c, JsonObject *process, GError **error)
 {
   g_auto (GStrv) args = berth_json_strv (process, "args");
   if (args == NULL || args[0] == NULL)
-    return berth_fail (error, BERTH_ERROR_INVALID, "the container's process has no args");
+    return berth_fail (error, BERTH_ERROR_INVALID, "the container's process has no args"), NULL;
   int root = open (c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
-    return berth_fail_errno (error, errno, "open %s", c->rootfs);
+    return berth_fail_errno (error, errno, "open %s", c->rootfs), NULL;
   g_auto (GStrv) env = berth_json_strv (process, "env");
   const char *name = args[0];
-  gboolean found = FALSE;
+  char *found = NULL;
   if (strchr (name, '/'))
     {
       g_autofree char *full = name[0] == '/' ? g_strdup (name)
                                              : g_build_filename (berth_json_string (process, "cwd", "/"), name, NULL);
-      found = executable_in_root (root, full);
+      if (executable_in_root (root, full))
+        found = g_steal_pointer (&full);
     }
   else
     {
@@ -566,15 +583,15 @@ check_program (BerthExec *c, JsonObject *process, GError **error)
       g_auto (GStrv) dirs = g_strsplit (path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", ":", -1);
       for (char **d = dirs; *d && !found; d++)
         {
-          g_autofree char *full = g_build_filename (**d ? *d : ".", name, NULL);
-          found = executable_in_root (root, full);
+          g_autofree char *full = g_build_filename (**d ? *d : "/", name, NULL);
+          if (executable_in_root (root, full))
+            found = g_steal_pointer (&full);
         }
     }
   close (root);
   if (!found)
-    return berth_fail (error, BERTH_ERROR_NOT_FOUND,
-                       "exec: \"%s\": executable file not found in $PATH", name);
-  return TRUE;
+    berth_fail (error, BERTH_ERROR_NOT_FOUND, "exec: \"%s\": executable file not found in $PATH", name);
+  return found;
 }
 
 /* The working directory, made when the image lacks it (as Docker and the
@@ -628,41 +645,52 @@ setup_stdio (const BerthExecStdio *stdio)
   return 0;
 }
 
+/* The keeper's fds: what it keeps of the monitor's, at fixed numbers. */
+enum { KEEPER_REPORT_FD = 3, KEEPER_HELPER_FD = 4, KEEPER_GO_FD = 5 };
+
 /* The keeper: the process that calls liblxc's start and becomes LXC's
  * monitor. Never returns. @go_fd (create only) is read before starting;
  * @report_fd gets 'S' once start() has returned after running init, so a
- * container that exits at once is not taken for one that failed to start. */
+ * container that exits at once is not taken for one that failed to start.
+ * @argv[0] is /proc/self/fd/KEEPER_HELPER_FD: LXC's init executes the
+ * sealed exec helper from there, so, as with native, no process in the
+ * container ever has berth's binary as its executable (CVE-2019-5736). */
 G_GNUC_NORETURN static void
-keeper_main (BerthExec *c, char **argv, const BerthExecStdio *stdio, int go_fd, int report_fd)
+keeper_main (BerthExec *c, char **argv, const BerthExecStdio *stdio, int helper_fd, int go_fd,
+             int report_fd)
 {
-  /* Own the fds we keep at 3 and 4, then close everything else of the
-   * monitor's: nothing of berth may reach the container. */
-  if (setup_stdio (stdio) < 0 || dup2 (report_fd, 3) < 0 || (go_fd >= 0 && dup2 (go_fd, 4) < 0))
+  /* Own the fds we keep, then close everything else of the monitor's:
+   * nothing of berth may reach the container. All are close-on-exec; the
+   * helper is opened through /proc before that takes effect. */
+  if (setup_stdio (stdio) < 0 || dup2 (report_fd, KEEPER_REPORT_FD) < 0
+      || dup2 (helper_fd, KEEPER_HELPER_FD) < 0 || (go_fd >= 0 && dup2 (go_fd, KEEPER_GO_FD) < 0))
     _exit (125);
-  syscall (SYS_close_range, go_fd >= 0 ? 5 : 4, ~0U, 0);
-  fcntl (3, F_SETFD, FD_CLOEXEC);
+  syscall (SYS_close_range, go_fd >= 0 ? KEEPER_GO_FD + 1 : KEEPER_GO_FD, ~0U, 0);
+  for (int fd = KEEPER_REPORT_FD; fd <= KEEPER_GO_FD; fd++)
+    fcntl (fd, F_SETFD, FD_CLOEXEC);
   if (go_fd >= 0)
     {
       char byte;
       ssize_t n;
-      while ((n = read (4, &byte, 1)) < 0 && errno == EINTR)
+      while ((n = read (KEEPER_GO_FD, &byte, 1)) < 0 && errno == EINTR)
         ;
       if (n != 1)
         _exit (125); /* the container was deleted before it was started */
-      close (4);
+      close (KEEPER_GO_FD);
     }
   g_autofree char *path = lxc_path (c);
   struct lxc_container *lc = lxc_container_new (c->id, path);
   if (lc == NULL)
     _exit (125);
   lc->want_daemonize (lc, false);
-  /* Not want_close_all_fds: it would close the report pipe too. Every fd
-   * left here (0-2, and 3 close-on-exec) is what init should get anyway. */
+  /* Not want_close_all_fds: it would close the report pipe and the helper
+   * too. Every fd left here (0-2, and the close-on-exec ones) is what init
+   * should get anyway. */
   bool started = lc->start (lc, 0, argv);
   int status = lc->error_num;
   if (!started)
     _exit (125);
-  if (write (3, "S", 1) != 1)
+  if (write (KEEPER_REPORT_FD, "S", 1) != 1)
     { /* the monitor is gone; the exit status below still tells */ }
   if (WIFEXITED (status))
     _exit (WEXITSTATUS (status));
@@ -786,13 +814,23 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
   if (stdio && stdio->terminal)
     return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
                        "exec driver lxc cannot give the first process a terminal (-t) yet");
-  if (!check_program (c, process, error)
-      || !make_cwd (c, berth_json_string (process, "cwd", "/"), error) || !write_config (c, error))
+  g_autofree char *program = resolve_program (c, process, error);
+  if (program == NULL || !make_cwd (c, berth_json_string (process, "cwd", "/"), error)
+      || !write_config (c, error))
     return FALSE;
-  g_auto (GStrv) argv = berth_json_strv (process, "args");
+  g_auto (GStrv) args = berth_json_strv (process, "args");
+  g_autofree const char **argv = berth_exec_helper_argv (program, args);
+  g_autofree char *helper_path = g_strdup_printf ("/proc/self/fd/%d", KEEPER_HELPER_FD);
+  argv[0] = helper_path;
+  int helper_fd = berth_exec_helper_memfd (error);
+  if (helper_fd < 0)
+    return FALSE;
   int report[2];
   if (pipe2 (report, O_CLOEXEC) < 0)
-    return berth_fail_errno (error, errno, "pipe");
+    {
+      close (helper_fd);
+      return berth_fail_errno (error, errno, "pipe");
+    }
   int go_r = -1;
   g_autofree char *fifo = fifo_path (c);
   if (create_only)
@@ -801,9 +839,11 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
        * opens it for writing (from any later process). */
       if (mkfifo (fifo, 0600) < 0)
         {
+          int errsv = errno;
           close (report[0]);
           close (report[1]);
-          return berth_fail_errno (error, errno, "mkfifo %s", fifo);
+          close (helper_fd);
+          return berth_fail_errno (error, errsv, "mkfifo %s", fifo);
         }
     }
   pid_t pid = fork ();
@@ -812,10 +852,11 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
       close (report[0]);
       if (create_only && (go_r = open (fifo, O_RDONLY | O_CLOEXEC)) < 0)
         _exit (125);
-      keeper_main (c, argv, stdio, go_r, report[1]);
+      keeper_main (c, (char **) argv, stdio, helper_fd, go_r, report[1]);
     }
   int errsv = errno;
   close (report[1]);
+  close (helper_fd);
   if (pid < 0)
     {
       close (report[0]);
