@@ -15,35 +15,67 @@ static const char *const optional[][2] = {
   { "btrfs", "not built into this berth (configure found no libbtrfsutil)" },
   { "devicemapper", "not built into this berth (configure found no libdevmapper)" },
 };
+static const char *const optional_exec[][2] = {
+  { "lxc", "not built into this berth (configure found no liblxc)" },
+};
+
+/* @pairs: alternating key, value strings from a driver's status op. */
+static void
+add_status (JsonBuilder *b, GPtrArray *pairs)
+{
+  json_builder_set_member_name (b, "status");
+  json_builder_begin_object (b);
+  for (guint i = 0; i + 1 < pairs->len; i += 2)
+    {
+      json_builder_set_member_name (b, pairs->pdata[i]);
+      json_builder_add_string_value (b, pairs->pdata[i + 1]);
+    }
+  json_builder_end_object (b);
+}
+
+/* A driver's entry: with @pairs when it can run here, else with @reason. */
+static void
+add_entry (JsonBuilder *b, const char *name, GPtrArray *pairs, const char *reason)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, name);
+  json_builder_set_member_name (b, "available");
+  json_builder_add_boolean_value (b, pairs != NULL);
+  if (pairs)
+    add_status (b, pairs);
+  else
+    {
+      json_builder_set_member_name (b, "reason");
+      json_builder_add_string_value (b, reason);
+    }
+  json_builder_end_object (b);
+}
 
 static void
 add_driver (JsonBuilder *b, BerthStore *store, const BerthStorageOps *ops)
 {
   g_autoptr (GError) error = NULL;
   BerthStorage *s = berth_store_driver (store, ops->name, &error);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, ops->name);
-  json_builder_set_member_name (b, "available");
-  json_builder_add_boolean_value (b, s != NULL);
-  if (s == NULL)
+  g_autoptr (GPtrArray) pairs = s ? berth_storage_status (s) : NULL;
+  add_entry (b, ops->name, pairs, error ? error->message : NULL);
+}
+
+/* No berth_exec_status wrapper: only `berth info` asks, and a NULL op
+ * means the driver has nothing to add. */
+static void
+add_exec_driver (JsonBuilder *b, const BerthExecOps *ops)
+{
+  g_autoptr (GError) error = NULL;
+  if (!berth_exec_probe (ops, &error))
     {
-      json_builder_set_member_name (b, "reason");
-      json_builder_add_string_value (b, error->message);
+      add_entry (b, ops->name, NULL, error->message);
+      return;
     }
-  else
-    {
-      g_autoptr (GPtrArray) pairs = berth_storage_status (s);
-      json_builder_set_member_name (b, "status");
-      json_builder_begin_object (b);
-      for (guint i = 0; i + 1 < pairs->len; i += 2)
-        {
-          json_builder_set_member_name (b, pairs->pdata[i]);
-          json_builder_add_string_value (b, pairs->pdata[i + 1]);
-        }
-      json_builder_end_object (b);
-    }
-  json_builder_end_object (b);
+  g_autoptr (GPtrArray) pairs = g_ptr_array_new_with_free_func (g_free);
+  if (ops->status)
+    ops->status (pairs);
+  add_entry (b, ops->name, pairs, NULL);
 }
 
 static void
@@ -52,22 +84,16 @@ add_exec_drivers (JsonBuilder *b)
   json_builder_set_member_name (b, "exec_drivers");
   json_builder_begin_array (b);
   for (const BerthExecOps *const *o = berth_exec_drivers (); *o; o++)
-    {
-      g_autoptr (GError) error = NULL;
-      gboolean ok = berth_exec_probe (*o, &error);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, (*o)->name);
-      json_builder_set_member_name (b, "available");
-      json_builder_add_boolean_value (b, ok);
-      if (!ok)
-        {
-          json_builder_set_member_name (b, "reason");
-          json_builder_add_string_value (b, error->message);
-        }
-      json_builder_end_object (b);
-    }
+    add_exec_driver (b, *o);
+  for (guint i = 0; i < G_N_ELEMENTS (optional_exec); i++)
+    if (berth_exec_driver_lookup (optional_exec[i][0], NULL) == NULL)
+      add_entry (b, optional_exec[i][0], NULL, optional_exec[i][1]);
   json_builder_end_array (b);
+  const char *rule = NULL;
+  json_builder_set_member_name (b, "default_exec_driver");
+  json_builder_add_string_value (b, berth_host_default_exec_driver (&rule));
+  json_builder_set_member_name (b, "default_exec_rule");
+  json_builder_add_string_value (b, rule);
 }
 
 static JsonNode *
@@ -96,18 +122,8 @@ build_info (BerthStore *store)
   for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
     add_driver (b, store, *o);
   for (guint i = 0; i < G_N_ELEMENTS (optional); i++)
-    {
-      if (berth_storage_driver_lookup (optional[i][0]))
-        continue;
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, optional[i][0]);
-      json_builder_set_member_name (b, "available");
-      json_builder_add_boolean_value (b, FALSE);
-      json_builder_set_member_name (b, "reason");
-      json_builder_add_string_value (b, optional[i][1]);
-      json_builder_end_object (b);
-    }
+    if (berth_storage_driver_lookup (optional[i][0]) == NULL)
+      add_entry (b, optional[i][0], NULL, optional[i][1]);
   json_builder_end_array (b);
   const char *rule = NULL;
   const char *def = berth_store_default_driver (store, &rule);
@@ -121,16 +137,9 @@ build_info (BerthStore *store)
 }
 
 static void
-print_text (JsonObject *o)
+print_drivers (JsonObject *o, const char *member)
 {
-  printf ("Kernel:              %s\n", json_object_get_string_member (o, "kernel"));
-  printf ("Cgroup layout:       %s\n", json_object_get_string_member (o, "cgroup_layout"));
-  printf ("Store:               %s\n", json_object_get_string_member (o, "root"));
-  printf ("Backing filesystem:  %s (d_type: %s)\n",
-          json_object_get_string_member (o, "backing_filesystem"),
-          json_object_get_string_member (o, "d_type"));
-  printf ("Storage drivers:\n");
-  JsonArray *drivers = json_object_get_array_member (o, "storage_drivers");
+  JsonArray *drivers = json_object_get_array_member (o, member);
   for (guint i = 0; i < json_array_get_length (drivers); i++)
     {
       JsonObject *d = json_array_get_object_element (drivers, i);
@@ -146,20 +155,27 @@ print_text (JsonObject *o)
       for (GList *k = keys; k; k = k->next)
         printf ("    %-24s %s\n", (char *) k->data, json_object_get_string_member (st, k->data));
     }
+}
+
+static void
+print_text (JsonObject *o)
+{
+  printf ("Kernel:              %s\n", json_object_get_string_member (o, "kernel"));
+  printf ("Cgroup layout:       %s\n", json_object_get_string_member (o, "cgroup_layout"));
+  printf ("Store:               %s\n", json_object_get_string_member (o, "root"));
+  printf ("Backing filesystem:  %s (d_type: %s)\n",
+          json_object_get_string_member (o, "backing_filesystem"),
+          json_object_get_string_member (o, "d_type"));
+  printf ("Storage drivers:\n");
+  print_drivers (o, "storage_drivers");
   printf ("Default storage driver: %s (%s)\n",
           json_object_get_string_member (o, "default_storage_driver"),
           json_object_get_string_member (o, "default_rule"));
   printf ("Exec drivers:\n");
-  JsonArray *execs = berth_json_array (o, "exec_drivers");
-  for (guint i = 0; execs && i < json_array_get_length (execs); i++)
-    {
-      JsonObject *d = berth_json_array_object (execs, i);
-      if (berth_json_bool (d, "available", FALSE))
-        printf ("  %-13s available\n", berth_json_string (d, "name", ""));
-      else
-        printf ("  %-13s unavailable: %s\n", berth_json_string (d, "name", ""),
-                berth_json_string (d, "reason", ""));
-    }
+  print_drivers (o, "exec_drivers");
+  printf ("Default exec driver: %s (%s)\n",
+          json_object_get_string_member (o, "default_exec_driver"),
+          json_object_get_string_member (o, "default_exec_rule"));
 }
 
 int

@@ -1,12 +1,18 @@
 #include "config.h"
 #include <berth/host.h>
+#include <berth/error.h>
+#include <berth/exec.h>
 #include <berth/storage.h>
 #include <berth/fsutil.h>
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <linux/magic.h>
 
 const char *
@@ -22,6 +28,200 @@ berth_host_cgroup_layout (void)
   if (statfs ("/sys/fs/cgroup/unified", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
     return "hybrid";
   return "v1";
+}
+
+static const char *
+cgroup_where (const char *layout)
+{
+  if (strcmp (layout, "v2") == 0)
+    return "cgroup2 at /sys/fs/cgroup";
+  if (strcmp (layout, "hybrid") == 0)
+    return "v1 hierarchies under /sys/fs/cgroup, cgroup2 at /sys/fs/cgroup/unified";
+  if (strcmp (layout, "v1") == 0)
+    return "v1 hierarchies under /sys/fs/cgroup";
+  return "no cgroup filesystem at /sys/fs/cgroup";
+}
+
+/* A v1 mount's super options list its controllers among flags
+ * (cgroup1_show_options); "name=" and "release_agent=" carry a '='. */
+static gboolean
+is_v1_controller (const char *option)
+{
+  static const char *const flags[] = { "rw", "ro", "noprefix", "xattr", "cpuset_v2_mode",
+                                       "favordynmods", "clone_children" };
+  if (*option == '\0' || strchr (option, '='))
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (flags); i++)
+    if (strcmp (option, flags[i]) == 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* One mountinfo line: "ID PARENT DEV ROOT MOUNTPOINT OPTS [TAGS] - TYPE SOURCE SUPER" */
+static void
+add_v1_controllers (GPtrArray *names, const char *line)
+{
+  const char *sep = strstr (line, " - cgroup ");
+  if (sep == NULL)
+    return;
+  g_auto (GStrv) tail = g_strsplit (sep + strlen (" - "), " ", 3);
+  if (g_strv_length (tail) < 3)
+    return;
+  g_auto (GStrv) options = g_strsplit (tail[2], ",", -1);
+  for (char **o = options; *o; o++)
+    if (is_v1_controller (*o) && !g_ptr_array_find_with_equal_func (names, *o, g_str_equal, NULL))
+      g_ptr_array_add (names, g_strdup (*o));
+}
+
+/* Mountinfo, not /proc/cgroups: a hierarchy bound in another mount
+ * namespace is of no use to a container started from this one. */
+static char *
+v1_controllers (GError **error)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/self/mountinfo", &text, NULL, error))
+    return NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    add_v1_controllers (names, *l);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+static char *
+v2_controllers (const char *mount, GError **error)
+{
+  g_autofree char *file = g_build_filename (mount, "cgroup.controllers", NULL);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (file, &text, NULL, error))
+    return NULL;
+  return g_strdup (g_strstrip (text));
+}
+
+static char *
+cgroup_controllers (const char *layout, GError **error)
+{
+  if (strcmp (layout, "v2") == 0)
+    return v2_controllers ("/sys/fs/cgroup", error);
+  if (strcmp (layout, "none") == 0)
+    return g_strdup ("");
+  g_autofree char *v1 = v1_controllers (error);
+  if (v1 == NULL || strcmp (layout, "v1") == 0)
+    return g_steal_pointer (&v1);
+  g_autofree char *v2 = v2_controllers ("/sys/fs/cgroup/unified", error);
+  if (v2 == NULL)
+    return NULL;
+  return g_strdup_printf ("%s; cgroup2: %s", *v1 ? v1 : "none", *v2 ? v2 : "none");
+}
+
+/* Takes @value. */
+static void
+add_pair (GPtrArray *pairs, const char *key, char *value)
+{
+  g_ptr_array_add (pairs, g_strdup (key));
+  g_ptr_array_add (pairs, value);
+}
+
+void
+berth_host_cgroup_status (GPtrArray *pairs)
+{
+  const char *layout = berth_host_cgroup_layout ();
+  add_pair (pairs, "cgroup layout", g_strdup_printf ("%s (%s)", layout, cgroup_where (layout)));
+  g_autoptr (GError) error = NULL;
+  g_autofree char *controllers = cgroup_controllers (layout, &error);
+  if (controllers == NULL)
+    add_pair (pairs, "cgroup controllers", g_strdup_printf ("unknown: %s", error->message));
+  else
+    add_pair (pairs, "cgroup controllers", g_strdup (*controllers ? controllers : "none"));
+}
+
+/* Those this kernel has. Debian's and Ubuntu's own limit only unprivileged
+ * users, and berth runs as root: shown so that no one hunts them down. */
+static char *
+userns_sysctls (void)
+{
+  static const char *const names[] = { "user.max_user_namespaces",
+                                       "kernel.unprivileged_userns_clone",
+                                       "kernel.apparmor_restrict_unprivileged_userns" };
+  g_autoptr (GString) out = g_string_new (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *rel = g_strdelimit (g_strdup (names[i]), ".", '/');
+      g_autofree char *path = g_build_filename ("/proc/sys", rel, NULL);
+      g_autofree char *value = NULL;
+      if (!g_file_get_contents (path, &value, NULL, NULL))
+        continue;
+      g_string_append_printf (out, "%s%s %s", out->len ? ", " : "", names[i], g_strstrip (value));
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* Tried for real in a child: a sysctl, an LSM or a seccomp filter around
+ * berth can each refuse, and only unshare's errno says which. */
+static gboolean
+userns_works (GError **error)
+{
+  if (access ("/proc/self/ns/user", F_OK) < 0)
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
+                       "the kernel lacks user namespaces (/proc/self/ns/user)");
+  pid_t pid = fork ();
+  if (pid < 0)
+    return berth_fail_errno (error, errno, "fork");
+  if (pid == 0)
+    _exit (unshare (CLONE_NEWUSER) == 0 ? 0 : errno);
+  int status;
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return berth_fail_errno (error, errno, "wait for the user-namespace probe");
+  if (!WIFEXITED (status))
+    return berth_fail (error, BERTH_ERROR_FAILED, "the user-namespace probe died (wait status %d)",
+                       status);
+  if (WEXITSTATUS (status) != 0)
+    return berth_fail_errno (error, WEXITSTATUS (status), "unshare(CLONE_NEWUSER)");
+  return TRUE;
+}
+
+/* The kernel refuses a zero size (EINVAL) before it looks at anything else,
+ * so only a kernel without the call (ENOSYS) or a seccomp filter in front of
+ * it (EPERM) answers otherwise. */
+static gboolean
+idmap_works (GError **error)
+{
+  if (syscall (SYS_mount_setattr, -1, "", 0, NULL, 0) == 0 || (errno != ENOSYS && errno != EPERM))
+    return TRUE;
+  if (errno == ENOSYS)
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
+                       "the kernel has no mount_setattr (Linux 5.12+)");
+  return berth_fail_errno (error, errno, "mount_setattr");
+}
+
+void
+berth_host_userns_status (GPtrArray *pairs)
+{
+  g_autofree char *sysctls = userns_sysctls ();
+  const char *limits = *sysctls ? sysctls : "no sysctl limits them";
+  g_autoptr (GError) error = NULL;
+  if (userns_works (&error))
+    add_pair (pairs, "user namespaces", g_strdup_printf ("yes (%s)", limits));
+  else
+    add_pair (pairs, "user namespaces", g_strdup_printf ("no: %s (%s)", error->message, limits));
+  g_clear_error (&error);
+  if (idmap_works (&error))
+    add_pair (pairs, "id-mapped mounts",
+              g_strdup ("yes: the kernel has mount_setattr; each filesystem decides"));
+  else
+    add_pair (pairs, "id-mapped mounts",
+              g_strdup_printf ("no: %s; in a user namespace the image's files keep their host "
+                               "owners", error->message));
+}
+
+/* core/container.c takes the first registered driver when none is named. */
+const char *
+berth_host_default_exec_driver (const char **rule)
+{
+  *rule = "built in; --exec-driver on create or run picks another";
+  return berth_exec_drivers ()[0]->name;
 }
 
 char *

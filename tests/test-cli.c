@@ -3,6 +3,7 @@
 #include "config.h"
 #include "testutil.h"
 #include <errno.h>
+#include <json-glib/json-glib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -110,6 +111,95 @@ test_info (Fixture *f, gconstpointer data)
   tu_assert_one_line_error (err, "storage option 'dm.basesize' is not KEY=VALUE");
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (berth (f, &out, NULL, "--storage-opt=dm.basesize=20G", "info", NULL), ==, 0);
+}
+
+/* The text block of exec driver @name: its "available" or "unavailable:"
+ * line and the indented status lines under it. */
+static char *
+text_exec_block (const char *text, const char *name)
+{
+  const char *exec = strstr (text, "\nExec drivers:\n");
+  g_assert_nonnull (exec);
+  g_autofree char *head = g_strdup_printf ("\n  %-13s ", name);
+  const char *start = strstr (exec, head);
+  g_assert_nonnull (start);
+  start++;
+  const char *end = start;
+  do
+    end = strchr (end, '\n') + 1;
+  while (g_str_has_prefix (end, "    "));
+  return g_strndup (start, end - start);
+}
+
+/* One exec driver as JSON and as text: the same verdict, every status
+ * pair in both, and the facts a user chooses by. */
+static void
+check_exec_driver (JsonObject *d, const char *text, const char *cgroup_layout)
+{
+  const char *name = json_object_get_string_member (d, "name");
+  g_autofree char *block = text_exec_block (text, name);
+  if (!json_object_get_boolean_member (d, "available"))
+    {
+      const char *reason = json_object_get_string_member (d, "reason");
+      g_assert_cmpstr (reason, !=, "");
+      g_autofree char *line = g_strdup_printf ("  %-13s unavailable: %s\n", name, reason);
+      g_assert_cmpstr (block, ==, line);
+      return;
+    }
+  g_autofree char *line = g_strdup_printf ("  %-13s available\n", name);
+  g_assert_true (g_str_has_prefix (block, line));
+  g_assert_true (json_object_has_member (d, "status"));
+  JsonObject *st = json_object_get_object_member (d, "status");
+  g_autoptr (GList) keys = json_object_get_members (st);
+  for (GList *k = keys; k; k = k->next)
+    {
+      g_autofree char *pair = g_strdup_printf ("    %-24s %s\n", (char *) k->data,
+                                               json_object_get_string_member (st, k->data));
+      g_assert_nonnull (strstr (block, pair));
+    }
+  if (strcmp (name, "native") == 0)
+    {
+      g_assert_true (g_str_has_prefix (json_object_get_string_member (st, "cgroup layout"),
+                                       cgroup_layout));
+      g_assert_true (json_object_has_member (st, "cgroup controllers"));
+      g_assert_true (json_object_has_member (st, "user namespaces"));
+      g_assert_true (json_object_has_member (st, "id-mapped mounts"));
+      g_assert_true (g_str_has_prefix (json_object_get_string_member (st, "seccomp"),
+                                       "libseccomp ")
+                     || g_str_has_prefix (json_object_get_string_member (st, "seccomp"), "no: "));
+    }
+  else if (strcmp (name, "lxc") == 0)
+    g_assert_cmpstr (json_object_get_string_member (st, "liblxc"), !=, "");
+}
+
+/* What an operator choosing an exec driver reads in `berth info`: every
+ * driver berth knows (built or not) with "available" or the reason, the
+ * host facts under each that runs, and the default with its rule. */
+static void
+test_info_exec_drivers (Fixture *f, gconstpointer data)
+{
+  g_autofree char *text = NULL, *json = NULL;
+  g_assert_cmpint (berth (f, &text, NULL, "info", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &json, NULL, "info", "--format", "json", NULL), ==, 0);
+  g_test_message ("%s", text);
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (p, json, -1, NULL));
+  JsonObject *o = json_node_get_object (json_parser_get_root (p));
+  JsonArray *execs = json_object_get_array_member (o, "exec_drivers");
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < json_array_get_length (execs); i++)
+    {
+      JsonObject *d = json_array_get_object_element (execs, i);
+      g_hash_table_add (seen, (gpointer) json_object_get_string_member (d, "name"));
+      check_exec_driver (d, text, json_object_get_string_member (o, "cgroup_layout"));
+    }
+  g_assert_true (g_hash_table_contains (seen, "native"));
+  g_assert_true (g_hash_table_contains (seen, "lxc"));
+  g_assert_cmpuint (g_hash_table_size (seen), ==, json_array_get_length (execs));
+  g_assert_cmpstr (json_object_get_string_member (o, "default_exec_driver"), ==, "native");
+  g_autofree char *def = g_strdup_printf ("\nDefault exec driver: native (%s)\n",
+                                          json_object_get_string_member (o, "default_exec_rule"));
+  g_assert_nonnull (strstr (text, def));
 }
 
 static void
@@ -593,6 +683,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/cli/info", Fixture, NULL, fixture_setup, test_info, fixture_teardown);
+  g_test_add ("/cli/info-exec-drivers", Fixture, NULL, fixture_setup, test_info_exec_drivers,
+              fixture_teardown);
   static const char *const drivers[] = { "vfs", "overlay", "btrfs", "aufs", "devicemapper" };
   for (guint i = 0; i < G_N_ELEMENTS (drivers); i++)
     {

@@ -62,6 +62,9 @@ struct BerthExecOps {
 
   /* Can this host run the driver? FALSE with a one-line reason. */
   gboolean (*probe) (GError **error);
+  /* Append key/value facts for `berth info` (alternating key, value
+   * strings), for a driver whose probe passed. */
+  void (*status) (GPtrArray *pairs);
 
   /* Load what the driver saved in state_dir (pid, cgroups) into @c, for a
    * container made by an earlier process. NOT_FOUND when nothing is there. */

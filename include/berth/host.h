@@ -1,5 +1,6 @@
-/* What this host offers: kernel, cgroup layout, filesystems, and which storage
- * driver berth picks by default. */
+/* What this host offers: kernel, cgroup layout and controllers, user
+ * namespaces, filesystems, and which storage and exec drivers berth picks by
+ * default. */
 #pragma once
 #include <glib.h>
 
@@ -9,6 +10,18 @@ G_BEGIN_DECLS
  * "v1" (legacy), or "none". */
 const char *berth_host_cgroup_layout (void);
 char *berth_host_kernel (void);
+
+/* For an exec driver's `berth info` status (alternating key, value strings):
+ * "cgroup layout" (with where it is mounted) and "cgroup controllers" (those
+ * of the v1 hierarchies mounted, then those of the cgroup2 one). */
+void berth_host_cgroup_status (GPtrArray *pairs);
+/* "user namespaces" (tried for real, with the sysctls that limit them) and
+ * "id-mapped mounts" (whether the kernel has mount_setattr). */
+void berth_host_userns_status (GPtrArray *pairs);
+
+/* The exec driver berth create and run use without --exec-driver; @rule
+ * says why. */
+const char *berth_host_default_exec_driver (const char **rule);
 gboolean berth_host_has_filesystem (const char *fstype);
 
 /* Pick a storage driver for a store at @root by the host rule: btrfs when the

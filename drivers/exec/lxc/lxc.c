@@ -21,6 +21,7 @@
 #include <berth/error.h>
 #include <berth/exec.h>
 #include <berth/fsutil.h>
+#include <berth/host.h>
 #include <berth/json.h>
 #include <ctype.h>
 #include <errno.h>
@@ -1285,9 +1286,20 @@ lxc_probe (GError **error)
   return TRUE;
 }
 
+/* User namespaces are left out: LXC's rootfs mount cannot use them with
+ * berth's store yet (docs/exec-drivers.md). */
+static void
+lxc_status (GPtrArray *pairs)
+{
+  g_ptr_array_add (pairs, g_strdup ("liblxc"));
+  g_ptr_array_add (pairs, g_strdup (lxc_get_version ()));
+  berth_host_cgroup_status (pairs);
+}
+
 const BerthExecOps berth_exec_lxc_ops = {
   .name = "lxc",
   .probe = lxc_probe,
+  .status = lxc_status,
   .load = lxc_load,
   .create = lxc_create,
   .start = lxc_start,

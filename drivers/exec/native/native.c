@@ -7,18 +7,21 @@
 #include "native.h"
 #include <berth/error.h>
 #include <berth/fsutil.h>
+#include <berth/host.h>
 #include <berth/json.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -600,9 +603,33 @@ native_probe (GError **error)
   return TRUE;
 }
 
+/* The kernel's seccomp, not only libseccomp's: the default profile is
+ * loaded into every container, so a kernel without it fails every start. */
+static char *
+seccomp_status (void)
+{
+  const struct scmp_version *v = seccomp_version ();
+  if (prctl (PR_GET_SECCOMP, 0, 0, 0, 0) < 0)
+    return g_strdup_printf ("no: the kernel lacks it (prctl PR_GET_SECCOMP: %s); "
+                            "libseccomp %u.%u.%u",
+                            g_strerror (errno), v->major, v->minor, v->micro);
+  return g_strdup_printf ("libseccomp %u.%u.%u, kernel API level %u", v->major, v->minor, v->micro,
+                          seccomp_api_get ());
+}
+
+static void
+native_status (GPtrArray *pairs)
+{
+  berth_host_cgroup_status (pairs);
+  berth_host_userns_status (pairs);
+  g_ptr_array_add (pairs, g_strdup ("seccomp"));
+  g_ptr_array_add (pairs, seccomp_status ());
+}
+
 const BerthExecOps berth_exec_native_ops = {
   .name = "native",
   .probe = native_probe,
+  .status = native_status,
   .load = native_load,
   .create = native_create,
   .start = native_start,
