@@ -38,6 +38,7 @@ void berth_cli_progress (guint64 bytes, gpointer what);
 void berth_cli_progress_done (const char *what);
 
 int berth_cmd_info (BerthCli *cli, int argc, char **argv);
+int berth_cmd_bench (BerthCli *cli, int argc, char **argv);
 int berth_cmd_images (BerthCli *cli, int argc, char **argv);
 int berth_cmd_image (BerthCli *cli, int argc, char **argv);
 int berth_cmd_import (BerthCli *cli, int argc, char **argv);

@@ -13,6 +13,7 @@ typedef struct {
 
 static const BerthCommand commands[] = {
   { "info", berth_cmd_info, "Show the host, the storage drivers and the default" },
+  { "bench", berth_cmd_bench, "Measure the storage and exec backends on this host" },
   { "images", berth_cmd_images, "List images" },
   { "image", berth_cmd_image, "Manage images (import, load, save, bootstrap, ls, rm)" },
   { "import", berth_cmd_import, "Import a rootfs tarball as a one-layer image" },
