@@ -59,7 +59,7 @@ parse_count (int value, const char *what, int min, int max, GError **error)
 static gboolean
 parse_flags (BenchFlags *f, BerthBenchOptions *o, GError **error)
 {
-  gint64 io_size = 64 << 20, loop = 0;
+  gint64 io_size = 256 << 20, loop = 0;
   if ((f->io_size && !berth_parse_size (f->io_size, "--io-size", &io_size, error))
       || (f->btrfs_loop && !berth_parse_size (f->btrfs_loop, "--btrfs-loop", &loop, error))
       || !parse_count (f->runs, "--runs", 1, 1000, error)
@@ -136,7 +136,7 @@ berth_cmd_bench (BerthCli *cli, int argc, char **argv)
     { "layers", 0, 0, G_OPTION_ARG_INT, &f.layers, "Layers of the generated image (default 4)", "N" },
     { "files", 0, 0, G_OPTION_ARG_INT, &f.files, "Small files in the generated image, and metadata operations (default 10000)", "N" },
     { "containers", 0, 0, G_OPTION_ARG_INT, &f.containers, "Most containers of the listing curve (default 1000)", "N" },
-    { "io-size", 0, 0, G_OPTION_ARG_STRING, &f.io_size, "Data-path file size (default 64M)", "SIZE" },
+    { "io-size", 0, 0, G_OPTION_ARG_STRING, &f.io_size, "Data-path file size (default 256M)", "SIZE" },
     { "runs", 0, 0, G_OPTION_ARG_INT, &f.runs, "Runs of each phase (default 3)", "N" },
     { "json", 0, 0, G_OPTION_ARG_FILENAME, &f.json, "Write the results as JSON", "FILE" },
     { "html", 0, 0, G_OPTION_ARG_FILENAME, &f.html, "Write a self-contained HTML report with charts", "FILE" },
