@@ -1340,57 +1340,6 @@ build_results (Bench *bench)
 
 /* ---- cleaning up ---- */
 
-static char *
-unescape_mountinfo (const char *s)
-{
-  GString *out = g_string_new (NULL);
-  for (; *s; s++)
-    {
-      if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3])
-        {
-          g_string_append_c (out, (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0')));
-          s += 3;
-        }
-      else
-        g_string_append_c (out, *s);
-    }
-  return g_string_free (out, FALSE);
-}
-
-static int
-longest_first (gconstpointer a, gconstpointer b)
-{
-  return (int) strlen (*(char *const *) b) - (int) strlen (*(char *const *) a);
-}
-
-/* Every mount below @dir, deepest first: what a failed or interrupted run
- * left, and the btrfs loop mount. */
-static void
-unmount_below (const char *dir)
-{
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents ("/proc/self/mountinfo", &text, NULL, NULL))
-    return;
-  g_autofree char *prefix = g_strconcat (dir, "/", NULL);
-  g_autoptr (GPtrArray) targets = g_ptr_array_new_with_free_func (g_free);
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (char **l = lines; *l; l++)
-    {
-      g_auto (GStrv) f = g_strsplit (*l, " ", 6);
-      if (g_strv_length (f) < 5)
-        continue;
-      char *target = unescape_mountinfo (f[4]);
-      if (g_str_has_prefix (target, prefix))
-        g_ptr_array_add (targets, target);
-      else
-        g_free (target);
-    }
-  g_ptr_array_sort (targets, longest_first);
-  for (guint i = 0; i < targets->len; i++)
-    if (umount2 (targets->pdata[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-      g_warning ("unmount %s: %s", (char *) targets->pdata[i], g_strerror (errno));
-}
-
 static void
 bench_cleanup (Bench *bench)
 {
@@ -1413,7 +1362,7 @@ bench_cleanup (Bench *bench)
   g_clear_pointer (&bench->growth, g_ptr_array_unref);
   if (bench->tmp)
     {
-      unmount_below (bench->tmp);
+      berth_unmount_below (bench->tmp);
       g_autoptr (GError) error = NULL;
       if (!berth_rm_rf (bench->tmp, &error))
         g_warning ("remove %s: %s", bench->tmp, error->message);

@@ -418,3 +418,35 @@ berth_unmount (const char *target, GError **error)
                        "directory there)", target);
   return berth_fail_errno (error, errno, "unmount %s", target);
 }
+
+static int
+longest_first (gconstpointer a, gconstpointer b)
+{
+  return (int) strlen (*(char *const *) b) - (int) strlen (*(char *const *) a);
+}
+
+void
+berth_unmount_below (const char *dir)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/self/mountinfo", &text, NULL, NULL))
+    return;
+  g_autofree char *prefix = g_strconcat (dir, "/", NULL);
+  g_autoptr (GPtrArray) targets = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      g_auto (GStrv) f = g_strsplit (*l, " ", 6);
+      if (g_strv_length (f) < 5)
+        continue;
+      char *target = g_strcompress (f[4]); /* octal escapes like \040 */
+      if (g_str_has_prefix (target, prefix))
+        g_ptr_array_add (targets, target);
+      else
+        g_free (target);
+    }
+  g_ptr_array_sort (targets, longest_first);
+  for (guint i = 0; i < targets->len; i++)
+    if (umount2 (targets->pdata[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+      g_warning ("unmount %s: %s", (char *) targets->pdata[i], g_strerror (errno));
+}

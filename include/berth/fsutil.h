@@ -79,4 +79,9 @@ char *berth_nearest_existing_dir (const char *path, GError **error);
  * still in use fails with BUSY, saying so. */
 gboolean berth_unmount (const char *target, GError **error);
 
+/* Detach every mount below @dir, deepest first: what a failed or
+ * interrupted job left under a temporary root. Failures are warned about,
+ * not returned: the caller is cleaning up and goes on. */
+void berth_unmount_below (const char *dir);
+
 G_END_DECLS
