@@ -8,7 +8,8 @@
 #   - the whole `berth run --rm busybox /bin/true` (writable layer, mount,
 #     monitor, start, wait, teardown);
 #   - `berth run --rm --exec-driver lxc` (liblxc), where it is built;
-#   - crun and runc on the same rootfs, where installed. crun 1.8 refuses a
+#   - `berth-runc run` (berth's OCI runtime CLI), crun and runc on the same
+#     rootfs, where installed. crun 1.8 refuses a
 #     hybrid cgroup layout, so on such a host it runs inside `unshare -m`
 #     with /sys/fs/cgroup/unified unmounted.
 # Usage: bench/start.sh [--runs N]        (needs `make bench` first)
@@ -59,9 +60,18 @@ fi
 bundle() { # NAME RUNTIME: an OCI bundle over the same rootfs, /bin/true, no tty
   mkdir -p "$WORK/$1"
   (cd "$WORK/$1" && "$2" spec >/dev/null 2>&1 || "$2" spec)
-  sed -i -e "s#\"path\": \"rootfs\"#\"path\": \"$ROOTFS\"#" -e 's#"terminal": true#"terminal": false#' \
+  sed -i -e "s#\"path\" *: *\"rootfs\"#\"path\": \"$ROOTFS\"#" -e 's#"terminal" *: *true#"terminal": false#' \
     -e 's#"sh"#"/bin/true"#' "$WORK/$1/config.json"
 }
+# berth's own runtime CLI on the same rootfs, as crun and runc are timed.
+BERTH_RUNC=${BERTH_RUNC:-$TOP/berth-runc}
+if [ -x "$BERTH_RUNC" ]; then
+  bundle berth-runc "$BERTH_RUNC"
+  "$BENCH" --runs "$RUNS" --label "berth-runc run" -- \
+    sh -c "exec $BERTH_RUNC --root $WORK/berth-runc-state run --bundle $WORK/berth-runc bench-\$\$"
+else
+  echo "berth-runc: not built"
+fi
 if command -v crun >/dev/null; then
   bundle crun crun
   if [ -d /sys/fs/cgroup/unified ]; then
