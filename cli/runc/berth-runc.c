@@ -67,6 +67,40 @@ write_pid_file (const char *path, pid_t pid, GError **error)
   return berth_write_file_atomic (path, text, strlen (text), 0644, error);
 }
 
+/* create's work, shared with run: the container made from @bundle with
+ * berth-runc's own stdio, its pid written where asked. */
+static BerthExec *
+create_container (Globals *g, const char *id, const char *bundle, const char *pid_file, GError **error)
+{
+  BerthExecStdio stdio = { 0, 1, 2, FALSE };
+  g_autoptr (BerthExec) c = berth_oci_create (g->root, id, bundle ? bundle : ".", &stdio, error);
+  if (c == NULL)
+    return NULL;
+  if (!write_pid_file (pid_file, c->pid, error))
+    {
+      berth_oci_delete (g->root, c, TRUE, NULL);
+      return NULL;
+    }
+  return g_steal_pointer (&c);
+}
+
+/* The commands that take exactly one container id and no options. */
+static BerthExec *
+open_only_operand (Globals *g, int *argc, char ***argv, const char *command, int *rc)
+{
+  const GOptionEntry entries[] = { { NULL } };
+  *rc = 2;
+  if (!parse (argc, argv, entries, "ID"))
+    return NULL;
+  if (*argc != 2)
+    return usage ("%s needs one container id", command), NULL;
+  g_autoptr (GError) error = NULL;
+  BerthExec *c = berth_oci_open (g->root, (*argv)[1], &error);
+  if (c == NULL)
+    *rc = fail (error);
+  return c;
+}
+
 static int
 cmd_create (Globals *g, int argc, char **argv)
 {
@@ -86,26 +120,19 @@ cmd_create (Globals *g, int argc, char **argv)
   if (console)
     return usage ("--console-socket %s: terminals are not supported yet (docs/oci-runtime.md)", console);
   g_autoptr (GError) error = NULL;
-  BerthExecStdio stdio = { 0, 1, 2, FALSE };
-  g_autoptr (BerthExec) c = berth_oci_create (g->root, argv[1], bundle ? bundle : ".", &stdio, &error);
-  if (c == NULL || !write_pid_file (pid_file, c->pid, &error))
-    return fail (error);
-  return 0;
+  g_autoptr (BerthExec) c = create_container (g, argv[1], bundle, pid_file, &error);
+  return c ? 0 : fail (error);
 }
 
 static int
 cmd_start (Globals *g, int argc, char **argv)
 {
-  const GOptionEntry entries[] = { { NULL } };
-  if (!parse (&argc, &argv, entries, "ID"))
-    return 2;
-  if (argc != 2)
-    return usage ("start needs one container id");
+  int rc;
+  g_autoptr (BerthExec) c = open_only_operand (g, &argc, &argv, "start", &rc);
+  if (c == NULL)
+    return rc;
   g_autoptr (GError) error = NULL;
-  g_autoptr (BerthExec) c = berth_oci_open (g->root, argv[1], &error);
-  if (c == NULL || !berth_exec_start (c, &error))
-    return fail (error);
-  return 0;
+  return berth_exec_start (c, &error) ? 0 : fail (error);
 }
 
 static void
@@ -121,14 +148,12 @@ print_json (JsonNode *node)
 static int
 cmd_state (Globals *g, int argc, char **argv)
 {
-  const GOptionEntry entries[] = { { NULL } };
-  if (!parse (&argc, &argv, entries, "ID"))
-    return 2;
-  if (argc != 2)
-    return usage ("state needs one container id");
+  int rc;
+  g_autoptr (BerthExec) c = open_only_operand (g, &argc, &argv, "state", &rc);
+  if (c == NULL)
+    return rc;
   g_autoptr (GError) error = NULL;
-  g_autoptr (BerthExec) c = berth_oci_open (g->root, argv[1], &error);
-  g_autoptr (JsonNode) state = c ? berth_oci_state (g->root, c, &error) : NULL;
+  g_autoptr (JsonNode) state = berth_oci_state (g->root, c, &error);
   if (state == NULL)
     return fail (error);
   print_json (state);
@@ -212,11 +237,10 @@ cmd_run (Globals *g, int argc, char **argv)
   if (argc != 2)
     return usage ("run needs one container id");
   g_autoptr (GError) error = NULL;
-  BerthExecStdio stdio = { 0, 1, 2, FALSE };
-  g_autoptr (BerthExec) c = berth_oci_create (g->root, argv[1], bundle ? bundle : ".", &stdio, &error);
+  g_autoptr (BerthExec) c = create_container (g, argv[1], bundle, pid_file, &error);
   if (c == NULL)
     return fail (error);
-  if (!write_pid_file (pid_file, c->pid, &error) || !berth_exec_start (c, &error))
+  if (!berth_exec_start (c, &error))
     {
       berth_oci_delete (g->root, c, TRUE, NULL);
       return fail (error);
