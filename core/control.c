@@ -5,6 +5,7 @@
 #include "run-internal.h"
 #include <berth/error.h>
 #include <berth/fsutil.h>
+#include <berth/pty.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -416,19 +417,8 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
   int master = -1, slave = -1;
   if (tty)
     {
-      master = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
-      char name[128];
-      if (master < 0 || grantpt (master) < 0 || unlockpt (master) < 0
-          || ptsname_r (master, name, sizeof name) != 0
-          || (slave = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-        {
-          if (master >= 0)
-            close (master);
-          return berth_fail_errno (error, errno, "open a pseudo-terminal"), -1;
-        }
-      struct winsize ws;
-      if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-        ioctl (master, TIOCSWINSZ, &ws);
+      if (!berth_pty_open (&master, &slave, error))
+        return -1;
       stdio = (BerthExecStdio) { slave, slave, slave, TRUE };
     }
   berth_store_unlock (store);

@@ -56,6 +56,7 @@ berth_exec_free (BerthExec *c)
   g_free (c->id);
   g_free (c->state_dir);
   g_free (c->rootfs);
+  g_free (c->bundle);
   if (c->spec)
     json_node_unref (c->spec);
   g_free (c);
@@ -141,6 +142,12 @@ gboolean
 berth_exec_unpause (BerthExec *c, GError **error)
 {
   return CALL_OR_UNSUPPORTED (c, unpause, "unpause a container", c, error);
+}
+
+gboolean
+berth_exec_update (BerthExec *c, JsonObject *resources, GError **error)
+{
+  return CALL_OR_UNSUPPORTED (c, update, "update a container's resources", c, resources, error);
 }
 
 gboolean

@@ -2,6 +2,7 @@
 #include "config.h"
 #include <berth/error.h>
 #include <berth/fsutil.h>
+#include <berth/hooks.h>
 #include <berth/json.h>
 #include <berth/oci.h>
 #include <errno.h>
@@ -49,7 +50,8 @@ rootfs_of (JsonNode *spec, const char *bundle, GError **error)
 }
 
 static BerthExec *
-exec_handle (const char *dir, const char *id, const char *rootfs, JsonNode *spec, GError **error)
+exec_handle (const char *dir, const char *id, const char *bundle, const char *rootfs,
+             JsonNode *spec, GError **error)
 {
   const BerthExecOps *ops = berth_exec_driver_lookup ("native", error);
   if (ops == NULL)
@@ -57,7 +59,9 @@ exec_handle (const char *dir, const char *id, const char *rootfs, JsonNode *spec
   g_autofree char *state_dir = g_build_filename (dir, "exec", NULL);
   if (!berth_mkdir_p (state_dir, 0700, error))
     return NULL;
-  return berth_exec_new (ops, id, state_dir, rootfs, spec);
+  BerthExec *c = berth_exec_new (ops, id, state_dir, rootfs, spec);
+  c->bundle = g_strdup (bundle);
+  return c;
 }
 
 static gboolean
@@ -79,16 +83,21 @@ save_record (const char *dir, const char *bundle, const char *rootfs, GError **e
   return berth_json_write (path, node, error);
 }
 
+JsonNode *
+berth_oci_read_bundle (const char *bundle, GError **error)
+{
+  g_autofree char *config = g_build_filename (bundle, "config.json", NULL);
+  return read_json (config, "bundle config", error);
+}
+
 BerthExec *
-berth_oci_create (const char *root, const char *id, const char *bundle_arg,
+berth_oci_create (const char *root, const char *id, const char *bundle_arg, JsonNode *spec,
                   const BerthExecStdio *stdio, GError **error)
 {
   if (!check_id (id, error))
     return NULL;
   g_autofree char *bundle = g_canonicalize_filename (bundle_arg, NULL);
-  g_autofree char *config = g_build_filename (bundle, "config.json", NULL);
-  g_autoptr (JsonNode) spec = read_json (config, "bundle config", error);
-  g_autofree char *rootfs = spec ? rootfs_of (spec, bundle, error) : NULL;
+  g_autofree char *rootfs = rootfs_of (spec, bundle, error);
   if (rootfs == NULL)
     return NULL;
   g_autofree char *dir = g_build_filename (root, id, NULL);
@@ -100,7 +109,8 @@ berth_oci_create (const char *root, const char *id, const char *bundle_arg,
   g_autofree char *copy = g_build_filename (dir, "config.json", NULL);
   g_autoptr (BerthExec) c = NULL;
   if (berth_json_write (copy, spec, error) && save_record (dir, bundle, rootfs, error)
-      && (c = exec_handle (dir, id, rootfs, spec, error)) != NULL && berth_exec_create (c, stdio, error))
+      && (c = exec_handle (dir, id, bundle, rootfs, spec, error)) != NULL
+      && berth_exec_create (c, stdio, error))
     return g_steal_pointer (&c);
   berth_rm_rf (dir, NULL);
   return NULL;
@@ -120,8 +130,9 @@ berth_oci_open (const char *root, const char *id, GError **error)
   g_autoptr (JsonNode) record = spec ? read_json (record_path, "container record", error) : NULL;
   if (record == NULL)
     return NULL;
-  const char *rootfs = berth_json_string (berth_json_node_object (record), "rootfs", "");
-  g_autoptr (BerthExec) c = exec_handle (dir, id, rootfs, spec, error);
+  JsonObject *r = berth_json_node_object (record);
+  g_autoptr (BerthExec) c = exec_handle (dir, id, berth_json_string (r, "bundle", ""),
+                                         berth_json_string (r, "rootfs", ""), spec, error);
   if (c == NULL || !berth_exec_load (c, error))
     return NULL;
   return g_steal_pointer (&c);
@@ -137,24 +148,14 @@ berth_oci_state (const char *root, BerthExec *c, GError **error)
   g_autoptr (JsonNode) record = read_json (record_path, "container record", error);
   if (record == NULL)
     return NULL;
-  JsonObject *r = berth_json_node_object (record);
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  const char *fields[][2] = { { "ociVersion", BERTH_OCI_VERSION }, { "id", c->id },
-                              { "status", berth_exec_status_name (status) } };
-  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
-    {
-      json_builder_set_member_name (b, fields[i][0]);
-      json_builder_add_string_value (b, fields[i][1]);
-    }
-  json_builder_set_member_name (b, "pid");
-  json_builder_add_int_value (b, status == BERTH_EXEC_STOPPED ? 0 : c->pid);
-  json_builder_set_member_name (b, "bundle");
-  json_builder_add_string_value (b, berth_json_string (r, "bundle", ""));
-  json_builder_set_member_name (b, "created");
-  json_builder_add_string_value (b, berth_json_string (r, "created", ""));
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
+  JsonObject *annotations = berth_json_object (berth_json_node_object (c->spec), "annotations");
+  JsonNode *state = berth_hook_state (c->id, berth_exec_status_name (status),
+                                      status == BERTH_EXEC_STOPPED ? 0 : c->pid, c->bundle,
+                                      annotations);
+  /* runc's addition, for `list`: when the container was made. */
+  json_object_set_string_member (berth_json_node_object (state), "created",
+                                 berth_json_string (berth_json_node_object (record), "created", ""));
+  return state;
 }
 
 /* After SIGKILL: the first process is gone once the driver says stopped. */
@@ -218,4 +219,54 @@ berth_oci_list (const char *root, GError **error)
     }
   g_ptr_array_sort (ids, compare_names);
   return ids;
+}
+
+/* Members of @from over @into, objects merged member by member. */
+static void
+merge_objects (JsonObject *into, JsonObject *from)
+{
+  g_autoptr (GList) names = json_object_get_members (from);
+  for (GList *n = names; n; n = n->next)
+    {
+      JsonNode *value = json_object_get_member (from, n->data);
+      JsonObject *old = berth_json_object (into, n->data);
+      if (old && JSON_NODE_HOLDS_OBJECT (value))
+        merge_objects (old, json_node_get_object (value));
+      else
+        json_object_set_member (into, n->data, json_node_copy (value));
+    }
+}
+
+gboolean
+berth_oci_update (const char *root, BerthExec *c, JsonObject *resources, GError **error)
+{
+  if (!berth_exec_update (c, resources, error))
+    return FALSE;
+  JsonObject *linux_ = berth_json_object (berth_json_node_object (c->spec), "linux");
+  if (linux_ == NULL)
+    return TRUE;
+  JsonObject *old = berth_json_object (linux_, "resources");
+  if (old)
+    merge_objects (old, resources);
+  else
+    json_object_set_object_member (linux_, "resources", json_object_ref (resources));
+  g_autofree char *copy = g_build_filename (root, c->id, "config.json", NULL);
+  return berth_json_write (copy, c->spec, error);
+}
+
+JsonNode *
+berth_oci_features (GError **error)
+{
+  const BerthExecOps *ops = berth_exec_driver_lookup ("native", error);
+  if (ops == NULL)
+    return NULL;
+  g_autoptr (JsonObject) f = json_object_new ();
+  json_object_set_string_member (f, "ociVersionMin", "1.0.0");
+  json_object_set_string_member (f, "ociVersionMax", BERTH_OCI_VERSION);
+  const char *hooks[] = { "prestart", "createRuntime", "createContainer", "startContainer",
+                          "poststart", "poststop", NULL };
+  json_object_set_member (f, "hooks", berth_json_strv_node ((char **) hooks));
+  if (ops->features)
+    ops->features (f);
+  return json_node_init_object (json_node_alloc (), f);
 }

@@ -17,6 +17,7 @@
 #include <berth/error.h>
 #include <berth/exec.h>
 #include <berth/fsutil.h>
+#include <berth/pty.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -449,26 +450,6 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
   _exit (code);
 }
 
-static gboolean
-open_pty (int *master, int *slave, GError **error)
-{
-  *master = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (*master < 0)
-    return berth_fail_errno (error, errno, "open a pseudo-terminal");
-  char name[128];
-  if (grantpt (*master) < 0 || unlockpt (*master) < 0 || ptsname_r (*master, name, sizeof name) != 0
-      || (*slave = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-    {
-      int errsv = errno;
-      close (*master);
-      return berth_fail_errno (error, errsv, "open a pseudo-terminal");
-    }
-  struct winsize ws;
-  if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-    ioctl (*master, TIOCSWINSZ, &ws);
-  return TRUE;
-}
-
 /* stdio for the container and the fds the monitor reads. */
 static gboolean
 make_stdio (Monitor *m, const BerthStartOptions *o, BerthExecStdio *stdio, int child_ends[3],
@@ -480,7 +461,7 @@ make_stdio (Monitor *m, const BerthStartOptions *o, BerthExecStdio *stdio, int c
   if (o->tty)
     {
       int slave = -1;
-      if (!open_pty (pty_master, &slave, error))
+      if (!berth_pty_open (pty_master, &slave, error))
         return FALSE;
       *stdio = (BerthExecStdio) { slave, slave, slave, TRUE };
       child_ends[0] = slave;

@@ -53,6 +53,8 @@ struct BerthExec {
   char *state_dir;
   char *rootfs;     /* absolute path of the mounted root filesystem */
   JsonNode *spec;   /* the OCI runtime config */
+  char *bundle;     /* the OCI bundle, for the state hooks are given; NULL
+                     * when berth made the rootfs itself (state_dir then) */
   pid_t pid;        /* the first process, once created (0 before) */
   gpointer priv;    /* the driver's */
 };
@@ -87,6 +89,9 @@ struct BerthExecOps {
   gboolean (*kill) (BerthExec *c, int signal, gboolean all, GError **error);
   gboolean (*pause) (BerthExec *c, GError **error);
   gboolean (*unpause) (BerthExec *c, GError **error);
+  /* Apply the limits of @resources (OCI linux.resources) to the running
+   * container's cgroup. */
+  gboolean (*update) (BerthExec *c, JsonObject *resources, GError **error);
   gboolean (*state) (BerthExec *c, BerthExecStatus *status, GError **error);
   gboolean (*stats) (BerthExec *c, BerthExecStats *stats, GError **error);
   /* Host pids of every process in the container. */
@@ -95,6 +100,9 @@ struct BerthExecOps {
   gboolean (*oom_killed) (BerthExec *c);
   /* Kill what is left and remove every trace (cgroups, state_dir). */
   gboolean (*delete) (BerthExec *c, GError **error);
+  /* Add what the driver supports to a runtime-spec features document
+   * (features.md): mountOptions and the "linux" object. */
+  void (*features) (JsonObject *features);
   /* Free what load or create put in c->priv. */
   void (*free_priv) (gpointer priv);
 };
@@ -122,6 +130,7 @@ pid_t berth_exec_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *
 gboolean berth_exec_kill (BerthExec *c, int signal, gboolean all, GError **error);
 gboolean berth_exec_pause (BerthExec *c, GError **error);
 gboolean berth_exec_unpause (BerthExec *c, GError **error);
+gboolean berth_exec_update (BerthExec *c, JsonObject *resources, GError **error);
 gboolean berth_exec_state (BerthExec *c, BerthExecStatus *status, GError **error);
 gboolean berth_exec_stats (BerthExec *c, BerthExecStats *stats, GError **error);
 GArray *berth_exec_pids (BerthExec *c, GError **error);

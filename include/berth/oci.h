@@ -16,17 +16,27 @@ G_BEGIN_DECLS
 
 #define BERTH_OCI_VERSION "1.0.2"
 
-/* Sets up container @id from @bundle with its first process waiting
- * before exec (runtime-spec "created"); its stdio is @stdio. */
-BerthExec *berth_oci_create (const char *root, const char *id, const char *bundle,
+/* The bundle's config.json. */
+JsonNode *berth_oci_read_bundle (const char *bundle, GError **error);
+/* Sets up container @id from @bundle and its config @spec (read by
+ * berth_oci_read_bundle) with its first process waiting before exec
+ * (runtime-spec "created"); its stdio is @stdio. The spec's hooks run as
+ * the exec driver reaches their points. */
+BerthExec *berth_oci_create (const char *root, const char *id, const char *bundle, JsonNode *spec,
                              const BerthExecStdio *stdio, GError **error);
 /* The container made by an earlier create; NOT_FOUND if there is none. */
 BerthExec *berth_oci_open (const char *root, const char *id, GError **error);
-/* The runtime-spec state object: ociVersion, id, status, pid, bundle. */
+/* The runtime-spec state object: ociVersion, id, status, pid, bundle,
+ * annotations, and runc's "created". */
 JsonNode *berth_oci_state (const char *root, BerthExec *c, GError **error);
 /* Removes a stopped or created container (with @force, kills a running
  * one first), its cgroup and its state directory. */
 gboolean berth_oci_delete (const char *root, BerthExec *c, gboolean force, GError **error);
+/* New limits (a linux.resources object) for a running container, also
+ * kept in its saved config. */
+gboolean berth_oci_update (const char *root, BerthExec *c, JsonObject *resources, GError **error);
+/* The runtime-spec features document (features.md) of the runtime. */
+JsonNode *berth_oci_features (GError **error);
 /* The ids of the containers under @root, sorted. */
 GPtrArray *berth_oci_list (const char *root, GError **error);
 
