@@ -5,6 +5,7 @@
  * its runc shim is not installed. */
 #include "config.h"
 #include "../testutil.h"
+#include "oci-fixture.h"
 #include <glib.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 typedef struct {
+  OciFixture oci;   /* its bundle's rootfs is the containers' --rootfs */
   char *dir;
   char *socket;
   char *runc_root;  /* --runc-root: berth-runc's --root, per namespace below it */
@@ -21,13 +23,6 @@ typedef struct {
   char *ns;         /* the containerd namespace: also the cgroup parent */
   GPid containerd;
 } Fixture;
-
-static const char *
-runc_bin (void)
-{
-  const char *bin = g_getenv ("BERTH_RUNC_BIN");
-  return bin ? bin : "./berth-runc";
-}
 
 static char *
 missing_program (void)
@@ -67,7 +62,7 @@ runc (Fixture *f, char **out, ...)
 {
   g_autofree char *root = g_build_filename (f->runc_root, f->ns, NULL);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) runc_bin ());
+  g_ptr_array_add (argv, (gpointer) oci_runc_bin ());
   g_ptr_array_add (argv, (gpointer) "--root");
   g_ptr_array_add (argv, root);
   va_list ap;
@@ -78,29 +73,6 @@ runc (Fixture *f, char **out, ...)
   va_end (ap);
   g_ptr_array_add (argv, NULL);
   return tu_run ((char **) argv->pdata, out, NULL);
-}
-
-static void
-make_rootfs (const char *rootfs)
-{
-  g_autofree char *bin = g_build_filename (rootfs, "bin", NULL);
-  g_assert_cmpint (g_mkdir_with_parents (bin, 0755), ==, 0);
-  const char *dirs[] = { "proc", "sys", "dev", "tmp", "etc" };
-  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
-    {
-      g_autofree char *d = g_build_filename (rootfs, dirs[i], NULL);
-      g_assert_cmpint (g_mkdir_with_parents (d, 0755), ==, 0);
-    }
-  g_autofree char *busybox = g_find_program_in_path ("busybox");
-  g_autofree char *copy = g_build_filename (bin, "busybox", NULL);
-  char *cp[] = { "cp", busybox, copy, NULL };
-  g_assert_cmpint (tu_run (cp, NULL, NULL), ==, 0);
-  const char *applets[] = { "sh", "echo", "cat", "sleep", "hostname", "tr" };
-  for (guint i = 0; i < G_N_ELEMENTS (applets); i++)
-    {
-      g_autofree char *link = g_build_filename (bin, applets[i], NULL);
-      g_assert_cmpint (symlink ("busybox", link), ==, 0);
-    }
 }
 
 static gboolean
@@ -122,12 +94,12 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_autofree char *missing = missing_program ();
   if (missing)
     return;
-  f->dir = tu_mkdtemp ("berth-containerd");
+  oci_fixture_setup (&f->oci, "berth-containerd");
+  f->dir = g_strdup (f->oci.dir);
   f->socket = g_build_filename (f->dir, "containerd.sock", NULL);
   f->runc_root = g_build_filename (f->dir, "runc", NULL);
-  f->rootfs = g_build_filename (f->dir, "rootfs", NULL);
+  f->rootfs = oci_rootfs_path (&f->oci, "");
   f->ns = g_strdup_printf ("berth-test-%d", (int) getpid ());
-  make_rootfs (f->rootfs);
   g_autofree char *config = g_build_filename (f->dir, "config.toml", NULL);
   /* CRI is Kubernetes' door and wants a CNI set-up; ctr needs none of it. */
   g_autofree char *toml = g_strdup_printf ("version = 2\nroot = \"%s/root\"\nstate = \"%s/state\"\n"
@@ -174,12 +146,22 @@ fixture_teardown (Fixture *f, gconstpointer data)
   (void) data;
   if (f->dir == NULL)
     return;
+  /* After a failed case: what containerd still runs, and its shims. */
+  g_autofree char *ids = NULL;
+  runc (f, &ids, "list", "-q", NULL);
+  g_auto (GStrv) lines = g_strsplit (ids ? ids : "", "\n", -1);
+  for (char **l = lines; *l; l++)
+    if (**l)
+      runc (f, NULL, "delete", "--force", *l, NULL);
+  g_autofree char *shims = g_strdup_printf ("containerd-shim-runc-v2 .*-address %s", f->socket);
+  char *pkill[] = { "pkill", "-f", shims, NULL };
+  tu_run (pkill, NULL, NULL);
   kill (f->containerd, SIGTERM);
   int status;
   waitpid (f->containerd, &status, 0);
   g_spawn_close_pid (f->containerd);
   remove_namespace_cgroups (f);
-  tu_remove_tree (f->dir);
+  oci_fixture_teardown (&f->oci, NULL);
   g_free (f->dir);
   g_free (f->socket);
   g_free (f->runc_root);
@@ -208,7 +190,7 @@ test_run_to_exit (Fixture *f, gconstpointer data)
   if (skip_if_missing (f))
     return;
   g_autofree char *out = NULL, *err = NULL;
-  int rc = ctr (f, &out, &err, "run", "--rm", "--runc-binary", runc_bin (), "--runc-root", f->runc_root,
+  int rc = ctr (f, &out, &err, "run", "--rm", "--runc-binary", oci_runc_bin (), "--runc-root", f->runc_root,
                 "--rootfs", f->rootfs, "t-exit", "sh", "-c",
                 "echo hello from berth; cat /proc/1/cmdline | tr '\\0' ' '; echo; exit 3", NULL);
   g_assert_cmpint (rc, ==, 3);
@@ -262,7 +244,7 @@ test_detached_lifecycle (Fixture *f, gconstpointer data)
   if (skip_if_missing (f))
     return;
   g_autofree char *err = NULL;
-  int rc = ctr (f, NULL, &err, "run", "-d", "--runc-binary", runc_bin (), "--runc-root", f->runc_root,
+  int rc = ctr (f, NULL, &err, "run", "-d", "--runc-binary", oci_runc_bin (), "--runc-root", f->runc_root,
                 "--rootfs", f->rootfs, "t-life", "sleep", "1000", NULL);
   g_assert_cmpint (rc, ==, 0);
   wait_task_status (f, "t-life", "RUNNING");
@@ -317,7 +299,7 @@ test_failure_reported (Fixture *f, gconstpointer data)
   if (skip_if_missing (f))
     return;
   g_autofree char *out = NULL, *err = NULL;
-  int rc = ctr (f, &out, &err, "run", "--rm", "--runc-binary", runc_bin (), "--runc-root",
+  int rc = ctr (f, &out, &err, "run", "--rm", "--runc-binary", oci_runc_bin (), "--runc-root",
                 f->runc_root, "--rootfs", f->rootfs, "t-bad", "/bin/no-such-program", NULL);
   g_assert_cmpint (rc, !=, 0);
   g_assert_nonnull (strstr (err, "no-such-program"));

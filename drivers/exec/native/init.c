@@ -342,6 +342,27 @@ attach_rootfs_tree (BerthInitPlan *plan)
 }
 
 
+/* pivot_root refuses a new root whose parent mount is shared, and binding
+ * the rootfs below a shared mount would propagate the bind out of the
+ * container: as runc does, make the mount the rootfs lies on private (a
+ * slave where a slave root was asked for) first. Changing the propagation
+ * of a path that is not a mount point fails with EINVAL, so walk up. */
+static void
+make_rootfs_parent_private (BerthInitPlan *plan)
+{
+  unsigned long flag = (plan->root_propagation & MS_SLAVE) ? MS_SLAVE : MS_PRIVATE;
+  char path[PATH_MAX];
+  if (g_strlcpy (path, plan->rootfs, sizeof path) >= sizeof path)
+    die (plan, EXIT_CANNOT_RUN, ENAMETOOLONG, "rootfs %s", plan->rootfs);
+  while (mount (NULL, path, NULL, flag, NULL) < 0)
+    {
+      char *slash = strrchr (path, '/');
+      if (errno != EINVAL || slash == NULL || strcmp (path, "/") == 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "set propagation of the mount holding %s", plan->rootfs);
+      slash[slash == path ? 1 : 0] = '\0';
+    }
+}
+
 static void
 enter_rootfs (BerthInitPlan *plan)
 {
@@ -349,6 +370,7 @@ enter_rootfs (BerthInitPlan *plan)
     die (plan, EXIT_CANNOT_RUN, errno, "set propagation of /");
   if (plan->rootfs_tree >= 0)
     attach_rootfs_tree (plan);
+  make_rootfs_parent_private (plan);
   /* pivot_root needs the new root to be a mount point; the bind also keeps
    * the storage driver's mount from seeing the container's submounts. */
   if (mount (plan->rootfs, plan->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -380,6 +402,18 @@ enter_rootfs (BerthInitPlan *plan)
     die (plan, EXIT_CANNOT_RUN, errno, "detach the old root");
   if (chdir ("/") < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "chdir /");
+}
+
+/* A shared or unbindable root can only be had last: pivot_root refuses a
+ * shared new root, and nothing below an unbindable one can be bound (the
+ * rootfs onto itself, readonlyPaths onto themselves, /dev/null over masked
+ * files). Private and slave were given with the rootfs's own mount. */
+static void
+set_root_propagation (BerthInitPlan *plan)
+{
+  if (!(plan->root_propagation & (MS_PRIVATE | MS_SLAVE))
+      && mount (NULL, "/", NULL, plan->root_propagation, NULL) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "set propagation of the container's /");
 }
 
 static void
@@ -560,6 +594,14 @@ enter_cwd (BerthInitPlan *plan)
     die (plan, EXIT_CANNOT_RUN, errno, "working directory %s", plan->cwd);
 }
 
+static void
+load_seccomp (BerthInitPlan *plan)
+{
+  int r = berth_seccomp_load (plan->seccomp);
+  if (r < 0)
+    die (plan, EXIT_CANNOT_RUN, -r, "load the seccomp filter");
+}
+
 /* The common tail of init and exec: drop privileges and run the program. */
 G_GNUC_NORETURN static void
 exec_program (BerthInitPlan *plan)
@@ -570,6 +612,13 @@ exec_program (BerthInitPlan *plan)
    * seccomp filter, so nothing is left to do after it but the exec. */
   const char **argv = berth_exec_helper_argv (program, plan->args);
   set_rlimits (plan);
+  /* Without no_new_privs only CAP_SYS_ADMIN may load a filter, which the
+   * spec's capabilities seldom keep: then load it before dropping them, as
+   * runc does (the profile then also sees setgroups, setresuid, capset,
+   * prctl, close_range and execveat, the calls left before the exec). */
+  gboolean seccomp_early = plan->seccomp && !plan->no_new_privs;
+  if (seccomp_early)
+    load_seccomp (plan);
   become_user (plan);
   if (plan->no_new_privs && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "set no_new_privs");
@@ -578,12 +627,8 @@ exec_program (BerthInitPlan *plan)
   if (syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "close berth's descriptors");
   umask (022);
-  if (plan->seccomp)
-    {
-      int r = berth_seccomp_load (plan->seccomp);
-      if (r < 0)
-        die (plan, EXIT_CANNOT_RUN, -r, "load the seccomp filter");
-    }
+  if (plan->seccomp && !seccomp_early)
+    load_seccomp (plan);
   syscall (SYS_execveat, plan->helper_fd, "", argv, plan->env, AT_EMPTY_PATH);
   die (plan, EXIT_CANNOT_RUN, errno, "exec berth's exec helper for %s", program);
 }
@@ -640,18 +685,25 @@ berth_init_container (BerthInitPlan *plan)
     die (plan, EXIT_CANNOT_RUN, errno, "become root in the user namespace");
   if (setsid () < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "setsid");
+  /* In its cgroup now (the parent moved it before the go): a cgroup
+   * namespace made here is rooted there, as the container must see it. */
+  if (plan->unshare_cgroup_ns && unshare (CLONE_NEWCGROUP) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "make the cgroup namespace");
   umask (0);
   if (plan->new_mount_ns)
-    {
-      enter_rootfs (plan);
-      protect_paths (plan);
-    }
+    enter_rootfs (plan);
   if (plan->new_uts_ns && plan->hostname
       && sethostname (plan->hostname, strlen (plan->hostname)) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "set hostname %s", plan->hostname);
   if (plan->new_net_ns)
     loopback_up (plan);
+  /* Before readonlyPaths, which usually hold /proc/sys. */
   write_sysctls (plan);
+  if (plan->new_mount_ns)
+    {
+      protect_paths (plan);
+      set_root_propagation (plan);
+    }
   setup_stdio (plan);
   enter_cwd (plan);
   wait_for_start (plan);

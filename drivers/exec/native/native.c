@@ -286,12 +286,37 @@ fifo_path (BerthExec *c)
   return g_build_filename (c->state_dir, "exec.fifo", NULL);
 }
 
+/* The host id @maps (uidMappings or gidMappings) gives container id 0,
+ * or -1 (chown's "unchanged") where 0 is not mapped. */
+static gint64
+host_root_id (JsonArray *maps)
+{
+  for (guint i = 0; maps && i < json_array_get_length (maps); i++)
+    {
+      JsonObject *m = berth_json_array_object (maps, i);
+      gint64 first = berth_json_int (m, "containerID", -1), size = berth_json_int (m, "size", 0);
+      if (first == 0 && size > 0)
+        return berth_json_int (m, "hostID", -1);
+    }
+  return -1;
+}
+
+/* In a user namespace the child that opens the fifo is the container's
+ * root, an unprivileged host user: the fifo is made its own, as runc does. */
 static int
-make_exec_fifo (BerthExec *c, GError **error)
+make_exec_fifo (BerthExec *c, JsonObject *linux_, gboolean userns, GError **error)
 {
   g_autofree char *path = fifo_path (c);
   if (mkfifo (path, 0600) < 0)
     return berth_fail_errno (error, errno, "mkfifo %s", path), -1;
+  if (userns
+      && chown (path, host_root_id (berth_json_array (linux_, "uidMappings")),
+                host_root_id (berth_json_array (linux_, "gidMappings"))) < 0)
+    {
+      berth_fail_errno (error, errno, "chown %s to the container's root", path);
+      unlink (path);
+      return -1;
+    }
   int fd = open (path, O_PATH | O_CLOEXEC);
   if (fd < 0)
     {
@@ -331,7 +356,8 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
       return berth_fail_errno (error, errno, "socketpair");
     }
   plan->sync_fd = sv[1];
-  if (create_only && (plan->exec_fifo_fd = make_exec_fifo (c, error)) < 0)
+  if (create_only
+      && (plan->exec_fifo_fd = make_exec_fifo (c, linux_, (flags & CLONE_NEWUSER) != 0, error)) < 0)
     {
       close (sv[0]);
       close (sv[1]);
@@ -339,7 +365,11 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
       return FALSE;
     }
   int cgroup_fd = berth_cgroup_v2_fd (cg);
-  pid_t pid = clone_into (flags, cgroup_fd);
+  /* clone roots a new cgroup namespace in the cgroup the child starts in:
+   * the container's with CLONE_INTO_CGROUP (v2), else berth's own. Then the
+   * child makes it, once the parent has moved it into the container's. */
+  plan->unshare_cgroup_ns = (flags & CLONE_NEWCGROUP) && cgroup_fd < 0;
+  pid_t pid = clone_into (plan->unshare_cgroup_ns ? flags & ~CLONE_NEWCGROUP : flags, cgroup_fd);
   if (pid == 0)
     {
       close (sv[0]);

@@ -99,6 +99,7 @@ typedef struct {
 typedef struct {
   /* what the child joins or sets up */
   gboolean new_mount_ns, new_net_ns, new_uts_ns, new_user_ns;
+  gboolean unshare_cgroup_ns;      /* after the parent's go, not by clone */
   char *rootfs;
   unsigned long root_propagation; /* applied to "/" first; MS_SLAVE|MS_REC default */
   gboolean readonly_root;
