@@ -155,6 +155,12 @@ berth_exec_stats (BerthExec *c, BerthExecStats *stats, GError **error)
   return CALL_OR_UNSUPPORTED (c, stats, "report cgroup statistics", c, stats, error);
 }
 
+gboolean
+berth_exec_update (BerthExec *c, JsonObject *resources, GError **error)
+{
+  return CALL_OR_UNSUPPORTED (c, update, "update resource limits", c, resources, error);
+}
+
 GArray *
 berth_exec_pids (BerthExec *c, GError **error)
 {

@@ -11,14 +11,17 @@
 #include <berth/json.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -61,27 +64,115 @@ static const NamespaceType namespace_types[] = {
   { "cgroup", CLONE_NEWCGROUP },
 };
 
+/* The spec's namespaces: those made for the container (CLONE_NEW* flags)
+ * and those it joins by path, opened in the parent so that a bad path is
+ * an error before anything is made. */
+typedef struct {
+  guint made, joined;
+  int fd[G_N_ELEMENTS (namespace_types)]; /* the joined ones; else -1 */
+} Namespaces;
+
+G_STATIC_ASSERT (G_N_ELEMENTS (namespace_types) == 7);
+#define NAMESPACES_INIT { .fd = { -1, -1, -1, -1, -1, -1, -1 } }
+
+static void
+namespaces_close (Namespaces *ns)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (ns->fd); i++)
+    if (ns->fd[i] >= 0)
+      close (ns->fd[i]);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Namespaces, namespaces_close)
+
+/* The kernel refuses re-entering one's own user namespace (EINVAL), and a
+ * container "joining" berth's own has none of its own. */
+static gboolean
+is_own_user_ns (int fd)
+{
+  struct stat own, other;
+  return stat ("/proc/self/ns/user", &own) == 0 && fstat (fd, &other) == 0
+         && own.st_dev == other.st_dev && own.st_ino == other.st_ino;
+}
+
+/* Is @pid in berth's own user namespace (one joined by path can be)? */
+static gboolean
+in_own_user_ns (pid_t pid)
+{
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d/ns/user", (int) pid);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  gboolean own = fd >= 0 && is_own_user_ns (fd);
+  if (fd >= 0)
+    close (fd);
+  return own;
+}
+
+/* Open the namespace file @path for joining @t; -1 with @error. */
+static int
+open_namespace (const NamespaceType *t, const char *path, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "namespace %s path %s", t->type, path), -1;
+  /* setns would refuse another type too, but without naming the entry. */
+  int type = ioctl (fd, NS_GET_NSTYPE);
+  if (type != t->flag)
+    {
+      int errsv = errno;
+      close (fd);
+      if (type < 0 && errsv != ENOTTY)
+        return berth_fail_errno (error, errsv, "namespace %s path %s", t->type, path), -1;
+      return berth_fail (error, BERTH_ERROR_INVALID, "namespace %s path %s: not a %s namespace",
+                         t->type, path, t->type), -1;
+    }
+  return fd;
+}
+
+/* Into @ns, which starts as NAMESPACES_INIT and is closed by the caller
+ * even on failure. With @open_paths FALSE only the flags are worked out
+ * (exec joins the container's namespaces through its first process). */
+static gboolean
+namespaces_parse (JsonObject *linux_, gboolean open_paths, Namespaces *ns, GError **error)
+{
+  JsonArray *list = berth_json_array (linux_, "namespaces");
+  guint seen = 0;
+  for (guint i = 0; list && i < json_array_get_length (list); i++)
+    {
+      JsonObject *o = berth_json_array_object (list, i);
+      const char *type = berth_json_string (o, "type", "");
+      const char *path = berth_json_string (o, "path", NULL);
+      guint j = 0;
+      while (j < G_N_ELEMENTS (namespace_types) && strcmp (namespace_types[j].type, type) != 0)
+        j++;
+      if (j == G_N_ELEMENTS (namespace_types))
+        return berth_fail (error, BERTH_ERROR_INVALID, "namespace type '%s': unknown", type);
+      const NamespaceType *t = &namespace_types[j];
+      if (seen & t->flag)
+        return berth_fail (error, BERTH_ERROR_INVALID, "namespace type '%s': listed twice", type);
+      seen |= t->flag;
+      if (path == NULL || *path == '\0')
+        ns->made |= t->flag;
+      else if (open_paths && (ns->fd[j] = open_namespace (t, path, error)) < 0)
+        return FALSE;
+      else if (open_paths && t->flag == CLONE_NEWUSER && is_own_user_ns (ns->fd[j]))
+        {
+          close (ns->fd[j]);
+          ns->fd[j] = -1;
+        }
+      else
+        ns->joined |= t->flag;
+    }
+  return TRUE;
+}
+
+/* All the container's namespaces, made or joined: what an exec joins. */
 static gboolean
 namespace_flags (JsonObject *linux_, guint *flags, GError **error)
 {
-  *flags = 0;
-  JsonArray *list = berth_json_array (linux_, "namespaces");
-  for (guint i = 0; list && i < json_array_get_length (list); i++)
-    {
-      JsonObject *ns = berth_json_array_object (list, i);
-      const char *type = berth_json_string (ns, "type", "");
-      const NamespaceType *t = NULL;
-      for (guint j = 0; j < G_N_ELEMENTS (namespace_types); j++)
-        if (strcmp (namespace_types[j].type, type) == 0)
-          t = &namespace_types[j];
-      if (t == NULL)
-        return berth_fail (error, BERTH_ERROR_INVALID, "namespace type '%s': unknown", type);
-      if (berth_json_string (ns, "path", NULL))
-        return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
-                           "joining the %s namespace by path: not supported by the native driver yet",
-                           type);
-      *flags |= t->flag;
-    }
+  Namespaces ns = NAMESPACES_INIT;
+  if (!namespaces_parse (linux_, FALSE, &ns, error))
+    return FALSE;
+  *flags = ns.made | ns.joined;
   return TRUE;
 }
 
@@ -162,7 +253,8 @@ clone_into (guint ns_flags, int cgroup_fd)
 {
   struct clone_args args = {
     .flags = ns_flags | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
-    .exit_signal = SIGCHLD,
+    /* A CLONE_PARENT child takes its parent's exit signal; clone3 wants 0. */
+    .exit_signal = (ns_flags & CLONE_PARENT) ? 0 : SIGCHLD,
     .cgroup = cgroup_fd >= 0 ? (guint64) cgroup_fd : 0,
   };
   pid_t pid = syscall (SYS_clone3, &args, sizeof args);
@@ -199,6 +291,83 @@ wait_child (int sync_fd, gboolean want_ready, GError **error)
     return TRUE;
   return berth_fail (error, BERTH_ERROR_FAILED,
                      "the container's first process exited before it was set up");
+}
+
+/* In the forked helper of clone_joining: report @what as the child would
+ * ("E126 ...", see child_failed) and exit. */
+G_GNUC_NORETURN G_GNUC_PRINTF (3, 4) static void
+helper_die (int sync_fd, int errsv, const char *fmt, ...)
+{
+  char what[200], msg[300];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (what, sizeof what, fmt, ap);
+  va_end (ap);
+  int n = snprintf (msg, sizeof msg, "E126 %s: %s", what, strerror (errsv));
+  send (sync_fd, msg, MIN ((gsize) n, sizeof msg - 1), MSG_NOSIGNAL);
+  _exit (126);
+}
+
+/* The helper's part: join, clone, send "P<pid>", exit. Returns only in the
+ * container's first process. The user namespace is joined last: as host
+ * root berth may join namespaces owned by any user namespace, and inside
+ * the joined one it no longer could; namespaces made by the clone then
+ * belong to the joined user namespace, as they must for the container's
+ * root to mount or bring up lo in them. */
+static void
+join_and_clone (const Namespaces *ns, int sync_fd)
+{
+  int user = -1;
+  for (guint j = 0; j < G_N_ELEMENTS (namespace_types); j++)
+    if (ns->fd[j] >= 0 && namespace_types[j].flag == CLONE_NEWUSER)
+      user = ns->fd[j];
+    else if (ns->fd[j] >= 0 && setns (ns->fd[j], namespace_types[j].flag) < 0)
+      helper_die (sync_fd, errno, "join the %s namespace", namespace_types[j].type);
+  if (user >= 0 && setns (user, CLONE_NEWUSER) < 0)
+    helper_die (sync_fd, errno, "join the user namespace");
+  /* CLONE_PARENT: the container's first process is berth's child, to reap. */
+  pid_t pid = clone_into (ns->made | CLONE_PARENT, -1);
+  if (pid == 0)
+    return;
+  if (pid < 0)
+    helper_die (sync_fd, errno, "clone the container's first process");
+  char msg[32];
+  int n = snprintf (msg, sizeof msg, "P%d", (int) pid);
+  send (sync_fd, msg, n, MSG_NOSIGNAL);
+  _exit (0);
+}
+
+/* Joining takes a process of its own: a multithreaded one may not setns
+ * into a user namespace, and berth's own namespaces must stay as they are.
+ * A forked helper joins and clones the first process (see join_and_clone).
+ * Not into the cgroup: a joined cgroup namespace may not reach it, so the
+ * parent moves the process there. 0 in the first process, else its pid or
+ * -1 with @error. */
+static pid_t
+clone_joining (const Namespaces *ns, const int sv[2], GError **error)
+{
+  pid_t helper = fork ();
+  if (helper < 0)
+    return berth_fail_errno (error, errno, "fork to join the container's namespaces"), -1;
+  if (helper == 0)
+    {
+      join_and_clone (ns, sv[1]);
+      return 0;
+    }
+  int status;
+  while (waitpid (helper, &status, 0) < 0)
+    if (errno != EINTR)
+      return berth_fail_errno (error, errno, "wait for the helper joining the namespaces"), -1;
+  /* It has exited: whatever it said is queued already. */
+  char msg[300];
+  gssize n = recv (sv[0], msg, sizeof msg - 1, MSG_DONTWAIT);
+  if (n > 0 && msg[0] == 'E')
+    return child_failed (msg, n, error), -1;
+  if (n < 2 || msg[0] != 'P' || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return berth_fail (error, BERTH_ERROR_FAILED,
+                       "the helper joining the container's namespaces died (status %d)", status), -1;
+  msg[n] = '\0';
+  return atoi (msg + 1);
 }
 
 /* In a user namespace the container's root is an unprivileged host uid that
@@ -252,19 +421,22 @@ send_go (int sync_fd, int tree, GError **error)
   return TRUE;
 }
 
+/* A joined user namespace has its id maps already; the rootfs tree is for
+ * a container that sets up its own root in one. */
 static gboolean
-release_child (BerthExec *c, guint flags, int sync_fd, BerthCgroup *cg, gboolean into_cgroup,
-               GError **error)
+release_child (BerthExec *c, const Namespaces *ns, int sync_fd, BerthCgroup *cg,
+               gboolean into_cgroup, GError **error)
 {
   JsonObject *linux_ = berth_json_object (berth_json_node_object (c->spec), "linux");
-  if ((flags & CLONE_NEWUSER)
+  if ((ns->made & CLONE_NEWUSER)
       && (!write_id_map (c->pid, "uid_map", berth_json_array (linux_, "uidMappings"), error)
           || !write_id_map (c->pid, "gid_map", berth_json_array (linux_, "gidMappings"), error)))
     return FALSE;
   if (!into_cgroup && !berth_cgroup_enter (cg, c->pid, error))
     return FALSE;
-  int tree = (flags & CLONE_NEWUSER) ? rootfs_tree_for_userns (c, error) : -1;
-  if ((flags & CLONE_NEWUSER) && tree < 0)
+  gboolean want_tree = ((ns->made | ns->joined) & CLONE_NEWUSER) && (ns->made & CLONE_NEWNS);
+  int tree = want_tree ? rootfs_tree_for_userns (c, error) : -1;
+  if (want_tree && tree < 0)
     return FALSE;
   gboolean ok = send_go (sync_fd, tree, error);
   if (tree >= 0)
@@ -306,10 +478,11 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
 {
   JsonObject *spec = berth_json_node_object (c->spec);
   JsonObject *linux_ = berth_json_object (spec, "linux");
-  guint flags;
-  if (!namespace_flags (linux_, &flags, error))
+  g_auto (Namespaces) ns = NAMESPACES_INIT;
+  if (!namespaces_parse (linux_, TRUE, &ns, error))
     return FALSE;
-  g_autoptr (BerthInitPlan) plan = berth_init_plan_new (spec, c->rootfs, flags, stdio, error);
+  g_autoptr (BerthInitPlan) plan = berth_init_plan_new (spec, c->rootfs, ns.made, ns.joined, stdio,
+                                                        error);
   if (plan == NULL)
     return FALSE;
   NativeState *s = state_of (c);
@@ -338,8 +511,8 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
       berth_cgroup_destroy (cg, NULL);
       return FALSE;
     }
-  int cgroup_fd = berth_cgroup_v2_fd (cg);
-  pid_t pid = clone_into (flags, cgroup_fd);
+  int cgroup_fd = ns.joined ? -1 : berth_cgroup_v2_fd (cg);
+  pid_t pid = ns.joined ? clone_joining (&ns, sv, error) : clone_into (ns.made, cgroup_fd);
   if (pid == 0)
     {
       close (sv[0]);
@@ -350,12 +523,12 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
   if (plan->exec_fifo_fd >= 0)
     close (plan->exec_fifo_fd);
   gboolean ok;
-  if (pid < 0)
-    ok = berth_fail_errno (error, errsv, "clone the container's first process");
+  if (pid < 0) /* clone_joining has said why */
+    ok = ns.joined ? FALSE : berth_fail_errno (error, errsv, "clone the container's first process");
   else
     {
       c->pid = pid;
-      ok = release_child (c, flags, sv[0], cg, cgroup_fd >= 0, error)
+      ok = release_child (c, &ns, sv[0], cg, cgroup_fd >= 0, error)
            && wait_child (sv[0], create_only, error);
     }
   close (sv[0]);
@@ -460,6 +633,8 @@ native_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *stdio, GEr
   int pidfd = pidfd_of (c, error);
   if (pidfd < 0)
     return 0;
+  if ((flags & CLONE_NEWUSER) && in_own_user_ns (c->pid))
+    flags &= ~CLONE_NEWUSER;
   /* Joining the pid namespace only affects our children; the rest is
    * joined by the child itself, atomically, through the pidfd. */
   int sv[2] = { -1, -1 };
@@ -563,6 +738,13 @@ native_stats (BerthExec *c, BerthExecStats *stats, GError **error)
   return cg && berth_cgroup_stats (cg, stats, error);
 }
 
+static gboolean
+native_update (BerthExec *c, JsonObject *resources, GError **error)
+{
+  BerthCgroup *cg = cgroup_of (c, error);
+  return cg && berth_cgroup_update (cg, resources, error);
+}
+
 static GArray *
 native_pids (BerthExec *c, GError **error)
 {
@@ -640,6 +822,7 @@ const BerthExecOps berth_exec_native_ops = {
   .unpause = native_unpause,
   .state = native_state,
   .stats = native_stats,
+  .update = native_update,
   .pids = native_pids,
   .oom_killed = native_oom_killed,
   .delete = native_delete,
