@@ -145,12 +145,6 @@ berth_exec_unpause (BerthExec *c, GError **error)
 }
 
 gboolean
-berth_exec_update (BerthExec *c, JsonObject *resources, GError **error)
-{
-  return CALL_OR_UNSUPPORTED (c, update, "update a container's resources", c, resources, error);
-}
-
-gboolean
 berth_exec_state (BerthExec *c, BerthExecStatus *status, GError **error)
 {
   return CALL_OR_UNSUPPORTED (c, state, "report state", c, status, error);
@@ -160,6 +154,12 @@ gboolean
 berth_exec_stats (BerthExec *c, BerthExecStats *stats, GError **error)
 {
   return CALL_OR_UNSUPPORTED (c, stats, "report cgroup statistics", c, stats, error);
+}
+
+gboolean
+berth_exec_update (BerthExec *c, JsonObject *resources, GError **error)
+{
+  return CALL_OR_UNSUPPORTED (c, update, "update resource limits", c, resources, error);
 }
 
 GArray *

@@ -89,11 +89,11 @@ struct BerthExecOps {
   gboolean (*kill) (BerthExec *c, int signal, gboolean all, GError **error);
   gboolean (*pause) (BerthExec *c, GError **error);
   gboolean (*unpause) (BerthExec *c, GError **error);
-  /* Apply the limits of @resources (OCI linux.resources) to the running
-   * container's cgroup. */
-  gboolean (*update) (BerthExec *c, JsonObject *resources, GError **error);
   gboolean (*state) (BerthExec *c, BerthExecStatus *status, GError **error);
   gboolean (*stats) (BerthExec *c, BerthExecStats *stats, GError **error);
+  /* Write the limits of @resources (an OCI linux.resources object) to the
+   * running container's cgroup; limits not in it are left as they are. */
+  gboolean (*update) (BerthExec *c, JsonObject *resources, GError **error);
   /* Host pids of every process in the container. */
   GArray *(*pids) (BerthExec *c, GError **error);
   /* Did the kernel's OOM killer kill a process of this container? */
@@ -130,9 +130,9 @@ pid_t berth_exec_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *
 gboolean berth_exec_kill (BerthExec *c, int signal, gboolean all, GError **error);
 gboolean berth_exec_pause (BerthExec *c, GError **error);
 gboolean berth_exec_unpause (BerthExec *c, GError **error);
-gboolean berth_exec_update (BerthExec *c, JsonObject *resources, GError **error);
 gboolean berth_exec_state (BerthExec *c, BerthExecStatus *status, GError **error);
 gboolean berth_exec_stats (BerthExec *c, BerthExecStats *stats, GError **error);
+gboolean berth_exec_update (BerthExec *c, JsonObject *resources, GError **error);
 GArray *berth_exec_pids (BerthExec *c, GError **error);
 gboolean berth_exec_oom_killed (BerthExec *c);
 gboolean berth_exec_delete (BerthExec *c, GError **error);

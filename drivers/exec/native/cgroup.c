@@ -498,7 +498,9 @@ make_hierarchy (BerthCgroup *cg, Hierarchy *h, const char *cpus, const char *mem
                 GPtrArray *made, GError **error)
 {
   gboolean cpuset = has_option (h, "cpuset");
-  gboolean enable = cg->layout == LAYOUT_V2;
+  /* Hybrid too: its cgroup2 mount may hold controllers (hugetlb) that no
+   * v1 hierarchy has. */
+  gboolean enable = h->options == NULL;
   g_autofree char *p = g_strdup (h->dir);
   gsize end = strlen (h->mount);
   for (;;)
@@ -596,16 +598,44 @@ no_controller (const char *what, const char *controller, GError **error)
                      what, controller);
 }
 
+static gboolean read_number (const Hierarchy *h, const char *file, const char *key, guint64 *out,
+                             GError **error);
+
+/* memsw may never be below the memory limit, so the limit goes first,
+ * unless it is raised above the memsw limit in force (an update): then
+ * memsw goes first. */
+static gboolean
+memsw_first (const Hierarchy *h, Limit limit, Limit swap, gboolean *first, GError **error)
+{
+  guint64 memsw;
+  *first = FALSE;
+  if (!limit.set || !swap.set)
+    return TRUE;
+  if (!read_number (h, "memory.memsw.limit_in_bytes", NULL, &memsw, error))
+    return FALSE;
+  *first = limit.value < 0 || (guint64) limit.value > memsw;
+  return TRUE;
+}
+
+static gboolean
+memory_v1_limit (Hierarchy *h, const char *file, Limit l, const char *what, GError **error)
+{
+  return !l.set || set_limit_int (h, file, l.value < 0 ? -1 : l.value, what, error);
+}
+
 static gboolean
 memory_v1 (Hierarchy *h, Limit limit, Limit swap, Limit reservation, GError **error)
 {
-  /* memory.limit_in_bytes first: memsw may never be below it. */
-  return (!limit.set
-          || set_limit_int (h, "memory.limit_in_bytes", limit.value < 0 ? -1 : limit.value,
-                            "memory limit", error))
-         && (!swap.set
-             || set_limit_int (h, "memory.memsw.limit_in_bytes", swap.value < 0 ? -1 : swap.value,
-                               "memory+swap limit", error))
+  gboolean swap_first;
+  if (!memsw_first (h, limit, swap, &swap_first, error))
+    return FALSE;
+  const char *mem_file = "memory.limit_in_bytes", *memsw_file = "memory.memsw.limit_in_bytes";
+  gboolean ok = swap_first
+                    ? memory_v1_limit (h, memsw_file, swap, "memory+swap limit", error)
+                          && memory_v1_limit (h, mem_file, limit, "memory limit", error)
+                    : memory_v1_limit (h, mem_file, limit, "memory limit", error)
+                          && memory_v1_limit (h, memsw_file, swap, "memory+swap limit", error);
+  return ok
          && (!reservation.set
              || set_limit_int (h, "memory.soft_limit_in_bytes", reservation.value,
                                "memory reservation", error));
@@ -723,10 +753,12 @@ apply_cpu (BerthCgroup *cg, JsonObject *res, GError **error)
   return v1 ? cpu_v1 (h, shares, quota, period, error) : cpu_v2 (h, shares, quota, period, error);
 }
 
-/* v1 cpusets were written while making the directories (they must be, for
- * a process to join); v2 ones inherit while empty, so only asked ones go here. */
+/* At creation v1 cpusets were written while making the directories (they
+ * must be, for a process to join: @v1_done); v2 ones inherit while empty,
+ * so only asked ones go here. */
 static gboolean
-apply_cpuset (BerthCgroup *cg, const char *cpus, const char *mems, GError **error)
+apply_cpuset (BerthCgroup *cg, const char *cpus, const char *mems, gboolean v1_done,
+              GError **error)
 {
   if (cpus == NULL && mems == NULL)
     return TRUE;
@@ -734,7 +766,7 @@ apply_cpuset (BerthCgroup *cg, const char *cpus, const char *mems, GError **erro
   Hierarchy *h = pick (cg, "cpuset", &v1);
   if (h == NULL)
     return no_controller ("cpuset", "cpuset", error);
-  if (v1)
+  if (v1 && v1_done)
     return TRUE;
   return (cpus == NULL || set_limit (h, "cpuset.cpus", cpus, "cpuset cpus", error))
          && (mems == NULL || set_limit (h, "cpuset.mems", mems, "cpuset mems", error));
@@ -828,20 +860,103 @@ apply_devices (BerthCgroup *cg, JsonObject *res, GError **error)
   return TRUE;
 }
 
+/* "2MB", "64KB", "1GB": the kernel's names for its page sizes. Checked,
+ * since it becomes part of a file name. */
+static gboolean
+valid_page_size (const char *size)
+{
+  const char *p = size;
+  while (g_ascii_isdigit (*p))
+    p++;
+  return p > size && (p[0] == 'K' || p[0] == 'M' || p[0] == 'G') && p[1] == 'B' && p[2] == '\0';
+}
+
+static gboolean
+hugetlb_limit (Hierarchy *h, gboolean v1, JsonObject *o, guint i, GError **error)
+{
+  const char *size = berth_json_string (o, "pageSize", "");
+  Limit limit;
+  if (!valid_page_size (size))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "linux.resources.hugepageLimits[%u].pageSize '%s': not a size like 2MB", i,
+                       size);
+  if (!member_int (o, "hugepageLimits", "limit", &limit, error))
+    return FALSE;
+  if (!limit.set)
+    return berth_fail (error, BERTH_ERROR_INVALID, "linux.resources.hugepageLimits[%u]: no limit", i);
+  g_autofree char *file = g_strdup_printf (v1 ? "hugetlb.%s.limit_in_bytes" : "hugetlb.%s.max", size);
+  g_autofree char *what = g_strdup_printf ("hugetlb limit for %s pages", size);
+  return set_limit_int (h, file, limit.value, what, error);
+}
+
+/* A page size the host lacks has no file: set_limit's error names it. */
+static gboolean
+apply_hugetlb (BerthCgroup *cg, JsonObject *res, GError **error)
+{
+  JsonArray *limits = berth_json_array (res, "hugepageLimits");
+  if (limits == NULL || json_array_get_length (limits) == 0)
+    return TRUE;
+  gboolean v1;
+  Hierarchy *h = pick (cg, "hugetlb", &v1);
+  if (h == NULL)
+    return no_controller ("hugetlb limit", "hugetlb", error);
+  for (guint i = 0; i < json_array_get_length (limits); i++)
+    {
+      JsonObject *o = berth_json_array_object (limits, i);
+      if (o == NULL)
+        return berth_fail (error, BERTH_ERROR_INVALID,
+                           "linux.resources.hugepageLimits[%u]: not an object", i);
+      if (!hugetlb_limit (h, v1, o, i, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+cpuset_strings (JsonObject *res, const char **cpus, const char **mems, GError **error)
+{
+  JsonObject *c = section (res, "cpu");
+  return member_string (c, "cpu", "cpus", cpus, error)
+         && member_string (c, "cpu", "mems", mems, error);
+}
+
+/* Every limit of @res; v1 cpusets only unless @v1_cpuset_done (creation
+ * writes them while making the directories). */
+static gboolean
+apply_all (BerthCgroup *cg, JsonObject *res, const char *cpus, const char *mems,
+           gboolean v1_cpuset_done, GError **error)
+{
+  return apply_memory (cg, res, error) && apply_cpu (cg, res, error)
+         && apply_cpuset (cg, cpus, mems, v1_cpuset_done, error) && apply_pids (cg, res, error)
+         && apply_blkio (cg, res, error) && apply_hugetlb (cg, res, error)
+         && apply_devices (cg, res, error);
+}
+
 static gboolean
 make_all (BerthCgroup *cg, JsonObject *res, GPtrArray *made, GError **error)
 {
-  JsonObject *c = section (res, "cpu");
   const char *cpus, *mems;
-  if (!member_string (c, "cpu", "cpus", &cpus, error)
-      || !member_string (c, "cpu", "mems", &mems, error))
+  if (!cpuset_strings (res, &cpus, &mems, error))
     return FALSE;
   for (guint i = 0; i < cg->hier->len; i++)
     if (!make_hierarchy (cg, cg->hier->pdata[i], cpus, mems, made, error))
       return FALSE;
-  return apply_memory (cg, res, error) && apply_cpu (cg, res, error)
-         && apply_cpuset (cg, cpus, mems, error) && apply_pids (cg, res, error)
-         && apply_blkio (cg, res, error) && apply_devices (cg, res, error);
+  return apply_all (cg, res, cpus, mems, TRUE, error);
+}
+
+gboolean
+berth_cgroup_update (BerthCgroup *cg, JsonObject *resources, GError **error)
+{
+  const char *cpus, *mems;
+  /* A cgroup removed meanwhile would fail on its first file with ENOENT,
+   * read as "this host has no ...": say what it is. */
+  Hierarchy *h = procs_hierarchy (cg);
+  if (h && access (h->dir, F_OK) < 0)
+    return errno == ENOENT
+               ? berth_fail (error, BERTH_ERROR_NOT_FOUND, "cgroup %s: no such cgroup", h->dir)
+               : berth_fail_errno (error, errno, "cgroup %s", h->dir);
+  return cpuset_strings (resources, &cpus, &mems, error)
+         && apply_all (cg, resources, cpus, mems, FALSE, error);
 }
 
 BerthCgroup *

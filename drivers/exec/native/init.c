@@ -64,6 +64,8 @@ berth_init_plan_free (BerthInitPlan *plan)
   if (plan->mounts)
     g_ptr_array_unref (plan->mounts);
   g_strfreev (plan->cgroup_hierarchies);
+  if (plan->devices)
+    g_ptr_array_unref (plan->devices);
   g_strfreev (plan->masked_paths);
   g_strfreev (plan->readonly_paths);
   g_free (plan->hostname);
@@ -189,7 +191,7 @@ mount_cgroup_hierarchies (BerthInitPlan *plan, int root_fd, const BerthMountPlan
   for (char **h = plan->cgroup_hierarchies; h && *h; h++)
     {
       /* cgroup v1 cannot be mounted from a user namespace; cgroup2 can. */
-      if (plan->new_user_ns && strcmp (*h, "cgroup2") != 0)
+      if (plan->user_ns && strcmp (*h, "cgroup2") != 0)
         continue;
       const char *name = strncmp (*h, "name=", 5) == 0 ? *h + 5 : *h;
       const char *subdir = strcmp (name, "cgroup2") == 0 ? "unified" : name;
@@ -277,7 +279,7 @@ static const char *const dev_links[][2] = {
 static void
 make_device (BerthInitPlan *plan, int dev_fd, const DeviceNode *d)
 {
-  if (!plan->new_user_ns)
+  if (!plan->user_ns)
     {
       if (mknodat (dev_fd, d->name, S_IFCHR | 0666, makedev (d->major, d->minor)) < 0
           && errno != EEXIST)
@@ -319,6 +321,73 @@ populate_dev (BerthInitPlan *plan, int root_fd)
       close (fd);
     }
   close (dev);
+}
+
+/* The directory that is to hold @path (made, with its parents, where
+ * missing), and in *leaf the last part of @path, in @buf. */
+static int
+open_parent (BerthInitPlan *plan, int root_fd, const char *path, char *buf, gsize size,
+             const char **leaf)
+{
+  if (g_strlcpy (buf, path, size) >= size)
+    die (plan, EXIT_CANNOT_RUN, ENAMETOOLONG, "device %s", path);
+  char *slash = strrchr (buf, '/');
+  *leaf = slash + 1;
+  if (slash == buf)
+    return open_in_root (root_fd, "/", O_PATH | O_DIRECTORY);
+  *slash = '\0';
+  return make_target (plan, root_fd, buf, FALSE);
+}
+
+/* In a user namespace the node can only be the host's, bound in: its mode
+ * and owner stay the host's, so it must at least be the device asked for. */
+static void
+bind_host_device (BerthInitPlan *plan, int root_fd, const BerthDevicePlan *d)
+{
+  struct stat st;
+  if (stat (d->path, &st) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "device %s: the host's node, to bind in a user namespace",
+         d->path);
+  if ((st.st_mode & S_IFMT) != d->type || st.st_rdev != d->rdev)
+    die (plan, EXIT_CANNOT_RUN, 0, "device %s: the host's node is another device, and a user "
+         "namespace can only bind the host's", d->path);
+  int fd = make_target (plan, root_fd, d->path, TRUE);
+  char target[64];
+  fd_path (target, fd);
+  if (fd < 0 || mount (d->path, target, NULL, MS_BIND, NULL) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "bind the host's %s", d->path);
+  close (fd);
+}
+
+/* A linux.devices entry. A file of another kind or number already there is
+ * an error, as the spec says, not replaced. */
+static void
+make_spec_device (BerthInitPlan *plan, int root_fd, const BerthDevicePlan *d)
+{
+  /* A user namespace may make FIFOs but no device nodes. */
+  if (plan->user_ns && d->type != S_IFIFO)
+    return bind_host_device (plan, root_fd, d);
+  char buf[PATH_MAX];
+  const char *leaf;
+  int dir = open_parent (plan, root_fd, d->path, buf, sizeof buf, &leaf);
+  if (dir < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "device %s: its directory", d->path);
+  if (mknodat (dir, leaf, d->type | d->mode, d->rdev) < 0 && errno != EEXIST)
+    die (plan, EXIT_CANNOT_RUN, errno, "mknod %s", d->path);
+  int fd = openat (dir, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "open %s", d->path);
+  if ((st.st_mode & S_IFMT) != d->type || st.st_rdev != d->rdev)
+    die (plan, EXIT_CANNOT_RUN, 0, "device %s: another file is there already", d->path);
+  char target[64];
+  fd_path (target, fd);
+  /* chmod after chown, which may clear set-id bits; an O_PATH fd takes no
+   * fchmod, hence its /proc path. */
+  if (fchownat (fd, "", d->uid, d->gid, AT_EMPTY_PATH) < 0 || chmod (target, d->mode) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "set the owner and mode of %s", d->path);
+  close (fd);
+  close (dir);
 }
 
 /* ---- the root ---- */
@@ -363,6 +432,23 @@ make_rootfs_parent_private (BerthInitPlan *plan)
     }
 }
 
+/* The create hooks' point: tell the parent ('H') and wait for its go on
+ * (anything else means they failed and the parent is reaping us). */
+static void
+pause_for_hooks (BerthInitPlan *plan)
+{
+  if (!plan->pause_for_hooks)
+    return;
+  plan->pause_for_hooks = FALSE;
+  char go = 0;
+  if (send (plan->sync_fd, "H", 1, MSG_NOSIGNAL) != 1)
+    _exit (EXIT_CANNOT_RUN);
+  while (recv (plan->sync_fd, &go, 1, 0) < 0 && errno == EINTR)
+    ;
+  if (go != 'G')
+    _exit (EXIT_CANNOT_RUN);
+}
+
 static void
 enter_rootfs (BerthInitPlan *plan)
 {
@@ -388,7 +474,10 @@ enter_rootfs (BerthInitPlan *plan)
     }
   if (dev_is_tmpfs)
     populate_dev (plan, root_fd);
+  for (guint i = 0; plan->devices && i < plan->devices->len; i++)
+    make_spec_device (plan, root_fd, plan->devices->pdata[i]);
 
+  pause_for_hooks (plan);
   /* pivot_root(".", ".") stacks the old root on the new one; detaching it
    * leaves only the container's tree, with no directory to hold. */
   if (fchdir (root_fd) < 0)
@@ -681,7 +770,7 @@ berth_init_container (BerthInitPlan *plan)
    * (the berth binary) while we are still berth. The exec resets it. */
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   wait_for_parent (plan);
-  if (plan->new_user_ns && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
+  if (plan->user_ns && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
     die (plan, EXIT_CANNOT_RUN, errno, "become root in the user namespace");
   if (setsid () < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "setsid");
@@ -692,6 +781,8 @@ berth_init_container (BerthInitPlan *plan)
   umask (0);
   if (plan->new_mount_ns)
     enter_rootfs (plan);
+  /* Without a mount namespace of its own the hooks' point is here. */
+  pause_for_hooks (plan);
   if (plan->new_uts_ns && plan->hostname
       && sethostname (plan->hostname, strlen (plan->hostname)) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "set hostname %s", plan->hostname);

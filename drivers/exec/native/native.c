@@ -11,14 +11,17 @@
 #include <berth/json.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -61,27 +64,128 @@ static const NamespaceType namespace_types[] = {
   { "cgroup", CLONE_NEWCGROUP },
 };
 
+/* The spec's namespaces: those made for the container (CLONE_NEW* flags)
+ * and those it joins by path, opened in the parent so that a bad path is
+ * an error before anything is made. */
+typedef struct {
+  guint made, joined;
+  int fd[G_N_ELEMENTS (namespace_types)]; /* the joined ones; else -1 */
+} Namespaces;
+
+G_STATIC_ASSERT (G_N_ELEMENTS (namespace_types) == 7);
+#define NAMESPACES_INIT { .fd = { -1, -1, -1, -1, -1, -1, -1 } }
+
+static void
+namespaces_close (Namespaces *ns)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (ns->fd); i++)
+    if (ns->fd[i] >= 0)
+      close (ns->fd[i]);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Namespaces, namespaces_close)
+
+/* The kernel refuses re-entering one's own user namespace (EINVAL), and a
+ * container "joining" berth's own has none of its own. */
+static gboolean
+is_own_user_ns (int fd)
+{
+  struct stat own, other;
+  return stat ("/proc/self/ns/user", &own) == 0 && fstat (fd, &other) == 0
+         && own.st_dev == other.st_dev && own.st_ino == other.st_ino;
+}
+
+/* Is @pid in berth's own user namespace (one joined by path can be)? */
+static gboolean
+in_own_user_ns (pid_t pid)
+{
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d/ns/user", (int) pid);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  gboolean own = fd >= 0 && is_own_user_ns (fd);
+  if (fd >= 0)
+    close (fd);
+  return own;
+}
+
+/* Open the namespace file @path for joining @t; -1 with @error. */
+static int
+open_namespace (const NamespaceType *t, const char *path, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "namespace %s path %s", t->type, path), -1;
+  /* setns would refuse another type too, but without naming the entry. */
+  int type = ioctl (fd, NS_GET_NSTYPE);
+  if (type != t->flag)
+    {
+      int errsv = errno;
+      close (fd);
+      if (type < 0 && errsv != ENOTTY)
+        return berth_fail_errno (error, errsv, "namespace %s path %s", t->type, path), -1;
+      return berth_fail (error, BERTH_ERROR_INVALID, "namespace %s path %s: not a %s namespace",
+                         t->type, path, t->type), -1;
+    }
+  return fd;
+}
+
+/* Into @ns, which starts as NAMESPACES_INIT and is closed by the caller
+ * even on failure. With @open_paths FALSE only the flags are worked out
+ * (exec joins the container's namespaces through its first process). */
+static gboolean
+namespaces_parse (JsonObject *linux_, gboolean open_paths, Namespaces *ns, GError **error)
+{
+  JsonArray *list = berth_json_array (linux_, "namespaces");
+  guint seen = 0;
+  for (guint i = 0; list && i < json_array_get_length (list); i++)
+    {
+      JsonObject *o = berth_json_array_object (list, i);
+      const char *type = berth_json_string (o, "type", "");
+      const char *path = berth_json_string (o, "path", NULL);
+      guint j = 0;
+      while (j < G_N_ELEMENTS (namespace_types) && strcmp (namespace_types[j].type, type) != 0)
+        j++;
+      if (j == G_N_ELEMENTS (namespace_types))
+        return berth_fail (error, BERTH_ERROR_INVALID, "namespace type '%s': unknown", type);
+      const NamespaceType *t = &namespace_types[j];
+      if (seen & t->flag)
+        return berth_fail (error, BERTH_ERROR_INVALID, "namespace type '%s': listed twice", type);
+      seen |= t->flag;
+      if (path == NULL || *path == '\0')
+        ns->made |= t->flag;
+      else if (open_paths && (ns->fd[j] = open_namespace (t, path, error)) < 0)
+        return FALSE;
+      else if (open_paths && t->flag == CLONE_NEWUSER && is_own_user_ns (ns->fd[j]))
+        {
+          close (ns->fd[j]);
+          ns->fd[j] = -1;
+        }
+      else
+        ns->joined |= t->flag;
+    }
+  return TRUE;
+}
+
+/* All the container's namespaces, made or joined: what an exec joins. */
 static gboolean
 namespace_flags (JsonObject *linux_, guint *flags, GError **error)
 {
-  *flags = 0;
-  JsonArray *list = berth_json_array (linux_, "namespaces");
-  for (guint i = 0; list && i < json_array_get_length (list); i++)
-    {
-      JsonObject *ns = berth_json_array_object (list, i);
-      const char *type = berth_json_string (ns, "type", "");
-      const NamespaceType *t = NULL;
-      for (guint j = 0; j < G_N_ELEMENTS (namespace_types); j++)
-        if (strcmp (namespace_types[j].type, type) == 0)
-          t = &namespace_types[j];
-      if (t == NULL)
-        return berth_fail (error, BERTH_ERROR_INVALID, "namespace type '%s': unknown", type);
-      if (berth_json_string (ns, "path", NULL))
-        return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
-                           "joining the %s namespace by path: not supported by the native driver yet",
-                           type);
-      *flags |= t->flag;
-    }
+  Namespaces ns = NAMESPACES_INIT;
+  if (!namespaces_parse (linux_, FALSE, &ns, error))
+    return FALSE;
+  *flags = ns.made | ns.joined;
+  return TRUE;
+}
+
+/* The namespaces a process must join to be in the container: all of its
+ * own but a user namespace that is berth's too (setns refuses that). */
+static gboolean
+container_ns_flags (BerthExec *c, guint *flags, GError **error)
+{
+  JsonObject *linux_ = berth_json_object (berth_json_node_object (c->spec), "linux");
+  if (!namespace_flags (linux_, flags, error))
+    return FALSE;
+  if ((*flags & CLONE_NEWUSER) && in_own_user_ns (c->pid))
+    *flags &= ~CLONE_NEWUSER;
   return TRUE;
 }
 
@@ -162,7 +266,8 @@ clone_into (guint ns_flags, int cgroup_fd)
 {
   struct clone_args args = {
     .flags = ns_flags | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
-    .exit_signal = SIGCHLD,
+    /* A CLONE_PARENT child takes its parent's exit signal; clone3 wants 0. */
+    .exit_signal = (ns_flags & CLONE_PARENT) ? 0 : SIGCHLD,
     .cgroup = cgroup_fd >= 0 ? (guint64) cgroup_fd : 0,
   };
   pid_t pid = syscall (SYS_clone3, &args, sizeof args);
@@ -182,10 +287,12 @@ child_failed (const char *msg, gssize len, GError **error)
   return berth_fail (error, code, "%s", space ? space + 1 : text);
 }
 
-/* Wait for the child's word: 'R' (created, waiting for start), EOF (the
- * program was executed: the sync socket is close-on-exec) or an error. */
+/* Wait for the child's word @want: 'H' (mounts made, waiting for the
+ * create hooks), 'R' (created, waiting for start) or, for 0, EOF (the
+ * program was executed: the sync socket is close-on-exec). An error is
+ * what the child reported. */
 static gboolean
-wait_child (int sync_fd, gboolean want_ready, GError **error)
+wait_child (int sync_fd, char want, GError **error)
 {
   char msg[1200];
   gssize n;
@@ -195,10 +302,87 @@ wait_child (int sync_fd, gboolean want_ready, GError **error)
     return berth_fail_errno (error, errno, "read from the container's first process");
   if (n > 0 && msg[0] == 'E')
     return child_failed (msg, n, error);
-  if (want_ready ? (n == 1 && msg[0] == 'R') : n == 0)
+  if (want ? (n == 1 && msg[0] == want) : n == 0)
     return TRUE;
   return berth_fail (error, BERTH_ERROR_FAILED,
                      "the container's first process exited before it was set up");
+}
+
+/* In the forked helper of clone_joining: report @what as the child would
+ * ("E126 ...", see child_failed) and exit. */
+G_GNUC_NORETURN G_GNUC_PRINTF (3, 4) static void
+helper_die (int sync_fd, int errsv, const char *fmt, ...)
+{
+  char what[200], msg[300];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (what, sizeof what, fmt, ap);
+  va_end (ap);
+  int n = snprintf (msg, sizeof msg, "E126 %s: %s", what, strerror (errsv));
+  send (sync_fd, msg, MIN ((gsize) n, sizeof msg - 1), MSG_NOSIGNAL);
+  _exit (126);
+}
+
+/* The helper's part: join, clone, send "P<pid>", exit. Returns only in the
+ * container's first process. The user namespace is joined last: as host
+ * root berth may join namespaces owned by any user namespace, and inside
+ * the joined one it no longer could; namespaces made by the clone then
+ * belong to the joined user namespace, as they must for the container's
+ * root to mount or bring up lo in them. */
+static void
+join_and_clone (const Namespaces *ns, int sync_fd)
+{
+  int user = -1;
+  for (guint j = 0; j < G_N_ELEMENTS (namespace_types); j++)
+    if (ns->fd[j] >= 0 && namespace_types[j].flag == CLONE_NEWUSER)
+      user = ns->fd[j];
+    else if (ns->fd[j] >= 0 && setns (ns->fd[j], namespace_types[j].flag) < 0)
+      helper_die (sync_fd, errno, "join the %s namespace", namespace_types[j].type);
+  if (user >= 0 && setns (user, CLONE_NEWUSER) < 0)
+    helper_die (sync_fd, errno, "join the user namespace");
+  /* CLONE_PARENT: the container's first process is berth's child, to reap. */
+  pid_t pid = clone_into (ns->made | CLONE_PARENT, -1);
+  if (pid == 0)
+    return;
+  if (pid < 0)
+    helper_die (sync_fd, errno, "clone the container's first process");
+  char msg[32];
+  int n = snprintf (msg, sizeof msg, "P%d", (int) pid);
+  send (sync_fd, msg, n, MSG_NOSIGNAL);
+  _exit (0);
+}
+
+/* Joining takes a process of its own: a multithreaded one may not setns
+ * into a user namespace, and berth's own namespaces must stay as they are.
+ * A forked helper joins and clones the first process (see join_and_clone).
+ * Not into the cgroup: a joined cgroup namespace may not reach it, so the
+ * parent moves the process there. 0 in the first process, else its pid or
+ * -1 with @error. */
+static pid_t
+clone_joining (const Namespaces *ns, const int sv[2], GError **error)
+{
+  pid_t helper = fork ();
+  if (helper < 0)
+    return berth_fail_errno (error, errno, "fork to join the container's namespaces"), -1;
+  if (helper == 0)
+    {
+      join_and_clone (ns, sv[1]);
+      return 0;
+    }
+  int status;
+  while (waitpid (helper, &status, 0) < 0)
+    if (errno != EINTR)
+      return berth_fail_errno (error, errno, "wait for the helper joining the namespaces"), -1;
+  /* It has exited: whatever it said is queued already. */
+  char msg[300];
+  gssize n = recv (sv[0], msg, sizeof msg - 1, MSG_DONTWAIT);
+  if (n > 0 && msg[0] == 'E')
+    return child_failed (msg, n, error), -1;
+  if (n < 2 || msg[0] != 'P' || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return berth_fail (error, BERTH_ERROR_FAILED,
+                       "the helper joining the container's namespaces died (status %d)", status), -1;
+  msg[n] = '\0';
+  return atoi (msg + 1);
 }
 
 /* In a user namespace the container's root is an unprivileged host uid that
@@ -252,19 +436,22 @@ send_go (int sync_fd, int tree, GError **error)
   return TRUE;
 }
 
+/* A joined user namespace has its id maps already; the rootfs tree is for
+ * a container that sets up its own root in one. */
 static gboolean
-release_child (BerthExec *c, guint flags, int sync_fd, BerthCgroup *cg, gboolean into_cgroup,
-               GError **error)
+release_child (BerthExec *c, const Namespaces *ns, int sync_fd, BerthCgroup *cg,
+               gboolean into_cgroup, GError **error)
 {
   JsonObject *linux_ = berth_json_object (berth_json_node_object (c->spec), "linux");
-  if ((flags & CLONE_NEWUSER)
+  if ((ns->made & CLONE_NEWUSER)
       && (!write_id_map (c->pid, "uid_map", berth_json_array (linux_, "uidMappings"), error)
           || !write_id_map (c->pid, "gid_map", berth_json_array (linux_, "gidMappings"), error)))
     return FALSE;
   if (!into_cgroup && !berth_cgroup_enter (cg, c->pid, error))
     return FALSE;
-  int tree = (flags & CLONE_NEWUSER) ? rootfs_tree_for_userns (c, error) : -1;
-  if ((flags & CLONE_NEWUSER) && tree < 0)
+  gboolean want_tree = ((ns->made | ns->joined) & CLONE_NEWUSER) && (ns->made & CLONE_NEWNS);
+  int tree = want_tree ? rootfs_tree_for_userns (c, error) : -1;
+  if (want_tree && tree < 0)
     return FALSE;
   gboolean ok = send_go (sync_fd, tree, error);
   if (tree >= 0)
@@ -326,17 +513,40 @@ make_exec_fifo (BerthExec *c, JsonObject *linux_, gboolean userns, GError **erro
   return fd;
 }
 
+static const char *const create_hook_kinds[] = { "prestart", "createRuntime", "createContainer", NULL };
+static const char *const all_hook_kinds[] = { "prestart", "createRuntime", "createContainer",
+                                              "startContainer", "poststart", "poststop", NULL };
+
+/* With create hooks the child stops before pivot_root ('H') while they
+ * run, so createContainer sees the container's namespaces with the host's
+ * tree still its root; then the child goes on. */
+static gboolean
+run_create_hooks (BerthExec *c, BerthInitPlan *plan, int sync_fd, GError **error)
+{
+  guint flags;
+  if (!plan->pause_for_hooks)
+    return TRUE;
+  if (!wait_child (sync_fd, 'H', error) || !container_ns_flags (c, &flags, error)
+      || !berth_native_hooks_create (c, flags, error))
+    return FALSE;
+  if (send (sync_fd, "G", 1, MSG_NOSIGNAL) != 1)
+    return berth_fail_errno (error, errno, "release the container's first process after its hooks");
+  return TRUE;
+}
+
 static gboolean
 spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError **error)
 {
   JsonObject *spec = berth_json_node_object (c->spec);
   JsonObject *linux_ = berth_json_object (spec, "linux");
-  guint flags;
-  if (!namespace_flags (linux_, &flags, error))
+  g_auto (Namespaces) ns = NAMESPACES_INIT;
+  if (!namespaces_parse (linux_, TRUE, &ns, error))
     return FALSE;
-  g_autoptr (BerthInitPlan) plan = berth_init_plan_new (spec, c->rootfs, flags, stdio, error);
+  g_autoptr (BerthInitPlan) plan = berth_init_plan_new (spec, c->rootfs, ns.made, ns.joined, stdio,
+                                                        error);
   if (plan == NULL)
     return FALSE;
+  plan->pause_for_hooks = berth_native_has_hooks (c, create_hook_kinds);
   NativeState *s = state_of (c);
   g_free (s->cgroup_path);
   s->cgroup_path = g_strdup (berth_json_string (linux_, "cgroupsPath", NULL));
@@ -357,19 +567,21 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
     }
   plan->sync_fd = sv[1];
   if (create_only
-      && (plan->exec_fifo_fd = make_exec_fifo (c, linux_, (flags & CLONE_NEWUSER) != 0, error)) < 0)
+      && (plan->exec_fifo_fd = make_exec_fifo (c, linux_, (ns.made & CLONE_NEWUSER) != 0, error)) < 0)
     {
       close (sv[0]);
       close (sv[1]);
       berth_cgroup_destroy (cg, NULL);
       return FALSE;
     }
-  int cgroup_fd = berth_cgroup_v2_fd (cg);
+  int cgroup_fd = ns.joined ? -1 : berth_cgroup_v2_fd (cg);
   /* clone roots a new cgroup namespace in the cgroup the child starts in:
    * the container's with CLONE_INTO_CGROUP (v2), else berth's own. Then the
    * child makes it, once the parent has moved it into the container's. */
-  plan->unshare_cgroup_ns = (flags & CLONE_NEWCGROUP) && cgroup_fd < 0;
-  pid_t pid = clone_into (plan->unshare_cgroup_ns ? flags & ~CLONE_NEWCGROUP : flags, cgroup_fd);
+  plan->unshare_cgroup_ns = (ns.made & CLONE_NEWCGROUP) && cgroup_fd < 0;
+  if (plan->unshare_cgroup_ns)
+    ns.made &= ~CLONE_NEWCGROUP;
+  pid_t pid = ns.joined ? clone_joining (&ns, sv, error) : clone_into (ns.made, cgroup_fd);
   if (pid == 0)
     {
       close (sv[0]);
@@ -380,13 +592,14 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
   if (plan->exec_fifo_fd >= 0)
     close (plan->exec_fifo_fd);
   gboolean ok;
-  if (pid < 0)
-    ok = berth_fail_errno (error, errsv, "clone the container's first process");
+  if (pid < 0) /* clone_joining has said why */
+    ok = ns.joined ? FALSE : berth_fail_errno (error, errsv, "clone the container's first process");
   else
     {
       c->pid = pid;
-      ok = release_child (c, flags, sv[0], cg, cgroup_fd >= 0, error)
-           && wait_child (sv[0], create_only, error);
+      ok = release_child (c, &ns, sv[0], cg, cgroup_fd >= 0, error)
+           && run_create_hooks (c, plan, sv[0], error)
+           && wait_child (sv[0], create_only ? 'R' : 0, error);
     }
   close (sv[0]);
   if (ok)
@@ -413,10 +626,35 @@ native_create (BerthExec *c, const BerthExecStdio *stdio, GError **error)
   return spawn (c, stdio, TRUE, error);
 }
 
+static gboolean native_start (BerthExec *c, GError **error);
+
+/* Hooks have points between create and start: then run is the two. */
 static gboolean
 native_run (BerthExec *c, const BerthExecStdio *stdio, GError **error)
 {
+  if (berth_native_has_hooks (c, all_hook_kinds))
+    return spawn (c, stdio, TRUE, error) && native_start (c, error);
   return spawn (c, stdio, FALSE, error);
+}
+
+/* startContainer, in the container; a failure stops the container, as
+ * the spec has it. */
+static gboolean
+run_start_hooks (BerthExec *c, GError **error)
+{
+  const char *const kinds[] = { "startContainer", NULL };
+  guint flags;
+  if (!berth_native_has_hooks (c, kinds))
+    return TRUE;
+  if (container_ns_flags (c, &flags, error) && berth_native_hooks_start (c, flags, error))
+    return TRUE;
+  int pidfd = syscall (SYS_pidfd_open, c->pid, 0);
+  if (pidfd >= 0)
+    {
+      syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+      close (pidfd);
+    }
+  return FALSE;
 }
 
 /* Opening exec.fifo for reading lets the waiting child's open for writing
@@ -425,6 +663,11 @@ static gboolean
 native_start (BerthExec *c, GError **error)
 {
   g_autofree char *path = fifo_path (c);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return berth_fail (error, BERTH_ERROR_INVALID, "container %s was not created or is already started",
+                       c->id);
+  if (!run_start_hooks (c, error))
+    return FALSE;
   int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return berth_fail_errno (error, errno, "container %s was not created or is already started: open %s", c->id, path);
@@ -443,6 +686,7 @@ native_start (BerthExec *c, GError **error)
     return berth_fail (error, BERTH_ERROR_FAILED, "container %s: its first process did not start",
                        c->id);
   unlink (path);
+  berth_native_hooks_after (c, "poststart", "running");
   return TRUE;
 }
 
@@ -467,7 +711,7 @@ native_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *stdio, GEr
 {
   JsonObject *linux_ = berth_json_object (berth_json_node_object (c->spec), "linux");
   guint flags;
-  if (!namespace_flags (linux_, &flags, error))
+  if (!container_ns_flags (c, &flags, error))
     return 0;
   g_autoptr (BerthInitPlan) plan = g_new0 (BerthInitPlan, 1);
   plan->exec_fifo_fd = -1;
@@ -529,7 +773,7 @@ native_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *stdio, GEr
   ok = ok && berth_cgroup_enter (cg, pid, error);
   ok = ok && (send (sv[0], "G", 1, MSG_NOSIGNAL) == 1
               || berth_fail_errno (error, errno, "release the exec'd process"));
-  ok = ok && wait_child (sv[0], FALSE, error);
+  ok = ok && wait_child (sv[0], 0, error);
   close (sv[0]);
   if (!ok && pid > 0)
     reap (pid);
@@ -593,6 +837,13 @@ native_stats (BerthExec *c, BerthExecStats *stats, GError **error)
   return cg && berth_cgroup_stats (cg, stats, error);
 }
 
+static gboolean
+native_update (BerthExec *c, JsonObject *resources, GError **error)
+{
+  BerthCgroup *cg = cgroup_of (c, error);
+  return cg && berth_cgroup_update (cg, resources, error);
+}
+
 static GArray *
 native_pids (BerthExec *c, GError **error)
 {
@@ -619,6 +870,7 @@ native_delete (BerthExec *c, GError **error)
     return berth_fail_errno (error, errno, "remove %s", fifo);
   if (unlink (state) < 0 && errno != ENOENT)
     return berth_fail_errno (error, errno, "remove %s", state);
+  berth_native_hooks_after (c, "poststop", "stopped");
   return TRUE;
 }
 
@@ -670,6 +922,7 @@ const BerthExecOps berth_exec_native_ops = {
   .unpause = native_unpause,
   .state = native_state,
   .stats = native_stats,
+  .update = native_update,
   .pids = native_pids,
   .oom_killed = native_oom_killed,
   .delete = native_delete,

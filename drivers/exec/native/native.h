@@ -5,6 +5,7 @@
  *              devices, capabilities, user, rlimits
  *   cgroup.c   cgroup v1, v2 and hybrid: create, limits, stats, freeze, destroy
  *   seccomp.c  an OCI linux.seccomp object compiled with libseccomp
+ *   hooks.c    the runtime-spec hooks at their points of the life cycle
  */
 #pragma once
 #include <berth/exec.h>
@@ -27,6 +28,11 @@ typedef struct BerthCgroup BerthCgroup;
 BerthCgroup *berth_cgroup_create (const char *path, JsonObject *resources, GError **error);
 /* The same cgroup, for a later process (no mkdir, no writes). */
 BerthCgroup *berth_cgroup_open (const char *path, GError **error);
+/* Write the limits of @resources (OCI linux.resources, as for create) to
+ * the existing cgroup @cg, for a running container. Only the limits present
+ * are written; one the host cannot set is an error naming the file, and
+ * those written before it stay. */
+gboolean berth_cgroup_update (BerthCgroup *cg, JsonObject *resources, GError **error);
 const char *berth_cgroup_path (BerthCgroup *cg);
 /* The hierarchies as a container's "cgroup" mount shows them: "cgroup2" for
  * the unified one, else the v1 controller set ("cpu", "name=systemd"). */
@@ -66,6 +72,19 @@ int berth_seccomp_load (BerthSeccomp *filter);
 void berth_seccomp_free (BerthSeccomp *filter);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthSeccomp, berth_seccomp_free)
 
+/* --- hooks.c: the runtime-spec hooks at the driver's points --- */
+/* Does the spec have hooks of any of the NULL-terminated @kinds? */
+gboolean berth_native_has_hooks (BerthExec *c, const char *const *kinds);
+/* prestart and createRuntime in berth's namespaces, then createContainer
+ * in the container's @ns_flags ones (the first process waits before
+ * pivot_root meanwhile). */
+gboolean berth_native_hooks_create (BerthExec *c, guint ns_flags, GError **error);
+/* startContainer, in the container's @ns_flags namespaces. */
+gboolean berth_native_hooks_start (BerthExec *c, guint ns_flags, GError **error);
+/* poststart or poststop (@kind), the state's status @status: a failure is
+ * a warning on stderr, the operation stands. */
+void berth_native_hooks_after (BerthExec *c, const char *kind, const char *status);
+
 /* --- helper.c --- */
 /* A sealed memfd holding berth-exec-helper, the static program through
  * which the container's program is executed, so that no process in the
@@ -89,6 +108,16 @@ typedef struct {
   gboolean is_cgroup;    /* OCI "cgroup": mounted per hierarchy by init */
 } BerthMountPlan;
 
+/* A linux.devices entry: a node made in the container's tree. */
+typedef struct {
+  char *path;            /* absolute inside the container */
+  mode_t type;           /* S_IFCHR, S_IFBLK or S_IFIFO */
+  dev_t rdev;            /* 0 for a FIFO */
+  mode_t mode;           /* permission bits (fileMode, default 0666) */
+  uid_t uid;
+  gid_t gid;
+} BerthDevicePlan;
+
 typedef struct {
   int resource;
   struct { guint64 soft, hard; } limit;
@@ -97,15 +126,19 @@ typedef struct {
 /* Everything the child does, worked out by the parent before clone so the
  * child only makes syscalls. Pointers are owned by the plan. */
 typedef struct {
-  /* what the child joins or sets up */
-  gboolean new_mount_ns, new_net_ns, new_uts_ns, new_user_ns;
+  /* what the child sets up: a namespace joined by path is the other
+   * container's or process's, set up already, so it is not new */
+  gboolean new_mount_ns, new_net_ns, new_uts_ns;
+  gboolean user_ns;                /* in a user namespace, made or joined: no mknod, no v1 mounts */
   gboolean unshare_cgroup_ns;      /* after the parent's go, not by clone */
+  gboolean pause_for_hooks;        /* stop before pivot_root ('H') for the create hooks */
   char *rootfs;
   unsigned long root_propagation; /* applied to "/" first; MS_SLAVE|MS_REC default */
   gboolean readonly_root;
   GPtrArray *mounts;               /* BerthMountPlan */
   gboolean mounts_cgroup;          /* the spec has a "cgroup" mount ... */
   char **cgroup_hierarchies;       /* ... of these (berth_cgroup_hierarchy_names) */
+  GPtrArray *devices;              /* BerthDevicePlan, linux.devices */
   char **masked_paths, **readonly_paths;
   char *hostname;
   char **sysctl;                   /* "key=value" */
@@ -136,9 +169,12 @@ void berth_init_plan_free (BerthInitPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthInitPlan, berth_init_plan_free)
 
 /* The plan for a container's first process from OCI config @spec.
- * @ns_flags_new: the CLONE_NEW* flags of namespaces made for it. */
+ * @ns_flags_new: the CLONE_NEW* flags of namespaces made for it;
+ * @ns_flags_joined: those of namespaces it joins by path. A bad
+ * linux.devices entry is an INVALID error. */
 BerthInitPlan *berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
-                                    const BerthExecStdio *stdio, GError **error);
+                                    guint ns_flags_joined, const BerthExecStdio *stdio,
+                                    GError **error);
 /* Fill the process part of @plan from an OCI "process" object. */
 gboolean berth_init_plan_process (BerthInitPlan *plan, JsonObject *process, GError **error);
 

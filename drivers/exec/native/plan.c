@@ -13,6 +13,8 @@
 #include <sys/resource.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <linux/capability.h>
 
 typedef struct {
@@ -107,6 +109,70 @@ parse_mounts (BerthInitPlan *plan, JsonArray *mounts, GError **error)
         return o ? FALSE : berth_fail (error, BERTH_ERROR_INVALID, "mounts[%u]: not an object", i);
       plan->mounts_cgroup = plan->mounts_cgroup || m->is_cgroup;
       g_ptr_array_add (plan->mounts, m);
+    }
+  return TRUE;
+}
+
+static void
+device_plan_free (gpointer data)
+{
+  BerthDevicePlan *d = data;
+  g_free (d->path);
+  g_free (d);
+}
+
+/* The spec's one-letter types; "u" (unbuffered) is a character device too. */
+static mode_t
+device_type (const char *type)
+{
+  if (strcmp (type, "c") == 0 || strcmp (type, "u") == 0)
+    return S_IFCHR;
+  if (strcmp (type, "b") == 0)
+    return S_IFBLK;
+  if (strcmp (type, "p") == 0)
+    return S_IFIFO;
+  return 0;
+}
+
+static BerthDevicePlan *
+device_plan_new (JsonObject *o, GError **error)
+{
+  const char *path = berth_json_string (o, "path", "");
+  const char *type = berth_json_string (o, "type", "");
+  mode_t kind = device_type (type);
+  if (path[0] != '/' || g_str_has_suffix (path, "/"))
+    return berth_fail (error, BERTH_ERROR_INVALID, "device path '%s': not an absolute path to a file",
+                       path), NULL;
+  if (kind == 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "device %s: type '%s' unknown (c, b, u or p)",
+                       path, type), NULL;
+  gint64 major = berth_json_int (o, "major", -1), minor = berth_json_int (o, "minor", -1);
+  if (kind != S_IFIFO && (major < 0 || minor < 0))
+    return berth_fail (error, BERTH_ERROR_INVALID, "device %s: type %s needs a major and a minor",
+                       path, type), NULL;
+  BerthDevicePlan *d = g_new0 (BerthDevicePlan, 1);
+  d->path = g_strdup (path);
+  d->type = kind;
+  if (kind != S_IFIFO)
+    d->rdev = makedev (major, minor);
+  /* runc's default; only the permission bits, the type being the type's. */
+  d->mode = berth_json_int (o, "fileMode", 0666) & 07777;
+  d->uid = berth_json_int (o, "uid", 0);
+  d->gid = berth_json_int (o, "gid", 0);
+  return d;
+}
+
+static gboolean
+parse_devices (BerthInitPlan *plan, JsonArray *devices, GError **error)
+{
+  plan->devices = g_ptr_array_new_with_free_func (device_plan_free);
+  for (guint i = 0; devices && i < json_array_get_length (devices); i++)
+    {
+      JsonObject *o = berth_json_array_object (devices, i);
+      BerthDevicePlan *d = o ? device_plan_new (o, error) : NULL;
+      if (d == NULL)
+        return o ? FALSE : berth_fail (error, BERTH_ERROR_INVALID, "linux.devices[%u]: not an object", i);
+      g_ptr_array_add (plan->devices, d);
     }
   return TRUE;
 }
@@ -263,6 +329,8 @@ plan_linux (BerthInitPlan *plan, JsonObject *linux_, GError **error)
         return berth_fail (error, BERTH_ERROR_INVALID, "rootfsPropagation '%s': unknown", prop);
       plan->root_propagation = p->set;
     }
+  if (!parse_devices (plan, berth_json_array (linux_, "devices"), error))
+    return FALSE;
   JsonObject *seccomp = berth_json_object (linux_, "seccomp");
   if (seccomp && (plan->seccomp = berth_seccomp_compile (seccomp, error)) == NULL)
     return FALSE;
@@ -271,7 +339,7 @@ plan_linux (BerthInitPlan *plan, JsonObject *linux_, GError **error)
 
 BerthInitPlan *
 berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
-                     const BerthExecStdio *stdio, GError **error)
+                     guint ns_flags_joined, const BerthExecStdio *stdio, GError **error)
 {
   g_autoptr (BerthInitPlan) plan = g_new0 (BerthInitPlan, 1);
   plan->sync_fd = -1;
@@ -289,7 +357,7 @@ berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
   plan->new_mount_ns = (ns_flags_new & CLONE_NEWNS) != 0;
   plan->new_net_ns = (ns_flags_new & CLONE_NEWNET) != 0;
   plan->new_uts_ns = (ns_flags_new & CLONE_NEWUTS) != 0;
-  plan->new_user_ns = (ns_flags_new & CLONE_NEWUSER) != 0;
+  plan->user_ns = ((ns_flags_new | ns_flags_joined) & CLONE_NEWUSER) != 0;
   plan->rootfs = g_strdup (rootfs);
   JsonObject *root = berth_json_object (spec, "root");
   plan->readonly_root = berth_json_bool (root, "readonly", FALSE);
