@@ -9,6 +9,7 @@
 #include <berth/fsutil.h>
 #include <berth/host.h>
 #include <berth/json.h>
+#include <berth/spec.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
@@ -908,6 +909,42 @@ native_status (GPtrArray *pairs)
   g_ptr_array_add (pairs, seccomp_status ());
 }
 
+static JsonArray *
+strv_array (const char *const *strv)
+{
+  JsonArray *a = json_array_new ();
+  for (; strv && *strv; strv++)
+    json_array_add_string_element (a, *strv);
+  return a;
+}
+
+/* features.md: what a bundle may ask of this driver on this host. */
+static void
+native_features (JsonObject *features)
+{
+  json_object_set_array_member (features, "mountOptions", berth_init_mount_options ());
+  JsonObject *linux_ = json_object_new ();
+  JsonArray *namespaces = json_array_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (namespace_types); i++)
+    json_array_add_string_element (namespaces, namespace_types[i].type);
+  json_object_set_array_member (linux_, "namespaces", namespaces);
+  json_object_set_array_member (linux_, "capabilities", strv_array (berth_all_capabilities ()));
+  JsonObject *cgroup = json_object_new ();
+  const char *layout = berth_host_cgroup_layout ();
+  gboolean hybrid = g_strcmp0 (layout, "hybrid") == 0;
+  json_object_set_boolean_member (cgroup, "v1", hybrid || g_strcmp0 (layout, "v1") == 0);
+  json_object_set_boolean_member (cgroup, "v2", hybrid || g_strcmp0 (layout, "v2") == 0);
+  json_object_set_boolean_member (cgroup, "systemd", FALSE);
+  json_object_set_boolean_member (cgroup, "systemdUser", FALSE);
+  json_object_set_object_member (linux_, "cgroup", cgroup);
+  json_object_set_object_member (linux_, "seccomp", berth_seccomp_features ());
+  JsonObject *off = json_object_new ();
+  json_object_set_boolean_member (off, "enabled", FALSE);
+  json_object_set_object_member (linux_, "apparmor", json_object_ref (off));
+  json_object_set_object_member (linux_, "selinux", off);
+  json_object_set_object_member (features, "linux", linux_);
+}
+
 const BerthExecOps berth_exec_native_ops = {
   .name = "native",
   .probe = native_probe,
@@ -926,5 +963,6 @@ const BerthExecOps berth_exec_native_ops = {
   .pids = native_pids,
   .oom_killed = native_oom_killed,
   .delete = native_delete,
+  .features = native_features,
   .free_priv = native_state_free,
 };

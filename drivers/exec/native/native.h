@@ -70,6 +70,8 @@ BerthSeccomp *berth_seccomp_compile (JsonObject *seccomp, GError **error);
  * allocation. Returns 0 or -errno. */
 int berth_seccomp_load (BerthSeccomp *filter);
 void berth_seccomp_free (BerthSeccomp *filter);
+/* features.md's linux.seccomp: enabled, actions, operators, archs. */
+JsonObject *berth_seccomp_features (void);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthSeccomp, berth_seccomp_free)
 
 /* --- hooks.c: the runtime-spec hooks at the driver's points --- */
@@ -175,6 +177,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthInitPlan, berth_init_plan_free)
 BerthInitPlan *berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
                                     guint ns_flags_joined, const BerthExecStdio *stdio,
                                     GError **error);
+/* The mount options a spec's mounts may use (features.md mountOptions). */
+JsonArray *berth_init_mount_options (void);
 /* Fill the process part of @plan from an OCI "process" object. */
 gboolean berth_init_plan_process (BerthInitPlan *plan, JsonObject *process, GError **error);
 

@@ -376,3 +376,14 @@ berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
     }
   return g_steal_pointer (&plan);
 }
+
+JsonArray *
+berth_init_mount_options (void)
+{
+  JsonArray *names = json_array_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (mount_flags); i++)
+    json_array_add_string_element (names, mount_flags[i].name);
+  for (guint i = 0; i < G_N_ELEMENTS (propagation_flags); i++)
+    json_array_add_string_element (names, propagation_flags[i].name);
+  return names;
+}

@@ -29,29 +29,37 @@ berth_seccomp_free (BerthSeccomp *filter)
   g_free (filter);
 }
 
+/* The OCI action names; ERRNO and TRACE carry the rule's errnoRet. */
+typedef struct {
+  const char *name;
+  guint32 action;
+  gboolean takes_errno;
+} ActionName;
+
+static const ActionName action_names[] = {
+  { "SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, FALSE },
+  { "SCMP_ACT_ERRNO", SCMP_ACT_ERRNO (0), TRUE },
+  { "SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, FALSE },
+  { "SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, FALSE },
+  { "SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, FALSE },
+  { "SCMP_ACT_TRAP", SCMP_ACT_TRAP, FALSE },
+  { "SCMP_ACT_TRACE", SCMP_ACT_TRACE (0), TRUE },
+  { "SCMP_ACT_LOG", SCMP_ACT_LOG, FALSE },
+};
+
 static gboolean
 parse_action (const char *name, gint64 errno_ret, guint32 *action, GError **error)
 {
   if (errno_ret < 0)
     errno_ret = EPERM;
-  if (g_strcmp0 (name, "SCMP_ACT_ALLOW") == 0)
-    *action = SCMP_ACT_ALLOW;
-  else if (g_strcmp0 (name, "SCMP_ACT_ERRNO") == 0)
-    *action = SCMP_ACT_ERRNO (errno_ret);
-  else if (g_strcmp0 (name, "SCMP_ACT_KILL") == 0 || g_strcmp0 (name, "SCMP_ACT_KILL_THREAD") == 0)
-    *action = SCMP_ACT_KILL_THREAD;
-  else if (g_strcmp0 (name, "SCMP_ACT_KILL_PROCESS") == 0)
-    *action = SCMP_ACT_KILL_PROCESS;
-  else if (g_strcmp0 (name, "SCMP_ACT_TRAP") == 0)
-    *action = SCMP_ACT_TRAP;
-  else if (g_strcmp0 (name, "SCMP_ACT_TRACE") == 0)
-    *action = SCMP_ACT_TRACE (errno_ret);
-  else if (g_strcmp0 (name, "SCMP_ACT_LOG") == 0)
-    *action = SCMP_ACT_LOG;
-  else
-    return berth_fail (error, BERTH_ERROR_INVALID, "seccomp action '%s': unknown",
-                       name ? name : "(none)");
-  return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (action_names); i++)
+    if (g_strcmp0 (name, action_names[i].name) == 0)
+      {
+        *action = action_names[i].action | (action_names[i].takes_errno ? (errno_ret & 0xffff) : 0);
+        return TRUE;
+      }
+  return berth_fail (error, BERTH_ERROR_INVALID, "seccomp action '%s': unknown",
+                     name ? name : "(none)");
 }
 
 typedef struct {
@@ -286,4 +294,34 @@ berth_seccomp_load (BerthSeccomp *filter)
   if (errno == ENOSYS && prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter->prog, 0, 0) == 0)
     return 0;
   return -errno;
+}
+
+/* The architectures an OCI profile may name, as libseccomp knows them. */
+static const char *const arch_names[] = {
+  "SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64",
+  "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",
+  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64",
+  "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_RISCV64",
+};
+
+JsonObject *
+berth_seccomp_features (void)
+{
+  JsonObject *f = json_object_new ();
+  json_object_set_boolean_member (f, "enabled", TRUE);
+  JsonArray *actions = json_array_new (), *ops = json_array_new (), *archs = json_array_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (action_names); i++)
+    json_array_add_string_element (actions, action_names[i].name);
+  for (guint i = 0; i < G_N_ELEMENTS (compare_ops); i++)
+    json_array_add_string_element (ops, compare_ops[i].name);
+  for (guint i = 0; i < G_N_ELEMENTS (arch_names); i++)
+    {
+      g_autofree char *lower = g_ascii_strdown (arch_names[i] + strlen ("SCMP_ARCH_"), -1);
+      if (seccomp_arch_resolve_name (lower) != 0)
+        json_array_add_string_element (archs, arch_names[i]);
+    }
+  json_object_set_array_member (f, "actions", actions);
+  json_object_set_array_member (f, "operators", ops);
+  json_object_set_array_member (f, "archs", archs);
+  return f;
 }
