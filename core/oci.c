@@ -133,23 +133,31 @@ berth_oci_open (const char *root, const char *id, GError **error)
   JsonObject *r = berth_json_node_object (record);
   g_autoptr (BerthExec) c = exec_handle (dir, id, berth_json_string (r, "bundle", ""),
                                          berth_json_string (r, "rootfs", ""), spec, error);
-  if (c == NULL || !berth_exec_load (c, error))
+  if (c == NULL)
     return NULL;
+  /* No driver state yet: a create is still under way (its hooks, say).
+   * The handle stays pid 0, which state reports as "creating". */
+  g_autoptr (GError) local = NULL;
+  if (!berth_exec_load (c, &local) && !g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
   return g_steal_pointer (&c);
 }
 
 JsonNode *
 berth_oci_state (const char *root, BerthExec *c, GError **error)
 {
-  BerthExecStatus status;
-  if (!berth_exec_state (c, &status, error))
+  BerthExecStatus status = BERTH_EXEC_STOPPED;
+  if (c->pid > 0 && !berth_exec_state (c, &status, error))
     return NULL;
   g_autofree char *record_path = g_build_filename (root, c->id, "oci.json", NULL);
   g_autoptr (JsonNode) record = read_json (record_path, "container record", error);
   if (record == NULL)
     return NULL;
   JsonObject *annotations = berth_json_object (berth_json_node_object (c->spec), "annotations");
-  JsonNode *state = berth_hook_state (c->id, berth_exec_status_name (status),
+  JsonNode *state = berth_hook_state (c->id, c->pid > 0 ? berth_exec_status_name (status) : "creating",
                                       status == BERTH_EXEC_STOPPED ? 0 : c->pid, c->bundle,
                                       annotations);
   /* runc's addition, for `list`: when the container was made. */
@@ -177,6 +185,14 @@ wait_stopped (BerthExec *c, GError **error)
 gboolean
 berth_oci_delete (const char *root, BerthExec *c, gboolean force, GError **error)
 {
+  g_autofree char *dir = g_build_filename (root, c->id, NULL);
+  /* A create that never finished (killed midway) is only removed by force:
+   * one still under way owns the directory. */
+  if (c->pid == 0 && !force)
+    return berth_fail (error, BERTH_ERROR_BUSY,
+                       "container %s is being created: wait, or delete --force", c->id);
+  if (c->pid == 0)
+    return berth_rm_rf (dir, error);
   BerthExecStatus status;
   if (!berth_exec_state (c, &status, error))
     return FALSE;
@@ -189,7 +205,6 @@ berth_oci_delete (const char *root, BerthExec *c, gboolean force, GError **error
     return FALSE;
   if (!berth_exec_delete (c, error))
     return FALSE;
-  g_autofree char *dir = g_build_filename (root, c->id, NULL);
   return berth_rm_rf (dir, error);
 }
 

@@ -118,6 +118,11 @@ berth_runc_start (BerthRunc *r, int argc, char **argv)
   if (c == NULL)
     return rc;
   g_autoptr (GError) error = NULL;
+  if (c->pid == 0)
+    {
+      g_set_error (&error, BERTH_ERROR, BERTH_ERROR_BUSY, "container %s is still being created", c->id);
+      return berth_runc_fail (r, error);
+    }
   return berth_exec_start (c, &error) ? 0 : berth_runc_fail (r, error);
 }
 

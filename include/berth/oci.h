@@ -24,7 +24,9 @@ JsonNode *berth_oci_read_bundle (const char *bundle, GError **error);
  * the exec driver reaches their points. */
 BerthExec *berth_oci_create (const char *root, const char *id, const char *bundle, JsonNode *spec,
                              const BerthExecStdio *stdio, GError **error);
-/* The container made by an earlier create; NOT_FOUND if there is none. */
+/* The container made by an earlier create; NOT_FOUND if there is none.
+ * While that create is still under way (its hooks running) the handle's
+ * pid is 0: state says "creating", delete needs --force. */
 BerthExec *berth_oci_open (const char *root, const char *id, GError **error);
 /* The runtime-spec state object: ociVersion, id, status, pid, bundle,
  * annotations, and runc's "created". */
