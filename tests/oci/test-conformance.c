@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
@@ -30,6 +33,7 @@ typedef struct {
   char *name;   /* the case's name: the test data */
   char *id;     /* conf-NAME-PID */
   char *cgroup; /* /berth-conf/ID */
+  GPid holder;  /* a process holding namespaces to join, or 0 */
 } Conf;
 
 /* ---- the fixture ---- */
@@ -96,6 +100,14 @@ static void
 conf_teardown (Conf *c, gconstpointer data)
 {
   (void) data;
+  if (c->holder > 0)
+    {
+      kill (c->holder, SIGKILL);
+      while (waitpid (c->holder, NULL, 0) < 0 && errno == EINTR)
+        ;
+      g_spawn_close_pid (c->holder);
+      c->holder = 0;
+    }
   oci_fixture_teardown (&c->oci, NULL);
   g_autoptr (GPtrArray) dirs = host_cgroup_dirs (c->cgroup);
   for (guint i = 0; i < dirs->len; i++)
@@ -823,6 +835,540 @@ test_rootfs_propagation (Conf *c, gconstpointer data)
   g_assert_cmpstr (out, ==, want);
 }
 
+/* ---- hooks ---- */
+
+/* The six kinds, in the order of a container's life. */
+static const struct {
+  const char *kind, *status;
+  gboolean in_container; /* in the container's namespaces, else the runtime's */
+} hook_kinds[] = {
+  { "prestart", "creating", FALSE },       { "createRuntime", "creating", FALSE },
+  { "createContainer", "creating", TRUE }, { "startContainer", "created", TRUE },
+  { "poststart", "running", FALSE },       { "poststop", "stopped", FALSE },
+};
+
+/* Append to hooks.@kind a hook running @script under /bin/sh -c, with a
+ * PATH (a hook's environment is only what it is given), and @timeout
+ * seconds when above 0. */
+static void
+add_hook (Conf *c, const char *kind, const char *script, int timeout)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "path");
+  json_builder_add_string_value (b, "/bin/sh");
+  json_builder_set_member_name (b, "args");
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, "sh");
+  json_builder_add_string_value (b, "-c");
+  json_builder_add_string_value (b, script);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "env");
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+  json_builder_end_array (b);
+  if (timeout > 0)
+    {
+      json_builder_set_member_name (b, "timeout");
+      json_builder_add_int_value (b, timeout);
+    }
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) node = json_builder_get_root (b);
+  g_autofree char *json = json_to_string (node, FALSE);
+  g_autofree char *path = g_strconcat ("hooks.", kind, NULL);
+  oci_config_append (&c->oci, path, json);
+}
+
+/* berth-runc --root ROOT ARGS... with stdin and stdout on /dev/null and
+ * its stderr in @err: a file, not a pipe, so that a container it wrongly
+ * leaves created (holding the stdio it was given) cannot hang the test.
+ * Its exit code. */
+static int G_GNUC_NULL_TERMINATED
+conf_runc_err (Conf *c, char **err, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) oci_runc_bin ());
+  g_ptr_array_add (argv, (gpointer) "--root");
+  g_ptr_array_add (argv, c->oci.root);
+  va_list ap;
+  va_start (ap, err);
+  const char *a;
+  while ((a = va_arg (ap, const char *)))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *err_path = g_build_filename (c->oci.dir, "stderr", NULL);
+  int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  int err_fd = open (err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  g_assert_cmpint (null_fd, >=, 0);
+  g_assert_cmpint (err_fd, >=, 0);
+  GPid pid;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_async_with_fds (NULL, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                         NULL, NULL, &pid, null_fd, null_fd, err_fd, &error));
+  close (null_fd);
+  close (err_fd);
+  int status = 0;
+  while (waitpid (pid, &status, 0) < 0)
+    g_assert_cmpint (errno, ==, EINTR);
+  g_spawn_close_pid (pid);
+  g_assert_true (g_file_get_contents (err_path, err, NULL, NULL));
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 255;
+}
+
+/* create of the bundle fails (exit 1): its stderr. */
+static char *
+conf_create_fails (Conf *c)
+{
+  g_autofree char *pid_file = g_build_filename (c->oci.dir, "pid", NULL);
+  char *err = NULL;
+  int rc = conf_runc_err (c, &err, "create", "--bundle", c->oci.bundle, "--pid-file", pid_file,
+                          c->id, NULL);
+  g_test_message ("create %s exited %d; stderr:\n%s", c->id, rc, err);
+  g_assert_cmpint (rc, ==, 1);
+  return err;
+}
+
+/* No container left: not listed, no state directory, no cgroup in any
+ * hierarchy. */
+static void
+assert_nothing_left (Conf *c)
+{
+  g_autofree char *list = NULL;
+  g_assert_cmpint (oci_runc (&c->oci, &list, NULL, "list", NULL), ==, 0);
+  g_assert_null (strstr (list, c->id));
+  g_autofree char *state = g_build_filename (c->oci.root, c->id, NULL);
+  g_assert_false (g_file_test (state, G_FILE_TEST_EXISTS));
+  g_autoptr (GPtrArray) dirs = host_cgroup_dirs (c->cgroup);
+  for (guint i = 0; i < dirs->len; i++)
+    g_assert_false (g_file_test (dirs->pdata[i], G_FILE_TEST_EXISTS));
+}
+
+/* Wait up to 10 s for @path to exist. */
+static gboolean
+wait_for_file (const char *path)
+{
+  for (int i = 0; i < 1000 && !g_file_test (path, G_FILE_TEST_EXISTS); i++)
+    g_usleep (10000);
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+/* One line for what the hook @kind saved in @dir: the state's status, its
+ * id, bundle and pid against the container's, and its mount namespace
+ * against ours and the container's. */
+static char *
+hook_summary (Conf *c, const char *dir, const char *kind, const char *pid, const char *host_mnt,
+              const char *container_mnt)
+{
+  g_autofree char *state_path = g_strdup_printf ("%s/%s.state", dir, kind);
+  g_autofree char *mnt_path = g_strdup_printf ("%s/%s.mnt", dir, kind);
+  g_autofree char *text = NULL;
+  g_autofree char *mnt = read_trimmed (mnt_path);
+  if (!g_file_get_contents (state_path, &text, NULL, NULL))
+    return g_strdup_printf ("%s: no state saved\n", kind);
+  g_test_message ("%s: %s (%s)", kind, text, mnt);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = json_from_string (text, &error);
+  g_assert_no_error (error);
+  JsonObject *o = json_node_get_object (node);
+  g_autofree char *bundle = g_canonicalize_filename (c->oci.bundle, NULL);
+  g_autofree char *got_pid = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                              json_object_get_int_member_with_default (o, "pid", -1));
+  const char *id = json_object_get_string_member_with_default (o, "id", "");
+  const char *got_bundle = json_object_get_string_member_with_default (o, "bundle", "");
+  return g_strdup_printf ("%s: %s, id %s, bundle %s, pid %s, mnt %s\n", kind,
+                          json_object_get_string_member_with_default (o, "status", "(none)"),
+                          strcmp (id, c->id) == 0 ? "ok" : id,
+                          strcmp (got_bundle, bundle) == 0 ? "ok" : got_bundle,
+                          strcmp (got_pid, pid) == 0 ? "container's" : got_pid,
+                          g_strcmp0 (mnt, host_mnt) == 0        ? "host"
+                          : g_strcmp0 (mnt, container_mnt) == 0 ? "container"
+                                                                : mnt);
+}
+
+/* All six kinds of hook, each saving its stdin (the state) and its mount
+ * namespace and appending its name to one file in the rootfs' /tmp/hooks:
+ * the host's kinds by the host path, startContainer (its path resolved in
+ * the container, busybox sh) by /tmp. Each ran once, in the life cycle's
+ * order, and the program saw the four before it; each got the state of
+ * its point (pid 0 once stopped, as berth-runc state says), in the
+ * runtime's mount namespace or, for createContainer and startContainer,
+ * the container's. */
+static void
+test_hooks (Conf *c, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *dir = oci_rootfs_path (&c->oci, "tmp/hooks");
+  g_assert_cmpint (g_mkdir_with_parents (dir, 01777), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (hook_kinds); i++)
+    {
+      const char *kind = hook_kinds[i].kind;
+      const char *d = strcmp (kind, "startContainer") == 0 ? "/tmp/hooks" : dir;
+      g_autofree char *script = g_strdup_printf ("cat > %s/%s.state\n"
+                                                 "readlink /proc/self/ns/mnt > %s/%s.mnt\n"
+                                                 "echo %s >> %s/order\n",
+                                                 d, kind, d, kind, kind, d);
+      add_hook (c, kind, script, 0);
+    }
+  oci_set_script (&c->oci, "head -n 4 /tmp/hooks/order > /tmp/hooks/program-saw\n"
+                           "touch /tmp/hooks/program-done\n"
+                           "exec sleep 1000\n");
+  g_autofree char *order_path = g_build_filename (dir, "order", NULL);
+  g_autofree char *saw_path = g_build_filename (dir, "program-saw", NULL);
+  g_autofree char *done_path = g_build_filename (dir, "program-done", NULL);
+  g_autofree char *pid_file = g_build_filename (c->oci.dir, "pid", NULL);
+
+  g_assert_cmpint (oci_runc_create (&c->oci, c->id, pid_file), ==, 0);
+  g_autofree char *order = NULL;
+  g_assert_true (g_file_get_contents (order_path, &order, NULL, NULL));
+  g_assert_cmpstr (order, ==, "prestart\ncreateRuntime\ncreateContainer\n");
+  g_assert_cmpint (oci_runc (&c->oci, NULL, NULL, "start", c->id, NULL), ==, 0);
+  g_assert_true (wait_for_file (done_path));
+  g_autofree char *pid = read_trimmed (pid_file);
+  g_assert_nonnull (pid);
+  g_autofree char *ns_link = g_strdup_printf ("/proc/%s/ns/mnt", pid);
+  g_autofree char *container_mnt = g_file_read_link (ns_link, NULL);
+  g_autofree char *host_mnt = g_file_read_link ("/proc/self/ns/mnt", NULL);
+  g_assert_nonnull (container_mnt);
+  g_assert_cmpstr (container_mnt, !=, host_mnt);
+  g_assert_cmpint (oci_runc (&c->oci, NULL, NULL, "delete", "--force", c->id, NULL), ==, 0);
+
+  g_clear_pointer (&order, g_free);
+  g_assert_true (g_file_get_contents (order_path, &order, NULL, NULL));
+  g_assert_cmpstr (order, ==,
+                   "prestart\ncreateRuntime\ncreateContainer\nstartContainer\npoststart\npoststop\n");
+  g_autofree char *saw = NULL;
+  g_assert_true (g_file_get_contents (saw_path, &saw, NULL, NULL));
+  g_assert_cmpstr (saw, ==, "prestart\ncreateRuntime\ncreateContainer\nstartContainer\n");
+
+  g_autoptr (GString) got = g_string_new (NULL);
+  g_autoptr (GString) want = g_string_new (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (hook_kinds); i++)
+    {
+      g_autofree char *line = hook_summary (c, dir, hook_kinds[i].kind, pid, host_mnt, container_mnt);
+      g_string_append (got, line);
+      gboolean stopped = strcmp (hook_kinds[i].status, "stopped") == 0;
+      g_string_append_printf (want, "%s: %s, id ok, bundle ok, pid %s, mnt %s\n", hook_kinds[i].kind,
+                              hook_kinds[i].status, stopped ? "0" : "container's",
+                              hook_kinds[i].in_container ? "container" : "host");
+    }
+  g_assert_cmpstr (got->str, ==, want->str);
+}
+
+/* A createContainer hook exiting 3 with a reason on stderr: create fails
+ * in one line naming the hook, its exit and its reason, and leaves no
+ * container; the poststop hooks still run (the spec's life cycle goes on
+ * to destroying the container), given a stopped state. */
+static void
+test_hooks_create_fails (Conf *c, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *poststop = g_build_filename (c->oci.dir, "poststop.state", NULL);
+  g_autofree char *script = g_strdup_printf ("cat > %s", poststop);
+  add_hook (c, "createContainer", "echo 'no conf device here' >&2; exit 3", 0);
+  add_hook (c, "poststop", script, 0);
+  oci_set_script (&c->oci, "exec sleep 1000");
+  g_autofree char *err = conf_create_fails (c);
+  g_assert_cmpstr (err, ==, "berth-runc: createContainer hook /bin/sh: exited with 3: no conf device here\n");
+  assert_nothing_left (c);
+  g_autofree char *state = read_trimmed (poststop);
+  g_assert_nonnull (state);
+  g_assert_nonnull (strstr (state, "\"status\":\"stopped\""));
+}
+
+/* A hook with timeout 1 running sleep 5 is killed at its timeout: run
+ * fails saying so, well before the 5 s, and leaves no container. */
+static void
+test_hooks_timeout (Conf *c, gconstpointer data)
+{
+  (void) data;
+  add_hook (c, "createRuntime", "sleep 5", 1);
+  oci_set_script (&c->oci, "echo 'program ran'");
+  gint64 start = g_get_monotonic_time ();
+  g_autofree char *err = NULL;
+  int rc = conf_runc_err (c, &err, "run", "--bundle", c->oci.bundle, c->id, NULL);
+  double took = (g_get_monotonic_time () - start) / 1e6;
+  g_test_message ("run exited %d after %.2f s: %s", rc, took, err);
+  g_assert_cmpint (rc, ==, 1);
+  g_assert_cmpstr (err, ==, "berth-runc: createRuntime hook /bin/sh: timed out after 1 s\n");
+  g_assert_cmpfloat (took, <, 5.0);
+  assert_nothing_left (c);
+}
+
+/* A failing poststart hook is a warning: run still runs the program and
+ * exits with its code. */
+static void
+test_hooks_poststart_fails (Conf *c, gconstpointer data)
+{
+  (void) data;
+  add_hook (c, "poststart", "echo 'cannot register conf' >&2; exit 4", 0);
+  oci_set_script (&c->oci, "echo 'program ran'");
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int rc = oci_runc (&c->oci, &out, &err, "run", "--bundle", c->oci.bundle, c->id, NULL);
+  g_test_message ("run exited %d; stderr:\n%s", rc, err);
+  g_assert_cmpint (rc, ==, 0);
+  g_assert_cmpstr (out, ==, "program ran\n");
+  g_assert_nonnull (strstr (err, "warning: poststart hook /bin/sh: exited with 4: cannot register conf\n"));
+  assert_nothing_left (c);
+}
+
+/* ---- linux.devices ---- */
+
+/* A character device (the fuse numbers, fileMode 0620, uid 1000, gid 1001)
+ * and a FIFO in directories the spec's /dev lacks: type, numbers, mode
+ * and owner as given. (The spec's device cgroup rules allow only mknod of
+ * them, which is all that is looked at.) */
+static void
+test_devices (Conf *c, gconstpointer data)
+{
+  (void) data;
+  oci_set_script (&c->oci, "exec 2>&1\n"
+                           "ls -ln /dev/fuse | awk '{ print $NF \":\", $1, $3 \":\" $4, $5 $6 }'\n"
+                           "stat -c '%n: %F, mode %a, owner %u:%g' /dev/fuse /dev/conf/nested/fifo\n");
+  oci_config_append (&c->oci, "linux.devices",
+                     "{\"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229,"
+                     " \"fileMode\": 400, \"uid\": 1000, \"gid\": 1001}");
+  oci_config_append (&c->oci, "linux.devices",
+                     "{\"path\": \"/dev/conf/nested/fifo\", \"type\": \"p\", \"fileMode\": 416,"
+                     " \"uid\": 1002, \"gid\": 1003}");
+  g_autofree char *out = conf_run (c, 0);
+  g_assert_cmpstr (out, ==,
+                   "/dev/fuse: crw--w---- 1000:1001 10,229\n"
+                   "/dev/fuse: character special file, mode 620, owner 1000:1001\n"
+                   "/dev/conf/nested/fifo: fifo, mode 640, owner 1002:1003\n");
+}
+
+/* A relative device path fails create in one line naming it, before
+ * anything is made. */
+static void
+test_devices_invalid (Conf *c, gconstpointer data)
+{
+  (void) data;
+  oci_set_script (&c->oci, "exec sleep 1000");
+  oci_config_append (&c->oci, "linux.devices",
+                     "{\"path\": \"dev/relative\", \"type\": \"c\", \"major\": 1, \"minor\": 3}");
+  g_autofree char *err = conf_create_fails (c);
+  g_assert_cmpstr (err, ==, "berth-runc: device path 'dev/relative': not an absolute path to a file\n");
+  assert_nothing_left (c);
+}
+
+/* ---- device cgroup ---- */
+
+/* The spec's rules (deny all, allow the default nodes) with c 1:5 rwm
+ * denied after them: /dev/zero refuses to open, /dev/null beside it works.
+ * berth enforces the rules with the v1 devices controller only. */
+static void
+test_cgroup_devices (Conf *c, gconstpointer data)
+{
+  (void) data;
+  if (!g_file_test (CGROUP_ROOT "/devices", G_FILE_TEST_IS_DIR))
+    {
+      skip_because ("no v1 devices controller (" CGROUP_ROOT "/devices): on cgroup2 berth "
+                    "does not enforce device rules yet");
+      return;
+    }
+  oci_set_script (&c->oci, "exec 2>&1\n"
+                           "head -c 4 /dev/zero | wc -c\n"
+                           "echo x > /dev/null && echo '/dev/null: writable'\n"
+                           "cat /dev/null && echo '/dev/null: readable'\n");
+  oci_config_append (&c->oci, "linux.resources.devices",
+                     "{\"allow\": false, \"type\": \"c\", \"major\": 1, \"minor\": 5, \"access\": \"rwm\"}");
+  g_autofree char *out = conf_run (c, 0);
+  g_assert_cmpstr (out, ==,
+                   "head: /dev/zero: Operation not permitted\n"
+                   "0\n"
+                   "/dev/null: writable\n"
+                   "/dev/null: readable\n");
+}
+
+/* ---- hugetlb ---- */
+
+/* hugepageLimits 2MB 4 MiB: while the container runs, the hugetlb file of
+ * its cgroup (v1 hierarchy, or the cgroup2 one) holds the limit. */
+static void
+test_hugetlb (Conf *c, gconstpointer data)
+{
+  (void) data;
+  if (!g_file_test ("/sys/kernel/mm/hugepages/hugepages-2048kB", G_FILE_TEST_IS_DIR))
+    {
+      skip_because ("this host has no 2MB huge pages (/sys/kernel/mm/hugepages/hugepages-2048kB)");
+      return;
+    }
+  g_autofree char *h = host_hierarchy ("hugetlb");
+  gboolean v1 = host_is_v1 (h);
+  if (!v1)
+    {
+      g_autofree char *list_path = g_build_filename (h, "cgroup.controllers", NULL);
+      g_autofree char *list = read_trimmed (list_path);
+      g_auto (GStrv) have = g_strsplit_set (list ? list : "", " \n", -1);
+      if (!g_strv_contains ((const char *const *) have, "hugetlb"))
+        {
+          skip_because ("no hugetlb cgroup controller (not a v1 hierarchy, not in %s)", list_path);
+          return;
+        }
+    }
+  oci_set_script (&c->oci, "exec sleep 1000");
+  oci_config_set (&c->oci, "linux.resources.hugepageLimits",
+                  "[{\"pageSize\": \"2MB\", \"limit\": 4194304}]");
+  g_autofree char *pid_file = g_build_filename (c->oci.dir, "pid", NULL);
+  g_assert_cmpint (oci_runc_create (&c->oci, c->id, pid_file), ==, 0);
+  g_assert_cmpint (oci_runc (&c->oci, NULL, NULL, "start", c->id, NULL), ==, 0);
+  g_autofree char *pid = read_trimmed (pid_file);
+  g_autofree char *dir = g_strconcat (h, c->cgroup, NULL);
+  g_autofree char *file =
+      g_build_filename (dir, v1 ? "hugetlb.2MB.limit_in_bytes" : "hugetlb.2MB.max", NULL);
+  g_autofree char *value = read_trimmed (file);
+  g_autofree char *procs_path = g_build_filename (dir, "cgroup.procs", NULL);
+  g_autofree char *procs = read_trimmed (procs_path);
+  g_auto (GStrv) pids = g_strsplit (procs ? procs : "", "\n", -1);
+  g_test_message ("%s: %s", file, value);
+  g_assert_cmpint (oci_runc (&c->oci, NULL, NULL, "delete", "--force", c->id, NULL), ==, 0);
+  g_assert_cmpstr (value, ==, "4194304");
+  g_assert_nonnull (pid);
+  g_assert_true (g_strv_contains ((const char *const *) pids, pid));
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+}
+
+/* ---- namespaces joined by path ---- */
+
+/* linux.namespaces: the entry of @type replaced by one with @path. */
+static void
+set_namespace_path (Conf *c, const char *type, const char *path)
+{
+  g_autoptr (JsonNode) config = oci_config_read (&c->oci);
+  JsonObject *linux_ = json_object_get_object_member (json_node_get_object (config), "linux");
+  JsonArray *old = json_object_get_array_member (linux_, "namespaces");
+  JsonArray *list = json_array_new ();
+  for (guint i = 0; old && i < json_array_get_length (old); i++)
+    {
+      JsonObject *o = json_array_get_object_element (old, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (o, "type", ""), type) != 0)
+        json_array_add_element (list, json_node_copy (json_array_get_element (old, i)));
+    }
+  JsonObject *entry = json_object_new ();
+  json_object_set_string_member (entry, "type", type);
+  json_object_set_string_member (entry, "path", path);
+  json_array_add_object_element (list, entry);
+  json_object_set_array_member (linux_, "namespaces", list);
+  oci_config_write (&c->oci, config);
+}
+
+/* The hostname in @pid's UTS namespace, read by a child that joins it. */
+static char *
+hostname_of (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/ns/uts", (int) pid);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  int p[2];
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (pipe2 (p, O_CLOEXEC), ==, 0);
+  pid_t child = fork ();
+  g_assert_cmpint (child, >=, 0);
+  if (child == 0)
+    {
+      char name[256] = "";
+      if (setns (fd, CLONE_NEWUTS) < 0 || gethostname (name, sizeof name - 1) < 0)
+        _exit (1);
+      _exit (write (p[1], name, strlen (name)) < 0);
+    }
+  close (fd);
+  close (p[1]);
+  char name[256] = "";
+  ssize_t n = read (p[0], name, sizeof name - 1);
+  close (p[0]);
+  int status = 0;
+  while (waitpid (child, &status, 0) < 0)
+    g_assert_cmpint (errno, ==, EINTR);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  return g_strndup (name, MAX (n, 0));
+}
+
+/* A holder process in network and UTS namespaces of its own, named
+ * conf-joined; the container joins both by their /proc paths: the same
+ * namespaces inside, and the holder's hostname. A spec hostname is not
+ * applied to a UTS namespace the container only joined: berth sets up
+ * only the namespaces it made (runc and current crun rename the joined
+ * one), so the holder keeps its name. */
+static void
+test_namespaces_joined (Conf *c, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *unshare = g_find_program_in_path ("unshare");
+  if (unshare == NULL)
+    {
+      skip_because ("no unshare(1) to make the namespaces to join");
+      return;
+    }
+  char *argv[] = { unshare, "-n", "-u", "sh", "-c", "hostname conf-joined; exec sleep 100", NULL };
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_async (NULL, argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
+                                    | G_SPAWN_STDERR_TO_DEV_NULL,
+                                NULL, NULL, &c->holder, &error));
+  /* sh has set the name once it has become sleep. */
+  g_autofree char *comm_path = g_strdup_printf ("/proc/%d/comm", (int) c->holder);
+  g_autofree char *comm = NULL;
+  for (int i = 0; i < 1000 && g_strcmp0 (comm, "sleep") != 0; i++)
+    {
+      g_clear_pointer (&comm, g_free);
+      g_usleep (10000);
+      comm = read_trimmed (comm_path);
+    }
+  g_assert_cmpstr (comm, ==, "sleep");
+  g_autofree char *net = g_strdup_printf ("/proc/%d/ns/net", (int) c->holder);
+  g_autofree char *uts = g_strdup_printf ("/proc/%d/ns/uts", (int) c->holder);
+  g_autofree char *net_link = g_file_read_link (net, NULL);
+  g_autofree char *uts_link = g_file_read_link (uts, NULL);
+  g_autofree char *our_net = g_file_read_link ("/proc/self/ns/net", NULL);
+  g_assert_nonnull (net_link);
+  g_assert_nonnull (uts_link);
+  g_assert_cmpstr (net_link, !=, our_net);
+
+  oci_set_script (&c->oci, "exec 2>&1\n"
+                           "echo \"net: $(readlink /proc/self/ns/net)\"\n"
+                           "echo \"uts: $(readlink /proc/self/ns/uts)\"\n"
+                           "echo \"hostname: $(hostname)\"\n");
+  set_namespace_path (c, "network", net);
+  set_namespace_path (c, "uts", uts);
+  g_autofree char *want = g_strdup_printf ("net: %s\nuts: %s\nhostname: conf-joined\n", net_link,
+                                           uts_link);
+  /* As a user joining would write it: no hostname of its own. */
+  g_autoptr (JsonNode) config = oci_config_read (&c->oci);
+  json_object_remove_member (json_node_get_object (config), "hostname");
+  oci_config_write (&c->oci, config);
+  g_autofree char *out = conf_run (c, 0);
+  g_assert_cmpstr (out, ==, want);
+
+  oci_config_set (&c->oci, "hostname", "\"conf-renamed\"");
+  g_autofree char *again = conf_run (c, 0);
+  g_assert_cmpstr (again, ==, want);
+  g_autofree char *holder_name = hostname_of (c->holder);
+  g_assert_cmpstr (holder_name, ==, "conf-joined");
+}
+
+/* A namespace path that does not exist, and one of another type: create
+ * fails in one line naming the entry and the path, leaving nothing. */
+static void
+test_namespaces_bad_path (Conf *c, gconstpointer data)
+{
+  (void) data;
+  oci_set_script (&c->oci, "exec sleep 1000");
+  g_autofree char *missing = g_build_filename (c->oci.dir, "no-such-ns", NULL);
+  set_namespace_path (c, "network", missing);
+  g_autofree char *err = conf_create_fails (c);
+  g_autofree char *want = g_strdup_printf ("berth-runc: namespace network path %s: "
+                                           "No such file or directory\n", missing);
+  g_assert_cmpstr (err, ==, want);
+  assert_nothing_left (c);
+
+  set_namespace_path (c, "network", "/proc/self/ns/uts");
+  g_autofree char *wrong = conf_create_fails (c);
+  g_assert_cmpstr (wrong, ==,
+                   "berth-runc: namespace network path /proc/self/ns/uts: not a network namespace\n");
+  assert_nothing_left (c);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -858,6 +1404,16 @@ main (int argc, char **argv)
     { "propagation-slave", test_rootfs_propagation },
     { "propagation-shared", test_rootfs_propagation },
     { "propagation-unbindable", test_rootfs_propagation },
+    { "hooks", test_hooks },
+    { "hooks-create-fails", test_hooks_create_fails },
+    { "hooks-timeout", test_hooks_timeout },
+    { "hooks-poststart-fails", test_hooks_poststart_fails },
+    { "devices", test_devices },
+    { "devices-invalid", test_devices_invalid },
+    { "cgroup-devices", test_cgroup_devices },
+    { "hugetlb", test_hugetlb },
+    { "namespaces-joined", test_namespaces_joined },
+    { "namespaces-bad-path", test_namespaces_bad_path },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {

@@ -10,6 +10,7 @@
 #include <berth/hooks.h>
 #include <berth/json.h>
 #include <errno.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,7 +43,10 @@ run_kind (BerthExec *c, const char *kind, const char *status, guint ns_flags, GE
     return FALSE;
   if (hooks->len == 0)
     return TRUE;
-  g_autoptr (JsonNode) state = berth_hook_state (c->id, status, c->pid,
+  /* A stopped container has no pid, as berth-runc state reports it: the
+   * old one may be another process's by now. */
+  int pid = strcmp (status, "stopped") == 0 ? 0 : c->pid;
+  g_autoptr (JsonNode) state = berth_hook_state (c->id, status, pid,
                                                  c->bundle ? c->bundle : c->state_dir,
                                                  berth_json_object (spec_of (c), "annotations"));
   g_autofree char *text = berth_json_to_string (state, NULL);

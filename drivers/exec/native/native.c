@@ -520,16 +520,23 @@ static const char *const all_hook_kinds[] = { "prestart", "createRuntime", "crea
 
 /* With create hooks the child stops before pivot_root ('H') while they
  * run, so createContainer sees the container's namespaces with the host's
- * tree still its root; then the child goes on. */
+ * tree still its root; then the child goes on. *@hook_failed tells a
+ * failed hook from a failed setup: after the former the spec's life cycle
+ * goes on to destroying the container and its poststop hooks. */
 static gboolean
-run_create_hooks (BerthExec *c, BerthInitPlan *plan, int sync_fd, GError **error)
+run_create_hooks (BerthExec *c, BerthInitPlan *plan, int sync_fd, gboolean *hook_failed,
+                  GError **error)
 {
   guint flags;
   if (!plan->pause_for_hooks)
     return TRUE;
-  if (!wait_child (sync_fd, 'H', error) || !container_ns_flags (c, &flags, error)
-      || !berth_native_hooks_create (c, flags, error))
+  if (!wait_child (sync_fd, 'H', error) || !container_ns_flags (c, &flags, error))
     return FALSE;
+  if (!berth_native_hooks_create (c, flags, error))
+    {
+      *hook_failed = TRUE;
+      return FALSE;
+    }
   if (send (sync_fd, "G", 1, MSG_NOSIGNAL) != 1)
     return berth_fail_errno (error, errno, "release the container's first process after its hooks");
   return TRUE;
@@ -592,14 +599,14 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
   close (sv[1]);
   if (plan->exec_fifo_fd >= 0)
     close (plan->exec_fifo_fd);
-  gboolean ok;
+  gboolean ok, hook_failed = FALSE;
   if (pid < 0) /* clone_joining has said why */
     ok = ns.joined ? FALSE : berth_fail_errno (error, errsv, "clone the container's first process");
   else
     {
       c->pid = pid;
       ok = release_child (c, &ns, sv[0], cg, cgroup_fd >= 0, error)
-           && run_create_hooks (c, plan, sv[0], error)
+           && run_create_hooks (c, plan, sv[0], &hook_failed, error)
            && wait_child (sv[0], create_only ? 'R' : 0, error);
     }
   close (sv[0]);
@@ -618,6 +625,8 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
       unlink (fifo);
     }
   berth_cgroup_destroy (cg, NULL);
+  if (hook_failed)
+    berth_native_hooks_after (c, "poststop", "stopped");
   return FALSE;
 }
 
