@@ -107,6 +107,9 @@ int
 main (int argc, char **argv)
 {
   BerthRunc r = { .root = DEFAULT_ROOT };
+  /* Warnings from the library name the program (the commands' option
+   * parsing would otherwise name it after the command). */
+  g_set_prgname ("berth-runc");
   int first = parse_globals (&r, argc, argv);
   if (first < 0)
     return berth_runc_usage (&r, "global option '%s': unknown, or its value is missing or wrong",

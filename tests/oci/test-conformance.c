@@ -1340,11 +1340,31 @@ test_namespaces_joined (Conf *c, gconstpointer data)
   g_autofree char *out = conf_run (c, 0);
   g_assert_cmpstr (out, ==, want);
 
+  /* A hostname in the spec is set in the joined namespace, as runc sets
+   * it: the holder, in the same namespace, sees the new name too. */
   oci_config_set (&c->oci, "hostname", "\"conf-renamed\"");
   g_autofree char *again = conf_run (c, 0);
-  g_assert_cmpstr (again, ==, want);
+  g_autofree char *want_renamed = g_strdup_printf ("net: %s\nuts: %s\nhostname: conf-renamed\n",
+                                                   net_link, uts_link);
+  g_assert_cmpstr (again, ==, want_renamed);
   g_autofree char *holder_name = hostname_of (c->holder);
-  g_assert_cmpstr (holder_name, ==, "conf-joined");
+  g_assert_cmpstr (holder_name, ==, "conf-renamed");
+
+  /* Without a uts namespace at all the name would be the host's: refused. */
+  g_autoptr (JsonNode) no_uts = oci_config_read (&c->oci);
+  JsonObject *linux_ = json_object_get_object_member (json_node_get_object (no_uts), "linux");
+  JsonArray *old = json_object_get_array_member (linux_, "namespaces");
+  JsonArray *kept = json_array_new ();
+  for (guint i = 0; i < json_array_get_length (old); i++)
+    if (g_strcmp0 (json_object_get_string_member_with_default (json_array_get_object_element (old, i),
+                                                               "type", ""), "uts") != 0)
+      json_array_add_element (kept, json_node_copy (json_array_get_element (old, i)));
+  json_object_set_array_member (linux_, "namespaces", kept);
+  oci_config_write (&c->oci, no_uts);
+  g_autofree char *err = conf_create_fails (c);
+  g_assert_cmpstr (err, ==, "berth-runc: hostname conf-renamed: the container has no uts namespace "
+                            "of its own\n");
+  assert_nothing_left (c);
 }
 
 /* A namespace path that does not exist, and one of another type: create

@@ -81,5 +81,5 @@ berth_native_hooks_after (BerthExec *c, const char *kind, const char *status)
 {
   g_autoptr (GError) error = NULL;
   if (!run_kind (c, kind, status, 0, &error))
-    g_printerr ("berth: warning: %s\n", error->message);
+    g_printerr ("%s: warning: %s\n", g_get_prgname () ? g_get_prgname () : "berth", error->message);
 }

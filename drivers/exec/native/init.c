@@ -783,7 +783,7 @@ berth_init_container (BerthInitPlan *plan)
     enter_rootfs (plan);
   /* Without a mount namespace of its own the hooks' point is here. */
   pause_for_hooks (plan);
-  if (plan->new_uts_ns && plan->hostname
+  if (plan->uts_ns && plan->hostname
       && sethostname (plan->hostname, strlen (plan->hostname)) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "set hostname %s", plan->hostname);
   if (plan->new_net_ns)

@@ -130,7 +130,8 @@ typedef struct {
 typedef struct {
   /* what the child sets up: a namespace joined by path is the other
    * container's or process's, set up already, so it is not new */
-  gboolean new_mount_ns, new_net_ns, new_uts_ns;
+  gboolean new_mount_ns, new_net_ns;
+  gboolean uts_ns;                 /* made or joined: the hostname is set in it */
   gboolean user_ns;                /* in a user namespace, made or joined: no mknod, no v1 mounts */
   gboolean unshare_cgroup_ns;      /* after the parent's go, not by clone */
   gboolean pause_for_hooks;        /* stop before pivot_root ('H') for the create hooks */

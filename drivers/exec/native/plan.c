@@ -356,12 +356,18 @@ berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
     }
   plan->new_mount_ns = (ns_flags_new & CLONE_NEWNS) != 0;
   plan->new_net_ns = (ns_flags_new & CLONE_NEWNET) != 0;
-  plan->new_uts_ns = (ns_flags_new & CLONE_NEWUTS) != 0;
+  plan->uts_ns = ((ns_flags_new | ns_flags_joined) & CLONE_NEWUTS) != 0;
   plan->user_ns = ((ns_flags_new | ns_flags_joined) & CLONE_NEWUSER) != 0;
   plan->rootfs = g_strdup (rootfs);
   JsonObject *root = berth_json_object (spec, "root");
   plan->readonly_root = berth_json_bool (root, "readonly", FALSE);
   plan->hostname = g_strdup (berth_json_string (spec, "hostname", NULL));
+  /* As runc: in a joined uts namespace the name is set there; in the
+   * host's it would rename the host. */
+  if (plan->hostname && !plan->uts_ns)
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "hostname %s: the container has no uts namespace of its own", plan->hostname),
+           NULL;
   if ((plan->helper_fd = berth_exec_helper_memfd (error)) < 0
       || !berth_init_plan_process (plan, berth_json_object (spec, "process"), error)
       || !parse_mounts (plan, berth_json_array (spec, "mounts"), error)
