@@ -200,8 +200,12 @@ berth_oci_delete (const char *root, BerthExec *c, gboolean force, GError **error
     return berth_fail (error, BERTH_ERROR_BUSY,
                        "container %s is %s: kill it first, or delete --force", c->id,
                        berth_exec_status_name (status));
+  /* A frozen process does not act on SIGKILL until it is thawed (cgroup
+   * v1's freezer): runc thaws after signalling, and so does this. */
   if (status != BERTH_EXEC_STOPPED
-      && (!berth_exec_kill (c, SIGKILL, TRUE, error) || !wait_stopped (c, error)))
+      && (!berth_exec_kill (c, SIGKILL, TRUE, error)
+          || (status == BERTH_EXEC_PAUSED && !berth_exec_unpause (c, error))
+          || !wait_stopped (c, error)))
     return FALSE;
   if (!berth_exec_delete (c, error))
     return FALSE;

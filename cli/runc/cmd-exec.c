@@ -171,6 +171,17 @@ berth_runc_exec (BerthRunc *r, int argc, char **argv)
   g_autoptr (BerthExec) c = berth_oci_open (r->root, argv[1], &error);
   if (c == NULL)
     return berth_runc_fail (r, error);
+  /* A paused container's freezer would hold the new process before it
+   * reports back, and exec would wait for ever: refused, as runc does. */
+  BerthExecStatus status;
+  if (!berth_exec_state (c, &status, &error))
+    return berth_runc_fail (r, error);
+  if (status == BERTH_EXEC_PAUSED || status == BERTH_EXEC_STOPPED)
+    {
+      g_set_error (&error, BERTH_ERROR, BERTH_ERROR_INVALID, "container %s is %s: exec needs it running",
+                   c->id, berth_exec_status_name (status));
+      return berth_runc_fail (r, error);
+    }
   g_autoptr (JsonObject) process = o.process_file ? read_process_file (o.process_file, &error)
                                                   : process_from_args (c, &o, args, &error);
   if (process == NULL)

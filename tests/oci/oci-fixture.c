@@ -11,7 +11,7 @@
 /* The busybox applets the cases run (ulimit, printf and test are sh's own). */
 static const char *const applets[] = {
   "sh", "awk", "cat", "chown", "cut", "echo", "grep", "head", "hostname", "id",
-  "ln", "ls", "mkdir", "readlink", "sleep", "stat", "touch", "tr", "wc",
+  "ln", "ls", "mkdir", "readlink", "sleep", "stat", "touch", "tr", "tty", "wc",
 };
 
 const char *
