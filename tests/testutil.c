@@ -382,6 +382,13 @@ tu_berth_bin (void)
   return bin ? bin : "./berth";
 }
 
+void
+tu_argv_add_va (GPtrArray *argv, va_list args)
+{
+  for (const char *a = va_arg (args, const char *); a; a = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+}
+
 int
 tu_berth_va (const char *root, char **out, char **err, va_list args)
 {
@@ -389,8 +396,7 @@ tu_berth_va (const char *root, char **out, char **err, va_list args)
   g_ptr_array_add (argv, (gpointer) tu_berth_bin ());
   g_ptr_array_add (argv, "--root");
   g_ptr_array_add (argv, (gpointer) root);
-  for (const char *a = va_arg (args, const char *); a; a = va_arg (args, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
+  tu_argv_add_va (argv, args);
   return tu_berth_argv (argv, out, err);
 }
 

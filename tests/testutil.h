@@ -35,6 +35,9 @@ gboolean tu_mounted_below (const char *path);
  * captured into @out/@err when not NULL. */
 int tu_run (char **argv, char **out, char **err);
 
+/* Append the NULL-terminated @args to @argv (borrowed, the NULL left out). */
+void tu_argv_add_va (GPtrArray *argv, va_list args);
+
 /* The berth binary under test: $BERTH_BIN, else ./berth. */
 const char *tu_berth_bin (void);
 /* Run it with --root @root and the NULL-terminated args; its exit code,

@@ -193,6 +193,16 @@ if [ "${BERTH_KERNEL_EXEC:-1}" != 0 ]; then
 		"$B/tests/test-exec" --tap -k -p /exec/overlay
 fi
 
+# berth-runc on a cgroup2-only kernel: the runtime-spec conformance set and
+# the command line (hooks, devices, cgroups, namespaces, exec, pause,
+# update, the console socket). containerd's test is left to the host.
+if [ "${BERTH_KERNEL_EXEC:-1}" != 0 ]; then
+	job oci-conformance env BERTH_RUNC_BIN="$B/berth-runc" BERTH_EXEC_HELPER="$B/berth-exec-helper" \
+		"$B/tests/oci/test-conformance" --tap -k
+	job oci-cli env BERTH_RUNC_BIN="$B/berth-runc" BERTH_EXEC_HELPER="$B/berth-exec-helper" \
+		"$B/tests/oci/test-oci" --tap -k
+fi
+
 echo "1..$n_sweep" >> "$R/leftovers.tap"
 dmesg | tail -n 50 > "$R/dmesg.txt"
 rm -rf --one-file-system "$SCRATCH" 2>/dev/null || true

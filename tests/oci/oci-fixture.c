@@ -2,6 +2,9 @@
 #include "config.h"
 #include "oci-fixture.h"
 #include "../testutil.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +17,16 @@ static const char *const applets[] = {
   "ln", "ls", "mkdir", "readlink", "sleep", "stat", "touch", "tr", "tty", "wc",
 };
 
+gboolean
+oci_test_init (int *argc, char ***argv)
+{
+  g_test_init (argc, argv, NULL);
+  if (getuid () == 0)
+    return TRUE;
+  g_test_skip ("berth-runc needs root (namespaces, cgroups, mounts)");
+  return FALSE;
+}
+
 const char *
 oci_runc_bin (void)
 {
@@ -21,34 +34,106 @@ oci_runc_bin (void)
   return bin ? bin : "./berth-runc";
 }
 
+GPtrArray *
+oci_runc_argv (const char *root, va_list args)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) oci_runc_bin ());
+  g_ptr_array_add (argv, (gpointer) "--root");
+  g_ptr_array_add (argv, (gpointer) root);
+  tu_argv_add_va (argv, args);
+  g_ptr_array_add (argv, NULL);
+  return argv;
+}
+
+int
+oci_runc_va (const char *root, char **out, char **err, va_list args)
+{
+  g_autoptr (GPtrArray) argv = oci_runc_argv (root, args);
+  return tu_run ((char **) argv->pdata, out, err);
+}
+
 int
 oci_runc (OciFixture *f, char **out, char **err, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) oci_runc_bin ());
-  g_ptr_array_add (argv, (gpointer) "--root");
-  g_ptr_array_add (argv, f->root);
   va_list ap;
   va_start (ap, err);
-  const char *a;
-  while ((a = va_arg (ap, const char *)))
-    g_ptr_array_add (argv, (gpointer) a);
+  int status = oci_runc_va (f->root, out, err, ap);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  return tu_run ((char **) argv->pdata, out, err);
+  return status;
+}
+
+/* @argv started with stdin and stdout on /dev/null, stderr on @err_fd (or
+ * /dev/null when below 0), not reaped. */
+static GPid
+spawn_quiet (GPtrArray *argv, int err_fd)
+{
+  int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  g_assert_cmpint (null_fd, >=, 0);
+  GPid pid;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_async_with_fds (NULL, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                         NULL, NULL, &pid, null_fd, null_fd,
+                                         err_fd >= 0 ? err_fd : null_fd, &error));
+  g_assert_no_error (error);
+  close (null_fd);
+  return pid;
+}
+
+/* Wait for @pid into @status, polling every 10 ms for at most @deadline_s
+ * seconds when above 0: FALSE if it still runs then. */
+static gboolean
+wait_exit (GPid pid, int deadline_s, int *status)
+{
+  if (deadline_s <= 0)
+    {
+      while (waitpid (pid, status, 0) < 0)
+        g_assert_cmpint (errno, ==, EINTR);
+      return TRUE;
+    }
+  for (int i = 0; i < deadline_s * 100; i++)
+    {
+      if (waitpid (pid, status, WNOHANG) != 0)
+        return TRUE;
+      g_usleep (10000);
+    }
+  return FALSE;
+}
+
+int
+oci_runc_quiet (OciFixture *f, int deadline_s, char **err, ...)
+{
+  va_list ap;
+  va_start (ap, err);
+  g_autoptr (GPtrArray) argv = oci_runc_argv (f->root, ap);
+  va_end (ap);
+  g_autofree char *err_path = g_build_filename (f->dir, "runc.err", NULL);
+  int err_fd = -1;
+  if (err)
+    {
+      err_fd = open (err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      g_assert_cmpint (err_fd, >=, 0);
+    }
+  GPid pid = spawn_quiet (argv, err_fd);
+  if (err_fd >= 0)
+    close (err_fd);
+  int status = 0;
+  if (!wait_exit (pid, deadline_s, &status))
+    {
+      kill (pid, SIGKILL);
+      waitpid (pid, NULL, 0);
+      g_error ("berth-runc %s %s: still running after %d s", (char *) argv->pdata[3],
+               (char *) argv->pdata[4], deadline_s);
+    }
+  if (err)
+    g_assert_true (g_file_get_contents (err_path, err, NULL, NULL));
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 255;
 }
 
 int
 oci_runc_create (OciFixture *f, const char *id, const char *pid_file)
 {
-  const char *argv[] = { oci_runc_bin (), "--root", f->root, "create", "--bundle", f->bundle,
-                         "--pid-file", pid_file, id, NULL };
-  int status = 0;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL,
-                               G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-                               NULL, NULL, &status, &error));
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 255;
+  return oci_runc_quiet (f, 0, NULL, "create", "--bundle", f->bundle, "--pid-file", pid_file, id, NULL);
 }
 
 JsonNode *

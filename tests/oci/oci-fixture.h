@@ -5,6 +5,7 @@
 #pragma once
 #include <glib.h>
 #include <json-glib/json-glib.h>
+#include <stdarg.h>
 
 G_BEGIN_DECLS
 
@@ -20,16 +21,30 @@ typedef struct {
 void oci_fixture_setup (OciFixture *f, gconstpointer data);
 void oci_fixture_teardown (OciFixture *f, gconstpointer data);
 
+/* g_test_init; FALSE, with the run skipped, when not root (berth-runc
+ * needs namespaces, cgroups and mounts). */
+gboolean oci_test_init (int *argc, char ***argv);
+
 /* $BERTH_RUNC_BIN, else ./berth-runc. */
 const char *oci_runc_bin (void);
 
-/* berth-runc --root ROOT ARGS... (NULL-terminated): its exit code, stdout
- * and stderr captured into @out/@err when not NULL. */
-int oci_runc (OciFixture *f, char **out, char **err, ...) G_GNUC_NULL_TERMINATED;
+/* berth-runc --root @root and the NULL-terminated @args, NULL-terminated
+ * (for tu_run, g_spawn_*); the strings are borrowed. */
+GPtrArray *oci_runc_argv (const char *root, va_list args);
 
-/* create --bundle --pid-file @pid_file @id, with the container's stdio on
- * /dev/null: the created process keeps the stdio it was given, so a
- * captured pipe would never close. Its exit code. */
+/* berth-runc --root ROOT ARGS... (NULL-terminated): its exit code, stdout
+ * and stderr captured into @out/@err when not NULL. oci_runc_va takes any
+ * ROOT and the args as a va_list. */
+int oci_runc (OciFixture *f, char **out, char **err, ...) G_GNUC_NULL_TERMINATED;
+int oci_runc_va (const char *root, char **out, char **err, va_list args);
+
+/* berth-runc --root ROOT ARGS... with stdin and stdout on /dev/null and
+ * stderr into @err through a file (what it starts keeps the stdio it was
+ * given, so a pipe would never close), or on /dev/null when @err is NULL.
+ * With @deadline_s > 0 the case fails if it runs longer. Its exit code. */
+int oci_runc_quiet (OciFixture *f, int deadline_s, char **err, ...) G_GNUC_NULL_TERMINATED;
+
+/* create --bundle --pid-file @pid_file @id through oci_runc_quiet. */
 int oci_runc_create (OciFixture *f, const char *id, const char *pid_file);
 
 /* The bundle's config.json, parsed; and written back. */

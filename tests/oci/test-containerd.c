@@ -48,9 +48,7 @@ ctr (Fixture *f, char **out, char **err, ...)
     g_ptr_array_add (argv, (gpointer) head[i]);
   va_list ap;
   va_start (ap, err);
-  const char *a;
-  while ((a = va_arg (ap, const char *)))
-    g_ptr_array_add (argv, (gpointer) a);
+  tu_argv_add_va (argv, ap);
   va_end (ap);
   g_ptr_array_add (argv, NULL);
   return tu_run ((char **) argv->pdata, out, err);
@@ -61,18 +59,11 @@ static int G_GNUC_NULL_TERMINATED
 runc (Fixture *f, char **out, ...)
 {
   g_autofree char *root = g_build_filename (f->runc_root, f->ns, NULL);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) oci_runc_bin ());
-  g_ptr_array_add (argv, (gpointer) "--root");
-  g_ptr_array_add (argv, root);
   va_list ap;
   va_start (ap, out);
-  const char *a;
-  while ((a = va_arg (ap, const char *)))
-    g_ptr_array_add (argv, (gpointer) a);
+  int status = oci_runc_va (root, out, NULL, ap);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  return tu_run ((char **) argv->pdata, out, NULL);
+  return status;
 }
 
 static gboolean

@@ -135,89 +135,14 @@ test_refusals (Fixture *f, gconstpointer data)
 /* ---- exec, ps, pause/resume, update, the console socket, --log,
  * features and list (issue 7's second part) ---- */
 
-/* berth-runc with its stdio on /dev/null: what it starts keeps that stdio
- * (exec --detach), so a captured pipe would never close. Its exit code. */
-static int
-runc_quiet (Fixture *f, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) oci_runc_bin ());
-  g_ptr_array_add (argv, (gpointer) "--root");
-  g_ptr_array_add (argv, f->root);
-  va_list ap;
-  va_start (ap, f);
-  const char *a;
-  while ((a = va_arg (ap, const char *)))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  int status = 0;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL,
-                               G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-                               NULL, NULL, &status, &error));
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 255;
-}
-
-/* berth-runc that must be done within 10 s, with its stdout on /dev/null
- * and its stderr into @err (a file: what hangs may hold a pipe open). Its
- * exit code; the case fails if it hangs. */
-static int
-runc_deadline (Fixture *f, char **err, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) oci_runc_bin ());
-  g_ptr_array_add (argv, (gpointer) "--root");
-  g_ptr_array_add (argv, f->root);
-  va_list ap;
-  va_start (ap, err);
-  const char *a;
-  while ((a = va_arg (ap, const char *)))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_autofree char *err_path = g_build_filename (f->dir, "deadline.err", NULL);
-  int err_fd = open (err_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
-  g_assert_cmpint (err_fd, >=, 0);
-  g_assert_cmpint (null_fd, >=, 0);
-  GPid pid;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_async_with_fds (NULL, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                         NULL, NULL, &pid, null_fd, null_fd, err_fd, &error));
-  g_assert_no_error (error);
-  close (err_fd);
-  close (null_fd);
-  int status = 0;
-  pid_t done = 0;
-  for (int i = 0; i < 1000 && (done = waitpid (pid, &status, WNOHANG)) == 0; i++)
-    g_usleep (10000);
-  if (done == 0)
-    {
-      kill (pid, SIGKILL);
-      waitpid (pid, NULL, 0);
-      g_error ("berth-runc %s %s: still running after 10 s", (char *) argv->pdata[3],
-               (char *) argv->pdata[4]);
-    }
-  g_assert_true (g_file_get_contents (err_path, err, NULL, NULL));
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 255;
-}
-
 /* berth-runc with @input on its stdin; stderr into @err. */
 static int
 runc_stdin (Fixture *f, const char *input, char **err, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) oci_runc_bin ());
-  g_ptr_array_add (argv, (gpointer) "--root");
-  g_ptr_array_add (argv, f->root);
   va_list ap;
   va_start (ap, err);
-  const char *a;
-  while ((a = va_arg (ap, const char *)))
-    g_ptr_array_add (argv, (gpointer) a);
+  g_autoptr (GPtrArray) argv = oci_runc_argv (f->root, ap);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (GSubprocess) p = g_subprocess_newv ((const char *const *) argv->pdata,
                                                  G_SUBPROCESS_FLAGS_STDIN_PIPE
@@ -458,8 +383,9 @@ test_exec_detach (Fixture *f, gconstpointer data)
   pid_t first = start_container (f, "cli-det", NULL, &cgroup);
   g_autofree char *pid_file = g_build_filename (f->dir, "exec.pid", NULL);
   gint64 t0 = g_get_monotonic_time ();
-  g_assert_cmpint (runc_quiet (f, "exec", "--detach", "--pid-file", pid_file, "cli-det", "sleep",
-                               "999", NULL), ==, 0);
+  g_assert_cmpint (oci_runc_quiet (f, 0, NULL, "exec", "--detach", "--pid-file", pid_file, "cli-det",
+                                   "sleep", "999", NULL),
+                   ==, 0);
   g_assert_cmpint (g_get_monotonic_time () - t0, <, 5 * G_USEC_PER_SEC);
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (pid_file, &text, NULL, NULL));
@@ -620,7 +546,7 @@ test_pause_resume (Fixture *f, gconstpointer data)
   g_assert_cmpint (oci_runc (f, NULL, &err, "pause", "cli-frz", NULL), ==, 1);
   assert_one_line_error (err, "cli-frz is paused");
   g_autofree char *err2 = NULL;
-  g_assert_cmpint (runc_deadline (f, &err2, "exec", "cli-frz", "true", NULL), ==, 1);
+  g_assert_cmpint (oci_runc_quiet (f, 10, &err2, "exec", "cli-frz", "true", NULL), ==, 1);
   assert_one_line_error (err2, "cli-frz is paused");
 
   g_assert_cmpint (oci_runc (f, NULL, NULL, "resume", "cli-frz", NULL), ==, 0);
@@ -1018,12 +944,8 @@ test_list_formats (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  if (getuid () != 0)
-    {
-      g_test_skip ("berth-runc needs root (namespaces, cgroups, mounts)");
-      return g_test_run ();
-    }
+  if (!oci_test_init (&argc, &argv))
+    return g_test_run ();
   g_test_add ("/oci/lifecycle", Fixture, NULL, oci_fixture_setup, test_lifecycle, oci_fixture_teardown);
   g_test_add ("/oci/run", Fixture, NULL, oci_fixture_setup, test_run, oci_fixture_teardown);
   g_test_add ("/oci/refusals", Fixture, NULL, oci_fixture_setup, test_refusals, oci_fixture_teardown);

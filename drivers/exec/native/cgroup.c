@@ -832,16 +832,18 @@ apply_blkio (BerthCgroup *cg, JsonObject *res, GError **error)
   return blkio_weight (h, v1, weight.value, error);
 }
 
-/* v1 device rules ("c 1:3 rwm"). v2 enforces them with a BPF program,
- * not written yet: there the rules are left to the default (all allowed). */
+/* v1 device rules ("c 1:3 rwm"); on v2, where no devices controller
+ * exists, a BPF program (devices-bpf.c). */
 static gboolean
 apply_devices (BerthCgroup *cg, JsonObject *res, GError **error)
 {
   JsonArray *rules = berth_json_array (res, "devices");
   gboolean v1;
   Hierarchy *h = pick (cg, "devices", &v1);
-  if (rules == NULL || h == NULL || !v1)
+  if (rules == NULL || h == NULL)
     return TRUE;
+  if (!v1)
+    return cg->layout != LAYOUT_V2 || berth_devices_bpf_apply (h->dir, rules, error);
   for (guint i = 0; i < json_array_get_length (rules); i++)
     {
       JsonObject *r = berth_json_array_object (rules, i);

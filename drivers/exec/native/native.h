@@ -57,6 +57,12 @@ gboolean berth_cgroup_destroy (BerthCgroup *cg, GError **error);
 void berth_cgroup_free (BerthCgroup *cg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthCgroup, berth_cgroup_free)
 
+/* --- devices-bpf.c --- */
+/* Enforce OCI device rules (linux.resources.devices) on the cgroup2
+ * directory @cgroup_dir with a BPF device program, replacing one attached
+ * before (update). */
+gboolean berth_devices_bpf_apply (const char *cgroup_dir, JsonArray *rules, GError **error);
+
 /* --- seccomp.c --- */
 typedef struct BerthSeccomp BerthSeccomp;
 /* Compile an OCI linux.seccomp object (defaultAction, architectures,
