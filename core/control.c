@@ -195,138 +195,6 @@ berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean f
   return berth_store_lock (store, error);
 }
 
-/* ---- the attached terminal and forwarded signals ---- */
-
-static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
-                                         SIGWINCH };
-
-typedef struct {
-  pid_t child;        /* ours to reap: the monitor or the exec'd process */
-  pid_t target;       /* where signals go */
-  int pty_master;     /* -1 without a terminal */
-  gboolean relay_pty; /* copy between the pty and our stdin/stdout (exec -t) */
-  int exit_fd;        /* the monitor reports the exit code here; -1 */
-  gboolean interactive;
-} Attachment;
-
-static int
-block_signals (sigset_t *old)
-{
-  sigset_t set;
-  sigemptyset (&set);
-  for (guint i = 0; i < G_N_ELEMENTS (forwarded_signals); i++)
-    sigaddset (&set, forwarded_signals[i]);
-  sigprocmask (SIG_BLOCK, &set, old);
-  return signalfd (-1, &set, SFD_CLOEXEC);
-}
-
-static void
-copy_once (int from, int to, gboolean *open)
-{
-  char buf[16384];
-  ssize_t n = read (from, buf, sizeof buf);
-  if (n <= 0 && !(n < 0 && errno == EINTR))
-    *open = FALSE;
-  else if (n > 0)
-    berth_write_all (to, buf, n);
-}
-
-static void
-forward_signal (Attachment *a, int sigfd)
-{
-  struct signalfd_siginfo si;
-  if (read (sigfd, &si, sizeof si) != sizeof si)
-    return;
-  if ((int) si.ssi_signo == SIGWINCH)
-    {
-      struct winsize ws;
-      if (a->pty_master >= 0 && ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-        ioctl (a->pty_master, TIOCSWINSZ, &ws);
-      return;
-    }
-  kill (a->target, si.ssi_signo);
-}
-
-static void
-restore_terminal (gboolean raw, struct termios *saved, int pidfd, int sigfd, sigset_t *old)
-{
-  if (raw)
-    tcsetattr (STDIN_FILENO, TCSANOW, saved);
-  if (pidfd >= 0)
-    close (pidfd);
-  if (sigfd >= 0)
-    close (sigfd);
-  sigprocmask (SIG_SETMASK, old, NULL);
-}
-
-/* The monitor's "<code>", or -1 when it closed the pipe without one. */
-static int
-read_exit_code (int fd)
-{
-  char text[16];
-  ssize_t n;
-  while ((n = read (fd, text, sizeof text - 1)) < 0 && errno == EINTR)
-    ;
-  if (n <= 0)
-    return -1;
-  text[n] = '\0';
-  return atoi (text);
-}
-
-static int
-attach_loop (Attachment *a)
-{
-  sigset_t old;
-  int sigfd = block_signals (&old);
-  int pidfd = syscall (SYS_pidfd_open, a->child, 0);
-  struct termios saved;
-  gboolean raw = a->pty_master >= 0 && isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved) == 0;
-  if (raw)
-    {
-      struct termios t = saved;
-      cfmakeraw (&t);
-      tcsetattr (STDIN_FILENO, TCSANOW, &t);
-    }
-  gboolean pty_open = a->relay_pty, in_open = a->relay_pty && a->interactive;
-  int status = 0;
-  for (;;)
-    {
-      struct pollfd p[5] = {
-        { .fd = sigfd, .events = POLLIN },
-        { .fd = pidfd, .events = POLLIN },
-        { .fd = pty_open ? a->pty_master : -1, .events = POLLIN },
-        { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
-        { .fd = a->exit_fd, .events = POLLIN },
-      };
-      if (poll (p, 5, -1) < 0 && errno != EINTR)
-        break;
-      int reported = p[4].revents ? read_exit_code (a->exit_fd) : -1;
-      if (reported >= 0)
-        {
-          restore_terminal (raw, &saved, pidfd, sigfd, &old);
-          return reported;
-        }
-      if (p[4].revents)
-        a->exit_fd = -1; /* closed without a code: wait for the monitor itself */
-      if (p[0].revents)
-        forward_signal (a, sigfd);
-      if (p[2].revents)
-        copy_once (a->pty_master, STDOUT_FILENO, &pty_open);
-      if (p[3].revents)
-        copy_once (STDIN_FILENO, a->pty_master, &in_open);
-      if (p[1].revents && !pty_open)
-        break;
-      if (p[1].revents && pty_open && !(p[2].revents & POLLIN))
-        break;
-    }
-  while (waitpid (a->child, &status, 0) < 0 && errno == EINTR)
-    ;
-  restore_terminal (raw, &saved, pidfd, sigfd, &old);
-  if (WIFEXITED (status))
-    return WEXITSTATUS (status);
-  return WIFSIGNALED (status) ? 128 + WTERMSIG (status) : 255;
-}
-
 int
 berth_container_attach_wait (BerthStore *store, BerthContainer *c, GError **error)
 {
@@ -336,10 +204,10 @@ berth_container_attach_wait (BerthStore *store, BerthContainer *c, GError **erro
   g_autoptr (BerthContainerState) s = berth_state_read (store, c, error);
   if (s == NULL)
     return -1;
-  Attachment a = { .child = store->attached_monitor, .target = s->pid,
+  BerthAttachment a = { .child = store->attached_monitor, .target = s->pid,
                    .pty_master = store->attached_pty, .exit_fd = store->attached_exit_fd };
   berth_store_unlock (store);
-  int code = attach_loop (&a);
+  int code = berth_attach (&a);
   if (store->attached_pty >= 0)
     close (store->attached_pty);
   store->attached_pty = -1;
@@ -431,9 +299,9 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
         close (master);
       return -1;
     }
-  Attachment a = { .child = pid, .target = pid, .pty_master = master, .relay_pty = tty,
+  BerthAttachment a = { .child = pid, .target = pid, .pty_master = master, .relay_pty = tty,
                    .interactive = interactive, .exit_fd = -1 };
-  int code = attach_loop (&a);
+  int code = berth_attach (&a);
   if (master >= 0)
     close (master);
   return code;

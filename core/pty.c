@@ -1,14 +1,20 @@
 /* Pseudo-terminals (include/berth/pty.h). */
 #include "config.h"
 #include <berth/error.h>
+#include <berth/fsutil.h>
 #include <berth/pty.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -77,4 +83,127 @@ berth_pty_send_master (const char *socket_path, int master, GError **error)
                 || berth_fail_errno (error, errno, "console socket %s: send the pty master", socket_path);
   close (sock);
   return ok;
+}
+
+/* ---- the attached terminal and forwarded signals ---- */
+
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+                                         SIGWINCH };
+
+static int
+block_signals (sigset_t *old)
+{
+  sigset_t set;
+  sigemptyset (&set);
+  for (guint i = 0; i < G_N_ELEMENTS (forwarded_signals); i++)
+    sigaddset (&set, forwarded_signals[i]);
+  sigprocmask (SIG_BLOCK, &set, old);
+  return signalfd (-1, &set, SFD_CLOEXEC);
+}
+
+static void
+copy_once (int from, int to, gboolean *open)
+{
+  char buf[16384];
+  ssize_t n = read (from, buf, sizeof buf);
+  if (n <= 0 && !(n < 0 && errno == EINTR))
+    *open = FALSE;
+  else if (n > 0)
+    berth_write_all (to, buf, n);
+}
+
+static void
+forward_signal (BerthAttachment *a, int sigfd)
+{
+  struct signalfd_siginfo si;
+  if (read (sigfd, &si, sizeof si) != sizeof si)
+    return;
+  if ((int) si.ssi_signo == SIGWINCH)
+    {
+      struct winsize ws;
+      if (a->pty_master >= 0 && ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+        ioctl (a->pty_master, TIOCSWINSZ, &ws);
+      return;
+    }
+  kill (a->target, si.ssi_signo);
+}
+
+static void
+restore_terminal (gboolean raw, struct termios *saved, int pidfd, int sigfd, sigset_t *old)
+{
+  if (raw)
+    tcsetattr (STDIN_FILENO, TCSANOW, saved);
+  if (pidfd >= 0)
+    close (pidfd);
+  if (sigfd >= 0)
+    close (sigfd);
+  sigprocmask (SIG_SETMASK, old, NULL);
+}
+
+/* The monitor's "<code>", or -1 when it closed the pipe without one. */
+static int
+read_exit_code (int fd)
+{
+  char text[16];
+  ssize_t n;
+  while ((n = read (fd, text, sizeof text - 1)) < 0 && errno == EINTR)
+    ;
+  if (n <= 0)
+    return -1;
+  text[n] = '\0';
+  return atoi (text);
+}
+
+int
+berth_attach (BerthAttachment *a)
+{
+  sigset_t old;
+  int sigfd = block_signals (&old);
+  int pidfd = syscall (SYS_pidfd_open, a->child, 0);
+  struct termios saved;
+  gboolean raw = a->pty_master >= 0 && isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved) == 0;
+  if (raw)
+    {
+      struct termios t = saved;
+      cfmakeraw (&t);
+      tcsetattr (STDIN_FILENO, TCSANOW, &t);
+    }
+  gboolean pty_open = a->relay_pty, in_open = a->relay_pty && a->interactive;
+  int status = 0;
+  for (;;)
+    {
+      struct pollfd p[5] = {
+        { .fd = sigfd, .events = POLLIN },
+        { .fd = pidfd, .events = POLLIN },
+        { .fd = pty_open ? a->pty_master : -1, .events = POLLIN },
+        { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
+        { .fd = a->exit_fd, .events = POLLIN },
+      };
+      if (poll (p, 5, -1) < 0 && errno != EINTR)
+        break;
+      int reported = p[4].revents ? read_exit_code (a->exit_fd) : -1;
+      if (reported >= 0)
+        {
+          restore_terminal (raw, &saved, pidfd, sigfd, &old);
+          return reported;
+        }
+      if (p[4].revents)
+        a->exit_fd = -1; /* closed without a code: wait for the monitor itself */
+      if (p[0].revents)
+        forward_signal (a, sigfd);
+      if (p[2].revents)
+        copy_once (a->pty_master, STDOUT_FILENO, &pty_open);
+      if (p[3].revents)
+        copy_once (STDIN_FILENO, a->pty_master, &in_open);
+      if (p[1].revents && !pty_open)
+        break;
+      if (p[1].revents && pty_open && !(p[2].revents & POLLIN))
+        break;
+    }
+  while (waitpid (a->child, &status, 0) < 0 && errno == EINTR)
+    ;
+  restore_terminal (raw, &saved, pidfd, sigfd, &old);
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  return WIFSIGNALED (status) ? 128 + WTERMSIG (status) : 255;
 }

@@ -5,6 +5,7 @@
 #include <berth/error.h>
 #include <berth/json.h>
 #include <berth/oci.h>
+#include <berth/pty.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -74,9 +75,11 @@ systemd_cgroups_path (JsonNode *spec, GError **error)
 }
 
 /* The container made from the bundle, its terminal (if any) sent to the
- * console socket and its pid written where asked. */
+ * console socket and its pid written where asked. With @relay_master, a
+ * terminal without a socket is kept: its master is returned there (-1
+ * without a terminal). */
 static BerthExec *
-create_container (BerthRunc *r, const char *id, CreateOptions *o, GError **error)
+create_container (BerthRunc *r, const char *id, CreateOptions *o, int *relay_master, GError **error)
 {
   const char *bundle = o->bundle ? o->bundle : ".";
   g_autoptr (JsonNode) spec = berth_oci_read_bundle (bundle, error);
@@ -86,11 +89,13 @@ create_container (BerthRunc *r, const char *id, CreateOptions *o, GError **error
   BerthExecStdio stdio;
   BerthRuncConsole console;
   if (!berth_runc_console_open (berth_json_bool (process, "terminal", FALSE), o->console_socket,
-                                &stdio, &console, error))
+                                relay_master != NULL, &stdio, &console, error))
     return NULL;
   g_autoptr (BerthExec) c = berth_oci_create (r->root, id, bundle, spec, &stdio, error);
   gboolean ok = c && berth_runc_console_send (o->console_socket, &console, error)
                 && berth_runc_write_pid_file (o->pid_file, c->pid, error);
+  if (ok && relay_master)
+    *relay_master = g_steal_fd (&console.master);
   berth_runc_console_close (&console);
   if (!ok && c)
     berth_oci_delete (r->root, c, TRUE, NULL);
@@ -106,7 +111,7 @@ berth_runc_create (BerthRunc *r, int argc, char **argv)
   if (!parse_create (r, &argc, &argv, &o, FALSE))
     return 2;
   g_autoptr (GError) error = NULL;
-  g_autoptr (BerthExec) c = create_container (r, argv[1], &o, &error);
+  g_autoptr (BerthExec) c = create_container (r, argv[1], &o, NULL, &error);
   return c ? 0 : berth_runc_fail (r, error);
 }
 
@@ -138,20 +143,27 @@ berth_runc_run (BerthRunc *r, int argc, char **argv)
     return berth_runc_usage (r, "--console-socket needs --detach: without it berth-runc waits "
                                 "for the container and has no terminal to relay");
   g_autoptr (GError) error = NULL;
-  g_autoptr (BerthExec) c = create_container (r, argv[1], &o, &error);
+  int master = -1;
+  g_autoptr (BerthExec) c = create_container (r, argv[1], &o, o.detach ? NULL : &master, &error);
   if (c == NULL)
     return berth_runc_fail (r, error);
   if (!berth_exec_start (c, &error))
     {
+      if (master >= 0)
+        close (master);
       berth_oci_delete (r->root, c, TRUE, NULL);
       return berth_runc_fail (r, error);
     }
   if (o.detach)
     return 0;
-  int status = 0;
-  while (waitpid (c->pid, &status, 0) < 0 && errno == EINTR)
-    ;
+  /* In the foreground, as runc: our signals go to the container, and its
+   * terminal (if it has one) is relayed to ours. */
+  BerthAttachment a = { .child = c->pid, .target = c->pid, .pty_master = master,
+                        .relay_pty = master >= 0, .exit_fd = -1, .interactive = TRUE };
+  int code = berth_attach (&a);
+  if (master >= 0)
+    close (master);
   if (!berth_oci_delete (r->root, c, TRUE, &error))
     return berth_runc_fail (r, error);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+  return code;
 }

@@ -189,7 +189,7 @@ berth_runc_exec (BerthRunc *r, int argc, char **argv)
   BerthExecStdio stdio;
   BerthRuncConsole console;
   if (!berth_runc_console_open (berth_json_bool (process, "terminal", FALSE), o.console_socket,
-                                &stdio, &console, &error))
+                                FALSE, &stdio, &console, &error))
     return berth_runc_fail (r, error);
   pid_t pid = berth_exec_exec (c, process, &stdio, &error);
   gboolean ok = pid > 0 && berth_runc_console_send (o.console_socket, &console, &error)

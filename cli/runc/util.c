@@ -140,12 +140,12 @@ berth_runc_print_json (JsonNode *node)
 }
 
 gboolean
-berth_runc_console_open (gboolean terminal, const char *console_socket, BerthExecStdio *stdio,
-                         BerthRuncConsole *console, GError **error)
+berth_runc_console_open (gboolean terminal, const char *console_socket, gboolean relay,
+                         BerthExecStdio *stdio, BerthRuncConsole *console, GError **error)
 {
   console->master = console->slave = -1;
   *stdio = (BerthExecStdio) { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, FALSE };
-  if (terminal && console_socket == NULL)
+  if (terminal && console_socket == NULL && !relay)
     return berth_fail (error, BERTH_ERROR_INVALID,
                        "process.terminal is true: a terminal needs --console-socket");
   if (!terminal && console_socket)
@@ -163,7 +163,7 @@ berth_runc_console_open (gboolean terminal, const char *console_socket, BerthExe
 gboolean
 berth_runc_console_send (const char *console_socket, BerthRuncConsole *console, GError **error)
 {
-  if (console->master < 0)
+  if (console->master < 0 || console_socket == NULL)
     return TRUE;
   return berth_pty_send_master (console_socket, console->master, error);
 }

@@ -3,6 +3,7 @@
  * master over a unix socket and the container gets the slave. */
 #pragma once
 #include <glib.h>
+#include <sys/types.h>
 
 G_BEGIN_DECLS
 
@@ -14,5 +15,22 @@ gboolean berth_pty_open (int *master, int *slave, GError **error);
  * message whose data is the pty's name), as runc does for
  * --console-socket. The caller still owns and closes @master. */
 gboolean berth_pty_send_master (const char *socket_path, int master, GError **error);
+
+/* A process someone waits for in the foreground: the signals sent to us
+ * (INT, TERM, HUP, QUIT, USR1, USR2) go to @target, the window size to
+ * the pty, and with @relay_pty our stdin and stdout are copied to and from
+ * its master (our terminal raw meanwhile). */
+typedef struct {
+  pid_t child;        /* ours to reap: the monitor, or the process itself */
+  pid_t target;       /* where signals go */
+  int pty_master;     /* -1 without a terminal */
+  gboolean relay_pty; /* copy between the pty and our stdin/stdout */
+  int exit_fd;        /* a monitor reports the exit code here ("<code>"); -1 */
+  gboolean interactive; /* copy our stdin too */
+} BerthAttachment;
+
+/* Until @a->child exits (or exit_fd reports); the exit code, 128 + the
+ * signal for a killed process. */
+int berth_attach (BerthAttachment *a);
 
 G_END_DECLS

@@ -104,6 +104,55 @@ test_run (Fixture *f, gconstpointer data)
   g_assert_null (strstr (list, "r1"));
 }
 
+static int runc_stdin (Fixture *f, const char *input, char **out, char **err, ...)
+  G_GNUC_NULL_TERMINATED;
+
+/* run in the foreground with process.terminal: berth-runc relays the
+ * container's terminal to its own stdio, as runc does. The program sees a
+ * terminal (/dev/console), reads what was typed, and its exit code is
+ * berth-runc's. */
+static void
+test_run_terminal (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  oci_set_script (f, "tty; test -t 0 && echo 'stdin: a terminal'; read line; echo \"got $line\"; exit 6");
+  oci_config_set (f, "process.terminal", "true");
+  g_autofree char *out = NULL, *err = NULL;
+  int rc = runc_stdin (f, "typed\n", &out, &err, "run", "--bundle", f->bundle, "rt1", NULL);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_cmpint (rc, ==, 6);
+  g_autofree char *plain = g_strdelimit (g_strdup (out), "\r", ' ');
+  g_assert_nonnull (strstr (plain, "/dev/console \n"));
+  g_assert_nonnull (strstr (plain, "stdin: a terminal \n"));
+  g_assert_nonnull (strstr (plain, "got typed \n"));
+}
+
+/* run in the foreground passes the signals it gets to the container: the
+ * program's TERM trap runs and its exit code is berth-runc's. */
+static void
+test_run_forwards_signals (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  oci_set_script (f, "trap 'echo got TERM; exit 9' TERM; echo ready; while true; do sleep 0.1; done");
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *args[] = { oci_runc_bin (), "--root", f->root, "run", "--bundle", f->bundle, "rs1" };
+  for (guint i = 0; i < G_N_ELEMENTS (args); i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) p = g_subprocess_newv ((const char *const *) argv->pdata,
+                                                 G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  g_autoptr (GDataInputStream) lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p));
+  g_autofree char *first = g_data_input_stream_read_line (lines, NULL, NULL, &error);
+  g_assert_cmpstr (first, ==, "ready");
+  g_subprocess_send_signal (p, SIGTERM);
+  g_autofree char *second = g_data_input_stream_read_line (lines, NULL, NULL, &error);
+  g_assert_cmpstr (second, ==, "got TERM");
+  g_assert_true (g_subprocess_wait (p, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (p), ==, 9);
+}
+
 static void
 test_refusals (Fixture *f, gconstpointer data)
 {
@@ -135,9 +184,10 @@ test_refusals (Fixture *f, gconstpointer data)
 /* ---- exec, ps, pause/resume, update, the console socket, --log,
  * features and list (issue 7's second part) ---- */
 
-/* berth-runc with @input on its stdin; stderr into @err. */
+/* berth-runc with @input on its stdin; stdout and stderr into @out and
+ * @err (stdout silenced when @out is NULL). */
 static int
-runc_stdin (Fixture *f, const char *input, char **err, ...)
+runc_stdin (Fixture *f, const char *input, char **out, char **err, ...)
 {
   va_list ap;
   va_start (ap, err);
@@ -146,11 +196,12 @@ runc_stdin (Fixture *f, const char *input, char **err, ...)
   g_autoptr (GError) error = NULL;
   g_autoptr (GSubprocess) p = g_subprocess_newv ((const char *const *) argv->pdata,
                                                  G_SUBPROCESS_FLAGS_STDIN_PIPE
-                                                     | G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                                     | (out ? G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                            : G_SUBPROCESS_FLAGS_STDOUT_SILENCE)
                                                      | G_SUBPROCESS_FLAGS_STDERR_PIPE,
                                                  &error);
   g_assert_no_error (error);
-  g_assert_true (g_subprocess_communicate_utf8 (p, input, NULL, NULL, err, &error));
+  g_assert_true (g_subprocess_communicate_utf8 (p, input, NULL, out, err, &error));
   g_assert_no_error (error);
   return g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) : 255;
 }
@@ -643,7 +694,7 @@ test_update (Fixture *f, gconstpointer data)
   g_assert_true (strcmp (quota, "50000") == 0 || strcmp (quota, "50000 100000") == 0);
 
   g_autofree char *err2 = NULL;
-  rc = runc_stdin (f, "{\"pids\": {\"limit\": 43}}", &err2, "update", "--resources", "-", "cli-upd", NULL);
+  rc = runc_stdin (f, "{\"pids\": {\"limit\": 43}}", NULL, &err2, "update", "--resources", "-", "cli-upd", NULL);
   g_assert_cmpstr (err2, ==, "");
   g_assert_cmpint (rc, ==, 0);
   assert_limits (cgroup, "43", 64 * MIB);
@@ -953,6 +1004,8 @@ main (int argc, char **argv)
     const char *path;
     void (*func) (Fixture *, gconstpointer);
   } cases[] = {
+    { "/oci/run/terminal", test_run_terminal },
+    { "/oci/run/signals", test_run_forwards_signals },
     { "/oci/exec/command", test_exec_command },
     { "/oci/exec/process-file", test_exec_process_file },
     { "/oci/exec/options", test_exec_options },
