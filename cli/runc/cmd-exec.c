@@ -6,6 +6,7 @@
 #include <berth/error.h>
 #include <berth/json.h>
 #include <berth/oci.h>
+#include <berth/pty.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -147,7 +148,8 @@ berth_runc_exec (BerthRunc *r, int argc, char **argv)
     { "process", 'p', 0, G_OPTION_ARG_FILENAME, &o.process_file, "The process, as runtime-spec JSON", "FILE" },
     { "detach", 'd', 0, G_OPTION_ARG_NONE, &o.detach, "Do not wait for the process", NULL },
     { "pid-file", 0, 0, G_OPTION_ARG_FILENAME, &o.pid_file, "Write the process's pid here", "FILE" },
-    { "tty", 't', 0, G_OPTION_ARG_NONE, &o.tty, "A terminal (needs --console-socket)", NULL },
+    { "tty", 't', 0, G_OPTION_ARG_NONE, &o.tty,
+      "A terminal: relayed here, or sent to --console-socket", NULL },
     { "console-socket", 0, 0, G_OPTION_ARG_FILENAME, &o.console_socket,
       "Send the terminal's pty master to this unix socket", "SOCKET" },
     { "cwd", 0, 0, G_OPTION_ARG_STRING, &o.cwd, "Working directory in the container", "DIR" },
@@ -186,14 +188,17 @@ berth_runc_exec (BerthRunc *r, int argc, char **argv)
                                                   : process_from_args (c, &o, args, &error);
   if (process == NULL)
     return berth_runc_fail (r, error);
+  /* In the foreground without a socket, a terminal is ours to relay. */
+  gboolean relay = !o.detach && o.console_socket == NULL;
   BerthExecStdio stdio;
   BerthRuncConsole console;
   if (!berth_runc_console_open (berth_json_bool (process, "terminal", FALSE), o.console_socket,
-                                FALSE, &stdio, &console, &error))
+                                relay, &stdio, &console, &error))
     return berth_runc_fail (r, error);
   pid_t pid = berth_exec_exec (c, process, &stdio, &error);
   gboolean ok = pid > 0 && berth_runc_console_send (o.console_socket, &console, &error)
                 && berth_runc_write_pid_file (o.pid_file, pid, &error);
+  int master = ok && relay ? g_steal_fd (&console.master) : -1;
   berth_runc_console_close (&console);
   if (!ok)
     {
@@ -204,5 +209,12 @@ berth_runc_exec (BerthRunc *r, int argc, char **argv)
   berth_runc_log (r, "debug", "exec in %s: pid %d", c->id, (int) pid);
   /* Detached, the process is handed to whoever reaps our orphans (the
    * shim, a subreaper), as runc hands it. */
-  return o.detach ? 0 : wait_exit (pid);
+  if (o.detach)
+    return 0;
+  BerthAttachment a = { .child = pid, .target = pid, .pty_master = master,
+                        .relay_pty = master >= 0, .exit_fd = -1, .interactive = TRUE };
+  int code = berth_attach (&a);
+  if (master >= 0)
+    close (master);
+  return code;
 }

@@ -838,8 +838,17 @@ test_console_socket (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_subprocess_get_exit_status (p2), ==, 0);
   close (master2);
 
+  /* --tty in the foreground: berth-runc relays the terminal itself, as
+   * runc does; detached, it needs the socket. */
+  g_autofree char *out4 = NULL, *err4 = NULL;
+  rc = runc_stdin (f, "typed\n", &out4, &err4, "exec", "--tty", "cli-tty", "sh", "-c",
+                       "test -t 0 && echo on-tty; read line; echo \"got $line\"; exit 4", NULL);
+  g_assert_cmpstr (err4, ==, "");
+  g_assert_cmpint (rc, ==, 4);
+  g_assert_nonnull (strstr (out4, "on-tty\r\n"));
+  g_assert_nonnull (strstr (out4, "got typed\r\n"));
   g_autofree char *err3 = NULL;
-  g_assert_cmpint (oci_runc (f, NULL, &err3, "exec", "--tty", "cli-tty", "true", NULL), ==, 1);
+  g_assert_cmpint (oci_runc (f, NULL, &err3, "exec", "--detach", "--tty", "cli-tty", "true", NULL), ==, 1);
   assert_one_line_error (err3, "--console-socket");
   close (master);
   close (listener);
