@@ -1,6 +1,7 @@
 /* OCI hooks (include/berth/hooks.h). */
 #include "config.h"
 #include <berth/error.h>
+#include <berth/fsutil.h>
 #include <berth/hooks.h>
 #include <berth/json.h>
 #include <berth/oci.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,10 +40,10 @@ berth_hooks_parse (JsonObject *spec, const char *kind, GError **error)
       if (path == NULL || path[0] != '/')
         return berth_fail (error, BERTH_ERROR_INVALID, "hooks.%s[%u]: path '%s' is not absolute",
                            kind, i, path ? path : ""), NULL;
-      JsonNode *timeout = o ? json_object_get_member (o, "timeout") : NULL;
-      if (timeout && berth_json_int (o, "timeout", 0) < 1)
-        return berth_fail (error, BERTH_ERROR_INVALID, "hooks.%s[%u]: timeout must be at least 1 s",
-                           kind, i), NULL;
+      gint64 timeout = berth_json_int (o, "timeout", 0);
+      if (json_object_has_member (o, "timeout") && (timeout < 1 || timeout > 86400))
+        return berth_fail (error, BERTH_ERROR_INVALID,
+                           "hooks.%s[%u]: timeout must be 1 to 86400 seconds", kind, i), NULL;
       BerthHook *h = g_new0 (BerthHook, 1);
       h->path = g_strdup (path);
       h->args = berth_json_strv (o, "args");
@@ -54,7 +56,7 @@ berth_hooks_parse (JsonObject *spec, const char *kind, GError **error)
       h->env = berth_json_strv (o, "env");
       if (h->env == NULL)
         h->env = g_new0 (char *, 1);
-      h->timeout = berth_json_int (o, "timeout", 0);
+      h->timeout = (int) timeout;
       g_ptr_array_add (hooks, h);
     }
   return g_steal_pointer (&hooks);
@@ -120,8 +122,13 @@ enter_place (const BerthHookPlace *place)
       dprintf (2, "fork into the pid namespace: %s", strerror (errno));
       _exit (126);
     }
-  if (pid == 0)
+  /* A timeout kills this go-between; the hook must die with it. Its
+   * parent is outside its pid namespace, so getppid is 0 until that
+   * parent is gone. */
+  if (pid == 0 && prctl (PR_SET_PDEATHSIG, SIGKILL) == 0 && getppid () == 0)
     return;
+  if (pid == 0)
+    _exit (126);
   int status = 0;
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
@@ -132,33 +139,32 @@ int
 berth_hook_run (const BerthHook *hook, const BerthHookPlace *place, const char *state,
                 char *msg, gsize msg_size)
 {
-  int in[2];
-  if (pipe2 (in, O_CLOEXEC) < 0)
-    return snprintf (msg, msg_size, "pipe: %s", strerror (errno)), -1;
-  /* The state fits a pipe's buffer, so the hook may read it at leisure. */
+  /* The state in a memfd, not a pipe: a large one (annotations) would
+   * fill a pipe before anyone reads it. */
   gsize len = strlen (state);
+  int in = memfd_create ("berth-hook-state", MFD_CLOEXEC);
   int out = memfd_create ("berth-hook-output", MFD_CLOEXEC);
-  if (write (in[1], state, len) != (ssize_t) len || out < 0)
+  if (in < 0 || out < 0 || !berth_write_all (in, state, len) || lseek (in, 0, SEEK_SET) < 0)
     {
       snprintf (msg, msg_size, "pass the state: %s", strerror (errno));
-      close (in[0]), close (in[1]);
+      if (in >= 0)
+        close (in);
       if (out >= 0)
         close (out);
       return -1;
     }
-  close (in[1]);
   pid_t pid = fork ();
   if (pid == 0)
     {
       enter_place (place);
-      if (dup2 (in[0], 0) < 0 || dup2 (out, 1) < 0 || dup2 (out, 2) < 0)
+      if (dup2 (in, 0) < 0 || dup2 (out, 1) < 0 || dup2 (out, 2) < 0)
         _exit (126);
       execve (hook->path, hook->args, hook->env);
       dprintf (2, "%s", strerror (errno));
       _exit (127);
     }
   int errsv = errno;
-  close (in[0]);
+  close (in);
   int status = pid > 0 ? wait_hook (pid, hook->timeout) : 0;
   int rc = -1;
   if (pid < 0)

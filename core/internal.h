@@ -21,7 +21,6 @@ struct BerthStore {
 };
 
 char *berth_store_path (BerthStore *store, const char *first, ...) G_GNUC_NULL_TERMINATED;
-char *berth_now_rfc3339 (void);
 /* Resolve @ref (a name or a unique prefix of one of @ids) to one of @ids. */
 char *berth_resolve_prefix (GPtrArray *ids, const char *ref, const char *what, GError **error);
 

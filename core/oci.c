@@ -191,8 +191,9 @@ berth_oci_delete (const char *root, BerthExec *c, gboolean force, GError **error
   if (c->pid == 0 && !force)
     return berth_fail (error, BERTH_ERROR_BUSY,
                        "container %s is being created: wait, or delete --force", c->id);
+  /* What such a create made: its cgroup (and whatever runs in it). */
   if (c->pid == 0)
-    return berth_rm_rf (dir, error);
+    return berth_exec_delete (c, error) && berth_rm_rf (dir, error);
   BerthExecStatus status;
   if (!berth_exec_state (c, &status, error))
     return FALSE;

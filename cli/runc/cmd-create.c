@@ -6,9 +6,6 @@
 #include <berth/json.h>
 #include <berth/oci.h>
 #include <berth/pty.h>
-#include <errno.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct {

@@ -9,7 +9,6 @@
 #include <berth/pty.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,11 +89,11 @@ static JsonObject *
 process_from_args (BerthExec *c, ExecOptions *o, char **args, GError **error)
 {
   JsonObject *own = berth_json_object (berth_json_node_object (c->spec), "process");
-  g_autoptr (JsonNode) copy = json_node_copy (json_object_get_member (berth_json_node_object (c->spec),
-                                                                      "process"));
-  if (own == NULL || copy == NULL)
+  if (own == NULL)
     return berth_fail (error, BERTH_ERROR_INVALID, "container %s has no process in its config",
                        c->id), NULL;
+  g_autoptr (JsonNode) copy = json_node_copy (json_object_get_member (berth_json_node_object (c->spec),
+                                                                      "process"));
   g_autoptr (JsonObject) process = json_object_ref (json_node_get_object (copy));
   json_object_set_member (process, "args", berth_json_strv_node (args));
   json_object_set_boolean_member (process, "terminal", o->tty);
@@ -120,13 +119,21 @@ process_from_args (BerthExec *c, ExecOptions *o, char **args, GError **error)
   if (o->gids)
     {
       JsonObject *user = berth_json_object (process, "user");
+      if (user == NULL)
+        {
+          user = json_object_new ();
+          json_object_set_object_member (process, "user", user);
+        }
       JsonArray *gids = json_array_new ();
+      json_object_set_array_member (user, "additionalGids", gids);
       for (char **g = o->gids; *g; g++)
-        json_array_add_int_element (gids, g_ascii_strtoll (*g, NULL, 10));
-      if (user)
-        json_object_set_array_member (user, "additionalGids", gids);
-      else
-        json_array_unref (gids);
+        {
+          guint64 gid;
+          if (!g_ascii_string_to_unsigned (*g, 10, 0, G_MAXUINT32 - 1, &gid, NULL))
+            return berth_fail (error, BERTH_ERROR_INVALID, "--additional-gids %s: not a group id", *g),
+                   NULL;
+          json_array_add_int_element (gids, gid);
+        }
     }
   return g_steal_pointer (&process);
 }

@@ -146,9 +146,7 @@ berth_runc_ps (BerthRunc *r, int argc, char **argv)
   for (guint i = 0; i < pids->len; i++)
     json_array_add_int_element (list, g_array_index (pids, pid_t, i));
   g_autoptr (JsonNode) node = json_node_init_array (json_node_alloc (), list);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_root (gen, node);
-  g_autofree char *text = json_generator_to_data (gen, NULL);
+  g_autofree char *text = berth_json_to_string (node, NULL);
   printf ("%s\n", text);
   return 0;
 }

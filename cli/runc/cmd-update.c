@@ -75,15 +75,16 @@ section (JsonObject *res, const char *name)
   return s;
 }
 
+/* memory.@member from @text, a flag's size; nothing when not given. */
 static gboolean
-set_size (JsonObject *obj, const char *member, const char *text, const char *flag, GError **error)
+set_size (JsonObject *res, const char *member, const char *text, const char *flag, GError **error)
 {
   gint64 bytes;
   if (text == NULL)
     return TRUE;
   if (!berth_parse_size (text, flag, &bytes, error))
     return FALSE;
-  json_object_set_int_member (obj, member, bytes);
+  json_object_set_int_member (section (res, "memory"), member, bytes);
   return TRUE;
 }
 
@@ -91,22 +92,21 @@ set_size (JsonObject *obj, const char *member, const char *text, const char *fla
 static gboolean
 apply_flags (JsonObject *res, UpdateOptions *o, GError **error)
 {
-  if (!set_size (section (res, "memory"), "limit", o->memory, "--memory", error)
-      || !set_size (section (res, "memory"), "swap", o->memory_swap, "--memory-swap", error))
+  if (!set_size (res, "limit", o->memory, "--memory", error)
+      || !set_size (res, "swap", o->memory_swap, "--memory-swap", error))
     return FALSE;
   if (o->pids >= 0)
     json_object_set_int_member (section (res, "pids"), "limit", o->pids);
-  JsonObject *cpu = section (res, "cpu");
   const struct { const char *member; gint64 value; } cpu_ints[] = {
     { "shares", o->shares }, { "quota", o->quota }, { "period", o->period },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cpu_ints); i++)
     if (cpu_ints[i].value >= 0)
-      json_object_set_int_member (cpu, cpu_ints[i].member, cpu_ints[i].value);
+      json_object_set_int_member (section (res, "cpu"), cpu_ints[i].member, cpu_ints[i].value);
   if (o->cpus)
-    json_object_set_string_member (cpu, "cpus", o->cpus);
+    json_object_set_string_member (section (res, "cpu"), "cpus", o->cpus);
   if (o->mems)
-    json_object_set_string_member (cpu, "mems", o->mems);
+    json_object_set_string_member (section (res, "cpu"), "mems", o->mems);
   return TRUE;
 }
 

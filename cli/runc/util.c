@@ -4,6 +4,7 @@
 #include "runc.h"
 #include <berth/error.h>
 #include <berth/fsutil.h>
+#include <berth/json.h>
 #include <berth/oci.h>
 #include <berth/pty.h>
 #include <errno.h>
@@ -20,8 +21,7 @@ log_line (BerthRunc *r, const char *level, const char *msg)
 {
   if (r->log_path == NULL)
     return;
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *time = g_date_time_format_iso8601 (now);
+  g_autofree char *time = berth_now_rfc3339 ();
   g_autofree char *line = NULL;
   if (r->log_json)
     {
@@ -35,9 +35,7 @@ log_line (BerthRunc *r, const char *level, const char *msg)
         }
       json_builder_end_object (b);
       g_autoptr (JsonNode) node = json_builder_get_root (b);
-      g_autoptr (JsonGenerator) gen = json_generator_new ();
-      json_generator_set_root (gen, node);
-      g_autofree char *text = json_generator_to_data (gen, NULL);
+      g_autofree char *text = berth_json_to_string (node, NULL);
       line = g_strdup_printf ("%s\n", text);
     }
   else
@@ -125,8 +123,9 @@ berth_runc_write_pid_file (const char *path, pid_t pid, GError **error)
 {
   if (path == NULL)
     return TRUE;
+  /* Runtime state on containerd's start path: no fsyncs (fsutil.h). */
   g_autofree char *text = g_strdup_printf ("%d", (int) pid);
-  return berth_write_file_atomic (path, text, strlen (text), 0644, error);
+  return berth_write_file_replace (path, text, strlen (text), 0644, error);
 }
 
 void

@@ -28,4 +28,7 @@ const char *berth_json_string (JsonObject *obj, const char *member, const char *
 gint64 berth_json_int (JsonObject *obj, const char *member, gint64 fallback);
 gboolean berth_json_bool (JsonObject *obj, const char *member, gboolean fallback);
 
+/* Now, in UTC, as RFC 3339 text (ISO 8601 with the zone). */
+char *berth_now_rfc3339 (void);
+
 G_END_DECLS

@@ -3,7 +3,9 @@
  * instead. The program is written here instruction by instruction from
  * the spec's linux.resources.devices: it tries the rules from the last to
  * the first and the first that matches decides, which is the spec's "the
- * last matching rule wins"; a request no rule matches is denied. */
+ * last matching rule wins". A rule for every device ("a", rwm) sets the
+ * default, as it does in v1's lists; without one a request no rule
+ * matches is allowed, as v1's root cgroup allows it. */
 #include "config.h"
 #include "native.h"
 #include <berth/error.h>
@@ -96,10 +98,19 @@ emit_rule (GArray *prog, const DeviceRule *rule)
     emit (prog, insn (BPF_JMP32 | BPF_JNE | BPF_K, R_TYPE, 0, 0, rule->type));
   if ((rule->access & all_access) != all_access)
     {
-      /* The request's access must be within the rule's. */
+      /* An allow rule covers a request within its access; a deny rule
+       * any request that asks for some of it ("w" denies "rw"). */
       emit (prog, insn (BPF_ALU64 | BPF_MOV | BPF_X, 1, R_ACCESS, 0, 0));
-      emit (prog, insn (BPF_ALU | BPF_AND | BPF_K, 1, 0, 0, ~rule->access & all_access));
-      emit (prog, insn (BPF_JMP32 | BPF_JNE | BPF_K, 1, 0, 0, 0));
+      if (rule->allow)
+        {
+          emit (prog, insn (BPF_ALU | BPF_AND | BPF_K, 1, 0, 0, ~rule->access & all_access));
+          emit (prog, insn (BPF_JMP32 | BPF_JNE | BPF_K, 1, 0, 0, 0));
+        }
+      else
+        {
+          emit (prog, insn (BPF_ALU | BPF_AND | BPF_K, 1, 0, 0, rule->access));
+          emit (prog, insn (BPF_JMP32 | BPF_JEQ | BPF_K, 1, 0, 0, 0));
+        }
     }
   if (rule->major >= 0)
     emit (prog, insn (BPF_JMP32 | BPF_JNE | BPF_K, R_MAJOR, 0, 0, rule->major));
@@ -109,7 +120,7 @@ emit_rule (GArray *prog, const DeviceRule *rule)
   for (guint i = start; i < prog->len; i++)
     {
       struct bpf_insn *in = &g_array_index (prog, struct bpf_insn, i);
-      if (in->code == (BPF_JMP32 | BPF_JNE | BPF_K))
+      if (in->code == (BPF_JMP32 | BPF_JNE | BPF_K) || in->code == (BPF_JMP32 | BPF_JEQ | BPF_K))
         in->off = prog->len - i - 1;
     }
   return prog->len - start == 2;
@@ -129,7 +140,7 @@ build_program (JsonArray *rules, GError **error)
       decided = emit_rule (prog, &rule);
     }
   if (!decided)
-    emit_return (prog, 0);
+    emit_return (prog, 1);
   return g_steal_pointer (&prog);
 }
 
@@ -140,34 +151,40 @@ bpf (int cmd, union bpf_attr *attr)
 }
 
 static int
-load_program (GArray *prog, GError **error)
+load_program (GArray *prog, char *log, guint32 log_size)
 {
-  static char log[16384];
   union bpf_attr attr = {
     .prog_type = BPF_PROG_TYPE_CGROUP_DEVICE,
     .insns = (guint64) (guintptr) prog->data,
     .insn_cnt = prog->len,
     .license = (guint64) (guintptr) "GPL",
     .log_buf = (guint64) (guintptr) log,
-    .log_size = sizeof log,
-    .log_level = 1,
+    .log_size = log ? log_size : 0,
+    .log_level = log ? 1 : 0,
   };
-  log[0] = '\0';
-  int fd = bpf (BPF_PROG_LOAD, &attr);
-  if (fd < 0)
-    {
-      int errsv = errno;
-      g_debug ("device program refused by the verifier:\n%s", log);
-      return berth_fail_errno (error, errsv, "load the cgroup2 device program (%u instructions)",
-                               prog->len), -1;
-    }
-  return fd;
+  return bpf (BPF_PROG_LOAD, &attr);
+}
+
+/* Loaded without the verifier's log, which costs time on every start; a
+ * refusal is loaded again with it, for the reason. */
+static int
+load_checked (GArray *prog, GError **error)
+{
+  int fd = load_program (prog, NULL, 0);
+  if (fd >= 0)
+    return fd;
+  int errsv = errno;
+  g_autofree char *log = g_malloc0 (65536);
+  if (load_program (prog, log, 65536) < 0)
+    g_debug ("device program refused by the verifier:\n%s", log);
+  return berth_fail_errno (error, errsv, "load the cgroup2 device program (%u instructions)",
+                           prog->len), -1;
 }
 
 /* The device programs attached to @cgroup_fd before ours: detached once
  * ours is in, so the rules are never absent. */
 static GArray *
-attached_programs (int cgroup_fd)
+attached_programs (int cgroup_fd, const char *cgroup_dir, GError **error)
 {
   guint32 ids[64];
   union bpf_attr attr = { 0 };
@@ -175,9 +192,10 @@ attached_programs (int cgroup_fd)
   attr.query.attach_type = BPF_CGROUP_DEVICE;
   attr.query.prog_ids = (guint64) (guintptr) ids;
   attr.query.prog_cnt = G_N_ELEMENTS (ids);
+  if (bpf (BPF_PROG_QUERY, &attr) < 0)
+    return berth_fail_errno (error, errno, "list the device programs of %s", cgroup_dir), NULL;
   GArray *list = g_array_new (FALSE, FALSE, sizeof (guint32));
-  if (bpf (BPF_PROG_QUERY, &attr) == 0)
-    g_array_append_vals (list, ids, attr.query.prog_cnt);
+  g_array_append_vals (list, ids, attr.query.prog_cnt);
   return list;
 }
 
@@ -205,8 +223,8 @@ berth_devices_bpf_apply (const char *cgroup_dir, JsonArray *rules, GError **erro
   int cgroup_fd = open (cgroup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cgroup_fd < 0)
     return berth_fail_errno (error, errno, "open %s", cgroup_dir);
-  g_autoptr (GArray) old = attached_programs (cgroup_fd);
-  int prog_fd = load_program (prog, error);
+  g_autoptr (GArray) old = attached_programs (cgroup_fd, cgroup_dir, error);
+  int prog_fd = old ? load_checked (prog, error) : -1;
   gboolean ok = prog_fd >= 0;
   if (ok)
     {

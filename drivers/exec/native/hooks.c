@@ -61,6 +61,20 @@ run_kind (BerthExec *c, const char *kind, const char *status, guint ns_flags, GE
 }
 
 gboolean
+berth_native_hooks_check (BerthExec *c, GError **error)
+{
+  static const char *const kinds[] = { "prestart", "createRuntime", "createContainer",
+                                       "startContainer", "poststart", "poststop" };
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      g_autoptr (GPtrArray) hooks = berth_hooks_parse (spec_of (c), kinds[i], error);
+      if (hooks == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
 berth_native_hooks_create (BerthExec *c, guint ns_flags, GError **error)
 {
   return run_kind (c, "prestart", "creating", 0, error)

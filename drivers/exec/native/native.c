@@ -219,10 +219,23 @@ native_load (BerthExec *c, GError **error)
   return TRUE;
 }
 
+/* linux.cgroupsPath, or berth's default for the container. */
+static char *
+spec_cgroup_path (BerthExec *c)
+{
+  JsonObject *linux_ = berth_json_object (berth_json_node_object (c->spec), "linux");
+  const char *path = berth_json_string (linux_, "cgroupsPath", NULL);
+  return path ? g_strdup (path) : g_strdup_printf ("/berth/%s", c->id);
+}
+
 static BerthCgroup *
 cgroup_of (BerthExec *c, GError **error)
 {
   NativeState *s = state_of (c);
+  /* Not saved yet (a create under way, or killed midway): the spec says
+   * where spawn makes it. */
+  if (s->cgroup_path == NULL)
+    s->cgroup_path = spec_cgroup_path (c);
   if (s->cgroup == NULL)
     s->cgroup = berth_cgroup_open (s->cgroup_path, error);
   return s->cgroup;
@@ -555,11 +568,11 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
   if (plan == NULL)
     return FALSE;
   plan->pause_for_hooks = berth_native_has_hooks (c, create_hook_kinds);
+  if (berth_native_has_hooks (c, all_hook_kinds) && !berth_native_hooks_check (c, error))
+    return FALSE;
   NativeState *s = state_of (c);
   g_free (s->cgroup_path);
-  s->cgroup_path = g_strdup (berth_json_string (linux_, "cgroupsPath", NULL));
-  if (s->cgroup_path == NULL)
-    s->cgroup_path = g_strdup_printf ("/berth/%s", c->id);
+  s->cgroup_path = spec_cgroup_path (c);
   g_autoptr (BerthCgroup) cg = berth_cgroup_create (s->cgroup_path,
                                                     berth_json_object (linux_, "resources"), error);
   if (cg == NULL)
@@ -918,15 +931,6 @@ native_status (GPtrArray *pairs)
   g_ptr_array_add (pairs, seccomp_status ());
 }
 
-static JsonArray *
-strv_array (const char *const *strv)
-{
-  JsonArray *a = json_array_new ();
-  for (; strv && *strv; strv++)
-    json_array_add_string_element (a, *strv);
-  return a;
-}
-
 /* features.md: what a bundle may ask of this driver on this host. */
 static void
 native_features (JsonObject *features)
@@ -937,7 +941,8 @@ native_features (JsonObject *features)
   for (guint i = 0; i < G_N_ELEMENTS (namespace_types); i++)
     json_array_add_string_element (namespaces, namespace_types[i].type);
   json_object_set_array_member (linux_, "namespaces", namespaces);
-  json_object_set_array_member (linux_, "capabilities", strv_array (berth_all_capabilities ()));
+  json_object_set_member (linux_, "capabilities",
+                          berth_json_strv_node ((char *const *) berth_all_capabilities ()));
   JsonObject *cgroup = json_object_new ();
   const char *layout = berth_host_cgroup_layout ();
   gboolean hybrid = g_strcmp0 (layout, "hybrid") == 0;

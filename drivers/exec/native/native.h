@@ -83,6 +83,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthSeccomp, berth_seccomp_free)
 /* --- hooks.c: the runtime-spec hooks at the driver's points --- */
 /* Does the spec have hooks of any of the NULL-terminated @kinds? */
 gboolean berth_native_has_hooks (BerthExec *c, const char *const *kinds);
+/* Every hook of the spec well formed (an absolute path, a sane timeout),
+ * checked before anything is made. */
+gboolean berth_native_hooks_check (BerthExec *c, GError **error);
 /* prestart and createRuntime in berth's namespaces, then createContainer
  * in the container's @ns_flags ones (the first process waits before
  * pivot_root meanwhile). */
