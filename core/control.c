@@ -278,18 +278,14 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
   g_autoptr (JsonObject) process = exec_process (exec->spec, args, env, user, workdir, tty, error);
   if (process == NULL)
     return -1;
-  BerthExecStdio stdio = { interactive ? STDIN_FILENO : -1, STDOUT_FILENO, STDERR_FILENO, FALSE };
-  int master = -1, slave = -1;
+  /* With -t the pty is made inside, on the container's devpts. */
+  int master = -1;
+  BerthExecStdio stdio = { interactive ? STDIN_FILENO : -1, STDOUT_FILENO, STDERR_FILENO, FALSE,
+                           NULL };
   if (tty)
-    {
-      if (!berth_pty_open (&master, &slave, error))
-        return -1;
-      stdio = (BerthExecStdio) { slave, slave, slave, TRUE };
-    }
+    stdio = (BerthExecStdio) { -1, -1, -1, TRUE, &master };
   berth_store_unlock (store);
   pid_t pid = berth_exec_exec (exec, process, &stdio, error);
-  if (slave >= 0)
-    close (slave);
   if (pid <= 0)
     {
       if (master >= 0)

@@ -453,7 +453,7 @@ static gboolean
 make_stdio (Monitor *m, const BerthStartOptions *o, BerthExecStdio *stdio, int child_ends[3],
             int *pty_master, GError **error)
 {
-  *stdio = (BerthExecStdio) { -1, -1, -1, FALSE };
+  *stdio = (BerthExecStdio) { -1, -1, -1, FALSE, NULL };
   child_ends[0] = child_ends[1] = child_ends[2] = -1;
   m->stdin_relay = -1;
   if (o->tty)
@@ -461,7 +461,7 @@ make_stdio (Monitor *m, const BerthStartOptions *o, BerthExecStdio *stdio, int c
       int slave = -1;
       if (!berth_pty_open (pty_master, &slave, error))
         return FALSE;
-      *stdio = (BerthExecStdio) { slave, slave, slave, TRUE };
+      *stdio = (BerthExecStdio) { slave, slave, slave, TRUE, NULL };
       child_ends[0] = slave;
       m->out_r = *pty_master;
       m->err_r = -1;
