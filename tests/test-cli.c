@@ -582,6 +582,115 @@ test_bad_input (Fixture *f, gconstpointer data)
   tu_assert_one_line_error (err, "unknown command");
 }
 
+/* A directory that is not a store, with what opening a store used to
+ * sweep away: a tmp/ subtree and a "*.tmp-*" file. */
+static char *
+canary_dir (Fixture *f, const char *name, gboolean with_notes)
+{
+  char *dir = scratch_tree (f, name, "tmp/keep", "keep me\n");
+  g_autofree char *tmpfile = g_build_filename (dir, "a.tmp-123", NULL);
+  tu_write_file (tmpfile, "canary\n", 0644);
+  if (with_notes)
+    {
+      g_autofree char *notes = g_build_filename (dir, "notes.txt", NULL);
+      tu_write_file (notes, "my notes\n", 0644);
+    }
+  return dir;
+}
+
+/* berth run from @cwd with "--root ''", as "--root $UNSET" would be. */
+static int
+berth_empty_root_in (const char *cwd, char **err)
+{
+  char *argv[] = { "sh", "-c", "cd \"$0\" && exec \"$1\" --root '' ps -a", (char *) cwd,
+                   (char *) tu_berth_bin (), NULL };
+  return tu_run (argv, NULL, err);
+}
+
+/* Opening a store empties its tmp/ and deletes its *.tmp-* files, so a
+ * directory that is not a store is refused whole, and left as it was. */
+static void
+test_foreign_root (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = canary_dir (f, "notastore", TRUE);
+  g_autofree char *before = tu_tree_manifest (dir);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (tu_berth (dir, NULL, &err, "ps", "-a", NULL), ==, 1);
+  tu_assert_one_line_error (err, "not a berth store (no berth-store marker) and not empty");
+  g_assert_nonnull (strstr (err, dir));
+  g_autofree char *after = tu_tree_manifest (dir);
+  g_assert_cmpstr (after, ==, before);
+
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth_empty_root_in (dir, &err), ==, 2);
+  tu_assert_one_line_error (err, "--root is empty");
+  g_clear_pointer (&after, g_free);
+  after = tu_tree_manifest (dir);
+  g_assert_cmpstr (after, ==, before);
+
+  /* Only store-like names, but not what any berth made: still refused. */
+  g_autofree char *lookalike = canary_dir (f, "lookalike", FALSE);
+  g_autofree char *before2 = tu_tree_manifest (lookalike);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (tu_berth (lookalike, NULL, &err, "ps", "-a", NULL), ==, 1);
+  tu_assert_one_line_error (err, "it holds 'a.tmp-123'");
+  g_autofree char *tmpfile = g_build_filename (lookalike, "a.tmp-123", NULL);
+  g_assert_cmpint (unlink (tmpfile), ==, 0);
+  g_clear_pointer (&before2, g_free);
+  before2 = tu_tree_manifest (lookalike);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (tu_berth (lookalike, NULL, &err, "ps", "-a", NULL), ==, 1);
+  tu_assert_one_line_error (err, "it has parts of a store's layout but no");
+  g_autofree char *after2 = tu_tree_manifest (lookalike);
+  g_assert_cmpstr (after2, ==, before2);
+
+  g_autofree char *file = g_build_filename (f->dir, "afile", NULL);
+  tu_write_file (file, "x\n", 0644);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (tu_berth (file, NULL, &err, "ps", "-a", NULL), ==, 1);
+  tu_assert_one_line_error (err, "not a directory");
+}
+
+static void
+assert_marker (const char *root)
+{
+  g_autofree char *marker = g_build_filename (root, "berth-store", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (marker, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "berth store format 1\n");
+}
+
+/* Missing and empty directories become stores; a store made by a berth
+ * from before the marker is adopted with its images. */
+static void
+test_store_marker (Fixture *f, gconstpointer data)
+{
+  g_autofree char *missing = g_build_filename (f->dir, "a", "b", "store", NULL);
+  g_assert_cmpint (tu_berth (missing, NULL, NULL, "ps", "-a", NULL), ==, 0);
+  assert_marker (missing);
+  g_autofree char *empty = g_build_filename (f->dir, "empty", NULL);
+  g_assert_cmpint (mkdir (empty, 0700), ==, 0);
+  g_assert_cmpint (tu_berth (empty, NULL, NULL, "ps", "-a", NULL), ==, 0);
+  assert_marker (empty);
+
+  /* An old store: the layout, lock, driver and tags.json, no marker. */
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *marker = g_build_filename (f->root, "berth-store", NULL);
+  g_assert_cmpint (unlink (marker), ==, 0);
+  g_autofree char *staged = g_build_filename (f->root, "tmp", "work-old", NULL);
+  g_assert_cmpint (mkdir (staged, 0700), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "images", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "busybox"));
+  assert_marker (f->root);
+  g_assert_false (g_file_test (staged, G_FILE_TEST_EXISTS));
+
+  g_autofree char *err = NULL;
+  tu_write_file (marker, "berth store format 99\n", 0600);
+  g_assert_cmpint (berth (f, NULL, &err, "images", NULL), ==, 1);
+  tu_assert_one_line_error (err, "store format 99 is newer than this berth understands");
+}
+
 /* An OCI image layout with a gzip layer, named by the containerd annotation. */
 static void
 test_load_oci (Fixture *f, gconstpointer data)
@@ -707,5 +816,7 @@ main (int argc, char **argv)
   g_test_add ("/cli/interrupted-create", Fixture, NULL, fixture_setup, test_interrupted_create,
               fixture_teardown);
   g_test_add ("/cli/bad-input", Fixture, NULL, fixture_setup, test_bad_input, fixture_teardown);
+  g_test_add ("/cli/foreign-root", Fixture, NULL, fixture_setup, test_foreign_root, fixture_teardown);
+  g_test_add ("/cli/store-marker", Fixture, NULL, fixture_setup, test_store_marker, fixture_teardown);
   return g_test_run ();
 }
