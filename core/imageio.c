@@ -163,10 +163,10 @@ parse_inside (int root_fd, const char *relpath, GError **error)
   if (text == NULL)
     return NULL;
   g_autoptr (GError) local = NULL;
-  JsonNode *node = json_from_string (text, &local);
+  JsonNode *node = berth_json_parse (text, len, &local);
   if (node == NULL)
     berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "image archive: %s is not JSON: %s", relpath,
-                local ? local->message : "empty");
+                local->message);
   return node;
 }
 

@@ -584,6 +584,44 @@ test_bad_input (Fixture *f, gconstpointer data)
   tu_assert_one_line_error (err, "unknown command");
 }
 
+/* 100k nested arrays: json-glib would recurse once per level and die of a
+ * stack overflow (SIGSEGV). Every document berth reads is refused in one
+ * line instead: a docker-save manifest, an image config, a seccomp profile. */
+static char *
+deep_json (void)
+{
+  GString *s = g_string_new (NULL);
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (s, '[');
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+static void
+test_deep_json (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *deep = deep_json ();
+  g_autofree char *src = scratch_tree (f, "deep", "manifest.json", deep);
+  g_autofree char *deep_tar = make_tar (f, "deep.tar", src);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "load", "-i", deep_tar, NULL), ==, 1);
+  tu_assert_one_line_error (err, "manifest.json is not JSON: JSON nested deeper than 256 levels");
+
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *profile = g_build_filename (f->dir, "deep-seccomp.json", NULL);
+  tu_write_file (profile, deep, 0644);
+  g_autofree char *opt = g_strdup_printf ("seccomp=%s", profile);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "create", "--security-opt", opt, "busybox", "true", NULL),
+                   ==, 1);
+  tu_assert_one_line_error (err, "JSON nested deeper than 256 levels");
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-aq", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+}
+
 /* A directory that is not a store, with what opening a store used to
  * sweep away: a tmp/ subtree and a "*.tmp-*" file. */
 static char *
@@ -1050,6 +1088,7 @@ main (int argc, char **argv)
   g_test_add ("/cli/recorded-driver-unusable", Fixture, NULL, fixture_setup,
               test_recorded_driver_unusable, fixture_teardown);
   g_test_add ("/cli/load-save", Fixture, NULL, fixture_setup, test_load_save, fixture_teardown);
+  g_test_add ("/cli/deep-json", Fixture, NULL, fixture_setup, test_deep_json, fixture_teardown);
   g_test_add ("/cli/load-oci", Fixture, NULL, fixture_setup, test_load_oci, fixture_teardown);
   g_test_add ("/cli/concurrent-creates", Fixture, NULL, fixture_setup, test_concurrent,
               fixture_teardown);
