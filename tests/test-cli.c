@@ -622,6 +622,52 @@ test_deep_json (Fixture *f, gconstpointer data)
   g_assert_cmpstr (out, ==, "");
 }
 
+/* save -o and export -o write beside the path and rename over it, so a
+ * path that is a FIFO, a symlink or a device node would be replaced by a
+ * regular file: refused in one line, the thing there left as it was. Also
+ * numbers no kernel takes: a pids limit past PID_MAX_LIMIT, --cpus nan. */
+static void
+test_output_and_limits (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "out", "busybox", "true", NULL), ==, 0);
+  g_autofree char *fifo = g_build_filename (f->dir, "fifo", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_autofree char *target = g_build_filename (f->dir, "target", NULL);
+  tu_write_file (target, "keep\n", 0644);
+  g_autofree char *link = g_build_filename (f->dir, "link", NULL);
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "save", "-o", fifo, "busybox", NULL), ==, 1);
+  tu_assert_one_line_error (err, "not a regular file (a FIFO); refusing to replace it");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "export", "-o", link, "out", NULL), ==, 1);
+  tu_assert_one_line_error (err, "not a regular file (a symlink); refusing to replace it");
+  struct stat st;
+  g_assert_cmpint (lstat (fifo, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_assert_cmpint (lstat (link, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_autofree char *kept = NULL;
+  g_assert_true (g_file_get_contents (target, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, "keep\n");
+  g_autoptr (GDir) d = g_dir_open (f->dir, 0, NULL);
+  for (const char *name; (name = g_dir_read_name (d));)
+    g_assert_null (strstr (name, ".tmp-"));
+  g_autofree char *regular = g_build_filename (f->dir, "saved.tar", NULL);
+  g_assert_cmpint (berth (f, NULL, NULL, "save", "-o", regular, "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "save", "-o", regular, "busybox", NULL), ==, 0);
+
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "create", "--pids-limit", "9223372036854775807", "busybox",
+                          "true", NULL), ==, 1);
+  tu_assert_one_line_error (err, "--pids-limit 9223372036854775807: above the kernel's limit");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "create", "--cpus", "nan", "busybox", "true", NULL), ==, 1);
+  tu_assert_one_line_error (err, "--cpus 'nan': not a positive number");
+}
+
 /* A directory that is not a store, with what opening a store used to
  * sweep away: a tmp/ subtree and a "*.tmp-*" file. */
 static char *
@@ -1089,6 +1135,8 @@ main (int argc, char **argv)
               test_recorded_driver_unusable, fixture_teardown);
   g_test_add ("/cli/load-save", Fixture, NULL, fixture_setup, test_load_save, fixture_teardown);
   g_test_add ("/cli/deep-json", Fixture, NULL, fixture_setup, test_deep_json, fixture_teardown);
+  g_test_add ("/cli/output-and-limits", Fixture, NULL, fixture_setup, test_output_and_limits,
+              fixture_teardown);
   g_test_add ("/cli/load-oci", Fixture, NULL, fixture_setup, test_load_oci, fixture_teardown);
   g_test_add ("/cli/concurrent-creates", Fixture, NULL, fixture_setup, test_concurrent,
               fixture_teardown);
