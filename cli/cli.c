@@ -27,11 +27,37 @@ berth_cli_open_store (BerthCli *cli, GError **error)
 int
 berth_cli_fail (GError *error)
 {
-  g_autofree char *msg = g_strdup (error ? error->message : "unknown error");
-  /* One line, always: a multi-line library message is folded. */
-  g_strdelimit (msg, "\n", ' ');
+  g_autofree char *msg = berth_cli_printable (error ? error->message : "unknown error",
+                                              BERTH_CLI_MAX_MESSAGE);
   fprintf (stderr, "berth: %s\n", msg);
   return BERTH_EXIT_FAILED;
+}
+
+char *
+berth_cli_printable (const char *text, gsize max)
+{
+  GString *out = g_string_new (NULL);
+  gsize len = strlen (text), cut = MIN (len, max);
+  /* back to the start of a UTF-8 character */
+  while (cut < len && cut > 0 && ((guchar) text[cut] & 0xC0) == 0x80)
+    cut--;
+  for (gsize i = 0; i < cut; i++)
+    {
+      guchar ch = text[i];
+      if (ch == '\n')
+        g_string_append (out, "\\n");
+      else if (ch == '\t')
+        g_string_append (out, "\\t");
+      else if (ch == '\\')
+        g_string_append (out, "\\\\");
+      else if (ch < 0x20 || ch == 0x7f)
+        g_string_append_printf (out, "\\x%02x", ch);
+      else
+        g_string_append_c (out, ch);
+    }
+  if (cut < len)
+    g_string_append_printf (out, "... (%" G_GSIZE_FORMAT " more bytes)", len - cut);
+  return g_string_free (out, FALSE);
 }
 
 int
@@ -39,8 +65,9 @@ berth_cli_usage (const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  g_autofree char *raw = g_strdup_vprintf (fmt, ap);
   va_end (ap);
+  g_autofree char *msg = berth_cli_printable (raw, BERTH_CLI_MAX_MESSAGE);
   fprintf (stderr, "berth: %s\n", msg);
   return BERTH_EXIT_USAGE;
 }

@@ -20,6 +20,12 @@ BerthStore *berth_cli_open_store (BerthCli *cli, GError **error);
 /* Open the store and find container @ref; NULL after printing the error. */
 BerthStore *berth_cli_open_with_container (BerthCli *cli, const char *ref, BerthContainer **out);
 
+/* @text fit for one terminal line: control characters and backslashes
+ * escaped (\n, \t, \\, \xNN), so a name cannot forge a line or move the
+ * cursor, and cut after @max bytes with how much was left out. */
+#define BERTH_CLI_MAX_MESSAGE 1024
+char *berth_cli_printable (const char *text, gsize max);
+
 /* Run @act on each container named in argv[1..] in one store session: every
  * failure is printed, the exit code says whether any failed. */
 typedef gboolean (*BerthContainerAction) (BerthStore *store, BerthContainer *c, gpointer data,

@@ -53,7 +53,8 @@ do_diff (BerthStore *store, BerthContainer *c)
   for (guint i = 0; i < changes->len; i++)
     {
       BerthChange *ch = changes->pdata[i];
-      printf ("%c %s\n", ch->kind, ch->path);
+      g_autofree char *path = berth_cli_printable (ch->path, G_MAXSIZE);
+      printf ("%c %s\n", ch->kind, path);
     }
   return 0;
 }

@@ -280,7 +280,7 @@ berth_container_attach_wait (BerthStore *store, BerthContainer *c, GError **erro
   g_autoptr (BerthContainerState) s = berth_state_read (store, c, error);
   if (s == NULL)
     return -1;
-  BerthAttachment a = { .child = store->attached_monitor, .target = s->pid,
+  BerthAttachment a = { .stdin_pipe = -1, .child = store->attached_monitor, .target = s->pid,
                    .pty_master = store->attached_pty, .exit_fd = store->attached_exit_fd };
   berth_store_unlock (store);
   int code = berth_attach (&a);
@@ -357,25 +357,35 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
   g_autoptr (JsonObject) process = exec_process (exec->spec, args, env, user, workdir, tty, error);
   if (process == NULL)
     return -1;
-  /* With -t the pty is made inside, on the container's devpts. */
-  int master = -1;
-  BerthExecStdio stdio = { interactive ? STDIN_FILENO : -1, STDOUT_FILENO, STDERR_FILENO, FALSE,
-                           NULL };
+  /* With -t the pty is made inside, on the container's devpts. With -i
+   * alone the process reads a pipe of berth's own, never our descriptor 0
+   * itself (a directory there would open the host's tree to it). */
+  int master = -1, in[2] = { -1, -1 };
+  BerthExecStdio stdio = { -1, STDOUT_FILENO, STDERR_FILENO, FALSE, NULL };
   if (tty)
     stdio = (BerthExecStdio) { -1, -1, -1, TRUE, &master };
+  else if (interactive && pipe2 (in, O_CLOEXEC) < 0)
+    return berth_fail_errno (error, errno, "pipe"), -1;
+  stdio.in = tty ? -1 : in[0];
   berth_store_unlock (store);
   pid_t pid = berth_exec_exec (exec, process, &stdio, error);
+  if (in[0] >= 0)
+    close (in[0]);
   if (pid <= 0)
     {
       if (master >= 0)
         close (master);
+      if (in[1] >= 0)
+        close (in[1]);
       return -1;
     }
-  BerthAttachment a = { .child = pid, .target = pid, .pty_master = master, .relay_pty = tty,
-                   .interactive = interactive, .exit_fd = -1 };
+  BerthAttachment a = { .stdin_pipe = in[1], .child = pid, .target = pid, .pty_master = master,
+                        .relay_pty = tty, .interactive = interactive, .exit_fd = -1 };
   int code = berth_attach (&a);
   if (master >= 0)
     close (master);
+  if (a.stdin_pipe >= 0)
+    close (a.stdin_pipe);
   return code;
 }
 

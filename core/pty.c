@@ -156,7 +156,9 @@ berth_attach (BerthAttachment *a)
       cfmakeraw (&t);
       tcsetattr (STDIN_FILENO, TCSANOW, &t);
     }
-  gboolean pty_open = a->relay_pty, in_open = a->relay_pty && a->interactive;
+  gboolean pty_open = a->relay_pty;
+  gboolean in_open = (a->relay_pty && a->interactive) || a->stdin_pipe >= 0;
+  int in_to = a->stdin_pipe >= 0 ? a->stdin_pipe : a->pty_master;
   int status = 0;
   for (;;)
     {
@@ -182,7 +184,12 @@ berth_attach (BerthAttachment *a)
       if (p[2].revents)
         copy_once (a->pty_master, STDOUT_FILENO, &pty_open);
       if (p[3].revents)
-        copy_once (STDIN_FILENO, a->pty_master, &in_open);
+        copy_once (STDIN_FILENO, in_to, &in_open);
+      if (!in_open && a->stdin_pipe >= 0)
+        {
+          close (a->stdin_pipe); /* the process reads EOF */
+          a->stdin_pipe = -1;
+        }
       if (p[1].revents && !pty_open)
         break;
       if (p[1].revents && pty_open && !(p[2].revents & POLLIN))

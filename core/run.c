@@ -271,7 +271,8 @@ typedef struct {
   int go_fd;          /* from it: one byte once "starting" is recorded */
   int exit_fd;        /* to an attached command: the exit code, once recorded; -1 */
   int out_r, err_r;   /* the container's stdout and stderr (or the pty master) */
-  int stdin_relay;    /* our stdin, copied to the pty master with -it; -1 */
+  int stdin_relay;    /* our stdin with -i, copied to stdin_w; -1 */
+  int stdin_w;        /* the pty master (-it), or a pipe the container reads (-i); -1 */
   int log_fd;
   gboolean attached;  /* copy output to our stdout/stderr too */
   GString *partial[2];
@@ -351,9 +352,12 @@ relay_stdin (Monitor *m)
   if (n <= 0)
     {
       m->stdin_relay = -1;
+      /* the container's stdin pipe ends with ours: it reads EOF */
+      if (m->stdin_w != m->out_r)
+        close (m->stdin_w);
       return;
     }
-  berth_write_all (m->out_r, buf, n);
+  berth_write_all (m->stdin_w, buf, n);
 }
 
 static int
@@ -530,7 +534,7 @@ make_stdio (Monitor *m, const BerthStartOptions *o, BerthExecStdio *stdio, int c
 {
   *stdio = (BerthExecStdio) { -1, -1, -1, FALSE, NULL };
   child_ends[0] = child_ends[1] = child_ends[2] = -1;
-  m->stdin_relay = -1;
+  m->stdin_relay = m->stdin_w = -1;
   if (o->tty)
     {
       int slave = -1;
@@ -538,7 +542,7 @@ make_stdio (Monitor *m, const BerthStartOptions *o, BerthExecStdio *stdio, int c
         return FALSE;
       *stdio = (BerthExecStdio) { slave, slave, slave, TRUE, NULL };
       child_ends[0] = slave;
-      m->out_r = *pty_master;
+      m->out_r = m->stdin_w = *pty_master;
       m->err_r = -1;
       if (o->interactive)
         m->stdin_relay = STDIN_FILENO;
@@ -555,9 +559,29 @@ make_stdio (Monitor *m, const BerthStartOptions *o, BerthExecStdio *stdio, int c
     }
   m->out_r = out[0];
   m->err_r = err[0];
-  stdio->in = o->interactive ? STDIN_FILENO : -1;
   stdio->out = child_ends[1] = out[1];
   stdio->err = child_ends[2] = err[1];
+  /* -i: a pipe of berth's own, never the caller's descriptor itself,
+   * which may be a directory (/proc/self/fd/0/.. is the host's) or a
+   * socket the container must not hold. */
+  int in[2];
+  if (o->interactive && pipe2 (in, O_CLOEXEC) < 0)
+    {
+      int errsv = errno;
+      for (int i = 0; i < 2; i++)
+        {
+          close (out[i]);
+          close (err[i]);
+        }
+      m->out_r = m->err_r = child_ends[1] = child_ends[2] = -1;
+      return berth_fail_errno (error, errsv, "pipe");
+    }
+  if (o->interactive)
+    {
+      stdio->in = child_ends[0] = in[0];
+      m->stdin_w = in[1];
+      m->stdin_relay = STDIN_FILENO;
+    }
   return TRUE;
 }
 
@@ -694,7 +718,7 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
     return FALSE;
   g_autoptr (BerthExec) exec = berth_container_exec_handle (store, c, rootfs, NULL, error);
   Monitor m = { .store = store, .c = c, .exec = exec, .options = options, .out_r = -1,
-                .err_r = -1, .attached = options->attach };
+                .err_r = -1, .stdin_relay = -1, .stdin_w = -1, .attached = options->attach };
   BerthExecStdio stdio;
   int child_ends[3], pty_master = -1, report_pipe[2] = { -1, -1 };
   if (exec == NULL || (m.log_fd = open_log (store, c, error)) < 0)
@@ -763,6 +787,8 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
     close (m.out_r);
   if (m.err_r >= 0)
     close (m.err_r);
+  if (m.stdin_w >= 0 && m.stdin_w != pty_master)
+    close (m.stdin_w);
   close (m.log_fd);
   if (!started)
     {
@@ -792,6 +818,8 @@ fail_stdio:
     close (m.out_r);
   if (m.err_r >= 0)
     close (m.err_r);
+  if (m.stdin_w >= 0 && m.stdin_w != m.out_r)
+    close (m.stdin_w);
 fail_log:
   close (m.log_fd);
 fail_mounted:

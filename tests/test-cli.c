@@ -668,6 +668,75 @@ test_output_and_limits (Fixture *f, gconstpointer data)
   tu_assert_one_line_error (err, "--cpus 'nan': not a positive number");
 }
 
+/* run -i and exec -i hand the container a pipe of berth's own, never the
+ * caller's descriptor 0: with a directory there, /proc/self/fd/0 would
+ * lead the container into the host's tree. Piped input still arrives,
+ * and its end is the container's EOF. */
+static void
+test_stdin_pipe (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *dir = scratch_tree (f, "hostdir", "secret", "host secret\n");
+  const char *peek = "cat /proc/self/fd/0/secret 2>/dev/null || echo 'no way in'";
+  g_autofree char *out = NULL;
+  char *run_argv[] = { "sh", "-c", "exec \"$0\" --root \"$1\" run -i --rm busybox sh -c \"$3\" < \"$2\"",
+                       (char *) tu_berth_bin (), f->root, dir, (char *) peek, NULL };
+  g_assert_cmpint (tu_run (run_argv, &out, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "no way in\n");
+  g_clear_pointer (&out, g_free);
+  char *pipe_argv[] = { "sh", "-c", "echo piped | \"$0\" --root \"$1\" run -i --rm busybox cat",
+                        (char *) tu_berth_bin (), f->root, NULL };
+  g_assert_cmpint (tu_run (pipe_argv, &out, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "piped\n");
+
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "in", "busybox", "sleep", "100", NULL),
+                   ==, 0);
+  g_clear_pointer (&out, g_free);
+  char *exec_argv[] = { "sh", "-c", "exec \"$0\" --root \"$1\" exec -i in sh -c \"$3\" < \"$2\"",
+                        (char *) tu_berth_bin (), f->root, dir, (char *) peek, NULL };
+  g_assert_cmpint (tu_run (exec_argv, &out, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "no way in\n");
+  g_clear_pointer (&out, g_free);
+  char *exec_pipe_argv[] = { "sh", "-c", "echo piped | \"$0\" --root \"$1\" exec -i in cat",
+                             (char *) tu_berth_bin (), f->root, NULL };
+  g_assert_cmpint (tu_run (exec_pipe_argv, &out, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "piped\n");
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "in", NULL), ==, 0);
+}
+
+/* What berth prints stays one line per thing: an argument with a newline
+ * or an escape sequence is shown escaped in the error, a 100k-character
+ * one cut short, and a file named "x\nD /etc/passwd" cannot forge a second
+ * line of `berth diff`. */
+static void
+test_printable (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "rm", "a\nb\033[31mred", NULL), ==, 1);
+  tu_assert_one_line_error (err, "no such container: a\\nb\\x1b[31mred");
+  g_autofree char *huge = g_strnfill (100000, 'x');
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "rm", huge, NULL), ==, 1);
+  tu_assert_one_line_error (err, "more bytes)");
+  g_assert_cmpuint (strlen (err), <, 1200);
+
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "names", "busybox", "true", NULL), ==, 0);
+  g_autofree char *mnt = NULL;
+  g_assert_cmpint (berth (f, &mnt, NULL, "mount", "names", NULL), ==, 0);
+  g_autofree char *forged = g_build_filename (g_strstrip (mnt), "x\nD /etc/passwd", NULL);
+  g_autofree char *forged_dir = g_path_get_dirname (forged);
+  g_assert_cmpint (g_mkdir_with_parents (forged_dir, 0755), ==, 0);
+  tu_write_file (forged, "", 0644);
+  g_assert_cmpint (berth (f, NULL, NULL, "umount", "names", NULL), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "diff", "names", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "A /x\\nD /etc/passwd\n"));
+  g_assert_null (strstr (out, "\nD /etc/passwd\n"));
+}
+
 /* A directory that is not a store, with what opening a store used to
  * sweep away: a tmp/ subtree and a "*.tmp-*" file. */
 static char *
@@ -1135,6 +1204,8 @@ main (int argc, char **argv)
               test_recorded_driver_unusable, fixture_teardown);
   g_test_add ("/cli/load-save", Fixture, NULL, fixture_setup, test_load_save, fixture_teardown);
   g_test_add ("/cli/deep-json", Fixture, NULL, fixture_setup, test_deep_json, fixture_teardown);
+  g_test_add ("/cli/printable", Fixture, NULL, fixture_setup, test_printable, fixture_teardown);
+  g_test_add ("/cli/stdin-pipe", Fixture, NULL, fixture_setup, test_stdin_pipe, fixture_teardown);
   g_test_add ("/cli/output-and-limits", Fixture, NULL, fixture_setup, test_output_and_limits,
               fixture_teardown);
   g_test_add ("/cli/load-oci", Fixture, NULL, fixture_setup, test_load_oci, fixture_teardown);

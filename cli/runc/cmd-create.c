@@ -155,7 +155,7 @@ berth_runc_run (BerthRunc *r, int argc, char **argv)
     return 0;
   /* In the foreground, as runc: our signals go to the container, and its
    * terminal (if it has one) is relayed to ours. */
-  BerthAttachment a = { .child = c->pid, .target = c->pid, .pty_master = master,
+  BerthAttachment a = { .stdin_pipe = -1, .child = c->pid, .target = c->pid, .pty_master = master,
                         .relay_pty = master >= 0, .exit_fd = -1, .interactive = TRUE };
   int code = berth_attach (&a);
   if (master >= 0)

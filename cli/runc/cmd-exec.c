@@ -218,7 +218,7 @@ berth_runc_exec (BerthRunc *r, int argc, char **argv)
    * shim, a subreaper), as runc hands it. */
   if (o.detach)
     return 0;
-  BerthAttachment a = { .child = pid, .target = pid, .pty_master = master,
+  BerthAttachment a = { .stdin_pipe = -1, .child = pid, .target = pid, .pty_master = master,
                         .relay_pty = master >= 0, .exit_fd = -1, .interactive = TRUE };
   int code = berth_attach (&a);
   if (master >= 0)

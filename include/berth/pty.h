@@ -27,6 +27,7 @@ typedef struct {
   gboolean relay_pty; /* copy between the pty and our stdin/stdout */
   int exit_fd;        /* a monitor reports the exit code here ("<code>"); -1 */
   gboolean interactive; /* copy our stdin too */
+  int stdin_pipe;     /* without a pty: our stdin is copied here, closed at its EOF; -1 */
 } BerthAttachment;
 
 /* Until @a->child exits (or exit_fd reports); the exit code, 128 + the

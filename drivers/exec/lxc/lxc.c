@@ -820,7 +820,7 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
       || !write_config (c, error))
     return FALSE;
   g_auto (GStrv) args = berth_json_strv (process, "args");
-  g_autofree const char **argv = berth_exec_helper_argv (program, args);
+  g_autofree const char **argv = berth_exec_helper_argv (program, args, NULL);
   g_autofree char *helper_path = g_strdup_printf ("/proc/self/fd/%d", KEEPER_HELPER_FD);
   argv[0] = helper_path;
   int helper_fd = berth_exec_helper_memfd (error);
@@ -979,7 +979,7 @@ attach_exec (void *data)
       fprintf (stderr, "berth: exec: \"%s\": executable file not found in $PATH\n", name);
       return 127;
     }
-  const char **argv = berth_exec_helper_argv (program, p->args);
+  const char **argv = berth_exec_helper_argv (program, p->args, NULL);
   syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
   syscall (SYS_execveat, p->helper_fd, "", argv, p->env, AT_EMPTY_PATH);
   fprintf (stderr, "berth: exec berth's exec helper for %s: %s\n", program, strerror (errno));

@@ -68,13 +68,15 @@ berth_exec_helper_memfd (GError **error)
 }
 
 const char **
-berth_exec_helper_argv (const char *program, char *const *args)
+berth_exec_helper_argv (const char *program, char *const *args, const char *sync_fd)
 {
-  guint argc = g_strv_length ((char **) args);
-  const char **argv = g_new0 (const char *, argc + 4);
-  argv[0] = "berth-exec-helper";
-  argv[1] = "--berth-exec";
-  argv[2] = program;
-  memcpy (argv + 3, args, argc * sizeof (char *));
+  guint argc = g_strv_length ((char **) args), n = 0;
+  const char **argv = g_new0 (const char *, argc + 5);
+  argv[n++] = "berth-exec-helper";
+  argv[n++] = sync_fd ? "--berth-exec-sync" : "--berth-exec";
+  if (sync_fd)
+    argv[n++] = sync_fd;
+  argv[n++] = program;
+  memcpy (argv + n, args, argc * sizeof (char *));
   return argv;
 }

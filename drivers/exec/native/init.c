@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <dirent.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -231,6 +232,10 @@ mount_cgroup_hierarchies (BerthInitPlan *plan, int root_fd, const BerthMountPlan
   for (guint i = 0; plan->cgroup_hierarchies && plan->cgroup_hierarchies[i]; i++)
     {
       const char *h = plan->cgroup_hierarchies[i];
+      /* Beside v1 hierarchies (hybrid) the cgroup2 one is left out, as runc
+       * leaves it out: clients expect the v1 tree only. */
+      if (strcmp (h, "cgroup2") == 0)
+        continue;
       const char *name = strncmp (h, "name=", 5) == 0 ? h + 5 : h;
       const char *subdir = strcmp (name, "cgroup2") == 0 ? "unified" : name;
       if (mkdirat (dir, subdir, 0755) < 0 && errno != EEXIST)
@@ -249,6 +254,77 @@ mount_cgroup_hierarchies (BerthInitPlan *plan, int root_fd, const BerthMountPlan
   close (dir);
 }
 
+/* Deeper trees than this under a tmpcopyup target are not copied. */
+#define COPY_UP_MAX_DEPTH 32
+
+static void copy_up_dir (BerthInitPlan *plan, const BerthMountPlan *m, int src, int dst, int depth);
+
+/* One entry of a tmpcopyup copy: files, directories and symlinks with
+ * their mode and owner (what podman's --read-only /tmp, /run hold). */
+static void
+copy_up_entry (BerthInitPlan *plan, const BerthMountPlan *m, int src, int dst, const char *name,
+               int depth)
+{
+  struct stat st;
+  if (fstatat (src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "tmpcopyup %s: stat %s", m->destination, name);
+  int r = 0;
+  if (S_ISDIR (st.st_mode) && depth < COPY_UP_MAX_DEPTH)
+    {
+      r = mkdirat (dst, name, st.st_mode & 07777);
+      int s = openat (src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int d = r == 0 ? openat (dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+      if (s < 0 || d < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "tmpcopyup %s: %s", m->destination, name);
+      copy_up_dir (plan, m, s, d, depth + 1);
+      close (s);
+      close (d);
+    }
+  else if (S_ISREG (st.st_mode))
+    {
+      int in = openat (src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int out = openat (dst, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+      char buf[8192];
+      ssize_t n = 0;
+      while (in >= 0 && out >= 0 && (n = read (in, buf, sizeof buf)) > 0)
+        if (write (out, buf, n) != n)
+          n = -1;
+      if (in < 0 || out < 0 || n < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "tmpcopyup %s: copy %s", m->destination, name);
+      close (in);
+      close (out);
+    }
+  else if (S_ISLNK (st.st_mode))
+    {
+      char target[PATH_MAX];
+      ssize_t n = readlinkat (src, name, target, sizeof target - 1);
+      if (n >= 0)
+        target[n] = '\0';
+      r = n < 0 ? -1 : symlinkat (target, dst, name);
+    }
+  else
+    return; /* sockets, FIFOs, devices: left out, as crun leaves them */
+  if (r < 0 || fchownat (dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "tmpcopyup %s: %s", m->destination, name);
+}
+
+static void
+copy_up_dir (BerthInitPlan *plan, const BerthMountPlan *m, int src, int dst, int depth)
+{
+  char buf[4096] __attribute__ ((aligned (8)));
+  long n;
+  while ((n = syscall (SYS_getdents64, src, buf, sizeof buf)) > 0)
+    for (long off = 0; off < n;)
+      {
+        struct dirent64 *e = (struct dirent64 *) (buf + off);
+        off += e->d_reclen;
+        if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
+          copy_up_entry (plan, m, src, dst, e->d_name, depth);
+      }
+  if (n < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "tmpcopyup %s: read a directory", m->destination);
+}
+
 static void
 do_mount (BerthInitPlan *plan, int root_fd, const BerthMountPlan *m)
 {
@@ -263,12 +339,32 @@ do_mount (BerthInitPlan *plan, int root_fd, const BerthMountPlan *m)
   if (fd < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "mount target %s", m->destination);
   unsigned long first = bind ? m->flags & (MS_BIND | MS_REC) : m->flags;
+  /* tmpcopyup: what the tmpfs will cover, read through a descriptor opened
+   * before the mount */
+  int covered = -1;
+  if (m->copy_up && !bind)
+    {
+      char path[64];
+      fd_path (path, fd);
+      covered = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (covered < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "tmpcopyup %s: open what it covers", m->destination);
+    }
   int r = m->source_tree >= 0
               ? syscall (SYS_move_mount, m->source_tree, "", fd, "",
                          MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
               : mount_at_fd (m->source, fd, bind ? NULL : m->type, first, m->data);
   if (r < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "mount %s on %s", m->source, m->destination);
+  if (covered >= 0)
+    {
+      int fresh = open_in_root (root_fd, m->destination, O_RDONLY | O_DIRECTORY);
+      if (fresh < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "tmpcopyup %s: open the new mount", m->destination);
+      copy_up_dir (plan, m, covered, fresh, 0);
+      close (fresh);
+      close (covered);
+    }
   /* The fd still names the covered inode: reopen to reach the new mount. */
   unsigned long rest = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
   if (!(bind && rest) && !m->propagation)
@@ -391,8 +487,13 @@ populate_dev (BerthInitPlan *plan, int root_fd)
   for (guint i = 0; i < G_N_ELEMENTS (default_devices); i++)
     make_device (plan, dev, &default_devices[i]);
   for (guint i = 0; i < G_N_ELEMENTS (dev_links); i++)
-    if (symlinkat (dev_links[i][1], dev, dev_links[i][0]) < 0 && errno != EEXIST)
-      die (plan, EXIT_CANNOT_RUN, errno, "symlink /dev/%s", dev_links[i][0]);
+    {
+      /* as runc: /dev/core only where the kernel has /proc/kcore */
+      if (strcmp (dev_links[i][1], "/proc/kcore") == 0 && access ("/proc/kcore", F_OK) < 0)
+        continue;
+      if (symlinkat (dev_links[i][1], dev, dev_links[i][0]) < 0 && errno != EEXIST)
+        die (plan, EXIT_CANNOT_RUN, errno, "symlink /dev/%s", dev_links[i][0]);
+    }
   if (plan->make_pty)
     make_container_pty (plan, root_fd, dev);
   else if (plan->terminal && plan->console_path)
@@ -838,16 +939,22 @@ reset_signals (BerthInitPlan *plan)
 G_GNUC_NORETURN static void
 exec_program (BerthInitPlan *plan, const char *program)
 {
-  /* berth-exec-helper --berth-exec PROGRAM ARGV...: built now, before the
-   * seccomp filter, so nothing is left to do after it but the exec. */
-  const char **argv = berth_exec_helper_argv (program, plan->args);
+  /* berth-exec-helper --berth-exec-sync FD PROGRAM ARGV...: built now,
+   * before the seccomp filter, so nothing is left to do after it but the
+   * exec. The helper holds the sync socket until the program's exec, so
+   * the parent's EOF means the program, not the helper, is running. */
+  char sync_fd[16];
+  snprintf (sync_fd, sizeof sync_fd, "%d", plan->sync_fd);
+  const char **argv = berth_exec_helper_argv (program, plan->args, sync_fd);
   reset_signals (plan);
   set_rlimits (plan);
-  /* Every fd berth had is closed by the exec (the sync socket last of all,
-   * which is how the parent learns the program is running); marked before
-   * any filter, which may deny close_range. */
+  /* Every fd berth had is closed by the exec, the sync socket only by the
+   * program's (the helper passes it on); marked before any filter, which
+   * may deny close_range. */
   if (syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "close berth's descriptors");
+  if (fcntl (plan->sync_fd, F_SETFD, 0) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "pass the sync socket to berth's exec helper");
   /* Without no_new_privs only CAP_SYS_ADMIN may load a filter, which the
    * spec's capabilities seldom keep: then load it before dropping them, as
    * runc does (the profile then also sees setgroups, setresuid, capset,

@@ -106,9 +106,11 @@ void berth_native_hooks_after (BerthExec *c, const char *kind, const char *statu
  * $BERTH_EXEC_HELPER, next to the running binary, or in pkglibexecdir. */
 int berth_exec_helper_memfd (GError **error);
 /* The helper's command line that runs @program with @args (its argv[0]
- * first): "berth-exec-helper --berth-exec PROGRAM ARGS...". Built before a
- * container's last steps (seccomp, user switch), which must not allocate. */
-const char **berth_exec_helper_argv (const char *program, char *const *args);
+ * first): "berth-exec-helper --berth-exec PROGRAM ARGS...", or with
+ * @sync_fd (a descriptor number, as text) "--berth-exec-sync FD ...": the
+ * helper keeps that descriptor open until the program's exec. Built before
+ * a container's last steps (seccomp, user switch), which must not allocate. */
+const char **berth_exec_helper_argv (const char *program, char *const *args, const char *sync_fd);
 
 /* --- init.c: the container's first process (and exec'd ones) --- */
 
@@ -120,6 +122,7 @@ typedef struct {
   unsigned long flags;   /* MS_* */
   unsigned long propagation; /* MS_PRIVATE/MS_SLAVE/... with MS_REC, or 0 */
   gboolean is_cgroup;    /* OCI "cgroup": mounted per hierarchy by init */
+  gboolean copy_up;      /* "tmpcopyup": a tmpfs that starts with what it covers */
   int source_tree;       /* user namespace: the bind source cloned (open_tree) before
                           * the rootfs's tmpfs covers /tmp; -1 otherwise */
 } BerthMountPlan;

@@ -91,6 +91,8 @@ mount_plan_new (JsonObject *o, GError **error)
         m->flags = (m->flags | f->set) & ~f->clear;
       else if (p)
         m->propagation = p->set;
+      else if (strcmp (*opt, "tmpcopyup") == 0)
+        m->copy_up = TRUE; /* runc's and crun's, not the kernel's */
       else
         g_string_append_printf (data, "%s%s", data->len ? "," : "", *opt);
     }
