@@ -155,7 +155,7 @@ berth_cmd_rm (BerthCli *cli, int argc, char **argv)
   return berth_cli_for_each_container (cli, argc, argv, remove_one, GINT_TO_POINTER (force), TRUE);
 }
 
-/* "Up", "Exited (N)", "Created", as docker ps shows them. */
+/* "Up", "Exited (N)", "Created", as docker ps shows them, and "Starting". */
 static char *
 status_text (BerthContainerState *s)
 {
@@ -163,6 +163,9 @@ status_text (BerthContainerState *s)
     return g_strdup ("Up");
   if (g_strcmp0 (s->status, "paused") == 0)
     return g_strdup ("Up (Paused)");
+  /* Its monitor lives, the program's pid is not known yet. */
+  if (g_strcmp0 (s->status, "starting") == 0)
+    return g_strdup ("Starting");
   if (g_strcmp0 (s->status, "exited") == 0)
     return g_strdup_printf ("Exited (%d)", s->exit_code);
   return g_strdup ("Created");
@@ -196,7 +199,8 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
       g_autoptr (BerthContainerState) s = berth_container_state (store, c, &local);
       if (s == NULL)
         return berth_cli_fail (local);
-      gboolean live = g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0;
+      gboolean live = g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0
+                      || g_strcmp0 (s->status, "starting") == 0;
       if (!all && !live)
         continue;
       if (quiet)

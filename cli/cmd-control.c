@@ -213,7 +213,8 @@ add_state (JsonBuilder *b, BerthContainerState *s)
   json_builder_set_member_name (b, "State");
   json_builder_begin_object (b);
   add_string (b, "Status", s->status);
-  add_bool (b, "Running", g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0);
+  add_bool (b, "Running", g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0
+                          || g_strcmp0 (s->status, "starting") == 0);
   add_bool (b, "Paused", g_strcmp0 (s->status, "paused") == 0);
   add_int (b, "Pid", s->pid);
   add_int (b, "MonitorPid", s->monitor_pid);

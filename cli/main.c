@@ -120,6 +120,9 @@ main (int argc, char **argv)
   int first = parse_globals (&cli, argc, argv);
   if (first < 0)
     return berth_cli_usage ("unknown or incomplete global option '%s'", argv[-first]);
+  /* "--root $UNSET" would otherwise mean the current directory. */
+  if (*cli.root == '\0')
+    return berth_cli_usage ("--root is empty (an unset variable?); name the store's directory");
   if (first >= argc)
     {
       print_usage (stderr);

@@ -168,6 +168,80 @@ berth_container_pids (BerthStore *store, BerthContainer *c, GError **error)
   return exec ? berth_exec_pids (exec, error) : NULL;
 }
 
+/* SIGKILL the cgroup until the monitor has gone (or @timeout_ms has
+ * passed; -1: no limit): a monitor whose command was killed may still be
+ * starting the program, which then lands there. */
+static void
+kill_until_monitor_exits (BerthExec *exec, BerthContainerState *s, int timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  do
+    berth_exec_kill (exec, SIGKILL, TRUE, NULL);
+  while (!wait_monitor (s, 100) && (timeout_ms < 0 || g_get_monotonic_time () < deadline));
+}
+
+/* The monitor of a container with no record of it: the parent of its first
+ * process, when that process is one of @pids (so not a reused pid). */
+static gboolean
+find_monitor (BerthExec *exec, GArray *pids, BerthContainerState *s)
+{
+  gboolean listed = FALSE;
+  for (guint i = 0; i < pids->len && exec->pid > 0; i++)
+    listed |= g_array_index (pids, pid_t, i) == exec->pid;
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) exec->pid);
+  g_autofree char *stat = NULL;
+  if (!listed || !g_file_get_contents (path, &stat, NULL, NULL))
+    return FALSE;
+  /* comm may hold ')': the fields resume after the last one, state then ppid. */
+  const char *p = strrchr (stat, ')');
+  int ppid = 0;
+  if (p == NULL || sscanf (p + 1, " %*c %d", &ppid) != 1)
+    return FALSE;
+  s->monitor_pid = ppid;
+  s->monitor_start_time = berth_process_start_time (s->monitor_pid);
+  return s->monitor_pid > 1 && s->monitor_start_time > 0;
+}
+
+/* What berth's records miss: a start killed half-way by a berth from before
+ * the "starting" record leaves the driver's state, and maybe the program,
+ * behind a container that reads as created. Its cgroup is the truth:
+ * processes there block rm without -f, and go with the container, their
+ * monitor waited for so that it does not write into a removed container. */
+static gboolean
+remove_unrecorded (BerthStore *store, BerthContainer *c, gboolean force, GError **error)
+{
+  g_autofree char *state_dir = berth_container_dir (store, c, "exec");
+  if (!g_file_test (state_dir, G_FILE_TEST_IS_DIR))
+    return TRUE; /* never run, or removed by its monitor (--rm) */
+  gboolean loaded = FALSE;
+  g_autoptr (BerthExec) exec = berth_container_exec_best (store, c, NULL, &loaded, error);
+  if (exec == NULL)
+    return FALSE;
+  if (!loaded)
+    return TRUE; /* cleaned up after */
+  g_autoptr (GArray) pids = berth_container_cgroup_pids (exec, error);
+  if (pids == NULL)
+    return FALSE;
+  if (pids->len > 0 && !force)
+    return berth_fail (error, BERTH_ERROR_BUSY, "container %s is not recorded as running, but "
+                       "its cgroup holds %u process%s: use rm -f", c->name, pids->len,
+                       pids->len == 1 ? "" : "es");
+  BerthContainerState monitor = { 0 };
+  if (pids->len > 0 && find_monitor (exec, pids, &monitor))
+    {
+      berth_store_unlock (store);
+      kill_until_monitor_exits (exec, &monitor, 10000);
+      if (!berth_store_lock (store, error))
+        return FALSE;
+      /* Its monitor cleans up as the program ends: what is left, if anything? */
+      g_autoptr (GError) local = NULL;
+      if (!berth_exec_load (exec, &local))
+        return g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND)
+               || (g_propagate_error (error, g_steal_pointer (&local)), FALSE);
+    }
+  return berth_exec_delete (exec, error);
+}
+
 gboolean
 berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean force,
                                 GError **error)
@@ -176,20 +250,25 @@ berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean f
   if (s == NULL)
     return FALSE;
   if (!berth_state_is_live (s))
-    return TRUE;
+    return remove_unrecorded (store, c, force, error);
   if (!force)
     return berth_fail (error, BERTH_ERROR_BUSY,
                        "container %s is running: stop it first or use rm -f", c->name);
-  g_autoptr (BerthExec) exec = loaded_exec (store, c, s, error);
+  /* What the driver saved, if anything: a "starting" container may have
+   * nothing saved yet, and is reached through its cgroup. */
+  gboolean loaded = FALSE;
+  g_autoptr (BerthExec) exec = berth_container_exec_best (store, c, s->rootfs, &loaded, error);
   if (exec == NULL)
     return FALSE;
   g_autoptr (GError) local = NULL;
   if (g_strcmp0 (s->status, "paused") == 0)
     berth_exec_unpause (exec, &local);
-  berth_exec_kill (exec, SIGKILL, TRUE, NULL);
   berth_store_unlock (store);
-  wait_monitor (s, -1);
-  return berth_store_lock (store, error);
+  kill_until_monitor_exits (exec, s, -1);
+  if (!berth_store_lock (store, error))
+    return FALSE;
+  /* The monitor's own cleanup, if it could not finish it. */
+  return remove_unrecorded (store, c, TRUE, error);
 }
 
 int
@@ -278,18 +357,14 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
   g_autoptr (JsonObject) process = exec_process (exec->spec, args, env, user, workdir, tty, error);
   if (process == NULL)
     return -1;
-  BerthExecStdio stdio = { interactive ? STDIN_FILENO : -1, STDOUT_FILENO, STDERR_FILENO, FALSE };
-  int master = -1, slave = -1;
+  /* With -t the pty is made inside, on the container's devpts. */
+  int master = -1;
+  BerthExecStdio stdio = { interactive ? STDIN_FILENO : -1, STDOUT_FILENO, STDERR_FILENO, FALSE,
+                           NULL };
   if (tty)
-    {
-      if (!berth_pty_open (&master, &slave, error))
-        return -1;
-      stdio = (BerthExecStdio) { slave, slave, slave, TRUE };
-    }
+    stdio = (BerthExecStdio) { -1, -1, -1, TRUE, &master };
   berth_store_unlock (store);
   pid_t pid = berth_exec_exec (exec, process, &stdio, error);
-  if (slave >= 0)
-    close (slave);
   if (pid <= 0)
     {
       if (master >= 0)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/vfs.h>
@@ -449,4 +450,47 @@ berth_unmount_below (const char *dir)
   for (guint i = 0; i < targets->len; i++)
     if (umount2 (targets->pdata[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
       g_warning ("unmount %s: %s", (char *) targets->pdata[i], g_strerror (errno));
+}
+
+gssize
+berth_send_with_fd (int sock, const void *data, gsize len, int fd)
+{
+  union {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } control;
+  memset (&control, 0, sizeof control);
+  struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+  if (fd >= 0)
+    {
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+      struct cmsghdr *cm = CMSG_FIRSTHDR (&msg);
+      cm->cmsg_level = SOL_SOCKET;
+      cm->cmsg_type = SCM_RIGHTS;
+      cm->cmsg_len = CMSG_LEN (sizeof (int));
+      memcpy (CMSG_DATA (cm), &fd, sizeof (int));
+    }
+  return sendmsg (sock, &msg, MSG_NOSIGNAL);
+}
+
+gssize
+berth_recv_with_fd (int sock, void *buf, gsize size, int *fd)
+{
+  union {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = { .iov_base = buf, .iov_len = size };
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                        .msg_controllen = sizeof control.buf };
+  gssize n;
+  *fd = -1;
+  while ((n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+    ;
+  struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR (&msg) : NULL;
+  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+    memcpy (fd, CMSG_DATA (cm), sizeof (int));
+  return n;
 }

@@ -185,14 +185,17 @@ berth_hook_run (const BerthHook *hook, const BerthHookPlace *place, const char *
 
 gboolean
 berth_hooks_run (GPtrArray *hooks, const char *kind, const BerthHookPlace *place,
-                 const char *state, GError **error)
+                 const char *state, gboolean warn_only, GError **error)
 {
   for (guint i = 0; hooks && i < hooks->len; i++)
     {
       const BerthHook *h = hooks->pdata[i];
       char msg[256] = "";
-      if (berth_hook_run (h, place, state, msg, sizeof msg) < 0)
+      if (berth_hook_run (h, place, state, msg, sizeof msg) == 0)
+        continue;
+      if (!warn_only)
         return berth_fail (error, BERTH_ERROR_FAILED, "%s hook %s: %s", kind, h->path, msg);
+      g_warning ("%s hook %s: %s", kind, h->path, msg);
     }
   return TRUE;
 }

@@ -96,6 +96,10 @@ berth_oci_create (const char *root, const char *id, const char *bundle_arg, Json
 {
   if (!check_id (id, error))
     return NULL;
+  const char *version = berth_json_string (berth_json_node_object (spec), "ociVersion", NULL);
+  if (version && !g_str_has_prefix (version, "1."))
+    return berth_fail (error, BERTH_ERROR_INVALID, "ociVersion %s: berth-runc runs specs of version 1.x",
+                       version), NULL;
   g_autofree char *bundle = g_canonicalize_filename (bundle_arg, NULL);
   g_autofree char *rootfs = rootfs_of (spec, bundle, error);
   if (rootfs == NULL)
@@ -108,7 +112,12 @@ berth_oci_create (const char *root, const char *id, const char *bundle_arg, Json
                            : (berth_fail_errno (error, errno, "mkdir %s", dir), NULL);
   g_autofree char *copy = g_build_filename (dir, "config.json", NULL);
   g_autoptr (BerthExec) c = NULL;
-  if (berth_json_write (copy, spec, error) && save_record (dir, bundle, rootfs, error)
+  /* Read back at once: every later command (delete too) reads this copy,
+   * so a value that does not survive the round trip is refused now. */
+  g_autoptr (JsonNode) stored = NULL;
+  if (berth_json_write (copy, spec, error)
+      && (stored = read_json (copy, "stored container config", error)) != NULL
+      && save_record (dir, bundle, rootfs, error)
       && (c = exec_handle (dir, id, bundle, rootfs, spec, error)) != NULL
       && berth_exec_create (c, stdio, error))
     return g_steal_pointer (&c);

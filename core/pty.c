@@ -67,19 +67,7 @@ berth_pty_send_master (const char *socket_path, int master, GError **error)
   int sock = connect_unix (socket_path, error);
   if (sock < 0)
     return FALSE;
-  struct iovec iov = { .iov_base = name, .iov_len = strlen (name) };
-  union {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                        .msg_controllen = sizeof control.buf };
-  struct cmsghdr *cm = CMSG_FIRSTHDR (&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (cm), &master, sizeof (int));
-  gboolean ok = sendmsg (sock, &msg, MSG_NOSIGNAL) == (ssize_t) iov.iov_len
+  gboolean ok = berth_send_with_fd (sock, name, strlen (name), master) == (gssize) strlen (name)
                 || berth_fail_errno (error, errno, "console socket %s: send the pty master", socket_path);
   close (sock);
   return ok;

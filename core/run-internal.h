@@ -16,6 +16,13 @@ gboolean berth_monitor_alive (BerthContainerState *s);
 /* A handle on @c's exec driver; @spec NULL reads config.json. */
 BerthExec *berth_container_exec_handle (BerthStore *store, BerthContainer *c, const char *rootfs,
                                         JsonNode *spec, GError **error);
+/* The same, with what the driver saved loaded if it saved anything
+ * (*loaded), so a container whose records are incomplete can still be
+ * reached through its cgroup. */
+BerthExec *berth_container_exec_best (BerthStore *store, BerthContainer *c, const char *rootfs,
+                                      gboolean *loaded, GError **error);
+/* The pids (pid_t) in @exec's cgroup; none where the driver cannot tell. */
+GArray *berth_container_cgroup_pids (BerthExec *exec, GError **error);
 /* Release cgroup and mount and record "exited" (store locked). @exec may be
  * NULL: it is loaded from the driver's saved state. */
 gboolean berth_container_finish (BerthStore *store, BerthContainer *c, BerthContainerState *s,

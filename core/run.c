@@ -10,7 +10,12 @@
  * Lock discipline: the command holds the store lock while it starts the
  * container and writes "running"; the monitor takes the lock before it
  * writes "exited", so the two writes can never be reordered. Anything that
- * waits for a monitor must not hold the lock. */
+ * waits for a monitor must not hold the lock.
+ *
+ * The monitor runs nothing until the command has written "starting" with the
+ * monitor's pid: a command killed at any point leaves either no program or a
+ * record that names the monitor. Since the command holds the lock from there
+ * to "running", anyone else who reads "starting" knows that command died. */
 #include "config.h"
 #include "internal.h"
 #include "run-internal.h"
@@ -119,7 +124,8 @@ berth_state_read (BerthStore *store, BerthContainer *c, GError **error)
 gboolean
 berth_state_is_live (BerthContainerState *s)
 {
-  return g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0;
+  return g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0
+         || g_strcmp0 (s->status, "starting") == 0;
 }
 
 gboolean
@@ -186,11 +192,62 @@ berth_container_finish (BerthStore *store, BerthContainer *c, BerthContainerStat
   return berth_state_write (store, c, s, error);
 }
 
+/* The exec driver's handle with what it saved loaded, when it saved
+ * anything; *loaded says whether it had. */
+BerthExec *
+berth_container_exec_best (BerthStore *store, BerthContainer *c, const char *rootfs,
+                           gboolean *loaded, GError **error)
+{
+  g_autoptr (BerthExec) exec = berth_container_exec_handle (store, c, rootfs, NULL, error);
+  if (exec == NULL)
+    return NULL;
+  g_autoptr (GError) local = NULL;
+  *loaded = berth_exec_load (exec, &local);
+  if (!*loaded && !g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
+    return g_propagate_error (error, g_steal_pointer (&local)), NULL;
+  return g_steal_pointer (&exec);
+}
+
+/* The processes in the container's cgroup, whatever berth's records say;
+ * none where the driver cannot tell. */
+GArray *
+berth_container_cgroup_pids (BerthExec *exec, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  GArray *pids = berth_exec_pids (exec, &local);
+  if (pids == NULL && g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED))
+    return g_array_new (FALSE, FALSE, sizeof (pid_t));
+  if (pids == NULL)
+    g_propagate_error (error, g_steal_pointer (&local));
+  return pids;
+}
+
+/* "starting" read under the lock: the command that started the container
+ * was killed before it wrote "running". Its monitor, alive, carries on; the
+ * first process's pid is in what the exec driver saved once it ran. */
+static gboolean
+adopt_start (BerthStore *store, BerthContainer *c, BerthContainerState *s, GError **error)
+{
+  gboolean loaded = FALSE;
+  g_autoptr (BerthExec) exec = berth_container_exec_best (store, c, s->rootfs, &loaded, error);
+  if (exec == NULL)
+    return FALSE;
+  if (!loaded || exec->pid <= 0)
+    return TRUE; /* the monitor is still starting it: "starting" is the truth */
+  g_free (s->status);
+  s->status = g_strdup ("running");
+  s->pid = exec->pid;
+  return berth_state_write (store, c, s, error);
+}
+
 BerthContainerState *
 berth_container_state (BerthStore *store, BerthContainer *c, GError **error)
 {
   g_autoptr (BerthContainerState) s = berth_state_read (store, c, error);
   if (s == NULL)
+    return NULL;
+  if (g_strcmp0 (s->status, "starting") == 0 && berth_monitor_alive (s)
+      && !adopt_start (store, c, s, error))
     return NULL;
   if (berth_state_is_live (s) && !berth_monitor_alive (s))
     {
@@ -211,6 +268,7 @@ typedef struct {
   BerthExec *exec;
   const BerthStartOptions *options;
   int report_fd;      /* to the starting command: "OK" or the error */
+  int go_fd;          /* from it: one byte once "starting" is recorded */
   int exit_fd;        /* to an attached command: the exit code, once recorded; -1 */
   int out_r, err_r;   /* the container's stdout and stderr (or the pty master) */
   int stdin_relay;    /* our stdin, copied to the pty master with -it; -1 */
@@ -414,6 +472,18 @@ monitor_finish (Monitor *m, int code, gboolean oom)
     g_printerr ("berth monitor: %s\n", error->message);
 }
 
+/* The go byte, or EOF when the command died before recording the start. */
+static gboolean
+await_go (int fd)
+{
+  char c = 0;
+  ssize_t n;
+  while ((n = read (fd, &c, 1)) < 0 && errno == EINTR)
+    ;
+  close (fd);
+  return n == 1 && c == 'G';
+}
+
 /* Runs in the forked monitor; never returns. */
 G_GNUC_NORETURN static void
 monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
@@ -421,6 +491,11 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
   berth_store_unlock (m->store);
   setsid ();
   signal (SIGPIPE, SIG_IGN);
+  if (!await_go (m->go_fd))
+    {
+      report (m->report_fd, "E125 the start was not recorded, so the container was not started");
+      _exit (1);
+    }
   g_autoptr (GError) error = NULL;
   if (!berth_exec_run (m->exec, stdio, &error))
     {
@@ -453,7 +528,7 @@ static gboolean
 make_stdio (Monitor *m, const BerthStartOptions *o, BerthExecStdio *stdio, int child_ends[3],
             int *pty_master, GError **error)
 {
-  *stdio = (BerthExecStdio) { -1, -1, -1, FALSE };
+  *stdio = (BerthExecStdio) { -1, -1, -1, FALSE, NULL };
   child_ends[0] = child_ends[1] = child_ends[2] = -1;
   m->stdin_relay = -1;
   if (o->tty)
@@ -461,7 +536,7 @@ make_stdio (Monitor *m, const BerthStartOptions *o, BerthExecStdio *stdio, int c
       int slave = -1;
       if (!berth_pty_open (pty_master, &slave, error))
         return FALSE;
-      *stdio = (BerthExecStdio) { slave, slave, slave, TRUE };
+      *stdio = (BerthExecStdio) { slave, slave, slave, TRUE, NULL };
       child_ends[0] = slave;
       m->out_r = *pty_master;
       m->err_r = -1;
@@ -538,6 +613,68 @@ record_start_failure (BerthStore *store, BerthContainer *c, BerthContainerState 
   return berth_state_write (store, c, s, NULL);
 }
 
+/* Written before the monitor may run anything: whoever finds this record
+ * later finds the monitor, and through it the program. */
+static gboolean
+record_starting (BerthStore *store, BerthContainer *c, BerthContainerState *s, pid_t monitor,
+                 const char *rootfs, const BerthStartOptions *options, GError **error)
+{
+  g_free (s->status);
+  s->status = g_strdup ("starting");
+  s->pid = 0;
+  s->monitor_pid = monitor;
+  s->monitor_start_time = berth_process_start_time (monitor);
+  s->exit_code = 0;
+  s->oom_killed = FALSE;
+  g_free (s->error);
+  s->error = g_strdup ("");
+  g_free (s->started_at);
+  s->started_at = berth_now_rfc3339 ();
+  g_free (s->finished_at);
+  s->finished_at = g_strdup ("");
+  s->auto_remove = options->auto_remove;
+  g_free (s->rootfs);
+  s->rootfs = g_strdup (rootfs);
+  return berth_state_write (store, c, s, error);
+}
+
+/* Records "starting", then lets the monitor go; on failure the monitor
+ * sees EOF and reports that it started nothing. */
+static gboolean
+release_monitor (BerthStore *store, BerthContainer *c, BerthContainerState *s, pid_t monitor,
+                 const char *rootfs, const BerthStartOptions *options, int go_fd, GError **error)
+{
+  gboolean ok = record_starting (store, c, s, monitor, rootfs, options, error);
+  if (ok && !berth_write_all (go_fd, "G", 1))
+    ok = berth_fail_errno (error, errno, "tell the monitor to start %s", c->name);
+  close (go_fd);
+  return ok;
+}
+
+/* A container is one copy of its program: processes in its cgroup that
+ * berth's records do not show (a start killed half-way by an older berth)
+ * must be removed, not joined by a second copy. */
+static gboolean
+check_cgroup_empty (BerthStore *store, BerthContainer *c, GError **error)
+{
+  gboolean loaded = FALSE;
+  g_autoptr (BerthExec) exec = berth_container_exec_best (store, c, NULL, &loaded, error);
+  if (exec == NULL)
+    return FALSE;
+  /* Nothing saved: the driver never ran it, or cleaned up after it. */
+  if (!loaded)
+    return TRUE;
+  g_autoptr (GArray) pids = berth_container_cgroup_pids (exec, error);
+  if (pids == NULL)
+    return FALSE;
+  guint count = pids->len;
+  if (count > 0)
+    return berth_fail (error, BERTH_ERROR_BUSY, "container %s is not recorded as running, but "
+                       "its cgroup holds %u process%s; remove it with rm -f", c->name, count,
+                       count == 1 ? "" : "es");
+  return TRUE;
+}
+
 gboolean
 berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOptions *options,
                        GError **error)
@@ -547,6 +684,8 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
     return FALSE;
   if (berth_state_is_live (s))
     return berth_fail (error, BERTH_ERROR_BUSY, "container %s is already running", c->name);
+  if (!check_cgroup_empty (store, c, error))
+    return FALSE;
   BerthStorage *storage = berth_store_driver (store, c->driver, error);
   if (storage == NULL)
     return FALSE;
@@ -567,28 +706,36 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
       berth_fail_errno (error, errno, "pipe");
       goto fail_stdio;
     }
-  int exit_pipe[2] = { -1, -1 };
-  if (options->attach && pipe2 (exit_pipe, O_CLOEXEC) < 0)
+  int exit_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
+  if ((options->attach && pipe2 (exit_pipe, O_CLOEXEC) < 0) || pipe2 (go_pipe, O_CLOEXEC) < 0)
     {
       berth_fail_errno (error, errno, "pipe");
       close (report_pipe[0]);
       close (report_pipe[1]);
+      if (exit_pipe[0] >= 0)
+        {
+          close (exit_pipe[0]);
+          close (exit_pipe[1]);
+        }
       goto fail_stdio;
     }
   m.partial[0] = g_string_new (NULL);
   m.partial[1] = g_string_new (NULL);
   m.report_fd = report_pipe[1];
   m.exit_fd = exit_pipe[1];
+  m.go_fd = go_pipe[0];
   pid_t monitor = fork ();
   if (monitor == 0)
     {
       close (report_pipe[0]);
+      close (go_pipe[1]);
       if (exit_pipe[0] >= 0)
         close (exit_pipe[0]);
       monitor_main (&m, &stdio, child_ends);
     }
   int errsv = errno;
   close (report_pipe[1]);
+  close (go_pipe[0]);
   if (exit_pipe[1] >= 0)
     close (exit_pipe[1]);
   g_string_free (m.partial[0], TRUE);
@@ -598,11 +745,15 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
       close (report_pipe[0]);
       if (exit_pipe[0] >= 0)
         close (exit_pipe[0]);
+      close (go_pipe[1]);
       berth_fail_errno (error, errsv, "fork the monitor");
       goto fail_stdio;
     }
   int pid = 0, code = 125;
   g_autoptr (GError) local = NULL;
+  g_autoptr (GError) unrecorded = NULL;
+  gboolean recorded = release_monitor (store, c, s, monitor, rootfs, options, go_pipe[1],
+                                       &unrecorded);
   gboolean started = read_report (report_pipe[0], monitor, &pid, &code, &local);
   close (report_pipe[0]);
   for (int i = 0; i < 3; i++)
@@ -619,27 +770,15 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
         close (pty_master);
       if (exit_pipe[0] >= 0)
         close (exit_pipe[0]);
-      record_start_failure (store, c, s, code, local);
+      record_start_failure (store, c, s, code, unrecorded ? unrecorded : local);
       berth_storage_put (storage, c->id, NULL);
-      g_propagate_error (error, g_steal_pointer (&local));
+      g_propagate_error (error, recorded ? g_steal_pointer (&local) : g_steal_pointer (&unrecorded));
       return FALSE;
     }
+  /* The rest of the record was written by release_monitor. */
   g_free (s->status);
   s->status = g_strdup ("running");
   s->pid = pid;
-  s->monitor_pid = monitor;
-  s->monitor_start_time = berth_process_start_time (monitor);
-  s->exit_code = 0;
-  s->oom_killed = FALSE;
-  g_free (s->error);
-  s->error = g_strdup ("");
-  g_free (s->started_at);
-  s->started_at = berth_now_rfc3339 ();
-  g_free (s->finished_at);
-  s->finished_at = g_strdup ("");
-  s->auto_remove = options->auto_remove;
-  g_free (s->rootfs);
-  s->rootfs = g_strdup (rootfs);
   store->attached_monitor = monitor;
   store->attached_pty = pty_master;
   store->attached_exit_fd = exit_pipe[0];

@@ -404,6 +404,14 @@ find_entry (const char *data, guint min_fields, const char *name, guint32 id)
   return NULL;
 }
 
+char *
+berth_spec_user_home (const char *rootfs_dir, guint32 uid)
+{
+  g_autofree char *passwd = read_rootfs_file (rootfs_dir, "etc/passwd", NULL);
+  g_auto (GStrv) entry = passwd ? find_entry (passwd, 6, NULL, uid) : NULL;
+  return g_strdup (entry && *entry[5] ? entry[5] : "/");
+}
+
 /* Docker (runc's GetExecUser): the groups that list @name as a member. */
 static GArray *
 member_gids (const char *group_data, const char *name)

@@ -5,7 +5,9 @@
 #include <berth/host.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -23,6 +25,172 @@ berth_store_path (BerthStore *store, const char *first, ...)
   char *path = g_build_filenamev ((char **) parts->pdata);
   g_ptr_array_free (parts, TRUE);
   return path;
+}
+
+/* The marker that says "this directory is a berth store", and the format of
+ * the layout below it. Opening a store sweeps tmp/ and *.tmp-* away, so
+ * berth must never mistake another directory for one. */
+#define STORE_MARKER "berth-store"
+#define STORE_FORMAT 1
+
+static gboolean
+check_marker (const char *root, GError **error)
+{
+  g_autofree char *path = g_build_filename (root, STORE_MARKER, NULL);
+  g_autofree char *text = NULL;
+  g_autoptr (GError) local = NULL;
+  if (!g_file_get_contents (path, &text, NULL, &local))
+    return berth_fail (error, BERTH_ERROR_FAILED, "%s: %s", root, local->message);
+  unsigned format = 0;
+  char end = 0;
+  if (sscanf (text, "berth store format %u%c", &format, &end) != 2 || end != '\n')
+    return berth_fail (error, BERTH_ERROR_INVALID, "%s: the store marker %s is damaged "
+                       "(it should read 'berth store format %d'); refusing to use the store",
+                       root, path, STORE_FORMAT);
+  if (format > STORE_FORMAT)
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "%s: store format %u is newer than "
+                       "this berth understands (%d); use a newer berth", root, format, STORE_FORMAT);
+  return TRUE;
+}
+
+/* What a berth from before the marker made in every store, on first open,
+ * before anything else: a directory holding exactly these (and the optional
+ * entries below) is such a store, and is adopted. */
+static const struct {
+  const char *name;
+  mode_t type;
+  gboolean required;
+} old_store_entries[] = {
+  { "blobs", S_IFDIR, TRUE },      { "blobs/sha256", S_IFDIR, TRUE },
+  { "images", S_IFDIR, TRUE },     { "layers", S_IFDIR, TRUE },
+  { "storage", S_IFDIR, TRUE },    { "containers", S_IFDIR, TRUE },
+  { "tmp", S_IFDIR, TRUE },        { "lock", S_IFREG, TRUE },
+  { "driver", S_IFREG, FALSE },    { "tags.json", S_IFREG, FALSE },
+};
+
+/* Leftovers of an atomic write killed half-way, for the files berth keeps
+ * at the top of a store; any other "*.tmp-*" is not berth's. */
+static gboolean
+is_store_temp (const char *name)
+{
+  static const char *const prefixes[] = { STORE_MARKER ".tmp-", "driver.tmp-", "tags.json.tmp-" };
+  for (guint i = 0; i < G_N_ELEMENTS (prefixes); i++)
+    if (g_str_has_prefix (name, prefixes[i]))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+has_entry (int dirfd, const char *name, mode_t type)
+{
+  struct stat st;
+  return fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == type;
+}
+
+static gboolean
+is_old_store_entry (int dirfd, const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (old_store_entries); i++)
+    if (strcmp (name, old_store_entries[i].name) == 0)
+      return has_entry (dirfd, name, old_store_entries[i].type);
+  return is_store_temp (name);
+}
+
+typedef enum { ROOT_EMPTY, ROOT_MARKED, ROOT_OLD_STORE } RootKind;
+
+static gboolean
+refuse_root (const char *root, const char *detail, GError **error)
+{
+  return berth_fail (error, BERTH_ERROR_INVALID, "%s: not a berth store (no " STORE_MARKER
+                     " marker) and not empty (%s); refusing to use it", root, detail);
+}
+
+/* mkfs.ext4 makes lost+found in a new filesystem's root: a disk made for
+ * the store is still an empty one. */
+static gboolean
+is_ignored_entry (int dirfd, const char *name)
+{
+  return g_str_has_prefix (name, STORE_MARKER ".tmp-")
+         || (strcmp (name, "lost+found") == 0 && has_entry (dirfd, name, S_IFDIR));
+}
+
+/* Which kind of directory @root (open as @dirfd) is; a directory that is
+ * none of the three is refused, naming an entry that shows why. */
+static gboolean
+classify_root (int dirfd, const char *root, RootKind *kind, GError **error)
+{
+  g_autoptr (GPtrArray) names = berth_dir_names_sorted (dirfd, root, error);
+  if (names == NULL)
+    return FALSE;
+  gboolean any = FALSE;
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = names->pdata[i];
+      if (strcmp (name, STORE_MARKER) == 0)
+        {
+          *kind = ROOT_MARKED;
+          return TRUE;
+        }
+      if (is_ignored_entry (dirfd, name))
+        continue;
+      if (!is_old_store_entry (dirfd, name))
+        {
+          g_autofree char *detail = g_strdup_printf ("it holds '%s'", name);
+          return refuse_root (root, detail, error);
+        }
+      any = TRUE;
+    }
+  *kind = any ? ROOT_OLD_STORE : ROOT_EMPTY;
+  if (!any)
+    return TRUE;
+  /* Only some of the layout: not what any berth left, so not adopted. */
+  for (guint i = 0; i < G_N_ELEMENTS (old_store_entries); i++)
+    if (old_store_entries[i].required
+        && !has_entry (dirfd, old_store_entries[i].name, old_store_entries[i].type))
+      {
+        g_autofree char *detail = g_strdup_printf ("it has parts of a store's layout but no '%s'",
+                                                   old_store_entries[i].name);
+        return refuse_root (root, detail, error);
+      }
+  return TRUE;
+}
+
+static gboolean
+lock_dir (int fd, const char *root, GError **error)
+{
+  while (flock (fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      return berth_fail_errno (error, errno, "lock %s", root);
+  return TRUE;
+}
+
+/* Make @root a store, or check that it is one, before anything is written
+ * or swept there. The directory itself is locked meanwhile, so two commands
+ * opening a new store at once both see it either empty or marked. */
+static gboolean
+claim_root (const char *root, GError **error)
+{
+  struct stat st;
+  if (stat (root, &st) == 0 && !S_ISDIR (st.st_mode))
+    return berth_fail (error, BERTH_ERROR_INVALID, "%s: not a directory; a store root must be one",
+                       root);
+  if (!berth_mkdir_p (root, 0700, error))
+    return FALSE;
+  int fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open store %s", root);
+  RootKind kind = ROOT_EMPTY;
+  gboolean ok = lock_dir (fd, root, error) && classify_root (fd, root, &kind, error);
+  if (ok && kind == ROOT_MARKED)
+    ok = check_marker (root, error);
+  else if (ok)
+    {
+      g_autofree char *path = g_build_filename (root, STORE_MARKER, NULL);
+      g_autofree char *text = g_strdup_printf ("berth store format %d\n", STORE_FORMAT);
+      ok = berth_write_file_atomic (path, text, strlen (text), 0600, error);
+    }
+  close (fd);
+  return ok;
 }
 
 static gboolean
@@ -106,6 +274,12 @@ record_default_driver (BerthStore *store, GError **error)
 BerthStore *
 berth_store_open (const char *root, const char *driver_override, GError **error)
 {
+  /* An empty root is an unset variable, not "here". */
+  if (root == NULL || *root == '\0')
+    {
+      berth_fail (error, BERTH_ERROR_INVALID, "the store root is empty; name the store's directory");
+      return NULL;
+    }
   g_autoptr (BerthStore) store = g_new0 (BerthStore, 1);
   store->lock_fd = -1;
   store->attached_pty = -1;
@@ -114,7 +288,7 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
   store->driver_override = g_strdup (driver_override);
   store->drivers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) berth_storage_close);
-  if (!berth_mkdir_p (store->root, 0700, error) || !make_layout (store->root, error))
+  if (!claim_root (store->root, error) || !make_layout (store->root, error))
     return NULL;
   store->lock_fd = take_lock (store->root, error);
   if (store->lock_fd < 0)

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <json-glib/json-glib.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -582,6 +584,358 @@ test_bad_input (Fixture *f, gconstpointer data)
   tu_assert_one_line_error (err, "unknown command");
 }
 
+/* A directory that is not a store, with what opening a store used to
+ * sweep away: a tmp/ subtree and a "*.tmp-*" file. */
+static char *
+canary_dir (Fixture *f, const char *name, gboolean with_notes)
+{
+  char *dir = scratch_tree (f, name, "tmp/keep", "keep me\n");
+  g_autofree char *tmpfile = g_build_filename (dir, "a.tmp-123", NULL);
+  tu_write_file (tmpfile, "canary\n", 0644);
+  if (with_notes)
+    {
+      g_autofree char *notes = g_build_filename (dir, "notes.txt", NULL);
+      tu_write_file (notes, "my notes\n", 0644);
+    }
+  return dir;
+}
+
+/* berth run from @cwd with "--root ''", as "--root $UNSET" would be. */
+static int
+berth_empty_root_in (const char *cwd, char **err)
+{
+  char *argv[] = { "sh", "-c", "cd \"$0\" && exec \"$1\" --root '' ps -a", (char *) cwd,
+                   (char *) tu_berth_bin (), NULL };
+  return tu_run (argv, NULL, err);
+}
+
+/* Opening a store empties its tmp/ and deletes its *.tmp-* files, so a
+ * directory that is not a store is refused whole, and left as it was. */
+static void
+test_foreign_root (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = canary_dir (f, "notastore", TRUE);
+  g_autofree char *before = tu_tree_manifest (dir);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (tu_berth (dir, NULL, &err, "ps", "-a", NULL), ==, 1);
+  tu_assert_one_line_error (err, "not a berth store (no berth-store marker) and not empty");
+  g_assert_nonnull (strstr (err, dir));
+  g_autofree char *after = tu_tree_manifest (dir);
+  g_assert_cmpstr (after, ==, before);
+
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth_empty_root_in (dir, &err), ==, 2);
+  tu_assert_one_line_error (err, "--root is empty");
+  g_clear_pointer (&after, g_free);
+  after = tu_tree_manifest (dir);
+  g_assert_cmpstr (after, ==, before);
+
+  /* Only store-like names, but not what any berth made: still refused. */
+  g_autofree char *lookalike = canary_dir (f, "lookalike", FALSE);
+  g_autofree char *before2 = tu_tree_manifest (lookalike);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (tu_berth (lookalike, NULL, &err, "ps", "-a", NULL), ==, 1);
+  tu_assert_one_line_error (err, "it holds 'a.tmp-123'");
+  g_autofree char *tmpfile = g_build_filename (lookalike, "a.tmp-123", NULL);
+  g_assert_cmpint (unlink (tmpfile), ==, 0);
+  g_clear_pointer (&before2, g_free);
+  before2 = tu_tree_manifest (lookalike);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (tu_berth (lookalike, NULL, &err, "ps", "-a", NULL), ==, 1);
+  tu_assert_one_line_error (err, "it has parts of a store's layout but no");
+  g_autofree char *after2 = tu_tree_manifest (lookalike);
+  g_assert_cmpstr (after2, ==, before2);
+
+  g_autofree char *file = g_build_filename (f->dir, "afile", NULL);
+  tu_write_file (file, "x\n", 0644);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (tu_berth (file, NULL, &err, "ps", "-a", NULL), ==, 1);
+  tu_assert_one_line_error (err, "not a directory");
+}
+
+static void
+assert_marker (const char *root)
+{
+  g_autofree char *marker = g_build_filename (root, "berth-store", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (marker, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "berth store format 1\n");
+}
+
+/* Missing and empty directories become stores; a store made by a berth
+ * from before the marker is adopted with its images. */
+static void
+test_store_marker (Fixture *f, gconstpointer data)
+{
+  g_autofree char *missing = g_build_filename (f->dir, "a", "b", "store", NULL);
+  g_assert_cmpint (tu_berth (missing, NULL, NULL, "ps", "-a", NULL), ==, 0);
+  assert_marker (missing);
+  g_autofree char *empty = g_build_filename (f->dir, "empty", NULL);
+  g_assert_cmpint (mkdir (empty, 0700), ==, 0);
+  g_assert_cmpint (tu_berth (empty, NULL, NULL, "ps", "-a", NULL), ==, 0);
+  assert_marker (empty);
+
+  /* An old store: the layout, lock, driver and tags.json, no marker. */
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *marker = g_build_filename (f->root, "berth-store", NULL);
+  g_assert_cmpint (unlink (marker), ==, 0);
+  g_autofree char *staged = g_build_filename (f->root, "tmp", "work-old", NULL);
+  g_assert_cmpint (mkdir (staged, 0700), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "images", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "busybox"));
+  assert_marker (f->root);
+  g_assert_false (g_file_test (staged, G_FILE_TEST_EXISTS));
+
+  g_autofree char *err = NULL;
+  tu_write_file (marker, "berth store format 99\n", 0600);
+  g_assert_cmpint (berth (f, NULL, &err, "images", NULL), ==, 1);
+  tu_assert_one_line_error (err, "store format 99 is newer than this berth understands");
+}
+
+/* `berth run -d --name NAME busybox sleep 86401` under strace, killed at the
+ * @when'th rename when @when > 0; the trace goes to @log. */
+static int
+strace_run (Fixture *f, const char *log, int when, const char *name)
+{
+  g_autofree char *inject = g_strdup_printf ("inject=rename:signal=KILL:when=%d", when);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *head[] = { "strace", "-o", log, "-e", "trace=rename" };
+  for (guint i = 0; i < G_N_ELEMENTS (head); i++)
+    g_ptr_array_add (argv, (gpointer) head[i]);
+  if (when > 0)
+    {
+      g_ptr_array_add (argv, "-e");
+      g_ptr_array_add (argv, inject);
+    }
+  const char *tail[] = { tu_berth_bin (), "--root", f->root, "run", "-d", "--name", name,
+                         "busybox", "sleep", "86401", NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (tail); i++)
+    g_ptr_array_add (argv, (gpointer) tail[i]);
+  return tu_run ((char **) argv->pdata, NULL, NULL);
+}
+
+/* Which renames (1-based, of the command itself) write a state.json. */
+static GArray *
+state_writes (const char *log)
+{
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  GArray *at = g_array_new (FALSE, FALSE, sizeof (int));
+  int n = 0;
+  for (char **l = lines; *l; l++)
+    if (g_str_has_prefix (*l, "rename("))
+      {
+        n++;
+        if (strstr (*l, "/state.json\")"))
+          g_array_append_val (at, n);
+      }
+  return at;
+}
+
+/* The full id of the container named @name, from inspect. */
+static char *
+container_id (Fixture *f, const char *name)
+{
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "inspect", name, NULL), ==, 0);
+  const char *id = strstr (out, "\"Id\"");
+  g_assert_nonnull (id);
+  id = strchr (id + 4, '"');
+  g_assert_nonnull (id);
+  return g_strndup (id + 1, 64);
+}
+
+/* The container's cgroup directories in every hierarchy (v1, hybrid, v2). */
+static GPtrArray *
+cgroup_dirs (const char *id)
+{
+  GPtrArray *dirs = g_ptr_array_new_with_free_func (g_free);
+  const char *parents[] = { "/sys/fs/cgroup/berth", "/sys/fs/cgroup/*/berth" };
+  for (guint i = 0; i < G_N_ELEMENTS (parents); i++)
+    {
+      g_autofree char *pattern = g_build_filename (parents[i], id, NULL);
+      glob_t g;
+      if (glob (pattern, GLOB_ONLYDIR, NULL, &g) == 0)
+        for (size_t j = 0; j < g.gl_pathc; j++)
+          g_ptr_array_add (dirs, g_strdup (g.gl_pathv[j]));
+      globfree (&g);
+    }
+  return dirs;
+}
+
+/* Every pid listed in the container's cgroups, without repeats. */
+static GArray *
+cgroup_pids (const char *id)
+{
+  g_autoptr (GPtrArray) dirs = cgroup_dirs (id);
+  g_autoptr (GHashTable) seen = g_hash_table_new (NULL, NULL);
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (int));
+  for (guint i = 0; i < dirs->len; i++)
+    {
+      g_autofree char *procs = g_build_filename (dirs->pdata[i], "cgroup.procs", NULL);
+      g_autofree char *text = NULL;
+      if (!g_file_get_contents (procs, &text, NULL, NULL))
+        continue;
+      g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+      for (char **l = lines; *l; l++)
+        {
+          int pid = atoi (*l);
+          if (pid > 0 && !g_hash_table_contains (seen, GINT_TO_POINTER (pid)))
+            {
+              g_hash_table_add (seen, GINT_TO_POINTER (pid));
+              g_array_append_val (pids, pid);
+            }
+        }
+    }
+  return pids;
+}
+
+/* Gone, or a zombie waiting for init to reap it, within 5 s. */
+static gboolean
+process_gone (int pid)
+{
+  for (int i = 0; i < 50; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+      g_autofree char *stat = NULL;
+      if (!g_file_get_contents (path, &stat, NULL, NULL))
+        return TRUE;
+      const char *paren = strrchr (stat, ')');
+      if (paren && paren[1] == ' ' && paren[2] == 'Z')
+        return TRUE;
+      g_usleep (100000);
+    }
+  return FALSE;
+}
+
+static int
+monitor_pid (Fixture *f, const char *id)
+{
+  g_autofree char *path = g_build_filename (f->root, "containers", id, "state.json", NULL);
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (p, path, NULL));
+  return json_object_get_int_member (json_node_get_object (json_parser_get_root (p)), "MonitorPid");
+}
+
+/* The line of `ps -a` for container @name. */
+static char *
+ps_line (Fixture *f, const char *name)
+{
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-a", NULL), ==, 0);
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  g_autofree char *suffix = g_strdup_printf (" %s", name);
+  for (char **l = lines; *l; l++)
+    if (g_str_has_suffix (*l, suffix))
+      return g_strdup (*l);
+  g_error ("ps -a has no container %s:\n%s", name, out);
+}
+
+/* rm -f leaves no process (the program, its monitor) and no cgroup. */
+static void
+assert_rm_f_clears (Fixture *f, const char *name, const char *id, GArray *pids)
+{
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", name, NULL), ==, 0);
+  for (guint i = 0; i < pids->len; i++)
+    if (!process_gone (g_array_index (pids, int, i)))
+      g_error ("process %d of %s outlived rm -f", g_array_index (pids, int, i), name);
+  g_autoptr (GPtrArray) left = cgroup_dirs (id);
+  if (left->len)
+    g_error ("rm -f left the cgroup %s", (char *) left->pdata[0]);
+  /* Nor does a monitor dying after it write into the removed container. */
+  g_usleep (200000);
+  g_autofree char *dir = g_build_filename (f->root, "containers", id, NULL);
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+}
+
+static int
+parent_pid (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *stat = NULL;
+  g_assert_true (g_file_get_contents (path, &stat, NULL, NULL));
+  int ppid = 0;
+  g_assert_cmpint (sscanf (strrchr (stat, ')') + 1, " %*c %d", &ppid), ==, 1);
+  return ppid;
+}
+
+/* `run -d` killed at each write of the container's state: at the one
+ * before the program may run (so none runs) and at "running" (so the
+ * program runs with no "running" record). Either way ps tells the truth,
+ * start runs no second copy, and rm -f leaves nothing. */
+static void
+test_killed_run (Fixture *f, gconstpointer data)
+{
+  g_autofree char *strace = g_find_program_in_path ("strace");
+  if (strace == NULL)
+    {
+      g_test_skip ("strace is not installed: it injects the kill");
+      return;
+    }
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  /* Warm the store, then count the renames of a run like the ones killed. */
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "--rm", "busybox", "true", NULL), ==, 0);
+  g_autofree char *log = g_build_filename (f->dir, "strace.log", NULL);
+  g_assert_cmpint (strace_run (f, log, 0, "probe"), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "probe", NULL), ==, 0);
+  g_autoptr (GArray) at = state_writes (log);
+  g_assert_cmpuint (at->len, >=, 1);
+
+  /* Killed as it records "running": the program runs. */
+  g_assert_cmpint (strace_run (f, log, g_array_index (at, int, at->len - 1), "win"), !=, 0);
+  g_autofree char *id = container_id (f, "win");
+  g_autoptr (GArray) pids = cgroup_pids (id);
+  g_assert_cmpuint (pids->len, ==, 1);
+  g_autofree char *line = ps_line (f, "win");
+  g_test_message ("after the kill: %s", line);
+  g_assert_null (strstr (line, "Created"));
+  g_assert_nonnull (strstr (line, " Up "));
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "start", "win", NULL), !=, 0);
+  tu_assert_one_line_error (err, "win");
+  g_autoptr (GArray) after = cgroup_pids (id);
+  g_assert_cmpuint (after->len, ==, 1);
+  int monitor = monitor_pid (f, id);
+  g_assert_cmpint (monitor, >, 0);
+  g_array_append_val (pids, monitor);
+  assert_rm_f_clears (f, "win", id, pids);
+
+  /* Records as an older berth left them: no state at all, the program
+   * running. Its cgroup stops a second copy and goes with rm -f. */
+  g_assert_cmpint (strace_run (f, log, g_array_index (at, int, at->len - 1), "old"), !=, 0);
+  g_autofree char *id3 = container_id (f, "old");
+  g_autofree char *state = g_build_filename (f->root, "containers", id3, "state.json", NULL);
+  g_assert_cmpint (unlink (state), ==, 0);
+  g_autoptr (GArray) old = cgroup_pids (id3);
+  g_assert_cmpuint (old->len, ==, 1);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "start", "old", NULL), ==, 1);
+  tu_assert_one_line_error (err, "container old is not recorded as running, but its cgroup holds 1 process");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "rm", "old", NULL), ==, 1);
+  tu_assert_one_line_error (err, "its cgroup holds 1 process: use rm -f");
+  g_autoptr (GArray) still = cgroup_pids (id3);
+  g_assert_cmpuint (still->len, ==, 1);
+  int old_monitor = parent_pid (g_array_index (old, int, 0));
+  g_array_append_val (old, old_monitor);
+  assert_rm_f_clears (f, "old", id3, old);
+
+  /* Killed as it records "starting": nothing may run. */
+  g_assert_cmpuint (at->len, >=, 2);
+  g_assert_cmpint (strace_run (f, log, g_array_index (at, int, 0), "early"), !=, 0);
+  g_autofree char *id2 = container_id (f, "early");
+  g_autoptr (GArray) none = cgroup_pids (id2);
+  g_assert_cmpuint (none->len, ==, 0);
+  g_autofree char *line2 = ps_line (f, "early");
+  g_assert_nonnull (strstr (line2, "Created"));
+  g_assert_cmpint (berth (f, NULL, NULL, "start", "early", NULL), ==, 0);
+  g_autoptr (GArray) one = cgroup_pids (id2);
+  g_assert_cmpuint (one->len, ==, 1);
+  assert_rm_f_clears (f, "early", id2, one);
+}
+
 /* An OCI image layout with a gzip layer, named by the containerd annotation. */
 static void
 test_load_oci (Fixture *f, gconstpointer data)
@@ -707,5 +1061,8 @@ main (int argc, char **argv)
   g_test_add ("/cli/interrupted-create", Fixture, NULL, fixture_setup, test_interrupted_create,
               fixture_teardown);
   g_test_add ("/cli/bad-input", Fixture, NULL, fixture_setup, test_bad_input, fixture_teardown);
+  g_test_add ("/cli/foreign-root", Fixture, NULL, fixture_setup, test_foreign_root, fixture_teardown);
+  g_test_add ("/cli/store-marker", Fixture, NULL, fixture_setup, test_store_marker, fixture_teardown);
+  g_test_add ("/cli/killed-run", Fixture, NULL, fixture_setup, test_killed_run, fixture_teardown);
   return g_test_run ();
 }

@@ -103,10 +103,27 @@ parse_globals (BerthRunc *r, int argc, char **argv)
   return i;
 }
 
+/* What the library only warns about (a resource this host ignores, a
+ * capability it cannot grant, a failing poststart hook) goes where runc's
+ * warnings go: the --log file, which containerd's shim and Docker read,
+ * else stderr. Never silent. */
+static void
+log_warning (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+  (void) domain;
+  (void) level;
+  BerthRunc *r = data;
+  if (r->log_path)
+    berth_runc_log (r, "warning", "%s", message);
+  else
+    fprintf (stderr, "berth-runc: warning: %s\n", message);
+}
+
 int
 main (int argc, char **argv)
 {
   BerthRunc r = { .root = DEFAULT_ROOT };
+  g_log_set_handler ("berth", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, log_warning, &r);
   /* Warnings from the library name the program (the commands' option
    * parsing would otherwise name it after the command). */
   g_set_prgname ("berth-runc");

@@ -42,13 +42,14 @@ gboolean berth_runc_write_pid_file (const char *path, pid_t pid, GError **error)
 void berth_runc_print_json (JsonNode *node);
 
 /* The stdio of a container process whose process.terminal is @terminal:
- * berth-runc's own without a terminal; with one, the slave of a new pty
- * whose master goes to @console_socket once the process exists
- * (berth_runc_console_send), or, with @relay, stays with berth-runc, which
- * copies it to and from its own stdio (run in the foreground). Refuses a
- * terminal with neither, and a socket without a terminal, as runc does. */
+ * berth-runc's own without a terminal; with one, a pty the driver makes
+ * inside the container, whose master (console->master once the process
+ * exists) goes to @console_socket (berth_runc_console_send), or, with
+ * @relay, stays with berth-runc, which copies it to and from its own stdio
+ * (run in the foreground). Refuses a terminal with neither, and a socket
+ * without a terminal, as runc does. */
 typedef struct {
-  int master, slave;
+  int master;
 } BerthRuncConsole;
 gboolean berth_runc_console_open (gboolean terminal, const char *console_socket, gboolean relay,
                                   BerthExecStdio *stdio, BerthRuncConsole *console, GError **error);

@@ -142,8 +142,8 @@ gboolean
 berth_runc_console_open (gboolean terminal, const char *console_socket, gboolean relay,
                          BerthExecStdio *stdio, BerthRuncConsole *console, GError **error)
 {
-  console->master = console->slave = -1;
-  *stdio = (BerthExecStdio) { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, FALSE };
+  console->master = -1;
+  *stdio = (BerthExecStdio) { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, FALSE, NULL };
   if (terminal && console_socket == NULL && !relay)
     return berth_fail (error, BERTH_ERROR_INVALID,
                        "process.terminal is true: a terminal needs --console-socket");
@@ -153,9 +153,9 @@ berth_runc_console_open (gboolean terminal, const char *console_socket, gboolean
                        console_socket);
   if (!terminal)
     return TRUE;
-  if (!berth_pty_open (&console->master, &console->slave, error))
-    return FALSE;
-  *stdio = (BerthExecStdio) { console->slave, console->slave, console->slave, TRUE };
+  /* As runc: the pty is made inside, on the container's devpts, and its
+   * master comes back here once the process is set up. */
+  *stdio = (BerthExecStdio) { -1, -1, -1, TRUE, &console->master };
   return TRUE;
 }
 
@@ -172,7 +172,5 @@ berth_runc_console_close (BerthRuncConsole *console)
 {
   if (console->master >= 0)
     close (console->master);
-  if (console->slave >= 0)
-    close (console->slave);
-  console->master = console->slave = -1;
+  console->master = -1;
 }

@@ -31,11 +31,16 @@ typedef enum {
 } BerthExecStatus;
 
 /* The first process's (or an exec'd process's) stdio. -1 means /dev/null.
- * With @terminal, @in is the slave of a pty the caller allocated: it becomes
- * the controlling terminal and /dev/console. */
+ * With @terminal and @pty_master set, the driver makes the pty inside the
+ * container, on the container's own devpts (as runc does: `tty` there
+ * prints /dev/pts/N), and returns its master in *@pty_master; the slave
+ * is the process's stdio and controlling terminal, and the first
+ * process's /dev/console. With @terminal and no @pty_master, @in is the
+ * slave of a pty the caller allocated, used the same way. */
 typedef struct {
   int in, out, err;
   gboolean terminal;
+  int *pty_master;
 } BerthExecStdio;
 
 /* Cgroup figures; G_MAXUINT64 where the host has no such file. */

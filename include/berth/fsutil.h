@@ -84,4 +84,12 @@ gboolean berth_unmount (const char *target, GError **error);
  * not returned: the caller is cleaning up and goes on. */
 void berth_unmount_below (const char *dir);
 
+/* One message of @len bytes on socket @sock carrying descriptor @fd
+ * (SCM_RIGHTS; none when @fd < 0): sendmsg's result, errno set. Allocates
+ * nothing, so a freshly cloned child may call it. */
+gssize berth_send_with_fd (int sock, const void *data, gsize len, int fd);
+/* One message into @buf and the descriptor it carries (close-on-exec) in
+ * *@fd, -1 when none: recvmsg's result, retried on EINTR. */
+gssize berth_recv_with_fd (int sock, void *buf, gsize size, int *fd);
+
 G_END_DECLS

@@ -38,9 +38,11 @@ int berth_hook_run (const BerthHook *hook, const BerthHookPlace *place, const ch
                     char *msg, gsize msg_size);
 
 /* Each of @hooks in turn; the first failure stops them: "<kind> hook
- * <path>: <reason>". @place may be NULL: the runtime's namespaces. */
+ * <path>: <reason>". With @warn_only (poststart, poststop, which the spec
+ * has only logged) each failure is a warning and the rest still run.
+ * @place may be NULL: the runtime's namespaces. */
 gboolean berth_hooks_run (GPtrArray *hooks, const char *kind, const BerthHookPlace *place,
-                          const char *state, GError **error);
+                          const char *state, gboolean warn_only, GError **error);
 
 /* The runtime-spec state object: ociVersion, id, status, pid, bundle and
  * the annotations when there are any. */

@@ -38,6 +38,11 @@ typedef struct {
 JsonNode *berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir,
                             const BerthSpecOptions *options, GError **error);
 
+/* The home directory of @uid in the /etc/passwd of @rootfs_dir (resolved
+ * inside it), or "/" where the file or the user is missing, as runc sets
+ * HOME for a process whose env has none. */
+char *berth_spec_user_home (const char *rootfs_dir, guint32 uid);
+
 /* Docker's default seccomp profile as an OCI linux.seccomp object. */
 JsonNode *berth_seccomp_default_profile (void);
 

@@ -147,7 +147,7 @@ gboolean berth_container_export (BerthStore *store, BerthContainer *c, int out_f
 
 /* containers/<id>/state.json: what happened to the container's process. */
 typedef struct {
-  char *status;        /* "created", "running", "paused", "exited" */
+  char *status;        /* "created", "starting", "running", "paused", "exited" */
   int pid;             /* the first process, host pid */
   int monitor_pid;
   guint64 monitor_start_time;

@@ -14,7 +14,7 @@
 /* The busybox applets the cases run (ulimit, printf and test are sh's own). */
 static const char *const applets[] = {
   "sh", "awk", "cat", "chown", "cut", "echo", "grep", "head", "hostname", "id",
-  "ln", "ls", "mkdir", "readlink", "sleep", "stat", "touch", "tr", "tty", "wc",
+  "ln", "ls", "mkdir", "mknod", "readlink", "sleep", "stat", "touch", "tr", "tty", "wc",
 };
 
 gboolean

@@ -153,6 +153,20 @@ read_trimmed (const char *path)
   return g_strdup (g_strstrip (text));
 }
 
+/* The bundle without a namespace of @type. */
+static void
+remove_namespace (Conf *c, const char *type)
+{
+  g_autoptr (JsonNode) config = oci_config_read (&c->oci);
+  JsonObject *linux_ = json_object_get_object_member (json_node_get_object (config), "linux");
+  JsonArray *list = json_object_get_array_member (linux_, "namespaces");
+  for (guint i = json_array_get_length (list); i-- > 0;)
+    if (g_str_equal (json_object_get_string_member (json_array_get_object_element (list, i), "type"),
+                     type))
+      json_array_remove_element (list, i);
+  oci_config_write (&c->oci, config);
+}
+
 /* A g_test_skip that says why in the TAP output. */
 static void G_GNUC_PRINTF (1, 2)
 skip_because (const char *fmt, ...)
@@ -311,6 +325,40 @@ test_user_namespace (Conf *c, gconstpointer data)
                    "id: 0 0\n"
                    "Uid:\t0\t0\t0\t0\n"
                    "Gid:\t0\t0\t0\t0\n");
+}
+
+/* With a user namespace berth holds the rootfs on a tmpfs it mounts over
+ * /tmp in the container's mount namespace: a bind of a host directory
+ * under /tmp (docker -v /tmp/x:/x) still shows that directory. */
+static void
+test_user_namespace_bind_tmp (Conf *c, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *max = read_trimmed ("/proc/sys/user/max_user_namespaces");
+  if (!g_file_test ("/proc/self/ns/user", G_FILE_TEST_EXISTS) || g_strcmp0 (max, "0") == 0)
+    {
+      skip_because ("this kernel has no user namespaces");
+      return;
+    }
+  g_autofree char *dir = g_dir_make_tmp ("berth-conf-bind-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  g_assert_cmpint (chmod (dir, 0755), ==, 0);
+  g_autofree char *file = g_build_filename (dir, "hello", NULL);
+  tu_write_file (file, "from the host's /tmp\n", 0644);
+  oci_set_script (&c->oci, "exec 2>&1\ncat /data/hello\n");
+  oci_config_append (&c->oci, "linux.namespaces", "{\"type\": \"user\"}");
+  oci_config_set (&c->oci, "linux.uidMappings",
+                  "[{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]");
+  oci_config_set (&c->oci, "linux.gidMappings",
+                  "[{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]");
+  g_autofree char *mount = g_strdup_printf ("{\"destination\": \"/data\", \"type\": \"bind\", "
+                                            "\"source\": \"%s\", \"options\": [\"rbind\", \"ro\"]}",
+                                            dir);
+  oci_config_append (&c->oci, "mounts", mount);
+  g_autofree char *out = conf_run (c, 0);
+  unlink (file);
+  rmdir (dir);
+  g_assert_cmpstr (out, ==, "from the host's /tmp\n");
 }
 
 /* ---- mounts ---- */
@@ -514,6 +562,33 @@ test_cgroups_inside (Conf *c, gconstpointer data)
                    "pids: 42\n"
                    "memory: 67108864\n"
                    "Cpus_allowed_list:\t1\n");
+}
+
+/* Without a cgroup namespace (Docker's cgroupns=host, its default on v1)
+ * the container's /sys/fs/cgroup shows its own cgroup, as under runc: the
+ * limit files at the top of each hierarchy are the container's, and none
+ * of the host's other cgroups (the cases' parent among them) is there. */
+static void
+test_cgroups_no_namespace (Conf *c, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *missing = cgroup_limits_missing ();
+  if (missing)
+    {
+      skip_because ("%s", missing);
+      return;
+    }
+  remove_namespace (c, "cgroup");
+  oci_set_script (&c->oci,
+                  "exec 2>&1\n"
+                  "top() { if [ -d /sys/fs/cgroup/$1 ]; then cat /sys/fs/cgroup/$1/$2;\n"
+                  "  else cat /sys/fs/cgroup/$3; fi; }\n"
+                  "echo \"pids: $(top pids pids.max pids.max)\"\n"
+                  "echo \"memory: $(top memory memory.limit_in_bytes memory.max)\"\n"
+                  "echo \"host cgroups seen: $(ls -R /sys/fs/cgroup | grep -c berth-conf)\"\n");
+  set_cgroup_limits (c);
+  g_autofree char *out = conf_run (c, 0);
+  g_assert_cmpstr (out, ==, "pids: 42\nmemory: 67108864\nhost cgroups seen: 0\n");
 }
 
 /* From the host, while the container runs (create, start): its process in
@@ -1040,16 +1115,45 @@ test_hooks_timeout (Conf *c, gconstpointer data)
 static void
 test_hooks_poststart_fails (Conf *c, gconstpointer data)
 {
-  (void) data;
+  gboolean logged = g_str_equal (data, "hooks-after-fail-logged");
+  g_autofree char *second_poststart = g_build_filename (c->oci.dir, "poststart-2", NULL);
+  g_autofree char *second_poststop = g_build_filename (c->oci.dir, "poststop-2", NULL);
+  g_autofree char *log = g_build_filename (c->oci.dir, "runc.log", NULL);
+  g_autofree char *touch_start = g_strdup_printf ("echo ran > %s", second_poststart);
+  g_autofree char *touch_stop = g_strdup_printf ("echo ran > %s", second_poststop);
   add_hook (c, "poststart", "echo 'cannot register conf' >&2; exit 4", 0);
+  add_hook (c, "poststart", touch_start, 0);
+  add_hook (c, "poststop", "exit 5", 0);
+  add_hook (c, "poststop", touch_stop, 0);
   oci_set_script (&c->oci, "echo 'program ran'");
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
-  int rc = oci_runc (&c->oci, &out, &err, "run", "--bundle", c->oci.bundle, c->id, NULL);
+  int rc = logged ? oci_runc (&c->oci, &out, &err, "--log", log, "--log-format", "json", "run",
+                              "--bundle", c->oci.bundle, c->id, NULL)
+                  : oci_runc (&c->oci, &out, &err, "run", "--bundle", c->oci.bundle, c->id, NULL);
   g_test_message ("run exited %d; stderr:\n%s", rc, err);
   g_assert_cmpint (rc, ==, 0);
   g_assert_cmpstr (out, ==, "program ran\n");
-  g_assert_nonnull (strstr (err, "warning: poststart hook /bin/sh: exited with 4: cannot register conf\n"));
+  /* the hooks after a failed one still ran */
+  g_assert_true (g_file_test (second_poststart, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (second_poststop, G_FILE_TEST_EXISTS));
+  const char *start_warning = "poststart hook /bin/sh: exited with 4: cannot register conf";
+  const char *stop_warning = "poststop hook /bin/sh: exited with 5";
+  if (logged)
+    {
+      g_autofree char *text = NULL;
+      g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+      g_assert_cmpstr (err, ==, "");
+      g_autofree char *start_line = g_strdup_printf ("{\"level\":\"warning\",\"msg\":\"%s\"", start_warning);
+      g_assert_nonnull (strstr (text, start_line));
+      g_assert_nonnull (strstr (text, stop_warning));
+    }
+  else
+    {
+      g_autofree char *start_line = g_strdup_printf ("berth-runc: warning: %s\n", start_warning);
+      g_assert_nonnull (strstr (err, start_line));
+      g_assert_nonnull (strstr (err, stop_warning));
+    }
   assert_nothing_left (c);
 }
 
@@ -1095,10 +1199,11 @@ test_devices_invalid (Conf *c, gconstpointer data)
 
 /* ---- device cgroup ---- */
 
-/* The spec's rules (deny all, allow the default nodes) with c 1:5 rw
- * denied after them: /dev/zero refuses to open, /dev/null beside it works.
- * (Not "m": the runtime itself makes /dev/zero inside the cgroup, and the
- * last matching rule decides on cgroup2.)
+/* The spec's rules (deny all, allow the default nodes) with a node of its
+ * own, /dev/fuse, allowed for reading only: it opens for reading and
+ * refuses a write, while /dev/null beside it works. (A rule against one
+ * of the default nodes would change nothing: runc's implicit allow list
+ * comes after the spec's rules, and berth's does too.)
  * berth enforces the rules with the v1 devices controller, or on a
  * cgroup2-only host with a BPF device program. */
 static void
@@ -1113,17 +1218,73 @@ test_cgroup_devices (Conf *c, gconstpointer data)
       return;
     }
   oci_set_script (&c->oci, "exec 2>&1\n"
-                           "head -c 4 /dev/zero | wc -c\n"
+                           "exec 3</dev/fuse && echo '/dev/fuse: opened for reading'\n"
+                           "(exec 4>/dev/fuse) || echo '/dev/fuse: not for writing'\n"
                            "echo x > /dev/null && echo '/dev/null: writable'\n"
                            "cat /dev/null && echo '/dev/null: readable'\n");
+  oci_config_append (&c->oci, "linux.devices",
+                     "{\"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229,"
+                     " \"fileMode\": 438}");
   oci_config_append (&c->oci, "linux.resources.devices",
-                     "{\"allow\": false, \"type\": \"c\", \"major\": 1, \"minor\": 5, \"access\": \"rw\"}");
+                     "{\"allow\": true, \"type\": \"c\", \"major\": 10, \"minor\": 229, \"access\": \"r\"}");
   g_autofree char *out = conf_run (c, 0);
   g_assert_cmpstr (out, ==,
-                   "head: /dev/zero: Operation not permitted\n"
-                   "0\n"
+                   "/dev/fuse: opened for reading\n"
+                   "sh: can't create /dev/fuse: Operation not permitted\n"
+                   "/dev/fuse: not for writing\n"
                    "/dev/null: writable\n"
                    "/dev/null: readable\n");
+}
+
+/* ---- client device rules ---- */
+
+/* Docker's device rules: deny all, then only null, zero, random, urandom,
+ * tty and console. The container starts all the same, as under runc,
+ * which appends its own allow list after the spec's: the default nodes
+ * are there and work, mknod of any node is allowed, and so are /dev/ptmx
+ * and the tun device. The same with a single deny-all rule. */
+static void
+test_devices_client_rules (Conf *c, gconstpointer data)
+{
+  gboolean docker = g_str_equal (data, "devices-docker-rules");
+  oci_set_script (&c->oci, "exec 2>&1\n"
+                           "for n in null zero full random urandom tty; do "
+                           "stat -c '%n %t:%T' /dev/$n; done\n"
+                           "head -c 3 /dev/full | wc -c\n"
+                           "mknod /tmp/tun c 10 200 && stat -c '%n %F %t:%T' /tmp/tun\n"
+                           "exec 3<>/dev/ptmx && echo 'ptmx: opened'\n");
+  oci_config_set (&c->oci, "linux.resources.devices", "[{\"allow\": false, \"access\": \"rwm\"}]");
+  static const char *const docker_allowed[] = { "1, \"minor\": 3", "1, \"minor\": 5",
+                                                "1, \"minor\": 8", "1, \"minor\": 9",
+                                                "5, \"minor\": 0", "5, \"minor\": 1" };
+  for (guint i = 0; docker && i < G_N_ELEMENTS (docker_allowed); i++)
+    {
+      g_autofree char *rule = g_strdup_printf ("{\"allow\": true, \"type\": \"c\", \"major\": %s,"
+                                               " \"access\": \"rwm\"}", docker_allowed[i]);
+      oci_config_append (&c->oci, "linux.resources.devices", rule);
+    }
+  g_autofree char *out = conf_run (c, 0);
+  g_assert_cmpstr (out, ==,
+                   "/dev/null 1:3\n/dev/zero 1:5\n/dev/full 1:7\n/dev/random 1:8\n"
+                   "/dev/urandom 1:9\n/dev/tty 5:0\n"
+                   "3\n"
+                   "/tmp/tun character special file a:c8\n"
+                   "ptmx: opened\n");
+}
+
+/* Clients that pass every host device (docker --privileged, --device
+ * /dev/ptmx) list /dev/ptmx in linux.devices: it is left to the
+ * container's own devpts link, as runc does, not refused as a clash. */
+static void
+test_devices_ptmx (Conf *c, gconstpointer data)
+{
+  (void) data;
+  oci_set_script (&c->oci, "exec 2>&1\nreadlink /dev/ptmx\nexec 3<>/dev/ptmx && echo 'ptmx: opened'\n");
+  oci_config_append (&c->oci, "linux.devices",
+                     "{\"path\": \"/dev/ptmx\", \"type\": \"c\", \"major\": 5, \"minor\": 2,"
+                     " \"fileMode\": 438, \"uid\": 0, \"gid\": 0}");
+  g_autofree char *out = conf_run (c, 0);
+  g_assert_cmpstr (out, ==, "pts/ptmx\nptmx: opened\n");
 }
 
 /* ---- hugetlb ---- */
@@ -1333,6 +1494,302 @@ test_namespaces_bad_path (Conf *c, gconstpointer data)
   assert_nothing_left (c);
 }
 
+/* ---- the rest of linux.resources ---- */
+
+static gboolean
+host_is_v2_only (void)
+{
+  struct statfs sfs;
+  return statfs (CGROUP_ROOT, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* The memory and cpu knobs beside the limits, on v1 (where they exist):
+ * swappiness, disableOOMKiller, kernelTCP, realtimePeriod and idle, read
+ * from inside the container's own cgroup. */
+static void
+test_resources_v1_knobs (Conf *c, gconstpointer data)
+{
+  (void) data;
+  if (!host_is_v1 (CGROUP_ROOT "/memory") || !g_file_test (CGROUP_ROOT "/memory", G_FILE_TEST_IS_DIR)
+      || !g_file_test (CGROUP_ROOT "/cpu/cpu.rt_period_us", G_FILE_TEST_EXISTS)
+      || !g_file_test (CGROUP_ROOT "/cpu/cpu.idle", G_FILE_TEST_EXISTS))
+    {
+      skip_because ("no v1 memory and cpu controllers with cpu.rt_period_us and cpu.idle here");
+      return;
+    }
+  oci_config_set (&c->oci, "linux.resources.memory",
+                  "{\"swappiness\": 10, \"disableOOMKiller\": true, \"kernelTCP\": 16777216}");
+  oci_config_set (&c->oci, "linux.resources.cpu", "{\"realtimePeriod\": 500000, \"idle\": 1}");
+  oci_set_script (&c->oci, "exec 2>&1\ncd /sys/fs/cgroup\n"
+                           "cat memory/memory.swappiness\n"
+                           "grep oom_kill_disable memory/memory.oom_control\n"
+                           "cat memory/memory.kmem.tcp.limit_in_bytes\n"
+                           "cat cpu/cpu.rt_period_us cpu/cpu.idle\n");
+  g_autofree char *out = conf_run (c, 0);
+  g_assert_cmpstr (out, ==, "10\noom_kill_disable 1\n16777216\n500000\n1\n");
+}
+
+/* On cgroup v2, which has no such files, the v1-only memory knobs are a
+ * warning (runc ignores them), never silent, and the container runs. */
+static void
+test_resources_v2_warns (Conf *c, gconstpointer data)
+{
+  (void) data;
+  if (!host_is_v2_only ())
+    {
+      skip_because ("not a cgroup2-only host: the v1 files exist here");
+      return;
+    }
+  oci_config_set (&c->oci, "linux.resources.memory", "{\"swappiness\": 10}");
+  oci_set_script (&c->oci, "echo ran");
+  g_autofree char *out = NULL, *err = NULL;
+  int rc = oci_runc (&c->oci, &out, &err, "run", "--bundle", c->oci.bundle, c->id, NULL);
+  g_assert_cmpint (rc, ==, 0);
+  g_assert_cmpstr (out, ==, "ran\n");
+  g_assert_nonnull (strstr (err, "berth-runc: warning: linux.resources.memory swappiness"));
+}
+
+/* A block device every host has (a loop device, else the first one). */
+static char *
+some_block_device (void)
+{
+  g_autofree char *text = NULL;
+  if (g_file_get_contents ("/sys/block/loop0/dev", &text, NULL, NULL))
+    return g_strdup (g_strstrip (text));
+  g_autoptr (GDir) d = g_dir_open ("/sys/block", 0, NULL);
+  const char *name = d ? g_dir_read_name (d) : NULL;
+  g_autofree char *path = name ? g_build_filename ("/sys/block", name, "dev", NULL) : NULL;
+  if (path && g_file_get_contents (path, &text, NULL, NULL))
+    return g_strdup (g_strstrip (text));
+  return NULL;
+}
+
+/* blockIO throttles: a bps and an iops limit on one device, in v1's files
+ * or in v2's io.max line, as the container sees its own cgroup. */
+static void
+test_resources_blkio_throttle (Conf *c, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *dev = some_block_device ();
+  gboolean v2 = host_is_v2_only ();
+  if (dev == NULL || (!v2 && !g_file_test (CGROUP_ROOT "/blkio/blkio.throttle.read_bps_device",
+                                           G_FILE_TEST_EXISTS)))
+    {
+      skip_because ("no block device or no blkio throttle files here");
+      return;
+    }
+  g_auto (GStrv) mm = g_strsplit (dev, ":", 2);
+  g_autofree char *io = g_strdup_printf (
+      "{\"throttleReadBpsDevice\": [{\"major\": %s, \"minor\": %s, \"rate\": 1048576}],"
+      " \"throttleWriteIOPSDevice\": [{\"major\": %s, \"minor\": %s, \"rate\": 100}]}",
+      mm[0], mm[1], mm[0], mm[1]);
+  oci_config_set (&c->oci, "linux.resources.blockIO", io);
+  oci_set_script (&c->oci, v2 ? "exec 2>&1\ncat /sys/fs/cgroup/io.max\n"
+                              : "exec 2>&1\ncd /sys/fs/cgroup/blkio\n"
+                                "cat blkio.throttle.read_bps_device blkio.throttle.write_iops_device\n");
+  g_autofree char *out = conf_run (c, 0);
+  g_autofree char *want = v2 ? g_strdup_printf ("%s rbps=1048576 wbps=max riops=max wiops=100\n", dev)
+                             : g_strdup_printf ("%s 1048576\n%s 100\n", dev, dev);
+  g_assert_cmpstr (out, ==, want);
+}
+
+/* network.classID needs net_cls: applied where the host has it, else
+ * refused at create in one line, as runc refuses it. */
+static void
+test_resources_net_cls (Conf *c, gconstpointer data)
+{
+  (void) data;
+  oci_config_set (&c->oci, "linux.resources.network", "{\"classID\": 1048577}");
+  if (!g_file_test (CGROUP_ROOT "/net_cls/net_cls.classid", G_FILE_TEST_EXISTS))
+    {
+      oci_set_script (&c->oci, "exec sleep 1000");
+      g_autofree char *err = conf_create_fails (c);
+      g_assert_cmpstr (err, ==, "berth-runc: linux.resources.network.classID: this host has no "
+                                "net_cls cgroup controller\n");
+      assert_nothing_left (c);
+      return;
+    }
+  oci_set_script (&c->oci, "cat /sys/fs/cgroup/net_cls/net_cls.classid");
+  g_autofree char *out = conf_run (c, 0);
+  g_assert_cmpstr (out, ==, "1048577\n");
+}
+
+/* unified: cgroup2 files by name, where there is a cgroup2 hierarchy
+ * (cgroup2-only or hybrid); a name with a slash is refused. */
+static void
+test_resources_unified (Conf *c, gconstpointer data)
+{
+  gboolean bad = g_str_equal (data, "resources-unified-bad-name");
+  gboolean v2 = host_is_v2_only ();
+  if (!v2 && !g_file_test (CGROUP_ROOT "/unified/cgroup.controllers", G_FILE_TEST_EXISTS))
+    {
+      skip_because ("no cgroup2 hierarchy on this host");
+      return;
+    }
+  oci_config_set (&c->oci, "linux.resources.unified",
+                  bad ? "{\"../cgroup.max.descendants\": \"7\"}" : "{\"cgroup.max.descendants\": \"7\"}");
+  if (bad)
+    {
+      oci_set_script (&c->oci, "exec sleep 1000");
+      g_autofree char *err = conf_create_fails (c);
+      g_assert_cmpstr (err, ==, "berth-runc: linux.resources.unified '../cgroup.max.descendants': "
+                                "not a file name\n");
+      assert_nothing_left (c);
+      return;
+    }
+  oci_set_script (&c->oci, v2 ? "cat /sys/fs/cgroup/cgroup.max.descendants"
+                              : "cat /sys/fs/cgroup/unified/cgroup.max.descendants");
+  g_autofree char *out = conf_run (c, 0);
+  g_assert_cmpstr (out, ==, "7\n");
+}
+
+/* ---- what runc refuses at create ---- */
+
+/* Specs runc refuses, or that would run as root or change the host if
+ * taken as they read: create fails in one line naming the field, and
+ * leaves nothing behind. */
+static void
+test_refused (Conf *c, gconstpointer data)
+{
+  static const struct {
+    const char *name, *path, *json, *error;
+  } cases[] = {
+    { "refuse-uid-negative", "process.user.uid", "-1",
+      "process.user.uid -1: outside 0..4294967294" },
+    { "refuse-uid-too-large", "process.user.uid", "4294967295",
+      "process.user.uid 4294967295: outside 0..4294967294" },
+    { "refuse-gid-string", "process.user.gid", "\"0\"", "process.user.gid: not a whole number" },
+    { "refuse-uid-float", "process.user.uid", "1.5", "process.user.uid: not a whole number" },
+    { "refuse-group-float", "process.user.additionalGids", "[10, 2.5]",
+      "process.user.additionalGids[1]: not a whole number" },
+    { "refuse-sysctl-host", "linux.sysctl", "{\"kernel.printk_ratelimit_burst\": \"11\"}",
+      "sysctl kernel.printk_ratelimit_burst: not in a namespace of the container's own; it would "
+      "change the host" },
+    { "refuse-oci-version", "ociVersion", "\"2.0.0\"",
+      "ociVersion 2.0.0: berth-runc runs specs of version 1.x" },
+    { "refuse-swappiness", "linux.resources.memory", "{\"swappiness\": 101}",
+      "linux.resources.memory.swappiness 101: outside 0..100" },
+  };
+  guint i = 0;
+  while (strcmp (cases[i].name, data) != 0)
+    i++;
+  oci_set_script (&c->oci, "exec sleep 1000");
+  oci_config_set (&c->oci, cases[i].path, cases[i].json);
+  g_autofree char *err = conf_create_fails (c);
+  g_autofree char *want = g_strdup_printf ("berth-runc: %s\n", cases[i].error);
+  g_assert_cmpstr (err, ==, want);
+  assert_nothing_left (c);
+}
+
+/* A net.* sysctl is refused in the host's network namespace too (the spec
+ * joins the host's, or makes none). */
+static void
+test_refused_sysctl_no_netns (Conf *c, gconstpointer data)
+{
+  (void) data;
+  oci_set_script (&c->oci, "exec sleep 1000");
+  remove_namespace (c, "network");
+  oci_config_set (&c->oci, "linux.sysctl", "{\"net.ipv4.ip_forward\": \"1\"}");
+  g_autofree char *err = conf_create_fails (c);
+  g_assert_cmpstr (err, ==, "berth-runc: sysctl net.ipv4.ip_forward: the container has no network "
+                            "namespace of its own\n");
+  assert_nothing_left (c);
+}
+
+/* No mount namespace: the program would run on the host's root. */
+static void
+test_refused_no_mount_ns (Conf *c, gconstpointer data)
+{
+  (void) data;
+  oci_set_script (&c->oci, "exec sleep 1000");
+  remove_namespace (c, "mount");
+  g_autofree char *err = conf_create_fails (c);
+  g_assert_cmpstr (err, ==, "berth-runc: linux.namespaces: no mount namespace; a container never "
+                            "runs on the host's root\n");
+  assert_nothing_left (c);
+}
+
+/* The program is looked up at create, as runc does: a missing one fails
+ * create with runc's words (Docker answers 127 on them), and no container
+ * is left to start. */
+static void
+test_program_missing (Conf *c, gconstpointer data)
+{
+  gboolean by_path = g_str_equal (data, "program-missing-path");
+  oci_config_set (&c->oci, "process.args", by_path ? "[\"/nonexistent\"]" : "[\"nonexistent\"]");
+  g_autofree char *err = conf_create_fails (c);
+  g_assert_cmpstr (err, ==, by_path
+                                ? "berth-runc: exec: \"/nonexistent\": stat /nonexistent: no such "
+                                  "file or directory\n"
+                                : "berth-runc: exec: \"nonexistent\": executable file not found in "
+                                  "$PATH\n");
+  assert_nothing_left (c);
+}
+
+/* HOME, when the spec's env has none, is the user's home from the
+ * container's /etc/passwd (runc's rule), "/" for a user it lacks; one the
+ * env gives is kept. */
+static void
+test_home (Conf *c, gconstpointer data)
+{
+  static const struct {
+    const char *name, *uid, *env_home, *want;
+  } cases[] = {
+    { "home-root", "0", NULL, "HOME=/root\n" },
+    { "home-user", "1000", NULL, "HOME=/home/alice\n" },
+    { "home-unknown-user", "4242", NULL, "HOME=/\n" },
+    { "home-from-env", "1000", "/srv", "HOME=/srv\n" },
+  };
+  guint i = 0;
+  while (strcmp (cases[i].name, data) != 0)
+    i++;
+  write_rootfs_file (c, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"
+                                      "alice:x:1000:1000:Alice:/home/alice:/bin/sh\n");
+  oci_set_script (&c->oci, "echo \"HOME=$HOME\"");
+  oci_config_set (&c->oci, "process.user.uid", cases[i].uid);
+  g_autofree char *env = g_strdup_printf ("[\"PATH=/bin\"%s%s%s]", cases[i].env_home ? ", \"HOME=" : "",
+                                          cases[i].env_home ? cases[i].env_home : "",
+                                          cases[i].env_home ? "\"" : "");
+  oci_config_set (&c->oci, "process.env", env);
+  g_autofree char *out = conf_run (c, 0);
+  g_assert_cmpstr (out, ==, cases[i].want);
+}
+
+/* Started from a shim that ignores SIGHUP and blocks SIGUSR1 (nohup, or a
+ * supervisor), the container's program still has every signal at its
+ * default and none blocked, as under runc. */
+static void
+test_signals_reset (Conf *c, gconstpointer data)
+{
+  (void) data;
+  oci_set_script (&c->oci, "exec 2>&1\nexec grep -E '^Sig(Blk|Ign):' /proc/self/status\n");
+  sigset_t usr1, old_mask;
+  sigemptyset (&usr1);
+  sigaddset (&usr1, SIGUSR1);
+  sigprocmask (SIG_BLOCK, &usr1, &old_mask);
+  void (*old_hup) (int) = signal (SIGHUP, SIG_IGN);
+  g_autofree char *out = conf_run (c, 0);
+  signal (SIGHUP, old_hup);
+  sigprocmask (SIG_SETMASK, &old_mask, NULL);
+  g_assert_cmpstr (out, ==, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
+/* A seccomp profile that denies close_range, loaded without
+ * noNewPrivileges (so before berth drops its capabilities): berth has
+ * marked its descriptors before the filter, and the program runs. */
+static void
+test_seccomp_denies_close_range (Conf *c, gconstpointer data)
+{
+  (void) data;
+  oci_set_script (&c->oci, "echo ran");
+  oci_config_set (&c->oci, "linux.seccomp",
+                  "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
+                  "{\"names\": [\"close_range\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 1}]}");
+  oci_config_set (&c->oci, "process.noNewPrivileges", "false");
+  g_autofree char *out = conf_run (c, 0);
+  g_assert_cmpstr (out, ==, "ran\n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1346,11 +1803,13 @@ main (int argc, char **argv)
     { "readonly-paths", test_readonly_paths },
     { "hostname", test_hostname },
     { "user-namespace", test_user_namespace },
+    { "user-namespace-bind-tmp", test_user_namespace_bind_tmp },
     { "mounts", test_mounts },
     { "rlimits", test_rlimits },
     { "sysctl", test_sysctl },
     { "cgroups-inside", test_cgroups_inside },
     { "cgroups-host", test_cgroups_host },
+    { "cgroups-no-namespace", test_cgroups_no_namespace },
     { "seccomp", test_seccomp },
     { "seccomp-without-nnp", test_seccomp },
     { "readonly-root", test_readonly_root },
@@ -1368,12 +1827,40 @@ main (int argc, char **argv)
     { "hooks-create-fails", test_hooks_create_fails },
     { "hooks-timeout", test_hooks_timeout },
     { "hooks-poststart-fails", test_hooks_poststart_fails },
+    { "hooks-after-fail-logged", test_hooks_poststart_fails },
     { "devices", test_devices },
     { "devices-invalid", test_devices_invalid },
     { "cgroup-devices", test_cgroup_devices },
+    { "devices-docker-rules", test_devices_client_rules },
+    { "devices-deny-all", test_devices_client_rules },
+    { "devices-ptmx", test_devices_ptmx },
     { "hugetlb", test_hugetlb },
     { "namespaces-joined", test_namespaces_joined },
     { "namespaces-bad-path", test_namespaces_bad_path },
+    { "resources-v1-knobs", test_resources_v1_knobs },
+    { "resources-v2-warns", test_resources_v2_warns },
+    { "resources-blkio-throttle", test_resources_blkio_throttle },
+    { "resources-net-cls", test_resources_net_cls },
+    { "resources-unified", test_resources_unified },
+    { "resources-unified-bad-name", test_resources_unified },
+    { "refuse-swappiness", test_refused },
+    { "refuse-uid-negative", test_refused },
+    { "refuse-uid-too-large", test_refused },
+    { "refuse-gid-string", test_refused },
+    { "refuse-uid-float", test_refused },
+    { "refuse-group-float", test_refused },
+    { "refuse-sysctl-host", test_refused },
+    { "refuse-oci-version", test_refused },
+    { "refuse-sysctl-no-netns", test_refused_sysctl_no_netns },
+    { "refuse-no-mount-ns", test_refused_no_mount_ns },
+    { "program-missing-path", test_program_missing },
+    { "program-missing-search", test_program_missing },
+    { "home-root", test_home },
+    { "home-user", test_home },
+    { "home-unknown-user", test_home },
+    { "home-from-env", test_home },
+    { "signals-reset", test_signals_reset },
+    { "seccomp-denies-close-range", test_seccomp_denies_close_range },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {

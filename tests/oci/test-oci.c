@@ -109,21 +109,26 @@ static int runc_stdin (Fixture *f, const char *input, char **out, char **err, ..
 
 /* run in the foreground with process.terminal: berth-runc relays the
  * container's terminal to its own stdio, as runc does. The program sees a
- * terminal (/dev/console), reads what was typed, and its exit code is
- * berth-runc's. */
+ * terminal on the container's own devpts (/dev/pts/0, as under runc), and
+ * /dev/console is that terminal too; it reads what was typed, and its exit
+ * code is berth-runc's. */
 static void
 test_run_terminal (Fixture *f, gconstpointer data)
 {
   (void) data;
-  oci_set_script (f, "tty; test -t 0 && echo 'stdin: a terminal'; read line; echo \"got $line\"; exit 6");
+  oci_set_script (f, "tty; test -t 0 && echo 'stdin: a terminal'; "
+                     "stat -c 'console %t:%T' /dev/console; stat -L -c 'stdin %t:%T' /proc/self/fd/0; "
+                     "read line; echo \"got $line\"; exit 6");
   oci_config_set (f, "process.terminal", "true");
   g_autofree char *out = NULL, *err = NULL;
   int rc = runc_stdin (f, "typed\n", &out, &err, "run", "--bundle", f->bundle, "rt1", NULL);
   g_assert_cmpstr (err, ==, "");
   g_assert_cmpint (rc, ==, 6);
   g_autofree char *plain = g_strdelimit (g_strdup (out), "\r", ' ');
-  g_assert_nonnull (strstr (plain, "/dev/console \n"));
+  g_assert_nonnull (strstr (plain, "/dev/pts/0 \n"));
   g_assert_nonnull (strstr (plain, "stdin: a terminal \n"));
+  g_assert_nonnull (strstr (plain, "console 88:0 \n"));
+  g_assert_nonnull (strstr (plain, "stdin 88:0 \n"));
   g_assert_nonnull (strstr (plain, "got typed \n"));
 }
 
@@ -447,7 +452,15 @@ test_exec_detach (Fixture *f, gconstpointer data)
   g_autofree char *cmdline_path = g_strdup_printf ("/proc/%d/cmdline", pid);
   g_autofree char *cmdline = NULL;
   gsize len = 0;
-  g_assert_true (g_file_get_contents (cmdline_path, &cmdline, &len, NULL));
+  /* exec returns once berth's exec helper runs, which executes the program
+   * a moment later: give it that moment. */
+  for (int tries = 0; tries < 500; tries++, g_usleep (10000))
+    {
+      g_clear_pointer (&cmdline, g_free);
+      g_assert_true (g_file_get_contents (cmdline_path, &cmdline, &len, NULL));
+      if (len == sizeof "sleep\0" "999" && memcmp (cmdline, "sleep\0" "999", len) == 0)
+        break;
+    }
   g_assert_cmpmem (cmdline, len, "sleep\0" "999", sizeof "sleep\0" "999");
   /* Every hierarchy's line of /proc/PID/cgroup names the container's. */
   g_autofree char *cg_path = g_strdup_printf ("/proc/%d/cgroup", pid);
@@ -812,7 +825,7 @@ test_console_socket (Fixture *f, gconstpointer data)
   g_assert_cmpint (poll (&p, 1, 200), ==, 0);
   g_assert_cmpint (oci_runc (f, NULL, NULL, "start", "cli-tty", NULL), ==, 0);
   g_autofree char *out = read_until (master, "ok\r\n");
-  g_assert_true (g_str_has_prefix (out, "/dev/console\r\n") || g_str_has_prefix (out, "/dev/pts/"));
+  g_assert_true (g_str_has_prefix (out, "/dev/pts/0\r\n"));
   g_assert_true (g_str_has_suffix (out, "\r\nok\r\n"));
 
   /* exec --tty: a terminal of its own, both ways: what is written to the
@@ -820,13 +833,13 @@ test_console_socket (Fixture *f, gconstpointer data)
    * it would hang up the first process.) */
   const char *argv[] = { oci_runc_bin (), "--root", f->root, "exec", "--tty", "--console-socket", sock,
                          "cli-tty", "sh", "-c",
-                         "test -t 0 && test -t 1 && echo on-tty; read line; echo \"got $line\"", NULL };
+                         "test -t 0 && test -t 1 && echo on-tty $(tty); read line; echo \"got $line\"", NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (GSubprocess) p2 = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error (error);
   int master2 = receive_master (listener);
-  g_autofree char *out2 = read_until (master2, "on-tty\r\n");
-  g_assert_cmpstr (out2, ==, "on-tty\r\n");
+  g_autofree char *out2 = read_until (master2, "on-tty /dev/pts/1\r\n");
+  g_assert_cmpstr (out2, ==, "on-tty /dev/pts/1\r\n");
   g_assert_cmpint (write (master2, "hello\n", 6), ==, 6);
   g_autofree char *out3 = read_until (master2, "got hello\r\n");
   g_assert_cmpstr (out3, ==, "hello\r\ngot hello\r\n");

@@ -832,16 +832,60 @@ apply_blkio (BerthCgroup *cg, JsonObject *res, GError **error)
   return blkio_weight (h, v1, weight.value, error);
 }
 
+/* What every container may use whatever its spec says, appended after the
+ * spec's rules as runc does: clients such as Docker list only a few nodes
+ * and rely on these, and mknod of the default /dev nodes needs "m". */
+static const struct {
+  const char *type;
+  gint64 major, minor; /* -1: any */
+  const char *access;
+} implicit_device_rules[] = {
+  { "c", -1, -1, "m" }, { "b", -1, -1, "m" },
+  { "c", 1, 3, "rwm" },   /* null */
+  { "c", 1, 5, "rwm" },   /* zero */
+  { "c", 1, 7, "rwm" },   /* full */
+  { "c", 1, 8, "rwm" },   /* random */
+  { "c", 1, 9, "rwm" },   /* urandom */
+  { "c", 5, 0, "rwm" },   /* tty */
+  { "c", 5, 1, "rwm" },   /* console */
+  { "c", 5, 2, "rwm" },   /* ptmx */
+  { "c", 136, -1, "rwm" }, /* pts */
+  { "c", 10, 200, "rwm" }, /* tun */
+};
+
+static JsonArray *
+device_rules_with_implicit (JsonArray *rules)
+{
+  JsonArray *all = json_array_sized_new (json_array_get_length (rules)
+                                         + G_N_ELEMENTS (implicit_device_rules));
+  for (guint i = 0; i < json_array_get_length (rules); i++)
+    json_array_add_element (all, json_node_copy (json_array_get_element (rules, i)));
+  for (gsize i = 0; i < G_N_ELEMENTS (implicit_device_rules); i++)
+    {
+      JsonObject *r = json_object_new ();
+      json_object_set_boolean_member (r, "allow", TRUE);
+      json_object_set_string_member (r, "type", implicit_device_rules[i].type);
+      if (implicit_device_rules[i].major >= 0)
+        json_object_set_int_member (r, "major", implicit_device_rules[i].major);
+      if (implicit_device_rules[i].minor >= 0)
+        json_object_set_int_member (r, "minor", implicit_device_rules[i].minor);
+      json_object_set_string_member (r, "access", implicit_device_rules[i].access);
+      json_array_add_object_element (all, r);
+    }
+  return all;
+}
+
 /* v1 device rules ("c 1:3 rwm"); on v2, where no devices controller
  * exists, a BPF program (devices-bpf.c). */
 static gboolean
 apply_devices (BerthCgroup *cg, JsonObject *res, GError **error)
 {
-  JsonArray *rules = berth_json_array (res, "devices");
+  JsonArray *spec_rules = berth_json_array (res, "devices");
   gboolean v1;
   Hierarchy *h = pick (cg, "devices", &v1);
-  if (rules == NULL || h == NULL)
+  if (spec_rules == NULL || h == NULL)
     return TRUE;
+  g_autoptr (JsonArray) rules = device_rules_with_implicit (spec_rules);
   if (!v1)
     return cg->layout != LAYOUT_V2 || berth_devices_bpf_apply (h->dir, rules, error);
   for (guint i = 0; i < json_array_get_length (rules); i++)
@@ -857,6 +901,253 @@ apply_devices (BerthCgroup *cg, JsonObject *res, GError **error)
                                                      berth_json_string (r, "access", "rwm"));
       if (!write_cg (h->dir, berth_json_bool (r, "allow", FALSE) ? "devices.allow" : "devices.deny",
                      rule, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The memory knobs beside the limits. swappiness and the OOM killer switch
+ * exist on v1 only; runc leaves them alone on v2, and so does berth, saying
+ * so. Kernel memory is gone from current kernels and ignored by runc. */
+static gboolean
+apply_memory_extra (BerthCgroup *cg, JsonObject *res, GError **error)
+{
+  JsonObject *m = section (res, "memory");
+  Limit swappiness, kernel, kernel_tcp;
+  if (!member_int (m, "memory", "swappiness", &swappiness, error)
+      || !member_int (m, "memory", "kernel", &kernel, error)
+      || !member_int (m, "memory", "kernelTCP", &kernel_tcp, error))
+    return FALSE;
+  gboolean oom_off = m && json_object_has_member (m, "disableOOMKiller")
+                     && berth_json_bool (m, "disableOOMKiller", FALSE);
+  /* -1 and values past 100 that clients use for "unset" (2^64-1) */
+  swappiness.set = swappiness.set && swappiness.value >= 0 && swappiness.value != G_MAXINT64;
+  if (swappiness.set && swappiness.value > 100)
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "linux.resources.memory.swappiness %" G_GINT64_FORMAT ": outside 0..100",
+                       swappiness.value);
+  if (kernel.set && kernel.value != 0)
+    g_warning ("linux.resources.memory.kernel: ignored, as runc ignores it (kernel memory "
+               "accounting is gone from current kernels)");
+  if (!swappiness.set && !oom_off && !(kernel_tcp.set && kernel_tcp.value != 0))
+    return TRUE;
+  gboolean v1;
+  Hierarchy *h = pick (cg, "memory", &v1);
+  if (h == NULL)
+    return no_controller ("memory settings", "memory", error);
+  if (!v1)
+    {
+      g_warning ("linux.resources.memory swappiness, disableOOMKiller and kernelTCP: ignored on "
+                 "cgroup v2, which has no such files (runc ignores them too)");
+      return TRUE;
+    }
+  return (!swappiness.set
+          || set_limit_int (h, "memory.swappiness", swappiness.value, "memory swappiness", error))
+         && (!oom_off || set_limit (h, "memory.oom_control", "1", "disableOOMKiller", error))
+         && (!kernel_tcp.set || kernel_tcp.value == 0
+             || set_limit_int (h, "memory.kmem.tcp.limit_in_bytes",
+                               kernel_tcp.value < 0 ? -1 : kernel_tcp.value, "kernelTCP limit",
+                               error));
+}
+
+/* realtimePeriod/realtimeRuntime (v1 only: cgroup v2 has no RT group
+ * scheduling) and idle (cpu.idle on either). */
+static gboolean
+apply_cpu_extra (BerthCgroup *cg, JsonObject *res, GError **error)
+{
+  JsonObject *c = section (res, "cpu");
+  Limit rt_period, rt_runtime, idle;
+  if (!member_int (c, "cpu", "realtimePeriod", &rt_period, error)
+      || !member_int (c, "cpu", "realtimeRuntime", &rt_runtime, error)
+      || !member_int (c, "cpu", "idle", &idle, error))
+    return FALSE;
+  rt_period.set = rt_period.set && rt_period.value != 0;
+  rt_runtime.set = rt_runtime.set && rt_runtime.value != 0;
+  if (!rt_period.set && !rt_runtime.set && !idle.set)
+    return TRUE;
+  gboolean v1;
+  Hierarchy *h = pick (cg, "cpu", &v1);
+  if (h == NULL)
+    return no_controller ("cpu settings", "cpu", error);
+  if (!v1 && (rt_period.set || rt_runtime.set))
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
+                       "linux.resources.cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no "
+                       "real-time group scheduling");
+  return (!rt_period.set
+          || set_limit_int (h, "cpu.rt_period_us", rt_period.value, "cpu realtimePeriod", error))
+         && (!rt_runtime.set
+             || set_limit_int (h, "cpu.rt_runtime_us", rt_runtime.value, "cpu realtimeRuntime",
+                               error))
+         && (!idle.set || set_limit_int (h, "cpu.idle", idle.value, "cpu idle", error));
+}
+
+/* "MAJ:MIN" of a blockIO device entry. */
+static char *
+device_key (JsonObject *d, const char *what, guint i, GError **error)
+{
+  if (d == NULL)
+    return berth_fail (error, BERTH_ERROR_INVALID, "linux.resources.blockIO.%s[%u]: not an object",
+                       what, i), NULL;
+  Limit major, minor;
+  if (!member_int (d, what, "major", &major, error) || !member_int (d, what, "minor", &minor, error))
+    return NULL;
+  if (!major.set || !minor.set || major.value < 0 || minor.value < 0)
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "linux.resources.blockIO.%s[%u]: needs a major and a minor", what, i),
+           NULL;
+  return g_strdup_printf ("%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, major.value, minor.value);
+}
+
+/* throttle{Read,Write}{Bps,IOPS}Device: v1 has a file each, v2 one io.max
+ * line per device with a key each. */
+static gboolean
+apply_blkio_throttle (BerthCgroup *cg, JsonObject *res, GError **error)
+{
+  static const struct {
+    const char *member, *v1_file, *v2_key;
+  } kinds[] = {
+    { "throttleReadBpsDevice", "blkio.throttle.read_bps_device", "rbps" },
+    { "throttleWriteBpsDevice", "blkio.throttle.write_bps_device", "wbps" },
+    { "throttleReadIOPSDevice", "blkio.throttle.read_iops_device", "riops" },
+    { "throttleWriteIOPSDevice", "blkio.throttle.write_iops_device", "wiops" },
+  };
+  JsonObject *b = section (res, "blockIO");
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      JsonArray *list = berth_json_array (b, kinds[k].member);
+      for (guint i = 0; list && i < json_array_get_length (list); i++)
+        {
+          JsonObject *d = berth_json_array_object (list, i);
+          g_autofree char *key = device_key (d, kinds[k].member, i, error);
+          Limit rate;
+          if (key == NULL || !member_int (d, kinds[k].member, "rate", &rate, error))
+            return FALSE;
+          gboolean v1;
+          Hierarchy *h = pick (cg, "blkio", &v1);
+          if (h == NULL)
+            return no_controller ("blockIO throttle", "blkio", error);
+          g_autofree char *value
+              = v1 ? g_strdup_printf ("%s %" G_GINT64_FORMAT, key, rate.value)
+                   : g_strdup_printf ("%s %s=%" G_GINT64_FORMAT, key, kinds[k].v2_key, rate.value);
+          if (!set_limit (h, v1 ? kinds[k].v1_file : "io.max", value, kinds[k].member, error))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* weightDevice: per-device weights, where the I/O scheduler has them
+ * (BFQ's files, or CFQ's blkio.weight_device on old v1 kernels). */
+static gboolean
+apply_blkio_weight_device (BerthCgroup *cg, JsonObject *res, GError **error)
+{
+  JsonArray *list = berth_json_array (section (res, "blockIO"), "weightDevice");
+  for (guint i = 0; list && i < json_array_get_length (list); i++)
+    {
+      JsonObject *d = berth_json_array_object (list, i);
+      g_autofree char *key = device_key (d, "weightDevice", i, error);
+      Limit weight;
+      if (key == NULL || !member_int (d, "weightDevice", "weight", &weight, error))
+        return FALSE;
+      if (!weight.set)
+        continue;
+      gboolean v1;
+      Hierarchy *h = pick (cg, "blkio", &v1);
+      if (h == NULL)
+        return no_controller ("blockIO weightDevice", "blkio", error);
+      g_autofree char *value = g_strdup_printf ("%s %" G_GINT64_FORMAT, key, weight.value);
+      const char *files[2] = { v1 ? "blkio.weight_device" : "io.bfq.weight",
+                               v1 ? "blkio.bfq.weight_device" : "io.weight" };
+      g_autofree char *first = g_build_filename (h->dir, files[0], NULL);
+      if (!g_file_test (first, G_FILE_TEST_EXISTS))
+        files[0] = files[1];
+      if (!set_limit (h, files[0], value, "blockIO weightDevice", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* network: classID (net_cls) and priorities (net_prio), v1 controllers
+ * cgroup v2 does not have; refused where they are missing, as runc does. */
+static gboolean
+apply_network (BerthCgroup *cg, JsonObject *res, GError **error)
+{
+  JsonObject *n = section (res, "network");
+  Limit class_id;
+  if (!member_int (n, "network", "classID", &class_id, error))
+    return FALSE;
+  JsonArray *prios = berth_json_array (n, "priorities");
+  gboolean v1;
+  Hierarchy *h;
+  if (class_id.set && class_id.value != 0)
+    {
+      if ((h = pick (cg, "net_cls", &v1)) == NULL || !v1)
+        return no_controller ("linux.resources.network.classID", "net_cls", error);
+      if (!set_limit_int (h, "net_cls.classid", class_id.value, "network classID", error))
+        return FALSE;
+    }
+  for (guint i = 0; prios && i < json_array_get_length (prios); i++)
+    {
+      JsonObject *p = berth_json_array_object (prios, i);
+      if ((h = pick (cg, "net_prio", &v1)) == NULL || !v1)
+        return no_controller ("linux.resources.network.priorities", "net_prio", error);
+      g_autofree char *value = g_strdup_printf ("%s %" G_GINT64_FORMAT,
+                                                berth_json_string (p, "name", ""),
+                                                berth_json_int (p, "priority", 0));
+      if (!set_limit (h, "net_prio.ifpriomap", value, "network priorities", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* rdma: "DEVICE hca_handle=N hca_object=M" per device, v1 or v2 alike. */
+static gboolean
+apply_rdma (BerthCgroup *cg, JsonObject *res, GError **error)
+{
+  JsonObject *rdma = section (res, "rdma");
+  g_autoptr (GList) devices = rdma ? json_object_get_members (rdma) : NULL;
+  for (GList *d = devices; d; d = d->next)
+    {
+      JsonObject *o = berth_json_object (rdma, d->data);
+      g_autoptr (GString) value = g_string_new (d->data);
+      if (o && json_object_has_member (o, "hcaHandles"))
+        g_string_append_printf (value, " hca_handle=%" G_GINT64_FORMAT,
+                                berth_json_int (o, "hcaHandles", 0));
+      if (o && json_object_has_member (o, "hcaObjects"))
+        g_string_append_printf (value, " hca_object=%" G_GINT64_FORMAT,
+                                berth_json_int (o, "hcaObjects", 0));
+      gboolean v1;
+      Hierarchy *h = pick (cg, "rdma", &v1);
+      if (h == NULL)
+        return no_controller ("linux.resources.rdma", "rdma", error);
+      if (!set_limit (h, "rdma.max", value->str, "rdma limit", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* unified: cgroup2 files by name, written as given; they need a cgroup2
+ * hierarchy (cgroup2-only or hybrid), and a name must stay a file of the
+ * container's own cgroup. */
+static gboolean
+apply_unified (BerthCgroup *cg, JsonObject *res, GError **error)
+{
+  JsonObject *u = section (res, "unified");
+  g_autoptr (GList) keys = u ? json_object_get_members (u) : NULL;
+  if (keys == NULL)
+    return TRUE;
+  Hierarchy *h = unified_hierarchy (cg);
+  if (h == NULL)
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
+                       "linux.resources.unified: this host has no cgroup2 hierarchy");
+  for (GList *k = keys; k; k = k->next)
+    {
+      const char *key = k->data;
+      if (*key == '\0' || strchr (key, '/') || strcmp (key, ".") == 0 || strcmp (key, "..") == 0)
+        return berth_fail (error, BERTH_ERROR_INVALID, "linux.resources.unified '%s': not a file name",
+                           key);
+      g_autofree char *what = g_strdup_printf ("linux.resources.unified %s", key);
+      if (!set_limit (h, key, berth_json_string (u, key, ""), what, error))
         return FALSE;
     }
   return TRUE;
@@ -928,10 +1219,13 @@ static gboolean
 apply_all (BerthCgroup *cg, JsonObject *res, const char *cpus, const char *mems,
            gboolean v1_cpuset_done, GError **error)
 {
-  return apply_memory (cg, res, error) && apply_cpu (cg, res, error)
+  return apply_memory (cg, res, error) && apply_memory_extra (cg, res, error)
+         && apply_cpu (cg, res, error) && apply_cpu_extra (cg, res, error)
          && apply_cpuset (cg, cpus, mems, v1_cpuset_done, error) && apply_pids (cg, res, error)
-         && apply_blkio (cg, res, error) && apply_hugetlb (cg, res, error)
-         && apply_devices (cg, res, error);
+         && apply_blkio (cg, res, error) && apply_blkio_weight_device (cg, res, error)
+         && apply_blkio_throttle (cg, res, error) && apply_hugetlb (cg, res, error)
+         && apply_network (cg, res, error) && apply_rdma (cg, res, error)
+         && apply_devices (cg, res, error) && apply_unified (cg, res, error);
 }
 
 static gboolean
@@ -995,6 +1289,15 @@ berth_cgroup_hierarchy_names (BerthCgroup *cg)
           g_string_append_printf (name, "%s%s", name->len ? "," : "", *o);
       g_strv_builder_add (b, name->str);
     }
+  return g_strv_builder_end (b);
+}
+
+char **
+berth_cgroup_dirs (BerthCgroup *cg)
+{
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  for (guint i = 0; i < cg->hier->len; i++)
+    g_strv_builder_add (b, ((const Hierarchy *) cg->hier->pdata[i])->dir);
   return g_strv_builder_end (b);
 }
 

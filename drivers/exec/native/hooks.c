@@ -54,7 +54,8 @@ run_kind (BerthExec *c, const char *kind, const char *status, guint ns_flags, GE
   if (ns_flags && (place.join_pidfd = syscall (SYS_pidfd_open, c->pid, 0)) < 0)
     return berth_fail_errno (error, errno, "%s hooks of %s: open the container's process", kind,
                              c->id);
-  gboolean ok = berth_hooks_run (hooks, kind, ns_flags ? &place : NULL, text, error);
+  gboolean after = strcmp (kind, "poststart") == 0 || strcmp (kind, "poststop") == 0;
+  gboolean ok = berth_hooks_run (hooks, kind, ns_flags ? &place : NULL, text, after, error);
   if (place.join_pidfd >= 0)
     close (place.join_pidfd);
   return ok;
@@ -95,5 +96,5 @@ berth_native_hooks_after (BerthExec *c, const char *kind, const char *status)
 {
   g_autoptr (GError) error = NULL;
   if (!run_kind (c, kind, status, 0, &error))
-    g_printerr ("%s: warning: %s\n", g_get_prgname () ? g_get_prgname () : "berth", error->message);
+    g_warning ("%s", error->message);
 }

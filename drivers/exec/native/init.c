@@ -5,6 +5,7 @@
  * on the sync socket. Nothing here allocates after the mounts start. */
 #include "config.h"
 #include "native.h"
+#include <berth/fsutil.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -64,6 +65,7 @@ berth_init_plan_free (BerthInitPlan *plan)
   if (plan->mounts)
     g_ptr_array_unref (plan->mounts);
   g_strfreev (plan->cgroup_hierarchies);
+  g_strfreev (plan->cgroup_dirs);
   if (plan->devices)
     g_ptr_array_unref (plan->devices);
   g_strfreev (plan->masked_paths);
@@ -167,16 +169,54 @@ remount_readonly (const char *path, unsigned long extra)
   return mount (NULL, path, NULL, flags, NULL);
 }
 
+/* One hierarchy at @target. In a cgroup namespace a fresh mount shows the
+ * container's cgroup as the root. Without one (cgroupns=host, Docker's
+ * default on v1) a fresh mount would show the host's whole tree, so the
+ * container's own directory is bound instead, as runc does; so it is in a
+ * user namespace, where v1 cannot be mounted at all and a cgroup2 mount
+ * needs a cgroup namespace that the user namespace owns. TRUE when the
+ * result is a bind that still needs its read-only remount. */
+static gboolean
+mount_one_hierarchy (BerthInitPlan *plan, const BerthMountPlan *m, guint i, const char *target)
+{
+  const char *name = plan->cgroup_hierarchies[i];
+  gboolean bind = !plan->cgroup_ns || plan->user_ns;
+  int r = bind ? mount (plan->cgroup_dirs[i], target, NULL, MS_BIND, NULL)
+        : strcmp (name, "cgroup2") == 0 ? mount ("cgroup2", target, "cgroup2", m->flags, NULL)
+        : mount ("cgroup", target, "cgroup", m->flags, name);
+  if (r < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "mount cgroup %s on %s", name, m->destination);
+  return bind && (m->flags & MS_RDONLY);
+}
+
+/* The fd of a mount target still names the covered inode: @reopened is
+ * the target opened again, which reaches the new mount. */
+static void
+remount_bound_hierarchy (BerthInitPlan *plan, const BerthMountPlan *m, int reopened)
+{
+  char target[64];
+  fd_path (target, reopened);
+  if (reopened < 0
+      || remount_readonly (target, m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "remount the cgroup hierarchies on %s read-only",
+         m->destination);
+  close (reopened);
+}
+
 static void
 mount_cgroup_hierarchies (BerthInitPlan *plan, int root_fd, const BerthMountPlan *m)
 {
   unsigned long flags = m->flags & ~MS_RDONLY;
+  char target[64];
   if (plan->cgroup_hierarchies && plan->cgroup_hierarchies[0]
       && strcmp (plan->cgroup_hierarchies[0], "cgroup2") == 0 && !plan->cgroup_hierarchies[1])
     {
       int fd = make_target (plan, root_fd, m->destination, FALSE);
-      if (fd < 0 || mount_at_fd ("cgroup2", fd, "cgroup2", m->flags, NULL) < 0)
-        die (plan, EXIT_CANNOT_RUN, errno, "mount cgroup2 on %s", m->destination);
+      if (fd < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "make %s", m->destination);
+      fd_path (target, fd);
+      if (mount_one_hierarchy (plan, m, 0, target))
+        remount_bound_hierarchy (plan, m, open_in_root (root_fd, m->destination, O_PATH));
       close (fd);
       return;
     }
@@ -188,29 +228,21 @@ mount_cgroup_hierarchies (BerthInitPlan *plan, int root_fd, const BerthMountPlan
   dir = open_in_root (root_fd, m->destination, O_PATH | O_DIRECTORY);
   if (dir < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "open %s", m->destination);
-  for (char **h = plan->cgroup_hierarchies; h && *h; h++)
+  for (guint i = 0; plan->cgroup_hierarchies && plan->cgroup_hierarchies[i]; i++)
     {
-      /* cgroup v1 cannot be mounted from a user namespace; cgroup2 can. */
-      if (plan->user_ns && strcmp (*h, "cgroup2") != 0)
-        continue;
-      const char *name = strncmp (*h, "name=", 5) == 0 ? *h + 5 : *h;
+      const char *h = plan->cgroup_hierarchies[i];
+      const char *name = strncmp (h, "name=", 5) == 0 ? h + 5 : h;
       const char *subdir = strcmp (name, "cgroup2") == 0 ? "unified" : name;
-      char target[64];
       if (mkdirat (dir, subdir, 0755) < 0 && errno != EEXIST)
         die (plan, EXIT_CANNOT_RUN, errno, "mkdir %s/%s", m->destination, subdir);
       int sub = openat (dir, subdir, O_PATH | O_NOFOLLOW | O_CLOEXEC);
       if (sub < 0)
         die (plan, EXIT_CANNOT_RUN, errno, "open %s/%s", m->destination, subdir);
       fd_path (target, sub);
-      int r = strcmp (name, "cgroup2") == 0
-                  ? mount ("cgroup2", target, "cgroup2", m->flags, NULL)
-                  : mount ("cgroup", target, "cgroup", m->flags, *h);
-      if (r < 0)
-        die (plan, EXIT_CANNOT_RUN, errno, "mount cgroup %s on %s/%s", *h, m->destination,
-             subdir);
+      if (mount_one_hierarchy (plan, m, i, target))
+        remount_bound_hierarchy (plan, m, openat (dir, subdir, O_PATH | O_NOFOLLOW | O_CLOEXEC));
       close (sub);
     }
-  char target[64];
   fd_path (target, dir);
   if ((m->flags & MS_RDONLY) && remount_readonly (target, 0) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "remount %s read-only", m->destination);
@@ -224,14 +256,18 @@ do_mount (BerthInitPlan *plan, int root_fd, const BerthMountPlan *m)
     return mount_cgroup_hierarchies (plan, root_fd, m);
   gboolean bind = (m->flags & MS_BIND) != 0;
   struct stat st;
-  if (bind && stat (m->source, &st) < 0)
+  if (bind && (m->source_tree >= 0 ? fstat (m->source_tree, &st) : stat (m->source, &st)) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "bind mount source %s", m->source);
   gboolean file = bind && !S_ISDIR (st.st_mode);
   int fd = make_target (plan, root_fd, m->destination, file);
   if (fd < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "mount target %s", m->destination);
   unsigned long first = bind ? m->flags & (MS_BIND | MS_REC) : m->flags;
-  if (mount_at_fd (m->source, fd, bind ? NULL : m->type, first, m->data) < 0)
+  int r = m->source_tree >= 0
+              ? syscall (SYS_move_mount, m->source_tree, "", fd, "",
+                         MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+              : mount_at_fd (m->source, fd, bind ? NULL : m->type, first, m->data);
+  if (r < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "mount %s on %s", m->source, m->destination);
   /* The fd still names the covered inode: reopen to reach the new mount. */
   unsigned long rest = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
@@ -274,17 +310,19 @@ static const char *const dev_links[][2] = {
   { "core", "/proc/kcore" }, { "ptmx", "pts/ptmx" },
 };
 
-/* In a user namespace mknod is refused, so the host's nodes are bound in,
- * as runc does. */
+/* Where mknod is refused (a user namespace, or a device cgroup whose rules
+ * leave out "m"), the host's node is bound in, as runc does in a user
+ * namespace: the default nodes must not depend on the spec's rules. */
 static void
 make_device (BerthInitPlan *plan, int dev_fd, const DeviceNode *d)
 {
   if (!plan->user_ns)
     {
-      if (mknodat (dev_fd, d->name, S_IFCHR | 0666, makedev (d->major, d->minor)) < 0
-          && errno != EEXIST)
+      if (mknodat (dev_fd, d->name, S_IFCHR | 0666, makedev (d->major, d->minor)) == 0
+          || errno == EEXIST)
+        return;
+      if (errno != EPERM)
         die (plan, EXIT_CANNOT_RUN, errno, "mknod /dev/%s", d->name);
-      return;
     }
   int fd = openat (dev_fd, d->name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0)
@@ -294,6 +332,53 @@ make_device (BerthInitPlan *plan, int dev_fd, const DeviceNode *d)
   fd_path (target, fd);
   if (mount (source, target, NULL, MS_BIND, NULL) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "bind %s", source);
+  close (fd);
+}
+
+/* The master to the parent ('T' with the fd), which hands it to the caller
+ * (a console socket, berth's relay). */
+static void
+send_pty_master (BerthInitPlan *plan, int master)
+{
+  if (berth_send_with_fd (plan->sync_fd, "T", 1, master) != 1)
+    die (plan, EXIT_CANNOT_RUN, errno, "send the terminal's master");
+  close (master);
+}
+
+/* A pty on the devpts that @ptmx_path (inside @root_fd, or "/" after
+ * setns) leads to; the slave becomes the stdio. */
+static int
+open_container_pty (BerthInitPlan *plan, int root_fd, const char *ptmx_path)
+{
+  int master = root_fd >= 0 ? open_in_root (root_fd, ptmx_path, O_RDWR | O_NOCTTY)
+                            : open (ptmx_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "open the container's %s for a terminal (is devpts "
+         "mounted on /dev/pts?)", ptmx_path);
+  int unlock = 0;
+  if (ioctl (master, TIOCSPTLCK, &unlock) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "unlock the terminal");
+  int slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "open the terminal's slave");
+  for (int i = 0; i < 3; i++)
+    plan->stdio[i] = slave;
+  send_pty_master (plan, master);
+  return slave;
+}
+
+/* The first process's terminal: made on the container's devpts, its
+ * slave bound to /dev/console as runc does. */
+static void
+make_container_pty (BerthInitPlan *plan, int root_fd, int dev)
+{
+  int slave = open_container_pty (plan, root_fd, "/dev/ptmx");
+  int fd = openat (dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+  char source[64], target[64];
+  fd_path (source, slave);
+  fd_path (target, fd);
+  if (fd < 0 || mount (source, target, NULL, MS_BIND, NULL) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "bind the terminal to /dev/console");
   close (fd);
 }
 
@@ -308,7 +393,9 @@ populate_dev (BerthInitPlan *plan, int root_fd)
   for (guint i = 0; i < G_N_ELEMENTS (dev_links); i++)
     if (symlinkat (dev_links[i][1], dev, dev_links[i][0]) < 0 && errno != EEXIST)
       die (plan, EXIT_CANNOT_RUN, errno, "symlink /dev/%s", dev_links[i][0]);
-  if (plan->terminal && plan->console_path)
+  if (plan->make_pty)
+    make_container_pty (plan, root_fd, dev);
+  else if (plan->terminal && plan->console_path)
     {
       /* The pty slave the caller gave us becomes /dev/console. By path: a
        * descriptor opened before clone belongs to the old mount namespace,
@@ -364,6 +451,10 @@ bind_host_device (BerthInitPlan *plan, int root_fd, const BerthDevicePlan *d)
 static void
 make_spec_device (BerthInitPlan *plan, int root_fd, const BerthDevicePlan *d)
 {
+  /* The container's /dev/ptmx is the link to its own devpts (populate_dev),
+   * which clients that pass every host device (--privileged) rely on. */
+  if (strcmp (d->path, "/dev/ptmx") == 0)
+    return;
   /* A user namespace may make FIFOs but no device nodes. */
   if (plan->user_ns && d->type != S_IFIFO)
     return bind_host_device (plan, root_fd, d);
@@ -392,12 +483,31 @@ make_spec_device (BerthInitPlan *plan, int root_fd, const BerthDevicePlan *d)
 
 /* ---- the root ---- */
 
+/* Bind sources cloned as detached trees while the host's /tmp is still in
+ * view: the tmpfs that holds the rootfs below covers it, and `-v
+ * /tmp/x:/x` must still work. */
+static void
+clone_bind_sources (BerthInitPlan *plan)
+{
+  for (guint i = 0; i < plan->mounts->len; i++)
+    {
+      BerthMountPlan *m = plan->mounts->pdata[i];
+      if (!(m->flags & MS_BIND) || m->is_cgroup)
+        continue;
+      unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((m->flags & MS_REC) ? AT_RECURSIVE : 0);
+      m->source_tree = syscall (SYS_open_tree, AT_FDCWD, m->source, flags);
+      if (m->source_tree < 0)
+        die (plan, EXIT_CANNOT_RUN, errno, "bind mount source %s", m->source);
+    }
+}
+
 /* Attach the rootfs tree the parent sent on a fresh tmpfs (the container's
  * root may not write anywhere on the host) and use it as the rootfs. */
 static void
 attach_rootfs_tree (BerthInitPlan *plan)
 {
   static const char base[] = "/tmp";
+  clone_bind_sources (plan);
   if (mount ("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV, "mode=700") < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "mount a tmpfs on %s for the rootfs", base);
   if (mkdir ("/tmp/rootfs", 0755) < 0)
@@ -652,13 +762,28 @@ become_user (BerthInitPlan *plan)
     die (plan, EXIT_CANNOT_RUN, errno, "reset keep-capabilities");
 }
 
-/* execvpe searches the caller's PATH; the container's is in the spec. */
+/* execvpe searches the caller's PATH; the container's is in the spec.
+ * Looked up before create reports ready, as runc does, so a missing
+ * program fails create (127) rather than a container that dies at start. */
 static const char *
 find_program (BerthInitPlan *plan, char *buf, gsize size)
 {
   const char *name = plan->args[0];
   if (strchr (name, '/'))
-    return name;
+    {
+      struct stat st;
+      if (stat (name, &st) < 0)
+        {
+          /* runc's words, which Docker matches to answer 127 */
+          if (errno == ENOENT)
+            die (plan, EXIT_NOT_FOUND, 0, "exec: \"%s\": stat %s: no such file or directory",
+                 name, name);
+          die (plan, EXIT_CANNOT_RUN, errno, "exec: \"%s\": stat %s", name, name);
+        }
+      if (S_ISDIR (st.st_mode))
+        die (plan, EXIT_CANNOT_RUN, EISDIR, "exec: \"%s\"", name);
+      return name;
+    }
   const char *path = g_environ_getenv (plan->env, "PATH");
   if (path == NULL)
     path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -691,16 +816,38 @@ load_seccomp (BerthInitPlan *plan)
     die (plan, EXIT_CANNOT_RUN, -r, "load the seccomp filter");
 }
 
-/* The common tail of init and exec: drop privileges and run the program. */
-G_GNUC_NORETURN static void
-exec_program (BerthInitPlan *plan)
+/* The caller's ignored signals and blocked mask survive exec: a container
+ * started from a nohup'ed shim would never see SIGHUP. runc resets both. */
+static void
+reset_signals (BerthInitPlan *plan)
 {
-  char buf[PATH_MAX];
-  const char *program = find_program (plan, buf, sizeof buf);
+  sigset_t none;
+  sigemptyset (&none);
+  if (sigprocmask (SIG_SETMASK, &none, NULL) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "reset the signal mask");
+  for (int sig = 1; sig < NSIG; sig++)
+    {
+      struct sigaction old;
+      if (sig != SIGKILL && sig != SIGSTOP && sigaction (sig, NULL, &old) == 0
+          && old.sa_handler == SIG_IGN)
+        signal (sig, SIG_DFL);
+    }
+}
+
+/* The common tail of init and exec: drop privileges and run @program. */
+G_GNUC_NORETURN static void
+exec_program (BerthInitPlan *plan, const char *program)
+{
   /* berth-exec-helper --berth-exec PROGRAM ARGV...: built now, before the
    * seccomp filter, so nothing is left to do after it but the exec. */
   const char **argv = berth_exec_helper_argv (program, plan->args);
+  reset_signals (plan);
   set_rlimits (plan);
+  /* Every fd berth had is closed by the exec (the sync socket last of all,
+   * which is how the parent learns the program is running); marked before
+   * any filter, which may deny close_range. */
+  if (syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    die (plan, EXIT_CANNOT_RUN, errno, "close berth's descriptors");
   /* Without no_new_privs only CAP_SYS_ADMIN may load a filter, which the
    * spec's capabilities seldom keep: then load it before dropping them, as
    * runc does (the profile then also sees setgroups, setresuid, capset,
@@ -711,10 +858,6 @@ exec_program (BerthInitPlan *plan)
   become_user (plan);
   if (plan->no_new_privs && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "set no_new_privs");
-  /* Every fd berth had is closed by the exec; the sync socket last of all,
-   * which is how the parent learns the program is running. */
-  if (syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    die (plan, EXIT_CANNOT_RUN, errno, "close berth's descriptors");
   umask (022);
   if (plan->seccomp && !seccomp_early)
     load_seccomp (plan);
@@ -727,21 +870,11 @@ static void
 wait_for_parent (BerthInitPlan *plan)
 {
   char go;
-  struct iovec iov = { .iov_base = &go, .iov_len = 1 };
-  union {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                        .msg_controllen = sizeof control.buf };
-  ssize_t n;
-  while ((n = recvmsg (plan->sync_fd, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-    ;
-  if (n != 1)
+  int tree;
+  if (berth_recv_with_fd (plan->sync_fd, &go, 1, &tree) != 1)
     _exit (EXIT_CANNOT_RUN); /* the parent died or gave up; it reports why */
-  struct cmsghdr *cm = CMSG_FIRSTHDR (&msg);
-  if (cm && cm->cmsg_type == SCM_RIGHTS)
-    memcpy (&plan->rootfs_tree, CMSG_DATA (cm), sizeof (int));
+  if (tree >= 0)
+    plan->rootfs_tree = tree;
 }
 
 /* create: report ready, then block on exec.fifo until start opens it. */
@@ -797,8 +930,10 @@ berth_init_container (BerthInitPlan *plan)
     }
   setup_stdio (plan);
   enter_cwd (plan);
+  char buf[PATH_MAX];
+  const char *program = find_program (plan, buf, sizeof buf);
   wait_for_start (plan);
-  exec_program (plan);
+  exec_program (plan, program);
 }
 
 void
@@ -808,7 +943,10 @@ berth_init_exec (BerthInitPlan *plan)
   wait_for_parent (plan);
   if (setsid () < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "setsid");
+  if (plan->make_pty)
+    open_container_pty (plan, -1, "/dev/ptmx");
   setup_stdio (plan);
   enter_cwd (plan);
-  exec_program (plan);
+  char buf[PATH_MAX];
+  exec_program (plan, find_program (plan, buf, sizeof buf));
 }

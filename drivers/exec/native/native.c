@@ -303,15 +303,24 @@ child_failed (const char *msg, gssize len, GError **error)
 
 /* Wait for the child's word @want: 'H' (mounts made, waiting for the
  * create hooks), 'R' (created, waiting for start) or, for 0, EOF (the
- * program was executed: the sync socket is close-on-exec). An error is
- * what the child reported. */
+ * program was executed: the sync socket is close-on-exec). On the way a
+ * 'T' brings the master of the pty made inside, kept in *@pty_master
+ * (closed when no one asked for it). An error is what the child reported. */
 static gboolean
-wait_child (int sync_fd, char want, GError **error)
+wait_child (int sync_fd, char want, int *pty_master, GError **error)
 {
   char msg[1200];
   gssize n;
-  while ((n = recv (sync_fd, msg, sizeof msg - 1, 0)) < 0 && errno == EINTR)
-    ;
+  int fd;
+  while ((n = berth_recv_with_fd (sync_fd, msg, sizeof msg - 1, &fd)) == 1 && msg[0] == 'T')
+    {
+      if (pty_master && *pty_master < 0)
+        *pty_master = fd;
+      else if (fd >= 0)
+        close (fd);
+    }
+  if (fd >= 0)
+    close (fd);
   if (n < 0)
     return berth_fail_errno (error, errno, "read from the container's first process");
   if (n > 0 && msg[0] == 'E')
@@ -428,24 +437,7 @@ rootfs_tree_for_userns (BerthExec *c, GError **error)
 static gboolean
 send_go (int sync_fd, int tree, GError **error)
 {
-  char byte = 'G';
-  struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-  union {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-  if (tree >= 0)
-    {
-      msg.msg_control = control.buf;
-      msg.msg_controllen = sizeof control.buf;
-      struct cmsghdr *cm = CMSG_FIRSTHDR (&msg);
-      cm->cmsg_level = SOL_SOCKET;
-      cm->cmsg_type = SCM_RIGHTS;
-      cm->cmsg_len = CMSG_LEN (sizeof (int));
-      memcpy (CMSG_DATA (cm), &tree, sizeof (int));
-    }
-  if (sendmsg (sync_fd, &msg, MSG_NOSIGNAL) != 1)
+  if (berth_send_with_fd (sync_fd, "G", 1, tree) != 1)
     return berth_fail_errno (error, errno, "release the container's first process");
   return TRUE;
 }
@@ -537,13 +529,13 @@ static const char *const all_hook_kinds[] = { "prestart", "createRuntime", "crea
  * failed hook from a failed setup: after the former the spec's life cycle
  * goes on to destroying the container and its poststop hooks. */
 static gboolean
-run_create_hooks (BerthExec *c, BerthInitPlan *plan, int sync_fd, gboolean *hook_failed,
-                  GError **error)
+run_create_hooks (BerthExec *c, BerthInitPlan *plan, int sync_fd, int *pty_master,
+                  gboolean *hook_failed, GError **error)
 {
   guint flags;
   if (!plan->pause_for_hooks)
     return TRUE;
-  if (!wait_child (sync_fd, 'H', error) || !container_ns_flags (c, &flags, error))
+  if (!wait_child (sync_fd, 'H', pty_master, error) || !container_ns_flags (c, &flags, error))
     return FALSE;
   if (!berth_native_hooks_create (c, flags, error))
     {
@@ -579,7 +571,10 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
     return FALSE;
   /* The same hierarchies the cgroup was made in, without reading mountinfo twice. */
   if (plan->mounts_cgroup)
-    plan->cgroup_hierarchies = berth_cgroup_hierarchy_names (cg);
+    {
+      plan->cgroup_hierarchies = berth_cgroup_hierarchy_names (cg);
+      plan->cgroup_dirs = berth_cgroup_dirs (cg);
+    }
   int sv[2];
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     {
@@ -613,16 +608,23 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
   if (plan->exec_fifo_fd >= 0)
     close (plan->exec_fifo_fd);
   gboolean ok, hook_failed = FALSE;
+  int pty_master = -1;
   if (pid < 0) /* clone_joining has said why */
     ok = ns.joined ? FALSE : berth_fail_errno (error, errsv, "clone the container's first process");
   else
     {
       c->pid = pid;
       ok = release_child (c, &ns, sv[0], cg, cgroup_fd >= 0, error)
-           && run_create_hooks (c, plan, sv[0], &hook_failed, error)
-           && wait_child (sv[0], create_only ? 'R' : 0, error);
+           && run_create_hooks (c, plan, sv[0], &pty_master, &hook_failed, error)
+           && wait_child (sv[0], create_only ? 'R' : 0, &pty_master, error);
     }
   close (sv[0]);
+  if (ok && plan->make_pty && pty_master < 0)
+    ok = berth_fail (error, BERTH_ERROR_FAILED, "the container's first process sent no terminal");
+  if (ok && plan->make_pty)
+    *stdio->pty_master = g_steal_fd (&pty_master);
+  if (pty_master >= 0)
+    close (pty_master);
   if (ok)
     {
       s->start_time = berth_process_start_time (pid);
@@ -748,6 +750,9 @@ native_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *stdio, GEr
   if (!berth_init_plan_process (plan, process, error))
     return 0;
   plan->terminal = plan->terminal || (stdio && stdio->terminal);
+  plan->make_pty = plan->terminal && stdio && stdio->pty_master;
+  g_autofree char *container_root = g_strdup_printf ("/proc/%d/root", (int) c->pid);
+  berth_init_plan_default_home (plan, container_root);
   JsonObject *seccomp = berth_json_object (linux_, "seccomp");
   if (seccomp && (plan->seccomp = berth_seccomp_compile (seccomp, error)) == NULL)
     return 0;
@@ -796,8 +801,15 @@ native_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *stdio, GEr
   ok = ok && berth_cgroup_enter (cg, pid, error);
   ok = ok && (send (sv[0], "G", 1, MSG_NOSIGNAL) == 1
               || berth_fail_errno (error, errno, "release the exec'd process"));
-  ok = ok && wait_child (sv[0], 0, error);
+  int pty_master = -1;
+  ok = ok && wait_child (sv[0], 0, &pty_master, error);
   close (sv[0]);
+  if (ok && plan->make_pty && pty_master < 0)
+    ok = berth_fail (error, BERTH_ERROR_FAILED, "the exec'd process sent no terminal");
+  if (ok && plan->make_pty)
+    *stdio->pty_master = g_steal_fd (&pty_master);
+  if (pty_master >= 0)
+    close (pty_master);
   if (!ok && pid > 0)
     reap (pid);
   return ok ? pid : 0;
@@ -950,6 +962,10 @@ native_features (JsonObject *features)
   json_object_set_boolean_member (cgroup, "v2", hybrid || g_strcmp0 (layout, "v2") == 0);
   json_object_set_boolean_member (cgroup, "systemd", FALSE);
   json_object_set_boolean_member (cgroup, "systemdUser", FALSE);
+  g_autofree char *controllers = NULL;
+  json_object_set_boolean_member (cgroup, "rdma",
+                                  g_file_get_contents ("/proc/cgroups", &controllers, NULL, NULL)
+                                      && strstr (controllers, "\nrdma\t") != NULL);
   json_object_set_object_member (linux_, "cgroup", cgroup);
   json_object_set_object_member (linux_, "seccomp", berth_seccomp_features ());
   JsonObject *off = json_object_new ();

@@ -37,6 +37,9 @@ const char *berth_cgroup_path (BerthCgroup *cg);
 /* The hierarchies as a container's "cgroup" mount shows them: "cgroup2" for
  * the unified one, else the v1 controller set ("cpu", "name=systemd"). */
 char **berth_cgroup_hierarchy_names (BerthCgroup *cg);
+/* The container's own directory in each of those hierarchies, in the same
+ * order: what a container without a cgroup namespace is shown. */
+char **berth_cgroup_dirs (BerthCgroup *cg);
 /* An O_DIRECTORY fd of the v2 cgroup for clone3's CLONE_INTO_CGROUP, or -1
  * where that cannot place the process in every hierarchy (v1, hybrid). */
 int berth_cgroup_v2_fd (BerthCgroup *cg);
@@ -117,6 +120,8 @@ typedef struct {
   unsigned long flags;   /* MS_* */
   unsigned long propagation; /* MS_PRIVATE/MS_SLAVE/... with MS_REC, or 0 */
   gboolean is_cgroup;    /* OCI "cgroup": mounted per hierarchy by init */
+  int source_tree;       /* user namespace: the bind source cloned (open_tree) before
+                          * the rootfs's tmpfs covers /tmp; -1 otherwise */
 } BerthMountPlan;
 
 /* A linux.devices entry: a node made in the container's tree. */
@@ -150,6 +155,8 @@ typedef struct {
   GPtrArray *mounts;               /* BerthMountPlan */
   gboolean mounts_cgroup;          /* the spec has a "cgroup" mount ... */
   char **cgroup_hierarchies;       /* ... of these (berth_cgroup_hierarchy_names) */
+  char **cgroup_dirs;              /* ... whose directories these are (berth_cgroup_dirs) */
+  gboolean cgroup_ns;              /* a cgroup namespace made or joined: mount, not bind */
   GPtrArray *devices;              /* BerthDevicePlan, linux.devices */
   char **masked_paths, **readonly_paths;
   char *hostname;
@@ -159,6 +166,7 @@ typedef struct {
   char *cwd;
   gboolean terminal;
   char *console_path;              /* the pty slave's host path, for /dev/console */
+  gboolean make_pty;               /* terminal: the pty is made inside, its master sent ('T') */
   int stdio[3];                    /* -1: /dev/null */
   uid_t uid;
   gid_t gid;
@@ -191,6 +199,9 @@ BerthInitPlan *berth_init_plan_new (JsonObject *spec, const char *rootfs, guint 
 JsonArray *berth_init_mount_options (void);
 /* Fill the process part of @plan from an OCI "process" object. */
 gboolean berth_init_plan_process (BerthInitPlan *plan, JsonObject *process, GError **error);
+/* As runc: HOME, when the process's env has none, from the /etc/passwd of
+ * @rootfs_dir for the plan's uid ("/" without an entry). */
+void berth_init_plan_default_home (BerthInitPlan *plan, const char *rootfs_dir);
 
 /* In the freshly cloned child: wait for the parent's go, set up the container
  * as @plan says and exec. Never returns; a failure is sent as one line on

@@ -74,6 +74,7 @@ mount_plan_new (JsonObject *o, GError **error)
       return NULL;
     }
   BerthMountPlan *m = g_new0 (BerthMountPlan, 1);
+  m->source_tree = -1;
   m->destination = g_strdup (dest);
   m->type = g_strdup (berth_json_string (o, "type", "bind"));
   m->source = g_strdup (berth_json_string (o, "source", m->type));
@@ -205,6 +206,9 @@ capability_mask (JsonObject *caps, const char *set, guint64 *mask, GError **erro
         return berth_fail (error, BERTH_ERROR_INVALID, "capability %s in %s: unknown", *n, set);
       if (prctl (PR_CAPBSET_READ, bit, 0, 0, 0) == 1)
         *mask |= 1ULL << bit;
+      else if (strcmp (set, "bounding") == 0)
+        g_warning ("capability %s: this host's bounding set lacks it, so no process here can "
+                   "have it; left out", *n);
     }
   return TRUE;
 }
@@ -256,6 +260,25 @@ parse_rlimits (BerthInitPlan *plan, JsonArray *rlimits, GError **error)
   return TRUE;
 }
 
+/* A uid or gid as runc takes it: a whole number in 0 .. 2^32-2 (2^32-1 is
+ * the kernel's "no id"). Absent is 0; a negative, fractional or quoted
+ * value is refused rather than read as root. */
+static gboolean
+parse_id (JsonNode *node, const char *what, guint32 *id, GError **error)
+{
+  *id = 0;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return berth_fail (error, BERTH_ERROR_INVALID, "%s: not a whole number", what);
+  gint64 v = json_node_get_int (node);
+  if (v < 0 || v > (gint64) G_MAXUINT32 - 1)
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "%s %" G_GINT64_FORMAT ": outside 0..4294967294", what, v);
+  *id = (guint32) v;
+  return TRUE;
+}
+
 gboolean
 berth_init_plan_process (BerthInitPlan *plan, JsonObject *process, GError **error)
 {
@@ -273,13 +296,17 @@ berth_init_plan_process (BerthInitPlan *plan, JsonObject *process, GError **erro
     return berth_fail (error, BERTH_ERROR_INVALID, "process.cwd '%s': not absolute", plan->cwd);
   plan->terminal = berth_json_bool (process, "terminal", FALSE);
   JsonObject *user = berth_json_object (process, "user");
-  plan->uid = berth_json_int (user, "uid", 0);
-  plan->gid = berth_json_int (user, "gid", 0);
   plan->groups = g_array_new (FALSE, FALSE, sizeof (gid_t));
+  if (!parse_id (user ? json_object_get_member (user, "uid") : NULL, "process.user.uid", &plan->uid, error)
+      || !parse_id (user ? json_object_get_member (user, "gid") : NULL, "process.user.gid", &plan->gid, error))
+    return FALSE;
   JsonArray *extra = berth_json_array (user, "additionalGids");
   for (guint i = 0; extra && i < json_array_get_length (extra); i++)
     {
-      gid_t g = json_array_get_int_element (extra, i);
+      g_autofree char *what = g_strdup_printf ("process.user.additionalGids[%u]", i);
+      guint32 g;
+      if (!parse_id (json_array_get_element (extra, i), what, &g, error))
+        return FALSE;
       g_array_append_val (plan->groups, g);
     }
   JsonObject *caps = berth_json_object (process, "capabilities");
@@ -293,6 +320,11 @@ berth_init_plan_process (BerthInitPlan *plan, JsonObject *process, GError **erro
   if (!parse_rlimits (plan, berth_json_array (process, "rlimits"), error))
     return FALSE;
   plan->no_new_privs = berth_json_bool (process, "noNewPrivileges", FALSE);
+  const char *apparmor = berth_json_string (process, "apparmorProfile", NULL);
+  if (apparmor && *apparmor && strcmp (apparmor, "unconfined") != 0)
+    g_warning ("apparmorProfile %s: not applied; berth's native driver has no AppArmor support%s",
+               apparmor, g_file_test ("/sys/kernel/security/apparmor", G_FILE_TEST_IS_DIR)
+                             ? "" : " and this host has no AppArmor");
   JsonNode *oom = json_object_get_member (process, "oomScoreAdj");
   plan->set_oom_score_adj = oom != NULL;
   plan->oom_score_adj = berth_json_int (process, "oomScoreAdj", 0);
@@ -311,6 +343,42 @@ sysctl_list (JsonObject *sysctl)
       g_strv_builder_add (b, kv);
     }
   return g_strv_builder_end (b);
+}
+
+void
+berth_init_plan_default_home (BerthInitPlan *plan, const char *rootfs_dir)
+{
+  if (g_environ_getenv (plan->env, "HOME") != NULL)
+    return;
+  g_autofree char *home = berth_spec_user_home (rootfs_dir, plan->uid);
+  plan->env = g_environ_setenv (plan->env, "HOME", home, FALSE);
+}
+
+/* runc's rule: a sysctl is written only inside a namespace of the
+ * container's own that it belongs to; any other would change the host. */
+static gboolean
+check_sysctl (const char *key, guint ns_flags, GError **error)
+{
+  static const char *const ipc_keys[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                                          "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                                          "kernel.shmmni", "kernel.shm_rmid_forced" };
+  gboolean ipc = g_str_has_prefix (key, "fs.mqueue.");
+  for (guint i = 0; i < G_N_ELEMENTS (ipc_keys); i++)
+    ipc = ipc || strcmp (key, ipc_keys[i]) == 0;
+  guint needs = ipc ? CLONE_NEWIPC
+              : g_str_has_prefix (key, "net.") ? CLONE_NEWNET
+              : strcmp (key, "kernel.hostname") == 0 || strcmp (key, "kernel.domainname") == 0
+                  ? CLONE_NEWUTS
+                  : 0;
+  if (needs == 0)
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "sysctl %s: not in a namespace of the container's own; it would change "
+                       "the host", key);
+  if (!(ns_flags & needs))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "sysctl %s: the container has no %s namespace of its own", key,
+                       needs == CLONE_NEWIPC ? "ipc" : needs == CLONE_NEWNET ? "network" : "uts");
+  return TRUE;
 }
 
 /* The "linux" part a first process needs; namespaces are the caller's. */
@@ -354,10 +422,17 @@ berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
       plan->stdio[1] = stdio->out;
       plan->stdio[2] = stdio->err;
     }
+  /* Without one the process would see the host's root: runc refuses such
+   * a spec as soon as it has masked or read-only paths, berth always. */
+  if (!((ns_flags_new | ns_flags_joined) & CLONE_NEWNS))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "linux.namespaces: no mount namespace; a container never runs on the "
+                       "host's root"), NULL;
   plan->new_mount_ns = (ns_flags_new & CLONE_NEWNS) != 0;
   plan->new_net_ns = (ns_flags_new & CLONE_NEWNET) != 0;
   plan->uts_ns = ((ns_flags_new | ns_flags_joined) & CLONE_NEWUTS) != 0;
   plan->user_ns = ((ns_flags_new | ns_flags_joined) & CLONE_NEWUSER) != 0;
+  plan->cgroup_ns = ((ns_flags_new | ns_flags_joined) & CLONE_NEWCGROUP) != 0;
   plan->rootfs = g_strdup (rootfs);
   JsonObject *root = berth_json_object (spec, "root");
   plan->readonly_root = berth_json_bool (root, "readonly", FALSE);
@@ -373,9 +448,17 @@ berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
       || !parse_mounts (plan, berth_json_array (spec, "mounts"), error)
       || !plan_linux (plan, berth_json_object (spec, "linux"), error))
     return NULL;
+  for (char **kv = plan->sysctl; *kv; kv++)
+    {
+      g_autofree char *key = g_strndup (*kv, strcspn (*kv, "="));
+      if (!check_sysctl (key, ns_flags_new | ns_flags_joined, error))
+        return NULL;
+    }
+  berth_init_plan_default_home (plan, plan->rootfs);
   if (stdio && stdio->terminal)
     plan->terminal = TRUE;
-  if (plan->terminal && plan->stdio[0] >= 0)
+  plan->make_pty = plan->terminal && stdio && stdio->pty_master;
+  if (plan->terminal && !plan->make_pty && plan->stdio[0] >= 0)
     {
       g_autofree char *link = g_strdup_printf ("/proc/self/fd/%d", plan->stdio[0]);
       plan->console_path = g_file_read_link (link, NULL);
