@@ -76,7 +76,7 @@ make_rootfs_tar () {
 # What may differ between two runs of the same thing and means nothing:
 # container ids, the names' runtime part, the scratch paths, timestamps.
 norm () {
-  sed -E -e "s#$SCRATCH#<tmp>#g" \
+  sed -E -e "s#$SCRATCH#<tmp>#g" -e "s#$BERTH#<berth-runc>#g" \
          -e "s/$PREFIX-(runc|berth)-/<c>-/g" \
          -e 's/\b[0-9a-f]{64}\b/<id>/g' -e 's/\b[0-9a-f]{12}\b/<id>/g' \
          -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9:]+)?/<time>/g' \
@@ -104,6 +104,23 @@ run_variant () {
   variant_cleanup "$rt" "$i"
 }
 
+# A result in one line for the report: the exit code, then stdout's and
+# stderr's first lines.
+summary () {
+  local f=$SCRATCH/w/$1 o e
+  o=$(norm <"$f/.out" | grep -v '^$' | head -n 2 | tr '\n' ' ' | cut -c1-80)
+  e=$(norm <"$f/.err" | grep -v '^$' | head -n 1 | cut -c1-160)
+  echo "exit $(cat "$f/.rc")${o:+; out: ${o% }}${e:+; err: $e}" | tr '\t' ' ' | sed 's/|/\\|/g'
+}
+
+# With CLIENTS_REPORT=FILE, one markdown table row a scenario is appended
+# to FILE: name, runc's result, berth-runc's result, verdict.
+report () {
+  [ -n "$CLIENTS_REPORT" ] || return 0
+  local name=${S_NAME[$1]//|/\\|}
+  echo "| \`$name\` | $2 | $3 | $4 |" >>"$CLIENTS_REPORT"
+}
+
 # One TAP line for scenario $1 (its number $2).
 run_scenario () {
   local i=$1 n=$2 name=${S_NAME[$1]} rrc
@@ -113,14 +130,17 @@ run_scenario () {
     local why
     why=$(norm <"$SCRATCH/w/$i.runc/.err" | grep -v '^$' | tail -n 1)
     echo "ok $n - $name # SKIP runc fails here: exit $rrc (expected ${S_RC[$i]}) ${why:-(no message)}"
+    report "$i" "$(summary "$i.runc")" "not run" "skip: runc fails here"
     return
   fi
   run_variant "$i" berth
   if cmp -s "$SCRATCH/res/$i.runc" "$SCRATCH/res/$i.berth"; then
     echo "ok $n - $name"
+    report "$i" "$(summary "$i.runc")" "same" "ok"
   else
     echo "not ok $n - $name"
     diff -u --label runc --label berth-runc "$SCRATCH/res/$i.runc" "$SCRATCH/res/$i.berth" | tap_diag
+    report "$i" "$(summary "$i.runc")" "$(summary "$i.berth")" "**differs**"
   fi
 }
 

@@ -105,6 +105,7 @@ NCASES=$((${#S_NAME[@]} + 1))
 trap 'echo "# interrupted"; cleanup; exit 1' INT TERM
 if ! $DOCKER version >/dev/null 2>&1; then
   why=$(grep -iE 'level=(error|fatal)|failed' "$SCRATCH/dockerd.log" | tail -n 1)
+  [ -n "$why" ] || why=$(grep -v -e '^$' -e "^See '" "$SCRATCH/dockerd.log" | tail -n 1)
   echo "1..$NCASES"
   for i in "${!S_NAME[@]}"; do
     echo "ok $((i + 1)) - ${S_NAME[$i]} # SKIP dockerd does not start: ${why:-see its log}"
