@@ -1,5 +1,6 @@
 #include "config.h"
 #include "cli.h"
+#include <berth/fsutil.h>
 #include <berth/error.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -113,24 +114,12 @@ berth_cmd_export (BerthCli *cli, int argc, char **argv)
   if (store == NULL)
     return BERTH_EXIT_FAILED;
   g_autoptr (GError) error = NULL;
-  g_autofree char *tmp = output ? g_strdup_printf ("%s.tmp-XXXXXX", output) : NULL;
-  int fd = output ? g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644) : STDOUT_FILENO;
-  if (fd < 0)
-    {
-      berth_fail_errno (&error, errno, "create %s", output);
-      return berth_cli_fail (error);
-    }
-  gboolean ok = berth_container_export (store, c, fd, &error);
+  BerthOutputFile out = { .fd = STDOUT_FILENO };
+  if (output && !berth_output_file_open (&out, output, &error))
+    return berth_cli_fail (error);
+  gboolean ok = berth_container_export (store, c, out.fd, &error);
   if (output)
-    {
-      if (ok && fsync (fd) < 0)
-        ok = berth_fail_errno (&error, errno, "fsync %s", output);
-      close (fd);
-      if (ok && rename (tmp, output) < 0)
-        ok = berth_fail_errno (&error, errno, "rename %s", output);
-      if (!ok)
-        unlink (tmp);
-    }
+    ok = berth_output_file_close (&out, ok, ok ? &error : NULL);
   return ok ? 0 : berth_cli_fail (error);
 }
 

@@ -1,6 +1,7 @@
 /* run, create and start: the commands that make and start containers. */
 #include "config.h"
 #include "cli.h"
+#include <math.h>
 #include <berth/error.h>
 #include <berth/spec.h>
 #include <stdio.h>
@@ -101,7 +102,7 @@ spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
     {
       char *end = NULL;
       o->cpus = g_ascii_strtod (f->cpus, &end);
-      if (end == f->cpus || *end || o->cpus <= 0)
+      if (end == f->cpus || *end || !(o->cpus > 0) || isinf (o->cpus))
         return berth_fail (error, BERTH_ERROR_INVALID, "--cpus '%s': not a positive number",
                            f->cpus);
     }

@@ -494,3 +494,43 @@ berth_recv_with_fd (int sock, void *buf, gsize size, int *fd)
     memcpy (fd, CMSG_DATA (cm), sizeof (int));
   return n;
 }
+
+gboolean
+berth_output_file_open (BerthOutputFile *out, const char *path, GError **error)
+{
+  *out = (BerthOutputFile) { .fd = -1 };
+  struct stat st;
+  if (lstat (path, &st) == 0 && !S_ISREG (st.st_mode))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "%s: not a regular file (%s); refusing to replace it", path,
+                       S_ISLNK (st.st_mode) ? "a symlink" : S_ISDIR (st.st_mode) ? "a directory"
+                       : S_ISFIFO (st.st_mode) ? "a FIFO" : S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode)
+                           ? "a device node" : "a special file");
+  out->path = g_strdup (path);
+  out->tmp = g_strdup_printf ("%s.tmp-XXXXXX", path);
+  out->fd = g_mkstemp_full (out->tmp, O_WRONLY | O_CLOEXEC, 0644);
+  if (out->fd < 0)
+    {
+      int errsv = errno;
+      g_clear_pointer (&out->path, g_free);
+      g_clear_pointer (&out->tmp, g_free);
+      return berth_fail_errno (error, errsv, "create %s", path);
+    }
+  return TRUE;
+}
+
+gboolean
+berth_output_file_close (BerthOutputFile *out, gboolean ok, GError **error)
+{
+  if (ok && fsync (out->fd) < 0)
+    ok = berth_fail_errno (error, errno, "fsync %s", out->path);
+  close (out->fd);
+  if (ok && rename (out->tmp, out->path) < 0)
+    ok = berth_fail_errno (error, errno, "rename %s", out->path);
+  if (!ok)
+    unlink (out->tmp);
+  g_clear_pointer (&out->path, g_free);
+  g_clear_pointer (&out->tmp, g_free);
+  out->fd = -1;
+  return ok;
+}

@@ -169,15 +169,15 @@ berth_image_list (BerthStore *store, GError **error)
 char *
 berth_image_store_config (BerthStore *store, const char *config_json, gsize len, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_data (parser, config_json, len, &local))
+  g_autoptr (JsonNode) config = berth_json_parse (config_json, len, &local);
+  if (config == NULL)
     {
       berth_fail (error, BERTH_ERROR_INVALID, "image config is not JSON: %s", local->message);
       return NULL;
     }
   g_auto (GStrv) diff_ids = NULL;
-  if (!validate_config (json_parser_get_root (parser), &diff_ids, "", error))
+  if (!validate_config (config, &diff_ids, "", error))
     return NULL;
   g_autofree char *id = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
                                                      (const guchar *) config_json, len);

@@ -163,10 +163,10 @@ parse_inside (int root_fd, const char *relpath, GError **error)
   if (text == NULL)
     return NULL;
   g_autoptr (GError) local = NULL;
-  JsonNode *node = json_from_string (text, &local);
+  JsonNode *node = berth_json_parse (text, len, &local);
   if (node == NULL)
     berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "image archive: %s is not JSON: %s", relpath,
-                local ? local->message : "empty");
+                local->message);
   return node;
 }
 
@@ -498,21 +498,12 @@ berth_image_save (BerthStore *store, char **refs, const char *out_path, GError *
   g_autoptr (JsonNode) manifest = save_manifest (images, tags);
   g_autofree char *mpath = g_build_filename (staging, "manifest.json", NULL);
   gboolean to_stdout = g_strcmp0 (out_path, "-") == 0;
-  g_autofree char *tmp_out = to_stdout ? NULL : g_strdup_printf ("%s.tmp-XXXXXX", out_path);
-  int out_fd = to_stdout ? STDOUT_FILENO : g_mkstemp_full (tmp_out, O_WRONLY | O_CLOEXEC, 0644);
-  gboolean ok = out_fd >= 0 || berth_fail_errno (error, errno, "create %s", out_path);
-  ok = ok && berth_json_write (mpath, manifest, error) &&
-       write_save_tar (store, images, staging, out_fd, error);
-  if (!to_stdout && out_fd >= 0)
-    {
-      if (ok && fsync (out_fd) < 0)
-        ok = berth_fail_errno (error, errno, "fsync %s", out_path);
-      close (out_fd);
-      if (ok && rename (tmp_out, out_path) < 0)
-        ok = berth_fail_errno (error, errno, "rename %s", out_path);
-      if (!ok)
-        unlink (tmp_out);
-    }
+  BerthOutputFile out = { .fd = STDOUT_FILENO };
+  gboolean opened = !to_stdout && berth_output_file_open (&out, out_path, error);
+  gboolean ok = (to_stdout || opened) && berth_json_write (mpath, manifest, error)
+                && write_save_tar (store, images, staging, out.fd, error);
+  if (opened)
+    ok = berth_output_file_close (&out, ok, ok ? error : NULL);
   berth_rm_rf (staging, NULL);
   return ok;
 }

@@ -4,26 +4,66 @@
 #include <berth/fsutil.h>
 #include <errno.h>
 
+/* Nesting depth, counted outside strings, before any recursive parse. */
+static gboolean
+check_depth (const char *data, gsize len, GError **error)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE, escaped = FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = data[i];
+      if (in_string)
+        {
+          if (escaped)
+            escaped = FALSE;
+          else if (c == '\\')
+            escaped = TRUE;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if ((c == '[' || c == '{') && ++depth > BERTH_JSON_MAX_DEPTH)
+        return berth_fail (error, BERTH_ERROR_INVALID, "JSON nested deeper than %d levels",
+                           BERTH_JSON_MAX_DEPTH);
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return TRUE;
+}
+
+JsonNode *
+berth_json_parse (const char *data, gsize len, GError **error)
+{
+  if (!check_depth (data, len, error))
+    return NULL;
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) local = NULL;
+  if (!json_parser_load_from_data (parser, data, len, &local))
+    return berth_fail (error, BERTH_ERROR_INVALID, "%s", local->message), NULL;
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL)
+    return berth_fail (error, BERTH_ERROR_INVALID, "empty JSON document"), NULL;
+  return json_node_copy (root);
+}
+
 JsonNode *
 berth_json_read (const char *path, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_mapped_file (parser, path, &local))
+  g_autoptr (GMappedFile) map = g_mapped_file_new (path, FALSE, &local);
+  if (map == NULL)
     {
       if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        berth_fail (error, BERTH_ERROR_NOT_FOUND, "%s: no such file", path);
-      else
-        berth_fail (error, BERTH_ERROR_FAILED, "%s: %s", path, local->message);
-      return NULL;
+        return berth_fail (error, BERTH_ERROR_NOT_FOUND, "%s: no such file", path), NULL;
+      return berth_fail (error, BERTH_ERROR_FAILED, "%s: %s", path, local->message), NULL;
     }
-  JsonNode *root = json_parser_get_root (parser);
+  JsonNode *root = berth_json_parse (g_mapped_file_get_contents (map),
+                                     g_mapped_file_get_length (map), &local);
   if (root == NULL)
-    {
-      berth_fail (error, BERTH_ERROR_FAILED, "%s: empty JSON document", path);
-      return NULL;
-    }
-  return json_node_copy (root);
+    berth_fail (error, BERTH_ERROR_FAILED, "%s: %s", path, local->message);
+  return root;
 }
 
 char *

@@ -26,14 +26,13 @@ check_id (const char *id, GError **error)
 static JsonNode *
 read_json (const char *path, const char *what, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_file (parser, path, &local))
-    return berth_fail (error, BERTH_ERROR_INVALID, "%s %s: %s", what, path, local->message), NULL;
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  g_autoptr (JsonNode) root = berth_json_read (path, &local);
+  if (root == NULL)
+    return berth_fail (error, BERTH_ERROR_INVALID, "%s %s", what, local->message), NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     return berth_fail (error, BERTH_ERROR_INVALID, "%s %s: not a JSON object", what, path), NULL;
-  return json_node_copy (root);
+  return g_steal_pointer (&root);
 }
 
 /* root.path, made absolute against the bundle as the spec says. */

@@ -994,6 +994,11 @@ build_resources (const BerthSpecOptions *o, GError **error)
   gint64 swap = 0;
   if (!memory_limits (o, &swap, error) || !check_cpus (o, error))
     return NULL;
+  /* The kernel's own ceiling (PID_MAX_LIMIT): pids.max refuses more. */
+  if (o->pids_limit > 4194304)
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "--pids-limit %" G_GINT64_FORMAT ": above the kernel's limit of 4194304 "
+                       "processes", o->pids_limit), NULL;
   if (o->pids_limit < -1)
     return berth_fail (error, BERTH_ERROR_INVALID, "--pids-limit must be -1 or positive"), NULL;
   if (o->blkio_weight != 0 && (o->blkio_weight < 10 || o->blkio_weight > 1000))

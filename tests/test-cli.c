@@ -584,6 +584,90 @@ test_bad_input (Fixture *f, gconstpointer data)
   tu_assert_one_line_error (err, "unknown command");
 }
 
+/* 100k nested arrays: json-glib would recurse once per level and die of a
+ * stack overflow (SIGSEGV). Every document berth reads is refused in one
+ * line instead: a docker-save manifest, an image config, a seccomp profile. */
+static char *
+deep_json (void)
+{
+  GString *s = g_string_new (NULL);
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (s, '[');
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+static void
+test_deep_json (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *deep = deep_json ();
+  g_autofree char *src = scratch_tree (f, "deep", "manifest.json", deep);
+  g_autofree char *deep_tar = make_tar (f, "deep.tar", src);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "load", "-i", deep_tar, NULL), ==, 1);
+  tu_assert_one_line_error (err, "manifest.json is not JSON: JSON nested deeper than 256 levels");
+
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *profile = g_build_filename (f->dir, "deep-seccomp.json", NULL);
+  tu_write_file (profile, deep, 0644);
+  g_autofree char *opt = g_strdup_printf ("seccomp=%s", profile);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "create", "--security-opt", opt, "busybox", "true", NULL),
+                   ==, 1);
+  tu_assert_one_line_error (err, "JSON nested deeper than 256 levels");
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-aq", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+}
+
+/* save -o and export -o write beside the path and rename over it, so a
+ * path that is a FIFO, a symlink or a device node would be replaced by a
+ * regular file: refused in one line, the thing there left as it was. Also
+ * numbers no kernel takes: a pids limit past PID_MAX_LIMIT, --cpus nan. */
+static void
+test_output_and_limits (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "out", "busybox", "true", NULL), ==, 0);
+  g_autofree char *fifo = g_build_filename (f->dir, "fifo", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_autofree char *target = g_build_filename (f->dir, "target", NULL);
+  tu_write_file (target, "keep\n", 0644);
+  g_autofree char *link = g_build_filename (f->dir, "link", NULL);
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "save", "-o", fifo, "busybox", NULL), ==, 1);
+  tu_assert_one_line_error (err, "not a regular file (a FIFO); refusing to replace it");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "export", "-o", link, "out", NULL), ==, 1);
+  tu_assert_one_line_error (err, "not a regular file (a symlink); refusing to replace it");
+  struct stat st;
+  g_assert_cmpint (lstat (fifo, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_assert_cmpint (lstat (link, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_autofree char *kept = NULL;
+  g_assert_true (g_file_get_contents (target, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, "keep\n");
+  g_autoptr (GDir) d = g_dir_open (f->dir, 0, NULL);
+  for (const char *name; (name = g_dir_read_name (d));)
+    g_assert_null (strstr (name, ".tmp-"));
+  g_autofree char *regular = g_build_filename (f->dir, "saved.tar", NULL);
+  g_assert_cmpint (berth (f, NULL, NULL, "save", "-o", regular, "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "save", "-o", regular, "busybox", NULL), ==, 0);
+
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "create", "--pids-limit", "9223372036854775807", "busybox",
+                          "true", NULL), ==, 1);
+  tu_assert_one_line_error (err, "--pids-limit 9223372036854775807: above the kernel's limit");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "create", "--cpus", "nan", "busybox", "true", NULL), ==, 1);
+  tu_assert_one_line_error (err, "--cpus 'nan': not a positive number");
+}
+
 /* A directory that is not a store, with what opening a store used to
  * sweep away: a tmp/ subtree and a "*.tmp-*" file. */
 static char *
@@ -1050,6 +1134,9 @@ main (int argc, char **argv)
   g_test_add ("/cli/recorded-driver-unusable", Fixture, NULL, fixture_setup,
               test_recorded_driver_unusable, fixture_teardown);
   g_test_add ("/cli/load-save", Fixture, NULL, fixture_setup, test_load_save, fixture_teardown);
+  g_test_add ("/cli/deep-json", Fixture, NULL, fixture_setup, test_deep_json, fixture_teardown);
+  g_test_add ("/cli/output-and-limits", Fixture, NULL, fixture_setup, test_output_and_limits,
+              fixture_teardown);
   g_test_add ("/cli/load-oci", Fixture, NULL, fixture_setup, test_load_oci, fixture_teardown);
   g_test_add ("/cli/concurrent-creates", Fixture, NULL, fixture_setup, test_concurrent,
               fixture_teardown);

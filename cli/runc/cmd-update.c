@@ -49,16 +49,15 @@ read_stdin (char **text, gsize *len, GError **error)
 static JsonObject *
 read_resources (const char *path, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local = NULL;
   g_autofree char *text = NULL;
   gsize len = 0;
+  g_autoptr (JsonNode) root = NULL;
   if (!(strcmp (path, "-") == 0 ? read_stdin (&text, &len, &local)
                                 : g_file_get_contents (path, &text, &len, &local))
-      || !json_parser_load_from_data (parser, text, len, &local))
+      || (root = berth_json_parse (text, len, &local)) == NULL)
     return berth_fail (error, BERTH_ERROR_INVALID, "--resources %s: %s", path, local->message), NULL;
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     return berth_fail (error, BERTH_ERROR_INVALID, "--resources %s: not a JSON object", path), NULL;
   return json_object_ref (json_node_get_object (root));
 }

@@ -84,6 +84,20 @@ gboolean berth_unmount (const char *target, GError **error);
  * not returned: the caller is cleaning up and goes on. */
 void berth_unmount_below (const char *dir);
 
+/* A file the user asked berth to write (`save -o`, `export -o`): written
+ * to PATH.tmp-XXXXXX beside it, fsynced and renamed over PATH on success,
+ * removed on failure, so a half-written tar never stands at PATH. PATH
+ * must be missing or a regular file: renaming over a device node, FIFO,
+ * symlink or directory would replace it, so that is refused up front. */
+typedef struct {
+  char *path, *tmp;
+  int fd;
+} BerthOutputFile;
+gboolean berth_output_file_open (BerthOutputFile *out, const char *path, GError **error);
+/* Finish @out: with @ok, fsync and rename (FALSE with the reason if that
+ * fails); without, remove the temp file. Frees @out's fields. */
+gboolean berth_output_file_close (BerthOutputFile *out, gboolean ok, GError **error);
+
 /* One message of @len bytes on socket @sock carrying descriptor @fd
  * (SCM_RIGHTS; none when @fd < 0): sendmsg's result, errno set. Allocates
  * nothing, so a freshly cloned child may call it. */

@@ -7,7 +7,16 @@
 
 G_BEGIN_DECLS
 
-/* Read and parse a JSON file; NOT_FOUND when it does not exist. */
+/* json-glib recurses once per nesting level, so a hostile document of
+ * 100k nested arrays overflows the stack: every document berth parses is
+ * first checked to nest no deeper than this. */
+#define BERTH_JSON_MAX_DEPTH 256
+
+/* Parse @len bytes of @data: INVALID when they nest deeper than
+ * BERTH_JSON_MAX_DEPTH, are not JSON, or are empty. */
+JsonNode *berth_json_parse (const char *data, gsize len, GError **error);
+/* Read and parse a JSON file (as berth_json_parse); NOT_FOUND when it does
+ * not exist. Errors name the path. */
 JsonNode *berth_json_read (const char *path, GError **error);
 /* Serialise @node and write it atomically to @path. */
 gboolean berth_json_write (const char *path, JsonNode *node, GError **error);

@@ -1681,6 +1681,26 @@ test_refused (Conf *c, gconstpointer data)
   assert_nothing_left (c);
 }
 
+/* A config.json of 100k nested arrays is refused in one line; json-glib
+ * alone would overflow its stack (SIGSEGV). */
+static void
+test_refused_deep_json (Conf *c, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *path = g_build_filename (c->oci.bundle, "config.json", NULL);
+  g_autoptr (GString) deep = g_string_new (NULL);
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (deep, '[');
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (deep, ']');
+  tu_write_file (path, deep->str, 0644);
+  g_autofree char *err = conf_create_fails (c);
+  g_autofree char *want = g_strdup_printf ("berth-runc: bundle config %s: JSON nested deeper than "
+                                           "256 levels\n", path);
+  g_assert_cmpstr (err, ==, want);
+  assert_nothing_left (c);
+}
+
 /* A net.* sysctl is refused in the host's network namespace too (the spec
  * joins the host's, or makes none). */
 static void
@@ -1852,6 +1872,7 @@ main (int argc, char **argv)
     { "refuse-sysctl-host", test_refused },
     { "refuse-oci-version", test_refused },
     { "refuse-sysctl-no-netns", test_refused_sysctl_no_netns },
+    { "refuse-deep-json", test_refused_deep_json },
     { "refuse-no-mount-ns", test_refused_no_mount_ns },
     { "program-missing-path", test_program_missing },
     { "program-missing-search", test_program_missing },
