@@ -129,6 +129,7 @@ run_scenario () {
   if [ "$rrc" != "${S_RC[$i]}" ]; then
     local why
     why=$(norm <"$SCRATCH/w/$i.runc/.err" | grep -v '^$' | tail -n 1)
+    [ -n "$why" ] || why=$(norm <"$SCRATCH/w/$i.runc/.out" | grep -v '^$' | tail -n 1)
     echo "ok $n - $name # SKIP runc fails here: exit $rrc (expected ${S_RC[$i]}) ${why:-(no message)}"
     report "$i" "$(summary "$i.runc")" "not run" "skip: runc fails here"
     return
