@@ -230,3 +230,61 @@ wait_pid_gone () {
   done
   return 1
 }
+
+# A private containerd and dockerd in $SCRATCH (socket $SOCK, containerd's
+# $CTD_SOCK), berth-runc ($BERTH) added as the runtime "berth", containers
+# under the cgroup /$CGPARENT, the default bridge $BRIDGE on a private /24
+# that no route of the host uses. Sets DOCKERD_PID and CTD_PID and exports
+# DOCKER_HOST; returns once the daemon answers or has died (the caller
+# asks `docker version`). Shared by test-docker.sh and bench/docker-start.sh.
+start_dockerd () {
+  local k
+  for k in $(seq 0 60); do
+    SUBNET=10.$((200 + $$ % 50)).$(( ($$ / 50 + k) % 250 ))
+    ip route | grep -q "^$SUBNET\." || break
+  done
+  ip link add "$BRIDGE" type bridge && ip addr add "$SUBNET.1/24" dev "$BRIDGE" && ip link set "$BRIDGE" up
+  printf '%s\n' 'version = 2' "root = \"$SCRATCH/containerd/root\"" \
+    "state = \"$SCRATCH/containerd/state\"" 'disabled_plugins = ["io.containerd.grpc.v1.cri"]' \
+    '[grpc]' "  address = \"$CTD_SOCK\"" '[ttrpc]' "  address = \"$CTD_SOCK.ttrpc\"" \
+    >"$SCRATCH/containerd.toml"
+  containerd --config "$SCRATCH/containerd.toml" >"$SCRATCH/containerd.log" 2>&1 &
+  CTD_PID=$!
+  /usr/sbin/dockerd --data-root "$SCRATCH/data" --exec-root "$SCRATCH/exec" --pidfile "$SCRATCH/docker.pid" \
+    -H "unix://$SOCK" --containerd "$CTD_SOCK" --exec-opt native.cgroupdriver=cgroupfs \
+    --cgroup-parent "/$CGPARENT" --add-runtime "berth=$BERTH" --bridge "$BRIDGE" --iptables=true \
+    --userland-proxy=true >"$SCRATCH/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  export DOCKER_HOST=unix://$SOCK
+  for k in $(seq 150); do
+    $DOCKER version >/dev/null 2>&1 && break
+    kill -0 $DOCKERD_PID 2>/dev/null || break
+    sleep 0.2
+  done
+}
+
+# Everything start_dockerd made, undone: containers, networks and volumes
+# removed, the daemons stopped by pid (killed after a while, said in a "#"
+# line), leftover shims and proxies of ours killed, mounts under $SCRATCH
+# unmounted, the bridge deleted, iptables as in $SCRATCH/before. The
+# cgroups that had to be removed by hand are left in CGROUP_LEFTOVERS.
+stop_dockerd () {
+  local p ids
+  if [ -n "$DOCKERD_PID" ]; then
+    ids=$(timeout 30 $DOCKER ps -aq 2>/dev/null)
+    [ -z "$ids" ] || timeout 60 $DOCKER rm -f $ids >/dev/null 2>&1
+    timeout 30 $DOCKER network prune -f >/dev/null 2>&1
+    timeout 30 $DOCKER volume prune -f >/dev/null 2>&1
+    kill "$DOCKERD_PID" 2>/dev/null
+    wait_pid_gone "$DOCKERD_PID" 200 || { echo "# dockerd did not stop: killed"; kill -9 "$DOCKERD_PID"; }
+    kill "$CTD_PID" 2>/dev/null
+    wait_pid_gone "$CTD_PID" 100 || { echo "# containerd did not stop: killed"; kill -9 "$CTD_PID"; }
+    wait "$DOCKERD_PID" "$CTD_PID" 2>/dev/null
+  fi
+  # Shims and docker-proxy outlive a killed daemon; ours name our paths.
+  for p in $(pgrep -f "$SCRATCH"); do kill -9 "$p" 2>/dev/null; echo "# killed leftover process $p"; done
+  unmount_scratch | tap_diag   # dockerd leaves its netns/default
+  CGROUP_LEFTOVERS=$(remove_cgroups "$CGPARENT")
+  ip link del "$BRIDGE" 2>/dev/null
+  restore_iptables "$SCRATCH/before"
+}

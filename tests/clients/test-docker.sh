@@ -39,58 +39,12 @@ SOCK=$SCRATCH/docker.sock
 CTD_SOCK=$SCRATCH/containerd.sock
 snapshot_host "$SCRATCH/before"
 
-# A private /24 for the default bridge, not on any route of the host.
-for k in $(seq 0 60); do
-  SUBNET=10.$((200 + $$ % 50)).$(( ($$ / 50 + k) % 250 ))
-  ip route | grep -q "^$SUBNET\." || break
-done
-ip link add "$BRIDGE" type bridge && ip addr add "$SUBNET.1/24" dev "$BRIDGE" && ip link set "$BRIDGE" up
-
-cat >"$SCRATCH/containerd.toml" <<EOF
-version = 2
-root = "$SCRATCH/containerd/root"
-state = "$SCRATCH/containerd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$CTD_SOCK"
-[ttrpc]
-  address = "$CTD_SOCK.ttrpc"
-EOF
-containerd --config "$SCRATCH/containerd.toml" >"$SCRATCH/containerd.log" 2>&1 &
-CTD_PID=$!
-/usr/sbin/dockerd --data-root "$SCRATCH/data" --exec-root "$SCRATCH/exec" --pidfile "$SCRATCH/docker.pid" \
-  -H "unix://$SOCK" --containerd "$CTD_SOCK" --exec-opt native.cgroupdriver=cgroupfs \
-  --cgroup-parent "/$CGPARENT" --add-runtime "berth=$BERTH" --bridge "$BRIDGE" --iptables=true \
-  --userland-proxy=true >"$SCRATCH/dockerd.log" 2>&1 &
-DOCKERD_PID=$!
-export DOCKER_HOST=unix://$SOCK
-for k in $(seq 150); do
-  $DOCKER version >/dev/null 2>&1 && break
-  kill -0 $DOCKERD_PID 2>/dev/null || break
-  sleep 0.2
-done
+start_dockerd
 
 cleanup () {
   local left
-  if [ -n "$DOCKERD_PID" ]; then
-    local ids
-    ids=$(timeout 30 $DOCKER ps -aq 2>/dev/null)
-    [ -z "$ids" ] || timeout 60 $DOCKER rm -f $ids >/dev/null 2>&1
-    timeout 30 $DOCKER network prune -f >/dev/null 2>&1
-    timeout 30 $DOCKER volume prune -f >/dev/null 2>&1
-    kill "$DOCKERD_PID" 2>/dev/null
-    wait_pid_gone "$DOCKERD_PID" 200 || { echo "# dockerd did not stop: killed"; kill -9 "$DOCKERD_PID"; }
-    kill "$CTD_PID" 2>/dev/null
-    wait_pid_gone "$CTD_PID" 100 || { echo "# containerd did not stop: killed"; kill -9 "$CTD_PID"; }
-    wait "$DOCKERD_PID" "$CTD_PID" 2>/dev/null
-  fi
-  # Shims and docker-proxy outlive a killed daemon; ours name our paths.
-  for p in $(pgrep -f "$SCRATCH"); do kill -9 "$p" 2>/dev/null; echo "# killed leftover process $p"; done
-  unmount_scratch | tap_diag   # dockerd leaves its netns/default
-  left=$(remove_cgroups "$CGPARENT")
-  ip link del "$BRIDGE" 2>/dev/null
-  restore_iptables "$SCRATCH/before"
-  left=$(echo "$left"; host_leftovers "$SCRATCH/before")
+  stop_dockerd
+  left=$(echo "$CGROUP_LEFTOVERS"; host_leftovers "$SCRATCH/before")
   left=$(echo "$left" | grep -v '^$')
   if [ -z "$left" ]; then
     echo "ok $NCASES - nothing left behind"
