@@ -253,7 +253,7 @@ start_dockerd () {
   /usr/sbin/dockerd --data-root "$SCRATCH/data" --exec-root "$SCRATCH/exec" --pidfile "$SCRATCH/docker.pid" \
     -H "unix://$SOCK" --containerd "$CTD_SOCK" --exec-opt native.cgroupdriver=cgroupfs \
     --cgroup-parent "/$CGPARENT" --add-runtime "berth=$BERTH" --bridge "$BRIDGE" --iptables=true \
-    --userland-proxy=true >"$SCRATCH/dockerd.log" 2>&1 &
+    --userland-proxy=true $DOCKERD_EXTRA_FLAGS >"$SCRATCH/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
   export DOCKER_HOST=unix://$SOCK
   for k in $(seq 150); do

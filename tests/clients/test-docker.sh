@@ -15,7 +15,9 @@
 {
 
 DOCKER=/usr/bin/docker   # not /usr/local/bin/docker, an unrelated CLI
-load_scenarios "$CLIENTS_SRCDIR/docker-scenarios"
+# DOCKER_SCENARIOS and DOCKERD_EXTRA_FLAGS: another table on a daemon
+# started with more flags (test-docker-userns.sh).
+load_scenarios "$CLIENTS_SRCDIR/${DOCKER_SCENARIOS:-docker-scenarios}"
 [ -z "$ONLY" ] || only_scenarios "$ONLY"
 
 reason=""
@@ -31,6 +33,7 @@ fi
 
 take_lock
 SCRATCH=$(mktemp -d /tmp/berth-docker.XXXXXX)
+chmod 711 "$SCRATCH"   # a remapped root must reach the daemon's data below it
 PREFIX=bd$$
 BRIDGE=bdk$$
 CGPARENT=berth-docker-$$

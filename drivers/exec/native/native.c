@@ -250,6 +250,21 @@ alive (BerthExec *c)
 
 /* ---- starting ---- */
 
+/* /proc/PID/@file, in one write: the kernel takes each write whole. */
+static gboolean
+write_proc_file (pid_t pid, const char *file, const char *text, GError **error)
+{
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d/%s", (int) pid, file);
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", path);
+  gboolean ok = write (fd, text, strlen (text)) == (ssize_t) strlen (text);
+  int errsv = errno;
+  close (fd);
+  return ok || berth_fail_errno (error, errsv, "write %s", path);
+}
+
 static gboolean
 write_id_map (pid_t pid, const char *file, JsonArray *maps, GError **error)
 {
@@ -264,15 +279,7 @@ write_id_map (pid_t pid, const char *file, JsonArray *maps, GError **error)
   if (text->len == 0)
     return berth_fail (error, BERTH_ERROR_INVALID, "a user namespace needs %s",
                        strcmp (file, "uid_map") == 0 ? "uidMappings" : "gidMappings");
-  char path[64];
-  snprintf (path, sizeof path, "/proc/%d/%s", (int) pid, file);
-  int fd = open (path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0)
-    return berth_fail_errno (error, errno, "open %s", path);
-  gboolean ok = write (fd, text->str, text->len) == (ssize_t) text->len;
-  int errsv = errno;
-  close (fd);
-  return ok || berth_fail_errno (error, errsv, "write %s", path);
+  return write_proc_file (pid, file, text->str, error);
 }
 
 static pid_t
@@ -444,6 +451,20 @@ send_go (int sync_fd, int tree, GError **error)
 
 /* A joined user namespace has its id maps already; the rootfs tree is for
  * a container that sets up its own root in one. */
+/* process.oomScoreAdj, written by the parent as runc writes it: from a
+ * user namespace the child may not lower it (CAP_SYS_RESOURCE is the
+ * host's). */
+static gboolean
+set_oom_score_adj (BerthExec *c, GError **error)
+{
+  JsonObject *process = berth_json_object (berth_json_node_object (c->spec), "process");
+  if (process == NULL || !json_object_has_member (process, "oomScoreAdj"))
+    return TRUE;
+  g_autofree char *value = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                            berth_json_int (process, "oomScoreAdj", 0));
+  return write_proc_file (c->pid, "oom_score_adj", value, error);
+}
+
 static gboolean
 release_child (BerthExec *c, const Namespaces *ns, int sync_fd, BerthCgroup *cg,
                gboolean into_cgroup, GError **error)
@@ -454,6 +475,8 @@ release_child (BerthExec *c, const Namespaces *ns, int sync_fd, BerthCgroup *cg,
           || !write_id_map (c->pid, "gid_map", berth_json_array (linux_, "gidMappings"), error)))
     return FALSE;
   if (!into_cgroup && !berth_cgroup_enter (cg, c->pid, error))
+    return FALSE;
+  if (!set_oom_score_adj (c, error))
     return FALSE;
   gboolean want_tree = ((ns->made | ns->joined) & CLONE_NEWUSER) && (ns->made & CLONE_NEWNS);
   int tree = want_tree ? rootfs_tree_for_userns (c, error) : -1;

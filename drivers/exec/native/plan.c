@@ -457,6 +457,9 @@ berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
         return NULL;
     }
   berth_init_plan_default_home (plan, plan->rootfs);
+  /* The first process's oomScoreAdj is written by the parent, as runc
+   * does: from a user namespace the child could not lower it. */
+  plan->set_oom_score_adj = FALSE;
   if (stdio && stdio->terminal)
     plan->terminal = TRUE;
   plan->make_pty = plan->terminal && stdio && stdio->pty_master;
