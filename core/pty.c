@@ -18,27 +18,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-gboolean
-berth_pty_open (int *master, int *slave, GError **error)
-{
-  *master = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (*master < 0)
-    return berth_fail_errno (error, errno, "open a pseudo-terminal");
-  char name[128];
-  if (grantpt (*master) < 0 || unlockpt (*master) < 0 || ptsname_r (*master, name, sizeof name) != 0
-      || (*slave = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-    {
-      int errsv = errno;
-      close (*master);
-      *master = -1;
-      return berth_fail_errno (error, errsv, "open a pseudo-terminal");
-    }
-  struct winsize ws;
-  if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-    ioctl (*master, TIOCSWINSZ, &ws);
-  return TRUE;
-}
-
 static int
 connect_unix (const char *path, GError **error)
 {
@@ -150,6 +129,10 @@ berth_attach (BerthAttachment *a)
   int pidfd = syscall (SYS_pidfd_open, a->child, 0);
   struct termios saved;
   gboolean raw = a->pty_master >= 0 && isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved) == 0;
+  struct winsize ws;
+  /* a pty made in the container starts without a size */
+  if (raw && ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+    ioctl (a->pty_master, TIOCSWINSZ, &ws);
   if (raw)
     {
       struct termios t = saved;

@@ -273,6 +273,7 @@ typedef struct {
   int out_r, err_r;   /* the container's stdout and stderr (or the pty master) */
   int stdin_relay;    /* our stdin with -i, copied to stdin_w; -1 */
   int stdin_w;        /* the pty master (-it), or a pipe the container reads (-i); -1 */
+  int pty_master;     /* -t: the master of the pty the driver made in the container; -1 */
   int log_fd;
   gboolean attached;  /* copy output to our stdout/stderr too */
   GString *partial[2];
@@ -506,6 +507,8 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
       report (m->report_fd, "E%d %s", start_failure_code (error), error->message);
       _exit (1);
     }
+  if (stdio->terminal)
+    m->out_r = m->stdin_w = m->pty_master;
   for (int i = 0; i < 3; i++)
     if (close_after_start[i] >= 0)
       close (close_after_start[i]);
@@ -527,22 +530,31 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
   _exit (code);
 }
 
+/* The container's terminal as the attaching command sees it: its slave,
+ * reached through the first process's stdin, for raw mode and window
+ * sizes (the monitor holds the master). -1 where it cannot be opened:
+ * then the window size is not passed on. */
+static int
+open_container_terminal (pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/fd/0", (int) pid);
+  return open (path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+}
+
 /* stdio for the container and the fds the monitor reads. */
 static gboolean
 make_stdio (Monitor *m, const BerthStartOptions *o, BerthExecStdio *stdio, int child_ends[3],
-            int *pty_master, GError **error)
+            GError **error)
 {
   *stdio = (BerthExecStdio) { -1, -1, -1, FALSE, NULL };
   child_ends[0] = child_ends[1] = child_ends[2] = -1;
   m->stdin_relay = m->stdin_w = -1;
+  /* -t: the driver makes the pty in the container's own devpts (`tty`
+   * there prints /dev/pts/0) and gives the monitor its master, which it
+   * then reads and writes as the container's output and input. */
   if (o->tty)
     {
-      int slave = -1;
-      if (!berth_pty_open (pty_master, &slave, error))
-        return FALSE;
-      *stdio = (BerthExecStdio) { slave, slave, slave, TRUE, NULL };
-      child_ends[0] = slave;
-      m->out_r = m->stdin_w = *pty_master;
+      *stdio = (BerthExecStdio) { -1, -1, -1, TRUE, &m->pty_master };
       m->err_r = -1;
       if (o->interactive)
         m->stdin_relay = STDIN_FILENO;
@@ -718,12 +730,13 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
     return FALSE;
   g_autoptr (BerthExec) exec = berth_container_exec_handle (store, c, rootfs, NULL, error);
   Monitor m = { .store = store, .c = c, .exec = exec, .options = options, .out_r = -1,
-                .err_r = -1, .stdin_relay = -1, .stdin_w = -1, .attached = options->attach };
+                .err_r = -1, .stdin_relay = -1, .stdin_w = -1, .pty_master = -1,
+                .attached = options->attach };
   BerthExecStdio stdio;
-  int child_ends[3], pty_master = -1, report_pipe[2] = { -1, -1 };
+  int child_ends[3], report_pipe[2] = { -1, -1 };
   if (exec == NULL || (m.log_fd = open_log (store, c, error)) < 0)
     goto fail_mounted;
-  if (!make_stdio (&m, options, &stdio, child_ends, &pty_master, error))
+  if (!make_stdio (&m, options, &stdio, child_ends, error))
     goto fail_log;
   if (pipe2 (report_pipe, O_CLOEXEC) < 0)
     {
@@ -783,17 +796,15 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
   for (int i = 0; i < 3; i++)
     if (child_ends[i] >= 0)
       close (child_ends[i]);
-  if (m.out_r >= 0 && m.out_r != pty_master)
+  if (m.out_r >= 0)
     close (m.out_r);
   if (m.err_r >= 0)
     close (m.err_r);
-  if (m.stdin_w >= 0 && m.stdin_w != pty_master)
+  if (m.stdin_w >= 0)
     close (m.stdin_w);
   close (m.log_fd);
   if (!started)
     {
-      if (pty_master >= 0)
-        close (pty_master);
       if (exit_pipe[0] >= 0)
         close (exit_pipe[0]);
       record_start_failure (store, c, s, code, unrecorded ? unrecorded : local);
@@ -806,7 +817,7 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
   s->status = g_strdup ("running");
   s->pid = pid;
   store->attached_monitor = monitor;
-  store->attached_pty = pty_master;
+  store->attached_pty = options->tty ? open_container_terminal (pid) : -1;
   store->attached_exit_fd = exit_pipe[0];
   return berth_state_write (store, c, s, error);
 

@@ -737,6 +737,26 @@ test_printable (Fixture *f, gconstpointer data)
   g_assert_null (strstr (out, "\nD /etc/passwd\n"));
 }
 
+/* run -t and exec -t: the pty is made in the container's own devpts, as
+ * runc makes it for Docker, so `tty` prints /dev/pts/0 (it printed
+ * /dev/console for run -t); the exit code comes through. */
+static void
+test_terminals (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "-t", "busybox", "sh", "-c",
+                          "tty; stat -c '%t:%T' /dev/console; exit 3", NULL), ==, 3);
+  g_assert_cmpstr (out, ==, "/dev/pts/0\r\n88:0\r\n");
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "tt", "busybox", "sleep", "100", NULL),
+                   ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "exec", "-t", "tt", "tty", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "/dev/pts/0\r\n");
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "tt", NULL), ==, 0);
+}
+
 /* A directory that is not a store, with what opening a store used to
  * sweep away: a tmp/ subtree and a "*.tmp-*" file. */
 static char *
@@ -1206,6 +1226,7 @@ main (int argc, char **argv)
   g_test_add ("/cli/deep-json", Fixture, NULL, fixture_setup, test_deep_json, fixture_teardown);
   g_test_add ("/cli/printable", Fixture, NULL, fixture_setup, test_printable, fixture_teardown);
   g_test_add ("/cli/stdin-pipe", Fixture, NULL, fixture_setup, test_stdin_pipe, fixture_teardown);
+  g_test_add ("/cli/terminals", Fixture, NULL, fixture_setup, test_terminals, fixture_teardown);
   g_test_add ("/cli/output-and-limits", Fixture, NULL, fixture_setup, test_output_and_limits,
               fixture_teardown);
   g_test_add ("/cli/load-oci", Fixture, NULL, fixture_setup, test_load_oci, fixture_teardown);

@@ -31,12 +31,11 @@ typedef enum {
 } BerthExecStatus;
 
 /* The first process's (or an exec'd process's) stdio. -1 means /dev/null.
- * With @terminal and @pty_master set, the driver makes the pty inside the
- * container, on the container's own devpts (as runc does: `tty` there
- * prints /dev/pts/N), and returns its master in *@pty_master; the slave
- * is the process's stdio and controlling terminal, and the first
- * process's /dev/console. With @terminal and no @pty_master, @in is the
- * slave of a pty the caller allocated, used the same way. */
+ * With @terminal (or process.terminal in the spec) the driver makes the
+ * pty inside the container, on the container's own devpts (as runc does:
+ * `tty` there prints /dev/pts/N), and returns its master in *@pty_master,
+ * which must be set; the slave is the process's stdio and controlling
+ * terminal, and the first process's /dev/console. */
 typedef struct {
   int in, out, err;
   gboolean terminal;

@@ -1,15 +1,12 @@
 /* Pseudo-terminals for containers: berth's own `-t` and the OCI runtime's
- * --console-socket, where the caller (containerd's shim) receives the pty
- * master over a unix socket and the container gets the slave. */
+ * --console-socket, where the caller (containerd's shim) receives the
+ * master of the pty the exec driver made in the container over a unix
+ * socket. */
 #pragma once
 #include <glib.h>
 #include <sys/types.h>
 
 G_BEGIN_DECLS
-
-/* A new pty pair, both close-on-exec; the master takes the window size of
- * our stdin where that is a terminal. */
-gboolean berth_pty_open (int *master, int *slave, GError **error);
 
 /* Send @master to the unix stream socket at @socket_path (SCM_RIGHTS, one
  * message whose data is the pty's name), as runc does for
@@ -23,7 +20,9 @@ gboolean berth_pty_send_master (const char *socket_path, int master, GError **er
 typedef struct {
   pid_t child;        /* ours to reap: the monitor, or the process itself */
   pid_t target;       /* where signals go */
-  int pty_master;     /* -1 without a terminal */
+  int pty_master;     /* the container's terminal: its master, or (berth run -t, whose
+                       * monitor holds the master) its slave, for raw mode and the
+                       * window size; -1 without a terminal */
   gboolean relay_pty; /* copy between the pty and our stdin/stdout */
   int exit_fd;        /* a monitor reports the exit code here ("<code>"); -1 */
   gboolean interactive; /* copy our stdin too */

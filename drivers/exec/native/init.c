@@ -76,7 +76,6 @@ berth_init_plan_free (BerthInitPlan *plan)
   g_strfreev (plan->args);
   g_strfreev (plan->env);
   g_free (plan->cwd);
-  g_free (plan->console_path);
   if (plan->helper_fd >= 0)
     close (plan->helper_fd);
   if (plan->groups)
@@ -494,20 +493,8 @@ populate_dev (BerthInitPlan *plan, int root_fd)
       if (symlinkat (dev_links[i][1], dev, dev_links[i][0]) < 0 && errno != EEXIST)
         die (plan, EXIT_CANNOT_RUN, errno, "symlink /dev/%s", dev_links[i][0]);
     }
-  if (plan->make_pty)
+  if (plan->terminal)
     make_container_pty (plan, root_fd, dev);
-  else if (plan->terminal && plan->console_path)
-    {
-      /* The pty slave the caller gave us becomes /dev/console. By path: a
-       * descriptor opened before clone belongs to the old mount namespace,
-       * and the kernel refuses to bind from there. */
-      int fd = openat (dev, "console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-      char target[64];
-      fd_path (target, fd);
-      if (fd < 0 || mount (plan->console_path, target, NULL, MS_BIND, NULL) < 0)
-        die (plan, EXIT_CANNOT_RUN, errno, "bind the terminal to /dev/console");
-      close (fd);
-    }
   close (dev);
 }
 
@@ -1050,7 +1037,7 @@ berth_init_exec (BerthInitPlan *plan)
   wait_for_parent (plan);
   if (setsid () < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "setsid");
-  if (plan->make_pty)
+  if (plan->terminal)
     open_container_pty (plan, -1, "/dev/ptmx");
   setup_stdio (plan);
   enter_cwd (plan);

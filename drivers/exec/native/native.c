@@ -642,9 +642,9 @@ spawn (BerthExec *c, const BerthExecStdio *stdio, gboolean create_only, GError *
            && wait_child (sv[0], create_only ? 'R' : 0, &pty_master, error);
     }
   close (sv[0]);
-  if (ok && plan->make_pty && pty_master < 0)
+  if (ok && plan->terminal && pty_master < 0)
     ok = berth_fail (error, BERTH_ERROR_FAILED, "the container's first process sent no terminal");
-  if (ok && plan->make_pty)
+  if (ok && plan->terminal)
     *stdio->pty_master = g_steal_fd (&pty_master);
   if (pty_master >= 0)
     close (pty_master);
@@ -772,8 +772,8 @@ native_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *stdio, GEr
   plan->stdio[2] = stdio ? stdio->err : -1;
   if (!berth_init_plan_process (plan, process, error))
     return 0;
-  plan->terminal = plan->terminal || (stdio && stdio->terminal);
-  plan->make_pty = plan->terminal && stdio && stdio->pty_master;
+  if (!berth_init_plan_terminal (plan, stdio, error))
+    return 0;
   g_autofree char *container_root = g_strdup_printf ("/proc/%d/root", (int) c->pid);
   berth_init_plan_default_home (plan, container_root);
   JsonObject *seccomp = berth_json_object (linux_, "seccomp");
@@ -827,9 +827,9 @@ native_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *stdio, GEr
   int pty_master = -1;
   ok = ok && wait_child (sv[0], 0, &pty_master, error);
   close (sv[0]);
-  if (ok && plan->make_pty && pty_master < 0)
+  if (ok && plan->terminal && pty_master < 0)
     ok = berth_fail (error, BERTH_ERROR_FAILED, "the exec'd process sent no terminal");
-  if (ok && plan->make_pty)
+  if (ok && plan->terminal)
     *stdio->pty_master = g_steal_fd (&pty_master);
   if (pty_master >= 0)
     close (pty_master);

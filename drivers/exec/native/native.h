@@ -167,9 +167,7 @@ typedef struct {
   /* the process */
   char **args, **env;
   char *cwd;
-  gboolean terminal;
-  char *console_path;              /* the pty slave's host path, for /dev/console */
-  gboolean make_pty;               /* terminal: the pty is made inside, its master sent ('T') */
+  gboolean terminal;               /* a pty made inside, its master sent ('T') */
   int stdio[3];                    /* -1: /dev/null */
   uid_t uid;
   gid_t gid;
@@ -202,6 +200,10 @@ BerthInitPlan *berth_init_plan_new (JsonObject *spec, const char *rootfs, guint 
 JsonArray *berth_init_mount_options (void);
 /* Fill the process part of @plan from an OCI "process" object. */
 gboolean berth_init_plan_process (BerthInitPlan *plan, JsonObject *process, GError **error);
+/* process.terminal (or the caller's @stdio->terminal): the driver makes
+ * the pty in the container and returns its master through
+ * @stdio->pty_master, which must then be set. */
+gboolean berth_init_plan_terminal (BerthInitPlan *plan, const BerthExecStdio *stdio, GError **error);
 /* As runc: HOME, when the process's env has none, from the /etc/passwd of
  * @rootfs_dir for the plan's uid ("/" without an entry). */
 void berth_init_plan_default_home (BerthInitPlan *plan, const char *rootfs_dir);

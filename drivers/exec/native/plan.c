@@ -347,6 +347,16 @@ sysctl_list (JsonObject *sysctl)
   return g_strv_builder_end (b);
 }
 
+gboolean
+berth_init_plan_terminal (BerthInitPlan *plan, const BerthExecStdio *stdio, GError **error)
+{
+  plan->terminal = plan->terminal || (stdio && stdio->terminal);
+  if (plan->terminal && !(stdio && stdio->pty_master))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "process.terminal: the caller has no way to receive the terminal");
+  return TRUE;
+}
+
 void
 berth_init_plan_default_home (BerthInitPlan *plan, const char *rootfs_dir)
 {
@@ -460,14 +470,8 @@ berth_init_plan_new (JsonObject *spec, const char *rootfs, guint ns_flags_new,
   /* The first process's oomScoreAdj is written by the parent, as runc
    * does: from a user namespace the child could not lower it. */
   plan->set_oom_score_adj = FALSE;
-  if (stdio && stdio->terminal)
-    plan->terminal = TRUE;
-  plan->make_pty = plan->terminal && stdio && stdio->pty_master;
-  if (plan->terminal && !plan->make_pty && plan->stdio[0] >= 0)
-    {
-      g_autofree char *link = g_strdup_printf ("/proc/self/fd/%d", plan->stdio[0]);
-      plan->console_path = g_file_read_link (link, NULL);
-    }
+  if (!berth_init_plan_terminal (plan, stdio, error))
+    return NULL;
   return g_steal_pointer (&plan);
 }
 
