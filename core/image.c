@@ -189,16 +189,29 @@ berth_image_store_config (BerthStore *store, const char *config_json, gsize len,
 }
 
 gboolean
-berth_tag_set (BerthStore *store, const char *ref, const char *image_id, GError **error)
+berth_tags_set (BerthStore *store, GPtrArray *refs, GPtrArray *image_ids, GError **error)
 {
-  g_autofree char *full = normalise_ref (ref, error);
-  if (full == NULL)
-    return FALSE;
   g_autoptr (JsonObject) tags = tags_load (store, error);
   if (tags == NULL)
     return FALSE;
-  json_object_set_string_member (tags, full, image_id);
+  for (guint i = 0; i < refs->len; i++)
+    {
+      g_autofree char *full = normalise_ref (refs->pdata[i], error);
+      if (full == NULL)
+        return FALSE;
+      json_object_set_string_member (tags, full, image_ids->pdata[i]);
+    }
   return tags_save (store, tags, error);
+}
+
+gboolean
+berth_tag_set (BerthStore *store, const char *ref, const char *image_id, GError **error)
+{
+  g_autoptr (GPtrArray) refs = g_ptr_array_new ();
+  g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+  g_ptr_array_add (refs, (gpointer) ref);
+  g_ptr_array_add (ids, (gpointer) image_id);
+  return berth_tags_set (store, refs, ids, error);
 }
 
 static gboolean

@@ -152,6 +152,12 @@ read_inside (int root_fd, const char *relpath, gsize *len, GError **error)
   *len = g_mapped_file_get_length (map);
   if (*len == 0)
     return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "image archive: %s is empty", relpath), NULL;
+  /* A manifest or config is kilobytes; parsed, JSON costs several times
+   * its size in memory, so a huge one is refused before it is read. */
+  if (*len > BERTH_JSON_MAX_DOCUMENT)
+    return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE,
+                       "image archive: %s is %" G_GSIZE_FORMAT " bytes; berth reads at most %d MiB",
+                       relpath, *len, BERTH_JSON_MAX_DOCUMENT >> 20), NULL;
   return g_strndup (g_mapped_file_get_contents (map), *len);
 }
 
@@ -355,7 +361,10 @@ load_items (BerthStore *store, int root_fd, GPtrArray *items, const char *driver
       if (!existed)
         g_ptr_array_add (made, g_strdup (id));
     }
-  /* Tags last: a load that fails half-way never moves an existing tag. */
+  /* Tags last, in one rewrite of tags.json: a load that fails half-way
+   * never moves an existing tag, and 20k tags cost one fsync, not 20k. */
+  g_autoptr (GPtrArray) refs = g_ptr_array_new ();
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < items->len; i++)
     {
       LoadItem *item = items->pdata[i];
@@ -363,16 +372,18 @@ load_items (BerthStore *store, int root_fd, GPtrArray *items, const char *driver
                                                          (const guchar *) item->config, item->config_len);
       for (guint t = 0; t < item->tags->len; t++)
         {
-          if (!berth_tag_set (store, item->tags->pdata[t], id, error))
-            {
-              for (guint j = 0; j < made->len; j++)
-                berth_image_undo (store, made->pdata[j], FALSE);
-              return NULL;
-            }
+          g_ptr_array_add (refs, item->tags->pdata[t]);
+          g_ptr_array_add (ids, g_strdup (id));
           g_ptr_array_add (loaded, g_strdup (item->tags->pdata[t]));
         }
       if (item->tags->len == 0)
         g_ptr_array_add (loaded, g_strdup_printf ("sha256:%s", id));
+    }
+  if (!berth_tags_set (store, refs, ids, error))
+    {
+      for (guint j = 0; j < made->len; j++)
+        berth_image_undo (store, made->pdata[j], FALSE);
+      return NULL;
     }
   return g_steal_pointer (&loaded);
 }

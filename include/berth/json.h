@@ -11,6 +11,8 @@ G_BEGIN_DECLS
  * 100k nested arrays overflows the stack: every document berth parses is
  * first checked to nest no deeper than this. */
 #define BERTH_JSON_MAX_DEPTH 256
+/* The largest manifest or image config berth parses from an archive. */
+#define BERTH_JSON_MAX_DOCUMENT (16 << 20)
 
 /* Parse @len bytes of @data: INVALID when they nest deeper than
  * BERTH_JSON_MAX_DEPTH, are not JSON, or are empty. */

@@ -81,6 +81,9 @@ GPtrArray *berth_image_list (BerthStore *store, GError **error);
 char *berth_image_store_config (BerthStore *store, const char *config_json, gsize len,
                                 GError **error);
 gboolean berth_tag_set (BerthStore *store, const char *ref, const char *image_id, GError **error);
+/* Many tags in one rewrite of tags.json: @refs[i] names @image_ids[i].
+ * Nothing is written unless every ref is valid. */
+gboolean berth_tags_set (BerthStore *store, GPtrArray *refs, GPtrArray *image_ids, GError **error);
 /* Remove tag @ref, or the image by id when untagged; then collect garbage. */
 gboolean berth_image_remove (BerthStore *store, const char *ref, gboolean force, GError **error);
 /* A new OCI config JSON for a one-layer-added image. */
