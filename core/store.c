@@ -207,6 +207,45 @@ make_layout (const char *root, GError **error)
   return TRUE;
 }
 
+/* Who holds the lock, as its holder wrote it: "PID COMMAND". */
+static char *
+lock_holder (int fd)
+{
+  char buf[256];
+  ssize_t n = pread (fd, buf, sizeof buf - 1, 0);
+  if (n <= 0)
+    return g_strdup ("another berth command");
+  buf[n] = '\0';
+  g_strchomp (buf);
+  g_autofree char *command = NULL;
+  char *space = strchr (buf, ' ');
+  if (space)
+    command = g_strdup (space + 1);
+  return g_strdup_printf ("pid %.*s (%s)", space ? (int) (space - buf) : (int) n, buf,
+                          command ? command : "berth");
+}
+
+/* Our own name in the lock file, for whoever waits on it: the program and
+ * its first argument (the command). Best effort: the lock holds anyway. */
+static void
+record_holder (int fd)
+{
+  g_autofree char *cmdline = NULL;
+  gsize len = 0;
+  g_autofree char *line = NULL;
+  if (g_file_get_contents ("/proc/self/cmdline", &cmdline, &len, NULL) && len > 0)
+    {
+      const char *arg0 = cmdline, *arg1 = memchr (cmdline, '\0', len);
+      arg1 = arg1 && arg1 + 1 < cmdline + len ? arg1 + 1 : "";
+      g_autofree char *base = g_path_get_basename (arg0);
+      line = g_strdup_printf ("%d %s %s\n", (int) getpid (), base, arg1);
+    }
+  else
+    line = g_strdup_printf ("%d berth\n", (int) getpid ());
+  if (ftruncate (fd, 0) == 0 && pwrite (fd, line, strlen (line), 0) < 0)
+    g_debug ("record the lock's holder: %s", g_strerror (errno));
+}
+
 static int
 take_lock (const char *root, GError **error)
 {
@@ -217,13 +256,30 @@ take_lock (const char *root, GError **error)
       berth_fail_errno (error, errno, "open %s", path);
       return -1;
     }
-  while (flock (fd, LOCK_EX) < 0)
-    if (errno != EINTR)
-      {
-        berth_fail_errno (error, errno, "lock %s", path);
-        close (fd);
-        return -1;
-      }
+  /* A second of quiet waiting, then say who we wait for: a command that
+   * waits on a long load must not look hung. */
+  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+  int flags = LOCK_EX | LOCK_NB;
+  while (flock (fd, flags) < 0)
+    {
+      if (errno == EINTR)
+        continue;
+      if (errno != EWOULDBLOCK)
+        {
+          berth_fail_errno (error, errno, "lock %s", path);
+          close (fd);
+          return -1;
+        }
+      if (g_get_monotonic_time () < deadline)
+        {
+          g_usleep (20000);
+          continue;
+        }
+      g_autofree char *holder = lock_holder (fd);
+      g_printerr ("berth: waiting for the store lock of %s, held by %s\n", root, holder);
+      flags = LOCK_EX;
+    }
+  record_holder (fd);
   return fd;
 }
 

@@ -795,6 +795,25 @@ test_load_many_tags (Fixture *f, gconstpointer data)
   tu_assert_one_line_error (err, "manifest.json is 17825792 bytes; berth reads at most 16 MiB");
 }
 
+/* A command that waits more than a second for the store lock says whom
+ * it waits for (the holder's pid and command, as the holder recorded
+ * them), then goes on once the lock is free. */
+static void
+test_lock_wait (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "ps", NULL), ==, 0);
+  g_autofree char *err = NULL;
+  char *argv[] = { "sh", "-c",
+                   "( flock 9; printf '4242 berth load\\n' > \"$1/lock\"; sleep 2 ) 9<>\"$1/lock\" &"
+                   " sleep 0.5; \"$0\" --root \"$1\" ps -q; rc=$?; wait; exit $rc",
+                   (char *) tu_berth_bin (), f->root, NULL };
+  g_assert_cmpint (tu_run (argv, NULL, &err), ==, 0);
+  g_autofree char *want = g_strdup_printf ("berth: waiting for the store lock of %s, held by pid 4242 "
+                                           "(berth load)\n", f->root);
+  g_assert_cmpstr (err, ==, want);
+}
+
 /* A directory that is not a store, with what opening a store used to
  * sweep away: a tmp/ subtree and a "*.tmp-*" file. */
 static char *
@@ -1262,6 +1281,7 @@ main (int argc, char **argv)
               test_recorded_driver_unusable, fixture_teardown);
   g_test_add ("/cli/load-save", Fixture, NULL, fixture_setup, test_load_save, fixture_teardown);
   g_test_add ("/cli/deep-json", Fixture, NULL, fixture_setup, test_deep_json, fixture_teardown);
+  g_test_add ("/cli/lock-wait", Fixture, NULL, fixture_setup, test_lock_wait, fixture_teardown);
   g_test_add ("/cli/load-many-tags", Fixture, NULL, fixture_setup, test_load_many_tags,
               fixture_teardown);
   g_test_add ("/cli/printable", Fixture, NULL, fixture_setup, test_printable, fixture_teardown);

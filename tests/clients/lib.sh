@@ -234,16 +234,23 @@ wait_pid_gone () {
 # A private containerd and dockerd in $SCRATCH (socket $SOCK, containerd's
 # $CTD_SOCK), berth-runc ($BERTH) added as the runtime "berth", containers
 # under the cgroup /$CGPARENT, the default bridge $BRIDGE on a private /24
-# that no route of the host uses. Sets DOCKERD_PID and CTD_PID and exports
+# that no route of the host uses (with CLIENTS_NETWORK=none: no bridge and
+# no iptables, for hosts without them). Sets DOCKERD_PID and CTD_PID and exports
 # DOCKER_HOST; returns once the daemon answers or has died (the caller
 # asks `docker version`). Shared by test-docker.sh and bench/docker-start.sh.
 start_dockerd () {
-  local k
-  for k in $(seq 0 60); do
-    SUBNET=10.$((200 + $$ % 50)).$(( ($$ / 50 + k) % 250 ))
-    ip route | grep -q "^$SUBNET\." || break
-  done
-  ip link add "$BRIDGE" type bridge && ip addr add "$SUBNET.1/24" dev "$BRIDGE" && ip link set "$BRIDGE" up
+  local k net
+  if [ "${CLIENTS_NETWORK:-bridge}" = none ]; then
+    # a host without bridge or netfilter (the kernel matrix's guests)
+    net="--bridge=none --iptables=false --ip-forward=false --ip-masq=false"
+  else
+    for k in $(seq 0 60); do
+      SUBNET=10.$((200 + $$ % 50)).$(( ($$ / 50 + k) % 250 ))
+      ip route | grep -q "^$SUBNET\." || break
+    done
+    ip link add "$BRIDGE" type bridge && ip addr add "$SUBNET.1/24" dev "$BRIDGE" && ip link set "$BRIDGE" up
+    net="--bridge $BRIDGE --iptables=true --userland-proxy=true"
+  fi
   printf '%s\n' 'version = 2' "root = \"$SCRATCH/containerd/root\"" \
     "state = \"$SCRATCH/containerd/state\"" 'disabled_plugins = ["io.containerd.grpc.v1.cri"]' \
     '[grpc]' "  address = \"$CTD_SOCK\"" '[ttrpc]' "  address = \"$CTD_SOCK.ttrpc\"" \
@@ -252,8 +259,8 @@ start_dockerd () {
   CTD_PID=$!
   /usr/sbin/dockerd --data-root "$SCRATCH/data" --exec-root "$SCRATCH/exec" --pidfile "$SCRATCH/docker.pid" \
     -H "unix://$SOCK" --containerd "$CTD_SOCK" --exec-opt native.cgroupdriver=cgroupfs \
-    --cgroup-parent "/$CGPARENT" --add-runtime "berth=$BERTH" --bridge "$BRIDGE" --iptables=true \
-    --userland-proxy=true $DOCKERD_EXTRA_FLAGS >"$SCRATCH/dockerd.log" 2>&1 &
+    --cgroup-parent "/$CGPARENT" --add-runtime "berth=$BERTH" $net \
+    ${DOCKERD_EXTRA_FLAGS:-} >"$SCRATCH/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
   export DOCKER_HOST=unix://$SOCK
   for k in $(seq 150); do
