@@ -165,6 +165,13 @@ start_container (BerthStore *store, BerthContainer *c, const BerthStartOptions *
   int code = berth_container_attach_wait (store, c, &error);
   if (code < 0)
     return berth_cli_fail (error);
+  /* The monitor removes an --rm container as it records the exit; one that
+   * was killed first leaves that (and the program) to us. */
+  g_autoptr (BerthContainer) left = NULL;
+  if (o->auto_remove && berth_store_lock (store, &error)
+      && (left = berth_container_lookup (store, c->id, NULL)) != NULL
+      && !berth_container_remove (store, c->id, TRUE, &error))
+    berth_cli_fail (error);
   return code;
 }
 

@@ -814,6 +814,57 @@ test_lock_wait (Fixture *f, gconstpointer data)
   g_assert_cmpstr (err, ==, want);
 }
 
+/* Is a process with exactly this command line alive? */
+static gboolean
+process_running (const char *cmdline, gsize len)
+{
+  g_autoptr (GDir) d = g_dir_open ("/proc", 0, NULL);
+  for (const char *name; d && (name = g_dir_read_name (d));)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/%s/cmdline", name);
+      g_autofree char *text = NULL;
+      gsize n = 0;
+      if (g_ascii_isdigit (*name) && g_file_get_contents (path, &text, &n, NULL) && n == len
+          && memcmp (text, cmdline, len) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* A foreground `run --rm` whose monitor is killed (SIGKILL, the OOM
+ * killer) still removes its container and stops its program: the
+ * waiting command does what the monitor could not. */
+static void
+test_killed_monitor_rm (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  const char *argv[] = { tu_berth_bin (), "--root", f->root, "run", "--rm", "--name", "fg", "busybox",
+                         "sleep", "4242", NULL };
+  GPid run;
+  g_assert_true (g_spawn_async (NULL, (char **) argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                                &run, NULL));
+  static const char sleep_cmdline[] = "sleep\0" "4242";
+  for (int i = 0; i < 500 && !process_running (sleep_cmdline, sizeof sleep_cmdline); i++)
+    g_usleep (20000);
+  g_assert_true (process_running (sleep_cmdline, sizeof sleep_cmdline));
+  /* the monitor: the run command's child */
+  g_autofree char *children_path = g_strdup_printf ("/proc/%d/task/%d/children", run, run);
+  g_autofree char *children = NULL;
+  g_assert_true (g_file_get_contents (children_path, &children, NULL, NULL));
+  int monitor = atoi (children);
+  g_assert_cmpint (monitor, >, 1);
+  g_assert_cmpint (kill (monitor, SIGKILL), ==, 0);
+  int status;
+  g_assert_cmpint (waitpid (run, &status, 0), ==, run);
+  g_spawn_close_pid (run);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-aq", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+  g_assert_false (process_running (sleep_cmdline, sizeof sleep_cmdline));
+}
+
 /* A directory that is not a store, with what opening a store used to
  * sweep away: a tmp/ subtree and a "*.tmp-*" file. */
 static char *
@@ -1282,6 +1333,8 @@ main (int argc, char **argv)
   g_test_add ("/cli/load-save", Fixture, NULL, fixture_setup, test_load_save, fixture_teardown);
   g_test_add ("/cli/deep-json", Fixture, NULL, fixture_setup, test_deep_json, fixture_teardown);
   g_test_add ("/cli/lock-wait", Fixture, NULL, fixture_setup, test_lock_wait, fixture_teardown);
+  g_test_add ("/cli/killed-monitor-rm", Fixture, NULL, fixture_setup, test_killed_monitor_rm,
+              fixture_teardown);
   g_test_add ("/cli/load-many-tags", Fixture, NULL, fixture_setup, test_load_many_tags,
               fixture_teardown);
   g_test_add ("/cli/printable", Fixture, NULL, fixture_setup, test_printable, fixture_teardown);
