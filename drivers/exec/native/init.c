@@ -5,6 +5,7 @@
  * on the sync socket. Nothing here allocates after the mounts start. */
 #include "config.h"
 #include "native.h"
+#include <berth/fdutil.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -26,10 +27,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 /* Exit codes a shell would give: 127 not found, 126 found but not runnable. */
 #define EXIT_NOT_FOUND 127
@@ -713,7 +710,7 @@ exec_program (BerthInitPlan *plan)
     die (plan, EXIT_CANNOT_RUN, errno, "set no_new_privs");
   /* Every fd berth had is closed by the exec; the sync socket last of all,
    * which is how the parent learns the program is running. */
-  if (syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+  if (berth_fd_cloexec_from (3) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "close berth's descriptors");
   umask (022);
   if (plan->seccomp && !seccomp_early)
