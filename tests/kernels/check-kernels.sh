@@ -11,11 +11,14 @@
 #        BERTH_KERNEL_JOBS    only these guest jobs (e.g. "storage-devicemapper-direct")
 #        BERTH_KERNEL_KEEP    a directory to copy each kernel's results into
 #        BERTH_KERNEL_WORKDIR where the scratch disk and results live (/var/tmp)
+#        BERTH_KERNEL_ACCEL   kvm or tcg: no probe (default: KVM if a probe boot works)
+#        BERTH_KERNEL_PROBE_TIMEOUT seconds the KVM probe boot may take (25)
 #
 # The guest sees the host's whole root read-only over 9p, so the binaries run
 # unchanged against the host's libraries; only the kernel differs. Nothing is
 # mounted or attached on the host: the scratch disk is a plain file qemu opens.
-# Last line: "kernel matrix: VER: N passed, N failed, N skipped; ...".
+# Last line: "kernel matrix: VER: N passed, N failed, N skipped (ACCEL, Ns); ...".
+# BERTH_KERNEL_ACCEL=kvm|tcg skips the KVM probe (see choose_accel).
 
 # make runs this with $(SHELL), which may be dash: the rest needs bash.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -29,6 +32,12 @@ cache=${BERTH_KERNEL_CACHE:-/var/cache/berth/kernels}
 # case from costing the later jobs their results.
 limit=${BERTH_KERNEL_TIMEOUT:-1800}
 workbase=${BERTH_KERNEL_WORKDIR:-/var/tmp}
+probe_limit=${BERTH_KERNEL_PROBE_TIMEOUT:-25}
+accel_forced=${BERTH_KERNEL_ACCEL:-}
+case $accel_forced in
+"" | kvm | tcg) ;;
+*) echo "check-kernels: BERTH_KERNEL_ACCEL must be kvm or tcg, not '$accel_forced'" >&2; exit 2 ;;
+esac
 export BERTH_KERNEL_CACHE=$cache
 
 # Every job the guest runs; a missing TAP file is a failure.
@@ -68,14 +77,63 @@ preflight() {
 	done
 }
 
-# KVM when this host has a usable /dev/kvm, else TCG (about 10x slower). The
-# CPU model "max" under TCG gives the guest SSE4.2 and friends, so modules
-# such as crc32c-intel load as on real hardware.
+# The accelerator: KVM only when a probe boot of the kernel under test gets to
+# the initramfs under it, TCG otherwise (about 10x slower, never broken). A
+# /dev/kvm that opens is not enough: on some hosts qemu aborts setting an MSR
+# or the guest hangs after the decompressor. The CPU model "max" under TCG
+# gives the guest SSE4.2 and friends, so modules such as crc32c-intel load as
+# on real hardware.
 accel_args() {
-	if [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; then
-		echo "-accel kvm -cpu host"
+	case $1 in
+	kvm) echo "-accel kvm -cpu host" ;;
+	*) echo "-accel tcg,thread=multi -cpu max" ;;
+	esac
+}
+
+# usage: kvm_probe VMLINUZ INITRD; succeeds when the guest printed the marker
+# of init.sh's berth.probe, else prints why not (one line) and fails.
+kvm_probe() {
+	local out=$work/probe.log rc=0 why
+	if [ ! -e /dev/kvm ]; then
+		echo "/dev/kvm is absent"
+		return 1
+	fi
+	why=$( (exec 3<>/dev/kvm) 2>&1) || {
+		echo "cannot open /dev/kvm: ${why##*: }"
+		return 1
+	}
+	# shellcheck disable=SC2046
+	timeout -k 5 "$probe_limit" qemu-system-x86_64 -nographic -display none -no-reboot \
+		-m 512 -smp 2 $(accel_args kvm) -nic none -pidfile "$work/qemu.pid" \
+		-kernel "$1" -initrd "$2" -append "console=ttyS0 panic=-1 quiet loglevel=3 berth.probe" \
+		< /dev/null > "$out" 2>&1 || rc=$?
+	rm -f "$work/qemu.pid"
+	grep -q '^berth-probe: userspace reached' "$out" && return 0
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		echo "KVM probe timed out after ${probe_limit}s"
+		return 1
+	fi
+	# qemu's own error (e.g. "failed to set MSR ..."), else the last line.
+	why=$(tr -d '\r' < "$out" | grep -m1 '^qemu[^ ]*: ' || tr -d '\r' < "$out" | sed '/^ *$/d' | tail -n1)
+	echo "KVM probe: ${why:-no output} (qemu exit $rc)"
+	return 1
+}
+
+# usage: choose_accel VMLINUZ INITRD; sets $accel (kvm or tcg) and says why.
+choose_accel() {
+	local t0 why
+	if [ -n "$accel_forced" ]; then
+		accel=$accel_forced
+		log "accelerator: $accel (BERTH_KERNEL_ACCEL)"
+		return
+	fi
+	t0=$(date +%s)
+	if why=$(kvm_probe "$1" "$2"); then
+		accel=kvm
+		log "accelerator: kvm (probe boot took $(($(date +%s) - t0))s)"
 	else
-		echo "-accel tcg,thread=multi -cpu max"
+		accel=tcg
+		log "accelerator: tcg ($why)"
 	fi
 }
 
@@ -116,7 +174,7 @@ boot() {
 	local ver=$1 vmlinuz=$2 initrd=$3 results=$4 scratch=$5 console=$6 rc=0
 	# shellcheck disable=SC2046
 	timeout -k 10 "$limit" qemu-system-x86_64 -nographic -display none -no-reboot \
-		-m 2048 -smp 2 $(accel_args) -nic none -pidfile "$work/qemu.pid" \
+		-m 2048 -smp 2 $(accel_args "$accel") -nic none -pidfile "$work/qemu.pid" \
 		-kernel "$vmlinuz" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=3 cgroup_no_v1=all" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
@@ -191,7 +249,7 @@ report() {
 
 # One kernel series: fetch, boot, report. Appends to $summary; sets $failed.
 run_series() {
-	local series=$1 kdir ver initrd res scratch console t0 rc=0 st
+	local series=$1 kdir ver initrd res scratch console t0 rc=0 st accel wall
 	kdir=$("$here/fetch-kernel.sh" "$series") || { log "$series: cannot fetch a kernel"; failed=1
 		summary+="${summary:+; }$series: no kernel"; return; }
 	ver=$(cat "$kdir/version")
@@ -203,12 +261,14 @@ run_series() {
 	# Sparse: only what the guest writes takes host disk space.
 	truncate -s "${BERTH_KERNEL_SCRATCH_SIZE:-8G}" "$scratch"
 	mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 "$scratch"
-	log "booting $ver ($(accel_args | cut -d' ' -f2)), limit ${limit}s"
+	choose_accel "$kdir/root/boot/vmlinuz-$ver" "$initrd"
+	log "booting $ver ($accel), limit ${limit}s"
 	t0=$(date +%s)
 	boot "$ver" "$kdir/root/boot/vmlinuz-$ver" "$initrd" "$res" "$scratch" "$console" || rc=$?
 	# The console's last line (the power-off) may lack its newline.
 	[ -z "$(tail -c 1 "$console")" ] || echo
-	log "$ver: guest ran $(($(date +%s) - t0))s"
+	wall=$(($(date +%s) - t0))
+	log "$ver: guest ran ${wall}s ($accel)"
 	report "$ver" "$res"
 	st=$(cat "$res/exit-status" 2>/dev/null || echo none)
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] || [ "$st" != 0 ]; then
@@ -223,8 +283,8 @@ run_series() {
 		tail -n 40 "$console" | sed 's/^/    /'
 		k_fail=$((k_fail + 1))
 	fi
-	echo "kernel $ver: $k_pass passed, $k_fail failed, $k_skip skipped"
-	summary+="${summary:+; }$ver: $k_pass passed, $k_fail failed, $k_skip skipped"
+	echo "kernel $ver: $k_pass passed, $k_fail failed, $k_skip skipped ($accel, guest ${wall}s)"
+	summary+="${summary:+; }$ver: $k_pass passed, $k_fail failed, $k_skip skipped ($accel, ${wall}s)"
 	[ "$k_fail" -eq 0 ] || failed=1
 	if [ -n "${BERTH_KERNEL_KEEP:-}" ]; then
 		mkdir -p "$BERTH_KERNEL_KEEP/$ver"

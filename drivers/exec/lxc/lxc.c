@@ -20,6 +20,7 @@
 #include "lxc-seccomp.h"
 #include <berth/error.h>
 #include <berth/exec.h>
+#include <berth/fdutil.h>
 #include <berth/fsutil.h>
 #include <berth/host.h>
 #include <berth/json.h>
@@ -42,10 +43,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 /* How long a start may take before berth gives up on it. */
 #define LXC_START_TIMEOUT_MS 30000
@@ -980,7 +977,11 @@ attach_exec (void *data)
       return 127;
     }
   const char **argv = berth_exec_helper_argv (program, p->args, NULL);
-  syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (berth_fd_cloexec_from (3) < 0)
+    {
+      fprintf (stderr, "berth: close berth's descriptors: %s\n", strerror (errno));
+      return 126;
+    }
   syscall (SYS_execveat, p->helper_fd, "", argv, p->env, AT_EMPTY_PATH);
   fprintf (stderr, "berth: exec berth's exec helper for %s: %s\n", program, strerror (errno));
   return 126;

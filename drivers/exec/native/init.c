@@ -5,6 +5,7 @@
  * on the sync socket. Nothing here allocates after the mounts start. */
 #include "config.h"
 #include "native.h"
+#include <berth/fdutil.h>
 #include <berth/fsutil.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,10 +29,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 /* Exit codes a shell would give: 127 not found, 126 found but not runnable. */
 #define EXIT_NOT_FOUND 127
@@ -938,7 +935,7 @@ exec_program (BerthInitPlan *plan, const char *program)
   /* Every fd berth had is closed by the exec, the sync socket only by the
    * program's (the helper passes it on); marked before any filter, which
    * may deny close_range. */
-  if (syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+  if (berth_fd_cloexec_from (3) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "close berth's descriptors");
   if (fcntl (plan->sync_fd, F_SETFD, 0) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "pass the sync socket to berth's exec helper");
