@@ -43,7 +43,7 @@ export BERTH_KERNEL_CACHE=$cache
 # Every job the guest runs; a missing TAP file is a failure.
 jobs=(storage-overlay storage-vfs storage-btrfs storage-aufs
 	storage-devicemapper-loop storage-devicemapper-direct cli-devicemapper leftovers)
-[ "${BERTH_KERNEL_EXEC:-1}" = 0 ] || jobs+=(exec-overlay oci-conformance oci-cli)
+[ "${BERTH_KERNEL_EXEC:-1}" = 0 ] || jobs+=(exec-overlay oci-conformance oci-cli clients-docker clients-podman)
 if [ -n "${BERTH_KERNEL_JOBS:-}" ]; then
 	read -ra jobs <<< "$BERTH_KERNEL_JOBS"
 	jobs+=(leftovers)

@@ -203,6 +203,20 @@ if [ "${BERTH_KERNEL_EXEC:-1}" != 0 ]; then
 		"$B/tests/oci/test-oci" --tap -k
 fi
 
+# berth-runc under Docker and podman on a cgroup2-only kernel, each
+# scenario against runc (tests/clients/): a part of each table, since every
+# scenario runs twice and a container start takes seconds under TCG; no
+# networking (CLIENTS_NETWORK=none: the guest loads no bridge or netfilter
+# modules), so dockerd runs with --bridge=none --iptables=false.
+GUEST_DOCKER='^(run echo|run missing command|exec|pause \+ unpause|cgroup is the container.s own|default capabilities|mknod /tmp/tun c 10 200|devices in /dev|--read-only|run -t tty|exec -t tty)$'
+GUEST_PODMAN='^(run echo|exec|--read-only|--tmpfs|devices in /dev|run -t tty)$'
+if [ "${BERTH_KERNEL_EXEC:-1}" != 0 ]; then
+	job clients-docker env BERTH_RUNC_BIN="$B/berth-runc" BERTH_EXEC_HELPER="$B/berth-exec-helper" \
+		CLIENTS_NETWORK=none ONLY="$GUEST_DOCKER" "$B/tests/clients/test-docker.sh"
+	job clients-podman env BERTH_RUNC_BIN="$B/berth-runc" BERTH_EXEC_HELPER="$B/berth-exec-helper" \
+		ONLY="$GUEST_PODMAN" "$B/tests/clients/test-podman.sh"
+fi
+
 echo "1..$n_sweep" >> "$R/leftovers.tap"
 dmesg | tail -n 50 > "$R/dmesg.txt"
 rm -rf --one-file-system "$SCRATCH" 2>/dev/null || true

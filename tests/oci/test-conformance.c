@@ -1524,6 +1524,33 @@ test_namespaces_bad_path (Conf *c, gconstpointer data)
   assert_nothing_left (c);
 }
 
+/* What berth-runc cannot honour but goes on without is a warning in the
+ * --log file, where containerd's shim and Docker look, never silent: an
+ * AppArmor profile (the native driver has none), and a capability this
+ * host's bounding set lacks (this build host lacks CAP_SYS_RESOURCE). */
+static void
+test_warnings_logged (Conf *c, gconstpointer data)
+{
+  (void) data;
+  gboolean can_lack = prctl (PR_CAPBSET_READ, CAP_SYS_RESOURCE, 0, 0, 0) != 1;
+  g_autofree char *log = g_build_filename (c->oci.dir, "runc.log", NULL);
+  oci_set_script (&c->oci, "echo ran");
+  oci_config_set (&c->oci, "process.apparmorProfile", "\"docker-default\"");
+  oci_config_append (&c->oci, "process.capabilities.bounding", "\"CAP_SYS_RESOURCE\"");
+  g_autofree char *out = NULL, *err = NULL;
+  int rc = oci_runc (&c->oci, &out, &err, "--log", log, "--log-format", "json", "run", "--bundle",
+                     c->oci.bundle, c->id, NULL);
+  g_assert_cmpint (rc, ==, 0);
+  g_assert_cmpstr (out, ==, "ran\n");
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "{\"level\":\"warning\",\"msg\":\"apparmorProfile docker-default: not applied"));
+  if (can_lack)
+    g_assert_nonnull (strstr (text, "\"msg\":\"capability CAP_SYS_RESOURCE: this host's bounding set lacks it"));
+  else
+    g_test_message ("this host's bounding set has CAP_SYS_RESOURCE: the capability warning is not due");
+}
+
 /* ---- the rest of linux.resources ---- */
 
 static gboolean
@@ -1884,6 +1911,7 @@ main (int argc, char **argv)
     { "hooks-timeout", test_hooks_timeout },
     { "hooks-poststart-fails", test_hooks_poststart_fails },
     { "hooks-after-fail-logged", test_hooks_poststart_fails },
+    { "warnings-logged", test_warnings_logged },
     { "devices", test_devices },
     { "devices-invalid", test_devices_invalid },
     { "cgroup-devices", test_cgroup_devices },
