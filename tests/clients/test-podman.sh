@@ -68,7 +68,7 @@ cleanup () {
   timeout 60 $PODMAN rmi -af >/dev/null 2>&1
   for p in $(pgrep -f "$SCRATCH"); do kill -9 "$p" 2>/dev/null; echo "# killed leftover process $p"; done
   unmount_scratch | tap_diag   # dockerd leaves its netns/default
-  rmdir /sys/fs/cgroup/*/"$CGPARENT"/conmon 2>/dev/null   # podman's, for conmon
+  rmdir /sys/fs/cgroup/*/"$CGPARENT"/conmon /sys/fs/cgroup/"$CGPARENT"/conmon 2>/dev/null   # podman's, for conmon (v1 or cgroup2-only)
   left=$(remove_cgroups "$CGPARENT")
   restore_iptables "$SCRATCH/before"
   left=$(echo "$left"; host_leftovers "$SCRATCH/before")
