@@ -463,6 +463,8 @@ release_child (BerthExec *c, const Namespaces *ns, int sync_fd, BerthCgroup *cg,
     return FALSE;
   if (!into_cgroup && !berth_cgroup_enter (cg, c->pid, error))
     return FALSE;
+  if (into_cgroup && !berth_cgroup_apply_cpuset (cg, c->pid, error))
+    return FALSE;
   gboolean want_tree = ((ns->made | ns->joined) & CLONE_NEWUSER) && (ns->made & CLONE_NEWNS);
   int tree = want_tree ? rootfs_tree_for_userns (c, error) : -1;
   if (want_tree && tree < 0)
