@@ -403,7 +403,20 @@ test_berth_binary_unreachable (Fixture *f, gconstpointer data)
                                   "for p in /proc/[0-9]*; do readlink $p/exe; done 2>/dev/null;"
                                   "echo x >> /proc/1/exe 2>/dev/null && echo wrote || echo refused");
   g_assert_null (strstr (out, "berth"));
-  g_assert_nonnull (strstr (out, "refused"));
+  /* The write is refused (ETXTBSY), or, on overlay in 5.10, where exec
+   * denies writes to the lower file only, it copies the file up into this
+   * container's own layer. Either way the image keeps its file: a fresh
+   * container's busybox does not end in the "x\n" written. */
+  if (strstr (out, "wrote"))
+    {
+      g_autofree char *tail = NULL, *terr = NULL;
+      g_assert_cmpint (run_script (f, "--rm", NULL, "tail -c 2 /bin/busybox | od -An -tx1", &tail,
+                                   &terr),
+                       ==, 0);
+      g_assert_null (strstr (tail, "78 0a"));
+    }
+  else
+    g_assert_nonnull (strstr (out, "refused"));
   g_autofree char *o2 = exec_in (f, id, "printf '#!/proc/self/exe\\n' > /evil; chmod +x /evil");
   g_autofree char *o3 = NULL, *e3 = NULL;
   g_assert_cmpint (fb (f, &o3, &e3, "exec", id, "/evil", NULL), ==, 126);

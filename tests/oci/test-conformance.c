@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -313,6 +314,16 @@ test_user_namespace (Conf *c, gconstpointer data)
                            "awk '{ print \"gid_map:\", $1, $2, $3 }' /proc/self/gid_map\n"
                            "echo \"id: $(id -u) $(id -g)\"\n"
                            "grep -E '^(Uid|Gid):' /proc/self/status\n");
+  /* Without id-mapped mounts (mount_setattr, Linux 5.12) the container sees
+   * the rootfs's owners as they are on disk, so, as runc requires, the
+   * bundle's rootfs must belong to the mapped root. */
+  if (syscall (SYS_mount_setattr, -1, "", 0, NULL, 0) < 0 && errno == ENOSYS)
+    {
+      g_test_message ("no mount_setattr: the rootfs goes to 100000:200000, as runc requires");
+      g_autofree char *rootfs = oci_rootfs_path (&c->oci, ".");
+      char *argv[] = { "chown", "-R", "-h", "100000:200000", rootfs, NULL };
+      g_assert_cmpint (tu_run (argv, NULL, NULL), ==, 0);
+    }
   oci_config_append (&c->oci, "linux.namespaces", "{\"type\": \"user\"}");
   oci_config_set (&c->oci, "linux.uidMappings",
                   "[{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]");

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -1323,6 +1324,56 @@ berth_cgroup_v2_fd (BerthCgroup *cg)
   if (cg->v2_fd < 0)
     cg->v2_fd = open (((Hierarchy *) cg->hier->pdata[0])->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   return cg->v2_fd;
+}
+
+/* A cpuset list ("0-3,8\n") as a CPU set; FALSE if it is not one. */
+static gboolean
+parse_cpu_list (const char *text, cpu_set_t *set)
+{
+  CPU_ZERO (set);
+  const char *p = text;
+  while (*p && *p != '\n')
+    {
+      char *end;
+      unsigned long first = strtoul (p, &end, 10), last = first;
+      if (end == p)
+        return FALSE;
+      if (*end == '-')
+        {
+          p = end + 1;
+          last = strtoul (p, &end, 10);
+          if (end == p || last < first)
+            return FALSE;
+        }
+      for (unsigned long cpu = first; cpu <= last && cpu < CPU_SETSIZE; cpu++)
+        CPU_SET (cpu, set);
+      p = *end == ',' ? end + 1 : end;
+    }
+  return TRUE;
+}
+
+/* Kernels before 6.2 (and its stable backports; bullseye's 5.10 among
+ * them) leave a process cloned with CLONE_INTO_CGROUP on its parent's CPU
+ * affinity instead of its new cpuset's. Where the two differ, the child
+ * gets cpuset.cpus.effective, as a fixed kernel or a migration would. */
+gboolean
+berth_cgroup_apply_cpuset (BerthCgroup *cg, pid_t pid, GError **error)
+{
+  Hierarchy *u = unified_hierarchy (cg);
+  g_autofree char *text = NULL;
+  if (u == NULL || !read_cg (u->dir, "cpuset.cpus.effective", &text, error))
+    return u == NULL;
+  cpu_set_t want, have;
+  if (text == NULL || !parse_cpu_list (text, &want) || CPU_COUNT (&want) == 0)
+    return TRUE; /* no cpuset controller here, or nothing to go by */
+  if (sched_getaffinity (pid, sizeof have, &have) < 0)
+    return berth_fail_errno (error, errno, "read the CPU affinity of %d", (int) pid);
+  if (CPU_EQUAL (&want, &have))
+    return TRUE;
+  if (sched_setaffinity (pid, sizeof want, &want) < 0)
+    return berth_fail_errno (error, errno, "set the CPU affinity of %d to its cpuset (%s)",
+                             (int) pid, g_strstrip (text));
+  return TRUE;
 }
 
 gboolean

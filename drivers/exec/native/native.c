@@ -476,6 +476,8 @@ release_child (BerthExec *c, const Namespaces *ns, int sync_fd, BerthCgroup *cg,
     return FALSE;
   if (!into_cgroup && !berth_cgroup_enter (cg, c->pid, error))
     return FALSE;
+  if (into_cgroup && !berth_cgroup_apply_cpuset (cg, c->pid, error))
+    return FALSE;
   if (!set_oom_score_adj (c, error))
     return FALSE;
   gboolean want_tree = ((ns->made | ns->joined) & CLONE_NEWUSER) && (ns->made & CLONE_NEWNS);

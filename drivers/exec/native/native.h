@@ -43,6 +43,9 @@ char **berth_cgroup_dirs (BerthCgroup *cg);
 /* An O_DIRECTORY fd of the v2 cgroup for clone3's CLONE_INTO_CGROUP, or -1
  * where that cannot place the process in every hierarchy (v1, hybrid). */
 int berth_cgroup_v2_fd (BerthCgroup *cg);
+/* After CLONE_INTO_CGROUP: give @pid its cpuset's CPUs where the kernel
+ * did not (before 6.2). */
+gboolean berth_cgroup_apply_cpuset (BerthCgroup *cg, pid_t pid, GError **error);
 /* Move @pid into the cgroup in every hierarchy. */
 gboolean berth_cgroup_enter (BerthCgroup *cg, pid_t pid, GError **error);
 gboolean berth_cgroup_freeze (BerthCgroup *cg, gboolean frozen, GError **error);
