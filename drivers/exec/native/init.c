@@ -902,7 +902,16 @@ load_seccomp (BerthInitPlan *plan)
 }
 
 /* The caller's ignored signals and blocked mask survive exec: a container
- * started from a nohup'ed shim would never see SIGHUP. runc resets both. */
+ * started from a nohup'ed shim would never see SIGHUP. runc resets both.
+ * Through the raw syscall: glibc's sigaction refuses the two real-time
+ * signals it keeps for itself (32, 33), which a caller may ignore too. */
+struct berth_kernel_sigaction {
+  void *handler;
+  unsigned long flags;
+  void *restorer;
+  guint64 mask;
+};
+
 static void
 reset_signals (BerthInitPlan *plan)
 {
@@ -910,12 +919,13 @@ reset_signals (BerthInitPlan *plan)
   sigemptyset (&none);
   if (sigprocmask (SIG_SETMASK, &none, NULL) < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "reset the signal mask");
-  for (int sig = 1; sig < NSIG; sig++)
+  for (int sig = 1; sig <= 64; sig++)
     {
-      struct sigaction old;
-      if (sig != SIGKILL && sig != SIGSTOP && sigaction (sig, NULL, &old) == 0
-          && old.sa_handler == SIG_IGN)
-        signal (sig, SIG_DFL);
+      struct berth_kernel_sigaction old, dfl = { .handler = SIG_DFL };
+      if (sig != SIGKILL && sig != SIGSTOP
+          && syscall (SYS_rt_sigaction, sig, NULL, &old, sizeof old.mask) == 0
+          && old.handler == SIG_IGN)
+        syscall (SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
     }
 }
 
