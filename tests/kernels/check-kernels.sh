@@ -3,7 +3,7 @@
 # other kernels under qemu, and report their TAP results.
 #
 # usage: check-kernels.sh [BUILD_DIR]          (as root; `make check-kernels`)
-# env:   BERTH_KERNELS        kernel series to test (default "6.1 5.10": bookworm, bullseye)
+# env:   BERTH_KERNELS        kernel series to test (default "6.1"; "6.1 5.10" adds bullseye's)
 #        BERTH_KERNEL_CACHE   kernels and initramfs cache (/var/cache/berth/kernels)
 #        BERTH_KERNEL_TIMEOUT seconds one guest may run (default 3600)
 #        BERTH_KERNEL_JOB_TIMEOUT seconds one job in the guest may run (600)
@@ -27,7 +27,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd -P)
 build=$(cd "${1:-.}" && pwd -P)
-series_list=${BERTH_KERNELS:-6.1 5.10}
+# 5.10 is not in the default: under TCG on 2 cores its guest takes about
+# 30 minutes, which CI's budget cannot hold beside the rest.
+series_list=${BERTH_KERNELS:-6.1}
 cache=${BERTH_KERNEL_CACHE:-/var/cache/berth/kernels}
 # Under TCG on 2 cores a 6.1 guest takes about 8 minutes and a 5.10 one 25
 # to 35 (its storage suites' "deep" cases, devicemapper's above all); the
