@@ -1241,10 +1241,12 @@ test_devices_invalid (Conf *c, gconstpointer data)
 /* ---- device cgroup ---- */
 
 /* The spec's rules (deny all, allow the default nodes) with a node of its
- * own, /dev/fuse, allowed for reading only: it opens for reading and
- * refuses a write, while /dev/null beside it works. (A rule against one
- * of the default nodes would change nothing: runc's implicit allow list
- * comes after the spec's rules, and berth's does too.)
+ * own, /dev/blk (the first loop device, 7:0, which every kernel here has),
+ * allowed for reading only: it opens for reading and refuses a write,
+ * while /dev/null beside it works. (A rule against one of the default
+ * character nodes would change nothing: runc's implicit allow list comes
+ * after the spec's rules, and berth's does too; it lets block devices be
+ * made, not read or written.)
  * berth enforces the rules with the v1 devices controller, or on a
  * cgroup2-only host with a BPF device program. */
 static void
@@ -1258,21 +1260,26 @@ test_cgroup_devices (Conf *c, gconstpointer data)
                     "cgroup2-only: nothing enforces device rules");
       return;
     }
+  if (!g_file_test ("/sys/block/loop0", G_FILE_TEST_EXISTS))
+    {
+      skip_because ("no loop0 block device (/sys/block/loop0) in this kernel");
+      return;
+    }
   oci_set_script (&c->oci, "exec 2>&1\n"
-                           "exec 3</dev/fuse && echo '/dev/fuse: opened for reading'\n"
-                           "(exec 4>/dev/fuse) || echo '/dev/fuse: not for writing'\n"
+                           "exec 3</dev/blk && echo '/dev/blk: opened for reading'\n"
+                           "(exec 4>/dev/blk) || echo '/dev/blk: not for writing'\n"
                            "echo x > /dev/null && echo '/dev/null: writable'\n"
                            "cat /dev/null && echo '/dev/null: readable'\n");
   oci_config_append (&c->oci, "linux.devices",
-                     "{\"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229,"
-                     " \"fileMode\": 438}");
+                     "{\"path\": \"/dev/blk\", \"type\": \"b\", \"major\": 7, \"minor\": 0,"
+                     " \"fileMode\": 432}");
   oci_config_append (&c->oci, "linux.resources.devices",
-                     "{\"allow\": true, \"type\": \"c\", \"major\": 10, \"minor\": 229, \"access\": \"r\"}");
+                     "{\"allow\": true, \"type\": \"b\", \"major\": 7, \"minor\": 0, \"access\": \"r\"}");
   g_autofree char *out = conf_run (c, 0);
   g_assert_cmpstr (out, ==,
-                   "/dev/fuse: opened for reading\n"
-                   "sh: can't create /dev/fuse: Operation not permitted\n"
-                   "/dev/fuse: not for writing\n"
+                   "/dev/blk: opened for reading\n"
+                   "sh: can't create /dev/blk: Operation not permitted\n"
+                   "/dev/blk: not for writing\n"
                    "/dev/null: writable\n"
                    "/dev/null: readable\n");
 }
