@@ -844,10 +844,12 @@ test_console_socket (Fixture *f, gconstpointer data)
   close (master2);
 
   /* --tty in the foreground: berth-runc relays the terminal itself, as
-   * runc does; detached, it needs the socket. */
+   * runc does; detached, it needs the socket. The line is read before
+   * anything is printed: the terminal echoes "typed" whenever it arrives,
+   * which could fall in the middle of an earlier line. */
   g_autofree char *out4 = NULL, *err4 = NULL;
   rc = runc_stdin (f, "typed\n", &out4, &err4, "exec", "--tty", "cli-tty", "sh", "-c",
-                       "test -t 0 && echo on-tty; read line; echo \"got $line\"; exit 4", NULL);
+                       "read line; test -t 0 && echo on-tty; echo \"got $line\"; exit 4", NULL);
   g_assert_cmpstr (err4, ==, "");
   g_assert_cmpint (rc, ==, 4);
   g_assert_nonnull (strstr (out4, "on-tty\r\n"));
