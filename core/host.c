@@ -233,22 +233,6 @@ berth_host_kernel (void)
   return g_strdup_printf ("%s %s %s", u.sysname, u.release, u.machine);
 }
 
-gboolean
-berth_host_has_filesystem (const char *fstype)
-{
-  g_autofree char *contents = NULL;
-  if (!g_file_get_contents ("/proc/filesystems", &contents, NULL, NULL))
-    return FALSE;
-  g_auto (GStrv) lines = g_strsplit (contents, "\n", -1);
-  for (char **l = lines; *l; l++)
-    {
-      const char *name = strrchr (*l, '\t');
-      if (g_strcmp0 (name ? name + 1 : *l, fstype) == 0)
-        return TRUE;
-    }
-  return FALSE;
-}
-
 char *
 berth_host_existing_ancestor (const char *path)
 {

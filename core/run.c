@@ -715,6 +715,10 @@ gboolean
 berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOptions *options,
                        GError **error)
 {
+  /* Declared before the first goto: the failure labels are in their scope,
+   * and jumping past an auto-cleaned variable would free garbage. */
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GError) unrecorded = NULL;
   g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
   if (s == NULL)
     return FALSE;
@@ -787,8 +791,6 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
       goto fail_stdio;
     }
   int pid = 0, code = 125;
-  g_autoptr (GError) local = NULL;
-  g_autoptr (GError) unrecorded = NULL;
   gboolean recorded = release_monitor (store, c, s, monitor, rootfs, options, go_pipe[1],
                                        &unrecorded);
   gboolean started = read_report (report_pipe[0], monitor, &pid, &code, &local);

@@ -93,12 +93,6 @@ static const char *const default_caps[] = {
 };
 
 const char *const *
-berth_default_capabilities (void)
-{
-  return default_caps;
-}
-
-const char *const *
 berth_all_capabilities (void)
 {
   return all_caps;

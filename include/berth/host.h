@@ -22,7 +22,6 @@ void berth_host_userns_status (GPtrArray *pairs);
 /* The exec driver berth create and run use without --exec-driver; @rule
  * says why. */
 const char *berth_host_default_exec_driver (const char **rule);
-gboolean berth_host_has_filesystem (const char *fstype);
 
 /* Pick a storage driver for a store at @root by the host rule: btrfs when the
  * store is on btrfs, else overlay if it works here, else vfs. @rule explains. */

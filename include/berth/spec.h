@@ -46,8 +46,6 @@ char *berth_spec_user_home (const char *rootfs_dir, guint32 uid);
 /* Docker's default seccomp profile as an OCI linux.seccomp object. */
 JsonNode *berth_seccomp_default_profile (void);
 
-/* Docker's default capability set ("CAP_CHOWN", ...), NULL-terminated, static. */
-const char *const *berth_default_capabilities (void);
 /* All capability names this berth knows, NULL-terminated, static. */
 const char *const *berth_all_capabilities (void);
 /* "NET_ADMIN" or "cap_net_admin" -> "CAP_NET_ADMIN"; NULL if unknown. */

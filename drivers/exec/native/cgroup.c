@@ -1308,12 +1308,6 @@ berth_cgroup_open (const char *path, GError **error)
   return cgroup_new (path, error);
 }
 
-const char *
-berth_cgroup_path (BerthCgroup *cg)
-{
-  return cg->path;
-}
-
 int
 berth_cgroup_v2_fd (BerthCgroup *cg)
 {

@@ -196,11 +196,13 @@ static gboolean
 save_state (BerthExec *c, GError **error)
 {
   NativeState *s = state_of (c);
-  g_autofree char *json = g_strdup_printf (
-      "{\"pid\":%d,\"startTime\":%" G_GUINT64_FORMAT ",\"cgroupsPath\":\"%s\"}\n", (int) c->pid,
-      s->start_time, s->cgroup_path);
+  g_autoptr (JsonObject) o = json_object_new ();
+  json_object_set_int_member (o, "pid", c->pid);
+  json_object_set_int_member (o, "startTime", (gint64) s->start_time);
+  json_object_set_string_member (o, "cgroupsPath", s->cgroup_path);
+  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
   g_autofree char *path = g_build_filename (c->state_dir, "native.json", NULL);
-  return berth_write_file_replace (path, json, strlen (json), 0600, error);
+  return berth_json_write (path, node, error);
 }
 
 static gboolean

@@ -33,7 +33,6 @@ BerthCgroup *berth_cgroup_open (const char *path, GError **error);
  * are written; one the host cannot set is an error naming the file, and
  * those written before it stay. */
 gboolean berth_cgroup_update (BerthCgroup *cg, JsonObject *resources, GError **error);
-const char *berth_cgroup_path (BerthCgroup *cg);
 /* The hierarchies as a container's "cgroup" mount shows them: "cgroup2" for
  * the unified one, else the v1 controller set ("cpu", "name=systemd"). */
 char **berth_cgroup_hierarchy_names (BerthCgroup *cg);
