@@ -21,6 +21,7 @@ berth_cli_open_store (BerthCli *cli, GError **error)
   char **opts = cli->storage_opts ? (char **) cli->storage_opts->pdata : NULL;
   if (!berth_store_set_storage_options (store, opts, error))
     return NULL;
+  berth_store_set_caller_fds (store, cli->caller_fds);
   return g_steal_pointer (&store);
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -36,6 +37,35 @@ static gint
 cmp_names (gconstpointer a, gconstpointer b)
 {
   return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static gint
+compare_fds (gconstpointer a, gconstpointer b)
+{
+  return *(const int *) a - *(const int *) b;
+}
+
+GArray *
+berth_fd_list_open (int first, GError **error)
+{
+  g_autoptr (GArray) fds = g_array_new (FALSE, FALSE, sizeof (int));
+  DIR *dir = opendir ("/proc/self/fd");
+  if (dir == NULL)
+    {
+      berth_fail_errno (error, errno, "open /proc/self/fd");
+      return NULL;
+    }
+  struct dirent *d;
+  while ((d = readdir (dir)))
+    {
+      char *end;
+      long fd = strtol (d->d_name, &end, 10);
+      if (*end == '\0' && end != d->d_name && fd >= first && fd != dirfd (dir))
+        g_array_append_val (fds, (int) { fd });
+    }
+  closedir (dir);
+  g_array_sort (fds, compare_fds);
+  return g_steal_pointer (&fds);
 }
 
 GPtrArray *

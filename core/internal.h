@@ -18,6 +18,7 @@ struct BerthStore {
   pid_t attached_monitor;
   int attached_pty;
   int attached_exit_fd; /* the monitor writes the exit code here once recorded */
+  GArray *caller_fds; /* see berth_store_set_caller_fds; NULL: none known */
 };
 
 char *berth_store_path (BerthStore *store, const char *first, ...) G_GNUC_NULL_TERMINATED;

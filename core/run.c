@@ -489,11 +489,40 @@ await_go (int fd)
   return n == 1 && c == 'G';
 }
 
+static gboolean
+monitor_uses_fd (const Monitor *m, const BerthExecStdio *stdio, const int close_after_start[3],
+                 int fd)
+{
+  const int used[] = { m->report_fd, m->exit_fd, m->go_fd, m->log_fd, m->out_r, m->err_r,
+                       m->stdin_relay, m->stdin_w, m->pty_master, stdio->in, stdio->out,
+                       stdio->err, close_after_start[0], close_after_start[1],
+                       close_after_start[2] };
+  for (guint i = 0; i < G_N_ELEMENTS (used); i++)
+    if (used[i] == fd)
+      return TRUE;
+  return FALSE;
+}
+
+/* The monitor lives as long as the container: it must not keep the files
+ * of the command that forked it open ("berth run -d ... 7>FILE"). */
+static void
+close_caller_fds (const Monitor *m, const BerthExecStdio *stdio, const int close_after_start[3])
+{
+  GArray *fds = m->store->caller_fds;
+  for (guint i = 0; fds && i < fds->len; i++)
+    {
+      int fd = g_array_index (fds, int, i);
+      if (!monitor_uses_fd (m, stdio, close_after_start, fd))
+        close (fd);
+    }
+}
+
 /* Runs in the forked monitor; never returns. */
 G_GNUC_NORETURN static void
 monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
 {
   berth_store_unlock (m->store);
+  close_caller_fds (m, stdio, close_after_start);
   setsid ();
   signal (SIGPIPE, SIG_IGN);
   if (!await_go (m->go_fd))

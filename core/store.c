@@ -392,6 +392,14 @@ berth_store_lock (BerthStore *store, GError **error)
 }
 
 void
+berth_store_set_caller_fds (BerthStore *store, GArray *fds)
+{
+  if (store->caller_fds)
+    g_array_unref (store->caller_fds);
+  store->caller_fds = fds ? g_array_ref (fds) : NULL;
+}
+
+void
 berth_store_close (BerthStore *store)
 {
   if (store == NULL)
@@ -406,6 +414,8 @@ berth_store_close (BerthStore *store)
   g_strfreev (store->conf_storage_opts);
   g_free (store->default_driver);
   g_free (store->default_rule);
+  if (store->caller_fds)
+    g_array_unref (store->caller_fds);
   g_free (store);
 }
 

@@ -1217,6 +1217,45 @@ test_killed_run (Fixture *f, gconstpointer data)
   assert_rm_f_clears (f, "early", id2, one);
 }
 
+/* Does process @pid hold a descriptor on @path? */
+static gboolean
+holds_file (int pid, const char *path)
+{
+  g_autofree char *fd_dir = g_strdup_printf ("/proc/%d/fd", pid);
+  g_autoptr (GDir) d = g_dir_open (fd_dir, 0, NULL);
+  g_assert_nonnull (d);
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    {
+      g_autofree char *link = g_build_filename (fd_dir, name, NULL);
+      g_autofree char *target = g_file_read_link (link, NULL);
+      if (g_strcmp0 (target, path) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* A descriptor the caller of `run -d` left open is not kept for the
+ * container's life, by its monitor or by the container. */
+static void
+test_monitor_caller_fds (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *file = g_build_filename (f->dir, "held", NULL);
+  char *argv[] = { "sh", "-c", "exec \"$0\" --root \"$1\" run -d --name fds busybox sleep 100 7>\"$2\"",
+                   (char *) tu_berth_bin (), f->root, file, NULL };
+  g_assert_cmpint (tu_run (argv, NULL, NULL), ==, 0);
+  g_autofree char *id = container_id (f, "fds");
+  int monitor = monitor_pid (f, id);
+  g_assert_cmpint (monitor, >, 0);
+  g_autoptr (GArray) pids = cgroup_pids (id);
+  g_assert_cmpuint (pids->len, ==, 1);
+  g_assert_false (holds_file (monitor, file));
+  g_assert_false (holds_file (g_array_index (pids, int, 0), file));
+  g_array_append_val (pids, monitor);
+  assert_rm_f_clears (f, "fds", id, pids);
+}
+
 /* An OCI image layout with a gzip layer, named by the containerd annotation. */
 static void
 test_load_oci (Fixture *f, gconstpointer data)
@@ -1356,5 +1395,7 @@ main (int argc, char **argv)
   g_test_add ("/cli/foreign-root", Fixture, NULL, fixture_setup, test_foreign_root, fixture_teardown);
   g_test_add ("/cli/store-marker", Fixture, NULL, fixture_setup, test_store_marker, fixture_teardown);
   g_test_add ("/cli/killed-run", Fixture, NULL, fixture_setup, test_killed_run, fixture_teardown);
+  g_test_add ("/cli/monitor-caller-fds", Fixture, NULL, fixture_setup, test_monitor_caller_fds,
+              fixture_teardown);
   return g_test_run ();
 }

@@ -29,6 +29,11 @@ typedef void (*BerthProgressFunc) (guint64 bytes_done, gpointer data);
 /* Open (creating if needed) the store at @root and take its lock.
  * @driver_override: --storage-driver, or NULL. */
 BerthStore *berth_store_open (const char *root, const char *driver_override, GError **error);
+/* The descriptors (beyond stdio) the command inherited from its caller,
+ * taken before it opened any of its own (@fds is referenced). A container's
+ * monitor closes them, so `berth run -d ... 7>FILE` does not keep FILE open
+ * for the container's life. */
+void berth_store_set_caller_fds (BerthStore *store, GArray *fds);
 void berth_store_close (BerthStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthStore, berth_store_close)
 
