@@ -160,6 +160,23 @@ parent_error (GError **error, const char *rel, const char *prefix, int errsv)
   return berth_fail_errno (error, errsv, "open parent of %s", rel);
 }
 
+/* @name under @dirfd is taken yet did not resolve to a directory: a symlink
+ * whose target the layer does not have (it resolves among the layer's own
+ * entries only), or something that is no directory. */
+static gboolean
+unresolved_parent (int dirfd, const char *name, const char *rel, const char *prefix,
+                   GError **error)
+{
+  char target[PATH_MAX];
+  ssize_t n = readlinkat (dirfd, name, target, sizeof target - 1);
+  if (n < 0)
+    return parent_error (error, rel, prefix, EEXIST);
+  target[n] = '\0';
+  g_autofree char *why = g_strdup_printf ("parent '%s' is a symlink to '%.200s', "
+                                          "which is not in this layer", prefix, target);
+  return bad_entry (error, rel, why);
+}
+
 /* Walk @parent one component at a time, making the missing directories inside
  * the already-resolved one, so a dangling symlink is never created through. */
 static int
@@ -181,8 +198,12 @@ make_parents (Extractor *x, const char *rel, const char *parent, GError **error)
           if (mkdirat (cur, *c, 0755) < 0)
             {
               int errsv = errno;
+              if (errsv == EEXIST)
+                unresolved_parent (cur, *c, rel, prefix->str, error);
+              else
+                parent_error (error, rel, prefix->str, errsv);
               close (cur);
-              return parent_error (error, rel, prefix->str, errsv), -1;
+              return -1;
             }
           g_hash_table_add (x->written, g_strdup (prefix->str));
           next = openat (cur, *c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
