@@ -1,5 +1,6 @@
 #include "config.h"
 #include <berth/archive.h>
+#include <berth/copy.h>
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <archive.h>
@@ -159,6 +160,23 @@ parent_error (GError **error, const char *rel, const char *prefix, int errsv)
   return berth_fail_errno (error, errsv, "open parent of %s", rel);
 }
 
+/* @name under @dirfd is taken yet did not resolve to a directory: a symlink
+ * whose target the layer does not have (it resolves among the layer's own
+ * entries only), or something that is no directory. */
+static gboolean
+unresolved_parent (int dirfd, const char *name, const char *rel, const char *prefix,
+                   GError **error)
+{
+  char target[PATH_MAX];
+  ssize_t n = readlinkat (dirfd, name, target, sizeof target - 1);
+  if (n < 0)
+    return parent_error (error, rel, prefix, EEXIST);
+  target[n] = '\0';
+  g_autofree char *why = g_strdup_printf ("parent '%s' is a symlink to '%.200s', "
+                                          "which is not in this layer", prefix, target);
+  return bad_entry (error, rel, why);
+}
+
 /* Walk @parent one component at a time, making the missing directories inside
  * the already-resolved one, so a dangling symlink is never created through. */
 static int
@@ -180,8 +198,12 @@ make_parents (Extractor *x, const char *rel, const char *parent, GError **error)
           if (mkdirat (cur, *c, 0755) < 0)
             {
               int errsv = errno;
+              if (errsv == EEXIST)
+                unresolved_parent (cur, *c, rel, prefix->str, error);
+              else
+                parent_error (error, rel, prefix->str, errsv);
               close (cur);
-              return parent_error (error, rel, prefix->str, errsv), -1;
+              return -1;
             }
           g_hash_table_add (x->written, g_strdup (prefix->str));
           next = openat (cur, *c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -680,6 +702,238 @@ const BerthWhiteoutOps berth_whiteout_delete_ops = {
   .opaque = delete_opaque,
   .data = NULL,
 };
+
+/* ------------------------------------------------- applying onto a full tree */
+
+/* vfs, btrfs and devicemapper make a layer as a copy of its parent's tree.
+ * Unpacking straight into that copy resolves the layer's paths through the
+ * parent's entries: "lib/x" follows a lower symlink "lib" (or is refused where
+ * the link leads nowhere or "lib" is a file). Overlay unpacks a layer into an
+ * empty directory, so there "lib/x" makes a directory "lib" that hides the
+ * lower link. To give one result on every driver, the layer is unpacked the
+ * overlay way, into an empty staging directory inside the tree (same
+ * filesystem, so entries move by rename), and then moved in by overlay's
+ * rules. */
+
+#define STAGE_PREFIX ".berth-apply-"
+
+typedef struct {
+  /* Inode numbers of the staged directories marked opaque. An inode freed and
+   * reused within one extraction could be taken for opaque: that needs a tar
+   * that removes an opaque directory and makes another, and can only hide
+   * lower entries, which the tar could do anyway. */
+  GHashTable *opaque;
+  guint whiteouts; /* made so far; none: nothing to strip from moved trees */
+  char name[32];   /* the staging directory's, in the tree root */
+} Stage;
+
+static gboolean
+is_staged_whiteout (const struct stat *st)
+{
+  /* the extractor refuses device nodes, so only stage_whiteout makes these */
+  return S_ISCHR (st->st_mode) && st->st_rdev == makedev (0, 0);
+}
+
+gboolean
+berth_whiteout_mknod (int dirfd, const char *dir_relpath, const char *name, GError **error)
+{
+  if (!berth_rm_rf_at (dirfd, name, error))
+    return FALSE;
+  if (mknodat (dirfd, name, S_IFCHR | 0000, makedev (0, 0)) < 0)
+    return berth_fail_errno (error, errno, "make whiteout %s/%s",
+                             dir_relpath && *dir_relpath ? dir_relpath : ".", name);
+  return TRUE;
+}
+
+static gboolean
+stage_whiteout (int dirfd, const char *dir_relpath, const char *name, gpointer data,
+                GError **error)
+{
+  Stage *st = data;
+  if (!berth_whiteout_mknod (dirfd, dir_relpath, name, error))
+    return FALSE;
+  st->whiteouts++;
+  return TRUE;
+}
+
+static gboolean
+stage_opaque (int dirfd, const char *dir_relpath, GHashTable *written, gpointer data,
+              GError **error)
+{
+  Stage *st = data;
+  struct stat sb;
+  if (fstat (dirfd, &sb) < 0)
+    return berth_fail_errno (error, errno, "stat %s", dir_relpath[0] ? dir_relpath : ".");
+  gint64 ino = sb.st_ino;
+  g_hash_table_add (st->opaque, g_memdup2 (&ino, sizeof ino));
+  return TRUE;
+}
+
+static gboolean
+is_opaque (Stage *st, const struct stat *sb)
+{
+  gint64 ino = sb->st_ino;
+  return g_hash_table_contains (st->opaque, &ino);
+}
+
+/* Unlink the whiteouts left in a staged tree moved in whole: there was
+ * nothing below it to hide. */
+static gboolean
+strip_whiteouts (int dirfd, const char *name, const char *rel, GError **error)
+{
+  int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", rel);
+  g_autoptr (GPtrArray) names = berth_dir_names_sorted (fd, rel, error);
+  gboolean ok = names != NULL;
+  for (guint i = 0; ok && i < names->len; i++)
+    {
+      const char *n = names->pdata[i];
+      g_autofree char *crel = g_strconcat (rel, "/", n, NULL);
+      struct stat sb;
+      if (fstatat (fd, n, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+        ok = berth_fail_errno (error, errno, "stat %s", crel);
+      else if (is_staged_whiteout (&sb) && unlinkat (fd, n, 0) < 0)
+        ok = berth_fail_errno (error, errno, "unlink %s", crel);
+      else if (S_ISDIR (sb.st_mode))
+        ok = strip_whiteouts (fd, n, crel, error);
+    }
+  close (fd);
+  return ok;
+}
+
+static gboolean stage_merge_dir (Stage *st, int sfd, int tfd, const char *rel, GError **error);
+
+/* Both are directories and the staged one is not opaque: its entries go into
+ * the tree's, which then takes its owner, mode, xattrs and times, as overlay
+ * shows the upper directory's. @sb: the staged directory, before its entries
+ * moved out. */
+static gboolean
+stage_merge_into (Stage *st, int sfd, int tfd, const char *name, const char *rel,
+                  const struct stat *sb, GError **error)
+{
+  const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  int cs = openat (sfd, name, flags);
+  if (cs < 0)
+    return berth_fail_errno (error, errno, "open staged %s", rel);
+  int ct = openat (tfd, name, flags);
+  gboolean ok = ct >= 0 ? stage_merge_dir (st, cs, ct, rel, error)
+                              && berth_copy_fd_meta (cs, ct, sb, rel, error)
+                        : berth_fail_errno (error, errno, "open %s", rel);
+  close (cs);
+  if (ct >= 0)
+    close (ct);
+  return ok;
+}
+
+/* Staged entry @name of @sfd onto the tree's directory @tfd, by overlay's
+ * rules: a whiteout deletes what is below; a directory merges with one below
+ * unless opaque; anything else replaces what is below, whatever it is. */
+static gboolean
+stage_place (Stage *st, int sfd, int tfd, const char *name, const char *rel, GError **error)
+{
+  struct stat sb, tb;
+  if (fstatat (sfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+    return berth_fail_errno (error, errno, "stat staged %s", rel);
+  gboolean below = fstatat (tfd, name, &tb, AT_SYMLINK_NOFOLLOW) == 0;
+  if (!below && errno != ENOENT)
+    return berth_fail_errno (error, errno, "stat %s", rel);
+  if (is_staged_whiteout (&sb))
+    return berth_rm_rf_at (tfd, name, error);
+  if (S_ISDIR (sb.st_mode) && below && S_ISDIR (tb.st_mode) && !is_opaque (st, &sb))
+    return stage_merge_into (st, sfd, tfd, name, rel, &sb, error);
+  if (below && !berth_rm_rf_at (tfd, name, error))
+    return FALSE;
+  if (renameat (sfd, name, tfd, name) < 0)
+    return berth_fail_errno (error, errno, "move %s into the layer", rel);
+  if (S_ISDIR (sb.st_mode) && st->whiteouts > 0)
+    return strip_whiteouts (tfd, name, rel, error);
+  return TRUE;
+}
+
+static gboolean
+stage_merge_dir (Stage *st, int sfd, int tfd, const char *rel, GError **error)
+{
+  g_autoptr (GPtrArray) names = berth_dir_names_sorted (sfd, rel[0] ? rel : ".", error);
+  if (names == NULL)
+    return FALSE;
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *n = names->pdata[i];
+      g_autofree char *crel = rel[0] ? g_strconcat (rel, "/", n, NULL) : g_strdup (n);
+      if (!stage_place (st, sfd, tfd, n, crel, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* An opaque layer root: everything of the parent goes but the staging dir. */
+static gboolean
+clear_below (Stage *st, int root_fd, GError **error)
+{
+  g_autoptr (GPtrArray) names = berth_dir_names_sorted (root_fd, "the layer root", error);
+  if (names == NULL)
+    return FALSE;
+  for (guint i = 0; i < names->len; i++)
+    if (strcmp (names->pdata[i], st->name) != 0
+        && !berth_rm_rf_at (root_fd, names->pdata[i], error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+stage_merge_root (Stage *st, int sfd, int root_fd, GError **error)
+{
+  struct stat sb;
+  if (fstat (sfd, &sb) < 0)
+    return berth_fail_errno (error, errno, "stat %s", st->name);
+  if (is_opaque (st, &sb) && !clear_below (st, root_fd, error))
+    return FALSE;
+  /* a layer entry of that name would be moved onto the staging dir itself */
+  if (faccessat (sfd, st->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    return bad_entry (error, st->name, "name reserved while the layer is applied");
+  return stage_merge_dir (st, sfd, root_fd, "", error);
+}
+
+/* mkdir a fresh staging directory in @root_fd and open it. */
+static int
+make_stage (Stage *st, int root_fd, GError **error)
+{
+  for (int tries = 0; tries < 16; tries++)
+    {
+      g_snprintf (st->name, sizeof st->name, STAGE_PREFIX "%08x", g_random_int ());
+      if (mkdirat (root_fd, st->name, 0700) == 0)
+        {
+          int fd = openat (root_fd, st->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (fd < 0)
+            berth_fail_errno (error, errno, "open %s", st->name);
+          return fd;
+        }
+      if (errno != EEXIST)
+        break;
+    }
+  return berth_fail_errno (error, errno, "make a staging directory in the layer"), -1;
+}
+
+gint64
+berth_archive_apply_layer (int root_fd, int in_fd, GError **error)
+{
+  g_autoptr (GHashTable) opaque = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                         NULL);
+  Stage st = { .opaque = opaque };
+  int sfd = make_stage (&st, root_fd, error);
+  if (sfd < 0)
+    return -1;
+  const BerthWhiteoutOps ops = { stage_whiteout, stage_opaque, &st };
+  gint64 size = berth_archive_extract (sfd, in_fd, &ops, error);
+  if (size >= 0 && !stage_merge_root (&st, sfd, root_fd, error))
+    size = -1;
+  close (sfd);
+  /* what is left: whiteouts, and the directories emptied into the tree */
+  if (!berth_rm_rf_at (root_fd, st.name, size >= 0 ? error : NULL))
+    size = -1;
+  return size;
+}
 
 /* ------------------------------------------------------------------ writing */
 

@@ -152,6 +152,13 @@ set_fd_meta (int src_fd, int dst_fd, const struct stat *st, const char *what, GE
   return TRUE;
 }
 
+gboolean
+berth_copy_fd_meta (int src_fd, int dst_fd, const struct stat *st, const char *what,
+                    GError **error)
+{
+  return set_fd_meta (src_fd, dst_fd, st, what, error);
+}
+
 /* The same for an entry that cannot be opened (symlink, device, fifo). */
 static gboolean
 set_path_meta (int src_dirfd, int dst_dirfd, const char *name, const char *what,

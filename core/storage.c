@@ -319,7 +319,9 @@ berth_storage_apply_diff (BerthStorage *s, const char *id, const char *parent, i
     berth_fail_errno (error, errno, "open %s", dir);
   else
     {
-      size = berth_archive_extract (root_fd, in_fd, &berth_whiteout_delete_ops, error);
+      /* a base layer starts empty, as overlay's diff does: nothing to stage */
+      size = parent ? berth_archive_apply_layer (root_fd, in_fd, error)
+                    : berth_archive_extract (root_fd, in_fd, &berth_whiteout_delete_ops, error);
       close (root_fd);
     }
   if (!berth_storage_put (s, id, size >= 0 ? error : NULL))

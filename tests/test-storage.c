@@ -834,6 +834,223 @@ case_deep (Ctx *c)
   free_ids (ids, N_DEEP);
 }
 
+/* ---- one image, one result: a lower layer's non-directories used as
+ * directories ---- */
+
+/* An entry of a hand-made layer tar: @name taken from @source under the
+ * sources dir, or a whiteout of @name when @source is NULL. Hand-made, so that
+ * a tar can leave out the parent directories tar writers add, or hold a
+ * symlink "lib" and an entry "lib/x", which no one directory can. */
+typedef struct {
+  const char *name;
+  const char *source;
+} TarEntry;
+
+static int
+entries_tar (const char *src, const TarEntry *entries)
+{
+  g_autoptr (GError) error = NULL;
+  int fd = tu_memfd ("layer.tar");
+  g_autoptr (BerthTarWriter) w = berth_tar_writer_new (fd, &error);
+  g_assert_no_error (error);
+  int dfd = open (src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  g_assert_cmpint (dfd, >=, 0);
+  for (const TarEntry *e = entries; e->name; e++)
+    {
+      gboolean ok = e->source ? berth_tar_writer_add (w, dfd, e->source, e->name, &error)
+                              : berth_tar_writer_add_whiteout (w, e->name, &error);
+      g_assert_no_error (error);
+      g_assert_true (ok);
+    }
+  close (dfd);
+  g_assert_true (berth_tar_writer_finish (w, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lseek (fd, 0, SEEK_SET), ==, 0);
+  return fd;
+}
+
+static void
+symlink_at (const char *dir, const char *rel, const char *target)
+{
+  g_autofree char *p = sub (dir, rel);
+  g_assert_cmpint (symlink (target, p), ==, 0);
+}
+
+/* scratch/<name> made empty (0755) for a tree the case fills. */
+static char *
+case_tree (Ctx *c, const char *name)
+{
+  char *dir = scratch_path (c, "%s", name);
+  g_assert_cmpint (mkdir (dir, 0755), ==, 0);
+  g_assert_cmpint (chmod (dir, 0755), ==, 0);
+  return dir;
+}
+
+/* A base layer holding the tree @lower and a layer on it from @entries (read
+ * from @src): the new layer's id, or NULL with @error when apply_diff
+ * refused it. The base layer's view is checked to still be @lower. */
+static char *
+layer_on_tree (Ctx *c, const char *label, const char *lower, const char *src,
+               const TarEntry *entries, GError **error)
+{
+  g_autofree char *base_label = g_strconcat (label, "-base", NULL);
+  g_autofree char *base = tu_layer_id (base_label);
+  int fd = tu_memfd ("layer.tar");
+  write_tar (fd, lower, NULL);
+  apply_layer (c, base, NULL, fd);
+  close (fd);
+  char *top = tu_layer_id (label);
+  g_assert_true (berth_storage_create (c->s, top, base, FALSE, error));
+  fd = entries_tar (src, entries);
+  gint64 size = berth_storage_apply_diff (c->s, top, base, fd, error);
+  close (fd);
+  g_autofree char *pb = get_ok (c, base);
+  assert_same_tree (c, "the lower layer, after a layer was applied on it", pb, lower);
+  put_ok (c, base);
+  if (size < 0)
+    g_clear_pointer (&top, g_free);
+  return top;
+}
+
+static char *
+applied_on_tree (Ctx *c, const char *label, const char *lower, const char *src,
+                 const TarEntry *entries)
+{
+  g_autoptr (GError) error = NULL;
+  char *top = layer_on_tree (c, label, lower, src, entries, &error);
+  g_assert_no_error (error);
+  return top;
+}
+
+static void
+assert_layer_tree (Ctx *c, const char *id, const char *what, const char *expected)
+{
+  g_autofree char *path = get_ok (c, id);
+  assert_same_tree (c, what, path, expected);
+  put_ok (c, id);
+}
+
+/* usr/lib/a: what the lower layers' links point at. */
+static void
+usr_lib (const char *d)
+{
+  mkd (d, "usr", 0755);
+  mkd (d, "usr/lib", 0755);
+  put (d, "usr/lib/a", "a\n", 0644);
+}
+
+/* lib/x: what the upper layers put under a lower link. */
+static void
+lib_x (const char *d)
+{
+  mkd (d, "lib", 0755);
+  put (d, "lib/x", "x\n", 0644);
+}
+
+/* Overlay unpacks a layer into an empty directory, so "lib/x" makes a
+ * directory "lib" there, and an upper directory hides a lower non-directory
+ * entirely: /lib holds x alone, /usr/lib is untouched. Every driver must show
+ * that, whatever its layers are made of. */
+static void
+case_lower_symlink_rel (Ctx *c)
+{
+  g_autofree char *lower = case_tree (c, "lower");
+  usr_lib (lower);
+  symlink_at (lower, "lib", "usr/lib");
+  put (lower, "sbin", "a file\n", 0644);
+  g_autofree char *src = case_tree (c, "src");
+  lib_x (src);
+  mkd (src, "sbin", 0755);
+  put (src, "sbin/y", "y\n", 0644);
+  const TarEntry entries[] = { { "lib/x", "lib/x" }, { "sbin/y", "sbin/y" }, { NULL } };
+  g_autofree char *top = applied_on_tree (c, "rel", lower, src, entries);
+  g_autofree char *exp = case_tree (c, "expected");
+  usr_lib (exp);
+  lib_x (exp);
+  mkd (exp, "sbin", 0755);
+  put (exp, "sbin/y", "y\n", 0644);
+  assert_layer_tree (c, top, "lib -> usr/lib below lib/x", exp);
+}
+
+/* The same through an absolute link, with a whiteout below the replaced
+ * directory: it must not reach usr/lib/a through the link. */
+static void
+case_lower_symlink_abs (Ctx *c)
+{
+  g_autofree char *lower = case_tree (c, "lower");
+  usr_lib (lower);
+  symlink_at (lower, "lib", "/usr/lib");
+  g_autofree char *src = case_tree (c, "src");
+  lib_x (src);
+  const TarEntry entries[] = { { "lib/x", "lib/x" }, { "lib/a", NULL }, { NULL } };
+  g_autofree char *top = applied_on_tree (c, "abs", lower, src, entries);
+  g_autofree char *exp = case_tree (c, "expected");
+  usr_lib (exp);
+  lib_x (exp);
+  assert_layer_tree (c, top, "lib -> /usr/lib below lib/x and lib/.wh.a", exp);
+}
+
+/* A lower link that climbs out of the layer, aimed at a host directory that
+ * exists: the upper's etc/x becomes etc/ in the layer; nothing lands on the
+ * host. */
+static void
+case_lower_symlink_escape (Ctx *c)
+{
+  g_autofree char *host = sub (c->dir, "escape");
+  g_assert_cmpint (mkdir (host, 0755), ==, 0);
+  g_autofree char *target = g_strconcat ("/../../../../../../..", host, NULL);
+  g_autofree char *lower = case_tree (c, "lower");
+  symlink_at (lower, "etc", target);
+  g_autofree char *src = case_tree (c, "src");
+  mkd (src, "etc", 0755);
+  put (src, "etc/x", "x\n", 0644);
+  const TarEntry entries[] = { { "etc/x", "etc/x" }, { NULL } };
+  g_autofree char *top = applied_on_tree (c, "escape", lower, src, entries);
+  g_autofree char *exp = case_tree (c, "expected");
+  mkd (exp, "etc", 0755);
+  put (exp, "etc/x", "x\n", 0644);
+  assert_layer_tree (c, top, "etc -> (outside) below etc/x", exp);
+  g_autofree char *left = tu_tree_manifest (host);
+  g_assert_cmpstr (left, ==, "");
+}
+
+/* A link made by the layer itself, used as a directory by a later entry: as
+ * overlay unpacks into the layer's own directory, the link resolves among the
+ * layer's own entries. usr/lib in the layer: x lands there, merged with the
+ * lower usr/lib. usr/lib only below: refused, in one line, on every driver. */
+static void
+case_layer_symlink (Ctx *c)
+{
+  g_autofree char *lower = case_tree (c, "lower");
+  usr_lib (lower);
+  g_autofree char *src = case_tree (c, "src");
+  mkd (src, "usr", 0755);
+  mkd (src, "usr/lib", 0755);
+  symlink_at (src, "lib", "usr/lib");
+  mkd (src, "d", 0755);
+  put (src, "d/x", "x\n", 0644);
+  const TarEntry within[] = {
+    { "usr", "usr" }, { "usr/lib", "usr/lib" }, { "lib", "lib" }, { "lib/x", "d/x" }, { NULL },
+  };
+  g_autofree char *top = applied_on_tree (c, "within", lower, src, within);
+  g_autofree char *exp = case_tree (c, "expected");
+  usr_lib (exp);
+  put (exp, "usr/lib/x", "x\n", 0644);
+  symlink_at (exp, "lib", "usr/lib");
+  assert_layer_tree (c, top, "lib -> usr/lib made by the layer, then lib/x", exp);
+
+  const TarEntry below[] = { { "lib", "lib" }, { "lib/x", "d/x" }, { NULL } };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *refused = layer_on_tree (c, "below", lower, src, below, &error);
+  g_assert_null (refused);
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_BAD_ARCHIVE);
+  g_test_message ("%s: %s", c->driver, error->message);
+  g_assert_nonnull (strstr (error->message, "'lib/x'"));
+  g_assert_nonnull (strstr (error->message, "parent 'lib' is a symlink to 'usr/lib', which is "
+                                            "not in this layer"));
+  g_assert_null (strchr (error->message, '\n'));
+}
+
 /* Options for the driver under test, from BERTH_TEST_STORAGE_OPTS_<DRIVER>
  * ("dm.thinpooldev=pool,dm.basesize=1G"): the kernel matrix runs the same
  * suite once per devicemapper pool mode this way. */
@@ -1352,6 +1569,10 @@ static const struct {
   { "remove", case_remove, FALSE, NULL, FALSE },
   { "parent-missing", case_parent_missing, FALSE, NULL, FALSE },
   { "deep", case_deep, TRUE, NULL, FALSE },
+  { "lower-symlink-rel", case_lower_symlink_rel, FALSE, NULL, FALSE },
+  { "lower-symlink-abs", case_lower_symlink_abs, FALSE, NULL, FALSE },
+  { "lower-symlink-escape", case_lower_symlink_escape, FALSE, NULL, FALSE },
+  { "layer-symlink", case_layer_symlink, FALSE, NULL, FALSE },
   { "basesize-limit", case_dm_basesize, FALSE, "devicemapper", FALSE },
   { "pool-full", case_dm_pool_full, FALSE, "devicemapper", TRUE },
   { "crash-recovery", case_dm_recovery, FALSE, "devicemapper", FALSE },

@@ -737,6 +737,7 @@ ovl_diff_size (BerthStorage *s, const char *id, const char *parent, GError **err
  * it carries no overlay markers (its diff is handed out unmounted). */
 typedef struct {
   gboolean has_lower;
+  guint whiteouts; /* made by this apply: then those hiding nothing are pruned */
 } ApplyCtx;
 
 static gboolean
@@ -744,11 +745,11 @@ apply_whiteout (int dirfd, const char *dir_relpath, const char *name, gpointer d
                 GError **error)
 {
   ApplyCtx *c = data;
-  if (!berth_rm_rf_at (dirfd, name, error))
+  if (!c->has_lower)
+    return berth_rm_rf_at (dirfd, name, error);
+  if (!berth_whiteout_mknod (dirfd, dir_relpath, name, error))
     return FALSE;
-  if (c->has_lower && mknodat (dirfd, name, S_IFCHR | 0000, makedev (0, 0)) < 0)
-    return berth_fail_errno (error, errno, "make whiteout %s/%s",
-                             dir_relpath && *dir_relpath ? dir_relpath : ".", name);
+  c->whiteouts++;
   return TRUE;
 }
 
@@ -763,12 +764,41 @@ apply_opaque (int dirfd, const char *dir_relpath, GHashTable *written, gpointer 
   return TRUE;
 }
 
+/* A whiteout that hides nothing is not harmless: in a directory overlay does
+ * not merge (a new one, an opaque one, or one that replaces a lower symlink or
+ * file) readdir lists it as a name that cannot be opened. The full-tree
+ * drivers, whose whiteouts only delete, never show one; so neither does this. */
+static gboolean
+visit_prune (int root_fd, const char *rel, const struct stat *st, gboolean opaque,
+             gboolean hidden, gpointer data, GError **error)
+{
+  ChangesCtx *c = data;
+  gboolean found = FALSE;
+  if (!is_whiteout (st))
+    return TRUE;
+  if (!hidden && !in_lower_view (c, rel, &found, error))
+    return FALSE;
+  if (!found && unlinkat (root_fd, rel, 0) < 0)
+    return berth_fail_errno (error, errno, "unlink whiteout %s", rel);
+  return TRUE;
+}
+
+static gboolean
+prune_whiteouts (BerthStorage *s, const char *id, GError **error)
+{
+  g_autoptr (GPtrArray) lowers = lower_paths (s, id, error);
+  if (lowers == NULL)
+    return FALSE;
+  ChangesCtx c = { lowers, NULL };
+  return walk_upper (s, id, visit_prune, &c, error);
+}
+
 static gint64
 ovl_apply_diff (BerthStorage *s, const char *id, const char *parent, int in_fd, GError **error)
 {
   if (!check_parent (s, id, parent, error))
     return -1;
-  ApplyCtx ctx = { parent != NULL };
+  ApplyCtx ctx = { .has_lower = parent != NULL };
   const BerthWhiteoutOps ops = { apply_whiteout, apply_opaque, &ctx };
   g_autofree char *diff = layer_file (s, id, "diff");
   int fd = open (diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -779,6 +809,8 @@ ovl_apply_diff (BerthStorage *s, const char *id, const char *parent, int in_fd, 
     }
   gint64 size = berth_archive_extract (fd, in_fd, &ops, error);
   close (fd);
+  if (size >= 0 && ctx.whiteouts > 0 && !prune_whiteouts (s, id, error))
+    return -1;
   return size;
 }
 

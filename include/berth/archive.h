@@ -28,11 +28,26 @@ typedef struct {
  * opaque removes the directory's entries not written by this extraction. */
 extern const BerthWhiteoutOps berth_whiteout_delete_ops;
 
+/* Put an overlay whiteout (a 0/0 character device) at @name in @dirfd, in
+ * place of whatever is there. @dir_relpath names the directory in errors. */
+gboolean berth_whiteout_mknod (int dirfd, const char *dir_relpath, const char *name,
+                               GError **error);
+
 /* Unpack the tar stream on @in_fd into the directory @root_fd.
  * @whiteouts NULL: ".wh." entries are refused. Returns bytes of file content
  * unpacked, or -1. */
 gint64 berth_archive_extract (int root_fd, int in_fd, const BerthWhiteoutOps *whiteouts,
                               GError **error);
+
+/* Unpack the layer tar on @in_fd onto @root_fd, a full copy of the layer's
+ * parent (vfs, btrfs, devicemapper), so that it shows what overlay shows for
+ * the same chain. The layer is unpacked into an empty directory of its own,
+ * as overlay does, so its paths never resolve through the parent's entries;
+ * then it is moved in: a directory merges with a directory below unless it is
+ * opaque, anything else replaces what is below (a lower symlink or file that
+ * the layer uses as a directory becomes a directory holding only the layer's
+ * entries), and whiteouts delete. Returns bytes of file content, or -1. */
+gint64 berth_archive_apply_layer (int root_fd, int in_fd, GError **error);
 
 /* A tar (pax) writer onto a file descriptor. */
 typedef struct BerthTarWriter BerthTarWriter;
