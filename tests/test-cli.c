@@ -1299,6 +1299,136 @@ concurrent_creates (Fixture *f, int n, const char *prefix, gboolean same)
   return ok;
 }
 
+/* Every path under the store, one a line, sorted: what a refused import or
+ * load must leave as it found it. */
+static char *
+store_listing (Fixture *f)
+{
+  char *argv[] = { "sh", "-c", "cd \"$0\" && find . -mindepth 1 | sort", f->root, NULL };
+  char *out = NULL;
+  g_assert_cmpint (tu_run (argv, &out, NULL), ==, 0);
+  return out;
+}
+
+/* A tar of one 64 MiB file of zeros (sparse on disk) in @name; gzipped
+ * to @name.gz too when @gz. Returns the tar's path. */
+static char *
+make_zero_tar (Fixture *f, const char *name, gboolean gz)
+{
+  g_autofree char *dir = g_build_filename (f->dir, name, NULL);
+  g_autofree char *srcdir = g_strdup_printf ("%s.src", dir);
+  g_autofree char *zero = g_build_filename (srcdir, "zero", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (srcdir, 0755), ==, 0);
+  char *truncate_argv[] = { "truncate", "-s", "64M", zero, NULL };
+  g_assert_cmpint (tu_run (truncate_argv, NULL, NULL), ==, 0);
+  char *tar = make_tar (f, name, srcdir);
+  char *gzip[] = { "gzip", "-1", "-k", tar, NULL };
+  if (gz)
+    g_assert_cmpint (tu_run (gzip, NULL, NULL), ==, 0);
+  return tar;
+}
+
+/* A gzip bomb (64 KiB inflating to 64 MiB) is refused under a small
+ * --max-layer-size while it streams, leaving the store as it was, and
+ * taken when the limit is raised; endless zeros from a pipe or from
+ * /dev/zero stop at the limit. */
+static void
+test_import_limits (Fixture *f, gconstpointer data)
+{
+  g_autofree char *tar = make_zero_tar (f, "bomb.tar", TRUE);
+  g_autofree char *gz = g_strdup_printf ("%s.gz", tar);
+  g_assert_cmpint (berth (f, NULL, NULL, "images", NULL), ==, 0);
+  g_autofree char *before = store_listing (f);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "import", "--max-layer-size", "8m", gz, "bomb:1", NULL),
+                   ==, 1);
+  tu_assert_one_line_error (err, "unpacks to more than 8.0 MiB (raise the limit with "
+                                 "--max-layer-size)");
+  g_assert_nonnull (strstr (err, gz));
+  g_autofree char *after = store_listing (f);
+  g_assert_cmpstr (after, ==, before);
+
+  /* from a pipe and from a character device: no size to go by */
+  char *pipe_argv[] = { "sh", "-c", "cat /dev/zero | \"$0\" --root \"$1\" import "
+                        "--max-layer-size 4m - zeros:1", (char *) tu_berth_bin (), f->root, NULL };
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (tu_run (pipe_argv, NULL, &err), ==, 1);
+  tu_assert_one_line_error (err, "import -: layer archive: unpacks to more than 4.0 MiB");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "import", "--max-layer-size", "4m", "/dev/zero",
+                          "zeros:1", NULL), ==, 1);
+  tu_assert_one_line_error (err, "import /dev/zero: layer archive: unpacks to more than 4.0 MiB");
+  g_clear_pointer (&after, g_free);
+  after = store_listing (f);
+  g_assert_cmpstr (after, ==, before);
+
+  const char *bad[] = { "0", "lots", "-5m" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (berth (f, NULL, &err, "import", "--max-layer-size", bad[i], gz, "bomb:1",
+                              NULL), ==, 1);
+      tu_assert_one_line_error (err, "--max-layer-size");
+    }
+
+  g_assert_cmpint (berth (f, NULL, NULL, "import", "--max-layer-size", "100m", gz, "bomb:1", NULL),
+                   ==, 0);
+  /* the default for a file: 100 times its size, but at least 1 GiB */
+  g_assert_cmpint (berth (f, NULL, NULL, "import", tar, "bomb:2", NULL), ==, 0);
+}
+
+/* A docker-save archive, gzipped whole, whose one layer is 64 MiB of
+ * zeros: --max-archive-size stops the unpacking of the archive,
+ * --max-layer-size the layer's ingest; both leave the store as it was. */
+static void
+test_load_limits (Fixture *f, gconstpointer data)
+{
+  g_autofree char *layer = make_zero_tar (f, "layer.tar", FALSE);
+  g_autofree char *hash = sha256_file (layer);
+  g_autofree char *config = g_strdup_printf (
+      "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
+      "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\"]}}", hash);
+  g_autofree char *id = g_compute_checksum_for_string (G_CHECKSUM_SHA256, config, -1);
+  g_autofree char *save = g_build_filename (f->dir, "bombsave", NULL);
+  g_autofree char *layer_dir = g_build_filename (save, hash, NULL);
+  g_autofree char *layer_dst = g_build_filename (layer_dir, "layer.tar", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (layer_dir, 0755), ==, 0);
+  g_assert_cmpint (rename (layer, layer_dst), ==, 0);
+  g_autofree char *cfgname = g_strdup_printf ("%s.json", id);
+  g_autofree char *cfgpath = g_build_filename (save, cfgname, NULL);
+  g_autofree char *manifest = g_strdup_printf (
+      "[{\"Config\":\"%s\",\"RepoTags\":[\"bomb:1\"],\"Layers\":[\"%s/layer.tar\"]}]",
+      cfgname, hash);
+  g_autofree char *manpath = g_build_filename (save, "manifest.json", NULL);
+  tu_write_file (cfgpath, config, 0644);
+  tu_write_file (manpath, manifest, 0644);
+  g_autofree char *tar = make_tar (f, "bombsave.tar", save);
+  char *gzip[] = { "gzip", "-1", tar, NULL };
+  g_assert_cmpint (tu_run (gzip, NULL, NULL), ==, 0);
+  g_autofree char *gz = g_strdup_printf ("%s.gz", tar);
+
+  g_assert_cmpint (berth (f, NULL, NULL, "images", NULL), ==, 0);
+  g_autofree char *before = store_listing (f);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "load", "--max-archive-size", "8m", "-i", gz, NULL), ==, 1);
+  tu_assert_one_line_error (err, "archive: unpacks to more than 8.0 MiB (raise the limit with "
+                                 "--max-archive-size)");
+  g_autofree char *after = store_listing (f);
+  g_assert_cmpstr (after, ==, before);
+
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "load", "--max-layer-size", "8m", "-i", gz, NULL), ==, 1);
+  tu_assert_one_line_error (err, "layer.tar: layer archive: unpacks to more than 8.0 MiB (raise "
+                                 "the limit with --max-layer-size)");
+  g_clear_pointer (&after, g_free);
+  after = store_listing (f);
+  g_assert_cmpstr (after, ==, before);
+
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "load", "-i", gz, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "Loaded image: bomb:1\n");
+}
+
 /* Concurrent berth processes serialise on the store lock: distinct names all
  * land, and of eight racing for one name exactly one wins. */
 static void
@@ -1346,6 +1476,10 @@ main (int argc, char **argv)
   g_test_add ("/cli/concurrent-creates", Fixture, NULL, fixture_setup, test_concurrent,
               fixture_teardown);
   g_test_add ("/cli/import", Fixture, NULL, fixture_setup, test_import, fixture_teardown);
+  g_test_add ("/cli/import-limits", Fixture, NULL, fixture_setup, test_import_limits,
+              fixture_teardown);
+  g_test_add ("/cli/load-limits", Fixture, NULL, fixture_setup, test_load_limits,
+              fixture_teardown);
   g_test_add ("/cli/import-bad-archive", Fixture, NULL, fixture_setup, test_import_bad_archive,
               fixture_teardown);
   g_test_add ("/cli/load-bad-archives", Fixture, NULL, fixture_setup, test_load_bad_archives,

@@ -33,6 +33,11 @@ extern const BerthWhiteoutOps berth_whiteout_delete_ops;
  * unpacked, or -1. */
 gint64 berth_archive_extract (int root_fd, int in_fd, const BerthWhiteoutOps *whiteouts,
                               GError **error);
+/* The same, failing (INVALID, naming @max_option as what raises it) once
+ * more than @max bytes of file data would be written; 0: no limit. The
+ * caller removes what was unpacked, as for any failure. */
+gint64 berth_archive_extract_max (int root_fd, int in_fd, const BerthWhiteoutOps *whiteouts,
+                                  gint64 max, const char *max_option, GError **error);
 
 /* A tar (pax) writer onto a file descriptor. */
 typedef struct BerthTarWriter BerthTarWriter;
