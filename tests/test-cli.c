@@ -8,6 +8,7 @@
 #include <glob.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1429,6 +1430,98 @@ test_load_limits (Fixture *f, gconstpointer data)
   g_assert_cmpstr (out, ==, "Loaded image: bomb:1\n");
 }
 
+/* The lines "line-N" of @text: each follows the one before it (when
+ * @consecutive) or at least comes later, none twice, the last is @last.
+ * Returns how many there are. */
+static guint
+assert_log_lines (const char *text, gboolean consecutive, int last)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint n = g_strv_length (lines);
+  g_assert_cmpuint (n, >=, 2);
+  g_assert_cmpstr (lines[n - 1], ==, ""); /* ends with a newline */
+  int prev = -1;
+  for (guint i = 0; i + 1 < n; i++)
+    {
+      g_assert_true (g_str_has_prefix (lines[i], "line-"));
+      int v = atoi (lines[i] + 5);
+      if (prev >= 0 && consecutive)
+        g_assert_cmpint (v, ==, prev + 1);
+      g_assert_cmpint (v, >, prev);
+      prev = v;
+    }
+  g_assert_cmpint (prev, ==, last);
+  return n - 1;
+}
+
+/* --log-opt max-size/max-file rotate the log as Docker's json-file does:
+ * the files stay under the size, no more of them than max-file are kept,
+ * `logs` prints the tail in order and `logs -f` follows across rotations.
+ * Bad values are refused at create, in one line, with nothing made. */
+static void
+test_log_rotation (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  const struct { const char *opt, *needle; } bad[] = {
+    { "max-size=lots", "--log-opt max-size 'lots': not a size" },
+    { "max-size=0", "--log-opt 'max-size=0': max-size must be more than 0" },
+    { "max-file=0", "--log-opt 'max-file=0': max-file is a count of files from 1 to 10000" },
+    { "max-file=two", "--log-opt 'max-file=two'" },
+    { "mode=fast", "--log-opt 'mode=fast': unknown (max-size=SIZE, max-file=N)" },
+    { "max-size", "--log-opt 'max-size': unknown" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *err = NULL;
+      g_assert_cmpint (berth (f, NULL, &err, "create", "--log-opt", bad[i].opt, "busybox", NULL),
+                       ==, 1);
+      tu_assert_one_line_error (err, bad[i].needle);
+    }
+  g_autofree char *ps = NULL;
+  g_assert_cmpint (berth (f, &ps, NULL, "ps", "-a", "-q", NULL), ==, 0);
+  g_assert_cmpstr (ps, ==, "");
+
+  /* about 75 bytes a record: 5000 lines are some 370 KiB, 6 rotations */
+  const char *script = "i=0; while [ $i -lt 5000 ]; do echo line-$i; i=$((i+1)); done";
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "--name", "chatty", "--log-opt", "max-size=64k",
+                          "--log-opt", "max-file=2", "busybox", "sh", "-c", script, NULL), ==, 0);
+  g_autofree char *pattern = g_build_filename (f->root, "containers", "*", NULL);
+  glob_t g;
+  g_assert_cmpint (glob (pattern, 0, NULL, &g), ==, 0);
+  g_assert_cmpuint (g.gl_pathc, ==, 1);
+  g_autofree char *dir = g_strdup (g.gl_pathv[0]);
+  globfree (&g);
+  const char *names[] = { "container.log", "container.log.1" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, names[i], NULL);
+      struct stat st;
+      g_assert_cmpint (stat (p, &st), ==, 0);
+      g_assert_cmpint (st.st_size, >, 0);
+      g_assert_cmpint (st.st_size, <=, 64 * 1024);
+    }
+  g_autofree char *third = g_build_filename (dir, "container.log.2", NULL);
+  g_assert_false (g_file_test (third, G_FILE_TEST_EXISTS));
+  g_autofree char *logs = NULL;
+  g_assert_cmpint (berth (f, &logs, NULL, "logs", "chatty", NULL), ==, 0);
+  guint kept = assert_log_lines (logs, TRUE, 4999);
+  g_assert_cmpuint (kept, <, 5000);
+  g_assert_cmpuint (kept, >, 64 * 1024 / 100);
+
+  /* --follow from the start of a container that rotates while followed:
+   * it must see more than one file holds, in order, to the last line. */
+  const char *bursty = "i=0; while [ $i -lt 3000 ]; do echo line-$i; "
+                       "[ $((i % 500)) = 0 ] && sleep 0.3; i=$((i+1)); done";
+  char *follow_argv[] = {
+    "sh", "-c", "\"$0\" --root \"$1\" run -d --name bursty --log-opt max-size=64k "
+    "--log-opt max-file=2 busybox sh -c \"$2\" >/dev/null && exec \"$0\" --root \"$1\" logs -f bursty",
+    (char *) tu_berth_bin (), f->root, (char *) bursty, NULL };
+  g_autofree char *followed = NULL;
+  g_assert_cmpint (tu_run (follow_argv, &followed, NULL), ==, 0);
+  g_assert_cmpuint (assert_log_lines (followed, FALSE, 2999), >, 64 * 1024 / 60);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "chatty", "bursty", NULL), ==, 0);
+}
+
 /* Concurrent berth processes serialise on the store lock: distinct names all
  * land, and of eight racing for one name exactly one wins. */
 static void
@@ -1476,6 +1569,8 @@ main (int argc, char **argv)
   g_test_add ("/cli/concurrent-creates", Fixture, NULL, fixture_setup, test_concurrent,
               fixture_teardown);
   g_test_add ("/cli/import", Fixture, NULL, fixture_setup, test_import, fixture_teardown);
+  g_test_add ("/cli/log-rotation", Fixture, NULL, fixture_setup, test_log_rotation,
+              fixture_teardown);
   g_test_add ("/cli/import-limits", Fixture, NULL, fixture_setup, test_import_limits,
               fixture_teardown);
   g_test_add ("/cli/load-limits", Fixture, NULL, fixture_setup, test_load_limits,

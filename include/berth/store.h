@@ -143,7 +143,17 @@ typedef struct {
   char **cmd;
   char *created;
   char *exec_driver;
+  gint64 log_max_size; /* rotate container.log past this many bytes; 0: never */
+  guint log_max_file;  /* log files kept, container.log included (>= 1) */
 } BerthContainer;
+
+/* Docker json-file's defaults would keep every byte; these are its "local"
+ * driver's, so a chatty container cannot fill the store's filesystem. */
+#define BERTH_LOG_MAX_SIZE_DEFAULT (G_GINT64_CONSTANT (20) << 20)
+#define BERTH_LOG_MAX_FILE_DEFAULT 5
+/* --log-opt max-size=SIZE (-1: no limit) and max-file=N into @c's fields
+ * (the defaults for what is not given); INVALID naming the option. */
+gboolean berth_log_opts_parse (char **opts, BerthContainer *c, GError **error);
 void berth_container_free (BerthContainer *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthContainer, berth_container_free)
 
