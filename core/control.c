@@ -395,10 +395,10 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
 static gboolean
 print_log_line (const char *line, gsize len, int out_fd, int err_fd)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, line, len, NULL))
+  g_autoptr (JsonNode) node = berth_json_parse (line, len, NULL);
+  if (node == NULL)
     return TRUE; /* a line cut short by a crash: skip it */
-  JsonObject *o = berth_json_node_object (json_parser_get_root (parser));
+  JsonObject *o = berth_json_node_object (node);
   const char *text = berth_json_string (o, "log", "");
   int fd = g_strcmp0 (berth_json_string (o, "stream", ""), "stderr") == 0 ? err_fd : out_fd;
   return berth_write_all (fd, text, strlen (text));

@@ -332,7 +332,8 @@ static gboolean
 ingest_layers (BerthStore *store, int root_fd, LoadItem *item, gint64 max_layer,
                BerthProgressFunc progress, gpointer data, GError **error)
 {
-  g_autoptr (JsonNode) cfg = json_from_string (item->config, NULL);
+  /* checked for depth too: json-glib's recursion must not meet a hostile nesting */
+  g_autoptr (JsonNode) cfg = berth_json_parse (item->config, item->config_len, NULL);
   JsonObject *rootfs = berth_json_object (berth_json_node_object (cfg), "rootfs");
   g_auto (GStrv) diff_ids = berth_json_strv (rootfs, "diff_ids");
   if (diff_ids == NULL || g_strv_length (diff_ids) != item->layers->len)

@@ -618,6 +618,24 @@ test_deep_json (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, NULL, &err, "create", "--security-opt", opt, "busybox", "true", NULL),
                    ==, 1);
   tu_assert_one_line_error (err, "JSON nested deeper than 256 levels");
+
+  /* Every JSON document has the size cap, not only those from archives:
+   * a valid profile padded past 16 MiB, and /dev/zero, which must not be
+   * read for ever. */
+  g_autofree char *big = g_strnfill (17 << 20, ' ');
+  const char head[] = "{\"defaultAction\":\"SCMP_ACT_ALLOW\"";
+  memcpy (big, head, strlen (head));
+  big[(17 << 20) - 1] = '}';
+  tu_write_file (profile, big, 0644);
+  const char *sources[] = { profile, "/dev/zero" };
+  for (guint i = 0; i < G_N_ELEMENTS (sources); i++)
+    {
+      g_autofree char *o = g_strdup_printf ("seccomp=%s", sources[i]);
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (berth (f, NULL, &err, "create", "--security-opt", o, "busybox", "true",
+                              NULL), ==, 1);
+      tu_assert_one_line_error (err, "JSON document larger than 16 MiB, the most berth parses");
+    }
   g_autofree char *out = NULL;
   g_assert_cmpint (berth (f, &out, NULL, "ps", "-aq", NULL), ==, 0);
   g_assert_cmpstr (out, ==, "");
