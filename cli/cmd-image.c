@@ -1,6 +1,7 @@
 #include "config.h"
 #include "cli.h"
 #include <berth/error.h>
+#include <berth/spec.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,12 +11,32 @@
   if (store == NULL)                                          \
     return berth_cli_fail (error)
 
+/* --max-layer-size and --max-archive-size: a size with k/m/g, above 0;
+ * absent: 0, the default. */
+static gboolean
+parse_limit (const char *text, const char *flag, gint64 *bytes, GError **error)
+{
+  *bytes = 0;
+  if (text == NULL)
+    return TRUE;
+  if (!berth_parse_size (text, flag, bytes, error))
+    return FALSE;
+  if (*bytes <= 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "%s '%s': must be more than 0", flag, text);
+  return TRUE;
+}
+
+#define LIMIT_HELP_DEFAULT "(default: 100 times the input's size, at least 1 GiB; 16 GiB from a pipe)"
+
 int
 berth_cmd_import (BerthCli *cli, int argc, char **argv)
 {
   g_autofree char *driver = NULL;
+  g_autofree char *max_layer = NULL;
   const GOptionEntry entries[] = {
     { "storage-driver", 's', 0, G_OPTION_ARG_STRING, &driver, "Unpack into this driver", "NAME" },
+    { "max-layer-size", 0, 0, G_OPTION_ARG_STRING, &max_layer,
+      "Refuse a tarball that decompresses to more " LIMIT_HELP_DEFAULT, "SIZE" },
     { NULL }
   };
   if (!berth_cli_parse (&argc, &argv, entries, "TARBALL|- NAME[:TAG]", FALSE))
@@ -23,9 +44,12 @@ berth_cmd_import (BerthCli *cli, int argc, char **argv)
   if (argc != 3)
     return berth_cli_usage ("import needs a tarball (or -) and a NAME[:TAG]");
   g_autoptr (GError) error = NULL;
+  BerthImportLimits limits = { 0 };
+  if (!parse_limit (max_layer, "--max-layer-size", &limits.max_layer_size, &error))
+    return berth_cli_fail (error);
   OPEN_STORE_OR_FAIL (store, cli, error);
-  g_autofree char *id = berth_image_import (store, argv[1], argv[2], driver, berth_cli_progress,
-                                            "import", &error);
+  g_autofree char *id = berth_image_import (store, argv[1], argv[2], driver, &limits,
+                                            berth_cli_progress, "import", &error);
   if (id == NULL)
     return berth_cli_fail (error);
   berth_cli_progress_done ("import");
@@ -38,9 +62,15 @@ berth_cmd_load (BerthCli *cli, int argc, char **argv)
 {
   g_autofree char *input = NULL;
   g_autofree char *driver = NULL;
+  g_autofree char *max_layer = NULL, *max_archive = NULL;
   const GOptionEntry entries[] = {
     { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input, "Read from this tar (default stdin)", "FILE" },
     { "storage-driver", 's', 0, G_OPTION_ARG_STRING, &driver, "Unpack into this driver", "NAME" },
+    { "max-archive-size", 0, 0, G_OPTION_ARG_STRING, &max_archive,
+      "Refuse an archive that unpacks to more " LIMIT_HELP_DEFAULT, "SIZE" },
+    { "max-layer-size", 0, 0, G_OPTION_ARG_STRING, &max_layer,
+      "Refuse a layer that decompresses to more (default: 100 times its compressed size, at least 1 GiB)",
+      "SIZE" },
     { NULL }
   };
   if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
@@ -48,8 +78,12 @@ berth_cmd_load (BerthCli *cli, int argc, char **argv)
   if (argc != 1)
     return berth_cli_usage ("load takes no operands; use -i FILE");
   g_autoptr (GError) error = NULL;
+  BerthImportLimits limits = { 0 };
+  if (!parse_limit (max_layer, "--max-layer-size", &limits.max_layer_size, &error)
+      || !parse_limit (max_archive, "--max-archive-size", &limits.max_archive_size, &error))
+    return berth_cli_fail (error);
   OPEN_STORE_OR_FAIL (store, cli, error);
-  g_autoptr (GPtrArray) loaded = berth_image_load (store, input ? input : "-", driver,
+  g_autoptr (GPtrArray) loaded = berth_image_load (store, input ? input : "-", driver, &limits,
                                                    berth_cli_progress, "load", &error);
   if (loaded == NULL)
     return berth_cli_fail (error);

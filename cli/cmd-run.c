@@ -11,7 +11,7 @@
 /* The flags run and create share, as GOption fills them. */
 typedef struct {
   char *name, *storage_driver, *exec_driver;
-  char **env, **volumes, **cap_add, **cap_drop, **security_opt;
+  char **env, **volumes, **cap_add, **cap_drop, **security_opt, **log_opts;
   char *user, *workdir, *hostname, *memory, *memory_swap, *cpus, *cpuset_cpus;
   char *network, *userns;
   gint64 pids_limit, cpu_shares, blkio_weight;
@@ -29,6 +29,7 @@ run_flags_clear (RunFlags *f)
   g_strfreev (f->cap_add);
   g_strfreev (f->cap_drop);
   g_strfreev (f->security_opt);
+  g_strfreev (f->log_opts);
   g_free (f->user);
   g_free (f->workdir);
   g_free (f->hostname);
@@ -63,6 +64,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
   { "cap-drop", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->cap_drop, "Drop a capability", "CAP" },  \
   { "security-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->security_opt, "seccomp=unconfined|FILE", "OPT" }, \
   { "userns", 0, 0, G_OPTION_ARG_STRING, &(f)->userns, "host, or remap (root = host uid 100000)", "MODE" }, \
+  { "log-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->log_opts,                                 \
+    "Log rotation: max-size=SIZE (default 20m, -1: none), max-file=N (default 5)", "K=V" },     \
   { "tty", 't', 0, G_OPTION_ARG_NONE, &(f)->tty, "Allocate a terminal", NULL },                 \
   { "interactive", 'i', 0, G_OPTION_ARG_NONE, &(f)->interactive, "Keep stdin open", NULL }
 
@@ -89,7 +92,7 @@ spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
     .pids_limit = f->pids_limit, .blkio_weight = f->blkio_weight, .network = f->network,
     .volumes = f->volumes, .read_only = f->read_only, .tty = f->tty,
     .interactive = f->interactive, .cap_add = f->cap_add, .cap_drop = f->cap_drop,
-    .userns = f->userns,
+    .userns = f->userns, .log_opts = f->log_opts,
   };
   if (f->memory && !berth_parse_size (f->memory, "--memory", &o->memory, error))
     return FALSE;

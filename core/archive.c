@@ -68,6 +68,9 @@ typedef struct {
   GHashTable *written;   /* relpaths made by this extraction */
   GPtrArray *dir_times;  /* applied last: creating children moves a dir's mtime */
   gint64 bytes;
+  gint64 data_written;    /* bytes of file data written (holes not counted) */
+  gint64 max;             /* refuse to write more than this; 0: no limit */
+  const char *max_option; /* what raises @max, for the error */
   /* The last resolved parent directory. Tar streams group entries by
    * directory, so consecutive entries mostly share it. It is only reused while
    * nothing has been removed, replaced or made a symlink since it was resolved:
@@ -353,7 +356,8 @@ apply_meta (Extractor *x, struct archive_entry *e, int fd, int pfd, const char *
 /* Data blocks come with offsets; a gap between them is a hole of a sparse
  * file, so seek over it instead of writing zeros. */
 static gboolean
-copy_data (struct archive *a, struct archive_entry *e, int fd, const char *rel, GError **error)
+copy_data (Extractor *x, struct archive *a, struct archive_entry *e, int fd, const char *rel,
+           GError **error)
 {
   off_t pos = 0;
   for (;;)
@@ -368,6 +372,10 @@ copy_data (struct archive *a, struct archive_entry *e, int fd, const char *rel, 
         return bad_entry (error, rel, archive_reason (a));
       if (off != pos && lseek (fd, off, SEEK_SET) < 0)
         return berth_fail_errno (error, errno, "seek in %s", rel);
+      /* Counted before the write: a bomb must stop before it fills the disk. */
+      x->data_written += len;
+      if (x->max > 0 && x->data_written > x->max)
+        return berth_fail_limit (error, "archive", x->max, x->max_option);
       if (!berth_write_all (fd, buf, len))
         return berth_fail_errno (error, errno, "write %s", rel);
       pos = off + len;
@@ -395,7 +403,7 @@ make_regular (Extractor *x, struct archive *a, struct archive_entry *e, int pfd,
     }
   if (fd < 0)
     return berth_fail_errno (error, errno, "create %s", rel);
-  gboolean ok = copy_data (a, e, fd, rel, error) && apply_meta (x, e, fd, pfd, base, rel, error);
+  gboolean ok = copy_data (x, a, e, fd, rel, error) && apply_meta (x, e, fd, pfd, base, rel, error);
   if (close (fd) < 0 && ok)
     ok = berth_fail_errno (error, errno, "close %s", rel);
   if (ok)
@@ -635,6 +643,13 @@ gint64
 berth_archive_extract (int root_fd, int in_fd, const BerthWhiteoutOps *whiteouts,
                        GError **error)
 {
+  return berth_archive_extract_max (root_fd, in_fd, whiteouts, 0, NULL, error);
+}
+
+gint64
+berth_archive_extract_max (int root_fd, int in_fd, const BerthWhiteoutOps *whiteouts, gint64 max,
+                           const char *max_option, GError **error)
+{
   g_autoptr (BerthArchive) a = archive_read_new ();
   if (a == NULL)
     return berth_fail (error, BERTH_ERROR_FAILED, "archive_read_new: out of memory"), -1;
@@ -643,7 +658,7 @@ berth_archive_extract (int root_fd, int in_fd, const BerthWhiteoutOps *whiteouts
   g_autoptr (GString) parent_path = g_string_new (NULL);
   Extractor x = {
     .root_fd = root_fd, .whiteouts = whiteouts, .written = written, .dir_times = dir_times,
-    .parent_fd = -1, .parent_path = parent_path,
+    .parent_fd = -1, .parent_path = parent_path, .max = max, .max_option = max_option,
   };
   gboolean ok = open_reader (a, in_fd, error) && extract_all (&x, a, error);
   drop_parent (&x);

@@ -455,7 +455,7 @@ setup_start_store (Bench *bench, GError **error)
 static gboolean
 load_untimed (Backend *b, const char *tar, GError **error)
 {
-  g_autoptr (GPtrArray) refs = berth_image_load (b->store, tar, b->name, NULL, NULL, error);
+  g_autoptr (GPtrArray) refs = berth_image_load (b->store, tar, b->name, NULL, NULL, NULL, error);
   return refs != NULL;
 }
 
@@ -667,7 +667,7 @@ storage_run (Bench *bench, Backend *b, Where *w, GError **error)
 {
   w->current = "unpack";
   double t0 = now_ms ();
-  g_autoptr (GPtrArray) refs = berth_image_load (b->store, bench->workload_tar, b->name, NULL, NULL, error);
+  g_autoptr (GPtrArray) refs = berth_image_load (b->store, bench->workload_tar, b->name, NULL, NULL, NULL, error);
   if (refs == NULL)
     return FALSE;
   record (bench, "unpack", b->name, now_ms () - t0);

@@ -57,6 +57,13 @@ container_save (BerthStore *store, BerthContainer *c, GError **error)
   json_builder_add_string_value (b, c->created);
   json_builder_set_member_name (b, "ExecDriver");
   json_builder_add_string_value (b, c->exec_driver);
+  json_builder_set_member_name (b, "LogConfig");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "MaxSize");
+  json_builder_add_int_value (b, c->log_max_size);
+  json_builder_set_member_name (b, "MaxFile");
+  json_builder_add_int_value (b, c->log_max_file);
+  json_builder_end_object (b);
   json_builder_end_object (b);
   g_autoptr (JsonNode) node = json_builder_get_root (b);
   g_autofree char *path = container_file (store, c->id);
@@ -86,7 +93,53 @@ container_read (BerthStore *store, const char *id, GError **error)
   c->cmd = berth_json_strv (o, "Cmd");
   c->created = g_strdup (json_object_get_string_member_with_default (o, "Created", ""));
   c->exec_driver = g_strdup (berth_json_string (o, "ExecDriver", "native"));
+  /* containers made before log rotation get the defaults */
+  JsonObject *log = berth_json_object (o, "LogConfig");
+  c->log_max_size = MAX (0, berth_json_int (log, "MaxSize", BERTH_LOG_MAX_SIZE_DEFAULT));
+  c->log_max_file = CLAMP (berth_json_int (log, "MaxFile", BERTH_LOG_MAX_FILE_DEFAULT), 1,
+                           G_MAXINT);
   return g_steal_pointer (&c);
+}
+
+static gboolean
+parse_max_file (const char *opt, const char *value, guint *n, GError **error)
+{
+  guint64 v = 0;
+  if (!g_ascii_string_to_unsigned (value, 10, 1, 10000, &v, NULL))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "--log-opt '%s': max-file is a count of files from 1 to 10000", opt);
+  *n = (guint) v;
+  return TRUE;
+}
+
+gboolean
+berth_log_opts_parse (char **opts, BerthContainer *c, GError **error)
+{
+  c->log_max_size = BERTH_LOG_MAX_SIZE_DEFAULT;
+  c->log_max_file = BERTH_LOG_MAX_FILE_DEFAULT;
+  for (char **o = opts; o && *o; o++)
+    {
+      const char *eq = strchr (*o, '=');
+      if (g_str_has_prefix (*o, "max-size=") && strcmp (eq + 1, "-1") == 0)
+        c->log_max_size = 0;
+      else if (g_str_has_prefix (*o, "max-size="))
+        {
+          if (!berth_parse_size (eq + 1, "--log-opt max-size", &c->log_max_size, error))
+            return FALSE;
+          if (c->log_max_size == 0)
+            return berth_fail (error, BERTH_ERROR_INVALID,
+                               "--log-opt '%s': max-size must be more than 0 (-1: no limit)", *o);
+        }
+      else if (g_str_has_prefix (*o, "max-file="))
+        {
+          if (!parse_max_file (*o, eq + 1, &c->log_max_file, error))
+            return FALSE;
+        }
+      else
+        return berth_fail (error, BERTH_ERROR_INVALID,
+                           "--log-opt '%s': unknown (max-size=SIZE, max-file=N)", *o);
+    }
+  return TRUE;
 }
 
 static GPtrArray *
@@ -221,6 +274,9 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
     exec_driver = berth_exec_drivers ()[0]->name;
   if (berth_exec_driver_lookup (exec_driver, error) == NULL)
     return NULL;
+  g_autoptr (BerthContainer) c = g_new0 (BerthContainer, 1);
+  if (!berth_log_opts_parse (options ? options->log_opts : NULL, c, error))
+    return NULL;
   g_autoptr (BerthImage) image = berth_image_lookup (store, image_ref, error);
   if (image == NULL)
     return NULL;
@@ -232,7 +288,6 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   if (local)
     return g_propagate_error (error, g_steal_pointer (&local)), NULL;
 
-  g_autoptr (BerthContainer) c = g_new0 (BerthContainer, 1);
   c->id = random_id ();
   c->name = name ? g_strdup (name) : generated_name (c->id);
   c->image_id = g_strdup (image->id);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -394,10 +395,10 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
 static gboolean
 print_log_line (const char *line, gsize len, int out_fd, int err_fd)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, line, len, NULL))
+  g_autoptr (JsonNode) node = berth_json_parse (line, len, NULL);
+  if (node == NULL)
     return TRUE; /* a line cut short by a crash: skip it */
-  JsonObject *o = berth_json_node_object (json_parser_get_root (parser));
+  JsonObject *o = berth_json_node_object (node);
   const char *text = berth_json_string (o, "log", "");
   int fd = g_strcmp0 (berth_json_string (o, "stream", ""), "stderr") == 0 ? err_fd : out_fd;
   return berth_write_all (fd, text, strlen (text));
@@ -428,6 +429,76 @@ print_available (int fd, GString *pending, int out_fd, int err_fd, GError **erro
   return TRUE;
 }
 
+/* The container's log files, oldest first: container.log.N ... .1, then
+ * container.log, which the monitor writes (core/run.c rotates them). */
+static GPtrArray *
+log_files (BerthStore *store, BerthContainer *c)
+{
+  g_autofree char *base = berth_container_dir (store, c, "container.log");
+  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = c->log_max_file - 1; i >= 1; i--)
+    g_ptr_array_add (paths, g_strdup_printf ("%s.%u", base, i));
+  g_ptr_array_add (paths, g_steal_pointer (&base));
+  return paths;
+}
+
+/* All of @path; a missing one is fine (never rotated that far). */
+static gboolean
+print_file (const char *path, GString *pending, int out_fd, int err_fd, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    return TRUE;
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", path);
+  gboolean ok = print_available (fd, pending, out_fd, err_fd, error);
+  close (fd);
+  return ok;
+}
+
+static gboolean
+same_file (const struct stat *a, const struct stat *b)
+{
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* For --follow: once the monitor has rotated, finish the file @fd reads
+ * (renamed, it is complete), print the rotated files newer than it (all of
+ * them when it was dropped, being the oldest) and move @fd to the new
+ * container.log. Nothing to do while container.log is still @fd's file, or
+ * is between the rename and its new file. */
+static gboolean
+follow_rotation (GPtrArray *paths, int *fd, GString *pending, int out_fd, int err_fd,
+                 GError **error)
+{
+  const char *newest = paths->pdata[paths->len - 1];
+  struct stat cur, now;
+  if (fstat (*fd, &cur) < 0)
+    return berth_fail_errno (error, errno, "stat the container's log");
+  if (stat (newest, &now) < 0 || same_file (&cur, &now))
+    return TRUE;
+  if (!print_available (*fd, pending, out_fd, err_fd, error))
+    return FALSE;
+  guint start = 0;
+  for (guint i = 0; i + 1 < paths->len; i++)
+    {
+      struct stat st;
+      if (stat (paths->pdata[i], &st) == 0 && same_file (&st, &cur))
+        start = i + 1;
+    }
+  for (guint i = start; i + 1 < paths->len; i++)
+    if (!print_file (paths->pdata[i], pending, out_fd, err_fd, error))
+      return FALSE;
+  int next = open (newest, O_RDONLY | O_CLOEXEC);
+  if (next < 0 && errno == ENOENT)
+    return TRUE; /* rotated again meanwhile: the next look catches up */
+  if (next < 0)
+    return berth_fail_errno (error, errno, "open %s", newest);
+  close (*fd);
+  *fd = next;
+  return print_available (*fd, pending, out_fd, err_fd, error);
+}
+
 gboolean
 berth_container_logs (BerthStore *store, BerthContainer *c, gboolean follow, int out_fd,
                       int err_fd, GError **error)
@@ -435,21 +506,28 @@ berth_container_logs (BerthStore *store, BerthContainer *c, gboolean follow, int
   g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
   if (s == NULL)
     return FALSE;
-  g_autofree char *path = berth_container_dir (store, c, "container.log");
+  g_autoptr (GPtrArray) paths = log_files (store, c);
+  g_autoptr (GString) pending = g_string_new (NULL);
+  for (guint i = 0; i + 1 < paths->len; i++)
+    if (!print_file (paths->pdata[i], pending, out_fd, err_fd, error))
+      return FALSE;
+  const char *path = paths->pdata[paths->len - 1];
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT)
     return TRUE; /* never started: no output yet */
   if (fd < 0)
     return berth_fail_errno (error, errno, "open %s", path);
-  g_autoptr (GString) pending = g_string_new (NULL);
   gboolean ok = print_available (fd, pending, out_fd, err_fd, error);
   if (ok && follow && berth_state_is_live (s))
     {
       berth_store_unlock (store);
-      /* The monitor writes whole lines; poll the file until it exits. */
-      while (ok && !wait_monitor (s, 100))
-        ok = print_available (fd, pending, out_fd, err_fd, error);
-      ok = ok && print_available (fd, pending, out_fd, err_fd, error);
+      /* The monitor writes whole lines; poll the files until it exits. */
+      for (gboolean done = FALSE; ok && !done;)
+        {
+          done = wait_monitor (s, 100);
+          ok = print_available (fd, pending, out_fd, err_fd, error)
+               && follow_rotation (paths, &fd, pending, out_fd, err_fd, error);
+        }
     }
   close (fd);
   return ok;

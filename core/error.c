@@ -42,3 +42,19 @@ berth_fail (GError **error, BerthError code, const char *fmt, ...)
   g_set_error_literal (error, BERTH_ERROR, code, msg);
   return FALSE;
 }
+
+gboolean
+berth_fail_limit (GError **error, const char *what, gint64 limit, const char *option)
+{
+  /* g_format_size puts a no-break space before the unit, which the CLI's
+   * one-line printer would show as '?' */
+  static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+  double value = (double) limit;
+  guint u = 0;
+  while (value >= 1024 && u + 1 < G_N_ELEMENTS (units))
+    value /= 1024, u++;
+  g_autofree char *size = u ? g_strdup_printf ("%.1f %s", value, units[u])
+                            : g_strdup_printf ("%" G_GINT64_FORMAT " bytes", limit);
+  return berth_fail (error, BERTH_ERROR_INVALID, "%s: unpacks to more than %s (raise the limit with %s)",
+                     what, size, option);
+}

@@ -29,6 +29,20 @@ open_input (const char *path, GError **error)
   return fd;
 }
 
+/* @wanted, or the default for what @fd is (see BerthImportLimits). */
+static gint64
+stream_limit (int fd, gint64 wanted)
+{
+  struct stat st;
+  if (wanted > 0)
+    return wanted;
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    return BERTH_LIMIT_UNSIZED;
+  if (st.st_size > G_MAXINT64 / BERTH_LIMIT_RATIO)
+    return G_MAXINT64;
+  return MAX (BERTH_LIMIT_FLOOR, st.st_size * BERTH_LIMIT_RATIO);
+}
+
 static gboolean
 image_exists (BerthStore *store, const char *id)
 {
@@ -67,11 +81,12 @@ commit_image (BerthStore *store, const char *config, gsize len, const char *driv
 
 static char *
 import_fd (BerthStore *store, int fd, const char *ref, const char *driver, char **cmd,
-           const char *created_by, BerthProgressFunc progress, gpointer data, GError **error)
+           const char *created_by, gint64 max, BerthProgressFunc progress, gpointer data,
+           GError **error)
 {
   if (ref && !berth_parse_reference (ref, NULL, NULL, error))
     return NULL;
-  g_autofree char *digest = berth_blob_ingest (store, fd, NULL, progress, data, error);
+  g_autofree char *digest = berth_blob_ingest_max (store, fd, max, NULL, progress, data, error);
   if (digest == NULL)
     return NULL;
   gsize len = 0;
@@ -90,7 +105,8 @@ import_fd (BerthStore *store, int fd, const char *ref, const char *driver, char 
 
 char *
 berth_image_import (BerthStore *store, const char *tar_path, const char *ref, const char *driver,
-                    BerthProgressFunc progress, gpointer data, GError **error)
+                    const BerthImportLimits *limits, BerthProgressFunc progress, gpointer data,
+                    GError **error)
 {
   if (ref && !berth_parse_reference (ref, NULL, NULL, error))
     return NULL;
@@ -99,7 +115,8 @@ berth_image_import (BerthStore *store, const char *tar_path, const char *ref, co
     return NULL;
   g_autofree char *base = g_path_get_basename (tar_path);
   g_autofree char *created_by = g_strdup_printf ("berth image import %s", base);
-  char *id = import_fd (store, fd, ref, driver, NULL, created_by, progress, data, error);
+  gint64 max = stream_limit (fd, limits ? limits->max_layer_size : 0);
+  char *id = import_fd (store, fd, ref, driver, NULL, created_by, max, progress, data, error);
   close (fd);
   if (id == NULL)
     g_prefix_error (error, "import %s: ", tar_path);
@@ -110,7 +127,8 @@ char *
 berth_image_import_tree_fd (BerthStore *store, int tar_fd, const char *ref, const char *driver,
                             char **cmd, const char *created_by, GError **error)
 {
-  return import_fd (store, tar_fd, ref, driver, cmd, created_by, NULL, NULL, error);
+  /* berth's own trees (bootstrap): no bomb to guard against */
+  return import_fd (store, tar_fd, ref, driver, cmd, created_by, 0, NULL, NULL, error);
 }
 
 /* --- load --- */
@@ -311,10 +329,11 @@ read_oci_index (int root_fd, GError **error)
 
 /* Ingest every layer and check it is the one the config names. */
 static gboolean
-ingest_layers (BerthStore *store, int root_fd, LoadItem *item, BerthProgressFunc progress,
-               gpointer data, GError **error)
+ingest_layers (BerthStore *store, int root_fd, LoadItem *item, gint64 max_layer,
+               BerthProgressFunc progress, gpointer data, GError **error)
 {
-  g_autoptr (JsonNode) cfg = json_from_string (item->config, NULL);
+  /* checked for depth too: json-glib's recursion must not meet a hostile nesting */
+  g_autoptr (JsonNode) cfg = berth_json_parse (item->config, item->config_len, NULL);
   JsonObject *rootfs = berth_json_object (berth_json_node_object (cfg), "rootfs");
   g_auto (GStrv) diff_ids = berth_json_strv (rootfs, "diff_ids");
   if (diff_ids == NULL || g_strv_length (diff_ids) != item->layers->len)
@@ -326,7 +345,8 @@ ingest_layers (BerthStore *store, int root_fd, LoadItem *item, BerthProgressFunc
       int fd = open_inside (root_fd, item->layers->pdata[i], error);
       if (fd < 0)
         return FALSE;
-      g_autofree char *digest = berth_blob_ingest (store, fd, NULL, progress, data, error);
+      g_autofree char *digest = berth_blob_ingest_max (store, fd, stream_limit (fd, max_layer),
+                                                       NULL, progress, data, error);
       close (fd);
       if (digest == NULL)
         return g_prefix_error (error, "%s: ", (char *) item->layers->pdata[i]), FALSE;
@@ -340,7 +360,7 @@ ingest_layers (BerthStore *store, int root_fd, LoadItem *item, BerthProgressFunc
 
 static GPtrArray *
 load_items (BerthStore *store, int root_fd, GPtrArray *items, const char *driver,
-            BerthProgressFunc progress, gpointer data, GError **error)
+            gint64 max_layer, BerthProgressFunc progress, gpointer data, GError **error)
 {
   g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) loaded = g_ptr_array_new_with_free_func (g_free);
@@ -349,7 +369,7 @@ load_items (BerthStore *store, int root_fd, GPtrArray *items, const char *driver
       LoadItem *item = items->pdata[i];
       gboolean existed = FALSE;
       g_autofree char *id = NULL;
-      if (ingest_layers (store, root_fd, item, progress, data, error))
+      if (ingest_layers (store, root_fd, item, max_layer, progress, data, error))
         id = commit_image (store, item->config, item->config_len, driver, &existed, error);
       if (id == NULL)
         {
@@ -390,17 +410,20 @@ load_items (BerthStore *store, int root_fd, GPtrArray *items, const char *driver
 
 GPtrArray *
 berth_image_load (BerthStore *store, const char *tar_path, const char *driver,
-                  BerthProgressFunc progress, gpointer data, GError **error)
+                  const BerthImportLimits *limits, BerthProgressFunc progress, gpointer data,
+                  GError **error)
 {
   int in_fd = open_input (tar_path, error);
   if (in_fd < 0)
     return NULL;
+  gint64 max_archive = stream_limit (in_fd, limits ? limits->max_archive_size : 0);
+  gint64 max_layer = limits ? limits->max_layer_size : 0;
   g_autofree char *tmp = berth_store_mkdtemp (store, error);
   int root_fd = tmp ? open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
   GPtrArray *loaded = NULL;
   if (tmp && root_fd < 0)
     berth_fail_errno (error, errno, "open %s", tmp);
-  if (root_fd >= 0 && berth_archive_extract (root_fd, in_fd, NULL, error) >= 0)
+  if (root_fd >= 0 && berth_archive_extract_max (root_fd, in_fd, NULL, max_archive, "--max-archive-size", error) >= 0)
     {
       g_autoptr (GPtrArray) items = NULL;
       if (faccessat (root_fd, "manifest.json", F_OK, 0) == 0)
@@ -411,7 +434,7 @@ berth_image_load (BerthStore *store, const char *tar_path, const char *driver,
         berth_fail (error, BERTH_ERROR_BAD_ARCHIVE,
                     "not an image archive: no manifest.json (docker save) or index.json (OCI layout)");
       if (items)
-        loaded = load_items (store, root_fd, items, driver, progress, data, error);
+        loaded = load_items (store, root_fd, items, driver, max_layer, progress, data, error);
     }
   if (root_fd >= 0)
     close (root_fd);

@@ -3,6 +3,8 @@
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 /* Nesting depth, counted outside strings, before any recursive parse. */
 static gboolean
@@ -36,6 +38,10 @@ check_depth (const char *data, gsize len, GError **error)
 JsonNode *
 berth_json_parse (const char *data, gsize len, GError **error)
 {
+  /* parsed, JSON costs several times its size in memory */
+  if (len > BERTH_JSON_MAX_DOCUMENT)
+    return berth_fail (error, BERTH_ERROR_INVALID, "JSON document larger than %d MiB, the most "
+                       "berth parses", BERTH_JSON_MAX_DOCUMENT >> 20), NULL;
   if (!check_depth (data, len, error))
     return NULL;
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
@@ -48,21 +54,55 @@ berth_json_parse (const char *data, gsize len, GError **error)
   return json_node_copy (root);
 }
 
+/* At most one byte past the cap is read: /dev/zero or an endless pipe
+ * stops there instead of filling memory. */
+static char *
+read_capped (int fd, gsize *len)
+{
+  g_autoptr (GString) all = g_string_new (NULL);
+  char buf[65536];
+  while (all->len <= BERTH_JSON_MAX_DOCUMENT)
+    {
+      gssize n = read (fd, buf, MIN (sizeof buf, BERTH_JSON_MAX_DOCUMENT + 1 - all->len));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return NULL;
+      if (n == 0)
+        break;
+      g_string_append_len (all, buf, n);
+    }
+  *len = all->len;
+  return g_string_free (g_steal_pointer (&all), FALSE);
+}
+
+JsonNode *
+berth_json_read_fd (int fd, const char *what, GError **error)
+{
+  gsize len = 0;
+  g_autofree char *text = read_capped (fd, &len);
+  if (text == NULL)
+    return berth_fail_errno (error, errno, "read %s", what), NULL;
+  g_autoptr (GError) local = NULL;
+  JsonNode *root = berth_json_parse (text, len, &local);
+  if (root == NULL)
+    berth_fail (error, local->code, "%s: %s", what, local->message);
+  return root;
+}
+
 JsonNode *
 berth_json_read (const char *path, GError **error)
 {
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    return berth_fail (error, BERTH_ERROR_NOT_FOUND, "%s: no such file", path), NULL;
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "%s", path), NULL;
   g_autoptr (GError) local = NULL;
-  g_autoptr (GMappedFile) map = g_mapped_file_new (path, FALSE, &local);
-  if (map == NULL)
-    {
-      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return berth_fail (error, BERTH_ERROR_NOT_FOUND, "%s: no such file", path), NULL;
-      return berth_fail (error, BERTH_ERROR_FAILED, "%s: %s", path, local->message), NULL;
-    }
-  JsonNode *root = berth_json_parse (g_mapped_file_get_contents (map),
-                                     g_mapped_file_get_length (map), &local);
+  JsonNode *root = berth_json_read_fd (fd, path, &local);
+  close (fd);
   if (root == NULL)
-    berth_fail (error, BERTH_ERROR_FAILED, "%s: %s", path, local->message);
+    berth_fail (error, BERTH_ERROR_FAILED, "%s", local->message);
   return root;
 }
 

@@ -20,9 +20,10 @@ berth_blob_path (BerthStore *store, const char *digest)
 }
 
 /* Decompress @in_fd into @out_fd (libarchive's "raw" format undoes gzip,
- * xz, zstd or nothing), hashing what is written. */
+ * xz, zstd or nothing), hashing what is written. Counted as it streams, so
+ * a gzip bomb stops at @max bytes (0: no limit) instead of filling the disk. */
 static char *
-decompress_and_hash (int in_fd, int out_fd, const char *what, gint64 *size,
+decompress_and_hash (int in_fd, int out_fd, const char *what, gint64 max, gint64 *size,
                      BerthProgressFunc progress, gpointer data, GError **error)
 {
   struct archive *a = archive_read_new ();
@@ -45,6 +46,11 @@ decompress_and_hash (int in_fd, int out_fd, const char *what, gint64 *size,
       ssize_t n;
       while ((n = archive_read_data (a, buf, 1 << 20)) > 0)
         {
+          if (max > 0 && total + n > max)
+            {
+              berth_fail_limit (error, what, max, "--max-layer-size");
+              goto out;
+            }
           sha256_update (&sum, n, (const uint8_t *) buf);
           if (!berth_write_all (out_fd, buf, n))
             {
@@ -82,6 +88,13 @@ char *
 berth_blob_ingest (BerthStore *store, int in_fd, gint64 *size, BerthProgressFunc progress,
                    gpointer data, GError **error)
 {
+  return berth_blob_ingest_max (store, in_fd, 0, size, progress, data, error);
+}
+
+char *
+berth_blob_ingest_max (BerthStore *store, int in_fd, gint64 max, gint64 *size,
+                       BerthProgressFunc progress, gpointer data, GError **error)
+{
   g_autofree char *tmp = berth_store_path (store, "blobs", "sha256", ".tmp-ingest-XXXXXX", NULL);
   int fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0)
@@ -90,8 +103,8 @@ berth_blob_ingest (BerthStore *store, int in_fd, gint64 *size, BerthProgressFunc
       return NULL;
     }
   gint64 n = 0;
-  g_autofree char *digest = decompress_and_hash (in_fd, fd, "layer archive", &n, progress,
-                                                 data, error);
+  g_autofree char *digest = decompress_and_hash (in_fd, fd, "layer archive", max, &n,
+                                                 progress, data, error);
   gboolean ok = digest != NULL;
   if (ok && fsync (fd) < 0)
     ok = berth_fail_errno (error, errno, "fsync %s", tmp);

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -262,6 +263,9 @@ berth_container_state (BerthStore *store, BerthContainer *c, GError **error)
 
 /* ---- the monitor ---- */
 
+/* Docker's cut for a line without a newline, in bytes. */
+#define LOG_LINE_MAX (16 * 1024)
+
 typedef struct {
   BerthStore *store;
   BerthContainer *c;
@@ -275,9 +279,38 @@ typedef struct {
   int stdin_w;        /* the pty master (-it), or a pipe the container reads (-i); -1 */
   int pty_master;     /* -t: the master of the pty the driver made in the container; -1 */
   int log_fd;
+  gint64 log_size;    /* bytes in the current container.log */
   gboolean attached;  /* copy output to our stdout/stderr too */
   GString *partial[2];
 } Monitor;
+
+/* Docker json-file's rotation: container.log -> .1 -> ... -> .(max-file - 1),
+ * the oldest dropped, then a fresh container.log. Renames, so a `logs -f`
+ * reading the old file finishes it and moves on (core/control.c). */
+static void
+rotate_log (Monitor *m)
+{
+  g_autofree char *base = berth_container_dir (m->store, m->c, "container.log");
+  for (guint i = m->c->log_max_file - 1; i >= 1; i--)
+    {
+      g_autofree char *from = i == 1 ? g_strdup (base) : g_strdup_printf ("%s.%u", base, i - 1);
+      g_autofree char *to = g_strdup_printf ("%s.%u", base, i);
+      if (rename (from, to) < 0 && errno != ENOENT)
+        g_printerr ("berth monitor: rename %s: %s\n", from, g_strerror (errno));
+    }
+  if (m->c->log_max_file == 1 && unlink (base) < 0 && errno != ENOENT)
+    g_printerr ("berth monitor: unlink %s: %s\n", base, g_strerror (errno));
+  int fd = open (base, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      /* keep writing where we were rather than lose the output */
+      g_printerr ("berth monitor: open %s: %s\n", base, g_strerror (errno));
+      return;
+    }
+  close (m->log_fd);
+  m->log_fd = fd;
+  m->log_size = 0;
+}
 
 static void
 log_line (Monitor *m, int stream, const char *text, gsize len)
@@ -298,8 +331,25 @@ log_line (Monitor *m, int stream, const char *text, gsize len)
   g_autofree char *json = berth_json_to_string (node, &n);
   /* One write per line keeps lines whole for a concurrent `logs -f`. */
   g_autofree char *out = g_strdup_printf ("%s\n", json);
+  /* A record larger than max-size still goes whole into a file of its own. */
+  if (m->c->log_max_size > 0 && m->log_size > 0
+      && m->log_size + (gint64) n + 1 > m->c->log_max_size)
+    rotate_log (m);
   if (!berth_write_all (m->log_fd, out, n + 1))
     g_printerr ("berth monitor: write log: %s\n", g_strerror (errno));
+  else
+    m->log_size += n + 1;
+}
+
+/* Where to cut an over-long line at most @max bytes in: before a UTF-8
+ * continuation byte never, so each record stays valid text. */
+static gsize
+line_cut (const char *text, gsize max)
+{
+  gsize n = max;
+  while (n > 0 && ((guchar) text[n] & 0xC0) == 0x80)
+    n--;
+  return n > 0 ? n : max;
 }
 
 /* Docker's json-file: one record per line of output, the newline kept. */
@@ -312,6 +362,14 @@ log_chunk (Monitor *m, int stream, const char *buf, gsize len)
   while ((nl = memchr (p->str, '\n', p->len)))
     {
       gsize n = nl - p->str + 1;
+      log_line (m, stream, p->str, n);
+      g_string_erase (p, 0, n);
+    }
+  /* Output with no newline must not grow the monitor without bound: cut
+   * it into records of LOG_LINE_MAX as Docker does (`logs` joins them). */
+  while (p->len > LOG_LINE_MAX)
+    {
+      gsize n = line_cut (p->str, LOG_LINE_MAX);
       log_line (m, stream, p->str, n);
       g_string_erase (p, 0, n);
     }
@@ -626,13 +684,23 @@ make_stdio (Monitor *m, const BerthStartOptions *o, BerthExecStdio *stdio, int c
   return TRUE;
 }
 
+/* container.log for appending; *@size: what it holds already (a restart
+ * appends), so rotation counts from there. */
 static int
-open_log (BerthStore *store, BerthContainer *c, GError **error)
+open_log (BerthStore *store, BerthContainer *c, gint64 *size, GError **error)
 {
   g_autofree char *path = berth_container_dir (store, c, "container.log");
   int fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  struct stat st;
   if (fd < 0)
-    berth_fail_errno (error, errno, "open %s", path);
+    return berth_fail_errno (error, errno, "open %s", path), -1;
+  if (fstat (fd, &st) < 0)
+    {
+      berth_fail_errno (error, errno, "stat %s", path);
+      close (fd);
+      return -1;
+    }
+  *size = st.st_size;
   return fd;
 }
 
@@ -767,7 +835,7 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
                 .attached = options->attach };
   BerthExecStdio stdio;
   int child_ends[3], report_pipe[2] = { -1, -1 };
-  if (exec == NULL || (m.log_fd = open_log (store, c, error)) < 0)
+  if (exec == NULL || (m.log_fd = open_log (store, c, &m.log_size, error)) < 0)
     goto fail_mounted;
   if (!make_stdio (&m, options, &stdio, child_ends, error))
     goto fail_log;

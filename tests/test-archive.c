@@ -513,6 +513,36 @@ test_filters (Env *env, gconstpointer data)
     }
 }
 
+/* The limit counts data as it is written, across entries: a stream whose
+ * files add up to more stops in one line naming the option, whatever it
+ * already wrote left for the caller to remove; exactly the limit is fine. */
+static void
+test_extract_max (Env *env, gconstpointer data)
+{
+  struct archive *a = tb_open (env->tar, ARCHIVE_FILTER_GZIP);
+  tb_file (a, "one", "12345");
+  tb_file (a, "two", "67890");
+  tb_close (a);
+  int fd = open (env->tar, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_autoptr (GError) error = NULL;
+  g_assert_cmpint (berth_archive_extract_max (env->root_fd, fd, NULL, 9, "--max-test", &error),
+                   ==, -1);
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==,
+                   "archive: unpacks to more than 9 bytes (raise the limit with --max-test)");
+  g_clear_error (&error);
+  g_assert_cmpint (lseek (fd, 0, SEEK_SET), ==, 0);
+  g_autofree char *two = root_path (env, "two");
+  unlink (two);
+  g_autofree char *one = root_path (env, "one");
+  unlink (one);
+  g_assert_cmpint (berth_archive_extract_max (env->root_fd, fd, NULL, 10, "--max-test", &error),
+                   ==, 10);
+  g_assert_no_error (error);
+  close (fd);
+}
+
 static void
 mkfile (const char *dir, const char *rel, const char *data)
 {
@@ -847,6 +877,7 @@ main (int argc, char **argv)
   g_test_add ("/archive/whiteouts", Env, NULL, env_setup, test_whiteouts, env_teardown);
   g_test_add ("/archive/round-trip", Env, NULL, env_setup, test_round_trip, env_teardown);
   g_test_add ("/archive/sparse", Env, NULL, env_setup, test_sparse, env_teardown);
+  g_test_add ("/archive/extract-max", Env, NULL, env_setup, test_extract_max, env_teardown);
   g_test_add ("/archive/writer-markers", Env, NULL, env_setup, test_writer_markers,
               env_teardown);
   g_test_add ("/archive/naive", Env, NULL, env_setup, test_naive, env_teardown);

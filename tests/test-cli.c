@@ -8,6 +8,7 @@
 #include <glob.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -617,6 +618,24 @@ test_deep_json (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, NULL, &err, "create", "--security-opt", opt, "busybox", "true", NULL),
                    ==, 1);
   tu_assert_one_line_error (err, "JSON nested deeper than 256 levels");
+
+  /* Every JSON document has the size cap, not only those from archives:
+   * a valid profile padded past 16 MiB, and /dev/zero, which must not be
+   * read for ever. */
+  g_autofree char *big = g_strnfill (17 << 20, ' ');
+  const char head[] = "{\"defaultAction\":\"SCMP_ACT_ALLOW\"";
+  memcpy (big, head, strlen (head));
+  big[(17 << 20) - 1] = '}';
+  tu_write_file (profile, big, 0644);
+  const char *sources[] = { profile, "/dev/zero" };
+  for (guint i = 0; i < G_N_ELEMENTS (sources); i++)
+    {
+      g_autofree char *o = g_strdup_printf ("seccomp=%s", sources[i]);
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (berth (f, NULL, &err, "create", "--security-opt", o, "busybox", "true",
+                              NULL), ==, 1);
+      tu_assert_one_line_error (err, "JSON document larger than 16 MiB, the most berth parses");
+    }
   g_autofree char *out = NULL;
   g_assert_cmpint (berth (f, &out, NULL, "ps", "-aq", NULL), ==, 0);
   g_assert_cmpstr (out, ==, "");
@@ -1338,6 +1357,228 @@ concurrent_creates (Fixture *f, int n, const char *prefix, gboolean same)
   return ok;
 }
 
+/* Every path under the store, one a line, sorted: what a refused import or
+ * load must leave as it found it. */
+static char *
+store_listing (Fixture *f)
+{
+  char *argv[] = { "sh", "-c", "cd \"$0\" && find . -mindepth 1 | sort", f->root, NULL };
+  char *out = NULL;
+  g_assert_cmpint (tu_run (argv, &out, NULL), ==, 0);
+  return out;
+}
+
+/* A tar of one 64 MiB file of zeros (sparse on disk) in @name; gzipped
+ * to @name.gz too when @gz. Returns the tar's path. */
+static char *
+make_zero_tar (Fixture *f, const char *name, gboolean gz)
+{
+  g_autofree char *dir = g_build_filename (f->dir, name, NULL);
+  g_autofree char *srcdir = g_strdup_printf ("%s.src", dir);
+  g_autofree char *zero = g_build_filename (srcdir, "zero", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (srcdir, 0755), ==, 0);
+  char *truncate_argv[] = { "truncate", "-s", "64M", zero, NULL };
+  g_assert_cmpint (tu_run (truncate_argv, NULL, NULL), ==, 0);
+  char *tar = make_tar (f, name, srcdir);
+  char *gzip[] = { "gzip", "-1", "-k", tar, NULL };
+  if (gz)
+    g_assert_cmpint (tu_run (gzip, NULL, NULL), ==, 0);
+  return tar;
+}
+
+/* A gzip bomb (64 KiB inflating to 64 MiB) is refused under a small
+ * --max-layer-size while it streams, leaving the store as it was, and
+ * taken when the limit is raised; endless zeros from a pipe or from
+ * /dev/zero stop at the limit. */
+static void
+test_import_limits (Fixture *f, gconstpointer data)
+{
+  g_autofree char *tar = make_zero_tar (f, "bomb.tar", TRUE);
+  g_autofree char *gz = g_strdup_printf ("%s.gz", tar);
+  g_assert_cmpint (berth (f, NULL, NULL, "images", NULL), ==, 0);
+  g_autofree char *before = store_listing (f);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "import", "--max-layer-size", "8m", gz, "bomb:1", NULL),
+                   ==, 1);
+  tu_assert_one_line_error (err, "unpacks to more than 8.0 MiB (raise the limit with "
+                                 "--max-layer-size)");
+  g_assert_nonnull (strstr (err, gz));
+  g_autofree char *after = store_listing (f);
+  g_assert_cmpstr (after, ==, before);
+
+  /* from a pipe and from a character device: no size to go by */
+  char *pipe_argv[] = { "sh", "-c", "cat /dev/zero | \"$0\" --root \"$1\" import "
+                        "--max-layer-size 4m - zeros:1", (char *) tu_berth_bin (), f->root, NULL };
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (tu_run (pipe_argv, NULL, &err), ==, 1);
+  tu_assert_one_line_error (err, "import -: layer archive: unpacks to more than 4.0 MiB");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "import", "--max-layer-size", "4m", "/dev/zero",
+                          "zeros:1", NULL), ==, 1);
+  tu_assert_one_line_error (err, "import /dev/zero: layer archive: unpacks to more than 4.0 MiB");
+  g_clear_pointer (&after, g_free);
+  after = store_listing (f);
+  g_assert_cmpstr (after, ==, before);
+
+  const char *bad[] = { "0", "lots", "-5m" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (berth (f, NULL, &err, "import", "--max-layer-size", bad[i], gz, "bomb:1",
+                              NULL), ==, 1);
+      tu_assert_one_line_error (err, "--max-layer-size");
+    }
+
+  g_assert_cmpint (berth (f, NULL, NULL, "import", "--max-layer-size", "100m", gz, "bomb:1", NULL),
+                   ==, 0);
+  /* the default for a file: 100 times its size, but at least 1 GiB */
+  g_assert_cmpint (berth (f, NULL, NULL, "import", tar, "bomb:2", NULL), ==, 0);
+}
+
+/* A docker-save archive, gzipped whole, whose one layer is 64 MiB of
+ * zeros: --max-archive-size stops the unpacking of the archive,
+ * --max-layer-size the layer's ingest; both leave the store as it was. */
+static void
+test_load_limits (Fixture *f, gconstpointer data)
+{
+  g_autofree char *layer = make_zero_tar (f, "layer.tar", FALSE);
+  g_autofree char *hash = sha256_file (layer);
+  g_autofree char *config = g_strdup_printf (
+      "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
+      "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\"]}}", hash);
+  g_autofree char *id = g_compute_checksum_for_string (G_CHECKSUM_SHA256, config, -1);
+  g_autofree char *save = g_build_filename (f->dir, "bombsave", NULL);
+  g_autofree char *layer_dir = g_build_filename (save, hash, NULL);
+  g_autofree char *layer_dst = g_build_filename (layer_dir, "layer.tar", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (layer_dir, 0755), ==, 0);
+  g_assert_cmpint (rename (layer, layer_dst), ==, 0);
+  g_autofree char *cfgname = g_strdup_printf ("%s.json", id);
+  g_autofree char *cfgpath = g_build_filename (save, cfgname, NULL);
+  g_autofree char *manifest = g_strdup_printf (
+      "[{\"Config\":\"%s\",\"RepoTags\":[\"bomb:1\"],\"Layers\":[\"%s/layer.tar\"]}]",
+      cfgname, hash);
+  g_autofree char *manpath = g_build_filename (save, "manifest.json", NULL);
+  tu_write_file (cfgpath, config, 0644);
+  tu_write_file (manpath, manifest, 0644);
+  g_autofree char *tar = make_tar (f, "bombsave.tar", save);
+  char *gzip[] = { "gzip", "-1", tar, NULL };
+  g_assert_cmpint (tu_run (gzip, NULL, NULL), ==, 0);
+  g_autofree char *gz = g_strdup_printf ("%s.gz", tar);
+
+  g_assert_cmpint (berth (f, NULL, NULL, "images", NULL), ==, 0);
+  g_autofree char *before = store_listing (f);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "load", "--max-archive-size", "8m", "-i", gz, NULL), ==, 1);
+  tu_assert_one_line_error (err, "archive: unpacks to more than 8.0 MiB (raise the limit with "
+                                 "--max-archive-size)");
+  g_autofree char *after = store_listing (f);
+  g_assert_cmpstr (after, ==, before);
+
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "load", "--max-layer-size", "8m", "-i", gz, NULL), ==, 1);
+  tu_assert_one_line_error (err, "layer.tar: layer archive: unpacks to more than 8.0 MiB (raise "
+                                 "the limit with --max-layer-size)");
+  g_clear_pointer (&after, g_free);
+  after = store_listing (f);
+  g_assert_cmpstr (after, ==, before);
+
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "load", "-i", gz, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "Loaded image: bomb:1\n");
+}
+
+/* The lines "line-N" of @text: each follows the one before it (when
+ * @consecutive) or at least comes later, none twice, the last is @last.
+ * Returns how many there are. */
+static guint
+assert_log_lines (const char *text, gboolean consecutive, int last)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint n = g_strv_length (lines);
+  g_assert_cmpuint (n, >=, 2);
+  g_assert_cmpstr (lines[n - 1], ==, ""); /* ends with a newline */
+  int prev = -1;
+  for (guint i = 0; i + 1 < n; i++)
+    {
+      g_assert_true (g_str_has_prefix (lines[i], "line-"));
+      int v = atoi (lines[i] + 5);
+      if (prev >= 0 && consecutive)
+        g_assert_cmpint (v, ==, prev + 1);
+      g_assert_cmpint (v, >, prev);
+      prev = v;
+    }
+  g_assert_cmpint (prev, ==, last);
+  return n - 1;
+}
+
+/* --log-opt max-size/max-file rotate the log as Docker's json-file does:
+ * the files stay under the size, no more of them than max-file are kept,
+ * `logs` prints the tail in order and `logs -f` follows across rotations.
+ * Bad values are refused at create, in one line, with nothing made. */
+static void
+test_log_rotation (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  const struct { const char *opt, *needle; } bad[] = {
+    { "max-size=lots", "--log-opt max-size 'lots': not a size" },
+    { "max-size=0", "--log-opt 'max-size=0': max-size must be more than 0" },
+    { "max-file=0", "--log-opt 'max-file=0': max-file is a count of files from 1 to 10000" },
+    { "max-file=two", "--log-opt 'max-file=two'" },
+    { "mode=fast", "--log-opt 'mode=fast': unknown (max-size=SIZE, max-file=N)" },
+    { "max-size", "--log-opt 'max-size': unknown" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *err = NULL;
+      g_assert_cmpint (berth (f, NULL, &err, "create", "--log-opt", bad[i].opt, "busybox", NULL),
+                       ==, 1);
+      tu_assert_one_line_error (err, bad[i].needle);
+    }
+  g_autofree char *ps = NULL;
+  g_assert_cmpint (berth (f, &ps, NULL, "ps", "-a", "-q", NULL), ==, 0);
+  g_assert_cmpstr (ps, ==, "");
+
+  /* about 75 bytes a record: 5000 lines are some 370 KiB, 6 rotations */
+  const char *script = "i=0; while [ $i -lt 5000 ]; do echo line-$i; i=$((i+1)); done";
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "--name", "chatty", "--log-opt", "max-size=64k",
+                          "--log-opt", "max-file=2", "busybox", "sh", "-c", script, NULL), ==, 0);
+  g_autofree char *pattern = g_build_filename (f->root, "containers", "*", NULL);
+  glob_t g;
+  g_assert_cmpint (glob (pattern, 0, NULL, &g), ==, 0);
+  g_assert_cmpuint (g.gl_pathc, ==, 1);
+  g_autofree char *dir = g_strdup (g.gl_pathv[0]);
+  globfree (&g);
+  const char *names[] = { "container.log", "container.log.1" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, names[i], NULL);
+      struct stat st;
+      g_assert_cmpint (stat (p, &st), ==, 0);
+      g_assert_cmpint (st.st_size, >, 0);
+      g_assert_cmpint (st.st_size, <=, 64 * 1024);
+    }
+  g_autofree char *third = g_build_filename (dir, "container.log.2", NULL);
+  g_assert_false (g_file_test (third, G_FILE_TEST_EXISTS));
+  g_autofree char *logs = NULL;
+  g_assert_cmpint (berth (f, &logs, NULL, "logs", "chatty", NULL), ==, 0);
+  guint kept = assert_log_lines (logs, TRUE, 4999);
+  g_assert_cmpuint (kept, <, 5000);
+  g_assert_cmpuint (kept, >, 64 * 1024 / 100);
+
+  /* --follow from the start of a container that rotates while followed:
+   * it must see more than one file holds, in order, to the last line. */
+  const char *bursty = "i=0; while [ $i -lt 3000 ]; do echo line-$i; "
+                       "[ $((i % 500)) = 0 ] && sleep 0.3; i=$((i+1)); done";
+  char *follow_argv[] = {
+    "sh", "-c", "\"$0\" --root \"$1\" run -d --name bursty --log-opt max-size=64k "
+    "--log-opt max-file=2 busybox sh -c \"$2\" >/dev/null && exec \"$0\" --root \"$1\" logs -f bursty",
+    (char *) tu_berth_bin (), f->root, (char *) bursty, NULL };
+  g_autofree char *followed = NULL;
+  g_assert_cmpint (tu_run (follow_argv, &followed, NULL), ==, 0);
+  g_assert_cmpuint (assert_log_lines (followed, FALSE, 2999), >, 64 * 1024 / 60);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "chatty", "bursty", NULL), ==, 0);
+}
+
 /* Concurrent berth processes serialise on the store lock: distinct names all
  * land, and of eight racing for one name exactly one wins. */
 static void
@@ -1385,6 +1626,12 @@ main (int argc, char **argv)
   g_test_add ("/cli/concurrent-creates", Fixture, NULL, fixture_setup, test_concurrent,
               fixture_teardown);
   g_test_add ("/cli/import", Fixture, NULL, fixture_setup, test_import, fixture_teardown);
+  g_test_add ("/cli/log-rotation", Fixture, NULL, fixture_setup, test_log_rotation,
+              fixture_teardown);
+  g_test_add ("/cli/import-limits", Fixture, NULL, fixture_setup, test_import_limits,
+              fixture_teardown);
+  g_test_add ("/cli/load-limits", Fixture, NULL, fixture_setup, test_load_limits,
+              fixture_teardown);
   g_test_add ("/cli/import-bad-archive", Fixture, NULL, fixture_setup, test_import_bad_archive,
               fixture_teardown);
   g_test_add ("/cli/load-bad-archives", Fixture, NULL, fixture_setup, test_load_bad_archives,

@@ -27,36 +27,15 @@ update_options_clear (UpdateOptions *o)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (UpdateOptions, update_options_clear)
 
-static gboolean
-read_stdin (char **text, gsize *len, GError **error)
-{
-  g_autoptr (GString) all = g_string_new (NULL);
-  char buf[4096];
-  ssize_t n;
-  while ((n = read (STDIN_FILENO, buf, sizeof buf)) != 0)
-    {
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return berth_fail_errno (error, errno, "read stdin");
-      g_string_append_len (all, buf, n);
-    }
-  *len = all->len;
-  *text = g_string_free (g_steal_pointer (&all), FALSE);
-  return TRUE;
-}
-
 static JsonObject *
 read_resources (const char *path, GError **error)
 {
   g_autoptr (GError) local = NULL;
-  g_autofree char *text = NULL;
-  gsize len = 0;
-  g_autoptr (JsonNode) root = NULL;
-  if (!(strcmp (path, "-") == 0 ? read_stdin (&text, &len, &local)
-                                : g_file_get_contents (path, &text, &len, &local))
-      || (root = berth_json_parse (text, len, &local)) == NULL)
-    return berth_fail (error, BERTH_ERROR_INVALID, "--resources %s: %s", path, local->message), NULL;
+  g_autoptr (JsonNode) root = strcmp (path, "-") == 0
+                                  ? berth_json_read_fd (STDIN_FILENO, "stdin", &local)
+                                  : berth_json_read (path, &local);
+  if (root == NULL)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--resources %s", local->message), NULL;
   if (!JSON_NODE_HOLDS_OBJECT (root))
     return berth_fail (error, BERTH_ERROR_INVALID, "--resources %s: not a JSON object", path), NULL;
   return json_object_ref (json_node_get_object (root));

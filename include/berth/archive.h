@@ -38,6 +38,11 @@ gboolean berth_whiteout_mknod (int dirfd, const char *dir_relpath, const char *n
  * unpacked, or -1. */
 gint64 berth_archive_extract (int root_fd, int in_fd, const BerthWhiteoutOps *whiteouts,
                               GError **error);
+/* The same, failing (INVALID, naming @max_option as what raises it) once
+ * more than @max bytes of file data would be written; 0: no limit. The
+ * caller removes what was unpacked, as for any failure. */
+gint64 berth_archive_extract_max (int root_fd, int in_fd, const BerthWhiteoutOps *whiteouts,
+                                  gint64 max, const char *max_option, GError **error);
 
 /* Unpack the layer tar on @in_fd onto @root_fd, a full copy of the layer's
  * parent (vfs, btrfs, devicemapper), so that it shows what overlay shows for

@@ -30,4 +30,9 @@ gboolean berth_fail_errno (GError **error, int errsv, const char *fmt, ...) G_GN
 /* Sets a message with a BerthError code and returns FALSE. */
 gboolean berth_fail (GError **error, BerthError code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 
+/* Sets INVALID "<what>: unpacks to more than <limit> (raise the limit with
+ * <option>)":
+ * a size limit that stopped a stream before it filled the disk. */
+gboolean berth_fail_limit (GError **error, const char *what, gint64 limit, const char *option);
+
 G_END_DECLS

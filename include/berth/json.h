@@ -11,15 +11,20 @@ G_BEGIN_DECLS
  * 100k nested arrays overflows the stack: every document berth parses is
  * first checked to nest no deeper than this. */
 #define BERTH_JSON_MAX_DEPTH 256
-/* The largest manifest or image config berth parses from an archive. */
+/* The largest JSON document berth parses (manifests and configs from
+ * archives, bundle configs, seccomp profiles, --resources, its own records). */
 #define BERTH_JSON_MAX_DOCUMENT (16 << 20)
 
-/* Parse @len bytes of @data: INVALID when they nest deeper than
- * BERTH_JSON_MAX_DEPTH, are not JSON, or are empty. */
+/* Parse @len bytes of @data: INVALID when they are more than
+ * BERTH_JSON_MAX_DOCUMENT, nest deeper than BERTH_JSON_MAX_DEPTH, are not
+ * JSON, or are empty. */
 JsonNode *berth_json_parse (const char *data, gsize len, GError **error);
-/* Read and parse a JSON file (as berth_json_parse); NOT_FOUND when it does
- * not exist. Errors name the path. */
+/* Read and parse a JSON file (as berth_json_parse), reading no more than
+ * the cap allows (a FIFO or a device is fine); NOT_FOUND when it does not
+ * exist. Errors name the path. */
 JsonNode *berth_json_read (const char *path, GError **error);
+/* The same from @fd (stdin, a pipe), @what naming it in errors. */
+JsonNode *berth_json_read_fd (int fd, const char *what, GError **error);
 /* Serialise @node and write it atomically to @path. */
 gboolean berth_json_write (const char *path, JsonNode *node, GError **error);
 char *berth_json_to_string (JsonNode *node, gsize *len);

@@ -29,6 +29,7 @@ typedef struct {
   char **cap_add, **cap_drop; /* "NET_ADMIN", "CAP_NET_ADMIN" or "ALL" */
   const char *seccomp;     /* NULL: the default profile; "unconfined"; or a JSON file */
   const char *userns;      /* NULL/"host": none; "remap": root = host uid 100000 */
+  char **log_opts;         /* "max-size=10m", "max-file=3": the container's log rotation */
 } BerthSpecOptions;
 
 /* The OCI config for container @id. @image_config: the OCI image config (its

@@ -65,6 +65,10 @@ gboolean berth_parse_reference (const char *ref, char **name, char **tag, GError
  * as a blob and return its digest "sha256:<hex>" (the layer's diff id). */
 char *berth_blob_ingest (BerthStore *store, int in_fd, gint64 *size,
                          BerthProgressFunc progress, gpointer data, GError **error);
+/* The same, refusing (INVALID, nothing stored) a stream that decompresses
+ * to more than @max bytes; 0: no limit. */
+char *berth_blob_ingest_max (BerthStore *store, int in_fd, gint64 max, gint64 *size,
+                             BerthProgressFunc progress, gpointer data, GError **error);
 char *berth_blob_path (BerthStore *store, const char *digest);
 gboolean berth_blob_remove (BerthStore *store, const char *digest, GError **error);
 
@@ -107,12 +111,27 @@ char *berth_layer_ensure (BerthStore *store, BerthStorage *storage, BerthImage *
 gboolean berth_store_collect_garbage (BerthStore *store, GError **error);
 
 /* --- import and export (core/imageio.c) --- */
+/* How far an import or load may unpack, counted while it streams: a gzip
+ * bomb or an endless pipe fails in one line before it fills the disk, and
+ * leaves nothing behind. 0 takes the default: BERTH_LIMIT_RATIO times the
+ * input's size but at least BERTH_LIMIT_FLOOR when the input is a regular
+ * file, BERTH_LIMIT_UNSIZED when it is a pipe or a device. */
+typedef struct {
+  gint64 max_layer_size;   /* one layer, decompressed (--max-layer-size) */
+  gint64 max_archive_size; /* a load archive, unpacked (--max-archive-size) */
+} BerthImportLimits;
+#define BERTH_LIMIT_RATIO 100
+#define BERTH_LIMIT_FLOOR (G_GINT64_CONSTANT (1) << 30)
+#define BERTH_LIMIT_UNSIZED (G_GINT64_CONSTANT (16) << 30)
+
+/* @limits NULL: the defaults. */
 char *berth_image_import (BerthStore *store, const char *tar_path, const char *ref,
-                          const char *driver, BerthProgressFunc progress, gpointer data,
-                          GError **error);
+                          const char *driver, const BerthImportLimits *limits,
+                          BerthProgressFunc progress, gpointer data, GError **error);
 /* docker-save or OCI image-layout tar; returns the "name:tag"s (or ids) loaded. */
 GPtrArray *berth_image_load (BerthStore *store, const char *tar_path, const char *driver,
-                             BerthProgressFunc progress, gpointer data, GError **error);
+                             const BerthImportLimits *limits, BerthProgressFunc progress,
+                             gpointer data, GError **error);
 gboolean berth_image_save (BerthStore *store, char **refs, const char *out_path, GError **error);
 /* Make an image from the host's busybox-static, or from debootstrap. */
 char *berth_image_bootstrap (BerthStore *store, const char *what, const char *ref,
@@ -129,7 +148,17 @@ typedef struct {
   char **cmd;
   char *created;
   char *exec_driver;
+  gint64 log_max_size; /* rotate container.log past this many bytes; 0: never */
+  guint log_max_file;  /* log files kept, container.log included (>= 1) */
 } BerthContainer;
+
+/* Docker json-file's defaults would keep every byte; these are its "local"
+ * driver's, so a chatty container cannot fill the store's filesystem. */
+#define BERTH_LOG_MAX_SIZE_DEFAULT (G_GINT64_CONSTANT (20) << 20)
+#define BERTH_LOG_MAX_FILE_DEFAULT 5
+/* --log-opt max-size=SIZE (-1: no limit) and max-file=N into @c's fields
+ * (the defaults for what is not given); INVALID naming the option. */
+gboolean berth_log_opts_parse (char **opts, BerthContainer *c, GError **error);
 void berth_container_free (BerthContainer *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthContainer, berth_container_free)
 
