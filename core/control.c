@@ -218,8 +218,8 @@ remove_unrecorded (BerthStore *store, BerthContainer *c, gboolean force, GError 
   g_autoptr (BerthExec) exec = berth_container_exec_best (store, c, NULL, &loaded, error);
   if (exec == NULL)
     return FALSE;
-  if (!loaded)
-    return TRUE; /* cleaned up after */
+  /* Nothing saved is no proof of nothing made: a monitor killed while it
+   * set up the cgroup left it, maybe with the program's first process. */
   g_autoptr (GArray) pids = berth_container_cgroup_pids (exec, error);
   if (pids == NULL)
     return FALSE;

@@ -1254,6 +1254,36 @@ holds_file (int pid, const char *path)
   return FALSE;
 }
 
+/* A monitor killed as it clones the container has made the cgroup and
+ * saved nothing: rm -f still removes every directory of it. */
+static void
+test_killed_monitor_cgroup (Fixture *f, gconstpointer data)
+{
+  g_autofree char *strace = g_find_program_in_path ("strace");
+  if (strace == NULL)
+    {
+      g_test_skip ("strace is not installed: it injects the kill");
+      return;
+    }
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "cg", "busybox", "sleep", "100", NULL),
+                   ==, 0);
+  g_autofree char *id = container_id (f, "cg");
+  char *argv[] = { strace, "-f", "-o", "/dev/null", "-e", "trace=clone3", "-e",
+                   "inject=clone3:signal=KILL:when=1", (char *) tu_berth_bin (), "--root",
+                   f->root, "start", "cg", NULL };
+  g_assert_cmpint (tu_run (argv, NULL, NULL), !=, 0);
+  g_autoptr (GPtrArray) made = cgroup_dirs (id);
+  if (made->len == 0)
+    {
+      g_test_skip ("the kill came before any cgroup was made (no clone3 here?)");
+      g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "cg", NULL), ==, 0);
+      return;
+    }
+  g_autoptr (GArray) none = g_array_new (FALSE, FALSE, sizeof (int));
+  assert_rm_f_clears (f, "cg", id, none);
+}
+
 /* A descriptor the caller of `run -d` left open is not kept for the
  * container's life, by its monitor or by the container. */
 static void
@@ -1642,6 +1672,8 @@ main (int argc, char **argv)
   g_test_add ("/cli/foreign-root", Fixture, NULL, fixture_setup, test_foreign_root, fixture_teardown);
   g_test_add ("/cli/store-marker", Fixture, NULL, fixture_setup, test_store_marker, fixture_teardown);
   g_test_add ("/cli/killed-run", Fixture, NULL, fixture_setup, test_killed_run, fixture_teardown);
+  g_test_add ("/cli/killed-monitor-cgroup", Fixture, NULL, fixture_setup,
+              test_killed_monitor_cgroup, fixture_teardown);
   g_test_add ("/cli/monitor-caller-fds", Fixture, NULL, fixture_setup, test_monitor_caller_fds,
               fixture_teardown);
   return g_test_run ();

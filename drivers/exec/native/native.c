@@ -930,9 +930,13 @@ native_delete (BerthExec *c, GError **error)
   g_autofree char *state = g_build_filename (c->state_dir, "native.json", NULL);
   if ((unlink (fifo) < 0 && errno != ENOENT))
     return berth_fail_errno (error, errno, "remove %s", fifo);
-  if (unlink (state) < 0 && errno != ENOENT)
+  gboolean saved = unlink (state) == 0;
+  if (!saved && errno != ENOENT)
     return berth_fail_errno (error, errno, "remove %s", state);
-  berth_native_hooks_after (c, "poststop", "stopped");
+  /* Once per container that was made: a second delete (of a container
+   * its monitor already cleaned up after) has nothing to report. */
+  if (saved)
+    berth_native_hooks_after (c, "poststop", "stopped");
   return TRUE;
 }
 
