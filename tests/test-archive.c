@@ -3,6 +3,7 @@
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <berth/storage.h>
+#include "testutil.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -712,12 +713,9 @@ test_round_trip (Env *env, gconstpointer data)
 static void
 test_sparse (Env *env, gconstpointer data)
 {
-  g_autofree char *tar = g_find_program_in_path ("tar");
+  g_autofree char *tar = tu_find_program_or_skip ("tar", "GNU tar makes the sparse archive");
   if (tar == NULL)
-    {
-      g_test_skip ("no GNU tar to make a sparse archive");
-      return;
-    }
+    return;
   g_autofree char *src = g_build_filename (env->base, "src", NULL);
   g_autofree char *sparse = g_build_filename (src, "sparse", NULL);
   g_assert_cmpint (mkdir (src, 0755), ==, 0);

@@ -1168,12 +1168,9 @@ parent_pid (int pid)
 static void
 test_killed_run (Fixture *f, gconstpointer data)
 {
-  g_autofree char *strace = g_find_program_in_path ("strace");
+  g_autofree char *strace = tu_find_program_or_skip ("strace", "it injects the kill");
   if (strace == NULL)
-    {
-      g_test_skip ("strace is not installed: it injects the kill");
-      return;
-    }
+    return;
   g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
   /* Warm the store, then count the renames of a run like the ones killed. */
   g_assert_cmpint (berth (f, NULL, NULL, "run", "--rm", "busybox", "true", NULL), ==, 0);
@@ -1259,12 +1256,9 @@ holds_file (int pid, const char *path)
 static void
 test_killed_monitor_cgroup (Fixture *f, gconstpointer data)
 {
-  g_autofree char *strace = g_find_program_in_path ("strace");
+  g_autofree char *strace = tu_find_program_or_skip ("strace", "it injects the kill");
   if (strace == NULL)
-    {
-      g_test_skip ("strace is not installed: it injects the kill");
-      return;
-    }
+    return;
   g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
   g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "cg", "busybox", "sleep", "100", NULL),
                    ==, 0);

@@ -461,3 +461,15 @@ tu_changes_text (GPtrArray *changes)
     }
   return g_string_free (s, FALSE);
 }
+
+char *
+tu_find_program_or_skip (const char *name, const char *why)
+{
+  char *path = g_find_program_in_path (name);
+  if (path == NULL)
+    {
+      g_autofree char *reason = g_strdup_printf ("%s is not installed: %s", name, why);
+      g_test_skip (reason);
+    }
+  return path;
+}

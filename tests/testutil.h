@@ -38,6 +38,10 @@ int tu_run (char **argv, char **out, char **err);
 /* Append the NULL-terminated @args to @argv (borrowed, the NULL left out). */
 void tu_argv_add_va (GPtrArray *argv, va_list args);
 
+/* The path of program @name; when it is not installed, NULL after
+ * g_test_skip saying so and @why the test needs it. */
+char *tu_find_program_or_skip (const char *name, const char *why);
+
 /* The berth binary under test: $BERTH_BIN, else ./berth. */
 const char *tu_berth_bin (void);
 /* Run it with --root @root and the NULL-terminated args; its exit code,
