@@ -191,11 +191,12 @@ remove_everything () {
 # mounts, cgroups ($@: candidate ids), loop devices and processes of it.
 store_leftovers () {
   local id
-  (cd "$R" && find . -mindepth 1 ! -type d) | sed 's#^\./##' |
+  { (cd "$R" && find . -mindepth 1 ! -type d) | sed 's#^\./##' |
     grep -vxE 'lock|berth-store|driver|tags\.json|storage/[^/]+/probed' | sed 's/^/left in the store: /'
   (cd "$R" && find . -mindepth 1 -type d) | sed 's#^\./##' |
     grep -vxE 'containers|images|tmp|blobs|blobs/sha256|layers|layers/[^/]+|storage|storage/[^/]+|storage/[^/]+/(dir|refs|l|subvolumes)' |
-    sed 's/^/left in the store: /'
+    sed 's/^/left in the store: /'; } |
+    awk 'NR <= 12; END { if (NR > 12) print "... and " NR - 12 " more left in the store" }'
   [ ! -f "$R/tags.json" ] || [ "$(tr -d ' \n' <"$R/tags.json")" = "{}" ] ||
     echo "tags.json still names: $(head -c 200 "$R/tags.json")"
   awk -v r="$R/" 'index($5, r) == 1 { print "mount left: " $5 }' /proc/self/mountinfo

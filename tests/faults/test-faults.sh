@@ -68,7 +68,7 @@ driver_base () {
   if [ "$1" = btrfs ]; then
     if ! mountpoint -q "$BTRFS_MNT"; then
       command -v mkfs.btrfs >/dev/null || { echo "mkfs.btrfs is not installed"; return 1; }
-      mkdir -p "$BTRFS_MNT" && truncate -s 2G "$SCRATCH/btrfs.img" && mkfs.btrfs -q "$SCRATCH/btrfs.img" &&
+      mkdir -p "$BTRFS_MNT" && truncate -s 2G "$SCRATCH/btrfs.img" && mkfs.btrfs -q "$SCRATCH/btrfs.img" >/dev/null 2>&1 &&
         mount -o loop "$SCRATCH/btrfs.img" "$BTRFS_MNT" || { echo "cannot mount a btrfs on a loop device"; return 1; }
     fi
     R=$BTRFS_MNT/probe
