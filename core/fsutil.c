@@ -290,6 +290,7 @@ berth_remove_stale_temps (const char *dir, GError **error)
     if (strstr (name, ".tmp-"))
       {
         g_autofree char *path = g_build_filename (dir, name, NULL);
+        berth_unmount_below (path); /* a probe's test mount, killed before its unmount */
         if (!berth_rm_rf (path, error))
           return FALSE;
       }
@@ -353,7 +354,8 @@ berth_fs_type_name (const char *path)
 gboolean
 berth_fs_supports_d_type (const char *dir, gboolean *supported, GError **error)
 {
-  g_autofree char *probe = g_build_filename (dir, ".d_type-probe-XXXXXX", NULL);
+  /* ".tmp-": a probe killed half-way is swept when the store is opened. */
+  g_autofree char *probe = g_build_filename (dir, ".d_type-probe.tmp-XXXXXX", NULL);
   if (g_mkdtemp (probe) == NULL)
     return berth_fail_errno (error, errno, "probe d_type in %s", dir);
   g_autofree char *file = g_build_filename (probe, "f", NULL);

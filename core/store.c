@@ -360,6 +360,16 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
       if (!berth_remove_stale_temps (dir, error))
         return NULL;
     }
+  /* The storage probes' (d_type, overlay's test mount) left by a kill. */
+  g_autofree char *storage = berth_store_path (store, "storage", NULL);
+  if (!berth_remove_stale_temps (storage, error))
+    return NULL;
+  for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
+    {
+      g_autofree char *home = berth_store_path (store, "storage", (*o)->name, NULL);
+      if (!berth_remove_stale_temps (home, error))
+        return NULL;
+    }
   /* The config file is read once per command: the default driver and the
    * storage options both come from it. */
   g_autoptr (GKeyFile) conf = g_key_file_new ();

@@ -135,7 +135,8 @@ make_probe_dirs (const char *tmp, GError **error)
 static gboolean
 try_mount (const char *base, GError **error)
 {
-  g_autofree char *tmp = g_build_filename (base, ".berth-overlay-probe-XXXXXX", NULL);
+  /* ".tmp-": left by a kill, it is swept (and unmounted) when the store is opened. */
+  g_autofree char *tmp = g_build_filename (base, ".berth-overlay-probe.tmp-XXXXXX", NULL);
   if (g_mkdtemp_full (tmp, 0700) == NULL)
     return berth_fail (error, BERTH_ERROR_BACKING_FS, "cannot make a test directory in %s: %s",
                        base, g_strerror (errno));
