@@ -199,11 +199,11 @@ build_spec (BerthStorage *storage, BerthImage *image, BerthContainer *c,
   const char *user = options->user ? options->user : berth_json_string (cfg, "User", NULL);
   if (!needs_name_lookup (user))
     return berth_spec_build (c->id, image->config, NULL, options, error);
-  g_autofree char *rootfs = berth_storage_get (storage, c->id, error);
+  g_autofree char *rootfs = berth_storage_get_transient (storage, c->id, error);
   if (rootfs == NULL)
     return NULL;
   JsonNode *spec = berth_spec_build (c->id, image->config, rootfs, options, error);
-  if (!berth_storage_put (storage, c->id, spec ? error : NULL) && spec)
+  if (!berth_storage_put_transient (storage, c->id, spec ? error : NULL) && spec)
     g_clear_pointer (&spec, json_node_unref);
   return spec;
 }
@@ -390,7 +390,10 @@ berth_container_commit (BerthStore *store, BerthContainer *c, const char *ref, G
 gboolean
 berth_container_export (BerthStore *store, BerthContainer *c, int out_fd, GError **error)
 {
-  g_autofree char *dir = berth_container_mount (store, c, error);
+  BerthStorage *storage = berth_store_driver (store, c->driver, error);
+  if (storage == NULL)
+    return FALSE;
+  g_autofree char *dir = berth_storage_get_transient (storage, c->id, error);
   if (dir == NULL)
     return FALSE;
   gboolean ok = FALSE;
@@ -403,5 +406,5 @@ berth_container_export (BerthStore *store, BerthContainer *c, int out_fd, GError
       ok = w && berth_tar_writer_add_tree (w, root, error) && berth_tar_writer_finish (w, error);
       close (root);
     }
-  return berth_container_umount (store, c, ok ? error : NULL) && ok;
+  return berth_storage_put_transient (storage, c->id, ok ? error : NULL) && ok;
 }

@@ -106,13 +106,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthStorage, berth_storage_close)
 
 /* Wrappers the core calls. get/put are reference counted across processes
  * (counts kept under the driver home, guarded by the store lock): two users of
- * one layer mount it once; the last put unmounts. */
+ * one layer mount it once; the last put unmounts. A get outlives the process
+ * that took it (`berth mount`, a started container); the _transient pair is
+ * for a use within one command and is recorded with the process (pid and
+ * start time): when that process dies without its put, the next command no
+ * longer counts the hold, and remove unmounts what it left. */
 gboolean berth_storage_create (BerthStorage *s, const char *id, const char *parent,
                                gboolean writable, GError **error);
 gboolean berth_storage_remove (BerthStorage *s, const char *id, GError **error);
 char *berth_storage_get (BerthStorage *s, const char *id, GError **error);
 gboolean berth_storage_put (BerthStorage *s, const char *id, GError **error);
+char *berth_storage_get_transient (BerthStorage *s, const char *id, GError **error);
+gboolean berth_storage_put_transient (BerthStorage *s, const char *id, GError **error);
 gboolean berth_storage_exists (BerthStorage *s, const char *id);
+/* Holds on @id now: persistent ones and those of live processes. */
 guint berth_storage_refcount (BerthStorage *s, const char *id);
 GPtrArray *berth_storage_status (BerthStorage *s);
 gboolean berth_storage_diff (BerthStorage *s, const char *id, const char *parent,
