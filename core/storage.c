@@ -9,6 +9,7 @@
 #include <berth/archive.h>
 #include <berth/error.h>
 #include <berth/fsutil.h>
+#include <berth/store.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -369,6 +370,37 @@ gboolean
 berth_storage_exists (BerthStorage *s, const char *id)
 {
   return s->ops->exists (s, id);
+}
+
+GPtrArray *
+berth_storage_list (BerthStorage *s, GError **error)
+{
+  if (s->ops->list == NULL)
+    return g_ptr_array_new_with_free_func (g_free);
+  return s->ops->list (s, error);
+}
+
+GPtrArray *
+berth_storage_list_dir (BerthStorage *s, const char *dir, const char *suffix, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GDir) d = g_dir_open (dir, 0, &local);
+  if (d == NULL)
+    {
+      berth_fail (error, BERTH_ERROR_FAILED, "list %s layers: %s", s->ops->name, local->message);
+      return NULL;
+    }
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    {
+      if (!g_str_has_suffix (name, suffix))
+        continue;
+      g_autofree char *id = g_strndup (name, strlen (name) - strlen (suffix));
+      if (berth_is_hex_id (id) && s->ops->exists (s, id))
+        g_ptr_array_add (ids, g_steal_pointer (&id));
+    }
+  return g_steal_pointer (&ids);
 }
 
 GPtrArray *

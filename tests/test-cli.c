@@ -1315,23 +1315,54 @@ test_concurrent (Fixture *f, gconstpointer data)
 
 /* ---- commands killed half-way (issue 15: F5, F10, F11) ---- */
 
-/* Run berth with @args under strace, SIGKILLed as the @when'th call of
- * @syscall returns; its exit code (137 when the kill landed). */
+/* berth with the NULL-terminated @args under strace, tracing @syscall into
+ * @log, and SIGKILLed as the @when'th call of it is made when @when > 0:
+ * its exit code (137 when the kill landed). */
 static int
-berth_killed_at (Fixture *f, const char *syscall, int when, ...)
+berth_traced_va (Fixture *f, const char *log, const char *syscall, int when, va_list args)
 {
   g_autofree char *trace = g_strdup_printf ("trace=%s", syscall);
   g_autofree char *inject = g_strdup_printf ("inject=%s:signal=KILL:when=%d", syscall, when);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const char *head[] = { "strace", "-o", "/dev/null", "-e", trace, "-e", inject, tu_berth_bin (),
-                         "--root", f->root };
+  const char *head[] = { "strace", "-o", log, "-e", trace, "-e", when > 0 ? inject : trace,
+                         tu_berth_bin (), "--root", f->root };
   for (guint i = 0; i < G_N_ELEMENTS (head); i++)
     g_ptr_array_add (argv, (gpointer) head[i]);
+  tu_argv_add_va (argv, args);
+  return tu_berth_argv (argv, NULL, NULL);
+}
+
+static int G_GNUC_NULL_TERMINATED
+berth_killed_at (Fixture *f, const char *syscall, int when, ...)
+{
   va_list ap;
   va_start (ap, when);
-  tu_argv_add_va (argv, ap);
+  int rc = berth_traced_va (f, "/dev/null", syscall, when, ap);
   va_end (ap);
-  return tu_berth_argv (argv, NULL, NULL);
+  return rc;
+}
+
+/* Which call of @syscall (1-based) is the first to name @needle when berth
+ * runs @args to the end; the command must succeed. */
+static int G_GNUC_NULL_TERMINATED
+berth_call_index (Fixture *f, const char *syscall, const char *needle, ...)
+{
+  g_autofree char *log = g_build_filename (f->dir, "strace.log", NULL);
+  va_list ap;
+  va_start (ap, needle);
+  int rc = berth_traced_va (f, log, syscall, 0, ap);
+  va_end (ap);
+  g_assert_cmpint (rc, ==, 0);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+  g_assert_cmpint (unlink (log), ==, 0);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_autofree char *call = g_strdup_printf ("%s(", syscall);
+  int n = 0;
+  for (char **l = lines; *l; l++)
+    if (g_str_has_prefix (*l, call) && (n++, strstr (*l, needle)))
+      return n;
+  g_error ("no %s naming %s in:\n%s", syscall, needle, text);
 }
 
 /* A store on @driver with busybox; btrfs on a loop-mounted btrfs in *@mnt.
@@ -1443,6 +1474,53 @@ test_killed_holders (Fixture *f, gconstpointer data)
     tu_btrfs_umount (mnt);
 }
 
+/* Remove every image `images -q` lists. */
+static void
+remove_all_images (Fixture *f)
+{
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "images", "-q", NULL), ==, 0);
+  g_auto (GStrv) ids = g_strsplit (g_strstrip (out), "\n", -1);
+  for (char **id = ids; *id && **id; id++)
+    g_assert_cmpint (berth (f, NULL, NULL, "rmi", *id, NULL), ==, 0);
+}
+
+/* An import killed after unpacking its layer, before the layer's marker:
+ * once its image is removed, collection removes the unmarked layer. */
+static void
+test_killed_import (Fixture *f, gconstpointer data)
+{
+  const char *driver = data;
+  g_autofree char *mnt = NULL;
+  if (!killed_store_setup (f, driver, &mnt))
+    return;
+  g_autofree char *src = scratch_tree (f, "src", "etc/hello", "hello\n");
+  g_autofree char *tar = make_tar (f, "src.tar", src);
+  g_autofree char *marks = g_build_filename ("/layers", driver, NULL);
+  /* Twice: a driver's first unpack may record what it probed. */
+  int at = 0;
+  for (int i = 0; i < 2; i++)
+    {
+      at = berth_call_index (f, "rename", marks, "--storage-driver", driver, "import", tar,
+                             "probe:1", NULL);
+      g_assert_cmpint (berth (f, NULL, NULL, "rmi", "probe:1", NULL), ==, 0);
+    }
+  g_autofree char *home = g_build_filename (f->root, "storage", driver, NULL);
+  g_autofree char *marker_dir = g_build_filename (f->root, "layers", driver, NULL);
+  guint layers = count_layer_entries (home, 2), markers = count_layer_entries (marker_dir, 0);
+
+  g_assert_cmpint (berth_killed_at (f, "rename", at, "--storage-driver", driver, "import", tar,
+                                    "half:1", NULL), ==, 137);
+  /* The kill landed between the layer and its marker. */
+  g_assert_cmpuint (count_layer_entries (home, 2), >, layers);
+  g_assert_cmpuint (count_layer_entries (marker_dir, 0), ==, markers);
+
+  remove_all_images (f);
+  assert_store_emptied (f, driver);
+  if (mnt)
+    tu_btrfs_umount (mnt);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1461,6 +1539,8 @@ main (int argc, char **argv)
     {
       g_autofree char *name = g_strdup_printf ("/cli/%s/killed-holders", drivers[i]);
       g_test_add (name, Fixture, drivers[i], fixture_setup, test_killed_holders, fixture_teardown);
+      g_autofree char *import = g_strdup_printf ("/cli/%s/killed-import", drivers[i]);
+      g_test_add (import, Fixture, drivers[i], fixture_setup, test_killed_import, fixture_teardown);
     }
   g_test_add ("/cli/config-file", Fixture, NULL, fixture_setup, test_config_file, fixture_teardown);
   g_test_add ("/cli/recorded-driver-unusable", Fixture, NULL, fixture_setup,
