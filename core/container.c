@@ -221,6 +221,9 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
     exec_driver = berth_exec_drivers ()[0]->name;
   if (berth_exec_driver_lookup (exec_driver, error) == NULL)
     return NULL;
+  /* What an earlier create killed half-way left goes before another is made. */
+  if (!berth_container_sweep_incomplete (store, error))
+    return NULL;
   g_autoptr (BerthImage) image = berth_image_lookup (store, image_ref, error);
   if (image == NULL)
     return NULL;
@@ -264,21 +267,34 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   return g_steal_pointer (&c);
 }
 
+GPtrArray *
+berth_container_list_incomplete (BerthStore *store, GError **error)
+{
+  g_autoptr (GPtrArray) ids = container_ids (store, error);
+  if (ids == NULL)
+    return NULL;
+  for (guint i = ids->len; i-- > 0;)
+    {
+      g_autofree char *meta = container_file (store, ids->pdata[i]);
+      if (g_file_test (meta, G_FILE_TEST_EXISTS))
+        g_ptr_array_remove_index (ids, i);
+    }
+  return g_steal_pointer (&ids);
+}
+
 /* A container directory without metadata is a create killed between making
- * its writable layer and saving container.json: remove the layer (from
- * whichever driver holds it) and the directory. */
+ * its directory and saving container.json: remove its writable layer (from
+ * whichever driver holds it) and the directory. Every command holds the
+ * store lock while it creates, so no such directory is being made now. */
 gboolean
 berth_container_sweep_incomplete (BerthStore *store, GError **error)
 {
-  g_autoptr (GPtrArray) ids = container_ids (store, error);
+  g_autoptr (GPtrArray) ids = berth_container_list_incomplete (store, error);
   if (ids == NULL)
     return FALSE;
   for (guint i = 0; i < ids->len; i++)
     {
       const char *id = ids->pdata[i];
-      g_autofree char *meta = container_file (store, id);
-      if (g_file_test (meta, G_FILE_TEST_EXISTS))
-        continue;
       for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
         {
           g_autoptr (GError) local = NULL;

@@ -1521,6 +1521,48 @@ test_killed_import (Fixture *f, gconstpointer data)
     tu_btrfs_umount (mnt);
 }
 
+/* A create killed before it saved container.json: ps -a shows the
+ * container as incomplete, the next create removes it, and nothing of it
+ * is left once everything is removed. */
+static void
+test_killed_create (Fixture *f, gconstpointer data)
+{
+  const char *driver = data;
+  g_autofree char *mnt = NULL;
+  if (!killed_store_setup (f, driver, &mnt))
+    return;
+  /* Twice: a driver's first mount may record what it probed. */
+  int at = 0;
+  for (int i = 0; i < 2; i++)
+    {
+      at = berth_call_index (f, "rename", "/container.json", "--storage-driver", driver, "create",
+                             "--name", "probe", "busybox", NULL);
+      g_assert_cmpint (berth (f, NULL, NULL, "rm", "probe", NULL), ==, 0);
+    }
+  g_assert_cmpint (berth_killed_at (f, "rename", at, "--storage-driver", driver, "create",
+                                    "--name", "half", "busybox", NULL), ==, 137);
+  g_autofree char *dirs = g_build_filename (f->root, "containers", NULL);
+  g_assert_cmpuint (count_layer_entries (dirs, 0), ==, 1);
+
+  g_autofree char *ps = NULL;
+  g_assert_cmpint (berth (f, &ps, NULL, "ps", "-a", NULL), ==, 0);
+  g_test_message ("%s", ps);
+  g_assert_nonnull (strstr (ps, " Incomplete "));
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", driver, "create", "--name", "next",
+                          "busybox", NULL), ==, 0);
+  g_clear_pointer (&ps, g_free);
+  g_assert_cmpint (berth (f, &ps, NULL, "ps", "-a", NULL), ==, 0);
+  g_assert_null (strstr (ps, "Incomplete"));
+  g_assert_cmpuint (count_layer_entries (dirs, 0), ==, 1);
+
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "next", NULL), ==, 0);
+  remove_all_images (f);
+  assert_store_emptied (f, driver);
+  g_assert_cmpuint (count_entries (dirs), ==, 0);
+  if (mnt)
+    tu_btrfs_umount (mnt);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1541,6 +1583,8 @@ main (int argc, char **argv)
       g_test_add (name, Fixture, drivers[i], fixture_setup, test_killed_holders, fixture_teardown);
       g_autofree char *import = g_strdup_printf ("/cli/%s/killed-import", drivers[i]);
       g_test_add (import, Fixture, drivers[i], fixture_setup, test_killed_import, fixture_teardown);
+      g_autofree char *create = g_strdup_printf ("/cli/%s/killed-create", drivers[i]);
+      g_test_add (create, Fixture, drivers[i], fixture_setup, test_killed_create, fixture_teardown);
     }
   g_test_add ("/cli/config-file", Fixture, NULL, fixture_setup, test_config_file, fixture_teardown);
   g_test_add ("/cli/recorded-driver-unusable", Fixture, NULL, fixture_setup,
