@@ -161,6 +161,23 @@ status_text (BerthContainerState *s)
   return g_strdup ("Created");
 }
 
+/* Creates killed half-way, shown until the next create or rmi removes them. */
+static int
+print_incomplete (BerthStore *store, gboolean quiet)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) ids = berth_container_list_incomplete (store, &error);
+  if (ids == NULL)
+    return berth_cli_fail (error);
+  for (guint i = 0; i < ids->len; i++)
+    if (quiet)
+      printf ("%.12s\n", (char *) ids->pdata[i]);
+    else
+      printf ("%-14.12s %-22s %-20s %-10s %-12s %s\n", (char *) ids->pdata[i], "-", "", "-",
+              "Incomplete", "-");
+  return 0;
+}
+
 int
 berth_cmd_ps (BerthCli *cli, int argc, char **argv)
 {
@@ -203,5 +220,5 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
       printf ("%-14.12s %-22.22s %-20.20s %-10s %-12s %s\n", c->id, c->image_ref, cmd, c->driver,
               status, c->name);
     }
-  return 0;
+  return all ? print_incomplete (store, quiet) : 0;
 }

@@ -252,11 +252,11 @@ build_spec (BerthStorage *storage, BerthImage *image, BerthContainer *c,
   const char *user = options->user ? options->user : berth_json_string (cfg, "User", NULL);
   if (!needs_name_lookup (user))
     return berth_spec_build (c->id, image->config, NULL, options, error);
-  g_autofree char *rootfs = berth_storage_get (storage, c->id, error);
+  g_autofree char *rootfs = berth_storage_get_transient (storage, c->id, error);
   if (rootfs == NULL)
     return NULL;
   JsonNode *spec = berth_spec_build (c->id, image->config, rootfs, options, error);
-  if (!berth_storage_put (storage, c->id, spec ? error : NULL) && spec)
+  if (!berth_storage_put_transient (storage, c->id, spec ? error : NULL) && spec)
     g_clear_pointer (&spec, json_node_unref);
   return spec;
 }
@@ -276,6 +276,9 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
     return NULL;
   g_autoptr (BerthContainer) c = g_new0 (BerthContainer, 1);
   if (!berth_log_opts_parse (options ? options->log_opts : NULL, c, error))
+    return NULL;
+  /* What an earlier create killed half-way left goes before another is made. */
+  if (!berth_container_sweep_incomplete (store, error))
     return NULL;
   g_autoptr (BerthImage) image = berth_image_lookup (store, image_ref, error);
   if (image == NULL)
@@ -319,21 +322,34 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   return g_steal_pointer (&c);
 }
 
+GPtrArray *
+berth_container_list_incomplete (BerthStore *store, GError **error)
+{
+  g_autoptr (GPtrArray) ids = container_ids (store, error);
+  if (ids == NULL)
+    return NULL;
+  for (guint i = ids->len; i-- > 0;)
+    {
+      g_autofree char *meta = container_file (store, ids->pdata[i]);
+      if (g_file_test (meta, G_FILE_TEST_EXISTS))
+        g_ptr_array_remove_index (ids, i);
+    }
+  return g_steal_pointer (&ids);
+}
+
 /* A container directory without metadata is a create killed between making
- * its writable layer and saving container.json: remove the layer (from
- * whichever driver holds it) and the directory. */
+ * its directory and saving container.json: remove its writable layer (from
+ * whichever driver holds it) and the directory. Every command holds the
+ * store lock while it creates, so no such directory is being made now. */
 gboolean
 berth_container_sweep_incomplete (BerthStore *store, GError **error)
 {
-  g_autoptr (GPtrArray) ids = container_ids (store, error);
+  g_autoptr (GPtrArray) ids = berth_container_list_incomplete (store, error);
   if (ids == NULL)
     return FALSE;
   for (guint i = 0; i < ids->len; i++)
     {
       const char *id = ids->pdata[i];
-      g_autofree char *meta = container_file (store, id);
-      if (g_file_test (meta, G_FILE_TEST_EXISTS))
-        continue;
       for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
         {
           g_autoptr (GError) local = NULL;
@@ -445,7 +461,10 @@ berth_container_commit (BerthStore *store, BerthContainer *c, const char *ref, G
 gboolean
 berth_container_export (BerthStore *store, BerthContainer *c, int out_fd, GError **error)
 {
-  g_autofree char *dir = berth_container_mount (store, c, error);
+  BerthStorage *storage = berth_store_driver (store, c->driver, error);
+  if (storage == NULL)
+    return FALSE;
+  g_autofree char *dir = berth_storage_get_transient (storage, c->id, error);
   if (dir == NULL)
     return FALSE;
   gboolean ok = FALSE;
@@ -458,5 +477,5 @@ berth_container_export (BerthStore *store, BerthContainer *c, int out_fd, GError
       ok = w && berth_tar_writer_add_tree (w, root, error) && berth_tar_writer_finish (w, error);
       close (root);
     }
-  return berth_container_umount (store, c, ok ? error : NULL) && ok;
+  return berth_storage_put_transient (storage, c->id, ok ? error : NULL) && ok;
 }

@@ -527,6 +527,14 @@ berth_recv_with_fd (int sock, void *buf, gsize size, int *fd)
   return n;
 }
 
+/* An unnamed file in @path's directory, or -1 with errno set. */
+static int
+open_unnamed_beside (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  return open (dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+}
+
 gboolean
 berth_output_file_open (BerthOutputFile *out, const char *path, GError **error)
 {
@@ -538,17 +546,71 @@ berth_output_file_open (BerthOutputFile *out, const char *path, GError **error)
                        S_ISLNK (st.st_mode) ? "a symlink" : S_ISDIR (st.st_mode) ? "a directory"
                        : S_ISFIFO (st.st_mode) ? "a FIFO" : S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode)
                            ? "a device node" : "a special file");
-  out->path = g_strdup (path);
-  out->tmp = g_strdup_printf ("%s.tmp-XXXXXX", path);
-  out->fd = g_mkstemp_full (out->tmp, O_WRONLY | O_CLOEXEC, 0644);
+  out->fd = open_unnamed_beside (path);
+  /* A filesystem without O_TMPFILE: a named temp file, which a kill leaves. */
+  if (out->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR))
+    {
+      out->tmp = g_strdup_printf ("%s.tmp-XXXXXX", path);
+      out->fd = g_mkstemp_full (out->tmp, O_WRONLY | O_CLOEXEC, 0644);
+    }
   if (out->fd < 0)
     {
       int errsv = errno;
-      g_clear_pointer (&out->path, g_free);
       g_clear_pointer (&out->tmp, g_free);
       return berth_fail_errno (error, errsv, "create %s", path);
     }
+  out->path = g_strdup (path);
   return TRUE;
+}
+
+/* Give the unnamed file @fd the name @path; FALSE with errno set. */
+static gboolean
+link_unnamed (int fd, const char *path)
+{
+  char proc[64];
+  g_snprintf (proc, sizeof proc, "/proc/self/fd/%d", fd);
+  return linkat (AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0;
+}
+
+/* Only a rename replaces a file atomically, and a rename needs a name:
+ * the unnamed file gets a temporary one just before it, so a kill leaves
+ * a temp file only between those two calls. */
+static gboolean
+replace_with_unnamed (BerthOutputFile *out, GError **error)
+{
+  for (int tries = 0; tries < 100; tries++)
+    {
+      g_autofree char *tmp = g_strdup_printf ("%s.tmp-%08x", out->path, g_random_int ());
+      if (!link_unnamed (out->fd, tmp))
+        {
+          if (errno == EEXIST)
+            continue;
+          return berth_fail_errno (error, errno, "link %s", tmp);
+        }
+      if (rename (tmp, out->path) == 0)
+        return TRUE;
+      int errsv = errno;
+      unlink (tmp);
+      return berth_fail_errno (error, errsv, "rename %s", out->path);
+    }
+  return berth_fail_errno (error, EEXIST, "link a temporary name beside %s", out->path);
+}
+
+/* A missing @out->path is linked straight in: nothing is ever left. */
+static gboolean
+publish_output (BerthOutputFile *out, GError **error)
+{
+  if (out->tmp)
+    {
+      if (rename (out->tmp, out->path) < 0)
+        return berth_fail_errno (error, errno, "rename %s", out->path);
+      return TRUE;
+    }
+  if (link_unnamed (out->fd, out->path))
+    return TRUE;
+  if (errno != EEXIST)
+    return berth_fail_errno (error, errno, "link %s", out->path);
+  return replace_with_unnamed (out, error);
 }
 
 gboolean
@@ -556,10 +618,10 @@ berth_output_file_close (BerthOutputFile *out, gboolean ok, GError **error)
 {
   if (ok && fsync (out->fd) < 0)
     ok = berth_fail_errno (error, errno, "fsync %s", out->path);
+  if (ok)
+    ok = publish_output (out, error);
   close (out->fd);
-  if (ok && rename (out->tmp, out->path) < 0)
-    ok = berth_fail_errno (error, errno, "rename %s", out->path);
-  if (!ok)
+  if (!ok && out->tmp)
     unlink (out->tmp);
   g_clear_pointer (&out->path, g_free);
   g_clear_pointer (&out->tmp, g_free);

@@ -211,26 +211,39 @@ add_needed (BerthStore *store, GHashTable *chains, GHashTable *blobs, GError **e
     }
 }
 
+/* Layers the driver holds that no image needs and no marker or container
+ * names: an unpack killed before it wrote its marker. Every command holds
+ * the store lock while it makes a layer, so none of these is being made. */
 static gboolean
-collect_driver (BerthStore *store, const char *driver, GHashTable *needed, GError **error)
+collect_unmarked (BerthStore *store, BerthStorage *storage, GHashTable *needed,
+                  GHashTable *containers, GError **error)
 {
-  g_autofree char *dir = berth_store_path (store, "layers", driver, NULL);
+  g_autoptr (GPtrArray) ids = berth_storage_list (storage, error);
+  if (ids == NULL)
+    return FALSE;
+  for (guint i = 0; i < ids->len; i++)
+    {
+      const char *id = ids->pdata[i];
+      g_autofree char *marker = marker_path (store, storage, id);
+      if (g_hash_table_contains (needed, id) || g_hash_table_contains (containers, id) ||
+          g_file_test (marker, G_FILE_TEST_EXISTS) || berth_storage_refcount (storage, id) > 0)
+        continue;
+      if (!berth_storage_remove (storage, id, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+collect_marked (BerthStore *store, BerthStorage *storage, GHashTable *needed, GError **error)
+{
+  g_autofree char *dir = berth_store_path (store, "layers", storage->ops->name, NULL);
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  if (d == NULL)
-    return TRUE;
-  BerthStorage *storage = NULL;
   const char *name;
-  while ((name = g_dir_read_name (d)))
+  while (d && (name = g_dir_read_name (d)))
     {
       if (!berth_is_hex_id (name) || g_hash_table_contains (needed, name))
         continue;
-      if (storage == NULL)
-        {
-          g_autoptr (GError) local = NULL;
-          storage = berth_store_driver (store, driver, &local);
-          if (storage == NULL)
-            return TRUE; /* cannot run here: leave its layers for a host where it can */
-        }
       if (berth_storage_refcount (storage, name) > 0)
         continue; /* mounted by someone: collected on a later pass */
       if (berth_storage_exists (storage, name) && !berth_storage_remove (storage, name, error))
@@ -240,6 +253,31 @@ collect_driver (BerthStore *store, const char *driver, GHashTable *needed, GErro
         return berth_fail_errno (error, errno, "unlink %s", marker);
     }
   return TRUE;
+}
+
+static gboolean
+collect_driver (BerthStore *store, const char *driver, GHashTable *needed,
+                GHashTable *containers, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  BerthStorage *storage = berth_store_driver (store, driver, &local);
+  if (storage == NULL)
+    return TRUE; /* cannot run here: leave its layers for a host where it can */
+  return collect_marked (store, storage, needed, error) &&
+         collect_unmarked (store, storage, needed, containers, error);
+}
+
+/* The ids of the containers there are (complete ones: run after the sweep). */
+static GHashTable *
+container_set (BerthStore *store, GError **error)
+{
+  g_autoptr (GPtrArray) list = berth_container_list (store, error);
+  if (list == NULL)
+    return NULL;
+  GHashTable *ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < list->len; i++)
+    g_hash_table_add (ids, g_strdup (((BerthContainer *) list->pdata[i])->id));
+  return ids;
 }
 
 gboolean
@@ -253,6 +291,9 @@ berth_store_collect_garbage (BerthStore *store, GError **error)
     return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
   if (!berth_container_sweep_incomplete (store, error))
     return FALSE;
+  g_autoptr (GHashTable) containers = container_set (store, error);
+  if (containers == NULL)
+    return FALSE;
 
   g_autofree char *layers = berth_store_path (store, "layers", NULL);
   g_autoptr (GDir) d = g_dir_open (layers, 0, error);
@@ -260,7 +301,7 @@ berth_store_collect_garbage (BerthStore *store, GError **error)
     return FALSE;
   const char *driver;
   while ((driver = g_dir_read_name (d)))
-    if (!collect_driver (store, driver, chains, error))
+    if (!collect_driver (store, driver, chains, containers, error))
       return FALSE;
 
   g_autofree char *blobdir = berth_store_path (store, "blobs", "sha256", NULL);

@@ -1617,6 +1617,256 @@ test_concurrent (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_strv_length (lines), ==, 9);
 }
 
+/* ---- commands killed half-way (issue 15: F5, F10, F11) ---- */
+
+/* berth with the NULL-terminated @args under strace, tracing @syscall into
+ * @log, and SIGKILLed as the @when'th call of it is made when @when > 0:
+ * its exit code (137 when the kill landed). */
+static int
+berth_traced_va (Fixture *f, const char *log, const char *syscall, int when, va_list args)
+{
+  g_autofree char *trace = g_strdup_printf ("trace=%s", syscall);
+  g_autofree char *inject = g_strdup_printf ("inject=%s:signal=KILL:when=%d", syscall, when);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *head[] = { "strace", "-o", log, "-e", trace, "-e", when > 0 ? inject : trace,
+                         tu_berth_bin (), "--root", f->root };
+  for (guint i = 0; i < G_N_ELEMENTS (head); i++)
+    g_ptr_array_add (argv, (gpointer) head[i]);
+  tu_argv_add_va (argv, args);
+  return tu_berth_argv (argv, NULL, NULL);
+}
+
+static int G_GNUC_NULL_TERMINATED
+berth_killed_at (Fixture *f, const char *syscall, int when, ...)
+{
+  va_list ap;
+  va_start (ap, when);
+  int rc = berth_traced_va (f, "/dev/null", syscall, when, ap);
+  va_end (ap);
+  return rc;
+}
+
+/* Which call of @syscall (1-based) is the first to name @needle when berth
+ * runs @args to the end; the command must succeed. */
+static int G_GNUC_NULL_TERMINATED
+berth_call_index (Fixture *f, const char *syscall, const char *needle, ...)
+{
+  g_autofree char *log = g_build_filename (f->dir, "strace.log", NULL);
+  va_list ap;
+  va_start (ap, needle);
+  int rc = berth_traced_va (f, log, syscall, 0, ap);
+  va_end (ap);
+  g_assert_cmpint (rc, ==, 0);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+  g_assert_cmpint (unlink (log), ==, 0);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_autofree char *call = g_strdup_printf ("%s(", syscall);
+  int n = 0;
+  for (char **l = lines; *l; l++)
+    if (g_str_has_prefix (*l, call) && (n++, strstr (*l, needle)))
+      return n;
+  g_error ("no %s naming %s in:\n%s", syscall, needle, text);
+}
+
+/* A store on @driver with busybox; btrfs on a loop-mounted btrfs in *@mnt.
+ * FALSE (the test skipped, with the reason) where the driver cannot run. */
+static gboolean
+killed_store_setup (Fixture *f, const char *driver, char **mnt)
+{
+  if (g_find_program_in_path ("strace") == NULL)
+    return g_test_skip ("strace is not installed: it injects the kill"), FALSE;
+  g_autoptr (GError) error = NULL;
+  if (g_strcmp0 (driver, "btrfs") == 0)
+    {
+      *mnt = g_build_filename (f->dir, "btrfs", NULL);
+      if (!tu_btrfs_mount (f->dir, *mnt, &error))
+        return g_test_skip_printf ("btrfs: %s", error->message), FALSE;
+      g_free (f->root);
+      f->root = g_build_filename (*mnt, "store", NULL);
+    }
+  g_autofree char *err = NULL;
+  int rc = berth (f, NULL, &err, "--storage-driver", driver, "image", "bootstrap", "busybox", NULL);
+  if (rc != 0 && err && strstr (err, "storage driver"))
+    return g_test_skip_printf ("%s", err), FALSE;
+  g_assert_cmpint (rc, ==, 0);
+  return TRUE;
+}
+
+/* Entries named by a layer id (64 hex digits) at or below @dir, two levels
+ * down: every driver keeps its layers within that. */
+static guint
+count_layer_entries (const char *dir, int depth)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      if (strlen (name) == 64 && strspn (name, "0123456789abcdef") == 64)
+        {
+          g_test_message ("left behind: %s", path);
+          n++;
+        }
+      else if (depth > 0 && g_file_test (path, G_FILE_TEST_IS_DIR))
+        n += count_layer_entries (path, depth - 1);
+    }
+  return n;
+}
+
+static void
+assert_no_temp_files (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    if (strstr (name, ".tmp-"))
+      g_error ("left behind: %s/%s", dir, name);
+}
+
+/* What a user checks once every container and image is removed: no layer
+ * and no reference count left in the driver's home, nothing mounted. */
+static void
+assert_store_emptied (Fixture *f, const char *driver)
+{
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "images", "-q", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-a", "-q", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+  g_autofree char *home = g_build_filename (f->root, "storage", driver, NULL);
+  g_assert_cmpuint (count_layer_entries (home, 2), ==, 0);
+  g_assert_false (tu_mounted_below (home));
+}
+
+/* commit, diff and export killed while they hold the container's layer (and
+ * its image's): the next command does not count those holds, rm needs no
+ * force, and removing everything frees every layer. */
+static void
+test_killed_holders (Fixture *f, gconstpointer data)
+{
+  const char *driver = data;
+  g_autofree char *mnt = NULL;
+  if (!killed_store_setup (f, driver, &mnt))
+    return;
+  g_autofree char *id = NULL;
+  g_assert_cmpint (berth (f, &id, NULL, "--storage-driver", driver, "create", "--name", "c1",
+                          "busybox", NULL), ==, 0);
+  g_autofree char *out_tar = g_build_filename (f->dir, "out.tar", NULL);
+  /* The first write is the tar's (export, and commit's diff); diff's third
+   * pwrite is the record of its second hold, the image's layer. The
+   * native diffs of overlay hold nothing, so there diff and commit are
+   * killed holding nothing, which must be harmless too. */
+  g_assert_cmpint (berth_killed_at (f, "write", 1, "export", "c1", NULL), ==, 137);
+  g_assert_cmpint (berth_killed_at (f, "write", 1, "export", "-o", out_tar, "c1", NULL), ==, 137);
+  g_assert_cmpint (berth_killed_at (f, "write", 1, "commit", "c1", "half:1", NULL), ==, 137);
+  int rc = berth_killed_at (f, "pwrite64", 3, "diff", "c1", NULL);
+  g_assert_true (rc == 137 || (rc == 0 && g_strcmp0 (driver, "overlay") == 0));
+
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "rm", "c1", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rmi", "busybox", NULL), ==, 0);
+  assert_store_emptied (f, driver);
+  g_autofree char *refs = g_build_filename (f->root, "storage", driver, "refs", NULL);
+  g_assert_cmpuint (count_entries (refs), ==, 0);
+  /* export -o never leaves its half-written tar beside the target. */
+  g_assert_false (g_file_test (out_tar, G_FILE_TEST_EXISTS));
+  assert_no_temp_files (f->dir);
+  if (mnt)
+    tu_btrfs_umount (mnt);
+}
+
+/* Remove every image `images -q` lists. */
+static void
+remove_all_images (Fixture *f)
+{
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "images", "-q", NULL), ==, 0);
+  g_auto (GStrv) ids = g_strsplit (g_strstrip (out), "\n", -1);
+  for (char **id = ids; *id && **id; id++)
+    g_assert_cmpint (berth (f, NULL, NULL, "rmi", *id, NULL), ==, 0);
+}
+
+/* An import killed after unpacking its layer, before the layer's marker:
+ * once its image is removed, collection removes the unmarked layer. */
+static void
+test_killed_import (Fixture *f, gconstpointer data)
+{
+  const char *driver = data;
+  g_autofree char *mnt = NULL;
+  if (!killed_store_setup (f, driver, &mnt))
+    return;
+  g_autofree char *src = scratch_tree (f, "src", "etc/hello", "hello\n");
+  g_autofree char *tar = make_tar (f, "src.tar", src);
+  g_autofree char *marks = g_build_filename ("/layers", driver, NULL);
+  /* Twice: a driver's first unpack may record what it probed. */
+  int at = 0;
+  for (int i = 0; i < 2; i++)
+    {
+      at = berth_call_index (f, "rename", marks, "--storage-driver", driver, "import", tar,
+                             "probe:1", NULL);
+      g_assert_cmpint (berth (f, NULL, NULL, "rmi", "probe:1", NULL), ==, 0);
+    }
+  g_autofree char *home = g_build_filename (f->root, "storage", driver, NULL);
+  g_autofree char *marker_dir = g_build_filename (f->root, "layers", driver, NULL);
+  guint layers = count_layer_entries (home, 2), markers = count_layer_entries (marker_dir, 0);
+
+  g_assert_cmpint (berth_killed_at (f, "rename", at, "--storage-driver", driver, "import", tar,
+                                    "half:1", NULL), ==, 137);
+  /* The kill landed between the layer and its marker. */
+  g_assert_cmpuint (count_layer_entries (home, 2), >, layers);
+  g_assert_cmpuint (count_layer_entries (marker_dir, 0), ==, markers);
+
+  remove_all_images (f);
+  assert_store_emptied (f, driver);
+  if (mnt)
+    tu_btrfs_umount (mnt);
+}
+
+/* A create killed before it saved container.json: ps -a shows the
+ * container as incomplete, the next create removes it, and nothing of it
+ * is left once everything is removed. */
+static void
+test_killed_create (Fixture *f, gconstpointer data)
+{
+  const char *driver = data;
+  g_autofree char *mnt = NULL;
+  if (!killed_store_setup (f, driver, &mnt))
+    return;
+  /* Twice: a driver's first mount may record what it probed. */
+  int at = 0;
+  for (int i = 0; i < 2; i++)
+    {
+      at = berth_call_index (f, "rename", "/container.json", "--storage-driver", driver, "create",
+                             "--name", "probe", "busybox", NULL);
+      g_assert_cmpint (berth (f, NULL, NULL, "rm", "probe", NULL), ==, 0);
+    }
+  g_assert_cmpint (berth_killed_at (f, "rename", at, "--storage-driver", driver, "create",
+                                    "--name", "half", "busybox", NULL), ==, 137);
+  g_autofree char *dirs = g_build_filename (f->root, "containers", NULL);
+  g_assert_cmpuint (count_layer_entries (dirs, 0), ==, 1);
+
+  g_autofree char *ps = NULL;
+  g_assert_cmpint (berth (f, &ps, NULL, "ps", "-a", NULL), ==, 0);
+  g_test_message ("%s", ps);
+  g_assert_nonnull (strstr (ps, " Incomplete "));
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", driver, "create", "--name", "next",
+                          "busybox", NULL), ==, 0);
+  g_clear_pointer (&ps, g_free);
+  g_assert_cmpint (berth (f, &ps, NULL, "ps", "-a", NULL), ==, 0);
+  g_assert_null (strstr (ps, "Incomplete"));
+  g_assert_cmpuint (count_layer_entries (dirs, 0), ==, 1);
+
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "next", NULL), ==, 0);
+  remove_all_images (f);
+  assert_store_emptied (f, driver);
+  g_assert_cmpuint (count_entries (dirs), ==, 0);
+  if (mnt)
+    tu_btrfs_umount (mnt);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1630,6 +1880,15 @@ main (int argc, char **argv)
       g_autofree char *name = g_strdup_printf ("/cli/%s/bootstrap-create-diff-commit", drivers[i]);
       g_test_add (name, Fixture, drivers[i], fixture_setup, test_bootstrap_create_diff_commit,
                   fixture_teardown);
+    }
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/cli/%s/killed-holders", drivers[i]);
+      g_test_add (name, Fixture, drivers[i], fixture_setup, test_killed_holders, fixture_teardown);
+      g_autofree char *import = g_strdup_printf ("/cli/%s/killed-import", drivers[i]);
+      g_test_add (import, Fixture, drivers[i], fixture_setup, test_killed_import, fixture_teardown);
+      g_autofree char *create = g_strdup_printf ("/cli/%s/killed-create", drivers[i]);
+      g_test_add (create, Fixture, drivers[i], fixture_setup, test_killed_create, fixture_teardown);
     }
   g_test_add ("/cli/config-file", Fixture, NULL, fixture_setup, test_config_file, fixture_teardown);
   g_test_add ("/cli/recorded-driver-unusable", Fixture, NULL, fixture_setup,

@@ -902,6 +902,12 @@ aufs_apply_diff (BerthStorage *s, const char *id, const char *parent, int in_fd,
   return size;
 }
 
+static GPtrArray *
+aufs_list (BerthStorage *s, GError **error)
+{
+  return berth_storage_list_dir (s, priv (s)->layers, "", error);
+}
+
 const BerthStorageOps berth_storage_aufs_ops = {
   .name = "aufs",
   /* none: the core then refuses "aufs.*" keys at parse time, rather than
@@ -915,6 +921,7 @@ const BerthStorageOps berth_storage_aufs_ops = {
   .get = aufs_get,
   .put = aufs_put,
   .exists = aufs_exists,
+  .list = aufs_list,
   .status = aufs_status,
   .diff = aufs_diff,
   .changes = aufs_changes,

@@ -178,6 +178,12 @@ btrfs_status (BerthStorage *s, GPtrArray *pairs)
   g_ptr_array_add (pairs, g_strdup_printf ("%u", count_subvolumes (priv (s)->subvolumes)));
 }
 
+static GPtrArray *
+btrfs_list (BerthStorage *s, GError **error)
+{
+  return berth_storage_list_dir (s, priv (s)->subvolumes, "", error);
+}
+
 const BerthStorageOps berth_storage_btrfs_ops = {
   .name = "btrfs",
   .probe = btrfs_probe,
@@ -188,5 +194,6 @@ const BerthStorageOps berth_storage_btrfs_ops = {
   .get = btrfs_get,
   .put = btrfs_put,
   .exists = btrfs_exists,
+  .list = btrfs_list,
   .status = btrfs_status,
 };

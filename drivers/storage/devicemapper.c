@@ -1253,6 +1253,13 @@ dm_status (BerthStorage *s, GPtrArray *pairs)
   add_pair (pairs, "library version", g_strdup (version));
 }
 
+static GPtrArray *
+dm_list (BerthStorage *s, GError **error)
+{
+  g_autofree char *dir = home_path (priv (s), "metadata", NULL);
+  return berth_storage_list_dir (s, dir, ".json", error);
+}
+
 const BerthStorageOps berth_storage_devicemapper_ops = {
   .name = "devicemapper",
   .option_prefix = "dm.",
@@ -1264,5 +1271,6 @@ const BerthStorageOps berth_storage_devicemapper_ops = {
   .get = dm_get,
   .put = dm_put,
   .exists = dm_exists,
+  .list = dm_list,
   .status = dm_status,
 };

@@ -815,6 +815,12 @@ ovl_apply_diff (BerthStorage *s, const char *id, const char *parent, int in_fd, 
   return size;
 }
 
+static GPtrArray *
+ovl_list (BerthStorage *s, GError **error)
+{
+  return berth_storage_list_dir (s, priv (s)->home, "", error);
+}
+
 const BerthStorageOps berth_storage_overlay_ops = {
   .name = "overlay",
   .probe = ovl_probe,
@@ -825,6 +831,7 @@ const BerthStorageOps berth_storage_overlay_ops = {
   .get = ovl_get,
   .put = ovl_put,
   .exists = ovl_exists,
+  .list = ovl_list,
   .status = ovl_status,
   .diff = ovl_diff,
   .changes = ovl_changes,

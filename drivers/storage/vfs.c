@@ -173,6 +173,12 @@ vfs_status (BerthStorage *s, GPtrArray *pairs)
     }
 }
 
+static GPtrArray *
+vfs_list (BerthStorage *s, GError **error)
+{
+  return berth_storage_list_dir (s, priv (s)->dir, "", error);
+}
+
 const BerthStorageOps berth_storage_vfs_ops = {
   .name = "vfs",
   .probe = vfs_probe,
@@ -183,5 +189,6 @@ const BerthStorageOps berth_storage_vfs_ops = {
   .get = vfs_get,
   .put = vfs_put,
   .exists = vfs_exists,
+  .list = vfs_list,
   .status = vfs_status,
 };

@@ -89,12 +89,17 @@ gboolean berth_unmount (const char *target, GError **error);
 void berth_unmount_below (const char *dir);
 
 /* A file the user asked berth to write (`save -o`, `export -o`): written
- * to PATH.tmp-XXXXXX beside it, fsynced and renamed over PATH on success,
- * removed on failure, so a half-written tar never stands at PATH. PATH
- * must be missing or a regular file: renaming over a device node, FIFO,
- * symlink or directory would replace it, so that is refused up front. */
+ * as an unnamed file (O_TMPFILE) in PATH's directory and given its name
+ * once complete and fsynced, so a half-written tar never stands at PATH
+ * and a failure or a kill leaves nothing (an existing PATH is replaced by
+ * a rename, through a temporary name PATH.tmp-XXXXXXXX held for the two
+ * calls between). Where the filesystem has no O_TMPFILE, the tar is
+ * written to PATH.tmp-XXXXXX and renamed. PATH must be missing or a
+ * regular file: renaming over a device node, FIFO, symlink or directory
+ * would replace it, so that is refused up front. */
 typedef struct {
-  char *path, *tmp;
+  char *path;
+  char *tmp; /* the named temp file; NULL when the file is unnamed */
   int fd;
 } BerthOutputFile;
 gboolean berth_output_file_open (BerthOutputFile *out, const char *path, GError **error);

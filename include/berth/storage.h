@@ -10,7 +10,7 @@
  * container id for a writable layer). A parent is NULL for a base layer.
  *
  * Required: probe, init, cleanup, create, remove, get, put, exists.
- * Optional: status, diff, changes, apply_diff, diff_size. Where NULL, the core's
+ * Optional: list, status, diff, changes, apply_diff, diff_size. Where NULL, the core's
  * generic implementation (core/naive-diff.c) compares the mounted layer with
  * its mounted parent, the way Docker's naive diff driver does. */
 #pragma once
@@ -67,6 +67,10 @@ typedef struct BerthStorageOps {
   /* Release what get made (unmount). Called when the count drops to 0. */
   gboolean (*put) (BerthStorage *storage, const char *id, GError **error);
   gboolean (*exists) (BerthStorage *storage, const char *id);
+  /* The ids of every layer that exists says is there, in no set order:
+   * garbage collection removes those no image, marker or container names
+   * (an unpack killed half-way). NULL: such layers are never collected. */
+  GPtrArray *(*list) (BerthStorage *storage, GError **error);
 
   /* Append key/value facts for `berth info` (alternating key, value strings). */
   void (*status) (BerthStorage *storage, GPtrArray *pairs);
@@ -106,13 +110,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthStorage, berth_storage_close)
 
 /* Wrappers the core calls. get/put are reference counted across processes
  * (counts kept under the driver home, guarded by the store lock): two users of
- * one layer mount it once; the last put unmounts. */
+ * one layer mount it once; the last put unmounts. A get outlives the process
+ * that took it (`berth mount`, a started container); the _transient pair is
+ * for a use within one command and is recorded with the process (pid and
+ * start time): when that process dies without its put, the next command no
+ * longer counts the hold, and remove unmounts what it left. */
 gboolean berth_storage_create (BerthStorage *s, const char *id, const char *parent,
                                gboolean writable, GError **error);
 gboolean berth_storage_remove (BerthStorage *s, const char *id, GError **error);
 char *berth_storage_get (BerthStorage *s, const char *id, GError **error);
 gboolean berth_storage_put (BerthStorage *s, const char *id, GError **error);
+char *berth_storage_get_transient (BerthStorage *s, const char *id, GError **error);
+gboolean berth_storage_put_transient (BerthStorage *s, const char *id, GError **error);
 gboolean berth_storage_exists (BerthStorage *s, const char *id);
+/* The driver's layers (list), empty where it cannot list them. */
+GPtrArray *berth_storage_list (BerthStorage *s, GError **error);
+/* Holds on @id now: persistent ones and those of live processes. */
 guint berth_storage_refcount (BerthStorage *s, const char *id);
 GPtrArray *berth_storage_status (BerthStorage *s);
 gboolean berth_storage_diff (BerthStorage *s, const char *id, const char *parent,
@@ -123,6 +136,11 @@ gint64 berth_storage_apply_diff (BerthStorage *s, const char *id, const char *pa
                                  int in_fd, GError **error);
 gint64 berth_storage_diff_size (BerthStorage *s, const char *id, const char *parent,
                                 GError **error);
+
+/* For drivers' list: the layer ids named by the entries "<id><suffix>" of
+ * @dir for which exists is TRUE (temporary names and the rest left out). */
+GPtrArray *berth_storage_list_dir (BerthStorage *s, const char *dir, const char *suffix,
+                                   GError **error);
 
 /* The drivers, for the registry. */
 extern const BerthStorageOps berth_storage_vfs_ops;

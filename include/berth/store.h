@@ -170,6 +170,9 @@ BerthContainer *berth_container_create (BerthStore *store, const char *image_ref
                                         const BerthSpecOptions *options, GError **error);
 BerthContainer *berth_container_lookup (BerthStore *store, const char *ref, GError **error);
 GPtrArray *berth_container_list (BerthStore *store, GError **error);
+/* The ids of container directories without metadata: creates killed
+ * half-way, removed by the next create or image removal. */
+GPtrArray *berth_container_list_incomplete (BerthStore *store, GError **error);
 gboolean berth_container_remove (BerthStore *store, const char *ref, gboolean force,
                                  GError **error);
 char *berth_container_mount (BerthStore *store, BerthContainer *c, GError **error);
