@@ -1045,7 +1045,10 @@ lxc_pids (BerthExec *c, GError **error)
   g_autofree char *v1 = g_strdup_printf ("/sys/fs/cgroup/pids/berth/%s/cgroup.procs", c->id);
   g_autofree char *v2 = g_strdup_printf ("/sys/fs/cgroup/berth/%s/cgroup.procs", c->id);
   g_autoptr (GError) local = NULL;
-  if (!g_file_get_contents (v1, &buf, NULL, NULL) && !g_file_get_contents (v2, &buf, NULL, &local))
+  if (!g_file_get_contents (v1, &buf, NULL, NULL) && !g_file_get_contents (v2, &buf, NULL, &local)
+      && g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    return g_array_new (FALSE, FALSE, sizeof (pid_t)); /* no cgroup, so no process */
+  if (buf == NULL)
     return berth_fail (error, BERTH_ERROR_FAILED, "lxc: the processes of %s: %s", c->id,
                        local->message), NULL;
   GArray *pids = g_array_new (FALSE, FALSE, sizeof (pid_t));
