@@ -278,7 +278,7 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   if (!berth_log_opts_parse (options ? options->log_opts : NULL, c, error))
     return NULL;
   /* What an earlier create killed half-way left goes before another is made. */
-  if (!berth_container_sweep_incomplete (store, error))
+  if (!berth_store_begin_change (store, error) || !berth_container_sweep_incomplete (store, error))
     return NULL;
   g_autoptr (BerthImage) image = berth_image_lookup (store, image_ref, error);
   if (image == NULL)
@@ -370,7 +370,9 @@ berth_container_remove (BerthStore *store, const char *ref, gboolean force, GErr
   g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, error);
   if (c == NULL)
     return FALSE;
-  if (!berth_container_ensure_stopped (store, c, force, error))
+  /* Marked after the wait for it to stop, which lets go of the store. */
+  if (!berth_container_ensure_stopped (store, c, force, error)
+      || !berth_store_begin_change (store, error))
     return FALSE;
   BerthStorage *storage = berth_store_driver (store, c->driver, error);
   if (storage == NULL)
@@ -378,6 +380,12 @@ berth_container_remove (BerthStore *store, const char *ref, gboolean force, GErr
   if (berth_storage_refcount (storage, c->id) > 0 && !force)
     return berth_fail (error, BERTH_ERROR_BUSY,
                        "container %s is mounted; umount it or use --force", c->name);
+  /* The record goes first: killed after this, what is left is an
+   * Incomplete container, swept by the next command, never a container
+   * listed without its layer. */
+  g_autofree char *meta = container_file (store, c->id);
+  if (unlink (meta) < 0)
+    return berth_fail_errno (error, errno, "unlink %s", meta);
   if (berth_storage_exists (storage, c->id) && !berth_storage_remove (storage, c->id, error))
     return FALSE;
   g_autofree char *dir = berth_store_path (store, "containers", c->id, NULL);
@@ -414,7 +422,8 @@ berth_container_changes (BerthStore *store, BerthContainer *c, GError **error)
 char *
 berth_container_commit (BerthStore *store, BerthContainer *c, const char *ref, GError **error)
 {
-  if (ref && !berth_parse_reference (ref, NULL, NULL, error))
+  if ((ref && !berth_parse_reference (ref, NULL, NULL, error))
+      || !berth_store_begin_change (store, error))
     return NULL;
   BerthStorage *storage = berth_store_driver (store, c->driver, error);
   if (storage == NULL)

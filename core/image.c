@@ -244,6 +244,8 @@ untag_all (JsonObject *tags, const char *id)
 gboolean
 berth_image_remove (BerthStore *store, const char *ref, gboolean force, GError **error)
 {
+  if (!berth_store_begin_change (store, error))
+    return FALSE;
   g_autoptr (JsonObject) tags = tags_load (store, error);
   if (tags == NULL)
     return FALSE;

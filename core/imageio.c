@@ -84,7 +84,8 @@ import_fd (BerthStore *store, int fd, const char *ref, const char *driver, char 
            const char *created_by, gint64 max, BerthProgressFunc progress, gpointer data,
            GError **error)
 {
-  if (ref && !berth_parse_reference (ref, NULL, NULL, error))
+  if ((ref && !berth_parse_reference (ref, NULL, NULL, error))
+      || !berth_store_begin_change (store, error))
     return NULL;
   g_autofree char *digest = berth_blob_ingest_max (store, fd, max, NULL, progress, data, error);
   if (digest == NULL)
@@ -413,6 +414,8 @@ berth_image_load (BerthStore *store, const char *tar_path, const char *driver,
                   const BerthImportLimits *limits, BerthProgressFunc progress, gpointer data,
                   GError **error)
 {
+  if (!berth_store_begin_change (store, error))
+    return NULL;
   int in_fd = open_input (tar_path, error);
   if (in_fd < 0)
     return NULL;

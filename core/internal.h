@@ -19,6 +19,7 @@ struct BerthStore {
   int attached_pty;
   int attached_exit_fd; /* the monitor writes the exit code here once recorded */
   GArray *caller_fds; /* see berth_store_set_caller_fds; NULL: none known */
+  gboolean changing; /* this handle set the change mark (berth_store_begin_change) */
 };
 
 char *berth_store_path (BerthStore *store, const char *first, ...) G_GNUC_NULL_TERMINATED;

@@ -579,6 +579,7 @@ close_caller_fds (const Monitor *m, const BerthExecStdio *stdio, const int close
 G_GNUC_NORETURN static void
 monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
 {
+  berth_store_forget_change (m->store);
   berth_store_unlock (m->store);
   close_caller_fds (m, stdio, close_after_start);
   setsid ();

@@ -384,9 +384,62 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
   return g_steal_pointer (&store);
 }
 
+/* Set by a command before it makes or drops layers, blobs, images or
+ * containers, and cleared when it lets go of the store: one found at open
+ * was left by a command killed half-way, whose leftovers (a layer without
+ * its marker, an image file without its tags, layers no image needs) only
+ * garbage collection finds. */
+#define CHANGE_MARK "changing"
+
+gboolean
+berth_store_begin_change (BerthStore *store, GError **error)
+{
+  if (store->changing)
+    return TRUE;
+  g_autofree char *path = berth_store_path (store, CHANGE_MARK, NULL);
+  int fd = open (path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "create %s", path);
+  close (fd);
+  store->changing = TRUE;
+  return TRUE;
+}
+
+/* Only under the lock: another command may have set the mark since. */
+static void
+end_change (BerthStore *store)
+{
+  if (!store->changing || store->lock_fd < 0)
+    return;
+  g_autofree char *path = berth_store_path (store, CHANGE_MARK, NULL);
+  if (unlink (path) < 0 && errno != ENOENT)
+    g_printerr ("berth: warning: unlink %s: %s\n", path, g_strerror (errno));
+  store->changing = FALSE;
+}
+
+void
+berth_store_forget_change (BerthStore *store)
+{
+  store->changing = FALSE;
+}
+
+gboolean
+berth_store_recover (BerthStore *store, GError **error)
+{
+  g_autofree char *path = berth_store_path (store, CHANGE_MARK, NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  if (!berth_store_collect_garbage (store, error))
+    return FALSE;
+  if (unlink (path) < 0 && errno != ENOENT)
+    return berth_fail_errno (error, errno, "unlink %s", path);
+  return TRUE;
+}
+
 void
 berth_store_unlock (BerthStore *store)
 {
+  end_change (store);
   if (store->lock_fd >= 0)
     close (store->lock_fd);
   store->lock_fd = -1;
@@ -414,6 +467,7 @@ berth_store_close (BerthStore *store)
 {
   if (store == NULL)
     return;
+  end_change (store);
   if (store->drivers)
     g_hash_table_destroy (store->drivers);
   if (store->lock_fd >= 0)

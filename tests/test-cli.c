@@ -1251,6 +1251,44 @@ holds_file (int pid, const char *path)
   return FALSE;
 }
 
+/* The entries of @path below the store (0 when it is absent). */
+static guint
+store_entries (Fixture *f, const char *path)
+{
+  g_autofree char *dir = g_build_filename (f->root, path, NULL);
+  return count_entries (dir);
+}
+
+/* rmi killed after it dropped the image file, as it collects the layers
+ * only that image needed: the next command, whatever it is, collects them. */
+static void
+test_killed_rmi_recovered (Fixture *f, gconstpointer data)
+{
+  g_autofree char *strace = tu_find_program_or_skip ("strace", "it injects the kill");
+  if (strace == NULL)
+    return;
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", "vfs", "image", "bootstrap",
+                          "busybox", NULL), ==, 0);
+  /* unlink #1 is the image file; #2 the first step of collecting. */
+  char *argv[] = { strace, "-o", "/dev/null", "-e", "trace=unlink", "-e",
+                   "inject=unlink:signal=KILL:when=2", (char *) tu_berth_bin (), "--root",
+                   f->root, "rmi", "busybox", NULL };
+  g_assert_cmpint (tu_run (argv, NULL, NULL), !=, 0);
+  if (store_entries (f, "images") != 0 || store_entries (f, "layers/vfs") == 0)
+    {
+      g_test_skip ("the kill did not land between the image file and its layers");
+      return;
+    }
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-a", "-q", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+  g_assert_cmpuint (store_entries (f, "layers/vfs"), ==, 0);
+  g_assert_cmpuint (store_entries (f, "blobs/sha256"), ==, 0);
+  g_assert_cmpuint (store_entries (f, "storage/vfs/dir"), ==, 0);
+  g_autofree char *mark = g_build_filename (f->root, "changing", NULL);
+  g_assert_false (g_file_test (mark, G_FILE_TEST_EXISTS));
+}
+
 /* A monitor killed as it clones the container has made the cgroup and
  * saved nothing: rm -f still removes every directory of it. */
 static void
@@ -1925,6 +1963,8 @@ main (int argc, char **argv)
   g_test_add ("/cli/foreign-root", Fixture, NULL, fixture_setup, test_foreign_root, fixture_teardown);
   g_test_add ("/cli/store-marker", Fixture, NULL, fixture_setup, test_store_marker, fixture_teardown);
   g_test_add ("/cli/killed-run", Fixture, NULL, fixture_setup, test_killed_run, fixture_teardown);
+  g_test_add ("/cli/killed-rmi-recovered", Fixture, NULL, fixture_setup,
+              test_killed_rmi_recovered, fixture_teardown);
   g_test_add ("/cli/killed-monitor-cgroup", Fixture, NULL, fixture_setup,
               test_killed_monitor_cgroup, fixture_teardown);
   g_test_add ("/cli/monitor-caller-fds", Fixture, NULL, fixture_setup, test_monitor_caller_fds,

@@ -34,6 +34,16 @@ BerthStore *berth_store_open (const char *root, const char *driver_override, GEr
  * monitor closes them, so `berth run -d ... 7>FILE` does not keep FILE open
  * for the container's life. */
 void berth_store_set_caller_fds (BerthStore *store, GArray *fds);
+
+/* A command about to make or drop layers, blobs, images or containers
+ * marks the store (<root>/changing); the mark goes when it unlocks or
+ * closes the store. A mark found by the next command means one was killed
+ * half-way: berth_store_recover then collects what it left (garbage
+ * collection), so nothing half-made outlives the next command. */
+gboolean berth_store_begin_change (BerthStore *store, GError **error);
+gboolean berth_store_recover (BerthStore *store, GError **error);
+/* In a forked child sharing the handle: the mark is the parent's to clear. */
+void berth_store_forget_change (BerthStore *store);
 void berth_store_close (BerthStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthStore, berth_store_close)
 

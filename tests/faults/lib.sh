@@ -140,8 +140,11 @@ check_consistency () {
   local id dir cid f d
   b ps -a -q >"$W/ps" 2>"$W/ps.err" || { echo "ps -a failed: $(head -c 300 "$W/ps.err")"; return; }
   b images -q >"$W/img" 2>"$W/img.err" || { echo "images failed: $(head -c 300 "$W/img.err")"; return; }
+  b ps -a >"$W/ps-long" 2>&1
   while read -r id; do
     dir=$(ls -d "$R"/containers/"$id"* 2>/dev/null | head -n 1)
+    # A half-made (or half-removed) container is listed as Incomplete until swept.
+    if [ -n "$dir" ] && [ ! -f "$dir/container.json" ] && grep -q "^$id .*Incomplete" "$W/ps-long"; then continue; fi
     [ -n "$dir" ] && [ -f "$dir/container.json" ] || { echo "ps lists $id: no containers/$id*/container.json"; continue; }
     [ -n "$(find "$R/storage" -mindepth 2 -maxdepth 3 -name "$(basename "$dir")" -print -quit)" ] ||
       echo "ps lists $id: no writable layer under storage/"
