@@ -776,13 +776,27 @@ record_starting (BerthStore *store, BerthContainer *c, BerthContainerState *s, p
  * sees EOF and reports that it started nothing. */
 static gboolean
 release_monitor (BerthStore *store, BerthContainer *c, BerthContainerState *s, pid_t monitor,
-                 const char *rootfs, const BerthStartOptions *options, int go_fd, GError **error)
+                 const char *rootfs, const BerthStartOptions *options, int go_fd,
+                 gboolean *kept, GError **error)
 {
-  gboolean ok = record_starting (store, c, s, monitor, rootfs, options, error);
+  /* The root's hold lasts from here: the record that names the monitor,
+   * which releases it, follows. */
+  BerthStorage *storage = berth_store_driver (store, c->driver, error);
+  gboolean ok = storage && (*kept = berth_storage_keep (storage, c->id, error))
+                && record_starting (store, c, s, monitor, rootfs, options, error);
   if (ok && !berth_write_all (go_fd, "G", 1))
     ok = berth_fail_errno (error, errno, "tell the monitor to start %s", c->name);
   close (go_fd);
   return ok;
+}
+
+static void
+release_root (BerthStorage *storage, const char *id, gboolean kept)
+{
+  if (kept)
+    berth_storage_put (storage, id, NULL);
+  else
+    berth_storage_put_transient (storage, id, NULL);
 }
 
 /* A container is one copy of its program: processes in its cgroup that
@@ -795,9 +809,8 @@ check_cgroup_empty (BerthStore *store, BerthContainer *c, GError **error)
   g_autoptr (BerthExec) exec = berth_container_exec_best (store, c, NULL, &loaded, error);
   if (exec == NULL)
     return FALSE;
-  /* Nothing saved: the driver never ran it, or cleaned up after it. */
-  if (!loaded)
-    return TRUE;
+  /* Nothing saved is no proof: a monitor killed as it set up the cgroup
+   * may have left the program's first process there. */
   g_autoptr (GArray) pids = berth_container_cgroup_pids (exec, error);
   if (pids == NULL)
     return FALSE;
@@ -827,7 +840,9 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
   BerthStorage *storage = berth_store_driver (store, c->driver, error);
   if (storage == NULL)
     return FALSE;
-  g_autofree char *rootfs = berth_storage_get (storage, c->id, error);
+  /* Transient until the start is recorded (release_monitor). */
+  gboolean kept = FALSE;
+  g_autofree char *rootfs = berth_storage_get_transient (storage, c->id, error);
   if (rootfs == NULL)
     return FALSE;
   g_autoptr (BerthExec) exec = berth_container_exec_handle (store, c, rootfs, NULL, error);
@@ -889,7 +904,7 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
       goto fail_stdio;
     }
   int pid = 0, code = 125;
-  gboolean recorded = release_monitor (store, c, s, monitor, rootfs, options, go_pipe[1],
+  gboolean recorded = release_monitor (store, c, s, monitor, rootfs, options, go_pipe[1], &kept,
                                        &unrecorded);
   gboolean started = read_report (report_pipe[0], monitor, &pid, &code, &local);
   close (report_pipe[0]);
@@ -908,7 +923,7 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
       if (exit_pipe[0] >= 0)
         close (exit_pipe[0]);
       record_start_failure (store, c, s, code, unrecorded ? unrecorded : local);
-      berth_storage_put (storage, c->id, NULL);
+      release_root (storage, c->id, kept);
       g_propagate_error (error, recorded ? g_steal_pointer (&local) : g_steal_pointer (&unrecorded));
       return FALSE;
     }
@@ -934,6 +949,6 @@ fail_stdio:
 fail_log:
   close (m.log_fd);
 fail_mounted:
-  berth_storage_put (storage, c->id, NULL);
+  release_root (storage, c->id, FALSE);
   return FALSE;
 }

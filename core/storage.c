@@ -367,6 +367,17 @@ berth_storage_put_transient (BerthStorage *s, const char *id, GError **error)
 }
 
 gboolean
+berth_storage_keep (BerthStorage *s, const char *id, GError **error)
+{
+  g_auto (Refs) r;
+  refs_read (s, id, &r);
+  if (!refs_drop (&r, TRUE))
+    return berth_fail (error, BERTH_ERROR_INVALID, "layer %s is not mounted by this process", id);
+  r.count++;
+  return refs_write (s, id, &r, error);
+}
+
+gboolean
 berth_storage_exists (BerthStorage *s, const char *id)
 {
   return s->ops->exists (s, id);

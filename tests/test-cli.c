@@ -1289,6 +1289,28 @@ test_killed_rmi_recovered (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (mark, G_FILE_TEST_EXISTS));
 }
 
+/* start killed as it forks the monitor, after it mounted the root and
+ * before it recorded the start: its hold dies with it, so a plain rm works
+ * and no mount is left. */
+static void
+test_killed_start_hold (Fixture *f, gconstpointer data)
+{
+  g_autofree char *strace = tu_find_program_or_skip ("strace", "it injects the kill");
+  if (strace == NULL)
+    return;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "held", "busybox", "true", NULL), ==, 0);
+  char *argv[] = { strace, "-o", "/dev/null", "-e", "trace=clone", "-e",
+                   "inject=clone:signal=KILL:when=1", (char *) tu_berth_bin (), "--root",
+                   f->root, "start", "held", NULL };
+  g_assert_cmpint (tu_run (argv, NULL, NULL), !=, 0);
+  g_autofree char *line = ps_line (f, "held");
+  g_assert_nonnull (strstr (line, "Created"));
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "rm", "held", NULL), ==, 0);
+  g_assert_false (tu_mounted_below (f->root));
+}
+
 /* A monitor killed as it clones the container has made the cgroup and
  * saved nothing: rm -f still removes every directory of it. */
 static void
@@ -1965,6 +1987,8 @@ main (int argc, char **argv)
   g_test_add ("/cli/killed-run", Fixture, NULL, fixture_setup, test_killed_run, fixture_teardown);
   g_test_add ("/cli/killed-rmi-recovered", Fixture, NULL, fixture_setup,
               test_killed_rmi_recovered, fixture_teardown);
+  g_test_add ("/cli/killed-start-hold", Fixture, NULL, fixture_setup, test_killed_start_hold,
+              fixture_teardown);
   g_test_add ("/cli/killed-monitor-cgroup", Fixture, NULL, fixture_setup,
               test_killed_monitor_cgroup, fixture_teardown);
   g_test_add ("/cli/monitor-caller-fds", Fixture, NULL, fixture_setup, test_monitor_caller_fds,

@@ -122,6 +122,10 @@ char *berth_storage_get (BerthStorage *s, const char *id, GError **error);
 gboolean berth_storage_put (BerthStorage *s, const char *id, GError **error);
 char *berth_storage_get_transient (BerthStorage *s, const char *id, GError **error);
 gboolean berth_storage_put_transient (BerthStorage *s, const char *id, GError **error);
+/* Turn this process's transient hold on @id into a lasting one, in one
+ * rewrite: a start holds the root transiently until the start is recorded,
+ * so a start killed before that leaves no hold. */
+gboolean berth_storage_keep (BerthStorage *s, const char *id, GError **error);
 gboolean berth_storage_exists (BerthStorage *s, const char *id);
 /* The driver's layers (list), empty where it cannot list them. */
 GPtrArray *berth_storage_list (BerthStorage *s, GError **error);
