@@ -993,26 +993,65 @@ test_store_marker (Fixture *f, gconstpointer data)
   tu_assert_one_line_error (err, "store format 99 is newer than this berth understands");
 }
 
+/* berth with the NULL-terminated @args under strace, tracing @syscall into
+ * @log, and SIGKILLed as the @when'th call of it is made when @when > 0:
+ * its exit code (137 when the kill landed). With @follow, its children
+ * (the monitor) are traced too, each counting its own calls. */
+static int
+berth_traced_va (Fixture *f, const char *log, gboolean follow, const char *syscall, int when,
+                 va_list args)
+{
+  g_autofree char *trace = g_strdup_printf ("trace=%s", syscall);
+  g_autofree char *inject = g_strdup_printf ("inject=%s:signal=KILL:when=%d", syscall, when);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *head[] = { "strace", follow ? "-f" : "-q", "-o", log, "-e", trace, "-e",
+                         when > 0 ? inject : trace, tu_berth_bin (), "--root", f->root };
+  for (guint i = 0; i < G_N_ELEMENTS (head); i++)
+    g_ptr_array_add (argv, (gpointer) head[i]);
+  tu_argv_add_va (argv, args);
+  return tu_berth_argv (argv, NULL, NULL);
+}
+
+static int G_GNUC_NULL_TERMINATED
+berth_traced (Fixture *f, const char *log, gboolean follow, const char *syscall, int when, ...)
+{
+  va_list ap;
+  va_start (ap, when);
+  int rc = berth_traced_va (f, log, follow, syscall, when, ap);
+  va_end (ap);
+  return rc;
+}
+
+/* Which call of @syscall (1-based) is the first to name @needle when berth
+ * runs @args to the end; the command must succeed. */
+static int G_GNUC_NULL_TERMINATED
+berth_call_index (Fixture *f, const char *syscall, const char *needle, ...)
+{
+  g_autofree char *log = g_build_filename (f->dir, "strace.log", NULL);
+  va_list ap;
+  va_start (ap, needle);
+  int rc = berth_traced_va (f, log, FALSE, syscall, 0, ap);
+  va_end (ap);
+  g_assert_cmpint (rc, ==, 0);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+  g_assert_cmpint (unlink (log), ==, 0);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_autofree char *call = g_strdup_printf ("%s(", syscall);
+  int n = 0;
+  for (char **l = lines; *l; l++)
+    if (g_str_has_prefix (*l, call) && (n++, strstr (*l, needle)))
+      return n;
+  g_error ("no %s naming %s in:\n%s", syscall, needle, text);
+}
+
 /* `berth run -d --name NAME busybox sleep 86401` under strace, killed at the
  * @when'th rename when @when > 0; the trace goes to @log. */
 static int
 strace_run (Fixture *f, const char *log, int when, const char *name)
 {
-  g_autofree char *inject = g_strdup_printf ("inject=rename:signal=KILL:when=%d", when);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const char *head[] = { "strace", "-o", log, "-e", "trace=rename" };
-  for (guint i = 0; i < G_N_ELEMENTS (head); i++)
-    g_ptr_array_add (argv, (gpointer) head[i]);
-  if (when > 0)
-    {
-      g_ptr_array_add (argv, "-e");
-      g_ptr_array_add (argv, inject);
-    }
-  const char *tail[] = { tu_berth_bin (), "--root", f->root, "run", "-d", "--name", name,
-                         "busybox", "sleep", "86401", NULL };
-  for (guint i = 0; i < G_N_ELEMENTS (tail); i++)
-    g_ptr_array_add (argv, (gpointer) tail[i]);
-  return tu_run ((char **) argv->pdata, NULL, NULL);
+  return berth_traced (f, log, FALSE, "rename", when, "run", "-d", "--name", name, "busybox", "sleep",
+                       "86401", NULL);
 }
 
 /* Which renames (1-based, of the command itself) write a state.json. */
@@ -1270,10 +1309,7 @@ test_killed_rmi_recovered (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", "vfs", "image", "bootstrap",
                           "busybox", NULL), ==, 0);
   /* unlink #1 is the image file; #2 the first step of collecting. */
-  char *argv[] = { strace, "-o", "/dev/null", "-e", "trace=unlink", "-e",
-                   "inject=unlink:signal=KILL:when=2", (char *) tu_berth_bin (), "--root",
-                   f->root, "rmi", "busybox", NULL };
-  g_assert_cmpint (tu_run (argv, NULL, NULL), !=, 0);
+  g_assert_cmpint (berth_traced (f, "/dev/null", FALSE, "unlink", 2, "rmi", "busybox", NULL), !=, 0);
   if (store_entries (f, "images") != 0 || store_entries (f, "layers/vfs") == 0)
     {
       g_test_skip ("the kill did not land between the image file and its layers");
@@ -1300,10 +1336,7 @@ test_killed_start_hold (Fixture *f, gconstpointer data)
     return;
   g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
   g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "held", "busybox", "true", NULL), ==, 0);
-  char *argv[] = { strace, "-o", "/dev/null", "-e", "trace=clone", "-e",
-                   "inject=clone:signal=KILL:when=1", (char *) tu_berth_bin (), "--root",
-                   f->root, "start", "held", NULL };
-  g_assert_cmpint (tu_run (argv, NULL, NULL), !=, 0);
+  g_assert_cmpint (berth_traced (f, "/dev/null", FALSE, "clone", 1, "start", "held", NULL), !=, 0);
   g_autofree char *line = ps_line (f, "held");
   g_assert_nonnull (strstr (line, "Created"));
   g_autofree char *err = NULL;
@@ -1323,10 +1356,7 @@ test_killed_monitor_cgroup (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "cg", "busybox", "sleep", "100", NULL),
                    ==, 0);
   g_autofree char *id = container_id (f, "cg");
-  char *argv[] = { strace, "-f", "-o", "/dev/null", "-e", "trace=clone3", "-e",
-                   "inject=clone3:signal=KILL:when=1", (char *) tu_berth_bin (), "--root",
-                   f->root, "start", "cg", NULL };
-  g_assert_cmpint (tu_run (argv, NULL, NULL), !=, 0);
+  g_assert_cmpint (berth_traced (f, "/dev/null", TRUE, "clone3", 1, "start", "cg", NULL), !=, 0);
   g_autoptr (GPtrArray) made = cgroup_dirs (id);
   if (made->len == 0)
     {
@@ -1679,56 +1709,6 @@ test_concurrent (Fixture *f, gconstpointer data)
 
 /* ---- commands killed half-way (issue 15: F5, F10, F11) ---- */
 
-/* berth with the NULL-terminated @args under strace, tracing @syscall into
- * @log, and SIGKILLed as the @when'th call of it is made when @when > 0:
- * its exit code (137 when the kill landed). */
-static int
-berth_traced_va (Fixture *f, const char *log, const char *syscall, int when, va_list args)
-{
-  g_autofree char *trace = g_strdup_printf ("trace=%s", syscall);
-  g_autofree char *inject = g_strdup_printf ("inject=%s:signal=KILL:when=%d", syscall, when);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const char *head[] = { "strace", "-o", log, "-e", trace, "-e", when > 0 ? inject : trace,
-                         tu_berth_bin (), "--root", f->root };
-  for (guint i = 0; i < G_N_ELEMENTS (head); i++)
-    g_ptr_array_add (argv, (gpointer) head[i]);
-  tu_argv_add_va (argv, args);
-  return tu_berth_argv (argv, NULL, NULL);
-}
-
-static int G_GNUC_NULL_TERMINATED
-berth_killed_at (Fixture *f, const char *syscall, int when, ...)
-{
-  va_list ap;
-  va_start (ap, when);
-  int rc = berth_traced_va (f, "/dev/null", syscall, when, ap);
-  va_end (ap);
-  return rc;
-}
-
-/* Which call of @syscall (1-based) is the first to name @needle when berth
- * runs @args to the end; the command must succeed. */
-static int G_GNUC_NULL_TERMINATED
-berth_call_index (Fixture *f, const char *syscall, const char *needle, ...)
-{
-  g_autofree char *log = g_build_filename (f->dir, "strace.log", NULL);
-  va_list ap;
-  va_start (ap, needle);
-  int rc = berth_traced_va (f, log, syscall, 0, ap);
-  va_end (ap);
-  g_assert_cmpint (rc, ==, 0);
-  g_autofree char *text = NULL;
-  g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
-  g_assert_cmpint (unlink (log), ==, 0);
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  g_autofree char *call = g_strdup_printf ("%s(", syscall);
-  int n = 0;
-  for (char **l = lines; *l; l++)
-    if (g_str_has_prefix (*l, call) && (n++, strstr (*l, needle)))
-      return n;
-  g_error ("no %s naming %s in:\n%s", syscall, needle, text);
-}
-
 /* A store on @driver with busybox; btrfs on a loop-mounted btrfs in *@mnt.
  * FALSE (the test skipped, with the reason) where the driver cannot run. */
 static gboolean
@@ -1819,10 +1799,10 @@ test_killed_holders (Fixture *f, gconstpointer data)
    * pwrite is the record of its second hold, the image's layer. The
    * native diffs of overlay hold nothing, so there diff and commit are
    * killed holding nothing, which must be harmless too. */
-  g_assert_cmpint (berth_killed_at (f, "write", 1, "export", "c1", NULL), ==, 137);
-  g_assert_cmpint (berth_killed_at (f, "write", 1, "export", "-o", out_tar, "c1", NULL), ==, 137);
-  g_assert_cmpint (berth_killed_at (f, "write", 1, "commit", "c1", "half:1", NULL), ==, 137);
-  int rc = berth_killed_at (f, "pwrite64", 3, "diff", "c1", NULL);
+  g_assert_cmpint (berth_traced (f, "/dev/null", FALSE, "write", 1, "export", "c1", NULL), ==, 137);
+  g_assert_cmpint (berth_traced (f, "/dev/null", FALSE, "write", 1, "export", "-o", out_tar, "c1", NULL), ==, 137);
+  g_assert_cmpint (berth_traced (f, "/dev/null", FALSE, "write", 1, "commit", "c1", "half:1", NULL), ==, 137);
+  int rc = berth_traced (f, "/dev/null", FALSE, "pwrite64", 3, "diff", "c1", NULL);
   g_assert_true (rc == 137 || (rc == 0 && g_strcmp0 (driver, "overlay") == 0));
 
   g_autofree char *err = NULL;
@@ -1873,7 +1853,7 @@ test_killed_import (Fixture *f, gconstpointer data)
   g_autofree char *marker_dir = g_build_filename (f->root, "layers", driver, NULL);
   guint layers = count_layer_entries (home, 2), markers = count_layer_entries (marker_dir, 0);
 
-  g_assert_cmpint (berth_killed_at (f, "rename", at, "--storage-driver", driver, "import", tar,
+  g_assert_cmpint (berth_traced (f, "/dev/null", FALSE, "rename", at, "--storage-driver", driver, "import", tar,
                                     "half:1", NULL), ==, 137);
   /* The kill landed between the layer and its marker. */
   g_assert_cmpuint (count_layer_entries (home, 2), >, layers);
@@ -1903,12 +1883,24 @@ test_killed_create (Fixture *f, gconstpointer data)
                              "--name", "probe", "busybox", NULL);
       g_assert_cmpint (berth (f, NULL, NULL, "rm", "probe", NULL), ==, 0);
     }
-  g_assert_cmpint (berth_killed_at (f, "rename", at, "--storage-driver", driver, "create",
+  g_assert_cmpint (berth_traced (f, "/dev/null", FALSE, "rename", at, "--storage-driver", driver, "create",
                                     "--name", "half", "busybox", NULL), ==, 137);
   g_autofree char *dirs = g_build_filename (f->root, "containers", NULL);
   g_assert_cmpuint (count_layer_entries (dirs, 0), ==, 1);
-
+  /* The killed create left the change mark: the next command, whatever
+   * it is, sweeps the half-made container first. */
   g_autofree char *ps = NULL;
+  g_assert_cmpint (berth (f, &ps, NULL, "ps", "-a", NULL), ==, 0);
+  g_assert_null (strstr (ps, "Incomplete"));
+  g_assert_cmpuint (count_layer_entries (dirs, 0), ==, 0);
+
+  /* Without the mark (a store an older berth left so), ps -a lists it as
+   * Incomplete, and the next create sweeps it. */
+  g_assert_cmpint (berth_traced (f, "/dev/null", FALSE, "rename", at, "--storage-driver", driver,
+                                 "create", "--name", "half", "busybox", NULL), ==, 137);
+  g_autofree char *mark = g_build_filename (f->root, "changing", NULL);
+  g_assert_cmpint (unlink (mark), ==, 0);
+  g_clear_pointer (&ps, g_free);
   g_assert_cmpint (berth (f, &ps, NULL, "ps", "-a", NULL), ==, 0);
   g_test_message ("%s", ps);
   g_assert_nonnull (strstr (ps, " Incomplete "));
