@@ -280,6 +280,19 @@ berth_rm_rf (const char *path, GError **error)
 }
 
 gboolean
+berth_rm_rf_staged (const char *path, GError **error)
+{
+  g_autofree char *staged = g_strdup_printf ("%s.tmp-%08x", path, g_random_int ());
+  if (rename (path, staged) < 0)
+    {
+      if (errno == ENOENT)
+        return TRUE;
+      return berth_fail_errno (error, errno, "rename %s", path);
+    }
+  return berth_rm_rf (staged, error);
+}
+
+gboolean
 berth_remove_stale_temps (const char *dir, GError **error)
 {
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);

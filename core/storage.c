@@ -182,7 +182,8 @@ refs_read (BerthStorage *s, const char *id, Refs *r)
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   char boot[sizeof s->boot_id] = "";
   guint count = 0, holders = 0;
-  if (sscanf (lines[0], "%39s %u %u", boot, &count, &holders) < 2 ||
+  /* Empty: killed between making the file and writing it. */
+  if (lines[0] == NULL || sscanf (lines[0], "%39s %u %u", boot, &count, &holders) < 2 ||
       strcmp (boot, s->boot_id) != 0)
     return;
   r->count = count;

@@ -1325,6 +1325,33 @@ test_killed_rmi_recovered (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (mark, G_FILE_TEST_EXISTS));
 }
 
+/* rmi on overlay killed while it deletes the layer's files: the next
+ * command leaves neither the layer nor its short name under l/. */
+static void
+test_killed_rmi_overlay (Fixture *f, gconstpointer data)
+{
+  g_autofree char *strace = tu_find_program_or_skip ("strace", "it injects the kill");
+  if (strace == NULL)
+    return;
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", "overlay", "image", "bootstrap",
+                          "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth_traced (f, "/dev/null", FALSE, "unlinkat", 40, "rmi", "busybox", NULL),
+                   ==, 137);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "images", "-q", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+  g_assert_cmpuint (store_entries (f, "storage/overlay/l"), ==, 0);
+  g_assert_cmpuint (store_entries (f, "layers/overlay"), ==, 0);
+  g_autofree char *home = g_build_filename (f->root, "storage", "overlay", NULL);
+  g_autoptr (GDir) d = g_dir_open (home, 0, NULL);
+  g_assert_nonnull (d);
+  const char *const driver_files[] = { "l", "refs", "probed", NULL };
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    if (!g_strv_contains (driver_files, name))
+      g_error ("left in storage/overlay: %s", name);
+}
+
 /* start killed as it forks the monitor, after it mounted the root and
  * before it recorded the start: its hold dies with it, so a plain rm works
  * and no mount is left. */
@@ -1979,6 +2006,8 @@ main (int argc, char **argv)
   g_test_add ("/cli/killed-run", Fixture, NULL, fixture_setup, test_killed_run, fixture_teardown);
   g_test_add ("/cli/killed-rmi-recovered", Fixture, NULL, fixture_setup,
               test_killed_rmi_recovered, fixture_teardown);
+  g_test_add ("/cli/killed-rmi-overlay", Fixture, NULL, fixture_setup, test_killed_rmi_overlay,
+              fixture_teardown);
   g_test_add ("/cli/killed-start-hold", Fixture, NULL, fixture_setup, test_killed_start_hold,
               fixture_teardown);
   g_test_add ("/cli/killed-monitor-cgroup", Fixture, NULL, fixture_setup,

@@ -691,6 +691,15 @@ case_refcount (Ctx *c)
 
   g_assert_false (berth_storage_put (c->s, top, &error));
   g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  /* A record a kill left empty (made, never written) is no hold. */
+  g_autofree char *record = g_build_filename (c->s->home, "refs", top, NULL);
+  tu_write_file (record, "", 0600);
+  g_assert_cmpuint (berth_storage_refcount (c->s, top), ==, 0);
+  g_autofree char *p3 = get_ok (c, top);
+  put_ok (c, top);
+  g_assert_cmpuint (berth_storage_refcount (c->s, top), ==, 0);
 }
 
 static gboolean

@@ -399,16 +399,17 @@ ovl_remove (BerthStorage *s, const char *id, GError **error)
   g_autofree char *link = NULL;
   if (!berth_unmount (merged, error) || !read_meta (s, id, "link", &link, error))
     return FALSE;
-  /* The layer first, its short name after: a failure halfway leaves the link
-   * valid for as long as the layer is still there. */
-  if (!berth_rm_rf (dir, error))
-    return FALSE;
-  if (link == NULL)
-    return TRUE;
-  g_autofree char *lpath = g_build_filename (priv (s)->links, link, NULL);
-  if (unlink (lpath) < 0 && errno != ENOENT)
-    return berth_fail_errno (error, errno, "unlink %s", lpath);
-  return TRUE;
+  /* The short name first, then the layer in one rename out of sight: a
+   * kill between them leaves a whole layer (removed again by collection),
+   * after them a staged tree the next command sweeps, never a link to
+   * nothing or a layer with half its files. */
+  if (link)
+    {
+      g_autofree char *lpath = g_build_filename (priv (s)->links, link, NULL);
+      if (unlink (lpath) < 0 && errno != ENOENT)
+        return berth_fail_errno (error, errno, "unlink %s", lpath);
+    }
+  return berth_rm_rf_staged (dir, error);
 }
 
 static gboolean

@@ -55,6 +55,10 @@ gboolean berth_read_xattrs (int dirfd, const char *name, BerthXattrFunc func, gp
  * write or a staged create leaves when berth is killed half-way. Callers hold
  * the store lock, so no live writer owns them. */
 gboolean berth_remove_stale_temps (const char *dir, GError **error);
+/* Remove the tree at @path in a way a kill cannot leave half-done under its
+ * name: it is renamed to @path.tmp-XXXXXXXX first (which
+ * berth_remove_stale_temps sweeps), then removed. */
+gboolean berth_rm_rf_staged (const char *path, GError **error);
 
 /* TRUE if @path is a mount point according to /proc/self/mountinfo. */
 gboolean berth_is_mountpoint (const char *path);
