@@ -734,6 +734,10 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
                 .attached = options->attach };
   BerthExecStdio stdio;
   int child_ends[3], report_pipe[2] = { -1, -1 };
+  /* Declared before the first goto: a jump past a cleanup variable's
+   * initialisation leaves it indeterminate, and the cleanup frees that. */
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GError) unrecorded = NULL;
   if (exec == NULL || (m.log_fd = open_log (store, c, error)) < 0)
     goto fail_mounted;
   if (!make_stdio (&m, options, &stdio, child_ends, error))
@@ -787,8 +791,6 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
       goto fail_stdio;
     }
   int pid = 0, code = 125;
-  g_autoptr (GError) local = NULL;
-  g_autoptr (GError) unrecorded = NULL;
   gboolean recorded = release_monitor (store, c, s, monitor, rootfs, options, go_pipe[1],
                                        &unrecorded);
   gboolean started = read_report (report_pipe[0], monitor, &pid, &code, &local);
