@@ -36,6 +36,9 @@ check_depth (const char *data, gsize len, GError **error)
 JsonNode *
 berth_json_parse (const char *data, gsize len, GError **error)
 {
+  /* An empty file maps to NULL, which json-glib refuses without an error. */
+  if (len == 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "empty JSON document"), NULL;
   if (!check_depth (data, len, error))
     return NULL;
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
