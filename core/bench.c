@@ -905,7 +905,7 @@ growth_listing (Bench *bench, GError **error)
             {
               if (have[k] % 50 == 0 && !check_interrupt (bench, error))
                 return FALSE;
-              g_autoptr (BerthContainer) c = berth_container_create (b->store, ref, NULL, b->name, NULL, NULL, &local);
+              berth_container_free (berth_container_create (b->store, ref, NULL, b->name, NULL, NULL, &local));
             }
           g_autoptr (GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
           for (guint r = 0; r < bench->o->runs && !local; r++)

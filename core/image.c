@@ -166,18 +166,25 @@ berth_image_list (BerthStore *store, GError **error)
   return g_steal_pointer (&images);
 }
 
-char *
-berth_image_store_config (BerthStore *store, const char *config_json, gsize len, GError **error)
+JsonNode *
+berth_image_config_parse (const char *config_json, gsize len, char ***diff_ids, GError **error)
 {
   g_autoptr (GError) local = NULL;
   g_autoptr (JsonNode) config = berth_json_parse (config_json, len, &local);
   if (config == NULL)
-    {
-      berth_fail (error, BERTH_ERROR_INVALID, "image config is not JSON: %s", local->message);
-      return NULL;
-    }
+    return berth_fail (error, BERTH_ERROR_INVALID, "image config is not JSON: %s", local->message),
+           NULL;
+  if (!validate_config (config, diff_ids, "", error))
+    return NULL;
+  return g_steal_pointer (&config);
+}
+
+char *
+berth_image_store_config (BerthStore *store, const char *config_json, gsize len, GError **error)
+{
   g_auto (GStrv) diff_ids = NULL;
-  if (!validate_config (config, &diff_ids, "", error))
+  g_autoptr (JsonNode) config = berth_image_config_parse (config_json, len, &diff_ids, error);
+  if (config == NULL)
     return NULL;
   g_autofree char *id = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
                                                      (const guchar *) config_json, len);

@@ -68,7 +68,8 @@ commit_image (BerthStore *store, const char *config, gsize len, const char *driv
   BerthStorage *storage = berth_store_driver (store, driver, error);
   g_autoptr (BerthImage) image = storage ? berth_image_lookup (store, id, error) : NULL;
   g_autoptr (GError) local = NULL;
-  g_autofree char *top = image ? berth_layer_ensure (store, storage, image, &local) : NULL;
+  /* The top layer's id is not kept: a container finds it again. */
+  g_free (image ? berth_layer_ensure (store, storage, image, &local) : NULL);
   if (image == NULL || local)
     {
       if (local)
@@ -333,14 +334,15 @@ static gboolean
 ingest_layers (BerthStore *store, int root_fd, LoadItem *item, gint64 max_layer,
                BerthProgressFunc progress, gpointer data, GError **error)
 {
-  /* checked for depth too: json-glib's recursion must not meet a hostile nesting */
-  g_autoptr (JsonNode) cfg = berth_json_parse (item->config, item->config_len, NULL);
-  JsonObject *rootfs = berth_json_object (berth_json_node_object (cfg), "rootfs");
-  g_auto (GStrv) diff_ids = berth_json_strv (rootfs, "diff_ids");
-  if (diff_ids == NULL || g_strv_length (diff_ids) != item->layers->len)
+  g_auto (GStrv) diff_ids = NULL;
+  g_autoptr (JsonNode) cfg = berth_image_config_parse (item->config, item->config_len, &diff_ids,
+                                                       error);
+  if (cfg == NULL)
+    return FALSE;
+  if (g_strv_length (diff_ids) != item->layers->len)
     return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE,
                        "image archive: config lists %u layers, manifest %u",
-                       diff_ids ? g_strv_length (diff_ids) : 0, item->layers->len);
+                       g_strv_length (diff_ids), item->layers->len);
   for (guint i = 0; i < item->layers->len; i++)
     {
       int fd = open_inside (root_fd, item->layers->pdata[i], error);
@@ -410,6 +412,18 @@ load_items (BerthStore *store, int root_fd, GPtrArray *items, const char *driver
 }
 
 GPtrArray *
+berth_image_archive_read (int root_fd, GError **error)
+{
+  if (faccessat (root_fd, "manifest.json", F_OK, 0) == 0)
+    return read_docker_manifest (root_fd, error);
+  if (faccessat (root_fd, "index.json", F_OK, 0) == 0)
+    return read_oci_index (root_fd, error);
+  return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE,
+                     "not an image archive: no manifest.json (docker save) or index.json (OCI layout)"),
+         NULL;
+}
+
+GPtrArray *
 berth_image_load (BerthStore *store, const char *tar_path, const char *driver,
                   const BerthImportLimits *limits, BerthProgressFunc progress, gpointer data,
                   GError **error)
@@ -428,14 +442,7 @@ berth_image_load (BerthStore *store, const char *tar_path, const char *driver,
     berth_fail_errno (error, errno, "open %s", tmp);
   if (root_fd >= 0 && berth_archive_extract_max (root_fd, in_fd, NULL, max_archive, "--max-archive-size", error) >= 0)
     {
-      g_autoptr (GPtrArray) items = NULL;
-      if (faccessat (root_fd, "manifest.json", F_OK, 0) == 0)
-        items = read_docker_manifest (root_fd, error);
-      else if (faccessat (root_fd, "index.json", F_OK, 0) == 0)
-        items = read_oci_index (root_fd, error);
-      else
-        berth_fail (error, BERTH_ERROR_BAD_ARCHIVE,
-                    "not an image archive: no manifest.json (docker save) or index.json (OCI layout)");
+      g_autoptr (GPtrArray) items = berth_image_archive_read (root_fd, error);
       if (items)
         loaded = load_items (store, root_fd, items, driver, max_layer, progress, data, error);
     }

@@ -42,6 +42,9 @@ berth_json_parse (const char *data, gsize len, GError **error)
   if (len > BERTH_JSON_MAX_DOCUMENT)
     return berth_fail (error, BERTH_ERROR_INVALID, "JSON document larger than %d MiB, the most "
                        "berth parses", BERTH_JSON_MAX_DOCUMENT >> 20), NULL;
+  /* An empty file maps to NULL, which json-glib refuses without an error. */
+  if (len == 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "empty JSON document"), NULL;
   if (!check_depth (data, len, error))
     return NULL;
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();

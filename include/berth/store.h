@@ -96,6 +96,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthImage, berth_image_free)
 /* By name[:tag], full id, or unique id prefix. */
 BerthImage *berth_image_lookup (BerthStore *store, const char *ref, GError **error);
 GPtrArray *berth_image_list (BerthStore *store, GError **error);
+/* Parse and check an OCI image config from an archive or a commit (JSON no
+ * deeper than BERTH_JSON_MAX_DEPTH, rootfs.diff_ids all "sha256:<hex>");
+ * @diff_ids gets those. INVALID otherwise. */
+JsonNode *berth_image_config_parse (const char *config_json, gsize len, char ***diff_ids,
+                                    GError **error);
 /* Store @config (serialised exactly as given) and return the image id. */
 char *berth_image_store_config (BerthStore *store, const char *config_json, gsize len,
                                 GError **error);
@@ -142,6 +147,10 @@ char *berth_image_import (BerthStore *store, const char *tar_path, const char *r
 GPtrArray *berth_image_load (BerthStore *store, const char *tar_path, const char *driver,
                              const BerthImportLimits *limits, BerthProgressFunc progress,
                              gpointer data, GError **error);
+/* The images of the docker-save or OCI-layout archive unpacked at @root_fd:
+ * its manifest.json or index.json read and checked, each image's config
+ * read; nothing stored. An array that frees its items; BAD_ARCHIVE. */
+GPtrArray *berth_image_archive_read (int root_fd, GError **error);
 gboolean berth_image_save (BerthStore *store, char **refs, const char *out_path, GError **error);
 /* Make an image from the host's busybox-static, or from debootstrap. */
 char *berth_image_bootstrap (BerthStore *store, const char *what, const char *ref,
