@@ -43,13 +43,48 @@ berth_is_hex_id (const char *s)
   return TRUE;
 }
 
+/* A registry host as Docker reads one: dot-separated [A-Za-z0-9-] labels
+ * and an optional ":PORT". */
+static gboolean
+valid_domain (const char *s)
+{
+  const char *colon = strchr (s, ':');
+  gsize host_len = colon ? (gsize) (colon - s) : strlen (s);
+  if (host_len == 0 || s[0] == '.' || s[0] == '-' || s[host_len - 1] == '.'
+      || s[host_len - 1] == '-')
+    return FALSE;
+  for (gsize i = 0; i < host_len; i++)
+    if (!(g_ascii_isalnum (s[i]) || s[i] == '.' || s[i] == '-'))
+      return FALSE;
+  if (colon == NULL)
+    return TRUE;
+  if (colon[1] == '\0' || strlen (colon + 1) > 5)
+    return FALSE;
+  for (const char *p = colon + 1; *p; p++)
+    if (!g_ascii_isdigit (*p))
+      return FALSE;
+  return TRUE;
+}
+
+/* Docker's rule: a first component, before another, that holds '.' or ':'
+ * or is "localhost" names the registry ("registry.example.com:5000/app"). */
+static gboolean
+names_registry (char **parts)
+{
+  return parts[0] && parts[1]
+         && (strchr (parts[0], '.') || strchr (parts[0], ':') || strcmp (parts[0], "localhost") == 0);
+}
+
 static gboolean
 valid_repo (const char *repo)
 {
   if (strlen (repo) > 255)
     return FALSE;
   g_auto (GStrv) parts = g_strsplit (repo, "/", -1);
-  for (char **p = parts; *p; p++)
+  char **path = parts;
+  if (names_registry (parts) && !valid_domain (*path++))
+    return FALSE;
+  for (char **p = path; *p; p++)
     if (!valid_component (*p, strlen (*p)))
       return FALSE;
   return TRUE;
@@ -82,7 +117,8 @@ berth_parse_reference (const char *ref, char **name, char **tag, GError **error)
   if (!valid_repo (n))
     return berth_fail (error, BERTH_ERROR_INVALID,
                        "invalid image name '%s': use lower-case [a-z0-9][a-z0-9_.-]* "
-                       "components separated by '/'", ref);
+                       "components separated by '/', after an optional registry HOST[:PORT]/",
+                       ref);
   if (!valid_tag (t))
     return berth_fail (error, BERTH_ERROR_INVALID,
                        "invalid tag in '%s': use [A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128", ref);

@@ -558,6 +558,41 @@ test_interrupted_create (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, " keep\n"));
 }
 
+/* Names with a registry (HOST[:PORT]/...), as docker writes them into a
+ * docker-save archive and as `tag` takes them; a malformed host is refused. */
+static void
+test_registry_names (Fixture *f, gconstpointer data)
+{
+  g_autofree char *id = NULL;
+  g_autofree char *tar = make_docker_save (f, &id);
+  g_autofree char *save_dir = g_build_filename (f->dir, "save", NULL);
+  g_autofree char *mpath = g_build_filename (save_dir, "manifest.json", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (mpath, &text, NULL, NULL));
+  g_auto (GStrv) parts = g_strsplit (text, "saved:v1", -1);
+  g_autofree char *ported = g_strjoinv ("registry.example.com:5000/team/app:v1.2", parts);
+  tu_write_file (mpath, ported, 0644);
+  g_autofree char *ported_tar = make_tar (f, "ported.tar", save_dir);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "load", "-i", ported_tar, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "registry.example.com:5000/team/app:v1.2"));
+  g_assert_cmpint (berth (f, NULL, NULL, "tag", "registry.example.com:5000/team/app:v1.2",
+                          "localhost/app", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "tag", "localhost/app", "localhost:5000/a/b:1", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "images", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "registry.example.com:5000/team/app v1.2"));
+  g_assert_nonnull (strstr (out, "localhost:5000/a/b"));
+  const char *bad[] = { "example.com:/app", "example.com:123456/app", "exa_mple.com/app", "UPPER/x" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *err = NULL;
+      g_assert_cmpint (berth (f, NULL, &err, "tag", "localhost/app", bad[i], NULL), ==, 1);
+      g_autofree char *needle = g_strdup_printf ("invalid image name '%s'", bad[i]);
+      tu_assert_one_line_error (err, needle);
+    }
+}
+
 static void
 test_bad_input (Fixture *f, gconstpointer data)
 {
@@ -2005,6 +2040,8 @@ main (int argc, char **argv)
   g_test_add ("/cli/load-bad-archives", Fixture, NULL, fixture_setup, test_load_bad_archives,
               fixture_teardown);
   g_test_add ("/cli/interrupted-create", Fixture, NULL, fixture_setup, test_interrupted_create,
+              fixture_teardown);
+  g_test_add ("/cli/registry-names", Fixture, NULL, fixture_setup, test_registry_names,
               fixture_teardown);
   g_test_add ("/cli/bad-input", Fixture, NULL, fixture_setup, test_bad_input, fixture_teardown);
   g_test_add ("/cli/foreign-root", Fixture, NULL, fixture_setup, test_foreign_root, fixture_teardown);
