@@ -491,6 +491,21 @@ test_import_bad_archive (Fixture *f, gconstpointer data)
 /* Image archives that lie: a fifo where manifest.json should be (an open
  * that waited would hold the store lock for ever), an empty manifest, and a
  * tag berth cannot accept. Each fails in one line and leaves no image. */
+/* The docker-save archive make_docker_save left in save/, its tag
+ * "saved:v1" renamed @tag in manifest.json, tarred again as @tar_name. */
+static char *
+retag_docker_save (Fixture *f, const char *tag, const char *tar_name)
+{
+  g_autofree char *save_dir = g_build_filename (f->dir, "save", NULL);
+  g_autofree char *mpath = g_build_filename (save_dir, "manifest.json", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (mpath, &text, NULL, NULL));
+  g_auto (GStrv) parts = g_strsplit (text, "saved:v1", -1);
+  g_autofree char *retagged = g_strjoinv (tag, parts);
+  tu_write_file (mpath, retagged, 0644);
+  return make_tar (f, tar_name, save_dir);
+}
+
 static void
 test_load_bad_archives (Fixture *f, gconstpointer data)
 {
@@ -514,14 +529,7 @@ test_load_bad_archives (Fixture *f, gconstpointer data)
 
   g_autofree char *id = NULL;
   g_autofree char *good = make_docker_save (f, &id);
-  g_autofree char *save_dir = g_build_filename (f->dir, "save", NULL);
-  g_autofree char *mpath = g_build_filename (save_dir, "manifest.json", NULL);
-  g_autofree char *text = NULL;
-  g_assert_true (g_file_get_contents (mpath, &text, NULL, NULL));
-  g_auto (GStrv) parts = g_strsplit (text, "saved:v1", -1);
-  g_autofree char *bad = g_strjoinv ("BAD:Tag", parts);
-  tu_write_file (mpath, bad, 0644);
-  g_autofree char *bad_tar = make_tar (f, "badtag.tar", save_dir);
+  g_autofree char *bad_tar = retag_docker_save (f, "BAD:Tag", "badtag.tar");
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "load", "-i", bad_tar, NULL), ==, 1);
   tu_assert_one_line_error (err, "invalid image name 'BAD:Tag'");
@@ -565,14 +573,8 @@ test_registry_names (Fixture *f, gconstpointer data)
 {
   g_autofree char *id = NULL;
   g_autofree char *tar = make_docker_save (f, &id);
-  g_autofree char *save_dir = g_build_filename (f->dir, "save", NULL);
-  g_autofree char *mpath = g_build_filename (save_dir, "manifest.json", NULL);
-  g_autofree char *text = NULL;
-  g_assert_true (g_file_get_contents (mpath, &text, NULL, NULL));
-  g_auto (GStrv) parts = g_strsplit (text, "saved:v1", -1);
-  g_autofree char *ported = g_strjoinv ("registry.example.com:5000/team/app:v1.2", parts);
-  tu_write_file (mpath, ported, 0644);
-  g_autofree char *ported_tar = make_tar (f, "ported.tar", save_dir);
+  g_autofree char *ported_tar = retag_docker_save (f, "registry.example.com:5000/team/app:v1.2",
+                                                   "ported.tar");
   g_autofree char *out = NULL;
   g_assert_cmpint (berth (f, &out, NULL, "load", "-i", ported_tar, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "registry.example.com:5000/team/app:v1.2"));
