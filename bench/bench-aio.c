@@ -74,7 +74,7 @@ main (int argc, char **argv)
     { "direct", 0, 0, G_OPTION_ARG_INT, &direct, "O_DIRECT (1) or buffered (0)", "0|1" },
     { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Region of FILE used", "SIZE" },
     { "total", 0, 0, G_OPTION_ARG_STRING, &total, "Bytes to move (--size)", "SIZE" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("FILE");
   g_option_context_add_main_entries (ctx, entries, NULL);

@@ -62,7 +62,7 @@ one_run (const BerthExecOps *ops, const char *rootfs, const char *state_dir, int
   if (spec == NULL)
     return -1;
   g_autoptr (BerthExec) c = berth_exec_new (ops, id, state_dir, rootfs, spec);
-  BerthExecStdio stdio = { -1, -1, STDERR_FILENO, FALSE };
+  BerthExecStdio stdio = { .in = -1, .out = -1, .err = STDERR_FILENO };
   if (!berth_exec_run (c, &stdio, error))
     return -1;
   int status;
@@ -87,7 +87,7 @@ main (int argc, char **argv)
     { "driver", 0, 0, G_OPTION_ARG_STRING, &driver, "Exec driver", "NAME" },
     { "label", 0, 0, G_OPTION_ARG_STRING, &label, "Name of the spawned command", "NAME" },
     { "runs", 'n', 0, G_OPTION_ARG_INT, &runs, "Runs (100)", "N" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("ROOTFS");
   g_option_context_add_main_entries (ctx, entries, NULL);

@@ -142,7 +142,7 @@ berth_cmd_bench (BerthCli *cli, int argc, char **argv)
     { "html", 0, 0, G_OPTION_ARG_FILENAME, &f.html, "Write a self-contained HTML report with charts", "FILE" },
     { "btrfs-loop", 0, 0, G_OPTION_ARG_STRING, &f.btrfs_loop, "Measure btrfs on a loop file of this size", "SIZE" },
     { "tmpdir", 0, 0, G_OPTION_ARG_FILENAME, &f.tmpdir, "Where the temporary root goes (default: beside the store)", "DIR" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
     return BERTH_EXIT_USAGE;

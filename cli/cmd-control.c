@@ -22,7 +22,7 @@ berth_cmd_stop (BerthCli *cli, int argc, char **argv)
   gint timeout = 10;
   const GOptionEntry entries[] = {
     { "time", 't', 0, G_OPTION_ARG_INT, &timeout, "Seconds to wait before SIGKILL (10)", "SECS" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
     return BERTH_EXIT_USAGE;
@@ -67,7 +67,7 @@ berth_cmd_kill (BerthCli *cli, int argc, char **argv)
   g_autofree char *sig = NULL;
   const GOptionEntry entries[] = {
     { "signal", 's', 0, G_OPTION_ARG_STRING, &sig, "Signal to send (KILL)", "SIG" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
     return BERTH_EXIT_USAGE;
@@ -142,7 +142,7 @@ berth_cmd_logs (BerthCli *cli, int argc, char **argv)
   gboolean follow = FALSE;
   const GOptionEntry entries[] = {
     { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow, "Keep printing until the container stops", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER", FALSE))
     return BERTH_EXIT_USAGE;
@@ -163,7 +163,7 @@ berth_cmd_exec (BerthCli *cli, int argc, char **argv)
     { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env, "Set an environment variable", "K=V" },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Numeric uid[:gid]", "U[:G]" },
     { "workdir", 'w', 0, G_OPTION_ARG_STRING, &workdir, "Working directory", "DIR" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER COMMAND [ARG...]", TRUE))
     return BERTH_EXIT_USAGE;
@@ -344,7 +344,7 @@ berth_cmd_stats (BerthCli *cli, int argc, char **argv)
   gboolean no_stream = FALSE;
   const GOptionEntry entries[] = {
     { "no-stream", 0, 0, G_OPTION_ARG_NONE, &no_stream, "Print once (the only mode so far)", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
     return BERTH_EXIT_USAGE;

@@ -37,7 +37,7 @@ berth_cmd_import (BerthCli *cli, int argc, char **argv)
     { "storage-driver", 's', 0, G_OPTION_ARG_STRING, &driver, "Unpack into this driver", "NAME" },
     { "max-layer-size", 0, 0, G_OPTION_ARG_STRING, &max_layer,
       "Refuse a tarball that decompresses to more " LIMIT_HELP_DEFAULT, "SIZE" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "TARBALL|- NAME[:TAG]", FALSE))
     return BERTH_EXIT_USAGE;
@@ -71,7 +71,7 @@ berth_cmd_load (BerthCli *cli, int argc, char **argv)
     { "max-layer-size", 0, 0, G_OPTION_ARG_STRING, &max_layer,
       "Refuse a layer that decompresses to more (default: 100 times its compressed size, at least 1 GiB)",
       "SIZE" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
     return BERTH_EXIT_USAGE;
@@ -99,7 +99,7 @@ berth_cmd_save (BerthCli *cli, int argc, char **argv)
   g_autofree char *output = NULL;
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write to this file (default stdout)", "FILE" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "IMAGE...", FALSE))
     return BERTH_EXIT_USAGE;
@@ -120,7 +120,7 @@ berth_cmd_bootstrap (BerthCli *cli, int argc, char **argv)
   const GOptionEntry entries[] = {
     { "tag", 't', 0, G_OPTION_ARG_STRING, &tag, "Name the image (default busybox:latest / debian:bookworm)", "NAME[:TAG]" },
     { "storage-driver", 's', 0, G_OPTION_ARG_STRING, &driver, "Unpack into this driver", "NAME" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "busybox|debian", FALSE))
     return BERTH_EXIT_USAGE;
@@ -162,7 +162,7 @@ berth_cmd_images (BerthCli *cli, int argc, char **argv)
   gboolean quiet = FALSE;
   const GOptionEntry entries[] = {
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only show image ids", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
     return BERTH_EXIT_USAGE;
@@ -202,7 +202,7 @@ berth_cmd_rmi (BerthCli *cli, int argc, char **argv)
   gboolean force = FALSE;
   const GOptionEntry entries[] = {
     { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Untag even if a container uses the image", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "IMAGE...", FALSE))
     return BERTH_EXIT_USAGE;

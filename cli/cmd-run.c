@@ -136,7 +136,7 @@ int
 berth_cmd_create (BerthCli *cli, int argc, char **argv)
 {
   g_auto (RunFlags) f = { 0 };
-  const GOptionEntry entries[] = { RUN_FLAG_ENTRIES (&f), { NULL } };
+  const GOptionEntry entries[] = { RUN_FLAG_ENTRIES (&f), G_OPTION_ENTRY_NULL };
   if (!berth_cli_parse (&argc, &argv, entries, "IMAGE [COMMAND [ARG...]]", TRUE))
     return BERTH_EXIT_USAGE;
   if (argc < 2)
@@ -186,7 +186,7 @@ berth_cmd_run (BerthCli *cli, int argc, char **argv)
     RUN_FLAG_ENTRIES (&f),
     { "detach", 'd', 0, G_OPTION_ARG_NONE, &f.detach, "Run in the background, print the id", NULL },
     { "rm", 0, 0, G_OPTION_ARG_NONE, &f.auto_remove, "Remove the container when it exits", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "IMAGE [COMMAND [ARG...]]", TRUE))
     return BERTH_EXIT_USAGE;
@@ -228,7 +228,7 @@ berth_cmd_start (BerthCli *cli, int argc, char **argv)
   const GOptionEntry entries[] = {
     { "attach", 'a', 0, G_OPTION_ARG_NONE, &attach, "Wait, with the output on this terminal", NULL },
     { "interactive", 'i', 0, G_OPTION_ARG_NONE, &interactive, "Attach stdin", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
     return BERTH_EXIT_USAGE;

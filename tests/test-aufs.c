@@ -761,7 +761,6 @@ static void
 test_layout_debris (void)
 {
   Layout l = { 0 };
-  g_autoptr (GError) error = NULL;
   g_autofree char *id = tu_layer_id ("debris");
   layout_open (&l);
   g_autofree char *branch = g_build_filename (l.s.home, "diff", id, NULL);

@@ -528,7 +528,7 @@ test_load_bad_archives (Fixture *f, gconstpointer data)
   tu_assert_one_line_error (err, "manifest.json is empty");
 
   g_autofree char *id = NULL;
-  g_autofree char *good = make_docker_save (f, &id);
+  g_free (make_docker_save (f, &id));
   g_autofree char *bad_tar = retag_docker_save (f, "BAD:Tag", "badtag.tar");
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "load", "-i", bad_tar, NULL), ==, 1);
@@ -572,7 +572,7 @@ static void
 test_registry_names (Fixture *f, gconstpointer data)
 {
   g_autofree char *id = NULL;
-  g_autofree char *tar = make_docker_save (f, &id);
+  g_free (make_docker_save (f, &id));
   g_autofree char *ported_tar = retag_docker_save (f, "registry.example.com:5000/team/app:v1.2",
                                                    "ported.tar");
   g_autofree char *out = NULL;
@@ -821,7 +821,7 @@ test_load_many_tags (Fixture *f, gconstpointer data)
 {
   (void) data;
   g_autofree char *id = NULL;
-  g_autofree char *good = make_docker_save (f, &id);
+  g_free (make_docker_save (f, &id));
   g_autofree char *save_dir = g_build_filename (f->dir, "save", NULL);
   g_autofree char *mpath = g_build_filename (save_dir, "manifest.json", NULL);
   g_autofree char *text = NULL;

@@ -417,7 +417,7 @@ test_berth_binary_unreachable (Fixture *f, gconstpointer data)
     }
   else
     g_assert_nonnull (strstr (out, "refused"));
-  g_autofree char *o2 = exec_in (f, id, "printf '#!/proc/self/exe\\n' > /evil; chmod +x /evil");
+  g_free (exec_in (f, id, "printf '#!/proc/self/exe\\n' > /evil; chmod +x /evil"));
   g_autofree char *o3 = NULL, *e3 = NULL;
   g_assert_cmpint (fb (f, &o3, &e3, "exec", id, "/evil", NULL), ==, 126);
   g_assert_nonnull (strstr (e3, "berth-exec-helper: started by something other than berth"));
@@ -560,7 +560,7 @@ test_exit_codes (Fixture *f, gconstpointer data)
 {
   (void) data;
   SKIP_IF_SKIPPED (f);
-  g_autofree char *o1 = run_sh (f, 42, NULL, "exit 42");
+  g_free (run_sh (f, 42, NULL, "exit 42"));
   g_autofree char *err = NULL;
   g_assert_cmpint (fb (f, NULL, &err, "run", "--rm", "busybox", "no-such-program", NULL), ==, 127);
   tu_assert_one_line_error (err, "no-such-program");
@@ -653,7 +653,7 @@ test_volumes (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (created, G_FILE_TEST_EXISTS));
   g_autofree char *rw = g_strdup_printf ("%s:/data", host);
   const char *rw_flags[] = { "-v", rw, NULL };
-  g_autofree char *out2 = run_sh (f, 0, rw_flags, "echo made > /data/new");
+  g_free (run_sh (f, 0, rw_flags, "echo made > /data/new"));
   g_assert_true (g_file_test (created, G_FILE_TEST_EXISTS));
 }
 

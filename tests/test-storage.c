@@ -697,7 +697,7 @@ case_refcount (Ctx *c)
   g_autofree char *record = g_build_filename (c->s->home, "refs", top, NULL);
   tu_write_file (record, "", 0600);
   g_assert_cmpuint (berth_storage_refcount (c->s, top), ==, 0);
-  g_autofree char *p3 = get_ok (c, top);
+  g_free (get_ok (c, top));
   put_ok (c, top);
   g_assert_cmpuint (berth_storage_refcount (c->s, top), ==, 0);
 }
@@ -751,8 +751,8 @@ case_remove (Ctx *c)
   ids[3] = tu_layer_id ("container");
   g_assert_true (berth_storage_create (c->s, ids[3], ids[2], TRUE, &error));
   g_assert_no_error (error);
-  g_autofree char *pw = get_ok (c, ids[3]);
-  g_autofree char *p2 = get_ok (c, ids[1]);
+  g_free (get_ok (c, ids[3]));
+  g_free (get_ok (c, ids[1]));
   for (int i = 3; i >= 0; i--)
     remove_ok (c, ids[i]);
 
@@ -971,7 +971,7 @@ case_lower_symlink_rel (Ctx *c)
   lib_x (src);
   mkd (src, "sbin", 0755);
   put (src, "sbin/y", "y\n", 0644);
-  const TarEntry entries[] = { { "lib/x", "lib/x" }, { "sbin/y", "sbin/y" }, { NULL } };
+  const TarEntry entries[] = { { "lib/x", "lib/x" }, { "sbin/y", "sbin/y" }, { NULL, NULL } };
   g_autofree char *top = applied_on_tree (c, "rel", lower, src, entries);
   g_autofree char *exp = case_tree (c, "expected");
   usr_lib (exp);
@@ -991,7 +991,7 @@ case_lower_symlink_abs (Ctx *c)
   symlink_at (lower, "lib", "/usr/lib");
   g_autofree char *src = case_tree (c, "src");
   lib_x (src);
-  const TarEntry entries[] = { { "lib/x", "lib/x" }, { "lib/a", NULL }, { NULL } };
+  const TarEntry entries[] = { { "lib/x", "lib/x" }, { "lib/a", NULL }, { NULL, NULL } };
   g_autofree char *top = applied_on_tree (c, "abs", lower, src, entries);
   g_autofree char *exp = case_tree (c, "expected");
   usr_lib (exp);
@@ -1013,7 +1013,7 @@ case_lower_symlink_escape (Ctx *c)
   g_autofree char *src = case_tree (c, "src");
   mkd (src, "etc", 0755);
   put (src, "etc/x", "x\n", 0644);
-  const TarEntry entries[] = { { "etc/x", "etc/x" }, { NULL } };
+  const TarEntry entries[] = { { "etc/x", "etc/x" }, { NULL, NULL } };
   g_autofree char *top = applied_on_tree (c, "escape", lower, src, entries);
   g_autofree char *exp = case_tree (c, "expected");
   mkd (exp, "etc", 0755);
@@ -1039,7 +1039,7 @@ case_layer_symlink (Ctx *c)
   mkd (src, "d", 0755);
   put (src, "d/x", "x\n", 0644);
   const TarEntry within[] = {
-    { "usr", "usr" }, { "usr/lib", "usr/lib" }, { "lib", "lib" }, { "lib/x", "d/x" }, { NULL },
+    { "usr", "usr" }, { "usr/lib", "usr/lib" }, { "lib", "lib" }, { "lib/x", "d/x" }, { NULL, NULL },
   };
   g_autofree char *top = applied_on_tree (c, "within", lower, src, within);
   g_autofree char *exp = case_tree (c, "expected");
@@ -1048,7 +1048,7 @@ case_layer_symlink (Ctx *c)
   symlink_at (exp, "lib", "usr/lib");
   assert_layer_tree (c, top, "lib -> usr/lib made by the layer, then lib/x", exp);
 
-  const TarEntry below[] = { { "lib", "lib" }, { "lib/x", "d/x" }, { NULL } };
+  const TarEntry below[] = { { "lib", "lib" }, { "lib/x", "d/x" }, { NULL, NULL } };
   g_autoptr (GError) error = NULL;
   g_autofree char *refused = layer_on_tree (c, "below", lower, src, below, &error);
   g_assert_null (refused);

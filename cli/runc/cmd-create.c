@@ -37,10 +37,10 @@ parse_create (BerthRunc *r, int *argc, char ***argv, CreateOptions *o, gboolean 
       "Accepted; berth never makes a session keyring", NULL },
     { "preserve-fds", 0, 0, G_OPTION_ARG_INT, &o->preserve_fds, "Only 0 is supported", "N" },
     { "detach", 'd', 0, G_OPTION_ARG_NONE, &o->detach, "Do not wait for the container", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!with_detach)
-    entries[G_N_ELEMENTS (entries) - 2] = (GOptionEntry) { NULL };
+    entries[G_N_ELEMENTS (entries) - 2] = (GOptionEntry) G_OPTION_ENTRY_NULL;
   if (!berth_runc_parse (r, argc, argv, entries, "ID", FALSE))
     return FALSE;
   if (*argc != 2)

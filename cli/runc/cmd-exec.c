@@ -165,7 +165,7 @@ berth_runc_exec (BerthRunc *r, int argc, char **argv)
     { "additional-gids", 'g', 0, G_OPTION_ARG_STRING_ARRAY, &o.gids, "A supplementary group", "GID" },
     { "cap", 'c', 0, G_OPTION_ARG_STRING_ARRAY, &o.caps, "Add a capability", "CAP" },
     { "no-new-privs", 0, 0, G_OPTION_ARG_NONE, &o.no_new_privs, "Set no_new_privs", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_runc_parse (r, &argc, &argv, entries, "ID [COMMAND [ARG...]]", TRUE))
     return 2;

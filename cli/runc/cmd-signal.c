@@ -31,7 +31,7 @@ berth_runc_kill (BerthRunc *r, int argc, char **argv)
   gboolean all = FALSE;
   const GOptionEntry entries[] = {
     { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Signal every process of the container", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_runc_parse (r, &argc, &argv, entries, "ID [SIGNAL]", FALSE))
     return 2;
@@ -53,7 +53,7 @@ berth_runc_delete (BerthRunc *r, int argc, char **argv)
   gboolean force = FALSE;
   const GOptionEntry entries[] = {
     { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Kill a running container first", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_runc_parse (r, &argc, &argv, entries, "ID", FALSE))
     return 2;

@@ -12,7 +12,7 @@
 int
 berth_runc_spec (BerthRunc *r, int argc, char **argv)
 {
-  const GOptionEntry entries[] = { { NULL } };
+  const GOptionEntry entries[] = { G_OPTION_ENTRY_NULL };
   if (!berth_runc_parse (r, &argc, &argv, entries, "", FALSE))
     return 2;
   if (g_file_test ("config.json", G_FILE_TEST_EXISTS))
@@ -37,7 +37,7 @@ berth_runc_spec (BerthRunc *r, int argc, char **argv)
 int
 berth_runc_features (BerthRunc *r, int argc, char **argv)
 {
-  const GOptionEntry entries[] = { { NULL } };
+  const GOptionEntry entries[] = { G_OPTION_ENTRY_NULL };
   if (!berth_runc_parse (r, &argc, &argv, entries, "", FALSE))
     return 2;
   g_autoptr (GError) error = NULL;

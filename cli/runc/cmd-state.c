@@ -31,7 +31,7 @@ berth_runc_list (BerthRunc *r, int argc, char **argv)
   const GOptionEntry entries[] = {
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "table (default) or json", "FORMAT" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only the ids", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_runc_parse (r, &argc, &argv, entries, "", FALSE))
     return 2;
@@ -126,7 +126,7 @@ berth_runc_ps (BerthRunc *r, int argc, char **argv)
   g_autofree char *format = NULL;
   const GOptionEntry entries[] = {
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "table (default) or json", "FORMAT" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_runc_parse (r, &argc, &argv, entries, "ID [PS_ARGS...]", TRUE))
     return 2;

@@ -103,7 +103,7 @@ berth_runc_update (BerthRunc *r, int argc, char **argv)
     { "cpu-period", 0, 0, G_OPTION_ARG_INT64, &o.period, "CPU period (us)", "US" },
     { "cpuset-cpus", 0, 0, G_OPTION_ARG_STRING, &o.cpus, "CPUs allowed (0-3,5)", "LIST" },
     { "cpuset-mems", 0, 0, G_OPTION_ARG_STRING, &o.mems, "Memory nodes allowed", "LIST" },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   if (!berth_runc_parse (r, &argc, &argv, entries, "ID", FALSE))
     return 2;

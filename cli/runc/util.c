@@ -105,7 +105,7 @@ berth_runc_parse (BerthRunc *r, int *argc, char ***argv, const GOptionEntry *ent
 BerthExec *
 berth_runc_open_only_operand (BerthRunc *r, int *argc, char ***argv, const char *command, int *rc)
 {
-  const GOptionEntry entries[] = { { NULL } };
+  const GOptionEntry entries[] = { G_OPTION_ENTRY_NULL };
   *rc = 2;
   if (!berth_runc_parse (r, argc, argv, entries, "ID", FALSE))
     return NULL;
