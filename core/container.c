@@ -277,9 +277,13 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   g_autoptr (BerthContainer) c = g_new0 (BerthContainer, 1);
   if (!berth_log_opts_parse (options ? options->log_opts : NULL, c, error))
     return NULL;
-  /* What an earlier create killed half-way left goes before another is made. */
-  if (!berth_store_begin_change (store, error) || !berth_container_sweep_incomplete (store, error))
+  if (!berth_store_begin_change (store, error))
     return NULL;
+  /* What an earlier create killed half-way left goes before another is
+   * made; what cannot go (a busy mount) is no reason to refuse this one. */
+  g_autoptr (GError) sweep_error = NULL;
+  if (!berth_container_sweep_incomplete (store, &sweep_error))
+    g_printerr ("berth: warning: %s\n", sweep_error->message);
   g_autoptr (BerthImage) image = berth_image_lookup (store, image_ref, error);
   if (image == NULL)
     return NULL;
@@ -352,6 +356,11 @@ berth_container_sweep_incomplete (BerthStore *store, GError **error)
       const char *id = ids->pdata[i];
       for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
         {
+          /* Only drivers this store has used: opening another would set it
+           * up (devicemapper builds a pool) for nothing. */
+          g_autofree char *home = berth_store_path (store, "storage", (*o)->name, NULL);
+          if (!g_file_test (home, G_FILE_TEST_IS_DIR))
+            continue;
           g_autoptr (GError) local = NULL;
           BerthStorage *s = berth_store_driver (store, (*o)->name, &local);
           if (s && berth_storage_exists (s, id) && !berth_storage_remove (s, id, error))

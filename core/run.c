@@ -775,15 +775,15 @@ record_starting (BerthStore *store, BerthContainer *c, BerthContainerState *s, p
 /* Records "starting", then lets the monitor go; on failure the monitor
  * sees EOF and reports that it started nothing. */
 static gboolean
-release_monitor (BerthStore *store, BerthContainer *c, BerthContainerState *s, pid_t monitor,
-                 const char *rootfs, const BerthStartOptions *options, int go_fd,
-                 gboolean *kept, GError **error)
+release_monitor (BerthStore *store, BerthStorage *storage, BerthContainer *c,
+                 BerthContainerState *s, pid_t monitor, const char *rootfs,
+                 const BerthStartOptions *options, int go_fd, gboolean *kept, GError **error)
 {
-  /* The root's hold lasts from here: the record that names the monitor,
-   * which releases it, follows. */
-  BerthStorage *storage = berth_store_driver (store, c->driver, error);
-  gboolean ok = storage && (*kept = berth_storage_keep (storage, c->id, error))
-                && record_starting (store, c, s, monitor, rootfs, options, error);
+  /* The record that names the monitor first, then the lasting hold the
+   * monitor releases: killed between them, the hold is this process's and
+   * dies with it, and the record's dead monitor is cleaned up after. */
+  gboolean ok = record_starting (store, c, s, monitor, rootfs, options, error)
+                && (*kept = berth_storage_keep (storage, c->id, error));
   if (ok && !berth_write_all (go_fd, "G", 1))
     ok = berth_fail_errno (error, errno, "tell the monitor to start %s", c->name);
   close (go_fd);
@@ -805,6 +805,11 @@ release_root (BerthStorage *storage, const char *id, gboolean kept)
 static gboolean
 check_cgroup_empty (BerthStore *store, BerthContainer *c, GError **error)
 {
+  /* No exec state directory: never started, so no cgroup either (a first
+   * start skips the cgroup lookup). */
+  g_autofree char *state_dir = berth_container_dir (store, c, "exec");
+  if (!g_file_test (state_dir, G_FILE_TEST_IS_DIR))
+    return TRUE;
   gboolean loaded = FALSE;
   g_autoptr (BerthExec) exec = berth_container_exec_best (store, c, NULL, &loaded, error);
   if (exec == NULL)
@@ -904,7 +909,8 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
       goto fail_stdio;
     }
   int pid = 0, code = 125;
-  gboolean recorded = release_monitor (store, c, s, monitor, rootfs, options, go_pipe[1], &kept,
+  gboolean recorded = release_monitor (store, storage, c, s, monitor, rootfs, options, go_pipe[1],
+                                       &kept,
                                        &unrecorded);
   gboolean started = read_report (report_pipe[0], monitor, &pid, &code, &local);
   close (report_pipe[0]);

@@ -327,6 +327,14 @@ record_default_driver (BerthStore *store, GError **error)
   return berth_write_file_atomic (path, text, strlen (text), 0600, error);
 }
 
+static void
+sweep_driver_temps (const char *dir)
+{
+  g_autoptr (GError) local = NULL;
+  if (!berth_remove_stale_temps (dir, &local))
+    g_printerr ("berth: warning: %s\n", local->message);
+}
+
 BerthStore *
 berth_store_open (const char *root, const char *driver_override, GError **error)
 {
@@ -360,15 +368,15 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
       if (!berth_remove_stale_temps (dir, error))
         return NULL;
     }
-  /* The storage probes' (d_type, overlay's test mount) left by a kill. */
+  /* The storage probes' (d_type, overlay's test mount) and staged layer
+   * removals left by a kill. One that will not go (a mount still busy) is
+   * no reason to refuse the store: a warning, and a retry next time. */
   g_autofree char *storage = berth_store_path (store, "storage", NULL);
-  if (!berth_remove_stale_temps (storage, error))
-    return NULL;
+  sweep_driver_temps (storage);
   for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
     {
       g_autofree char *home = berth_store_path (store, "storage", (*o)->name, NULL);
-      if (!berth_remove_stale_temps (home, error))
-        return NULL;
+      sweep_driver_temps (home);
     }
   /* The config file is read once per command: the default driver and the
    * storage options both come from it. */
@@ -429,11 +437,12 @@ berth_store_recover (BerthStore *store, GError **error)
   g_autofree char *path = berth_store_path (store, CHANGE_MARK, NULL);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return TRUE;
-  if (!berth_store_collect_garbage (store, error))
-    return FALSE;
-  if (unlink (path) < 0 && errno != ENOENT)
+  /* The mark goes even when collection fails (a busy mount): every later
+   * command would otherwise retry it; the next rmi collects again. */
+  gboolean collected = berth_store_collect_garbage (store, error);
+  if (unlink (path) < 0 && errno != ENOENT && collected)
     return berth_fail_errno (error, errno, "unlink %s", path);
-  return TRUE;
+  return collected;
 }
 
 void

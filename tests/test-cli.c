@@ -1412,6 +1412,20 @@ test_killed_start_hold (Fixture *f, gconstpointer data)
   g_autofree char *err = NULL;
   g_assert_cmpint (berth (f, NULL, &err, "rm", "held", NULL), ==, 0);
   g_assert_false (tu_mounted_below (f->root));
+
+  /* Killed as it records the start (rename #1), and after, as it makes
+   * the hold last (pwrite #1 is the lock's holder line, #2 the transient
+   * hold, #3 this): either way the next rm needs no --force. */
+  const struct { const char *syscall; int when; } kills[] = { { "rename", 1 }, { "pwrite64", 3 } };
+  for (guint i = 0; i < G_N_ELEMENTS (kills); i++)
+    {
+      g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "kept", "busybox", "true", NULL),
+                       ==, 0);
+      g_assert_cmpint (berth_traced (f, "/dev/null", FALSE, kills[i].syscall, kills[i].when,
+                                     "start", "kept", NULL), !=, 0);
+      g_assert_cmpint (berth (f, NULL, NULL, "rm", "kept", NULL), ==, 0);
+      g_assert_false (tu_mounted_below (f->root));
+    }
 }
 
 /* A monitor killed as it clones the container has made the cgroup and
