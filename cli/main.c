@@ -1,7 +1,7 @@
 #include "config.h"
 #include "cli.h"
 #include <berth/error.h>
-#include <berth/fsutil.h>
+#include <berth/fdutil.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

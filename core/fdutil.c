@@ -38,11 +38,14 @@ fd_of_name (const char *name)
   return (int) fd;
 }
 
-/* Mark the fds >= @first that directory @dir (/proc/self/fd) lists, @dir
- * itself left alone (it is O_CLOEXEC and closed by the caller). Changing a
- * descriptor's flags does not change the listing, so one pass sees each. */
+typedef int (*ListedFdFunc) (int fd, void *data);
+
+/* Call @func for each fd >= @first that directory @dir (/proc/self/fd)
+ * lists, @dir itself left alone (the caller closes it); stops at the first
+ * -1. Changing a descriptor's flags does not change the listing, so one
+ * pass sees each. */
 static int
-cloexec_listed (int dir, int first)
+for_each_listed_fd (int dir, int first, ListedFdFunc func, void *data)
 {
   char buf[4096] __attribute__ ((aligned (8)));
   for (;;)
@@ -57,10 +60,17 @@ cloexec_listed (int dir, int first)
           struct berth_dirent64 *d = (struct berth_dirent64 *) (buf + off);
           int fd = fd_of_name (d->d_name);
           off += d->d_reclen;
-          if (fd >= first && fd != dir && fcntl (fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
+          if (fd >= first && fd != dir && func (fd, data) < 0)
             return -1;
         }
     }
+}
+
+static int
+mark_cloexec (int fd, void *data)
+{
+  (void) data;
+  return fcntl (fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF ? -1 : 0;
 }
 
 /* No /proc (a container without one): every number that may be open. A
@@ -93,9 +103,41 @@ berth_fd_cloexec_from (int first)
   int dir = open ("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0)
     return cloexec_by_number (first);
-  int r = cloexec_listed (dir, first);
+  int r = for_each_listed_fd (dir, first, mark_cloexec, NULL);
   int errsv = errno;
   close (dir);
   errno = errsv;
   return r;
+}
+
+static int
+append_fd (int fd, void *data)
+{
+  g_array_append_val ((GArray *) data, fd);
+  return 0;
+}
+
+static gint
+compare_fds (gconstpointer a, gconstpointer b)
+{
+  return *(const int *) a - *(const int *) b;
+}
+
+GArray *
+berth_fd_list_open (int first, GError **error)
+{
+  g_autoptr (GArray) fds = g_array_new (FALSE, FALSE, sizeof (int));
+  int dir = open ("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int r = dir < 0 ? -1 : for_each_listed_fd (dir, first, append_fd, fds);
+  int errsv = errno;
+  if (dir >= 0)
+    close (dir);
+  if (r < 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errsv), "list /proc/self/fd: %s",
+                   g_strerror (errsv));
+      return NULL;
+    }
+  g_array_sort (fds, compare_fds);
+  return g_steal_pointer (&fds);
 }

@@ -39,35 +39,6 @@ cmp_names (gconstpointer a, gconstpointer b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-static gint
-compare_fds (gconstpointer a, gconstpointer b)
-{
-  return *(const int *) a - *(const int *) b;
-}
-
-GArray *
-berth_fd_list_open (int first, GError **error)
-{
-  g_autoptr (GArray) fds = g_array_new (FALSE, FALSE, sizeof (int));
-  DIR *dir = opendir ("/proc/self/fd");
-  if (dir == NULL)
-    {
-      berth_fail_errno (error, errno, "open /proc/self/fd");
-      return NULL;
-    }
-  struct dirent *d;
-  while ((d = readdir (dir)))
-    {
-      char *end;
-      long fd = strtol (d->d_name, &end, 10);
-      if (*end == '\0' && end != d->d_name && fd >= first && fd != dirfd (dir))
-        g_array_append_val (fds, (int) { fd });
-    }
-  closedir (dir);
-  g_array_sort (fds, compare_fds);
-  return g_steal_pointer (&fds);
-}
-
 GPtrArray *
 berth_dir_names_sorted (int dirfd, const char *what, GError **error)
 {

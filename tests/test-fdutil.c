@@ -61,7 +61,7 @@ test_cloexec_listed (void)
   fds_setup (&f);
   int dir = open ("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   g_assert_cmpint (dir, >=, 0);
-  g_assert_cmpint (cloexec_listed (dir, f.fds[0]), ==, 0);
+  g_assert_cmpint (for_each_listed_fd (dir, f.fds[0], mark_cloexec, NULL), ==, 0);
   close (dir);
   fds_check (&f);
 }
@@ -87,6 +87,33 @@ test_fd_of_name (void)
   g_assert_cmpint (fd_of_name ("99999999999"), ==, -1);
 }
 
+/* What a command inherited, listed before it opens anything of its own. */
+static void
+test_list_open (void)
+{
+  Fds f;
+  fds_setup (&f);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) fds = berth_fd_list_open (f.fds[0], &error);
+  g_assert_no_error (error);
+  /* Ours among them (the test harness may hold others), ascending, and
+   * nothing below @first. */
+  guint found = 0;
+  for (guint i = 0; i < fds->len; i++)
+    {
+      int fd = g_array_index (fds, int, i);
+      g_assert_cmpint (fd, >=, f.fds[0]);
+      if (i > 0)
+        g_assert_cmpint (fd, >, g_array_index (fds, int, i - 1));
+      for (guint k = 0; k < G_N_ELEMENTS (f.fds); k++)
+        found += fd == f.fds[k];
+    }
+  g_assert_cmpuint (found, ==, G_N_ELEMENTS (f.fds));
+  close (f.guard);
+  for (guint i = 0; i < G_N_ELEMENTS (f.fds); i++)
+    close (f.fds[i]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -95,5 +122,6 @@ main (int argc, char **argv)
   g_test_add_func ("/fd/cloexec-listed", test_cloexec_listed);
   g_test_add_func ("/fd/cloexec-by-number", test_cloexec_by_number);
   g_test_add_func ("/fd/name", test_fd_of_name);
+  g_test_add_func ("/fd/list-open", test_list_open);
   return g_test_run ();
 }

@@ -11,4 +11,9 @@ G_BEGIN_DECLS
  * and without /proc every number up to RLIMIT_NOFILE's hard limit. */
 int berth_fd_cloexec_from (int first);
 
+/* Not for after clone (it allocates): the descriptors >= @first this
+ * process has open now, ascending, read from /proc/self/fd (the one it
+ * opens to read them left out). */
+GArray *berth_fd_list_open (int first, GError **error);
+
 G_END_DECLS

@@ -30,10 +30,6 @@ gboolean berth_rm_rf_at (int dirfd, const char *name, GError **error);
 /* Write all @len bytes, retrying short writes and EINTR; FALSE with errno set. */
 gboolean berth_write_all (int fd, const void *buf, gsize len);
 
-/* The descriptors >= @first this process has open now, ascending, read
- * from /proc/self/fd (the one it opens to read them left out). */
-GArray *berth_fd_list_open (int first, GError **error);
-
 /* The entry names of directory @dirfd (left open and unmoved), without "."
  * and "..", sorted bytewise so walks and tars are reproducible. @what names
  * the directory in errors. */

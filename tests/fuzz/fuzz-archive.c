@@ -1,6 +1,8 @@
 /* The layer extractor (berth_archive_extract, core/archive.c) on arbitrary
  * bytes: a fresh root directory per input on tmpfs, with whiteouts handled
- * as the vfs and btrfs drivers handle them. Beside the root lies a canary
+ * as the vfs and btrfs drivers handle them in a base layer (a layer on a
+ * parent goes through berth_archive_apply_layer, not fuzzed here). Beside
+ * the root lies a canary
  * directory holding one file; an input that makes the extractor touch it,
  * or create anything beside the root, is a crash (an escape from the layer)
  * even when no sanitizer fires. */
