@@ -1,5 +1,5 @@
 #!/bin/bash
-# Cross-check of berth bench's data path (bench-aio, core/bench-aio.c)
+# Cross-check of berth bench's data path (bench-aio, bench/lib/bench-aio.c)
 # against fio's libaio engine: the eight jobs of `berth bench`, each run by
 # both on the SAME file, RUNS runs interleaved ABBA so drift in the device
 # treats both alike. Prints each tool's median and the median of the

@@ -1,7 +1,7 @@
 /* The berth command line: main.c parses the global options and dispatches to
  * one function per command; the work is done by libberth (core/). */
 #pragma once
-#include <berth/store.h>
+#include <berth/runtime.h>
 #include <berth/json.h>
 
 typedef struct {

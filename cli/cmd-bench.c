@@ -1,5 +1,5 @@
 /* berth bench: measure the storage and exec backends on this host. The
- * engine is core/bench.c; the report, core/bench-report.c. */
+ * engine is bench/lib/bench.c; the report, bench/lib/bench-report.c. */
 #include "config.h"
 #include "cli.h"
 #include <berth/bench.h>

@@ -1,7 +1,7 @@
 /* berth_fd_cloexec_from and its fallbacks for kernels before 5.11 (no
  * CLOSE_RANGE_CLOEXEC), which the host's kernel may never take: the file is
  * included so its static fallbacks can be called directly. */
-#include "../core/fdutil.c"
+#include "../core/util/fdutil.c"
 #include <fcntl.h>
 #include <glib.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 /* berth-runc, berth's OCI runtime command line (runc's), for callers that
  * drive a runtime by path: containerd's shim, podman. main.c parses the
  * global options and dispatches to one function per command; the work is
- * libberth's (core/oci.c over the native exec driver).
+ * libberth's (core/runtime/oci.c over the native exec driver).
  *
  * Every failure is one line on stderr, "berth-runc: <what>: <why>", and
  * the same line in --log (text or json, as runc writes it: containerd's

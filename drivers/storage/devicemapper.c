@@ -33,7 +33,7 @@
 #include <berth/fsutil.h>
 #include <berth/json.h>
 #include <berth/loop.h>
-#include <berth/spec.h>
+#include <berth/names.h>
 #include <libdevmapper.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -71,7 +71,7 @@ gboolean berth_tar_writer_finish (BerthTarWriter *w, GError **error);
 void berth_tar_writer_free (BerthTarWriter *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthTarWriter, berth_tar_writer_free)
 
-/* The generic diff machinery (core/naive-diff.c) for drivers without a native
+/* The generic diff machinery (core/registry/naive-diff.c) for drivers without a native
  * one: compare the mounted trees @layer_dir and @parent_dir (NULL = empty). */
 GPtrArray *berth_naive_changes (const char *layer_dir, const char *parent_dir, GError **error);
 gboolean berth_naive_diff (const char *layer_dir, const char *parent_dir, int out_fd,

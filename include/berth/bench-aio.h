@@ -14,7 +14,7 @@
  * job's time includes the final fdatasync; a direct one's ends at its last
  * completion, as fio's (end_fsync=0) does. Short or failed I/O fails the job.
  * The buffers are one area in transparent huge pages where the kernel has
- * them (core/bench-aio.c says why), touched before the clock starts; the
+ * them (bench/lib/bench-aio.c says why), touched before the clock starts; the
  * completions of each io_getevents are resubmitted in one io_submit. */
 #pragma once
 #include <glib.h>

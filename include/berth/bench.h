@@ -49,7 +49,7 @@ typedef struct {
 JsonNode *berth_bench_run (const BerthBenchOptions *options, gboolean *interrupted,
                            GError **error);
 
-/* Writes a docker-save tar of bench images (core/bench-image.c): the
+/* Writes a docker-save tar of bench images (bench/lib/bench-image.c): the
  * workload image when @workload, else the growth images (the layer-count
  * chain and the image-size series). @work_dir stages layer tars. */
 gboolean berth_bench_make_images (const BerthBenchOptions *options, const char *work_dir,

@@ -3,7 +3,7 @@
  * An exec driver runs a container's process tree from an OCI runtime-spec
  * config (config.json), so every driver speaks the industry's contract. Each
  * driver fills one const BerthExecOps (designated initializers; NULL = not
- * supported) registered in core/exec.c; the core calls only berth_exec_*.
+ * supported) registered in core/registry/exec.c; the core calls only berth_exec_*.
  *
  * A BerthExec is one container as a driver sees it: its id, the spec, the
  * rootfs path, and state_dir, a directory the driver owns for its files

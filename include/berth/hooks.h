@@ -11,6 +11,9 @@
 
 G_BEGIN_DECLS
 
+/* The runtime-spec version berth implements (the hooks' state says it). */
+#define BERTH_OCI_VERSION "1.0.2"
+
 typedef struct {
   char *path;
   char **args;  /* argv, argv[0] first; { path } when the hook names none */

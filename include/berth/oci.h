@@ -9,12 +9,11 @@
  * the reason; create leaves nothing behind when it fails. */
 #pragma once
 #include <berth/exec.h>
+#include <berth/hooks.h>
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
-
-#define BERTH_OCI_VERSION "1.0.2"
 
 /* The bundle's config.json. */
 JsonNode *berth_oci_read_bundle (const char *bundle, GError **error);

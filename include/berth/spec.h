@@ -3,6 +3,7 @@
  * defaults: its capability set, masked and read-only paths, seccomp profile,
  * and /proc, /dev, /sys mounts. Any exec driver runs the result. */
 #pragma once
+#include <berth/names.h>
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
@@ -39,20 +40,9 @@ typedef struct {
 JsonNode *berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir,
                             const BerthSpecOptions *options, GError **error);
 
-/* The home directory of @uid in the /etc/passwd of @rootfs_dir (resolved
- * inside it), or "/" where the file or the user is missing, as runc sets
- * HOME for a process whose env has none. */
-char *berth_spec_user_home (const char *rootfs_dir, guint32 uid);
-
 /* Docker's default seccomp profile as an OCI linux.seccomp object. */
 JsonNode *berth_seccomp_default_profile (void);
 
-/* All capability names this berth knows, NULL-terminated, static. */
-const char *const *berth_all_capabilities (void);
-/* "NET_ADMIN" or "cap_net_admin" -> "CAP_NET_ADMIN"; NULL if unknown. */
-char *berth_capability_normalize (const char *name);
 
-/* "512m", "1g", "1024" -> bytes; FALSE with INVALID naming @what. */
-gboolean berth_parse_size (const char *text, const char *what, gint64 *bytes, GError **error);
 
 G_END_DECLS

@@ -2,7 +2,7 @@
  *
  * A driver turns a chain of layers into a mounted root filesystem. Each driver
  * fills one const BerthStorageOps (designated initializers; NULL = not
- * supported) and registers it in core/storage-registry.c. The core holds a
+ * supported) and registers it in core/registry/storage.c. The core holds a
  * BerthStorage and calls only the berth_storage_* wrappers below; it never
  * knows which driver it holds.
  *
@@ -11,7 +11,7 @@
  *
  * Required: probe, init, cleanup, create, remove, get, put, exists.
  * Optional: list, status, diff, changes, apply_diff, diff_size. Where NULL, the core's
- * generic implementation (core/naive-diff.c) compares the mounted layer with
+ * generic implementation (core/registry/naive-diff.c) compares the mounted layer with
  * its mounted parent, the way Docker's naive diff driver does. */
 #pragma once
 #include <glib.h>

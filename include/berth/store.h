@@ -16,9 +16,8 @@
 #pragma once
 #include <glib.h>
 #include <json-glib/json-glib.h>
+#include <berth/names.h>
 #include <berth/storage.h>
-#include <berth/spec.h>
-#include <berth/exec.h>
 
 G_BEGIN_DECLS
 
@@ -64,13 +63,7 @@ BerthStorage *berth_store_driver (BerthStore *store, const char *name, GError **
 /* A fresh directory under <root>/tmp; the caller removes it. */
 char *berth_store_mkdtemp (BerthStore *store, GError **error);
 
-/* --- names (core/names.c) --- */
-gboolean berth_validate_name (const char *name, GError **error);
-gboolean berth_is_hex_id (const char *s);
-/* Split "name[:tag]" (tag defaults to "latest"); validates both. */
-gboolean berth_parse_reference (const char *ref, char **name, char **tag, GError **error);
-
-/* --- content store (core/layer.c) --- */
+/* --- content store (core/store/layer.c) --- */
 /* Read a tar stream (plain, gzip, xz, zstd) from @in_fd, store it uncompressed
  * as a blob and return its digest "sha256:<hex>" (the layer's diff id). */
 char *berth_blob_ingest (BerthStore *store, int in_fd, gint64 *size,
@@ -82,7 +75,7 @@ char *berth_blob_ingest_max (BerthStore *store, int in_fd, gint64 max, gint64 *s
 char *berth_blob_path (BerthStore *store, const char *digest);
 gboolean berth_blob_remove (BerthStore *store, const char *digest, GError **error);
 
-/* --- images (core/image.c) --- */
+/* --- images (core/store/image.c) --- */
 typedef struct {
   char *id;          /* 64 hex */
   JsonNode *config;  /* the OCI image config */
@@ -116,7 +109,7 @@ char *berth_image_config_new (JsonNode *base_config, const char *diff_id, const 
 /* Chain id hex of layer @n of @image ("" when n < 0). */
 char *berth_image_chain_id (BerthImage *image, int n);
 
-/* --- layers in drivers (core/layer.c) --- */
+/* --- layers in drivers (core/store/layer.c) --- */
 /* Make sure every layer of @image is complete in @storage (unpacking from the
  * blobs what is missing) and return the top layer's chain id (NULL if the
  * image has no layers, with no error set). */
@@ -125,7 +118,7 @@ char *berth_layer_ensure (BerthStore *store, BerthStorage *storage, BerthImage *
 /* Drop layers no image and no container needs, and unreferenced blobs. */
 gboolean berth_store_collect_garbage (BerthStore *store, GError **error);
 
-/* --- import and export (core/imageio.c) --- */
+/* --- import and export (core/store/imageio.c) --- */
 /* How far an import or load may unpack, counted while it streams: a gzip
  * bomb or an endless pipe fails in one line before it fills the disk, and
  * leaves nothing behind. 0 takes the default: BERTH_LIMIT_RATIO times the
@@ -156,7 +149,7 @@ gboolean berth_image_save (BerthStore *store, char **refs, const char *out_path,
 char *berth_image_bootstrap (BerthStore *store, const char *what, const char *ref,
                              const char *driver, GError **error);
 
-/* --- containers (core/container.c) --- */
+/* --- containers (core/store/container.c) --- */
 typedef struct {
   char *id;
   char *name;
@@ -181,19 +174,29 @@ gboolean berth_log_opts_parse (char **opts, BerthContainer *c, GError **error);
 void berth_container_free (BerthContainer *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthContainer, berth_container_free)
 
-/* A writable layer plus config.json, the OCI runtime config built from the
- * image and @options (NULL: the image's defaults). No process yet. */
-BerthContainer *berth_container_create (BerthStore *store, const char *image_ref,
-                                        const char *name, const char *driver,
-                                        const char *exec_driver,
-                                        const BerthSpecOptions *options, GError **error);
+/* A container's record in the making (the runtime's create drives these):
+ * begin makes containers/<id>/ and the writable layer on @image_ref's top
+ * layer, with no container.json yet, so a command killed now leaves an
+ * Incomplete container the next one sweeps; *@image_out gets the image.
+ * commit writes config.json (@spec) and then container.json; abort undoes
+ * begin. @cmd NULL or empty: the image's Cmd. */
+BerthContainer *berth_container_record_begin (BerthStore *store, const char *image_ref,
+                                              const char *name, const char *driver,
+                                              const char *exec_driver, char **log_opts,
+                                              char **cmd, BerthImage **image_out,
+                                              GError **error);
+gboolean berth_container_record_commit (BerthStore *store, BerthContainer *c, JsonNode *spec,
+                                        GError **error);
+void berth_container_record_abort (BerthStore *store, BerthContainer *c);
 BerthContainer *berth_container_lookup (BerthStore *store, const char *ref, GError **error);
 GPtrArray *berth_container_list (BerthStore *store, GError **error);
 /* The ids of container directories without metadata: creates killed
  * half-way, removed by the next create or image removal. */
 GPtrArray *berth_container_list_incomplete (BerthStore *store, GError **error);
-gboolean berth_container_remove (BerthStore *store, const char *ref, gboolean force,
-                                 GError **error);
+/* Remove a stopped container's record and writable layer (the runtime's
+ * remove stops it first). BUSY when mounted, unless @force. */
+gboolean berth_container_record_remove (BerthStore *store, BerthContainer *c, gboolean force,
+                                        GError **error);
 char *berth_container_mount (BerthStore *store, BerthContainer *c, GError **error);
 gboolean berth_container_umount (BerthStore *store, BerthContainer *c, GError **error);
 GPtrArray *berth_container_changes (BerthStore *store, BerthContainer *c, GError **error);
@@ -201,68 +204,5 @@ char *berth_container_commit (BerthStore *store, BerthContainer *c, const char *
                               GError **error);
 gboolean berth_container_export (BerthStore *store, BerthContainer *c, int out_fd,
                                  GError **error);
-
-/* --- running containers (core/run.c) --- */
-
-/* containers/<id>/state.json: what happened to the container's process. */
-typedef struct {
-  char *status;        /* "created", "starting", "running", "paused", "exited" */
-  int pid;             /* the first process, host pid */
-  int monitor_pid;
-  guint64 monitor_start_time;
-  int exit_code;
-  gboolean oom_killed;
-  char *error;         /* why the start failed, or "" */
-  char *started_at, *finished_at;
-  gboolean auto_remove;
-  char *rootfs;
-} BerthContainerState;
-void berth_container_state_free (BerthContainerState *s);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthContainerState, berth_container_state_free)
-
-/* The state, corrected when the monitor died without recording an exit
- * (then the container is cleaned up and reported exited with 255). */
-BerthContainerState *berth_container_state (BerthStore *store, BerthContainer *c,
-                                            GError **error);
-
-typedef struct {
-  gboolean attach;      /* copy output to our stdout/stderr as well as the log */
-  gboolean interactive; /* our stdin becomes the container's */
-  gboolean tty;         /* a pty: our terminal goes raw while attached */
-  gboolean auto_remove; /* --rm: the monitor removes the container at exit */
-} BerthStartOptions;
-
-/* Start the container's process under a new monitor process and return
- * once it runs (or failed to start: then the error, and nothing is left
- * running or mounted). Called with the store locked; returns with it
- * locked. With @attach, call berth_container_attach_wait next. */
-gboolean berth_container_start (BerthStore *store, BerthContainer *c,
-                                const BerthStartOptions *options, GError **error);
-/* For an attached start: unlock the store, relay signals and the terminal
- * size, wait for the monitor and return the container's exit code. */
-int berth_container_attach_wait (BerthStore *store, BerthContainer *c, GError **error);
-
-/* Wait (store unlocked meanwhile) until the container is not running;
- * its exit code, or -1 with @error. */
-int berth_container_wait (BerthStore *store, BerthContainer *c, GError **error);
-/* SIGTERM (or the image's StopSignal), then SIGKILL to all after @timeout s. */
-gboolean berth_container_stop (BerthStore *store, BerthContainer *c, int timeout,
-                               GError **error);
-gboolean berth_container_kill (BerthStore *store, BerthContainer *c, int signal,
-                               GError **error);
-gboolean berth_container_pause (BerthStore *store, BerthContainer *c, gboolean pause,
-                                GError **error);
-/* Run @args in the running container; returns the process's exit code. */
-int berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **env,
-                          const char *user, const char *workdir, gboolean interactive,
-                          gboolean tty, GError **error);
-gboolean berth_container_stats (BerthStore *store, BerthContainer *c, BerthExecStats *stats,
-                                GError **error);
-GArray *berth_container_pids (BerthStore *store, BerthContainer *c, GError **error);
-/* Write the container's log to @out_fd/@err_fd; with @follow, until it stops. */
-gboolean berth_container_logs (BerthStore *store, BerthContainer *c, gboolean follow,
-                               int out_fd, int err_fd, GError **error);
-/* The container's OCI config.json. */
-JsonNode *berth_container_spec (BerthStore *store, BerthContainer *c, GError **error);
 
 G_END_DECLS

@@ -1,4 +1,4 @@
-/* The layer extractor (berth_archive_extract, core/archive.c) on arbitrary
+/* The layer extractor (berth_archive_extract, core/util/archive.c) on arbitrary
  * bytes: a fresh root directory per input on tmpfs, with whiteouts handled
  * as the vfs and btrfs drivers handle them in a base layer (a layer on a
  * parent goes through berth_archive_apply_layer, not fuzzed here). Beside

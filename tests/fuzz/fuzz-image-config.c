@@ -1,4 +1,4 @@
-/* The image config reader (berth_image_config_parse, core/image.c), which
+/* The image config reader (berth_image_config_parse, core/store/image.c), which
  * `berth image load` and commit run on every config they store, then what
  * berth does with a config it accepted: derive a committed image's config
  * from it (berth_image_config_new) and build a container's OCI config from

@@ -1,4 +1,4 @@
-/* The image archive reader (berth_image_archive_read, core/imageio.c), as
+/* The image archive reader (berth_image_archive_read, core/store/imageio.c), as
  * `berth image load` runs it once the archive is unpacked: each input is
  * tried as a docker-save manifest.json and then as an OCI index.json, in a
  * directory that also holds a real image config and OCI manifest for the

@@ -1,5 +1,5 @@
 /* The OCI runtime config reader of berth-runc: a bundle's config.json read
- * (berth_oci_read_bundle, core/oci.c) and turned into the plan of the
+ * (berth_oci_read_bundle, core/runtime/oci.c) and turned into the plan of the
  * container's first process as the native exec driver makes it before
  * cloning (berth_init_plan_new, drivers/exec/native/plan.c: process, user,
  * capabilities, rlimits, mounts, devices, sysctls, seccomp compiled to

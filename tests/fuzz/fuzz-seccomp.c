@@ -1,5 +1,5 @@
 /* The Docker seccomp profile reader (`berth run --security-opt
- * seccomp=FILE`: berth_spec_build reads the file, core/spec.c), then the
+ * seccomp=FILE`: berth_spec_build reads the file, core/runtime/spec.c), then the
  * OCI profile it makes compiled to BPF as the native exec driver compiles
  * it (berth_seccomp_compile, drivers/exec/native/seccomp.c), unloaded. */
 #include "config.h"

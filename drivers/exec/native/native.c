@@ -9,7 +9,7 @@
 #include <berth/fsutil.h>
 #include <berth/host.h>
 #include <berth/json.h>
-#include <berth/spec.h>
+#include <berth/capabilities.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>

@@ -4,7 +4,8 @@
 #include "native.h"
 #include <berth/error.h>
 #include <berth/json.h>
-#include <berth/spec.h>
+#include <berth/capabilities.h>
+#include <berth/passwd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -362,7 +363,7 @@ berth_init_plan_default_home (BerthInitPlan *plan, const char *rootfs_dir)
 {
   if (g_environ_getenv (plan->env, "HOME") != NULL)
     return;
-  g_autofree char *home = berth_spec_user_home (rootfs_dir, plan->uid);
+  g_autofree char *home = berth_passwd_user_home (rootfs_dir, plan->uid);
   plan->env = g_environ_setenv (plan->env, "HOME", home, FALSE);
 }
 

@@ -1,5 +1,5 @@
 #include "config.h"
-#include "internal.h"
+#include <berth/names.h>
 #include <berth/error.h>
 #include <string.h>
 
@@ -160,4 +160,64 @@ berth_resolve_prefix (GPtrArray *ids, const char *ref, const char *what, GError 
       return NULL;
     }
   return g_strdup (found);
+}
+
+/* --- sizes --- */
+
+static gboolean
+not_a_size (GError **error, const char *what, const char *text)
+{
+  return berth_fail (error, BERTH_ERROR_INVALID, "%s '%s': not a size (use 512m, 1g)", what, text);
+}
+
+/* The shift for unit letter @c ("b" or none: bytes), or -1. */
+static int
+unit_shift (char c)
+{
+  static const char units[] = "kmgtp";
+  const char *u = c ? strchr (units, g_ascii_tolower (c)) : NULL;
+  return u ? 10 * (int) (u - units + 1) : -1;
+}
+
+gboolean
+berth_parse_size (const char *text, const char *what, gint64 *bytes, GError **error)
+{
+  const char *p = text;
+  guint64 whole = 0;
+  if (!g_ascii_isdigit (*p))
+    return not_a_size (error, what, text);
+  for (; g_ascii_isdigit (*p); p++)
+    {
+      if (whole > (G_MAXINT64 - (guint64) (*p - '0')) / 10)
+        return berth_fail (error, BERTH_ERROR_INVALID, "%s '%s': too large", what, text);
+      whole = whole * 10 + (guint64) (*p - '0');
+    }
+  /* "1.5g", as Docker accepts; nine digits are more precision than any unit needs */
+  guint64 frac = 0, scale = 1;
+  if (*p == '.')
+    {
+      for (p++; g_ascii_isdigit (*p) && scale < 1000000000; p++, scale *= 10)
+        frac = frac * 10 + (guint64) (*p - '0');
+      if (scale == 1 || g_ascii_isdigit (*p))
+        return not_a_size (error, what, text);
+    }
+  int shift = unit_shift (*p);
+  if (shift > 0)
+    {
+      p++;
+      if (g_ascii_tolower (*p) == 'i')
+        p++;
+    }
+  else
+    shift = 0;
+  if (g_ascii_tolower (*p) == 'b')
+    p++;
+  if (*p != '\0')
+    return not_a_size (error, what, text);
+  guint64 unit = G_GUINT64_CONSTANT (1) << shift;
+  guint64 frac_bytes = (guint64) ((double) frac / (double) scale * (double) unit);
+  if (whole > ((guint64) G_MAXINT64 >> shift) || (whole << shift) > G_MAXINT64 - frac_bytes)
+    return berth_fail (error, BERTH_ERROR_INVALID, "%s '%s': too large", what, text);
+  *bytes = (gint64) ((whole << shift) + frac_bytes);
+  return TRUE;
 }

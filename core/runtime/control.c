@@ -2,7 +2,7 @@
  * exec into it, read its logs and figures. Every wait gives the store lock
  * up, because the container's monitor needs it to record the exit. */
 #include "config.h"
-#include "run-internal.h"
+#include "runtime-internal.h"
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <berth/pty.h>
@@ -430,7 +430,7 @@ print_available (int fd, GString *pending, int out_fd, int err_fd, GError **erro
 }
 
 /* The container's log files, oldest first: container.log.N ... .1, then
- * container.log, which the monitor writes (core/run.c rotates them). */
+ * container.log, which the monitor writes (core/runtime/run.c rotates them). */
 static GPtrArray *
 log_files (BerthStore *store, BerthContainer *c)
 {

@@ -1,5 +1,5 @@
 #include "config.h"
-#include "internal.h"
+#include <berth/json.h>
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <errno.h>

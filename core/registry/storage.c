@@ -9,7 +9,7 @@
 #include <berth/archive.h>
 #include <berth/error.h>
 #include <berth/fsutil.h>
-#include <berth/store.h>
+#include <berth/names.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

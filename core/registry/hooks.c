@@ -4,7 +4,6 @@
 #include <berth/fsutil.h>
 #include <berth/hooks.h>
 #include <berth/json.h>
-#include <berth/oci.h>
 #include <sched.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -17,8 +17,7 @@
  * record that names the monitor. Since the command holds the lock from there
  * to "running", anyone else who reads "starting" knows that command died. */
 #include "config.h"
-#include "internal.h"
-#include "run-internal.h"
+#include "runtime-internal.h"
 #include <berth/error.h>
 #include <berth/exec.h>
 #include <berth/fsutil.h>
@@ -286,7 +285,7 @@ typedef struct {
 
 /* Docker json-file's rotation: container.log -> .1 -> ... -> .(max-file - 1),
  * the oldest dropped, then a fresh container.log. Renames, so a `logs -f`
- * reading the old file finishes it and moves on (core/control.c). */
+ * reading the old file finishes it and moves on (core/runtime/control.c). */
 static void
 rotate_log (Monitor *m)
 {

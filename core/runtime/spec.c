@@ -3,10 +3,11 @@
  * what the user asked for. Everything the user gave is checked here, so a
  * bad option fails at create, in one line, rather than deep in a runtime. */
 #include "config.h"
-#include "internal.h"
 #include <berth/error.h>
 #include <berth/json.h>
 #include <berth/spec.h>
+#include <berth/capabilities.h>
+#include <berth/passwd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -24,8 +25,6 @@
 /* Below this the kernel's own use of the cgroup starves the container; Docker refuses it too. */
 #define MIN_MEMORY (6 * 1024 * 1024)
 #define CPU_PERIOD 100000
-/* /etc/passwd and /etc/group come from the image: bound what we read. */
-#define MAX_ETC_FILE (16 * 1024 * 1024)
 #define REMAP_HOST_ID 100000
 #define REMAP_SIZE 65536
 
@@ -59,31 +58,6 @@
 
 /* --- capabilities --- */
 
-/* Indexed by capability number (designated by the kernel's own constants),
- * so all_caps[n] is capability n and the list is in number order. */
-#define CAP_ENTRY(x) [CAP_##x] = "CAP_" #x
-static const char *const all_caps[] = {
-  CAP_ENTRY (CHOWN),           CAP_ENTRY (DAC_OVERRIDE),    CAP_ENTRY (DAC_READ_SEARCH),
-  CAP_ENTRY (FOWNER),          CAP_ENTRY (FSETID),          CAP_ENTRY (KILL),
-  CAP_ENTRY (SETGID),          CAP_ENTRY (SETUID),          CAP_ENTRY (SETPCAP),
-  CAP_ENTRY (LINUX_IMMUTABLE), CAP_ENTRY (NET_BIND_SERVICE), CAP_ENTRY (NET_BROADCAST),
-  CAP_ENTRY (NET_ADMIN),       CAP_ENTRY (NET_RAW),         CAP_ENTRY (IPC_LOCK),
-  CAP_ENTRY (IPC_OWNER),       CAP_ENTRY (SYS_MODULE),      CAP_ENTRY (SYS_RAWIO),
-  CAP_ENTRY (SYS_CHROOT),      CAP_ENTRY (SYS_PTRACE),      CAP_ENTRY (SYS_PACCT),
-  CAP_ENTRY (SYS_ADMIN),       CAP_ENTRY (SYS_BOOT),        CAP_ENTRY (SYS_NICE),
-  CAP_ENTRY (SYS_RESOURCE),    CAP_ENTRY (SYS_TIME),        CAP_ENTRY (SYS_TTY_CONFIG),
-  CAP_ENTRY (MKNOD),           CAP_ENTRY (LEASE),           CAP_ENTRY (AUDIT_WRITE),
-  CAP_ENTRY (AUDIT_CONTROL),   CAP_ENTRY (SETFCAP),         CAP_ENTRY (MAC_OVERRIDE),
-  CAP_ENTRY (MAC_ADMIN),       CAP_ENTRY (SYSLOG),          CAP_ENTRY (WAKE_ALARM),
-  CAP_ENTRY (BLOCK_SUSPEND),   CAP_ENTRY (AUDIT_READ),      CAP_ENTRY (PERFMON),
-  CAP_ENTRY (BPF),             CAP_ENTRY (CHECKPOINT_RESTORE),
-  [CAP_CHECKPOINT_RESTORE + 1] = NULL,
-};
-/* The size follows the highest index: capabilities 0..40 and the NULL. A
- * name left out above would be a NULL hole ending the list early, so keep
- * one line per number when adding. */
-G_STATIC_ASSERT (G_N_ELEMENTS (all_caps) == CAP_CHECKPOINT_RESTORE + 2);
-
 /* Docker's default set, in Docker's order. */
 static const char *const default_caps[] = {
   "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",  "CAP_FOWNER",           "CAP_MKNOD",
@@ -91,23 +65,6 @@ static const char *const default_caps[] = {
   "CAP_NET_BIND_SERVICE",            "CAP_SYS_CHROOT", "CAP_KILL",          "CAP_AUDIT_WRITE",
   NULL,
 };
-
-const char *const *
-berth_all_capabilities (void)
-{
-  return all_caps;
-}
-
-char *
-berth_capability_normalize (const char *name)
-{
-  g_autofree char *upper = g_ascii_strup (name, -1);
-  g_autofree char *full = g_str_has_prefix (upper, "CAP_") ? g_steal_pointer (&upper)
-                                                            : g_strconcat ("CAP_", upper, NULL);
-  if (!g_strv_contains (all_caps, full))
-    return NULL;
-  return g_steal_pointer (&full);
-}
 
 static gboolean
 is_all (const char *name)
@@ -166,7 +123,7 @@ build_caps (const BerthSpecOptions *options, GError **error)
   g_autoptr (GPtrArray) caps = g_ptr_array_new_with_free_func (g_free);
   if (ptr_array_has_string (add, "ALL"))
     {
-      for (const char *const *c = all_caps; *c; c++)
+      for (const char *const *c = berth_all_capabilities (); *c; c++)
         if (!ptr_array_has_string (drop, *c))
           add_unique (caps, *c);
       return g_steal_pointer (&caps);
@@ -178,66 +135,6 @@ build_caps (const BerthSpecOptions *options, GError **error)
   for (guint i = 0; i < add->len; i++)
     add_unique (caps, add->pdata[i]);
   return g_steal_pointer (&caps);
-}
-
-/* --- sizes --- */
-
-static gboolean
-not_a_size (GError **error, const char *what, const char *text)
-{
-  return berth_fail (error, BERTH_ERROR_INVALID, "%s '%s': not a size (use 512m, 1g)", what, text);
-}
-
-/* The shift for unit letter @c ("b" or none: bytes), or -1. */
-static int
-unit_shift (char c)
-{
-  static const char units[] = "kmgtp";
-  const char *u = c ? strchr (units, g_ascii_tolower (c)) : NULL;
-  return u ? 10 * (int) (u - units + 1) : -1;
-}
-
-gboolean
-berth_parse_size (const char *text, const char *what, gint64 *bytes, GError **error)
-{
-  const char *p = text;
-  guint64 whole = 0;
-  if (!g_ascii_isdigit (*p))
-    return not_a_size (error, what, text);
-  for (; g_ascii_isdigit (*p); p++)
-    {
-      if (whole > (G_MAXINT64 - (guint64) (*p - '0')) / 10)
-        return berth_fail (error, BERTH_ERROR_INVALID, "%s '%s': too large", what, text);
-      whole = whole * 10 + (guint64) (*p - '0');
-    }
-  /* "1.5g", as Docker accepts; nine digits are more precision than any unit needs */
-  guint64 frac = 0, scale = 1;
-  if (*p == '.')
-    {
-      for (p++; g_ascii_isdigit (*p) && scale < 1000000000; p++, scale *= 10)
-        frac = frac * 10 + (guint64) (*p - '0');
-      if (scale == 1 || g_ascii_isdigit (*p))
-        return not_a_size (error, what, text);
-    }
-  int shift = unit_shift (*p);
-  if (shift > 0)
-    {
-      p++;
-      if (g_ascii_tolower (*p) == 'i')
-        p++;
-    }
-  else
-    shift = 0;
-  if (g_ascii_tolower (*p) == 'b')
-    p++;
-  if (*p != '\0')
-    return not_a_size (error, what, text);
-  guint64 unit = G_GUINT64_CONSTANT (1) << shift;
-  guint64 frac_bytes = (guint64) ((double) frac / (double) scale * (double) unit);
-  if (whole > ((guint64) G_MAXINT64 >> shift) || (whole << shift) > G_MAXINT64 - frac_bytes)
-    return berth_fail (error, BERTH_ERROR_INVALID, "%s '%s': too large", what, text);
-  *bytes = (gint64) ((whole << shift) + frac_bytes);
-  return TRUE;
 }
 
 /* --- JSON building --- */
@@ -301,111 +198,6 @@ spec_user_clear (SpecUser *u)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SpecUser, spec_user_clear)
 
-static int
-open_in_root (int root_fd, const char *relpath)
-{
-  /* O_NONBLOCK: the image may plant a fifo where the file should be */
-  struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC,
-                          .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-  for (int tries = 0;; tries++)
-    {
-      long fd = syscall (SYS_openat2, root_fd, relpath, &how, sizeof how);
-      /* EAGAIN: a concurrent rename raced the lookup; the kernel asks to retry */
-      if (fd >= 0 || errno != EAGAIN || tries >= 16)
-        return (int) fd;
-    }
-}
-
-static char *
-read_fd_bounded (int fd, const char *what, GError **error)
-{
-  struct stat st;
-  if (fstat (fd, &st) < 0)
-    return berth_fail_errno (error, errno, "stat %s", what), NULL;
-  if (!S_ISREG (st.st_mode) || st.st_size > MAX_ETC_FILE)
-    return berth_fail (error, BERTH_ERROR_INVALID, "%s: not a regular file of at most 16 MiB", what),
-           NULL;
-  g_autofree char *buf = g_malloc ((gsize) st.st_size + 1);
-  gsize len = 0;
-  while (len < (gsize) st.st_size)
-    {
-      ssize_t n = read (fd, buf + len, (gsize) st.st_size - len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return berth_fail_errno (error, errno, "read %s", what), NULL;
-      if (n == 0)
-        break;
-      len += (gsize) n;
-    }
-  buf[len] = '\0';
-  return g_steal_pointer (&buf);
-}
-
-/* The contents of @relpath in the image's rootfs, resolved inside it: the
- * image's /etc/passwd may be a symlink to anywhere on the host. A missing
- * file (or no rootfs) gives "" so numeric ids still work. */
-static char *
-read_rootfs_file (const char *rootfs_dir, const char *relpath, GError **error)
-{
-  if (rootfs_dir == NULL)
-    return g_strdup ("");
-  g_autofree char *what = g_build_filename (rootfs_dir, relpath, NULL);
-  int root_fd = open (rootfs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0)
-    return berth_fail_errno (error, errno, "open %s", rootfs_dir), NULL;
-  int fd = open_in_root (root_fd, relpath);
-  int errsv = errno;
-  close (root_fd);
-  if (fd < 0 && errsv == ENOENT)
-    return g_strdup ("");
-  if (fd < 0)
-    return berth_fail_errno (error, errsv, "open %s", what), NULL;
-  char *data = read_fd_bounded (fd, what, error);
-  close (fd);
-  return data;
-}
-
-/* A decimal id as the kernel and runc take it: 0 .. 2^31-1. */
-static gboolean
-parse_id (const char *s, guint32 *id)
-{
-  guint64 v;
-  if (*s == '\0' || strspn (s, "0123456789") != strlen (s))
-    return FALSE;
-  if (!g_ascii_string_to_unsigned (s, 10, 0, G_MAXINT32, &v, NULL))
-    return FALSE;
-  *id = (guint32) v;
-  return TRUE;
-}
-
-/* The fields of the first line of @data (an /etc/passwd or /etc/group) with
- * at least @min_fields fields, a numeric id in field 2, and @name in field 0
- * (or, when @name is NULL, @id in field 2). Malformed lines are skipped. */
-static char **
-find_entry (const char *data, guint min_fields, const char *name, guint32 id)
-{
-  g_auto (GStrv) lines = g_strsplit (data, "\n", -1);
-  for (char **l = lines; *l; l++)
-    {
-      g_auto (GStrv) f = g_strsplit (*l, ":", -1);
-      guint32 entry_id;
-      if (g_strv_length (f) < min_fields || !parse_id (f[2], &entry_id))
-        continue;
-      if (name ? strcmp (f[0], name) == 0 : entry_id == id)
-        return g_steal_pointer (&f);
-    }
-  return NULL;
-}
-
-char *
-berth_spec_user_home (const char *rootfs_dir, guint32 uid)
-{
-  g_autofree char *passwd = read_rootfs_file (rootfs_dir, "etc/passwd", NULL);
-  g_auto (GStrv) entry = passwd ? find_entry (passwd, 6, NULL, uid) : NULL;
-  return g_strdup (entry && *entry[5] ? entry[5] : "/");
-}
-
 /* Docker (runc's GetExecUser): the groups that list @name as a member. */
 static GArray *
 member_gids (const char *group_data, const char *name)
@@ -416,7 +208,7 @@ member_gids (const char *group_data, const char *name)
     {
       g_auto (GStrv) f = g_strsplit (*l, ":", -1);
       guint32 gid;
-      if (g_strv_length (f) < 4 || !parse_id (f[2], &gid))
+      if (g_strv_length (f) < 4 || !berth_passwd_parse_id (f[2], &gid))
         continue;
       g_auto (GStrv) members = g_strsplit (f[3], ",", -1);
       gboolean seen = FALSE;
@@ -433,12 +225,12 @@ resolve_group (const char *spec, const char *group, const char *group_data, guin
                GError **error)
 {
   guint32 num = 0;
-  gboolean numeric = parse_id (group, &num);
+  gboolean numeric = berth_passwd_parse_id (group, &num);
   if (!numeric && strspn (group, "0123456789") == strlen (group))
     return berth_fail (error, BERTH_ERROR_INVALID, "user '%s': gid out of range", spec);
-  g_auto (GStrv) entry = find_entry (group_data, 3, numeric ? NULL : group, num);
+  g_auto (GStrv) entry = berth_passwd_find_entry (group_data, 3, numeric ? NULL : group, num);
   if (entry)
-    return parse_id (entry[2], gid);
+    return berth_passwd_parse_id (entry[2], gid);
   if (!numeric)
     return berth_fail (error, BERTH_ERROR_INVALID,
                        "user '%s': no such group in the image's /etc/group", spec);
@@ -456,23 +248,23 @@ resolve_user (const char *spec, const char *rootfs_dir, SpecUser *user, GError *
   const char *group = parts[0] && parts[1] && *parts[1] ? parts[1] : NULL;
   if (*name == '\0')
     return berth_fail (error, BERTH_ERROR_INVALID, "user '%s': no user name", spec);
-  g_autofree char *passwd = read_rootfs_file (rootfs_dir, "etc/passwd", error);
+  g_autofree char *passwd = berth_rootfs_read_file (rootfs_dir, "etc/passwd", error);
   if (passwd == NULL)
     return FALSE;
-  g_autofree char *group_data = read_rootfs_file (rootfs_dir, "etc/group", error);
+  g_autofree char *group_data = berth_rootfs_read_file (rootfs_dir, "etc/group", error);
   if (group_data == NULL)
     return FALSE;
   guint32 num = 0;
-  gboolean numeric = parse_id (name, &num);
+  gboolean numeric = berth_passwd_parse_id (name, &num);
   if (!numeric && strspn (name, "0123456789") == strlen (name))
     return berth_fail (error, BERTH_ERROR_INVALID, "user '%s': uid out of range", spec);
-  g_auto (GStrv) entry = find_entry (passwd, 4, numeric ? NULL : name, num);
+  g_auto (GStrv) entry = berth_passwd_find_entry (passwd, 4, numeric ? NULL : name, num);
   if (entry == NULL && !numeric)
     return berth_fail (error, BERTH_ERROR_INVALID,
                        "user '%s': no such user in the image's /etc/passwd", name);
   user->uid = num;
   user->gid = 0;
-  if (entry && (!parse_id (entry[2], &user->uid) || !parse_id (entry[3], &user->gid)))
+  if (entry && (!berth_passwd_parse_id (entry[2], &user->uid) || !berth_passwd_parse_id (entry[3], &user->gid)))
     return berth_fail (error, BERTH_ERROR_INVALID,
                        "user '%s': bad entry in the image's /etc/passwd", name);
   if (group)

@@ -216,7 +216,7 @@ berth_host_userns_status (GPtrArray *pairs)
                                "owners", error->message));
 }
 
-/* core/container.c takes the first registered driver when none is named. */
+/* core/store/container.c takes the first registered driver when none is named. */
 const char *
 berth_host_default_exec_driver (const char **rule)
 {

@@ -1,6 +1,6 @@
 /* Images: OCI image configs under images/, tags in tags.json. */
 #include "config.h"
-#include "internal.h"
+#include "store-internal.h"
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <errno.h>

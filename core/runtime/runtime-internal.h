@@ -1,8 +1,8 @@
-/* Shared by core/run.c (start, monitor, state) and core/control.c (the
- * commands that act on a started container). */
+/* Shared inside core/runtime/: run.c (start, monitor, state), control.c
+ * (the commands that act on a started container) and create.c. */
 #pragma once
-#include "internal.h"
-#include <berth/exec.h>
+#include "../store/store-internal.h"
+#include <berth/runtime.h>
 
 /* containers/<id>/<file> */
 char *berth_container_dir (BerthStore *store, BerthContainer *c, const char *file);
@@ -27,3 +27,8 @@ GArray *berth_container_cgroup_pids (BerthExec *exec, GError **error);
  * NULL: it is loaded from the driver's saved state. */
 gboolean berth_container_finish (BerthStore *store, BerthContainer *c, BerthContainerState *s,
                                  BerthExec *exec, GError **error);
+
+/* Before removing @c: fine when it is not running; with @force, kill it and
+ * wait for its monitor's cleanup; else BUSY. */
+gboolean berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean force,
+                                         GError **error);

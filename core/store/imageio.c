@@ -1,7 +1,7 @@
 /* Images in and out of the store: rootfs tarballs, docker-save and OCI
  * image-layout archives. Whatever fails leaves the store as it was. */
 #include "config.h"
-#include "internal.h"
+#include "store-internal.h"
 #include <berth/archive.h>
 #include <berth/error.h>
 #include <berth/fsutil.h>

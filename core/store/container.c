@@ -1,9 +1,8 @@
 /* Containers on the storage side: a writable layer on an image's top layer,
  * plus metadata in containers/<id>/container.json. */
 #include "config.h"
-#include "internal.h"
+#include "store-internal.h"
 #include <berth/archive.h>
-#include <berth/exec.h>
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <errno.h>
@@ -230,52 +229,17 @@ name_taken (BerthStore *store, const char *name, GError **error)
   return FALSE;
 }
 
-/* A user or group given by name is looked up in the image's /etc/passwd,
- * which needs the image mounted; numbers do not. */
-static gboolean
-needs_name_lookup (const char *user)
-{
-  for (const char *p = user; p && *p; p++)
-    if (!g_ascii_isdigit (*p) && *p != ':')
-      return TRUE;
-  return FALSE;
-}
-
-static JsonNode *
-build_spec (BerthStorage *storage, BerthImage *image, BerthContainer *c,
-            const BerthSpecOptions *options, GError **error)
-{
-  static const BerthSpecOptions defaults = { 0 };
-  if (options == NULL)
-    options = &defaults;
-  JsonObject *cfg = berth_json_object (berth_json_node_object (image->config), "config");
-  const char *user = options->user ? options->user : berth_json_string (cfg, "User", NULL);
-  if (!needs_name_lookup (user))
-    return berth_spec_build (c->id, image->config, NULL, options, error);
-  g_autofree char *rootfs = berth_storage_get_transient (storage, c->id, error);
-  if (rootfs == NULL)
-    return NULL;
-  JsonNode *spec = berth_spec_build (c->id, image->config, rootfs, options, error);
-  if (!berth_storage_put_transient (storage, c->id, spec ? error : NULL) && spec)
-    g_clear_pointer (&spec, json_node_unref);
-  return spec;
-}
-
 BerthContainer *
-berth_container_create (BerthStore *store, const char *image_ref, const char *name,
-                        const char *driver, const char *exec_driver,
-                        const BerthSpecOptions *options, GError **error)
+berth_container_record_begin (BerthStore *store, const char *image_ref, const char *name,
+                              const char *driver, const char *exec_driver, char **log_opts,
+                              char **cmd, BerthImage **image_out, GError **error)
 {
   if (name && !berth_validate_name (name, error))
     return NULL;
   if (name && name_taken (store, name, error))
     return NULL;
-  if (exec_driver == NULL)
-    exec_driver = berth_exec_drivers ()[0]->name;
-  if (berth_exec_driver_lookup (exec_driver, error) == NULL)
-    return NULL;
   g_autoptr (BerthContainer) c = g_new0 (BerthContainer, 1);
-  if (!berth_log_opts_parse (options ? options->log_opts : NULL, c, error))
+  if (!berth_log_opts_parse (log_opts, c, error))
     return NULL;
   if (!berth_store_begin_change (store, error))
     return NULL;
@@ -303,8 +267,7 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   c->exec_driver = g_strdup (exec_driver);
   c->parent_layer = g_steal_pointer (&parent);
   JsonObject *cfg = berth_json_object (berth_json_node_object (image->config), "config");
-  c->cmd = (options && options->cmd && options->cmd[0]) ? g_strdupv (options->cmd)
-                                                        : berth_json_strv (cfg, "Cmd");
+  c->cmd = (cmd && cmd[0]) ? g_strdupv (cmd) : berth_json_strv (cfg, "Cmd");
   c->created = berth_now_rfc3339 ();
 
   g_autofree char *dir = berth_store_path (store, "containers", c->id, NULL);
@@ -315,15 +278,28 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
       berth_rm_rf (dir, NULL);
       return NULL;
     }
-  g_autoptr (JsonNode) spec = build_spec (storage, image, c, options, error);
-  g_autofree char *spec_path = g_build_filename (dir, "config.json", NULL);
-  if (spec == NULL || !berth_json_write (spec_path, spec, error) || !container_save (store, c, error))
-    {
-      berth_storage_remove (storage, c->id, NULL);
-      berth_rm_rf (dir, NULL);
-      return NULL;
-    }
+  if (image_out)
+    *image_out = g_steal_pointer (&image);
   return g_steal_pointer (&c);
+}
+
+gboolean
+berth_container_record_commit (BerthStore *store, BerthContainer *c, JsonNode *spec,
+                               GError **error)
+{
+  g_autofree char *spec_path = berth_store_path (store, "containers", c->id, "config.json", NULL);
+  return berth_json_write (spec_path, spec, error) && container_save (store, c, error);
+}
+
+void
+berth_container_record_abort (BerthStore *store, BerthContainer *c)
+{
+  g_autoptr (GError) local = NULL;
+  BerthStorage *storage = berth_store_driver (store, c->driver, &local);
+  if (storage)
+    berth_storage_remove (storage, c->id, NULL);
+  g_autofree char *dir = berth_store_path (store, "containers", c->id, NULL);
+  berth_rm_rf (dir, NULL);
 }
 
 GPtrArray *
@@ -374,14 +350,10 @@ berth_container_sweep_incomplete (BerthStore *store, GError **error)
 }
 
 gboolean
-berth_container_remove (BerthStore *store, const char *ref, gboolean force, GError **error)
+berth_container_record_remove (BerthStore *store, BerthContainer *c, gboolean force,
+                               GError **error)
 {
-  g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, error);
-  if (c == NULL)
-    return FALSE;
-  /* Marked after the wait for it to stop, which lets go of the store. */
-  if (!berth_container_ensure_stopped (store, c, force, error)
-      || !berth_store_begin_change (store, error))
+  if (!berth_store_begin_change (store, error))
     return FALSE;
   BerthStorage *storage = berth_store_driver (store, c->driver, error);
   if (storage == NULL)

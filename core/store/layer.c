@@ -1,7 +1,7 @@
 /* The content store (uncompressed layer tars by diff id) and the unpacking
  * of image layers into storage drivers on demand. */
 #include "config.h"
-#include "internal.h"
+#include "store-internal.h"
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <archive.h>

@@ -1,5 +1,5 @@
 #include "config.h"
-#include "internal.h"
+#include "store-internal.h"
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <berth/host.h>

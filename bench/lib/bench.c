@@ -13,7 +13,7 @@
 #include <berth/json.h>
 #include <berth/loop.h>
 #include <berth/storage.h>
-#include <berth/store.h>
+#include <berth/runtime.h>
 #ifdef HAVE_AIO
 #include <berth/bench-aio.h>
 #endif

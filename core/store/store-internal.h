@@ -1,4 +1,5 @@
-/* Helpers shared inside core/ only. */
+/* The store layer's insides, shared by core/store/ and read by
+ * core/runtime/ (which sits on top of it); never by drivers or the CLI. */
 #pragma once
 #include <berth/store.h>
 #include <json-glib/json-glib.h>
@@ -23,13 +24,6 @@ struct BerthStore {
 };
 
 char *berth_store_path (BerthStore *store, const char *first, ...) G_GNUC_NULL_TERMINATED;
-/* Resolve @ref (a name or a unique prefix of one of @ids) to one of @ids. */
-char *berth_resolve_prefix (GPtrArray *ids, const char *ref, const char *what, GError **error);
-
-/* Before removing @c: fine when it is not running; with @force, kill it and
- * wait for its monitor's cleanup; else BUSY. */
-gboolean berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean force,
-                                         GError **error);
 
 /* Remove what creates killed half-way left in containers/. */
 gboolean berth_container_sweep_incomplete (BerthStore *store, GError **error);

@@ -1,7 +1,7 @@
 /* Small images made from what the host has, since berth has no registry:
  * busybox from busybox-static, debian through debootstrap. */
 #include "config.h"
-#include "internal.h"
+#include "store-internal.h"
 #include <berth/archive.h>
 #include <berth/error.h>
 #include <berth/fsutil.h>

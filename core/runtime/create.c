@@ -1,0 +1,78 @@
+/* A container's birth and end as the runtime sees them: create is the
+ * store's record plus the OCI config built from the image; remove is a
+ * stop (if it runs) plus the record's removal. */
+#include "config.h"
+#include "runtime-internal.h"
+#include <berth/error.h>
+#include <berth/spec.h>
+
+/* A user or group given by name is looked up in the image's /etc/passwd,
+ * which needs the image mounted; numbers do not. */
+static gboolean
+needs_name_lookup (const char *user)
+{
+  for (const char *p = user; p && *p; p++)
+    if (!g_ascii_isdigit (*p) && *p != ':')
+      return TRUE;
+  return FALSE;
+}
+
+static JsonNode *
+build_spec (BerthStore *store, BerthImage *image, BerthContainer *c,
+            const BerthSpecOptions *options, GError **error)
+{
+  static const BerthSpecOptions defaults = { 0 };
+  if (options == NULL)
+    options = &defaults;
+  JsonObject *cfg = berth_json_object (berth_json_node_object (image->config), "config");
+  const char *user = options->user ? options->user : berth_json_string (cfg, "User", NULL);
+  if (!needs_name_lookup (user))
+    return berth_spec_build (c->id, image->config, NULL, options, error);
+  BerthStorage *storage = berth_store_driver (store, c->driver, error);
+  if (storage == NULL)
+    return NULL;
+  g_autofree char *rootfs = berth_storage_get_transient (storage, c->id, error);
+  if (rootfs == NULL)
+    return NULL;
+  JsonNode *spec = berth_spec_build (c->id, image->config, rootfs, options, error);
+  if (!berth_storage_put_transient (storage, c->id, spec ? error : NULL) && spec)
+    g_clear_pointer (&spec, json_node_unref);
+  return spec;
+}
+
+BerthContainer *
+berth_container_create (BerthStore *store, const char *image_ref, const char *name,
+                        const char *driver, const char *exec_driver,
+                        const BerthSpecOptions *options, GError **error)
+{
+  if (exec_driver == NULL)
+    exec_driver = berth_exec_drivers ()[0]->name;
+  if (berth_exec_driver_lookup (exec_driver, error) == NULL)
+    return NULL;
+  g_autoptr (BerthImage) image = NULL;
+  g_autoptr (BerthContainer) c =
+      berth_container_record_begin (store, image_ref, name, driver, exec_driver,
+                                    options ? options->log_opts : NULL,
+                                    options ? options->cmd : NULL, &image, error);
+  if (c == NULL)
+    return NULL;
+  g_autoptr (JsonNode) spec = build_spec (store, image, c, options, error);
+  if (spec == NULL || !berth_container_record_commit (store, c, spec, error))
+    {
+      berth_container_record_abort (store, c);
+      return NULL;
+    }
+  return g_steal_pointer (&c);
+}
+
+gboolean
+berth_container_remove (BerthStore *store, const char *ref, gboolean force, GError **error)
+{
+  g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, error);
+  if (c == NULL)
+    return FALSE;
+  /* The store is marked changing only after the wait for the container to
+   * stop, which lets go of the store. */
+  return berth_container_ensure_stopped (store, c, force, error)
+         && berth_container_record_remove (store, c, force, error);
+}

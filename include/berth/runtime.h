@@ -1,0 +1,88 @@
+/* The runtime: containers as processes, on top of the store's records
+ * (core/runtime/). It calls into the store; the store never calls it.
+ *
+ *   <root>/containers/<hex>/config.json   the OCI runtime config (spec)
+ *   <root>/containers/<hex>/state.json    what happened to its process
+ *
+ * create = the store's record + the spec; remove = stop + the record's
+ * removal; start forks a monitor that owns the container's process. */
+#pragma once
+#include <berth/store.h>
+#include <berth/spec.h>
+#include <berth/exec.h>
+
+G_BEGIN_DECLS
+
+/* A writable layer plus config.json, the OCI runtime config built from the
+ * image and @options (NULL: the image's defaults). No process yet. */
+BerthContainer *berth_container_create (BerthStore *store, const char *image_ref,
+                                        const char *name, const char *driver,
+                                        const char *exec_driver,
+                                        const BerthSpecOptions *options, GError **error);
+/* Stop @ref (only with @force when it runs), then remove its record. */
+gboolean berth_container_remove (BerthStore *store, const char *ref, gboolean force,
+                                 GError **error);
+
+
+/* containers/<id>/state.json: what happened to the container's process. */
+typedef struct {
+  char *status;        /* "created", "starting", "running", "paused", "exited" */
+  int pid;             /* the first process, host pid */
+  int monitor_pid;
+  guint64 monitor_start_time;
+  int exit_code;
+  gboolean oom_killed;
+  char *error;         /* why the start failed, or "" */
+  char *started_at, *finished_at;
+  gboolean auto_remove;
+  char *rootfs;
+} BerthContainerState;
+void berth_container_state_free (BerthContainerState *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthContainerState, berth_container_state_free)
+
+/* The state, corrected when the monitor died without recording an exit
+ * (then the container is cleaned up and reported exited with 255). */
+BerthContainerState *berth_container_state (BerthStore *store, BerthContainer *c,
+                                            GError **error);
+
+typedef struct {
+  gboolean attach;      /* copy output to our stdout/stderr as well as the log */
+  gboolean interactive; /* our stdin becomes the container's */
+  gboolean tty;         /* a pty: our terminal goes raw while attached */
+  gboolean auto_remove; /* --rm: the monitor removes the container at exit */
+} BerthStartOptions;
+
+/* Start the container's process under a new monitor process and return
+ * once it runs (or failed to start: then the error, and nothing is left
+ * running or mounted). Called with the store locked; returns with it
+ * locked. With @attach, call berth_container_attach_wait next. */
+gboolean berth_container_start (BerthStore *store, BerthContainer *c,
+                                const BerthStartOptions *options, GError **error);
+/* For an attached start: unlock the store, relay signals and the terminal
+ * size, wait for the monitor and return the container's exit code. */
+int berth_container_attach_wait (BerthStore *store, BerthContainer *c, GError **error);
+
+/* Wait (store unlocked meanwhile) until the container is not running;
+ * its exit code, or -1 with @error. */
+int berth_container_wait (BerthStore *store, BerthContainer *c, GError **error);
+/* SIGTERM (or the image's StopSignal), then SIGKILL to all after @timeout s. */
+gboolean berth_container_stop (BerthStore *store, BerthContainer *c, int timeout,
+                               GError **error);
+gboolean berth_container_kill (BerthStore *store, BerthContainer *c, int signal,
+                               GError **error);
+gboolean berth_container_pause (BerthStore *store, BerthContainer *c, gboolean pause,
+                                GError **error);
+/* Run @args in the running container; returns the process's exit code. */
+int berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **env,
+                          const char *user, const char *workdir, gboolean interactive,
+                          gboolean tty, GError **error);
+gboolean berth_container_stats (BerthStore *store, BerthContainer *c, BerthExecStats *stats,
+                                GError **error);
+GArray *berth_container_pids (BerthStore *store, BerthContainer *c, GError **error);
+/* Write the container's log to @out_fd/@err_fd; with @follow, until it stops. */
+gboolean berth_container_logs (BerthStore *store, BerthContainer *c, gboolean follow,
+                               int out_fd, int err_fd, GError **error);
+/* The container's OCI config.json. */
+JsonNode *berth_container_spec (BerthStore *store, BerthContainer *c, GError **error);
+
+G_END_DECLS
