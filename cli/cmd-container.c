@@ -178,13 +178,30 @@ print_incomplete (BerthStore *store, gboolean quiet)
   return 0;
 }
 
+/* Docker's SIZE column: "12.3 kB (virtual 4.3 MB)". */
+static char *
+size_column (BerthStore *store, BerthContainer *c, GError **error)
+{
+  gint64 written = berth_container_size (store, c, error);
+  if (written < 0)
+    return NULL;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (BerthImage) image = berth_image_lookup (store, c->image_id, &local);
+  gint64 virtual = written + (image ? berth_image_size (store, image) : 0);
+  g_autofree char *w = g_format_size ((guint64) written);
+  g_autofree char *v = g_format_size ((guint64) virtual);
+  return g_strdup_printf ("%s (virtual %s)", w, v);
+}
+
 int
 berth_cmd_ps (BerthCli *cli, int argc, char **argv)
 {
-  gboolean all = FALSE, quiet = FALSE;
+  gboolean all = FALSE, quiet = FALSE, size = FALSE;
   const GOptionEntry entries[] = {
     { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Show all containers, not only running ones", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only show ids", NULL },
+    { "size", 's', 0, G_OPTION_ARG_NONE, &size,
+      "Show what each container wrote, and its image's size (virtual)", NULL },
     G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
@@ -197,8 +214,8 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
   if (list == NULL)
     return berth_cli_fail (error);
   if (!quiet)
-    printf ("%-14s %-22s %-20s %-10s %-12s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "DRIVER",
-            "STATUS", "NAME");
+    printf ("%-14s %-22s %-20s %-10s %-12s %-*s%s\n", "CONTAINER ID", "IMAGE", "COMMAND", "DRIVER",
+            "STATUS", size ? 20 : 0, "NAME", size ? " SIZE" : "");
   for (guint i = 0; i < list->len; i++)
     {
       BerthContainer *c = list->pdata[i];
@@ -217,8 +234,11 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
         }
       g_autofree char *cmd = c->cmd ? g_strjoinv (" ", c->cmd) : g_strdup ("");
       g_autofree char *status = status_text (s);
-      printf ("%-14.12s %-22.22s %-20.20s %-10s %-12s %s\n", c->id, c->image_ref, cmd, c->driver,
-              status, c->name);
+      g_autofree char *size_text = NULL;
+      if (size && (size_text = size_column (store, c, &local)) == NULL)
+        return berth_cli_fail (local);
+      printf ("%-14.12s %-22.22s %-20.20s %-10s %-12s %-*s%s%s\n", c->id, c->image_ref, cmd,
+              c->driver, status, size ? 20 : 0, c->name, size ? " " : "", size ? size_text : "");
     }
   return all ? print_incomplete (store, quiet) : 0;
 }

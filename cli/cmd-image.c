@@ -142,20 +142,6 @@ print_size (gint64 bytes)
   printf ("%s", s);
 }
 
-static gint64
-image_size (BerthStore *store, BerthImage *image)
-{
-  gint64 total = 0;
-  for (char **d = image->diff_ids; *d; d++)
-    {
-      g_autofree char *path = berth_blob_path (store, *d);
-      GStatBuf st;
-      if (g_stat (path, &st) == 0)
-        total += st.st_size;
-    }
-  return total;
-}
-
 int
 berth_cmd_images (BerthCli *cli, int argc, char **argv)
 {
@@ -189,7 +175,7 @@ berth_cmd_images (BerthCli *cli, int argc, char **argv)
           *colon = '\0';
           printf ("%-30s %-12s %-14.12s %-7u ", repo, colon + 1, image->id,
                   g_strv_length (image->diff_ids));
-          print_size (image_size (store, image));
+          print_size (berth_image_size (store, image));
           printf ("\n");
         }
     }

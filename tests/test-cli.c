@@ -205,6 +205,17 @@ test_info_exec_drivers (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (text, def));
 }
 
+/* The first line of @text holding @needle, or NULL. */
+static char *
+line_with (const char *text, const char *needle)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    if (strstr (*l, needle))
+      return g_strdup (*l);
+  return NULL;
+}
+
 static void
 storage_scenario (Fixture *f, const char *driver)
 {
@@ -237,6 +248,14 @@ storage_scenario (Fixture *f, const char *driver)
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (berth (f, &out, NULL, "diff", "c1", NULL), ==, 0);
   g_assert_cmpstr (out, ==, "C /etc\nD /etc/group\nA /hello.txt\n");
+  /* ps --size: what the container wrote (hello.txt's 6 bytes; a deletion
+   * weighs nothing), the same on every driver, then the image's size. */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-a", "--size", NULL), ==, 0);
+  g_autofree char *c1_line = line_with (out, " c1 ");
+  g_assert_nonnull (c1_line);
+  g_assert_nonnull (strstr (c1_line, " 6 bytes (virtual "));
+  g_assert_false (tu_mounted_below (f->root) && g_strcmp0 (driver, "overlay") == 0);
 
   g_assert_cmpint (berth (f, NULL, NULL, "commit", "c1", "mine:v1", NULL), ==, 0);
   g_clear_pointer (&out, g_free);

@@ -373,6 +373,15 @@ berth_container_record_remove (BerthStore *store, BerthContainer *c, gboolean fo
   return berth_rm_rf (dir, error);
 }
 
+gint64
+berth_container_size (BerthStore *store, BerthContainer *c, GError **error)
+{
+  BerthStorage *storage = berth_store_driver (store, c->driver, error);
+  if (storage == NULL)
+    return -1;
+  return berth_storage_diff_size (storage, c->id, c->parent_layer, error);
+}
+
 char *
 berth_container_mount (BerthStore *store, BerthContainer *c, GError **error)
 {

@@ -359,3 +359,17 @@ berth_image_config_new (JsonNode *base_config, const char *diff_id, const char *
   json_array_add_object_element (berth_json_array (obj, "history"), h);
   return berth_json_to_string (node, len);
 }
+
+gint64
+berth_image_size (BerthStore *store, BerthImage *image)
+{
+  gint64 total = 0;
+  for (char **d = image->diff_ids; *d; d++)
+    {
+      g_autofree char *path = berth_blob_path (store, *d);
+      struct stat st;
+      if (stat (path, &st) == 0)
+        total += st.st_size;
+    }
+  return total;
+}

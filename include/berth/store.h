@@ -106,6 +106,8 @@ gboolean berth_image_remove (BerthStore *store, const char *ref, gboolean force,
 /* A new OCI config JSON for a one-layer-added image. */
 char *berth_image_config_new (JsonNode *base_config, const char *diff_id, const char *created_by,
                               char **cmd, gsize *len);
+/* Bytes of @image's layers, uncompressed (what `images` shows). */
+gint64 berth_image_size (BerthStore *store, BerthImage *image);
 /* Chain id hex of layer @n of @image ("" when n < 0). */
 char *berth_image_chain_id (BerthImage *image, int n);
 
@@ -197,6 +199,9 @@ GPtrArray *berth_container_list_incomplete (BerthStore *store, GError **error);
  * remove stops it first). BUSY when mounted, unless @force. */
 gboolean berth_container_record_remove (BerthStore *store, BerthContainer *c, gboolean force,
                                         GError **error);
+/* Bytes of the files @c has written or changed (its writable layer's diff
+ * against the image), as `ps --size` shows; -1 with @error. */
+gint64 berth_container_size (BerthStore *store, BerthContainer *c, GError **error);
 char *berth_container_mount (BerthStore *store, BerthContainer *c, GError **error);
 gboolean berth_container_umount (BerthStore *store, BerthContainer *c, GError **error);
 GPtrArray *berth_container_changes (BerthStore *store, BerthContainer *c, GError **error);
