@@ -976,6 +976,67 @@ test_concurrent_exits (Fixture *f, gconstpointer data)
   g_assert_cmpstr (out, ==, "");
 }
 
+/* A load reads and hashes its archive without the store lock: `run --rm`
+ * completes, with its output and exit code, while a load fed from a FIFO
+ * is provably half-way (alive, and only half its archive written), and
+ * ps and images answer meanwhile. The load then commits what the store
+ * already holds (the same image) without storing it twice. */
+static void
+test_run_during_load (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *tar = g_build_filename (f->dir, "busybox.tar", NULL);
+  g_assert_cmpint (berth (f, NULL, NULL, "save", "-o", tar, "busybox", NULL), ==, 0);
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (tar, &bytes, &len, NULL));
+  g_autofree char *fifo = g_build_filename (f->dir, "feed", NULL);
+  g_autofree char *log = g_build_filename (f->dir, "load.out", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  const char *argv[] = { "sh", "-c", "exec \"$0\" --root \"$1\" load -i \"$2\" > \"$3\"",
+                         tu_berth_bin (), f->root, fifo, log, NULL };
+  GPid load;
+  g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD
+                                | G_SPAWN_SEARCH_PATH, NULL, NULL, &load, NULL));
+  /* Opens once the load has opened its input; then half the archive. */
+  int feed = open (fifo, O_WRONLY | O_CLOEXEC);
+  g_assert_cmpint (feed, >=, 0);
+  g_assert_cmpint (write (feed, bytes, len / 2), ==, (gssize) (len / 2));
+
+  g_autofree char *out = NULL, *err = NULL;
+  char *run[] = { "timeout", "120", (char *) tu_berth_bin (), "--root", f->root, "run", "--rm",
+                  "busybox", "sh", "-c", "echo hello; exit 3", NULL };
+  g_assert_cmpint (tu_run (run, &out, &err), ==, 3);
+  g_assert_cmpstr (out, ==, "hello\n");
+  g_assert_cmpstr (err, ==, "");
+  /* The load has not finished, and cannot have: half its input is unwritten. */
+  int status = 0;
+  g_assert_cmpint (waitpid (load, &status, WNOHANG), ==, 0);
+  g_autofree char *ids = NULL;
+  g_assert_cmpint (berth (f, &ids, NULL, "images", "-q", NULL), ==, 0);
+  g_assert_cmpuint (strlen (ids), ==, 13);
+  g_autofree char *ps = NULL;
+  g_assert_cmpint (berth (f, &ps, NULL, "ps", "-aq", NULL), ==, 0);
+  g_assert_cmpstr (ps, ==, "");
+  g_assert_cmpint (waitpid (load, &status, WNOHANG), ==, 0);
+
+  g_assert_cmpint (write (feed, bytes + len / 2, len - len / 2), ==, (gssize) (len - len / 2));
+  close (feed);
+  g_assert_cmpint (waitpid (load, &status, 0), ==, load);
+  g_spawn_close_pid (load);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_autofree char *loaded = NULL;
+  g_assert_true (g_file_get_contents (log, &loaded, NULL, NULL));
+  g_assert_cmpstr (loaded, ==, "Loaded image: busybox:latest\n");
+  g_clear_pointer (&ids, g_free);
+  g_assert_cmpint (berth (f, &ids, NULL, "images", "-q", NULL), ==, 0);
+  g_assert_cmpuint (strlen (ids), ==, 13);
+  /* Nothing staged is left behind. */
+  g_autofree char *tmp = g_build_filename (f->root, "tmp", NULL);
+  g_assert_cmpuint (count_entries (tmp), ==, 0);
+}
+
 /* Is a process with exactly this command line alive? */
 static gboolean
 process_running (const char *cmdline, gsize len)
@@ -2143,6 +2204,8 @@ main (int argc, char **argv)
   g_test_add ("/cli/deep-json", Fixture, NULL, fixture_setup, test_deep_json, fixture_teardown);
   g_test_add ("/cli/lock-wait", Fixture, NULL, fixture_setup, test_lock_wait, fixture_teardown);
   g_test_add ("/cli/concurrent-exits", Fixture, NULL, fixture_setup, test_concurrent_exits,
+              fixture_teardown);
+  g_test_add ("/cli/run-during-load", Fixture, NULL, fixture_setup, test_run_during_load,
               fixture_teardown);
   g_test_add ("/cli/killed-monitor-rm", Fixture, NULL, fixture_setup, test_killed_monitor_rm,
               fixture_teardown);
