@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-BerthStore *
-berth_cli_open_store (BerthCli *cli, GError **error)
+static BerthStore *
+open_store (BerthCli *cli, gboolean reader, GError **error)
 {
   if (geteuid () != 0)
     {
@@ -15,7 +15,8 @@ berth_cli_open_store (BerthCli *cli, GError **error)
                   "berth needs root (mounts and ownership); run it as root");
       return NULL;
     }
-  g_autoptr (BerthStore) store = berth_store_open (cli->root, cli->driver, error);
+  g_autoptr (BerthStore) store = reader ? berth_store_open_reader (cli->root, cli->driver, error)
+                                        : berth_store_open (cli->root, cli->driver, error);
   if (store == NULL)
     return NULL;
   char **opts = cli->storage_opts ? (char **) cli->storage_opts->pdata : NULL;
@@ -29,6 +30,18 @@ berth_cli_open_store (BerthCli *cli, GError **error)
     g_printerr ("berth: warning: collecting what an interrupted command left: %s\n",
                 local->message);
   return g_steal_pointer (&store);
+}
+
+BerthStore *
+berth_cli_open_store (BerthCli *cli, GError **error)
+{
+  return open_store (cli, FALSE, error);
+}
+
+BerthStore *
+berth_cli_open_reader (BerthCli *cli, GError **error)
+{
+  return open_store (cli, TRUE, error);
 }
 
 int

@@ -18,6 +18,9 @@ typedef int (*BerthCommandFunc) (BerthCli *cli, int argc, char **argv);
 #define BERTH_EXIT_USAGE 2
 
 BerthStore *berth_cli_open_store (BerthCli *cli, GError **error);
+/* The same without the store lock, for the commands that only read (ps,
+ * images, inspect); a change mark is recovered only if the lock is free. */
+BerthStore *berth_cli_open_reader (BerthCli *cli, GError **error);
 /* Open the store and find container @ref; NULL after printing the error. */
 BerthStore *berth_cli_open_with_container (BerthCli *cli, const char *ref, BerthContainer **out);
 

@@ -284,7 +284,7 @@ berth_cmd_inspect (BerthCli *cli, int argc, char **argv)
   if (argc < 2)
     return berth_cli_usage ("inspect needs a container");
   g_autoptr (GError) error = NULL;
-  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  g_autoptr (BerthStore) store = berth_cli_open_reader (cli, &error);
   if (store == NULL)
     return berth_cli_fail (error);
   g_autoptr (JsonArray) all = json_array_new ();

@@ -153,7 +153,9 @@ berth_cmd_images (BerthCli *cli, int argc, char **argv)
   if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
     return BERTH_EXIT_USAGE;
   g_autoptr (GError) error = NULL;
-  OPEN_STORE_OR_FAIL (store, cli, error);
+  g_autoptr (BerthStore) store = berth_cli_open_reader (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
   g_autoptr (GPtrArray) images = berth_image_list (store, &error);
   if (images == NULL)
     return berth_cli_fail (error);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -881,12 +882,178 @@ test_lock_wait (Fixture *f, gconstpointer data)
   g_autofree char *err = NULL;
   char *argv[] = { "sh", "-c",
                    "( flock 9; printf '4242 berth load\\n' > \"$1/lock\"; sleep 2 ) 9<>\"$1/lock\" &"
-                   " sleep 0.5; \"$0\" --root \"$1\" ps -q; rc=$?; wait; exit $rc",
+                   " sleep 0.5; \"$0\" --root \"$1\" tag x y 2>&1; wait; exit 0",
                    (char *) tu_berth_bin (), f->root, NULL };
-  g_assert_cmpint (tu_run (argv, NULL, &err), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (tu_run (argv, &out, NULL), ==, 0);
   g_autofree char *want = g_strdup_printf ("berth: waiting for the store lock of %s, held by pid 4242 "
                                            "(berth load)\n", f->root);
-  g_assert_cmpstr (err, ==, want);
+  g_assert_true (g_str_has_prefix (out, want));
+  /* The readers take no lock: nothing to wait for, nothing said. */
+  char *readers[] = { "sh", "-c",
+                      "( flock 9; sleep 600 ) 9<>\"$1/lock\" & holder=$!; sleep 0.5;"
+                      " \"$0\" --root \"$1\" ps -a && \"$0\" --root \"$1\" images -q"
+                      " && \"$0\" --root \"$1\" inspect nothing; rc=$?; kill $holder; exit $rc",
+                      (char *) tu_berth_bin (), f->root, NULL };
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (tu_run (readers, &out, &err), ==, 1);
+  g_assert_nonnull (strstr (out, "CONTAINER ID"));
+  tu_assert_one_line_error (err, "nothing");
+}
+
+/* An exclusive flock on @path, as another berth would hold it. */
+static int
+hold_lock (const char *path)
+{
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (flock (fd, LOCK_EX), ==, 0);
+  return fd;
+}
+
+/* The STATUS column of container @name in `ps -a` (which takes no lock). */
+static char *
+ps_status (Fixture *f, const char *name)
+{
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-a", NULL), ==, 0);
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  g_autofree char *tail = g_strdup_printf (" %s", name);
+  for (char **l = lines; *l; l++)
+    if (g_str_has_suffix (*l, tail) && strlen (*l) > 70)
+      return g_strstrip (g_strndup (*l + 70, 12));
+  return g_strdup ("");
+}
+
+/* The program's pid in a started container's state.json. */
+static pid_t
+state_pid (Fixture *f, const char *id)
+{
+  g_autofree char *path = g_build_filename (f->root, "containers", id, "state.json", NULL);
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (p, path, NULL));
+  pid_t pid = json_object_get_int_member (json_node_get_object (json_parser_get_root (p)), "Pid");
+  g_assert_cmpint (pid, >, 1);
+  return pid;
+}
+
+/* Poll ps until @name's status is @want; FALSE if it is not within a minute
+ * (a liveness bound, not a timing: the exits below take milliseconds). */
+static gboolean
+await_status (Fixture *f, const char *name, const char *want)
+{
+  for (int i = 0; i < 600; i++)
+    {
+      g_autofree char *status = ps_status (f, name);
+      if (g_strcmp0 (status, want) == 0)
+        return TRUE;
+      g_usleep (100000);
+    }
+  return FALSE;
+}
+
+/* Two containers' exits are recorded each under its own lock: with one
+ * container's lock and the store lock held by someone else, the other's
+ * exit is still recorded (and read by a lock-free ps); the first is
+ * recorded as soon as its lock is free, each with its own code. */
+static void
+test_concurrent_exits (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *id_a = NULL, *id_b = NULL;
+  g_assert_cmpint (berth (f, &id_a, NULL, "run", "-d", "--name", "a", "busybox", "sh", "-c",
+                          "trap 'exit 7' USR1; while :; do sleep 0.1; done", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &id_b, NULL, "run", "-d", "--name", "b", "busybox", "sh", "-c",
+                          "trap 'exit 9' USR1; while :; do sleep 0.1; done", NULL), ==, 0);
+  g_strstrip (id_a);
+  g_strstrip (id_b);
+  pid_t pid_a = state_pid (f, id_a), pid_b = state_pid (f, id_b);
+  g_autofree char *lock_a = g_build_filename (f->root, "containers", id_a, "lock", NULL);
+  g_autofree char *store_lock = g_build_filename (f->root, "lock", NULL);
+  int held_a = hold_lock (lock_a);
+  int held_store = hold_lock (store_lock);
+  /* Both programs end at once (the signal, straight from here: every berth
+   * command but the readers would wait for the store lock we hold). */
+  g_assert_cmpint (kill (pid_a, SIGUSR1), ==, 0);
+  g_assert_cmpint (kill (pid_b, SIGUSR1), ==, 0);
+  g_assert_true (await_status (f, "b", "Exited (9)"));
+  /* a's program is gone too (its monitor reaped it), but the monitor
+   * waits for a's lock to record it. */
+  g_autofree char *proc_a = g_strdup_printf ("/proc/%d", (int) pid_a);
+  for (int i = 0; i < 600 && g_file_test (proc_a, G_FILE_TEST_EXISTS); i++)
+    g_usleep (100000);
+  g_assert_false (g_file_test (proc_a, G_FILE_TEST_EXISTS));
+  g_autofree char *still = ps_status (f, "a");
+  g_assert_cmpstr (still, ==, "Up");
+  close (held_a);
+  g_assert_true (await_status (f, "a", "Exited (7)"));
+  close (held_store);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "a", "b", NULL), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-aq", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+}
+
+/* A load reads and hashes its archive without the store lock: `run --rm`
+ * completes, with its output and exit code, while a load fed from a FIFO
+ * is provably half-way (alive, and only half its archive written), and
+ * ps and images answer meanwhile. The load then commits what the store
+ * already holds (the same image) without storing it twice. */
+static void
+test_run_during_load (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *tar = g_build_filename (f->dir, "busybox.tar", NULL);
+  g_assert_cmpint (berth (f, NULL, NULL, "save", "-o", tar, "busybox", NULL), ==, 0);
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (tar, &bytes, &len, NULL));
+  g_autofree char *fifo = g_build_filename (f->dir, "feed", NULL);
+  g_autofree char *log = g_build_filename (f->dir, "load.out", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  const char *argv[] = { "sh", "-c", "exec \"$0\" --root \"$1\" load -i \"$2\" > \"$3\"",
+                         tu_berth_bin (), f->root, fifo, log, NULL };
+  GPid load;
+  g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD
+                                | G_SPAWN_SEARCH_PATH, NULL, NULL, &load, NULL));
+  /* Opens once the load has opened its input; then half the archive. */
+  int feed = open (fifo, O_WRONLY | O_CLOEXEC);
+  g_assert_cmpint (feed, >=, 0);
+  g_assert_cmpint (write (feed, bytes, len / 2), ==, (gssize) (len / 2));
+
+  g_autofree char *out = NULL, *err = NULL;
+  char *run[] = { "timeout", "120", (char *) tu_berth_bin (), "--root", f->root, "run", "--rm",
+                  "busybox", "sh", "-c", "echo hello; exit 3", NULL };
+  g_assert_cmpint (tu_run (run, &out, &err), ==, 3);
+  g_assert_cmpstr (out, ==, "hello\n");
+  g_assert_cmpstr (err, ==, "");
+  /* The load has not finished, and cannot have: half its input is unwritten. */
+  int status = 0;
+  g_assert_cmpint (waitpid (load, &status, WNOHANG), ==, 0);
+  g_autofree char *ids = NULL;
+  g_assert_cmpint (berth (f, &ids, NULL, "images", "-q", NULL), ==, 0);
+  g_assert_cmpuint (strlen (ids), ==, 13);
+  g_autofree char *ps = NULL;
+  g_assert_cmpint (berth (f, &ps, NULL, "ps", "-aq", NULL), ==, 0);
+  g_assert_cmpstr (ps, ==, "");
+  g_assert_cmpint (waitpid (load, &status, WNOHANG), ==, 0);
+
+  g_assert_cmpint (write (feed, bytes + len / 2, len - len / 2), ==, (gssize) (len - len / 2));
+  close (feed);
+  g_assert_cmpint (waitpid (load, &status, 0), ==, load);
+  g_spawn_close_pid (load);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_autofree char *loaded = NULL;
+  g_assert_true (g_file_get_contents (log, &loaded, NULL, NULL));
+  g_assert_cmpstr (loaded, ==, "Loaded image: busybox:latest\n");
+  g_clear_pointer (&ids, g_free);
+  g_assert_cmpint (berth (f, &ids, NULL, "images", "-q", NULL), ==, 0);
+  g_assert_cmpuint (strlen (ids), ==, 13);
+  /* Nothing staged is left behind. */
+  g_autofree char *tmp = g_build_filename (f->root, "tmp", NULL);
+  g_assert_cmpuint (count_entries (tmp), ==, 0);
 }
 
 /* Is a process with exactly this command line alive? */
@@ -1041,6 +1208,10 @@ test_store_marker (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, &out, NULL, "images", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "busybox"));
   assert_marker (f->root);
+  /* A reader sweeps nothing; the next command that takes the lock sweeps
+   * staging no live command owns. */
+  g_assert_true (g_file_test (staged, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (berth (f, NULL, NULL, "tag", "busybox", "busybox:again", NULL), ==, 0);
   g_assert_false (g_file_test (staged, G_FILE_TEST_EXISTS));
 
   g_autofree char *err = NULL;
@@ -2051,6 +2222,10 @@ main (int argc, char **argv)
   g_test_add ("/cli/load-save", Fixture, NULL, fixture_setup, test_load_save, fixture_teardown);
   g_test_add ("/cli/deep-json", Fixture, NULL, fixture_setup, test_deep_json, fixture_teardown);
   g_test_add ("/cli/lock-wait", Fixture, NULL, fixture_setup, test_lock_wait, fixture_teardown);
+  g_test_add ("/cli/concurrent-exits", Fixture, NULL, fixture_setup, test_concurrent_exits,
+              fixture_teardown);
+  g_test_add ("/cli/run-during-load", Fixture, NULL, fixture_setup, test_run_during_load,
+              fixture_teardown);
   g_test_add ("/cli/killed-monitor-rm", Fixture, NULL, fixture_setup, test_killed_monitor_rm,
               fixture_teardown);
   g_test_add ("/cli/load-many-tags", Fixture, NULL, fixture_setup, test_load_many_tags,

@@ -1,6 +1,7 @@
 /* What a user does to a started container: wait for it, stop, kill, pause,
  * exec into it, read its logs and figures. Every wait gives the store lock
- * up, because the container's monitor needs it to record the exit. */
+ * up, because the container's monitor needs it to release the container's
+ * mount after it has recorded the exit (under the container's lock). */
 #include "config.h"
 #include "runtime-internal.h"
 #include <berth/error.h>
@@ -39,9 +40,8 @@ loaded_exec (BerthStore *store, BerthContainer *c, BerthContainerState *s, GErro
   return g_steal_pointer (&exec);
 }
 
-/* Wait up to @timeout_ms (-1: for ever) for the monitor to exit. */
-static gboolean
-wait_monitor (BerthContainerState *s, int timeout_ms)
+gboolean
+berth_monitor_wait (BerthContainerState *s, int timeout_ms)
 {
   int fd = syscall (SYS_pidfd_open, s->monitor_pid, 0);
   if (fd < 0 || !berth_monitor_alive (s))
@@ -84,7 +84,7 @@ berth_container_wait (BerthStore *store, BerthContainer *c, GError **error)
   if (berth_state_is_live (s))
     {
       berth_store_unlock (store);
-      wait_monitor (s, -1);
+      berth_monitor_wait (s, -1);
       if (!berth_store_lock (store, error))
         return -1;
       g_autoptr (BerthContainerState) after = state_after_wait (store, c, s, error);
@@ -122,10 +122,10 @@ berth_container_stop (BerthStore *store, BerthContainer *c, int timeout, GError 
   g_autoptr (GError) local = NULL;
   berth_exec_kill (exec, SIGTERM, FALSE, &local);
   berth_store_unlock (store);
-  if (!wait_monitor (s, timeout * 1000))
+  if (!berth_monitor_wait (s, timeout * 1000))
     {
       berth_exec_kill (exec, SIGKILL, TRUE, NULL);
-      wait_monitor (s, -1);
+      berth_monitor_wait (s, -1);
     }
   return berth_store_lock (store, error);
 }
@@ -143,9 +143,21 @@ berth_container_pause (BerthStore *store, BerthContainer *c, gboolean pause, GEr
   if (exec == NULL
       || !(pause ? berth_exec_pause (exec, error) : berth_exec_unpause (exec, error)))
     return FALSE;
-  g_free (s->status);
-  s->status = g_strdup (pause ? "paused" : "running");
-  return berth_state_write (store, c, s, error);
+  /* Under the container's lock, read again: an exit the monitor recorded
+   * meanwhile is not overwritten. */
+  int cfd = berth_container_lock (store, c->id, error);
+  if (cfd < 0)
+    return FALSE;
+  g_autoptr (BerthContainerState) now = berth_state_read (store, c, error);
+  gboolean ok = now != NULL;
+  if (ok && berth_state_is_live (now))
+    {
+      g_free (now->status);
+      now->status = g_strdup (pause ? "paused" : "running");
+      ok = berth_state_write (store, c, now, error);
+    }
+  berth_container_unlock (cfd);
+  return ok;
 }
 
 gboolean
@@ -178,7 +190,7 @@ kill_until_monitor_exits (BerthExec *exec, BerthContainerState *s, int timeout_m
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   do
     berth_exec_kill (exec, SIGKILL, TRUE, NULL);
-  while (!wait_monitor (s, 100) && (timeout_ms < 0 || g_get_monotonic_time () < deadline));
+  while (!berth_monitor_wait (s, 100) && (timeout_ms < 0 || g_get_monotonic_time () < deadline));
 }
 
 /* The monitor of a container with no record of it: the parent of its first
@@ -247,7 +259,7 @@ gboolean
 berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean force,
                                 GError **error)
 {
-  g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
+  g_autoptr (BerthContainerState) s = berth_container_state_settled (store, c, error);
   if (s == NULL)
     return FALSE;
   if (!berth_state_is_live (s))
@@ -524,7 +536,7 @@ berth_container_logs (BerthStore *store, BerthContainer *c, gboolean follow, int
       /* The monitor writes whole lines; poll the files until it exits. */
       for (gboolean done = FALSE; ok && !done;)
         {
-          done = wait_monitor (s, 100);
+          done = berth_monitor_wait (s, 100);
           ok = print_available (fd, pending, out_fd, err_fd, error)
                && follow_rotation (paths, &fd, pending, out_fd, err_fd, error);
         }

@@ -72,7 +72,17 @@ berth_container_remove (BerthStore *store, const char *ref, gboolean force, GErr
   if (c == NULL)
     return FALSE;
   /* The store is marked changing only after the wait for the container to
-   * stop, which lets go of the store. */
-  return berth_container_ensure_stopped (store, c, force, error)
-         && berth_container_record_remove (store, c, force, error);
+   * stop, which lets go of the store. A monitor that removed its --rm
+   * container meanwhile has done what was asked. */
+  g_autoptr (GError) local = NULL;
+  if (!berth_container_ensure_stopped (store, c, force, &local))
+    {
+      g_autofree char *meta = berth_container_dir (store, c, "container.json");
+      if (g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND)
+          && !g_file_test (meta, G_FILE_TEST_EXISTS))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  return berth_container_record_remove (store, c, force, error);
 }

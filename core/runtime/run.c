@@ -7,15 +7,24 @@
  * the mount, and removes the container for --rm. The command itself returns
  * at once for -d, or waits for the monitor when attached.
  *
- * Lock discipline: the command holds the store lock while it starts the
- * container and writes "running"; the monitor takes the lock before it
- * writes "exited", so the two writes can never be reordered. Anything that
- * waits for a monitor must not hold the lock.
+ * Lock discipline: the command holds the container's lock (containers/<id>/
+ * lock, taken after the store lock) while it starts the container and
+ * writes "running"; the monitor takes the container's lock alone before it
+ * writes "exited", so the two writes can never be reordered, and a
+ * container's exit never waits on the store lock or on another container.
+ * Only then does the monitor take the store lock (and the container's lock
+ * again, in that order) to release the mount, the cgroup and, for --rm, the
+ * container. Until it has, the record reads "exited" with the program's pid
+ * and a live monitor; a command that holds the store lock and needs the
+ * container settled waits for the monitor with the store lock given up
+ * (berth_container_state_settled). Anything that waits for a monitor must
+ * not hold either lock.
  *
  * The monitor runs nothing until the command has written "starting" with the
  * monitor's pid: a command killed at any point leaves either no program or a
- * record that names the monitor. Since the command holds the lock from there
- * to "running", anyone else who reads "starting" knows that command died. */
+ * record that names the monitor. Since the command holds the container's
+ * lock from there to "running", anyone else who reads "starting" under that
+ * lock knows that command died. */
 #include "config.h"
 #include "runtime-internal.h"
 #include <berth/error.h>
@@ -184,10 +193,14 @@ berth_container_finish (BerthStore *store, BerthContainer *c, BerthContainerStat
     return FALSE;
   if (berth_storage_refcount (storage, c->id) > 0 && !berth_storage_put (storage, c->id, error))
     return FALSE;
+  /* An exit the monitor recorded keeps its time. */
+  if (g_strcmp0 (s->status, "exited") != 0 || s->finished_at == NULL || *s->finished_at == '\0')
+    {
+      g_free (s->finished_at);
+      s->finished_at = berth_now_rfc3339 ();
+    }
   g_free (s->status);
   s->status = g_strdup ("exited");
-  g_free (s->finished_at);
-  s->finished_at = berth_now_rfc3339 ();
   s->pid = 0;
   return berth_state_write (store, c, s, error);
 }
@@ -240,8 +253,25 @@ adopt_start (BerthStore *store, BerthContainer *c, BerthContainerState *s, GErro
   return berth_state_write (store, c, s, error);
 }
 
+/* An exit the monitor recorded but did not release (the program's pid is
+ * kept until it has): with the monitor gone, someone else must. */
+static gboolean
+exit_unreleased (BerthContainerState *s)
+{
+  return g_strcmp0 (s->status, "exited") == 0 && s->pid > 0 && !berth_monitor_alive (s);
+}
+
+/* Does what @s says need a repair (which writes, under the locks)? */
+static gboolean
+needs_repair (BerthContainerState *s)
+{
+  gboolean alive = berth_monitor_alive (s);
+  return (g_strcmp0 (s->status, "starting") == 0 && alive)
+         || (berth_state_is_live (s) && !alive) || exit_unreleased (s);
+}
+
 BerthContainerState *
-berth_container_state (BerthStore *store, BerthContainer *c, GError **error)
+berth_container_state_locked (BerthStore *store, BerthContainer *c, GError **error)
 {
   g_autoptr (BerthContainerState) s = berth_state_read (store, c, error);
   if (s == NULL)
@@ -249,6 +279,8 @@ berth_container_state (BerthStore *store, BerthContainer *c, GError **error)
   if (g_strcmp0 (s->status, "starting") == 0 && berth_monitor_alive (s)
       && !adopt_start (store, c, s, error))
     return NULL;
+  if (exit_unreleased (s))
+    return berth_container_finish (store, c, s, NULL, error) ? g_steal_pointer (&s) : NULL;
   if (berth_state_is_live (s) && !berth_monitor_alive (s))
     {
       s->exit_code = 255;
@@ -256,6 +288,55 @@ berth_container_state (BerthStore *store, BerthContainer *c, GError **error)
       s->error = g_strdup ("berth's monitor for this container died; its exit status is lost");
       if (!berth_container_finish (store, c, s, NULL, error))
         return NULL;
+    }
+  return g_steal_pointer (&s);
+}
+
+/* Read without a lock (state.json is replaced atomically); a record that
+ * needs repairing is read again and repaired under the store lock and the
+ * container's, in that order. */
+BerthContainerState *
+berth_container_state (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autoptr (BerthContainerState) s = berth_state_read (store, c, error);
+  if (s == NULL || !needs_repair (s))
+    return g_steal_pointer (&s);
+  gboolean held = berth_store_is_locked (store);
+  if (!held && !berth_store_lock (store, error))
+    return NULL;
+  g_autoptr (GError) local = NULL;
+  int cfd = berth_container_lock (store, c->id, &local);
+  BerthContainerState *repaired = NULL;
+  if (cfd >= 0)
+    repaired = berth_container_state_locked (store, c, error);
+  else if (g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
+    repaired = g_steal_pointer (&s); /* removed meanwhile: what we read is the last word */
+  else
+    g_propagate_error (error, g_steal_pointer (&local));
+  berth_container_unlock (cfd);
+  if (!held)
+    berth_store_unlock (store);
+  return repaired;
+}
+
+BerthContainerState *
+berth_container_state_settled (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
+  while (s && !berth_state_is_live (s) && berth_monitor_alive (s)
+         && s->monitor_pid != getpid ())
+    {
+      gboolean held = berth_store_is_locked (store);
+      berth_store_unlock (store);
+      berth_monitor_wait (s, -1);
+      if (held && !berth_store_lock (store, error))
+        return NULL;
+      g_autofree char *meta = berth_container_dir (store, c, "container.json");
+      if (!g_file_test (meta, G_FILE_TEST_EXISTS))
+        return berth_fail (error, BERTH_ERROR_NOT_FOUND, "container %s was removed (--rm)",
+                           c->name), NULL;
+      g_clear_pointer (&s, berth_container_state_free);
+      s = berth_container_state (store, c, error);
     }
   return g_steal_pointer (&s);
 }
@@ -269,6 +350,7 @@ typedef struct {
   BerthStore *store;
   BerthContainer *c;
   BerthExec *exec;
+  int lock_fd;        /* the starting command's container lock: not the monitor's */
   const BerthStartOptions *options;
   int report_fd;      /* to the starting command: "OK" or the error */
   int go_fd;          /* from it: one byte once "starting" is recorded */
@@ -502,26 +584,29 @@ detach_stdio (void)
   close (null_fd);
 }
 
-/* Record the exit, tell an attached command, then clean up. The attached
- * command returns at once; the store lock we hold makes the next berth
- * command wait until the cleanup below is done, so nobody sees it half-way. */
+/* Record the exit under the container's lock alone, then tell an attached
+ * command: neither the store lock nor another container is waited for.
+ * The program's pid stays in the record until the release below, so that
+ * a monitor killed in between leaves a record the next reader repairs. */
 static void
-monitor_finish (Monitor *m, int code, gboolean oom)
+monitor_record_exit (Monitor *m, int code, gboolean oom)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (BerthContainerState) s = berth_state_read (m->store, m->c, &error);
-  if (s == NULL)
+  int cfd = berth_container_lock (m->store, m->c->id, &error);
+  g_autoptr (BerthContainerState) s = cfd >= 0 ? berth_state_read (m->store, m->c, &error) : NULL;
+  if (s)
     {
-      g_printerr ("berth monitor: %s\n", error->message);
-      return;
+      s->exit_code = code;
+      s->oom_killed = oom;
+      g_free (s->status);
+      s->status = g_strdup ("exited");
+      g_free (s->finished_at);
+      s->finished_at = berth_now_rfc3339 ();
+      berth_state_write (m->store, m->c, s, &error);
     }
-  s->exit_code = code;
-  s->oom_killed = oom;
-  g_free (s->status);
-  s->status = g_strdup ("exited");
-  if (!berth_state_write (m->store, m->c, s, &error))
+  berth_container_unlock (cfd);
+  if (error)
     g_printerr ("berth monitor: %s\n", error->message);
-  g_clear_error (&error);
   if (m->exit_fd >= 0)
     {
       char text[16];
@@ -529,8 +614,29 @@ monitor_finish (Monitor *m, int code, gboolean oom)
       berth_write_all (m->exit_fd, text, n);
       close (m->exit_fd);
     }
-  if (!berth_container_finish (m->store, m->c, s, m->exec, &error)
-      || (s->auto_remove && !berth_container_remove (m->store, m->c->id, TRUE, &error)))
+}
+
+/* Release the cgroup and the mount (reference counts: the store lock, held
+ * only for this) and, for --rm, remove the container. */
+static void
+monitor_release (Monitor *m)
+{
+  g_autoptr (GError) error = NULL;
+  if (!berth_store_lock (m->store, &error))
+    {
+      g_printerr ("berth monitor: %s\n", error->message);
+      return;
+    }
+  int cfd = berth_container_lock (m->store, m->c->id, &error);
+  g_autoptr (BerthContainerState) s = cfd >= 0 ? berth_state_read (m->store, m->c, &error) : NULL;
+  /* Ours to release unless someone already did (rm -f after a kill). */
+  gboolean ours = s && s->monitor_pid == getpid () && g_strcmp0 (s->status, "exited") == 0
+                  && s->pid > 0;
+  if (ours && berth_container_finish (m->store, m->c, s, m->exec, &error) && s->auto_remove)
+    berth_container_remove (m->store, m->c->id, TRUE, &error);
+  berth_container_unlock (cfd);
+  berth_store_unlock (m->store);
+  if (error && !g_error_matches (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
     g_printerr ("berth monitor: %s\n", error->message);
 }
 
@@ -580,6 +686,8 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
 {
   berth_store_forget_change (m->store);
   berth_store_unlock (m->store);
+  /* Our copy only: the lock stays the starting command's until it closes it. */
+  close (m->lock_fd);
   close_caller_fds (m, stdio, close_after_start);
   setsid ();
   signal (SIGPIPE, SIG_IGN);
@@ -607,13 +715,8 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
   gboolean oom = berth_exec_oom_killed (m->exec);
   if (oom && code == 128 + SIGKILL)
     code = 137;
-  if (!berth_store_lock (m->store, &error))
-    {
-      g_printerr ("berth monitor: %s\n", error->message);
-      _exit (code);
-    }
-  monitor_finish (m, code, oom);
-  berth_store_unlock (m->store);
+  monitor_record_exit (m, code, oom);
+  monitor_release (m);
   _exit (code);
 }
 
@@ -826,15 +929,16 @@ check_cgroup_empty (BerthStore *store, BerthContainer *c, GError **error)
   return TRUE;
 }
 
-gboolean
-berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOptions *options,
-                       GError **error)
+/* berth_container_start with the store lock and @c's lock (@lock_fd) held. */
+static gboolean
+start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStartOptions *options,
+              GError **error)
 {
   /* Declared before the first goto: the failure labels are in their scope,
    * and jumping past an auto-cleaned variable would free garbage. */
   g_autoptr (GError) local = NULL;
   g_autoptr (GError) unrecorded = NULL;
-  g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
+  g_autoptr (BerthContainerState) s = berth_container_state_locked (store, c, error);
   if (s == NULL)
     return FALSE;
   if (berth_state_is_live (s))
@@ -850,7 +954,7 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
   if (rootfs == NULL)
     return FALSE;
   g_autoptr (BerthExec) exec = berth_container_exec_handle (store, c, rootfs, NULL, error);
-  Monitor m = { .store = store, .c = c, .exec = exec, .options = options, .out_r = -1,
+  Monitor m = { .store = store, .c = c, .exec = exec, .lock_fd = lock_fd, .options = options, .out_r = -1,
                 .err_r = -1, .stdin_relay = -1, .stdin_w = -1, .pty_master = -1,
                 .attached = options->attach };
   BerthExecStdio stdio;
@@ -956,4 +1060,20 @@ fail_log:
 fail_mounted:
   release_root (storage, c->id, FALSE);
   return FALSE;
+}
+
+gboolean
+berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOptions *options,
+                       GError **error)
+{
+  /* A previous run's monitor still releasing what it held: let it finish. */
+  g_autoptr (BerthContainerState) before = berth_container_state_settled (store, c, error);
+  if (before == NULL)
+    return FALSE;
+  int lock_fd = berth_container_lock (store, c->id, error);
+  if (lock_fd < 0)
+    return FALSE;
+  gboolean ok = start_locked (store, c, lock_fd, options, error);
+  berth_container_unlock (lock_fd);
+  return ok;
 }

@@ -23,6 +23,18 @@ BerthExec *berth_container_exec_best (BerthStore *store, BerthContainer *c, cons
                                       gboolean *loaded, GError **error);
 /* The pids (pid_t) in @exec's cgroup; none where the driver cannot tell. */
 GArray *berth_container_cgroup_pids (BerthExec *exec, GError **error);
+/* berth_container_state for a caller holding the store lock and @c's lock. */
+BerthContainerState *berth_container_state_locked (BerthStore *store, BerthContainer *c,
+                                                   GError **error);
+/* berth_container_state once no monitor is still releasing @c: one that
+ * recorded the exit and waits for the store lock to release the mount is
+ * waited for, with the store lock given up meanwhile. NOT_FOUND when the
+ * monitor removed the container (--rm). */
+BerthContainerState *berth_container_state_settled (BerthStore *store, BerthContainer *c,
+                                                    GError **error);
+/* Wait up to @timeout_ms (-1: for ever) for @s's monitor to exit; TRUE
+ * once it has (or was gone already). */
+gboolean berth_monitor_wait (BerthContainerState *s, int timeout_ms);
 /* Release cgroup and mount and record "exited" (store locked). @exec may be
  * NULL: it is loaded from the driver's saved state. */
 gboolean berth_container_finish (BerthStore *store, BerthContainer *c, BerthContainerState *s,

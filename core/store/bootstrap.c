@@ -174,6 +174,9 @@ berth_image_bootstrap (BerthStore *store, const char *what, const char *ref, con
     ref = busybox ? "busybox:latest" : "debian:bookworm";
   if (!berth_parse_reference (ref, NULL, NULL, error))
     return NULL;
+  /* The tree is built in staging without the store lock (debootstrap takes
+   * minutes); the import takes it again for its commit. */
+  berth_store_unlock (store);
   g_autofree char *work = berth_store_mkdtemp (store, error);
   if (work == NULL)
     return NULL;

@@ -7,6 +7,7 @@
 #include <berth/fsutil.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -171,12 +172,49 @@ berth_container_list (BerthStore *store, GError **error)
       g_autofree char *path = container_file (store, ids->pdata[i]);
       if (!g_file_test (path, G_FILE_TEST_EXISTS))
         continue;
-      BerthContainer *c = container_read (store, ids->pdata[i], error);
+      /* Removed since we looked (a reader holds no lock): not listed. */
+      g_autoptr (GError) local = NULL;
+      BerthContainer *c = container_read (store, ids->pdata[i], &local);
+      if (c == NULL && g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
+        continue;
       if (c == NULL)
-        return NULL;
+        return g_propagate_error (error, g_steal_pointer (&local)), NULL;
       g_ptr_array_add (list, c);
     }
   return g_steal_pointer (&list);
+}
+
+int
+berth_container_lock (BerthStore *store, const char *id, GError **error)
+{
+  g_autofree char *path = berth_store_path (store, "containers", id, "lock", NULL);
+  int fd = open (path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == ENOENT)
+    return berth_fail (error, BERTH_ERROR_NOT_FOUND, "container %.12s is gone", id), -1;
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", path), -1;
+  while (flock (fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      {
+        berth_fail_errno (error, errno, "lock %s", path);
+        close (fd);
+        return -1;
+      }
+  /* Removed while we waited: the lock is on a file no one else will open. */
+  g_autofree char *meta = container_file (store, id);
+  if (!g_file_test (meta, G_FILE_TEST_EXISTS))
+    {
+      close (fd);
+      return berth_fail (error, BERTH_ERROR_NOT_FOUND, "container %.12s is gone", id), -1;
+    }
+  return fd;
+}
+
+void
+berth_container_unlock (int fd)
+{
+  if (fd >= 0)
+    close (fd);
 }
 
 BerthContainer *

@@ -158,9 +158,13 @@ berth_image_list (BerthStore *store, GError **error)
   g_autoptr (GPtrArray) images = g_ptr_array_new_with_free_func ((GDestroyNotify) berth_image_free);
   for (guint i = 0; i < ids->len; i++)
     {
-      BerthImage *image = image_read (store, ids->pdata[i], tags, error);
+      /* Removed since we looked (a reader holds no lock): not listed. */
+      g_autoptr (GError) local = NULL;
+      BerthImage *image = image_read (store, ids->pdata[i], tags, &local);
+      if (image == NULL && g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
+        continue;
       if (image == NULL)
-        return NULL;
+        return g_propagate_error (error, g_steal_pointer (&local)), NULL;
       g_ptr_array_add (images, image);
     }
   return g_steal_pointer (&images);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
 
@@ -80,29 +81,36 @@ commit_image (BerthStore *store, const char *config, gsize len, const char *driv
   return g_steal_pointer (&id);
 }
 
+/* The store lock is given up while the layer is read and hashed into
+ * staging, and taken again for the commit: the blob into the content
+ * store, the config, the layer unpacked into the driver, the tag. */
 static char *
 import_fd (BerthStore *store, int fd, const char *ref, const char *driver, char **cmd,
            const char *created_by, gint64 max, BerthProgressFunc progress, gpointer data,
            GError **error)
 {
-  if ((ref && !berth_parse_reference (ref, NULL, NULL, error))
-      || !berth_store_begin_change (store, error))
+  if (ref && !berth_parse_reference (ref, NULL, NULL, error))
     return NULL;
-  g_autofree char *digest = berth_blob_ingest_max (store, fd, max, NULL, progress, data, error);
-  if (digest == NULL)
+  berth_store_unlock (store);
+  g_autofree char *staging = berth_store_mkdtemp (store, error);
+  if (staging == NULL)
     return NULL;
-  gsize len = 0;
-  g_autofree char *config = berth_image_config_new (NULL, digest, created_by, cmd, &len);
-  gboolean existed = FALSE;
-  g_autofree char *id = commit_image (store, config, len, driver, &existed, error);
-  if (id == NULL)
-    return NULL;
-  if (ref && !berth_tag_set (store, ref, id, error))
+  g_autofree char *digest = berth_blob_stage (staging, fd, max, progress, data, error);
+  char *result = NULL;
+  if (digest && berth_store_lock (store, error) && berth_store_begin_change (store, error)
+      && berth_blob_commit_staged (store, staging, digest, error))
     {
-      berth_image_undo (store, id, existed);
-      return NULL;
+      gsize len = 0;
+      g_autofree char *config = berth_image_config_new (NULL, digest, created_by, cmd, &len);
+      gboolean existed = FALSE;
+      g_autofree char *id = commit_image (store, config, len, driver, &existed, error);
+      if (id && ref && !berth_tag_set (store, ref, id, error))
+        berth_image_undo (store, id, existed);
+      else
+        result = g_steal_pointer (&id);
     }
-  return g_steal_pointer (&id);
+  berth_rm_rf (staging, NULL);
+  return result;
 }
 
 char *
@@ -329,10 +337,11 @@ read_oci_index (int root_fd, GError **error)
   return g_steal_pointer (&items);
 }
 
-/* Ingest every layer and check it is the one the config names. */
+/* Stage every layer (no store lock) and check it is the one the config
+ * names. */
 static gboolean
-ingest_layers (BerthStore *store, int root_fd, LoadItem *item, gint64 max_layer,
-               BerthProgressFunc progress, gpointer data, GError **error)
+stage_layers (int root_fd, const char *staging, LoadItem *item, gint64 max_layer,
+              BerthProgressFunc progress, gpointer data, GError **error)
 {
   g_auto (GStrv) diff_ids = NULL;
   g_autoptr (JsonNode) cfg = berth_image_config_parse (item->config, item->config_len, &diff_ids,
@@ -348,8 +357,8 @@ ingest_layers (BerthStore *store, int root_fd, LoadItem *item, gint64 max_layer,
       int fd = open_inside (root_fd, item->layers->pdata[i], error);
       if (fd < 0)
         return FALSE;
-      g_autofree char *digest = berth_blob_ingest_max (store, fd, stream_limit (fd, max_layer),
-                                                       NULL, progress, data, error);
+      g_autofree char *digest = berth_blob_stage (staging, fd, stream_limit (fd, max_layer),
+                                                  progress, data, error);
       close (fd);
       if (digest == NULL)
         return g_prefix_error (error, "%s: ", (char *) item->layers->pdata[i]), FALSE;
@@ -361,10 +370,33 @@ ingest_layers (BerthStore *store, int root_fd, LoadItem *item, gint64 max_layer,
   return TRUE;
 }
 
-static GPtrArray *
-load_items (BerthStore *store, int root_fd, GPtrArray *items, const char *driver,
-            gint64 max_layer, BerthProgressFunc progress, gpointer data, GError **error)
+/* Under the store lock: @item's staged blobs into the content store. */
+static gboolean
+commit_blobs (BerthStore *store, const char *staging, LoadItem *item, GError **error)
 {
+  g_auto (GStrv) diff_ids = NULL;
+  g_autoptr (JsonNode) cfg = berth_image_config_parse (item->config, item->config_len, &diff_ids,
+                                                       error);
+  for (char **d = cfg ? diff_ids : NULL; d && *d; d++)
+    if (!berth_blob_commit_staged (store, staging, *d, error))
+      return FALSE;
+  return cfg != NULL;
+}
+
+/* Every layer is read and hashed into @staging first, without the store
+ * lock; the lock is taken again for the commit, which checks what changed
+ * meanwhile (a blob, an image or a layer stored by someone else is used,
+ * not stored twice). */
+static GPtrArray *
+load_items (BerthStore *store, int root_fd, const char *staging, GPtrArray *items,
+            const char *driver, gint64 max_layer, BerthProgressFunc progress, gpointer data,
+            GError **error)
+{
+  for (guint i = 0; i < items->len; i++)
+    if (!stage_layers (root_fd, staging, items->pdata[i], max_layer, progress, data, error))
+      return NULL;
+  if (!berth_store_lock (store, error) || !berth_store_begin_change (store, error))
+    return NULL;
   g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) loaded = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < items->len; i++)
@@ -372,7 +404,7 @@ load_items (BerthStore *store, int root_fd, GPtrArray *items, const char *driver
       LoadItem *item = items->pdata[i];
       gboolean existed = FALSE;
       g_autofree char *id = NULL;
-      if (ingest_layers (store, root_fd, item, max_layer, progress, data, error))
+      if (commit_blobs (store, staging, item, error))
         id = commit_image (store, item->config, item->config_len, driver, &existed, error);
       if (id == NULL)
         {
@@ -428,23 +460,27 @@ berth_image_load (BerthStore *store, const char *tar_path, const char *driver,
                   const BerthImportLimits *limits, BerthProgressFunc progress, gpointer data,
                   GError **error)
 {
-  if (!berth_store_begin_change (store, error))
-    return NULL;
   int in_fd = open_input (tar_path, error);
   if (in_fd < 0)
     return NULL;
   gint64 max_archive = stream_limit (in_fd, limits ? limits->max_archive_size : 0);
   gint64 max_layer = limits ? limits->max_layer_size : 0;
+  /* Reading and unpacking the archive and hashing its layers is the long
+   * part: it holds no store lock (load_items takes it for the commit). */
+  berth_store_unlock (store);
   g_autofree char *tmp = berth_store_mkdtemp (store, error);
-  int root_fd = tmp ? open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  /* The archive in tmp/archive/, the staged blobs beside it by digest. */
+  g_autofree char *unpacked = tmp ? g_build_filename (tmp, "archive", NULL) : NULL;
+  int root_fd = -1;
+  if (unpacked && (mkdir (unpacked, 0700) < 0
+                   || (root_fd = open (unpacked, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0))
+    berth_fail_errno (error, errno, "open %s", unpacked);
   GPtrArray *loaded = NULL;
-  if (tmp && root_fd < 0)
-    berth_fail_errno (error, errno, "open %s", tmp);
   if (root_fd >= 0 && berth_archive_extract_max (root_fd, in_fd, NULL, max_archive, "--max-archive-size", error) >= 0)
     {
       g_autoptr (GPtrArray) items = berth_image_archive_read (root_fd, error);
       if (items)
-        loaded = load_items (store, root_fd, items, driver, max_layer, progress, data, error);
+        loaded = load_items (store, root_fd, tmp, items, driver, max_layer, progress, data, error);
     }
   if (root_fd >= 0)
     close (root_fd);

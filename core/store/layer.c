@@ -91,15 +91,16 @@ berth_blob_ingest (BerthStore *store, int in_fd, gint64 *size, BerthProgressFunc
   return berth_blob_ingest_max (store, in_fd, 0, size, progress, data, error);
 }
 
-char *
-berth_blob_ingest_max (BerthStore *store, int in_fd, gint64 max, gint64 *size,
-                       BerthProgressFunc progress, gpointer data, GError **error)
+/* Decompress @in_fd into a new file named after @template (mkstemp, which
+ * fills it in), fsynced; its digest. Nothing is left on failure. */
+static char *
+ingest_to_temp (char *template, int in_fd, gint64 max, gint64 *size, BerthProgressFunc progress,
+                gpointer data, GError **error)
 {
-  g_autofree char *tmp = berth_store_path (store, "blobs", "sha256", ".tmp-ingest-XXXXXX", NULL);
-  int fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0600);
+  int fd = g_mkstemp_full (template, O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0)
     {
-      berth_fail_errno (error, errno, "create %s", tmp);
+      berth_fail_errno (error, errno, "create %s", template);
       return NULL;
     }
   gint64 n = 0;
@@ -107,19 +108,67 @@ berth_blob_ingest_max (BerthStore *store, int in_fd, gint64 max, gint64 *size,
                                                  progress, data, error);
   gboolean ok = digest != NULL;
   if (ok && fsync (fd) < 0)
-    ok = berth_fail_errno (error, errno, "fsync %s", tmp);
+    ok = berth_fail_errno (error, errno, "fsync %s", template);
   close (fd);
-  g_autofree char *path = ok ? berth_blob_path (store, digest) : NULL;
-  if (ok && rename (tmp, path) < 0)
-    ok = berth_fail_errno (error, errno, "rename %s", path);
   if (!ok)
     {
-      unlink (tmp);
+      unlink (template);
       return NULL;
     }
   if (size)
     *size = n;
   return g_steal_pointer (&digest);
+}
+
+char *
+berth_blob_ingest_max (BerthStore *store, int in_fd, gint64 max, gint64 *size,
+                       BerthProgressFunc progress, gpointer data, GError **error)
+{
+  g_autofree char *tmp = berth_store_path (store, "blobs", "sha256", ".tmp-ingest-XXXXXX", NULL);
+  g_autofree char *digest = ingest_to_temp (tmp, in_fd, max, size, progress, data, error);
+  if (digest == NULL)
+    return NULL;
+  g_autofree char *path = berth_blob_path (store, digest);
+  if (rename (tmp, path) < 0)
+    {
+      berth_fail_errno (error, errno, "rename %s", path);
+      unlink (tmp);
+      return NULL;
+    }
+  return g_steal_pointer (&digest);
+}
+
+char *
+berth_blob_stage (const char *staging, int in_fd, gint64 max, BerthProgressFunc progress,
+                  gpointer data, GError **error)
+{
+  g_autofree char *tmp = g_build_filename (staging, "blob.tmp-XXXXXX", NULL);
+  g_autofree char *digest = ingest_to_temp (tmp, in_fd, max, NULL, progress, data, error);
+  if (digest == NULL)
+    return NULL;
+  g_autofree char *path = g_build_filename (staging, digest + 7, NULL);
+  if (rename (tmp, path) < 0)
+    {
+      berth_fail_errno (error, errno, "rename %s", path);
+      unlink (tmp);
+      return NULL;
+    }
+  return g_steal_pointer (&digest);
+}
+
+gboolean
+berth_blob_commit_staged (BerthStore *store, const char *staging, const char *digest,
+                          GError **error)
+{
+  g_autofree char *path = berth_blob_path (store, digest);
+  /* Stored meanwhile (another load of the same layer, or this load's own
+   * second copy): the staged one goes with the staging directory. */
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_autofree char *staged = g_build_filename (staging, digest + 7, NULL);
+  if (rename (staged, path) < 0)
+    return berth_fail_errno (error, errno, "rename %s to %s", staged, path);
+  return TRUE;
 }
 
 gboolean

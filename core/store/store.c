@@ -204,6 +204,12 @@ make_layout (const char *root, GError **error)
       if (!berth_mkdir_p (d, 0700, error))
         return FALSE;
     }
+  /* The lock file too, so that a store a reader made first looks the same. */
+  g_autofree char *lock = g_build_filename (root, "lock", NULL);
+  int fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", lock);
+  close (fd);
   return TRUE;
 }
 
@@ -244,6 +250,27 @@ record_holder (int fd)
     line = g_strdup_printf ("%d berth\n", (int) getpid ());
   if (ftruncate (fd, 0) == 0 && pwrite (fd, line, strlen (line), 0) < 0)
     g_debug ("record the lock's holder: %s", g_strerror (errno));
+}
+
+/* The store lock without waiting: its descriptor, or -1 when another
+ * command holds it (or it cannot be opened). */
+static int
+try_lock (const char *root)
+{
+  g_autofree char *path = g_build_filename (root, "lock", NULL);
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return -1;
+  int r;
+  while ((r = flock (fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
+    ;
+  if (r < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  record_holder (fd);
+  return fd;
 }
 
 static int
@@ -335,8 +362,41 @@ sweep_driver_temps (const char *dir)
     g_printerr ("berth: warning: %s\n", local->message);
 }
 
-BerthStore *
-berth_store_open (const char *root, const char *driver_override, GError **error)
+/* A staging directory is named "<pid>-<start time>-XXXXXX" after the
+ * command that made it (berth_store_mkdtemp): TRUE while that command
+ * lives. Loads and imports fill theirs without the store lock. */
+static gboolean
+staging_owner_alive (const char *name)
+{
+  unsigned long pid = 0;
+  unsigned long long start = 0;
+  if (sscanf (name, "%lu-%llu-", &pid, &start) != 2 || pid == 0 || pid > G_MAXINT)
+    return FALSE;
+  return berth_process_start_time ((pid_t) pid) == (guint64) start;
+}
+
+/* Staging left by commands that were killed: nothing refers to it. A live
+ * command's is kept. */
+static gboolean
+sweep_staging (BerthStore *store, GError **error)
+{
+  g_autofree char *tmp = berth_store_path (store, "tmp", NULL);
+  if (!berth_mkdir_p (tmp, 0700, error))
+    return FALSE;
+  int fd = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", tmp);
+  g_autoptr (GPtrArray) names = berth_dir_names_sorted (fd, tmp, error);
+  gboolean ok = names != NULL;
+  for (guint i = 0; ok && i < names->len; i++)
+    if (!staging_owner_alive (names->pdata[i]))
+      ok = berth_rm_rf_at (fd, names->pdata[i], error);
+  close (fd);
+  return ok;
+}
+
+static BerthStore *
+store_new (const char *root, const char *driver_override, GError **error)
 {
   /* An empty root is an unset variable, not "here". */
   if (root == NULL || *root == '\0')
@@ -354,12 +414,47 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
                                           (GDestroyNotify) berth_storage_close);
   if (!claim_root (store->root, error) || !make_layout (store->root, error))
     return NULL;
-  store->lock_fd = take_lock (store->root, error);
-  if (store->lock_fd < 0)
+  return g_steal_pointer (&store);
+}
+
+/* The config file is read once per command: the default driver and the
+ * storage options both come from it. */
+static gboolean
+read_config (BerthStore *store, GError **error)
+{
+  g_autoptr (GKeyFile) conf = g_key_file_new ();
+  const char *conf_path = g_getenv ("BERTH_CONFIG");
+  if (conf_path == NULL || *conf_path == '\0')
+    conf_path = BERTH_CONFIG_FILE;
+  /* No config file (or an unreadable one) means the built-in defaults. */
+  (void) g_key_file_load_from_file (conf, conf_path, G_KEY_FILE_NONE, NULL);
+  store->conf_storage_opts = g_key_file_get_string_list (conf, "storage", "options", NULL, NULL);
+  return load_default_driver (store, conf, conf_path, error);
+}
+
+BerthStore *
+berth_store_open_reader (const char *root, const char *driver_override, GError **error)
+{
+  g_autoptr (BerthStore) store = store_new (root, driver_override, error);
+  if (store == NULL || !read_config (store, error))
     return NULL;
-  /* Staging left by a command that was killed: nothing in it is referenced. */
-  g_autofree char *tmp = berth_store_path (store, "tmp", NULL);
-  if (!berth_rm_rf (tmp, error) || !berth_mkdir_p (tmp, 0700, error))
+  return g_steal_pointer (&store);
+}
+
+gboolean
+berth_store_is_locked (BerthStore *store)
+{
+  return store->lock_fd >= 0;
+}
+
+BerthStore *
+berth_store_open (const char *root, const char *driver_override, GError **error)
+{
+  g_autoptr (BerthStore) store = store_new (root, driver_override, error);
+  if (store == NULL)
+    return NULL;
+  store->lock_fd = take_lock (store->root, error);
+  if (store->lock_fd < 0 || !sweep_staging (store, error))
     return NULL;
   static const char *const swept[] = { "", "blobs/sha256", "images", "containers" };
   for (guint i = 0; i < G_N_ELEMENTS (swept); i++)
@@ -378,16 +473,7 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
       g_autofree char *home = berth_store_path (store, "storage", (*o)->name, NULL);
       sweep_driver_temps (home);
     }
-  /* The config file is read once per command: the default driver and the
-   * storage options both come from it. */
-  g_autoptr (GKeyFile) conf = g_key_file_new ();
-  const char *conf_path = g_getenv ("BERTH_CONFIG");
-  if (conf_path == NULL || *conf_path == '\0')
-    conf_path = BERTH_CONFIG_FILE;
-  /* No config file (or an unreadable one) means the built-in defaults. */
-  (void) g_key_file_load_from_file (conf, conf_path, G_KEY_FILE_NONE, NULL);
-  store->conf_storage_opts = g_key_file_get_string_list (conf, "storage", "options", NULL, NULL);
-  if (!load_default_driver (store, conf, conf_path, error))
+  if (!read_config (store, error))
     return NULL;
   return g_steal_pointer (&store);
 }
@@ -437,6 +523,18 @@ berth_store_recover (BerthStore *store, GError **error)
   g_autofree char *path = berth_store_path (store, CHANGE_MARK, NULL);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return TRUE;
+  /* A reader (berth_store_open_reader) recovers only when the lock is
+   * free: a holder either recovered when it took the lock or is making
+   * the change the mark is about. */
+  if (store->lock_fd < 0)
+    {
+      store->lock_fd = try_lock (store->root);
+      if (store->lock_fd < 0)
+        return TRUE;
+      gboolean ok = berth_store_recover (store, error);
+      berth_store_unlock (store);
+      return ok;
+    }
   /* The mark goes even when collection fails (a busy mount): every later
    * command would otherwise retry it; the next rmi collects again. */
   gboolean collected = berth_store_collect_garbage (store, error);
@@ -596,7 +694,12 @@ berth_store_set_storage_options (BerthStore *store, char **options, GError **err
 char *
 berth_store_mkdtemp (BerthStore *store, GError **error)
 {
-  g_autofree char *path = berth_store_path (store, "tmp", "work-XXXXXX", NULL);
+  /* Named after this process, so that a store opened meanwhile by another
+   * command keeps it (sweep_staging). */
+  pid_t self = getpid ();
+  g_autofree char *name = g_strdup_printf ("%d-%" G_GUINT64_FORMAT "-XXXXXX", (int) self,
+                                           berth_process_start_time (self));
+  g_autofree char *path = berth_store_path (store, "tmp", name, NULL);
   if (g_mkdtemp_full (path, 0700) == NULL)
     {
       berth_fail_errno (error, errno, "mkdtemp %s", path);

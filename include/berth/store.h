@@ -1,6 +1,7 @@
 /* The store: everything berth keeps under one root directory.
  *
- *   <root>/lock                       flock'd by every berth command (exclusive)
+ *   <root>/lock                       the store lock (flock): store-wide records, briefly
+ *   <root>/containers/<hex>/lock      a container's state and lifecycle (flock)
  *   <root>/driver                     the default storage driver, fixed at first use
  *   <root>/blobs/sha256/<hex>         content store: uncompressed layer tars by diff id
  *   <root>/images/<hex>.json          image configs (OCI image config; id = sha256 of bytes)
@@ -8,7 +9,7 @@
  *   <root>/layers/<driver>/<chain>    marker: layer <chain> is complete in <driver>
  *   <root>/storage/<driver>/          the driver's home
  *   <root>/containers/<hex>/container.json
- *   <root>/tmp/                       staging; emptied when the store opens
+ *   <root>/tmp/<pid>-<start>-XXXXXX   staging; a dead command's is swept when the store opens
  *
  * Image layers are unpacked into a driver on demand (berth_layer_ensure), so
  * one store holds images in several drivers at once. Every metadata write is
@@ -28,6 +29,14 @@ typedef void (*BerthProgressFunc) (guint64 bytes_done, gpointer data);
 /* Open (creating if needed) the store at @root and take its lock.
  * @driver_override: --storage-driver, or NULL. */
 BerthStore *berth_store_open (const char *root, const char *driver_override, GError **error);
+/* The same without the store lock and without sweeping anything, for
+ * commands that only read records (ps, images, inspect): every record is
+ * written atomically, so a reader sees each one whole. Whatever such a
+ * handle must change takes the lock for that step (berth_store_lock). */
+BerthStore *berth_store_open_reader (const char *root, const char *driver_override,
+                                     GError **error);
+/* Does this handle hold the store lock now? */
+gboolean berth_store_is_locked (BerthStore *store);
 /* The descriptors (beyond stdio) the command inherited from its caller,
  * taken before it opened any of its own (@fds is referenced). A container's
  * monitor closes them, so `berth run -d ... 7>FILE` does not keep FILE open
@@ -52,7 +61,8 @@ const char *berth_store_root (BerthStore *store);
  * driver takes is INVALID. The config file's [storage] options= come after. */
 gboolean berth_store_set_storage_options (BerthStore *store, char **options, GError **error);
 /* Give the lock up while waiting on a container (whose monitor needs the
- * lock to record its exit), and take it again. A forked child must call
+ * lock to release the container's mount), or for the long part of a load,
+ * and take it again. A forked child must call
  * unlock at once: closing its copy leaves the parent's lock held. */
 void berth_store_unlock (BerthStore *store);
 gboolean berth_store_lock (BerthStore *store, GError **error);
@@ -191,6 +201,13 @@ gboolean berth_container_record_commit (BerthStore *store, BerthContainer *c, Js
                                         GError **error);
 void berth_container_record_abort (BerthStore *store, BerthContainer *c);
 BerthContainer *berth_container_lookup (BerthStore *store, const char *ref, GError **error);
+/* containers/<id>/lock, exclusive: a container's state.json and the
+ * transitions of its lifecycle (start, the monitor's exit record, pause).
+ * Whoever holds both locks takes the store lock first; the monitor records
+ * an exit under this lock alone. The descriptor; -1 with NOT_FOUND once the
+ * container is gone (also when it went while we waited). */
+int berth_container_lock (BerthStore *store, const char *id, GError **error);
+void berth_container_unlock (int fd);
 GPtrArray *berth_container_list (BerthStore *store, GError **error);
 /* The ids of container directories without metadata: creates killed
  * half-way, removed by the next create or image removal. */
