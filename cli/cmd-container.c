@@ -207,7 +207,10 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
   if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
     return BERTH_EXIT_USAGE;
   g_autoptr (GError) error = NULL;
-  g_autoptr (BerthStore) store = berth_cli_open_reader (cli, &error);
+  /* --size may mount a layer for the generic diff, and reference counts
+   * change under the store lock only. */
+  g_autoptr (BerthStore) store = size ? berth_cli_open_store (cli, &error)
+                                      : berth_cli_open_reader (cli, &error);
   if (store == NULL)
     return berth_cli_fail (error);
   g_autoptr (GPtrArray) list = berth_container_list (store, &error);
