@@ -28,11 +28,6 @@ typedef void (*BerthProgressFunc) (guint64 bytes_done, gpointer data);
 /* Open (creating if needed) the store at @root and take its lock.
  * @driver_override: --storage-driver, or NULL. */
 BerthStore *berth_store_open (const char *root, const char *driver_override, GError **error);
-/* The descriptors (beyond stdio) the command inherited from its caller,
- * taken before it opened any of its own (@fds is referenced). A container's
- * monitor closes them, so `berth run -d ... 7>FILE` does not keep FILE open
- * for the container's life. */
-void berth_store_set_caller_fds (BerthStore *store, GArray *fds);
 
 /* A command about to make or drop layers, blobs, images or containers
  * marks the store (<root>/changing); the mark goes when it unlocks or
