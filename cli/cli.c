@@ -22,7 +22,6 @@ open_store (BerthCli *cli, gboolean reader, GError **error)
   char **opts = cli->storage_opts ? (char **) cli->storage_opts->pdata : NULL;
   if (!berth_store_set_storage_options (store, opts, error))
     return NULL;
-  berth_store_set_caller_fds (store, cli->caller_fds);
   /* A command killed half-way: what it left goes first. Not this one's
    * failure, so a warning, and the mark stays for the next command. */
   g_autoptr (GError) local = NULL;

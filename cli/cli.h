@@ -8,7 +8,6 @@ typedef struct {
   const char *root;    /* --root, $BERTH_ROOT, or the default */
   const char *driver;  /* --storage-driver, or NULL */
   GPtrArray *storage_opts; /* --storage-opt KEY=VALUE, repeatable; NULL-terminated */
-  GArray *caller_fds; /* descriptors >= 3 open when berth began: its caller's */
 } BerthCli;
 
 typedef int (*BerthCommandFunc) (BerthCli *cli, int argc, char **argv);

@@ -154,7 +154,8 @@ static int
 start_container (BerthStore *store, BerthContainer *c, const BerthStartOptions *o)
 {
   g_autoptr (GError) error = NULL;
-  if (!berth_container_start (store, c, o, &error))
+  g_autoptr (BerthRun) run = berth_container_start (store, c, o, &error);
+  if (run == NULL)
     {
       g_autoptr (BerthContainerState) s = berth_container_state (store, c, NULL);
       int code = s && s->exit_code ? s->exit_code : 125;
@@ -165,7 +166,7 @@ start_container (BerthStore *store, BerthContainer *c, const BerthStartOptions *
     }
   if (!o->attach)
     return 0;
-  int code = berth_container_attach_wait (store, c, &error);
+  int code = berth_container_attach_wait (store, run, &error);
   if (code < 0)
     return berth_cli_fail (error);
   /* The monitor removes an --rm container as it records the exit; one that
@@ -218,7 +219,8 @@ start_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
 {
   BerthStartOptions o = *(BerthStartOptions *) data;
   o.tty = wants_terminal (store, c);
-  return berth_container_start (store, c, &o, error);
+  g_autoptr (BerthRun) run = berth_container_start (store, c, &o, error);
+  return run != NULL;
 }
 
 int

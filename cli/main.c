@@ -1,7 +1,6 @@
 #include "config.h"
 #include "cli.h"
 #include <berth/error.h>
-#include <berth/fdutil.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -115,10 +114,7 @@ main (int argc, char **argv)
 {
   g_autoptr (GPtrArray) storage_opts = g_ptr_array_new ();
   g_ptr_array_add (storage_opts, NULL);
-  /* Taken first, before berth opens anything: what is open now is the caller's. */
-  g_autoptr (GArray) caller_fds = berth_fd_list_open (3, NULL);
-  BerthCli cli = { .root = g_getenv ("BERTH_ROOT"), .driver = NULL, .storage_opts = storage_opts,
-                   .caller_fds = caller_fds };
+  BerthCli cli = { .root = g_getenv ("BERTH_ROOT"), .driver = NULL, .storage_opts = storage_opts };
   if (cli.root == NULL || *cli.root == '\0')
     cli.root = BERTH_DEFAULT_ROOT;
   int first = parse_globals (&cli, argc, argv);

@@ -2,6 +2,8 @@
  * store, real tarballs made by GNU tar. */
 #include "config.h"
 #include "testutil.h"
+#include <berth/error.h>
+#include <berth/runtime.h>
 #include <errno.h>
 #include <json-glib/json-glib.h>
 #include <fcntl.h>
@@ -1499,10 +1501,11 @@ test_killed_run (Fixture *f, gconstpointer data)
   assert_rm_f_clears (f, "early", id2, one);
 }
 
-/* Does process @pid hold a descriptor on @path? */
-static gboolean
-holds_file (int pid, const char *path)
+/* Process @pid's descriptors: number (GINT_TO_POINTER) -> what it points at. */
+static GHashTable *
+fd_targets (int pid)
 {
+  GHashTable *fds = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_autofree char *fd_dir = g_strdup_printf ("/proc/%d/fd", pid);
   g_autoptr (GDir) d = g_dir_open (fd_dir, 0, NULL);
   g_assert_nonnull (d);
@@ -1510,10 +1513,24 @@ holds_file (int pid, const char *path)
   while ((name = g_dir_read_name (d)))
     {
       g_autofree char *link = g_build_filename (fd_dir, name, NULL);
-      g_autofree char *target = g_file_read_link (link, NULL);
-      if (g_strcmp0 (target, path) == 0)
-        return TRUE;
+      char *target = g_file_read_link (link, NULL);
+      if (target)
+        g_hash_table_insert (fds, GINT_TO_POINTER (atoi (name)), target);
     }
+  return fds;
+}
+
+/* Does process @pid hold a descriptor on @path? */
+static gboolean
+holds_file (int pid, const char *path)
+{
+  g_autoptr (GHashTable) fds = fd_targets (pid);
+  GHashTableIter it;
+  gpointer target;
+  g_hash_table_iter_init (&it, fds);
+  while (g_hash_table_iter_next (&it, NULL, &target))
+    if (strcmp (target, path) == 0)
+      return TRUE;
   return FALSE;
 }
 
@@ -1659,8 +1676,64 @@ test_monitor_caller_fds (Fixture *f, gconstpointer data)
   g_assert_cmpuint (pids->len, ==, 1);
   g_assert_false (holds_file (monitor, file));
   g_assert_false (holds_file (g_array_index (pids, int, 0), file));
+  /* Nor anything else of the command's: beyond stdio (/dev/null), only the
+   * log, the container's output pipes and the pidfd it waits on. */
+  g_autofree char *log = g_build_filename (f->root, "containers", id, "container.log", NULL);
+  g_autoptr (GHashTable) fds = fd_targets (monitor);
+  GHashTableIter it;
+  gpointer fd, target;
+  g_hash_table_iter_init (&it, fds);
+  while (g_hash_table_iter_next (&it, &fd, &target))
+    if (GPOINTER_TO_INT (fd) > 2 && strcmp (target, log) != 0
+        && !g_str_has_prefix (target, "pipe:") && strcmp (target, "anon_inode:[pidfd]") != 0)
+      g_error ("the monitor holds fd %d: %s", GPOINTER_TO_INT (fd), (char *) target);
   g_array_append_val (pids, monitor);
   assert_rm_f_clears (f, "fds", id, pids);
+}
+
+/* Through the library: a start's handle, and what attaching to it takes. A
+ * detached start's handle cannot be attached to; an attached one only once.
+ * The CLI never tries either. */
+static void
+test_attach_handle (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_store_open (f->root, NULL, &error);
+  g_assert_no_error (error);
+  char *cmd[] = { "true", NULL };
+  BerthSpecOptions spec = { .cmd = cmd };
+  g_autoptr (BerthContainer) det = berth_container_create (store, "busybox", "det", NULL, NULL,
+                                                           &spec, &error);
+  g_assert_no_error (error);
+  g_autoptr (BerthContainer) att = berth_container_create (store, "busybox", "att", NULL, NULL,
+                                                           &spec, &error);
+  g_assert_no_error (error);
+
+  BerthStartOptions detached = { 0 };
+  g_autoptr (BerthRun) run = berth_container_start (store, det, &detached, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (run);
+  g_assert_cmpint (berth_container_attach_wait (store, run, &error), ==, -1);
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "was not started attached"));
+  g_clear_error (&error);
+  g_clear_pointer (&run, berth_run_free);
+
+  BerthStartOptions attached = { .attach = TRUE };
+  run = berth_container_start (store, att, &attached, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (berth_container_attach_wait (store, run, &error), ==, 0);
+  g_assert_no_error (error);
+  g_assert_cmpint (berth_container_attach_wait (store, run, &error), ==, -1);
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID);
+  g_clear_error (&error);
+
+  /* attach_wait left the store unlocked */
+  g_assert_true (berth_store_lock (store, &error));
+  g_assert_true (berth_container_remove (store, det->id, TRUE, &error));
+  g_assert_true (berth_container_remove (store, att->id, TRUE, &error));
+  g_assert_no_error (error);
 }
 
 /* An OCI image layout with a gzip layer, named by the containerd annotation. */
@@ -2266,6 +2339,8 @@ main (int argc, char **argv)
   g_test_add ("/cli/killed-monitor-cgroup", Fixture, NULL, fixture_setup,
               test_killed_monitor_cgroup, fixture_teardown);
   g_test_add ("/cli/monitor-caller-fds", Fixture, NULL, fixture_setup, test_monitor_caller_fds,
+              fixture_teardown);
+  g_test_add ("/cli/attach-handle", Fixture, NULL, fixture_setup, test_attach_handle,
               fixture_teardown);
   return g_test_run ();
 }

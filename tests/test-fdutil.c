@@ -1,6 +1,7 @@
-/* berth_fd_cloexec_from and its fallbacks for kernels before 5.11 (no
- * CLOSE_RANGE_CLOEXEC), which the host's kernel may never take: the file is
- * included so its static fallbacks can be called directly. */
+/* berth_fd_cloexec_from and berth_fd_close_except, and their fallbacks for
+ * kernels before 5.11 (no CLOSE_RANGE_CLOEXEC) or 5.9 (no close_range),
+ * which the host's kernel may never take: the file is included so its
+ * static fallbacks can be called directly. */
 #include "../core/util/fdutil.c"
 #include <fcntl.h>
 #include <glib.h>
@@ -87,31 +88,73 @@ test_fd_of_name (void)
   g_assert_cmpint (fd_of_name ("99999999999"), ==, -1);
 }
 
-/* What a command inherited, listed before it opens anything of its own. */
+/* For berth_fd_close_except: four fds high up (past whatever the test
+ * harness holds), the second and fourth to keep, and a guard below them. */
+typedef struct {
+  int guard;
+  int fds[4];
+} HighFds;
+
 static void
-test_list_open (void)
+high_setup (HighFds *h)
 {
-  Fds f;
-  fds_setup (&f);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GArray) fds = berth_fd_list_open (f.fds[0], &error);
-  g_assert_no_error (error);
-  /* Ours among them (the test harness may hold others), ascending, and
-   * nothing below @first. */
-  guint found = 0;
-  for (guint i = 0; i < fds->len; i++)
+  h->guard = open_plain ();
+  int fd = open_plain ();
+  static const int at[] = { 1000, 1001, 1002, 1010 };
+  for (guint i = 0; i < G_N_ELEMENTS (at); i++)
+    g_assert_cmpint (h->fds[i] = dup2 (fd, at[i]), ==, at[i]);
+  close (fd);
+}
+
+/* The kept ones (and the guard) open, the others closed. */
+static void
+high_check (HighFds *h)
+{
+  g_assert_cmpint (fcntl (h->guard, F_GETFD), >=, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (h->fds); i++)
     {
-      int fd = g_array_index (fds, int, i);
-      g_assert_cmpint (fd, >=, f.fds[0]);
-      if (i > 0)
-        g_assert_cmpint (fd, >, g_array_index (fds, int, i - 1));
-      for (guint k = 0; k < G_N_ELEMENTS (f.fds); k++)
-        found += fd == f.fds[k];
+      gboolean kept = i % 2 == 1;
+      g_assert_cmpint (fcntl (h->fds[i], F_GETFD) >= 0, ==, kept);
+      if (kept)
+        close (h->fds[i]);
     }
-  g_assert_cmpuint (found, ==, G_N_ELEMENTS (f.fds));
-  close (f.guard);
-  for (guint i = 0; i < G_N_ELEMENTS (f.fds); i++)
-    close (f.fds[i]);
+  close (h->guard);
+}
+
+static const int keep_high[] = { -1, 1010, 1001, 2 };
+
+static void
+test_close_except (void)
+{
+  HighFds h;
+  high_setup (&h);
+  g_assert_cmpint (berth_fd_close_except (1000, keep_high, G_N_ELEMENTS (keep_high)), ==, 0);
+  high_check (&h);
+}
+
+/* The path of kernels before 5.9 (or a filter refusing close_range). */
+static void
+test_close_except_listed (void)
+{
+  HighFds h;
+  high_setup (&h);
+  KeptFds k = { keep_high, G_N_ELEMENTS (keep_high) };
+  int dir = open ("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  g_assert_cmpint (dir, >=, 0);
+  g_assert_cmpint (for_each_listed_fd (dir, 1000, close_unless_kept, &k), ==, 0);
+  close (dir);
+  high_check (&h);
+}
+
+/* ... and without /proc. */
+static void
+test_close_except_by_number (void)
+{
+  HighFds h;
+  high_setup (&h);
+  KeptFds k = { keep_high, G_N_ELEMENTS (keep_high) };
+  g_assert_cmpint (for_each_number (1000, close_unless_kept, &k), ==, 0);
+  high_check (&h);
 }
 
 int
@@ -122,6 +165,8 @@ main (int argc, char **argv)
   g_test_add_func ("/fd/cloexec-listed", test_cloexec_listed);
   g_test_add_func ("/fd/cloexec-by-number", test_cloexec_by_number);
   g_test_add_func ("/fd/name", test_fd_of_name);
-  g_test_add_func ("/fd/list-open", test_list_open);
+  g_test_add_func ("/fd/close-except", test_close_except);
+  g_test_add_func ("/fd/close-except-listed", test_close_except_listed);
+  g_test_add_func ("/fd/close-except-by-number", test_close_except_by_number);
   return g_test_run ();
 }

@@ -285,25 +285,25 @@ berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean f
 }
 
 int
-berth_container_attach_wait (BerthStore *store, BerthContainer *c, GError **error)
+berth_container_attach_wait (BerthStore *store, BerthRun *run, GError **error)
 {
-  if (store->attached_monitor <= 0)
+  if (!run->attached)
     return berth_fail (error, BERTH_ERROR_INVALID, "container %s was not started attached",
-                       c->name), -1;
-  g_autoptr (BerthContainerState) s = berth_state_read (store, c, error);
-  if (s == NULL)
-    return -1;
-  BerthAttachment a = { .stdin_pipe = -1, .child = store->attached_monitor, .target = s->pid,
-                   .pty_master = store->attached_pty, .exit_fd = store->attached_exit_fd };
+                       run->name), -1;
+  if (run->monitor <= 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "container %s: its start was attached to "
+                       "already", run->name), -1;
+  BerthAttachment a = { .stdin_pipe = -1, .child = run->monitor, .target = run->pid,
+                        .pty_master = run->terminal, .exit_fd = run->exit_fd };
   berth_store_unlock (store);
   int code = berth_attach (&a);
-  if (store->attached_pty >= 0)
-    close (store->attached_pty);
-  store->attached_pty = -1;
-  store->attached_monitor = 0;
-  if (store->attached_exit_fd >= 0)
-    close (store->attached_exit_fd);
-  store->attached_exit_fd = -1;
+  run->monitor = 0;
+  if (run->terminal >= 0)
+    close (run->terminal);
+  run->terminal = -1;
+  if (run->exit_fd >= 0)
+    close (run->exit_fd);
+  run->exit_fd = -1;
   return code;
 }
 

@@ -29,6 +29,7 @@
 #include "runtime-internal.h"
 #include <berth/error.h>
 #include <berth/exec.h>
+#include <berth/fdutil.h>
 #include <berth/fsutil.h>
 #include <berth/pty.h>
 #include <errno.h>
@@ -42,10 +43,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 void
 berth_container_state_free (BerthContainerState *s)
@@ -652,32 +649,20 @@ await_go (int fd)
   return n == 1 && c == 'G';
 }
 
-static gboolean
-monitor_uses_fd (const Monitor *m, const BerthExecStdio *stdio, const int close_after_start[3],
-                 int fd)
-{
-  const int used[] = { m->report_fd, m->exit_fd, m->go_fd, m->log_fd, m->out_r, m->err_r,
-                       m->stdin_relay, m->stdin_w, m->pty_master, stdio->in, stdio->out,
-                       stdio->err, close_after_start[0], close_after_start[1],
-                       close_after_start[2] };
-  for (guint i = 0; i < G_N_ELEMENTS (used); i++)
-    if (used[i] == fd)
-      return TRUE;
-  return FALSE;
-}
-
-/* The monitor lives as long as the container: it must not keep the files
- * of the command that forked it open ("berth run -d ... 7>FILE"). */
+/* The monitor lives as long as the container: of what the command that
+ * forked it had open, it keeps only its own pipes and the log. Anything
+ * else, the caller's descriptors above all ("berth run -d ... 7>FILE"),
+ * would stay open for the container's life. The exec driver opens its own
+ * descriptors later, in berth_exec_run. */
 static void
-close_caller_fds (const Monitor *m, const BerthExecStdio *stdio, const int close_after_start[3])
+close_inherited (const Monitor *m, const int child_ends[3])
 {
-  GArray *fds = m->store->caller_fds;
-  for (guint i = 0; fds && i < fds->len; i++)
-    {
-      int fd = g_array_index (fds, int, i);
-      if (!monitor_uses_fd (m, stdio, close_after_start, fd))
-        close (fd);
-    }
+  const int keep[] = { m->report_fd, m->go_fd, m->exit_fd, m->log_fd, m->out_r, m->err_r,
+                       m->stdin_w, child_ends[0], child_ends[1], child_ends[2],
+                       m->store->lock_fd };
+  if (berth_fd_close_except (STDERR_FILENO + 1, keep, G_N_ELEMENTS (keep)) < 0)
+    g_printerr ("berth monitor: close the starting command's descriptors: %s\n",
+                g_strerror (errno));
 }
 
 /* Runs in the forked monitor; never returns. */
@@ -686,9 +671,9 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
 {
   berth_store_forget_change (m->store);
   berth_store_unlock (m->store);
-  /* Our copy only: the lock stays the starting command's until it closes it. */
-  close (m->lock_fd);
-  close_caller_fds (m, stdio, close_after_start);
+  /* Our copy of the container's lock (m->lock_fd) goes with the rest: the
+   * lock stays the starting command's until it closes it. */
+  close_inherited (m, close_after_start);
   setsid ();
   signal (SIGPIPE, SIG_IGN);
   if (!await_go (m->go_fd))
@@ -708,9 +693,9 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
     if (close_after_start[i] >= 0)
       close (close_after_start[i]);
   report (m->report_fd, "OK %d", (int) m->exec->pid);
+  /* Detached, the command's stdio goes too (to /dev/null). */
   if (!m->options->attach)
     detach_stdio ();
-  /* Nothing of the command that forked us stays open but what we use. */
   int code = monitor_loop (m);
   gboolean oom = berth_exec_oom_killed (m->exec);
   if (oom && code == 128 + SIGKILL)
@@ -929,8 +914,21 @@ check_cgroup_empty (BerthStore *store, BerthContainer *c, GError **error)
   return TRUE;
 }
 
+void
+berth_run_free (BerthRun *run)
+{
+  if (run == NULL)
+    return;
+  if (run->terminal >= 0)
+    close (run->terminal);
+  if (run->exit_fd >= 0)
+    close (run->exit_fd);
+  g_free (run->name);
+  g_free (run);
+}
+
 /* berth_container_start with the store lock and @c's lock (@lock_fd) held. */
-static gboolean
+static BerthRun *
 start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStartOptions *options,
               GError **error)
 {
@@ -938,21 +936,22 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
    * and jumping past an auto-cleaned variable would free garbage. */
   g_autoptr (GError) local = NULL;
   g_autoptr (GError) unrecorded = NULL;
+  g_autoptr (BerthRun) run = NULL;
   g_autoptr (BerthContainerState) s = berth_container_state_locked (store, c, error);
   if (s == NULL)
-    return FALSE;
+    return NULL;
   if (berth_state_is_live (s))
-    return berth_fail (error, BERTH_ERROR_BUSY, "container %s is already running", c->name);
+    return berth_fail (error, BERTH_ERROR_BUSY, "container %s is already running", c->name), NULL;
   if (!check_cgroup_empty (store, c, error))
-    return FALSE;
+    return NULL;
   BerthStorage *storage = berth_store_driver (store, c->driver, error);
   if (storage == NULL)
-    return FALSE;
+    return NULL;
   /* Transient until the start is recorded (release_monitor). */
   gboolean kept = FALSE;
   g_autofree char *rootfs = berth_storage_get_transient (storage, c->id, error);
   if (rootfs == NULL)
-    return FALSE;
+    return NULL;
   g_autoptr (BerthExec) exec = berth_container_exec_handle (store, c, rootfs, NULL, error);
   Monitor m = { .store = store, .c = c, .exec = exec, .lock_fd = lock_fd, .options = options, .out_r = -1,
                 .err_r = -1, .stdin_relay = -1, .stdin_w = -1, .pty_master = -1,
@@ -1034,16 +1033,22 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
       record_start_failure (store, c, s, code, unrecorded ? unrecorded : local);
       release_root (storage, c->id, kept);
       g_propagate_error (error, recorded ? g_steal_pointer (&local) : g_steal_pointer (&unrecorded));
-      return FALSE;
+      return NULL;
     }
+  run = g_new0 (BerthRun, 1);
+  run->name = g_strdup (c->name);
+  run->attached = options->attach;
+  run->monitor = monitor;
+  run->pid = pid;
+  run->terminal = options->attach && options->tty ? open_container_terminal (pid) : -1;
+  run->exit_fd = exit_pipe[0];
   /* The rest of the record was written by release_monitor. */
   g_free (s->status);
   s->status = g_strdup ("running");
   s->pid = pid;
-  store->attached_monitor = monitor;
-  store->attached_pty = options->tty ? open_container_terminal (pid) : -1;
-  store->attached_exit_fd = exit_pipe[0];
-  return berth_state_write (store, c, s, error);
+  if (!berth_state_write (store, c, s, error))
+    return NULL;
+  return g_steal_pointer (&run);
 
 fail_stdio:
   for (int i = 0; i < 3; i++)
@@ -1059,21 +1064,21 @@ fail_log:
   close (m.log_fd);
 fail_mounted:
   release_root (storage, c->id, FALSE);
-  return FALSE;
+  return NULL;
 }
 
-gboolean
+BerthRun *
 berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOptions *options,
                        GError **error)
 {
   /* A previous run's monitor still releasing what it held: let it finish. */
   g_autoptr (BerthContainerState) before = berth_container_state_settled (store, c, error);
   if (before == NULL)
-    return FALSE;
+    return NULL;
   int lock_fd = berth_container_lock (store, c->id, error);
   if (lock_fd < 0)
-    return FALSE;
-  gboolean ok = start_locked (store, c, lock_fd, options, error);
+    return NULL;
+  BerthRun *run = start_locked (store, c, lock_fd, options, error);
   berth_container_unlock (lock_fd);
-  return ok;
+  return run;
 }

@@ -4,6 +4,19 @@
 #include "../store/store-internal.h"
 #include <berth/runtime.h>
 
+/* Made by berth_container_start (run.c), used by berth_container_attach_wait
+ * (control.c). */
+struct BerthRun {
+  char *name;         /* the container's, for messages */
+  gboolean attached;  /* started with BerthStartOptions.attach */
+  pid_t monitor;      /* our child; 0 once attach_wait has had it */
+  pid_t pid;          /* the container's first process: signals go there */
+  int terminal;       /* attached -t: the container's pty slave (the monitor
+                       * holds the master), for raw mode and window sizes; -1 */
+  int exit_fd;        /* attached: the monitor writes the exit code here once
+                       * it has recorded it; -1 */
+};
+
 /* containers/<id>/<file> */
 char *berth_container_dir (BerthStore *store, BerthContainer *c, const char *file);
 /* state.json as written; "created" when there is none. */

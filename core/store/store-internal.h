@@ -14,12 +14,6 @@ struct BerthStore {
   GHashTable *drivers; /* name -> BerthStorage */
   char **storage_opts; /* --storage-opt, then the config file's [storage] options */
   char **conf_storage_opts; /* the config file's [storage] options, read at open */
-  /* The monitor (our child) and pty master of the container this command
-   * started attached, for berth_container_attach_wait; 0 and -1 otherwise. */
-  pid_t attached_monitor;
-  int attached_pty;
-  int attached_exit_fd; /* the monitor writes the exit code here once recorded */
-  GArray *caller_fds; /* see berth_store_set_caller_fds; NULL: none known */
   gboolean changing; /* this handle set the change mark (berth_store_begin_change) */
 };
 

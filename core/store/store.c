@@ -406,8 +406,6 @@ store_new (const char *root, const char *driver_override, GError **error)
     }
   g_autoptr (BerthStore) store = g_new0 (BerthStore, 1);
   store->lock_fd = -1;
-  store->attached_pty = -1;
-  store->attached_exit_fd = -1;
   store->root = g_canonicalize_filename (root, NULL);
   store->driver_override = g_strdup (driver_override);
   store->drivers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -562,14 +560,6 @@ berth_store_lock (BerthStore *store, GError **error)
 }
 
 void
-berth_store_set_caller_fds (BerthStore *store, GArray *fds)
-{
-  if (store->caller_fds)
-    g_array_unref (store->caller_fds);
-  store->caller_fds = fds ? g_array_ref (fds) : NULL;
-}
-
-void
 berth_store_close (BerthStore *store)
 {
   if (store == NULL)
@@ -585,8 +575,6 @@ berth_store_close (BerthStore *store)
   g_strfreev (store->conf_storage_opts);
   g_free (store->default_driver);
   g_free (store->default_rule);
-  if (store->caller_fds)
-    g_array_unref (store->caller_fds);
   g_free (store);
 }
 

@@ -73,21 +73,28 @@ mark_cloexec (int fd, void *data)
   return fcntl (fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF ? -1 : 0;
 }
 
-/* No /proc (a container without one): every number that may be open. A
- * descriptor above the current limit stays open when the limit is lowered,
- * so the bound is the hard limit, capped at 2^20, the kernel's default
- * nr_open (about a million fcntl calls: a fraction of a second). */
+/* No /proc (a container without one): @func for every number that may be
+ * open. A descriptor above the current limit stays open when the limit is
+ * lowered, so the bound is the hard limit, capped at 2^20, the kernel's
+ * default nr_open (about a million calls: a fraction of a second). @func
+ * must take EBADF for a number that is not open. */
 static int
-cloexec_by_number (int first)
+for_each_number (int first, ListedFdFunc func, void *data)
 {
   struct rlimit rl;
   if (getrlimit (RLIMIT_NOFILE, &rl) < 0)
     return -1;
   rlim_t last = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1U << 20) ? (1U << 20) : rl.rlim_max;
   for (rlim_t fd = first; fd < last; fd++)
-    if (fcntl ((int) fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
+    if (func ((int) fd, data) < 0)
       return -1;
   return 0;
+}
+
+static int
+cloexec_by_number (int first)
+{
+  return for_each_number (first, mark_cloexec, NULL);
 }
 
 int
@@ -110,34 +117,70 @@ berth_fd_cloexec_from (int first)
   return r;
 }
 
+/* The descriptors berth_fd_close_except keeps. */
+typedef struct {
+  const int *fds;
+  size_t n;
+} KeptFds;
+
 static int
-append_fd (int fd, void *data)
+is_kept (const KeptFds *k, int fd)
 {
-  g_array_append_val ((GArray *) data, fd);
+  for (size_t i = 0; i < k->n; i++)
+    if (k->fds[i] == fd)
+      return 1;
   return 0;
 }
 
-static gint
-compare_fds (gconstpointer a, gconstpointer b)
+/* The lowest kept descriptor >= @from, or -1. */
+static int
+next_kept (const KeptFds *k, int from)
 {
-  return *(const int *) a - *(const int *) b;
+  int next = -1;
+  for (size_t i = 0; i < k->n; i++)
+    if (k->fds[i] >= from && (next < 0 || k->fds[i] < next))
+      next = k->fds[i];
+  return next;
 }
 
-GArray *
-berth_fd_list_open (int first, GError **error)
+static int
+close_unless_kept (int fd, void *data)
 {
-  g_autoptr (GArray) fds = g_array_new (FALSE, FALSE, sizeof (int));
-  int dir = open ("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int r = dir < 0 ? -1 : for_each_listed_fd (dir, first, append_fd, fds);
-  int errsv = errno;
-  if (dir >= 0)
-    close (dir);
-  if (r < 0)
+  if (!is_kept (data, fd))
+    close (fd); /* EBADF (by number: not open) is what we want anyway */
+  return 0;
+}
+
+/* close_range over each gap between the kept descriptors. */
+static int
+close_gaps (int first, const KeptFds *k)
+{
+  for (int lo = first;;)
     {
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errsv), "list /proc/self/fd: %s",
-                   g_strerror (errsv));
-      return NULL;
+      int kept = next_kept (k, lo);
+      if (kept != lo
+          && syscall (SYS_close_range, (unsigned) lo, kept < 0 ? ~0U : (unsigned) kept - 1, 0) < 0)
+        return -1;
+      if (kept < 0)
+        return 0;
+      lo = kept + 1;
     }
-  g_array_sort (fds, compare_fds);
-  return g_steal_pointer (&fds);
+}
+
+int
+berth_fd_close_except (int first, const int *keep, size_t n_keep)
+{
+  KeptFds k = { keep, n_keep };
+  if (close_gaps (first, &k) == 0)
+    return 0;
+  /* ENOSYS before 5.9; EINVAL or EPERM where a seccomp filter refuses the
+   * call. Whatever the gaps closed so far, the walk closes the rest. */
+  int dir = open ("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    return for_each_number (first, close_unless_kept, &k);
+  int r = for_each_listed_fd (dir, first, close_unless_kept, &k);
+  int errsv = errno;
+  close (dir);
+  errno = errsv;
+  return r;
 }

@@ -133,10 +133,7 @@ task_new (int type, const char *name, GError **error)
 
 /* Run @dmt; on failure the errno of the ioctl is in *errsv and the error. */
 static gboolean
-task_run (DmTask *dmt, int *errsv, GError **error, const char *fmt, ...) G_GNUC_PRINTF (4, 5);
-
-static gboolean
-task_run (DmTask *dmt, int *errsv, GError **error, const char *fmt, ...)
+task_ioctl (DmTask *dmt, int *errsv, GError **error, const char *what)
 {
   if (dm_task_run (dmt))
     return TRUE;
@@ -145,11 +142,34 @@ task_run (DmTask *dmt, int *errsv, GError **error, const char *fmt, ...)
     e = EIO;
   if (errsv)
     *errsv = e;
+  return berth_fail_errno (error, e, "%s", what);
+}
+
+/* libdevmapper keeps /dev/mapper/control open after a task, in a static of
+ * its own. A container's monitor, a fork of the command that started it,
+ * closes every descriptor it does not know of (core/runtime/run.c), which
+ * would leave libdevmapper a number that is no longer its own when the
+ * monitor deactivates the device. So no task leaves it open: the next one
+ * opens it again. */
+static void
+release_control (void)
+{
+  dm_lib_release ();
+}
+
+static gboolean
+task_run (DmTask *dmt, int *errsv, GError **error, const char *fmt, ...) G_GNUC_PRINTF (4, 5);
+
+static gboolean
+task_run (DmTask *dmt, int *errsv, GError **error, const char *fmt, ...)
+{
   va_list ap;
   va_start (ap, fmt);
   g_autofree char *what = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  return berth_fail_errno (error, e, "%s", what);
+  gboolean ok = task_ioctl (dmt, errsv, error, what);
+  release_control ();
+  return ok;
 }
 
 /* Creating and removing devices makes or deletes their /dev/mapper nodes:
@@ -160,8 +180,11 @@ task_run_with_nodes (DmTask *dmt, int *errsv, GError **error, const char *what, 
   uint32_t cookie = 0;
   if (!dm_task_set_cookie (dmt, &cookie, 0))
     return berth_fail (error, BERTH_ERROR_FAILED, "%s %s: cannot set up udev sync", what, name);
-  gboolean ok = task_run (dmt, errsv, error, "%s %s", what, name);
+  g_autofree char *text = g_strdup_printf ("%s %s", what, name);
+  gboolean ok = task_ioctl (dmt, errsv, error, text);
+  /* the nodes first (udev's, or libdevmapper's own), then the release */
   dm_udev_wait (cookie);
+  release_control ();
   return ok;
 }
 

@@ -11,9 +11,11 @@ G_BEGIN_DECLS
  * and without /proc every number up to RLIMIT_NOFILE's hard limit. */
 int berth_fd_cloexec_from (int first);
 
-/* Not for after clone (it allocates): the descriptors >= @first this
- * process has open now, ascending, read from /proc/self/fd (the one it
- * opens to read them left out). */
-GArray *berth_fd_list_open (int first, GError **error);
+/* Close every descriptor >= @first but the @n_keep in @keep (any order;
+ * negative entries ignored): close_range over each gap between them (Linux
+ * 5.9+). Where close_range fails (ENOSYS before 5.9; EINVAL or EPERM from a
+ * seccomp filter), each fd listed in /proc/self/fd, and without /proc every
+ * number up to RLIMIT_NOFILE's hard limit. */
+int berth_fd_close_except (int first, const int *keep, size_t n_keep);
 
 G_END_DECLS

@@ -52,15 +52,28 @@ typedef struct {
   gboolean auto_remove; /* --rm: the monitor removes the container at exit */
 } BerthStartOptions;
 
+/* What a start hands on: the monitor (a child of the starting process),
+ * the first process's pid and, for an attached start, the descriptors
+ * berth_container_attach_wait uses (the exit pipe from the monitor and,
+ * with -t, the container's terminal). The handle owns them:
+ * berth_run_free closes whatever it still holds, so free it on every path
+ * (g_autoptr). It does not stop or reap the monitor, which lives on as
+ * long as the container. */
+typedef struct BerthRun BerthRun;
+void berth_run_free (BerthRun *run);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthRun, berth_run_free)
+
 /* Start the container's process under a new monitor process and return
- * once it runs (or failed to start: then the error, and nothing is left
- * running or mounted). Called with the store locked; returns with it
- * locked. With @attach, call berth_container_attach_wait next. */
-gboolean berth_container_start (BerthStore *store, BerthContainer *c,
-                                const BerthStartOptions *options, GError **error);
-/* For an attached start: unlock the store, relay signals and the terminal
- * size, wait for the monitor and return the container's exit code. */
-int berth_container_attach_wait (BerthStore *store, BerthContainer *c, GError **error);
+ * once it runs; NULL with @error when it failed to start (then nothing is
+ * left running or mounted). Called with the store locked; returns with it
+ * locked. A detached start's handle is only for freeing. */
+BerthRun *berth_container_start (BerthStore *store, BerthContainer *c,
+                                 const BerthStartOptions *options, GError **error);
+/* For a start with @attach: unlock the store, relay signals and the
+ * terminal size, wait for the monitor and return the container's exit
+ * code. @run stays the caller's to free; its descriptors are closed here.
+ * -1 with INVALID for a detached start's handle or one attached already. */
+int berth_container_attach_wait (BerthStore *store, BerthRun *run, GError **error);
 
 /* Wait (store unlocked meanwhile) until the container is not running;
  * its exit code, or -1 with @error. */

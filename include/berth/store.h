@@ -37,11 +37,6 @@ BerthStore *berth_store_open_reader (const char *root, const char *driver_overri
                                      GError **error);
 /* Does this handle hold the store lock now? */
 gboolean berth_store_is_locked (BerthStore *store);
-/* The descriptors (beyond stdio) the command inherited from its caller,
- * taken before it opened any of its own (@fds is referenced). A container's
- * monitor closes them, so `berth run -d ... 7>FILE` does not keep FILE open
- * for the container's life. */
-void berth_store_set_caller_fds (BerthStore *store, GArray *fds);
 
 /* A command about to make or drop layers, blobs, images or containers
  * marks the store (<root>/changing); the mark goes when it unlocks or
