@@ -5,8 +5,9 @@
  * - The tables (core/registry/family.c) are the only place outside drivers/
  *   that names a driver. `berth info`, the store (options, the drivers it
  *   opens), the host's default rule, berth-runc and the tests read them;
- *   adding a driver is its .c file, one entry here, Makefile.am (and
- *   configure.ac for a library), nothing else in core/ or cli/.
+ *   adding a driver is its .c file, its extern and entry in family.c,
+ *   Makefile.am (and configure.ac for a library), nothing else in core/
+ *   or cli/ (docs/architecture.md, "Adding a storage driver").
  * - Entries are const and filled with designated initializers; NULL or 0 is
  *   "none" / "not supported", as in the kernel's ops tables. Each table ends
  *   with an entry whose name is NULL.

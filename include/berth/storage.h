@@ -101,8 +101,9 @@ struct BerthStorage {
 const BerthStorageOps *const *berth_storage_drivers (void);
 const BerthStorageOps *berth_storage_driver_lookup (const char *name);
 
-/* Can driver @name run with its home under @store_root/storage/? Makes and
- * changes nothing: `berth info` asks it of drivers the store has not used.
+/* Can driver @name run with its home under @store_root/storage/? Leaves
+ * nothing behind (overlay's test mount is undone), opens nothing: `berth
+ * info` asks it of drivers the store has not used.
  * FALSE with the driver's one-line reason, its table entry's not_built
  * line, or that berth knows no such driver. */
 gboolean berth_storage_probe (const char *store_root, const char *name, GError **error);
