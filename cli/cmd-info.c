@@ -1,6 +1,7 @@
 #include "config.h"
 #include "cli.h"
 #include <berth/exec.h>
+#include <berth/family.h>
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <berth/host.h>
@@ -8,16 +9,6 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
-
-/* Drivers that exist in berth's design but were left out of this build
- * (configure found no library): listed so an operator sees why. */
-static const char *const optional[][2] = {
-  { "btrfs", "not built into this berth (configure found no libbtrfsutil)" },
-  { "devicemapper", "not built into this berth (configure found no libdevmapper)" },
-};
-static const char *const optional_exec[][2] = {
-  { "lxc", "not built into this berth (configure found no liblxc)" },
-};
 
 /* @pairs: alternating key, value strings from a driver's status op. */
 static void
@@ -52,13 +43,40 @@ add_entry (JsonBuilder *b, const char *name, GPtrArray *pairs, const char *reaso
   json_builder_end_object (b);
 }
 
+static GPtrArray *
+in_use_pair (const char *value)
+{
+  GPtrArray *pairs = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (pairs, g_strdup ("in use"));
+  g_ptr_array_add (pairs, g_strdup (value));
+  return pairs;
+}
+
+/* A storage driver of the table: one this store has used is opened for its
+ * status; one nobody used is only probed, so that info makes no home, pool
+ * or loop device for it. */
 static void
-add_driver (JsonBuilder *b, BerthStore *store, const BerthStorageOps *ops)
+add_driver (JsonBuilder *b, BerthStore *store, const BerthStorageFamily *f)
 {
   g_autoptr (GError) error = NULL;
-  BerthStorage *s = berth_store_driver (store, ops->name, &error);
-  g_autoptr (GPtrArray) pairs = s ? berth_storage_status (s) : NULL;
-  add_entry (b, ops->name, pairs, error ? error->message : NULL);
+  g_autoptr (GPtrArray) pairs = NULL;
+  if (f->ops == NULL)
+    g_set_error_literal (&error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND, f->not_built);
+  else if (berth_store_driver_used (store, f->name))
+    {
+      BerthStorage *s = berth_store_driver (store, f->name, &error);
+      if (s)
+        {
+          g_autoptr (GPtrArray) status = berth_storage_status (s);
+          pairs = in_use_pair ("yes");
+          g_ptr_array_extend_and_steal (pairs, g_steal_pointer (&status));
+        }
+    }
+  else if (berth_storage_probe (berth_store_root (store), f->name, &error))
+    pairs = in_use_pair ("no (only probed: nothing is made until a command uses it)");
+  else
+    g_prefix_error (&error, "storage driver %s: ", f->name);
+  add_entry (b, f->name, pairs, error ? error->message : NULL);
 }
 
 /* No berth_exec_status wrapper: only `berth info` asks, and a NULL op
@@ -83,11 +101,11 @@ add_exec_drivers (JsonBuilder *b)
 {
   json_builder_set_member_name (b, "exec_drivers");
   json_builder_begin_array (b);
-  for (const BerthExecOps *const *o = berth_exec_drivers (); *o; o++)
-    add_exec_driver (b, *o);
-  for (guint i = 0; i < G_N_ELEMENTS (optional_exec); i++)
-    if (berth_exec_driver_lookup (optional_exec[i][0], NULL) == NULL)
-      add_entry (b, optional_exec[i][0], NULL, optional_exec[i][1]);
+  for (const BerthExecFamily *f = berth_exec_families; f->name; f++)
+    if (f->ops)
+      add_exec_driver (b, f->ops);
+    else
+      add_entry (b, f->name, NULL, f->not_built);
   json_builder_end_array (b);
   const char *rule = NULL;
   json_builder_set_member_name (b, "default_exec_driver");
@@ -119,11 +137,8 @@ build_info (BerthStore *store)
   json_builder_add_string_value (b, dt_known ? (d_type ? "yes" : "no") : dt_error->message);
   json_builder_set_member_name (b, "storage_drivers");
   json_builder_begin_array (b);
-  for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
-    add_driver (b, store, *o);
-  for (guint i = 0; i < G_N_ELEMENTS (optional); i++)
-    if (berth_storage_driver_lookup (optional[i][0]) == NULL)
-      add_entry (b, optional[i][0], NULL, optional[i][1]);
+  for (const BerthStorageFamily *f = berth_storage_families; f->name; f++)
+    add_driver (b, store, f);
   json_builder_end_array (b);
   const char *rule = NULL;
   const char *def = berth_store_default_driver (store, &rule);

@@ -45,7 +45,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
 #define RUN_FLAG_ENTRIES(f)                                                                     \
   { "name", 0, 0, G_OPTION_ARG_STRING, &(f)->name, "Name the container", "NAME" },              \
   { "storage-driver", 's', 0, G_OPTION_ARG_STRING, &(f)->storage_driver, "Storage driver", "D" }, \
-  { "exec-driver", 0, 0, G_OPTION_ARG_STRING, &(f)->exec_driver, "Exec driver (native, lxc)", "D" }, \
+  { "exec-driver", 0, 0, G_OPTION_ARG_STRING, &(f)->exec_driver, "Exec driver (berth info lists them)", "D" }, \
   { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->env, "Set an environment variable", "K=V" }, \
   { "user", 'u', 0, G_OPTION_ARG_STRING, &(f)->user, "User and group", "U[:G]" },               \
   { "workdir", 'w', 0, G_OPTION_ARG_STRING, &(f)->workdir, "Working directory", "DIR" },        \

@@ -9,6 +9,7 @@
 #include "../drivers/storage/aufs.h"
 #include <berth/archive.h>
 #include <berth/error.h>
+#include <berth/family.h>
 #include <berth/storage.h>
 #include <archive.h>
 #include <archive_entry.h>
@@ -566,7 +567,7 @@ layout_open (Layout *l)
 {
   g_autoptr (GError) error = NULL;
   l->dir = tu_mkdtemp ("berth-aufs-layout");
-  l->s.ops = &berth_storage_aufs_ops;
+  l->s.ops = berth_storage_driver_lookup ("aufs");
   l->s.home = sub (l->dir, "aufs");
   g_assert_cmpint (g_mkdir_with_parents (l->s.home, 0700), ==, 0);
   l->s.priv = l->s.ops->init (l->s.home, NULL, &error);
@@ -778,11 +779,12 @@ test_unknown_option (void)
   g_autofree char *dir = tu_mkdtemp ("berth-aufs-opt");
   g_autoptr (GError) error = NULL;
   char *options[] = { "aufs.nosuch=1", NULL };
-  gpointer p = berth_storage_aufs_ops.init (dir, options, &error);
+  gpointer p = berth_storage_driver_lookup ("aufs")->init (dir, options, &error);
   g_assert_null (p);
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, "aufs.nosuch=1"));
-  g_assert_null (berth_storage_aufs_ops.option_prefix); /* the core refuses aufs.* itself */
+  /* none in its table entry: the store refuses aufs.* keys itself */
+  g_assert_null (berth_storage_family_lookup ("aufs")->option_prefix);
   tu_remove_tree (dir);
 }
 

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "testutil.h"
 #include <berth/error.h>
+#include <berth/family.h>
 #include <berth/runtime.h>
 #include <errno.h>
 #include <json-glib/json-glib.h>
@@ -90,33 +91,224 @@ count_entries (const char *dir)
   return n;
 }
 
+/* `berth info --format json`, parsed. */
+static JsonObject *
+info_json (Fixture *f, JsonParser *p)
+{
+  g_autofree char *json = NULL;
+  g_assert_cmpint (berth (f, &json, NULL, "info", "--format", "json", NULL), ==, 0);
+  g_assert_true (json_parser_load_from_data (p, json, -1, NULL));
+  return json_node_get_object (json_parser_get_root (p));
+}
+
+/* The entry of driver @name in info's array @member. */
+static JsonObject *
+info_driver (JsonObject *info, const char *member, const char *name)
+{
+  JsonArray *drivers = json_object_get_array_member (info, member);
+  for (guint i = 0; i < json_array_get_length (drivers); i++)
+    {
+      JsonObject *d = json_array_get_object_element (drivers, i);
+      if (g_strcmp0 (json_object_get_string_member (d, "name"), name) == 0)
+        return d;
+    }
+  g_assert_not_reached ();
+}
+
+/* The driver the storage table's default rule falls back to: the one that
+ * works on every host. */
+static const char *
+fallback_driver (void)
+{
+  for (const BerthStorageFamily *fam = berth_storage_families; fam->name; fam++)
+    if (fam->default_rule == BERTH_DEFAULT_FALLBACK)
+      return fam->name;
+  g_assert_not_reached ();
+}
+
+/* Every driver of the storage table, in its order, as available or with
+ * the reason: its not_built line, or its probe's on this host. */
 static void
 test_info (Fixture *f, gconstpointer data)
 {
-  g_autofree char *out = NULL;
-  g_assert_cmpint (berth (f, &out, NULL, "info", "--format", "json", NULL), ==, 0);
-  g_assert_nonnull (strstr (out, "\"vfs\""));
   g_autofree char *text = NULL;
   g_assert_cmpint (berth (f, &text, NULL, "info", NULL), ==, 0);
   g_test_message ("%s", text);
-  g_assert_nonnull (strstr (text, "vfs           available"));
+  g_autoptr (JsonParser) p = json_parser_new ();
+  JsonObject *info = info_json (f, p);
+  guint n = 0;
+  while (berth_storage_families[n].name)
+    n++;
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (info, "storage_drivers")),
+                    ==, n);
+  const char *at = strstr (text, "\nStorage drivers:\n");
+  g_assert_nonnull (at);
+  for (const BerthStorageFamily *fam = berth_storage_families; fam->name; fam++)
+    {
+      JsonObject *d = info_driver (info, "storage_drivers", fam->name);
+      g_autofree char *line = NULL;
+      if (json_object_get_boolean_member (d, "available"))
+        line = g_strdup_printf ("\n  %-13s available\n", fam->name);
+      else
+        {
+          const char *reason = json_object_get_string_member (d, "reason");
+          if (fam->ops)
+            g_assert_true (g_str_has_prefix (reason, "storage driver "));
+          else
+            g_assert_cmpstr (reason, ==, fam->not_built);
+          line = g_strdup_printf ("\n  %-13s unavailable: %s\n", fam->name, reason);
+        }
+      /* in the table's order */
+      at = strstr (at, line);
+      g_assert_nonnull (at);
+    }
+  g_autofree char *fallback = g_strdup_printf ("\n  %-13s available\n", fallback_driver ());
+  g_assert_nonnull (strstr (text, fallback));
   g_assert_nonnull (strstr (text, "Default storage driver:"));
-  if (strstr (text, "devicemapper  available") == NULL)
-    g_assert_nonnull (strstr (text, "devicemapper  unavailable: storage driver devicemapper: "
-                                    "kernel has no device-mapper"));
-  if (strstr (text, "aufs          available") == NULL)
-    g_assert_nonnull (strstr (text, "aufs          unavailable: storage driver aufs: "
-                                    "kernel has no aufs"));
 
-  /* Storage options are checked before anything runs. */
-  g_autofree char *err = NULL;
-  g_assert_cmpint (berth (f, NULL, &err, "--storage-opt", "size=10G", "info", NULL), ==, 1);
-  tu_assert_one_line_error (err, "storage option 'size=10G' is for no storage driver");
-  g_clear_pointer (&err, g_free);
-  g_assert_cmpint (berth (f, NULL, &err, "--storage-opt", "dm.basesize", "info", NULL), ==, 1);
-  tu_assert_one_line_error (err, "storage option 'dm.basesize' is not KEY=VALUE");
-  g_clear_pointer (&out, g_free);
-  g_assert_cmpint (berth (f, &out, NULL, "--storage-opt=dm.basesize=20G", "info", NULL), ==, 0);
+  /* Storage options are checked against the table's prefixes before
+   * anything runs; one for a driver this build left out says so. */
+  g_autofree char *none = NULL;
+  g_assert_cmpint (berth (f, NULL, &none, "--storage-opt", "size=10G", "info", NULL), ==, 1);
+  tu_assert_one_line_error (none, "storage option 'size=10G' is for no storage driver");
+  for (const BerthStorageFamily *fam = berth_storage_families; fam->name; fam++)
+    {
+      if (fam->option_prefix == NULL)
+        continue;
+      g_autofree char *taken = g_strdup_printf ("%s takes %s*", fam->name, fam->option_prefix);
+      g_assert_nonnull (strstr (none, taken));
+      g_autofree char *key = g_strconcat (fam->option_prefix, "size", NULL);
+      g_autofree char *option = g_strconcat (key, "=20G", NULL);
+      g_autofree char *err = NULL;
+      g_assert_cmpint (berth (f, NULL, &err, "--storage-opt", key, "info", NULL), ==, 1);
+      tu_assert_one_line_error (err, "is not KEY=VALUE");
+      g_clear_pointer (&err, g_free);
+      /* info opens no driver the store has not used: the key is not read */
+      int rc = berth (f, NULL, &err, "--storage-opt", option, "info", NULL);
+      if (fam->ops)
+        g_assert_cmpint (rc, ==, 0);
+      else
+        {
+          g_assert_cmpint (rc, ==, 1);
+          tu_assert_one_line_error (err, fam->not_built);
+        }
+    }
+}
+
+/* The loop devices backed by a file at or below @dir, one "loopN FILE" line
+ * each, sorted. Only those below the test's own directory: other jobs on
+ * the host may attach and detach loop devices meanwhile. */
+static char *
+loops_backed_below (const char *dir)
+{
+  g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GDir) d = g_dir_open ("/sys/block", 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    {
+      g_autofree char *path = g_build_filename ("/sys/block", name, "loop", "backing_file", NULL);
+      g_autofree char *file = NULL;
+      if (g_str_has_prefix (name, "loop") && g_file_get_contents (path, &file, NULL, NULL)
+          && g_str_has_prefix (g_strstrip (file), dir))
+        g_ptr_array_add (lines, g_strdup_printf ("%s %s", name, file));
+    }
+  g_ptr_array_sort (lines, (GCompareFunc) g_strcmp0);
+  g_ptr_array_add (lines, NULL);
+  return g_strjoinv ("\n", (char **) lines->pdata);
+}
+
+/* The names in the store's directory @path, sorted, space-separated. */
+static char *
+store_names (Fixture *f, const char *path)
+{
+  g_autofree char *dir = g_build_filename (f->root, path, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+/* After info, garbage collection and the sweep of an Incomplete container:
+ * a home and marker directory for @used alone (NULL: none), no loop device
+ * on a file of the store, no mount in it, and info saying which drivers are
+ * in use. */
+static void
+assert_only_used (Fixture *f, const char *used)
+{
+  g_autofree char *homes = store_names (f, "storage");
+  g_autofree char *marks = store_names (f, "layers");
+  g_assert_cmpstr (homes, ==, used ? used : "");
+  g_assert_cmpstr (marks, ==, used ? used : "");
+  g_autofree char *loops = loops_backed_below (f->dir);
+  g_assert_cmpstr (loops, ==, "");
+  g_assert_false (tu_mounted_below (f->dir));
+  g_autoptr (JsonParser) p = json_parser_new ();
+  JsonObject *info = info_json (f, p);
+  for (const BerthStorageFamily *fam = berth_storage_families; fam->name; fam++)
+    {
+      JsonObject *d = info_driver (info, "storage_drivers", fam->name);
+      if (!json_object_get_boolean_member (d, "available"))
+        continue;
+      const char *in_use = json_object_get_string_member (json_object_get_object_member (d, "status"),
+                                                          "in use");
+      g_assert_cmpstr (in_use, ==, g_strcmp0 (fam->name, used) == 0 ? "yes"
+                       : "no (only probed: nothing is made until a command uses it)");
+    }
+  g_autofree char *again = store_names (f, "storage");
+  g_assert_cmpstr (again, ==, used ? used : "");
+}
+
+/* Status without side effects (issue 16): `berth info` and garbage
+ * collection set up no driver nobody uses: no home under <root>/storage/,
+ * no loop device (devicemapper's loop-lvm pool), no mount. */
+static void
+test_status_side_effects (Fixture *f, gconstpointer data)
+{
+  g_autofree char *loops_before = loops_backed_below (f->dir);
+  g_assert_cmpstr (loops_before, ==, "");
+  g_autofree char *text = NULL;
+  g_assert_cmpint (berth (f, &text, NULL, "info", NULL), ==, 0);
+  g_test_message ("%s", text);
+  g_autoptr (JsonParser) p = json_parser_new ();
+  JsonObject *info = info_json (f, p);
+  const BerthStorageFamily *dm = NULL;
+  for (const BerthStorageFamily *fam = berth_storage_families; fam->name; fam++)
+    {
+      JsonObject *d = info_driver (info, "storage_drivers", fam->name);
+      gboolean available = json_object_get_boolean_member (d, "available");
+      g_test_message ("%s: %s", fam->name, available ? "available, checked"
+                      : json_object_get_string_member (d, "reason"));
+      if (fam->option_prefix && !available)
+        dm = fam; /* the one that builds a pool */
+    }
+  if (dm)
+    g_test_message ("%s cannot run here, so no pool could be made; the other drivers are "
+                    "checked", dm->name);
+  assert_only_used (f, NULL);
+
+  /* Collection (rmi, and recovery from a change mark) with an Incomplete
+   * container to sweep: only the driver the image was imported into. */
+  const char *used = fallback_driver ();
+  g_autofree char *src = scratch_tree (f, "rootfs", "etc/motd", "welcome\n");
+  g_autofree char *tar = make_tar (f, "rootfs.tar", src);
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", used, "import", tar, "plain:1", NULL),
+                   ==, 0);
+  g_autofree char *incomplete = g_build_filename (f->root, "containers",
+                                                  "0123456789abcdef0123456789abcdef"
+                                                  "0123456789abcdef0123456789abcdef", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (incomplete, 0700), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rmi", "plain:1", NULL), ==, 0);
+  g_assert_false (g_file_test (incomplete, G_FILE_TEST_EXISTS));
+  assert_only_used (f, used);
+  g_autofree char *mark = g_build_filename (f->root, "changing", NULL);
+  tu_write_file (mark, "", 0600);
+  g_assert_cmpint (berth (f, NULL, NULL, "images", NULL), ==, 0);
+  g_assert_false (g_file_test (mark, G_FILE_TEST_EXISTS));
+  assert_only_used (f, used);
 }
 
 /* The text block of exec driver @name: its "available" or "unavailable:"
@@ -184,13 +376,11 @@ check_exec_driver (JsonObject *d, const char *text, const char *cgroup_layout)
 static void
 test_info_exec_drivers (Fixture *f, gconstpointer data)
 {
-  g_autofree char *text = NULL, *json = NULL;
+  g_autofree char *text = NULL;
   g_assert_cmpint (berth (f, &text, NULL, "info", NULL), ==, 0);
-  g_assert_cmpint (berth (f, &json, NULL, "info", "--format", "json", NULL), ==, 0);
   g_test_message ("%s", text);
   g_autoptr (JsonParser) p = json_parser_new ();
-  g_assert_true (json_parser_load_from_data (p, json, -1, NULL));
-  JsonObject *o = json_node_get_object (json_parser_get_root (p));
+  JsonObject *o = info_json (f, p);
   JsonArray *execs = json_object_get_array_member (o, "exec_drivers");
   g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < json_array_get_length (execs); i++)
@@ -199,11 +389,19 @@ test_info_exec_drivers (Fixture *f, gconstpointer data)
       g_hash_table_add (seen, (gpointer) json_object_get_string_member (d, "name"));
       check_exec_driver (d, text, json_object_get_string_member (o, "cgroup_layout"));
     }
-  g_assert_true (g_hash_table_contains (seen, "native"));
-  g_assert_true (g_hash_table_contains (seen, "lxc"));
+  guint n = 0;
+  for (const BerthExecFamily *fam = berth_exec_families; fam->name; fam++, n++)
+    {
+      g_assert_true (g_hash_table_contains (seen, fam->name));
+      if (fam->ops == NULL)
+        g_assert_cmpstr (json_object_get_string_member (info_driver (o, "exec_drivers", fam->name),
+                                                        "reason"), ==, fam->not_built);
+    }
   g_assert_cmpuint (g_hash_table_size (seen), ==, json_array_get_length (execs));
-  g_assert_cmpstr (json_object_get_string_member (o, "default_exec_driver"), ==, "native");
-  g_autofree char *def = g_strdup_printf ("\nDefault exec driver: native (%s)\n",
+  g_assert_cmpuint (g_hash_table_size (seen), ==, n);
+  const char *def_name = berth_exec_family_for (BERTH_EXEC_DEFAULT)->name;
+  g_assert_cmpstr (json_object_get_string_member (o, "default_exec_driver"), ==, def_name);
+  g_autofree char *def = g_strdup_printf ("\nDefault exec driver: %s (%s)\n", def_name,
                                           json_object_get_string_member (o, "default_exec_rule"));
   g_assert_nonnull (strstr (text, def));
 }
@@ -321,22 +519,41 @@ test_config_file (Fixture *f, gconstpointer data)
 static void
 test_recorded_driver_unusable (Fixture *f, gconstpointer data)
 {
-  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", "vfs", "image", "bootstrap",
+  const char *works = fallback_driver ();
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", works, "image", "bootstrap",
                           "busybox", NULL), ==, 0);
+  /* One of the table's drivers that cannot run on this store (btrfs on
+   * anything but btrfs, a driver the kernel or this build lacks). */
+  const char *unusable = NULL;
+  for (const BerthStorageFamily *fam = berth_storage_families; fam->name && !unusable; fam++)
+    if (!berth_storage_probe (f->root, fam->name, NULL))
+      unusable = fam->name;
+  if (unusable == NULL)
+    return g_test_skip ("every storage driver runs on this store");
   g_autofree char *recorded = g_build_filename (f->root, "driver", NULL);
-  tu_write_file (recorded, "btrfs\n", 0600);
+  g_autofree char *line = g_strdup_printf ("%s\n", unusable);
+  tu_write_file (recorded, line, 0600);
   g_autofree char *err = NULL;
   g_assert_cmpint (berth (f, NULL, &err, "create", "busybox", NULL), ==, 1);
-  tu_assert_one_line_error (err, "storage driver btrfs: store ");
-  g_assert_nonnull (strstr (err, "not btrfs (the store's default driver; pass --storage-driver"));
-  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", "vfs", "create", "busybox", NULL), ==, 0);
+  g_autofree char *prefix = g_strdup_printf ("storage driver %s: ", unusable);
+  tu_assert_one_line_error (err, prefix);
+  g_assert_nonnull (strstr (err, " (the store's default driver; pass --storage-driver"));
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", works, "create", "busybox", NULL), ==, 0);
+}
+
+/* A driver whose store must be on btrfs (its table entry's store_fs): the
+ * test puts the store on a loop-mounted btrfs. */
+static gboolean
+needs_btrfs (const char *driver)
+{
+  return g_strcmp0 (berth_storage_family_lookup (driver)->store_fs, "btrfs") == 0;
 }
 
 static void
 test_bootstrap_create_diff_commit (Fixture *f, gconstpointer data)
 {
   const char *driver = data;
-  if (g_strcmp0 (driver, "btrfs") != 0)
+  if (!needs_btrfs (driver))
     {
       storage_scenario (f, driver);
       return;
@@ -350,11 +567,14 @@ test_bootstrap_create_diff_commit (Fixture *f, gconstpointer data)
     }
   g_free (f->root);
   f->root = g_build_filename (mnt, "store", NULL);
-  /* On btrfs, info offers btrfs and picks it by the host rule. */
+  /* On btrfs, info offers the driver and picks it by the host rule. */
   g_autofree char *info = NULL;
   g_assert_cmpint (berth (f, &info, NULL, "info", NULL), ==, 0);
-  g_assert_nonnull (strstr (info, "btrfs         available"));
-  g_assert_nonnull (strstr (info, "Default storage driver: btrfs (the store"));
+  g_autofree char *line = g_strdup_printf ("\n  %-13s available\n", driver);
+  g_autofree char *rule = g_strdup_printf ("Default storage driver: %s (the store", driver);
+  g_assert_nonnull (strstr (info, line));
+  if (berth_storage_family_lookup (driver)->default_rule == BERTH_DEFAULT_ON_FS)
+    g_assert_nonnull (strstr (info, rule));
   storage_scenario (f, driver);
   tu_btrfs_umount (mnt);
 }
@@ -2064,7 +2284,7 @@ killed_store_setup (Fixture *f, const char *driver, char **mnt)
   if (g_find_program_in_path ("strace") == NULL)
     return g_test_skip ("strace is not installed: it injects the kill"), FALSE;
   g_autoptr (GError) error = NULL;
-  if (g_strcmp0 (driver, "btrfs") == 0)
+  if (needs_btrfs (driver))
     {
       *mnt = g_build_filename (f->dir, "btrfs", NULL);
       if (!tu_btrfs_mount (f->dir, *mnt, &error))
@@ -2273,14 +2493,20 @@ main (int argc, char **argv)
   g_test_add ("/cli/info", Fixture, NULL, fixture_setup, test_info, fixture_teardown);
   g_test_add ("/cli/info-exec-drivers", Fixture, NULL, fixture_setup, test_info_exec_drivers,
               fixture_teardown);
-  static const char *const drivers[] = { "vfs", "overlay", "btrfs", "aufs", "devicemapper" };
-  for (guint i = 0; i < G_N_ELEMENTS (drivers); i++)
+  g_test_add ("/cli/status-side-effects", Fixture, NULL, fixture_setup, test_status_side_effects,
+              fixture_teardown);
+  /* Every driver of the storage table; one this build or host lacks skips
+   * with the reason. */
+  for (const BerthStorageFamily *fam = berth_storage_families; fam->name; fam++)
     {
-      g_autofree char *name = g_strdup_printf ("/cli/%s/bootstrap-create-diff-commit", drivers[i]);
-      g_test_add (name, Fixture, drivers[i], fixture_setup, test_bootstrap_create_diff_commit,
+      g_autofree char *name = g_strdup_printf ("/cli/%s/bootstrap-create-diff-commit", fam->name);
+      g_test_add (name, Fixture, fam->name, fixture_setup, test_bootstrap_create_diff_commit,
                   fixture_teardown);
     }
-  for (guint i = 0; i < 3; i++)
+  /* The kills are injected by strace at every step: the drivers this
+   * project's CI hosts run, not every one. */
+  static const char *const drivers[] = { "vfs", "overlay", "btrfs" };
+  for (guint i = 0; i < G_N_ELEMENTS (drivers); i++)
     {
       g_autofree char *name = g_strdup_printf ("/cli/%s/killed-holders", drivers[i]);
       g_test_add (name, Fixture, drivers[i], fixture_setup, test_killed_holders, fixture_teardown);

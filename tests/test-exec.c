@@ -4,6 +4,7 @@
 #include "config.h"
 #include "testutil.h"
 #include <berth/exec.h>
+#include <berth/family.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,7 @@
 
 typedef struct {
   const char *driver;       /* storage driver */
-  const char *exec_driver;  /* "native" or "lxc" */
+  const char *exec_driver;  /* one of the exec table's */
 } Params;
 
 typedef struct {
@@ -35,15 +36,17 @@ fixture_setup (Fixture *f, gconstpointer data)
   {
     g_autoptr (GError) error = NULL;
     const BerthExecOps *ops = berth_exec_driver_lookup (f->params->exec_driver, &error);
-    if (ops == NULL || !berth_exec_probe (ops, &error))
+    if (ops && !berth_exec_probe (ops, &error))
+      g_prefix_error (&error, "exec driver %s: ", f->params->exec_driver);
+    if (error)
       {
-        g_test_skip_printf ("exec driver %s: %s", f->params->exec_driver, error->message);
+        g_test_skip (error->message); /* the lookup's error names the driver */
         f->skipped = TRUE;
         return;
       }
   }
   f->root = g_build_filename (f->dir, "store", NULL);
-  if (g_strcmp0 (f->params->driver, "btrfs") == 0)
+  if (g_strcmp0 (berth_storage_family_lookup (f->params->driver)->store_fs, "btrfs") == 0)
     {
       g_autoptr (GError) error = NULL;
       f->btrfs = g_build_filename (f->dir, "btrfs", NULL);
@@ -846,12 +849,31 @@ test_rm_leaves_nothing (Fixture *f, gconstpointer data)
   g_assert_null (strstr (mountinfo, f->root));
 }
 
-/* Every case on every storage driver with the native exec driver
- * (/exec/<storage>/<case>), and on overlay with lxc (/exec/lxc/<case>: the
- * exec driver, not the storage, is what lxc varies). */
-static const Params drivers[] = {
-  { "overlay", "native" }, { "vfs", "native" }, { "btrfs", "native" }, { "overlay", "lxc" },
-};
+/* Every case with the default exec driver on the storage drivers CI hosts
+ * run (/exec/<storage>/<case>), and with every other exec driver of the
+ * table on overlay (/exec/<exec driver>/<case>: the exec driver, not the
+ * storage, is what it varies). */
+static GPtrArray *
+driver_matrix (void)
+{
+  static const char *const storage[] = { "overlay", "vfs", "btrfs" };
+  GPtrArray *matrix = g_ptr_array_new ();
+  const char *def = berth_exec_family_for (BERTH_EXEC_DEFAULT)->name;
+  for (guint i = 0; i < G_N_ELEMENTS (storage); i++)
+    {
+      Params *p = g_new0 (Params, 1);
+      *p = (Params) { storage[i], def };
+      g_ptr_array_add (matrix, p);
+    }
+  for (const BerthExecFamily *fam = berth_exec_families; fam->name; fam++)
+    if (strcmp (fam->name, def) != 0)
+      {
+        Params *p = g_new0 (Params, 1);
+        *p = (Params) { storage[0], fam->name };
+        g_ptr_array_add (matrix, p);
+      }
+  return matrix;
+}
 
 typedef void (*TestFunc) (Fixture *, gconstpointer);
 
@@ -890,14 +912,17 @@ main (int argc, char **argv)
     { "create-start", test_create_start },
     { "rm-leaves-nothing", test_rm_leaves_nothing },
   };
-  for (guint d = 0; d < G_N_ELEMENTS (drivers); d++)
+  GPtrArray *drivers = driver_matrix (); /* lives as long as the tests */
+  const char *def = berth_exec_family_for (BERTH_EXEC_DEFAULT)->name;
+  for (guint d = 0; d < drivers->len; d++)
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
       {
+        const Params *p = drivers->pdata[d];
         g_autofree char *path
-            = strcmp (drivers[d].exec_driver, "native") == 0
-                  ? g_strdup_printf ("/exec/%s/%s", drivers[d].driver, cases[i].name)
-                  : g_strdup_printf ("/exec/%s/%s", drivers[d].exec_driver, cases[i].name);
-        g_test_add (path, Fixture, &drivers[d], fixture_setup, cases[i].func, fixture_teardown);
+            = strcmp (p->exec_driver, def) == 0
+                  ? g_strdup_printf ("/exec/%s/%s", p->driver, cases[i].name)
+                  : g_strdup_printf ("/exec/%s/%s", p->exec_driver, cases[i].name);
+        g_test_add (path, Fixture, p, fixture_setup, cases[i].func, fixture_teardown);
       }
   return g_test_run ();
 }

@@ -9,6 +9,7 @@
 #include "testutil.h"
 #include <berth/archive.h>
 #include <berth/error.h>
+#include <berth/family.h>
 #include <berth/storage.h>
 #include <archive.h>
 #include <archive_entry.h>
@@ -1456,10 +1457,12 @@ remove_dm_leftovers (const char *driver)
 
 /* ---- running a case ---- */
 
+/* A driver whose store must be on btrfs (its table entry's store_fs): the
+ * case's store goes on a loop-mounted btrfs. */
 static gboolean
 is_btrfs (const char *driver)
 {
-  return g_str_equal (driver, "btrfs");
+  return g_strcmp0 (berth_storage_family_lookup (driver)->store_fs, "btrfs") == 0;
 }
 
 static void
@@ -1590,6 +1593,88 @@ static const struct {
   { "bad-pool", case_dm_bad_pool, FALSE, "devicemapper", FALSE },
 };
 
+/* ---- the driver tables' contract (include/berth/family.h) ---- */
+
+static void
+test_storage_table (void)
+{
+  const BerthStorageOps *const *built = berth_storage_drivers ();
+  guint n_built = 0, n_fallback = 0;
+  gboolean after_fallback = FALSE;
+  for (const BerthStorageFamily *f = berth_storage_families; f->name; f++)
+    {
+      g_test_message ("%s: %s", f->name, f->ops ? "built" : f->not_built);
+      g_assert_cmpstr (f->name, !=, "");
+      g_assert_true (berth_storage_family_lookup (f->name) == f); /* names are unique */
+      /* A driver left out says why, naming what configure looked for. */
+      g_assert_true (f->ops || f->not_built);
+      if (f->library)
+        g_assert_nonnull (strstr (f->not_built, f->library));
+      if (f->option_prefix)
+        {
+          g_assert_true (g_str_has_suffix (f->option_prefix, "."));
+          g_assert_true (berth_storage_family_for_option (f->option_prefix) == f);
+        }
+      g_assert_true (f->default_rule != BERTH_DEFAULT_ON_FS || f->store_fs);
+      /* Nothing after the fallback would ever be tried. */
+      g_assert_true (!after_fallback || f->default_rule == BERTH_DEFAULT_NEVER);
+      if (f->default_rule == BERTH_DEFAULT_FALLBACK)
+        {
+          g_assert_nonnull (f->ops);
+          g_assert_null (f->store_fs);
+          after_fallback = TRUE;
+          n_fallback++;
+        }
+      if (f->ops == NULL)
+        continue;
+      /* The registry lists the built ones in the table's order. */
+      g_assert_true (built[n_built++] == f->ops);
+      g_assert_cmpstr (f->ops->name, ==, f->name);
+      g_assert_true (f->ops->probe && f->ops->init && f->ops->cleanup && f->ops->create
+                     && f->ops->remove && f->ops->get && f->ops->put && f->ops->exists);
+      g_assert_true (berth_storage_driver_lookup (f->name) == f->ops);
+    }
+  g_assert_null (built[n_built]);
+  g_assert_cmpuint (n_fallback, ==, 1);
+  g_assert_null (berth_storage_family_lookup ("no-such-driver"));
+}
+
+static void
+test_exec_table (void)
+{
+  const BerthExecOps *const *built = berth_exec_drivers ();
+  guint n_built = 0, n_default = 0, n_bundles = 0;
+  for (const BerthExecFamily *f = berth_exec_families; f->name; f++)
+    {
+      g_test_message ("%s: %s", f->name, f->ops ? "built" : f->not_built);
+      g_assert_true (berth_exec_family_lookup (f->name) == f);
+      g_assert_true (f->ops || f->not_built);
+      if (f->library)
+        g_assert_nonnull (strstr (f->not_built, f->library));
+      n_default += !!(f->roles & BERTH_EXEC_DEFAULT);
+      n_bundles += !!(f->roles & BERTH_EXEC_BUNDLES);
+      g_assert_true (f->ops || f->roles == 0);
+      if (f->ops == NULL)
+        {
+          g_autoptr (GError) error = NULL;
+          g_assert_null (berth_exec_driver_lookup (f->name, &error));
+          g_assert_nonnull (strstr (error->message, f->not_built));
+          continue;
+        }
+      g_assert_true (built[n_built++] == f->ops);
+      g_assert_cmpstr (f->ops->name, ==, f->name);
+      g_assert_true (berth_exec_driver_lookup (f->name, NULL) == f->ops);
+    }
+  g_assert_null (built[n_built]);
+  g_assert_cmpuint (n_default, ==, 1);
+  g_assert_cmpuint (n_bundles, ==, 1);
+  g_assert_true (berth_exec_family_for (BERTH_EXEC_DEFAULT)->roles & BERTH_EXEC_DEFAULT);
+  g_assert_true (berth_exec_family_for (BERTH_EXEC_BUNDLES)->roles & BERTH_EXEC_BUNDLES);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (berth_exec_driver_lookup ("no-such-driver", &error));
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1597,6 +1682,8 @@ main (int argc, char **argv)
   /* In the parent, a failed case is a failed test, not the end of the suite. */
   if (!g_test_subprocess ())
     g_test_set_nonfatal_assertions ();
+  g_test_add_func ("/family/storage-table", test_storage_table);
+  g_test_add_func ("/family/exec-table", test_exec_table);
   for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
     for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
       {

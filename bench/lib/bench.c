@@ -8,6 +8,7 @@
 #include <berth/bench.h>
 #include <berth/error.h>
 #include <berth/exec.h>
+#include <berth/family.h>
 #include <berth/fsutil.h>
 #include <berth/host.h>
 #include <berth/json.h>
@@ -354,8 +355,11 @@ open_storage (Bench *bench, const char *name)
   b->name = g_strdup (name);
   b->root = g_build_filename (bench->tmp, name, NULL);
   g_autoptr (GError) error = NULL;
-  if (strcmp (name, "btrfs") == 0 && bench->o->btrfs_loop_size > 0
-      && berth_storage_driver_lookup ("btrfs") && !setup_btrfs_loop (bench, b, &error))
+  /* --btrfs-loop serves a driver whose store must be on btrfs (its table
+   * entry's store_fs). */
+  const BerthStorageFamily *fam = berth_storage_family_lookup (name);
+  gboolean on_btrfs = fam && fam->ops && g_strcmp0 (fam->store_fs, "btrfs") == 0;
+  if (on_btrfs && bench->o->btrfs_loop_size > 0 && !setup_btrfs_loop (bench, b, &error))
     {
       b->reason = g_strdup_printf ("--btrfs-loop: %s", error->message);
       return b;
@@ -364,7 +368,7 @@ open_storage (Bench *bench, const char *name)
       || (b->store = berth_store_open (b->root, name, &error)) == NULL
       || berth_store_driver (b->store, name, &error) == NULL)
     {
-      gboolean hint = strcmp (name, "btrfs") == 0 && bench->o->btrfs_loop_size == 0
+      gboolean hint = on_btrfs && bench->o->btrfs_loop_size == 0
                       && error->code == BERTH_ERROR_BACKING_FS;
       b->reason = g_strdup_printf ("%s%s", error->message, hint ? " (give --btrfs-loop SIZE)" : "");
       g_clear_pointer (&b->store, berth_store_close);

@@ -1,35 +1,23 @@
-/* The exec-driver registry and the wrappers the core calls. A NULL op is
- * "not supported by this driver", reported with the driver's name. */
+/* The exec-driver lookup and the wrappers the core calls; the drivers are
+ * listed in core/registry/family.c. A NULL op is "not supported by this
+ * driver", reported with the driver's name. */
 #include "config.h"
 #include <berth/exec.h>
+#include <berth/family.h>
 #include <berth/error.h>
-
-extern const BerthExecOps berth_exec_native_ops;
-#ifdef HAVE_LXC
-extern const BerthExecOps berth_exec_lxc_ops;
-#endif
-
-static const BerthExecOps *const registry[] = {
-  &berth_exec_native_ops,
-#ifdef HAVE_LXC
-  &berth_exec_lxc_ops,
-#endif
-  NULL,
-};
-
-const BerthExecOps *const *
-berth_exec_drivers (void)
-{
-  return registry;
-}
 
 const BerthExecOps *
 berth_exec_driver_lookup (const char *name, GError **error)
 {
-  for (const BerthExecOps *const *o = registry; *o; o++)
-    if (g_strcmp0 ((*o)->name, name) == 0)
-      return *o;
-  berth_fail (error, BERTH_ERROR_NOT_FOUND, "exec driver '%s': not built into this berth", name);
+  const BerthExecFamily *f = berth_exec_family_lookup (name);
+  if (f && f->ops)
+    return f->ops;
+  if (f)
+    return berth_fail (error, BERTH_ERROR_NOT_FOUND, "exec driver %s: %s", name, f->not_built),
+           NULL;
+  g_autofree char *known = berth_exec_family_names ();
+  berth_fail (error, BERTH_ERROR_NOT_FOUND, "exec driver '%s': berth has no such driver (it knows %s)",
+              name, known);
   return NULL;
 }
 

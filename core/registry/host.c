@@ -2,6 +2,7 @@
 #include <berth/host.h>
 #include <berth/error.h>
 #include <berth/exec.h>
+#include <berth/family.h>
 #include <berth/storage.h>
 #include <berth/fsutil.h>
 #include <errno.h>
@@ -216,12 +217,12 @@ berth_host_userns_status (GPtrArray *pairs)
                                "owners", error->message));
 }
 
-/* core/store/container.c takes the first registered driver when none is named. */
+/* core/runtime/create.c takes the same one when none is named. */
 const char *
 berth_host_default_exec_driver (const char **rule)
 {
   *rule = "built in; --exec-driver on create or run picks another";
-  return berth_exec_drivers ()[0]->name;
+  return berth_exec_family_for (BERTH_EXEC_DEFAULT)->name;
 }
 
 char *
@@ -247,50 +248,49 @@ berth_host_existing_ancestor (const char *path)
   return g_steal_pointer (&p);
 }
 
-static gboolean
-driver_works (const char *root, const char *name, char **reason)
-{
-  const BerthStorageOps *ops = berth_storage_driver_lookup (name);
-  if (ops == NULL)
-    {
-      *reason = g_strdup_printf ("%s is not built into this berth", name);
-      return FALSE;
-    }
-  g_autofree char *home = g_build_filename (root, "storage", name, NULL);
-  g_autoptr (GError) error = NULL;
-  if (!ops->probe (home, &error))
-    {
-      *reason = g_strdup (error->message);
-      return FALSE;
-    }
-  return TRUE;
-}
-
+/* The storage table's default rules, tried in its order. */
 const char *
 berth_host_pick_driver (const char *root, char **rule)
 {
   g_autofree char *at = berth_host_existing_ancestor (root);
-  g_autofree char *why_not = NULL;
-  if (strcmp (berth_fs_type_name (at), "btrfs") == 0 && driver_works (root, "btrfs", &why_not))
+  const char *fs = berth_fs_type_name (at);
+  /* "overlay does not work here (why), nor aufs (why)" */
+  g_autoptr (GString) not_here = g_string_new (NULL);
+  for (const BerthStorageFamily *f = berth_storage_families; f->name; f++)
     {
-      *rule = g_strdup_printf ("the store %s is on btrfs", root);
-      return "btrfs";
+      g_autoptr (GError) error = NULL;
+      switch (f->default_rule)
+        {
+        case BERTH_DEFAULT_NEVER:
+          break;
+        case BERTH_DEFAULT_ON_FS:
+          if (strcmp (fs, f->store_fs) == 0 && berth_storage_probe (root, f->name, NULL))
+            {
+              *rule = g_strdup_printf ("the store %s is on %s", root, fs);
+              return f->name;
+            }
+          break;
+        case BERTH_DEFAULT_IF_WORKS:
+          if (berth_storage_probe (root, f->name, &error))
+            {
+              *rule = not_here->len
+                          ? g_strdup_printf ("%s, %s does", not_here->str, f->name)
+                          : g_strdup_printf ("the store %s is on %s, where %s works", root, fs,
+                                             f->name);
+              return f->name;
+            }
+          g_string_append_printf (not_here, not_here->len ? ", nor %s (%s)"
+                                                          : "%s does not work here (%s)",
+                                  f->name, error->message);
+          break;
+        case BERTH_DEFAULT_FALLBACK:
+          *rule = not_here->len ? g_strdup (not_here->str)
+                                : g_strdup_printf ("no driver before %s has a rule for here", f->name);
+          return f->name;
+        }
     }
-  g_clear_pointer (&why_not, g_free);
-  if (driver_works (root, "overlay", &why_not))
-    {
-      *rule = g_strdup_printf ("the store %s is on %s, where overlay works", root,
-                               berth_fs_type_name (at));
-      return "overlay";
-    }
-  g_autofree char *aufs_not = NULL;
-  if (driver_works (root, "aufs", &aufs_not))
-    {
-      *rule = g_strdup_printf ("overlay does not work here (%s), aufs does", why_not);
-      return "aufs";
-    }
-  /* devicemapper is never picked: loop-lvm is for testing, and direct-lvm
-   * needs a pool the operator made and names. */
-  *rule = g_strdup_printf ("overlay does not work here (%s), nor aufs (%s)", why_not, aufs_not);
-  return "vfs";
+  /* A table without a fallback breaks its contract (tests/test-storage.c
+   * checks it); the first built driver rather than none. */
+  *rule = g_strdup ("no default rule of the storage table matched");
+  return berth_storage_drivers ()[0]->name;
 }

@@ -6,6 +6,7 @@
  * killed while holding a layer does not pin it for good. */
 #include "config.h"
 #include <berth/storage.h>
+#include <berth/family.h>
 #include <berth/archive.h>
 #include <berth/error.h>
 #include <berth/fsutil.h>
@@ -16,34 +17,6 @@
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-static const BerthStorageOps *const registry[] = {
-#ifdef HAVE_BTRFS
-  &berth_storage_btrfs_ops,
-#endif
-  &berth_storage_overlay_ops,
-  &berth_storage_aufs_ops,
-#ifdef HAVE_DEVMAPPER
-  &berth_storage_devicemapper_ops,
-#endif
-  &berth_storage_vfs_ops,
-  NULL,
-};
-
-const BerthStorageOps *const *
-berth_storage_drivers (void)
-{
-  return registry;
-}
-
-const BerthStorageOps *
-berth_storage_driver_lookup (const char *name)
-{
-  for (const BerthStorageOps *const *o = registry; *o; o++)
-    if (g_strcmp0 ((*o)->name, name) == 0)
-      return *o;
-  return NULL;
-}
 
 void
 berth_change_free (BerthChange *change)
@@ -63,24 +36,32 @@ berth_changes_add (GPtrArray *changes, BerthChangeKind kind, const char *path)
   g_ptr_array_add (changes, ch);
 }
 
+gboolean
+berth_storage_probe (const char *store_root, const char *name, GError **error)
+{
+  const BerthStorageFamily *f = berth_storage_family_lookup (name);
+  if (f == NULL)
+    {
+      g_autofree char *known = berth_storage_family_names ();
+      return berth_fail (error, BERTH_ERROR_NOT_FOUND, "berth has no such driver (it knows %s)",
+                         known);
+    }
+  if (f->ops == NULL)
+    return berth_fail (error, BERTH_ERROR_NOT_FOUND, "%s", f->not_built);
+  g_autofree char *home = g_build_filename (store_root, "storage", name, NULL);
+  return f->ops->probe (home, error);
+}
+
 BerthStorage *
 berth_storage_open (const char *store_root, const char *name, char **options, GError **error)
 {
+  if (!berth_storage_probe (store_root, name, error))
+    {
+      g_prefix_error (error, "storage driver %s: ", name);
+      return NULL;
+    }
   const BerthStorageOps *ops = berth_storage_driver_lookup (name);
-  if (ops == NULL)
-    {
-      berth_fail (error, BERTH_ERROR_NOT_FOUND,
-                  "storage driver '%s': not built into this berth", name);
-      return NULL;
-    }
   g_autofree char *home = g_build_filename (store_root, "storage", name, NULL);
-  g_autoptr (GError) local = NULL;
-  if (!ops->probe (home, &local))
-    {
-      g_set_error (error, BERTH_ERROR, local->code, "storage driver %s: %s", name,
-                   local->message);
-      return NULL;
-    }
   g_autofree char *refs = g_build_filename (home, "refs", NULL);
   if (!berth_mkdir_p (refs, 0700, error))
     return NULL;

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "runtime-internal.h"
 #include <berth/error.h>
+#include <berth/family.h>
 #include <berth/spec.h>
 
 /* A user or group given by name is looked up in the image's /etc/passwd,
@@ -46,7 +47,7 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
                         const BerthSpecOptions *options, GError **error)
 {
   if (exec_driver == NULL)
-    exec_driver = berth_exec_drivers ()[0]->name;
+    exec_driver = berth_exec_family_for (BERTH_EXEC_DEFAULT)->name;
   if (berth_exec_driver_lookup (exec_driver, error) == NULL)
     return NULL;
   g_autoptr (BerthImage) image = NULL;

@@ -1,6 +1,7 @@
 /* The OCI runtime's container store (include/berth/oci.h). */
 #include "config.h"
 #include <berth/error.h>
+#include <berth/family.h>
 #include <berth/fsutil.h>
 #include <berth/hooks.h>
 #include <berth/json.h>
@@ -52,9 +53,7 @@ static BerthExec *
 exec_handle (const char *dir, const char *id, const char *bundle, const char *rootfs,
              JsonNode *spec, GError **error)
 {
-  const BerthExecOps *ops = berth_exec_driver_lookup ("native", error);
-  if (ops == NULL)
-    return NULL;
+  const BerthExecOps *ops = berth_exec_family_for (BERTH_EXEC_BUNDLES)->ops;
   g_autofree char *state_dir = g_build_filename (dir, "exec", NULL);
   if (!berth_mkdir_p (state_dir, 0700, error))
     return NULL;
@@ -285,9 +284,7 @@ berth_oci_update (const char *root, BerthExec *c, JsonObject *resources, GError 
 JsonNode *
 berth_oci_features (GError **error)
 {
-  const BerthExecOps *ops = berth_exec_driver_lookup ("native", error);
-  if (ops == NULL)
-    return NULL;
+  const BerthExecOps *ops = berth_exec_family_for (BERTH_EXEC_BUNDLES)->ops;
   g_autoptr (JsonObject) f = json_object_new ();
   json_object_set_string_member (f, "ociVersionMin", "1.0.0");
   json_object_set_string_member (f, "ociVersionMax", BERTH_OCI_VERSION);

@@ -4,6 +4,7 @@
 #include "store-internal.h"
 #include <berth/archive.h>
 #include <berth/error.h>
+#include <berth/family.h>
 #include <berth/fsutil.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -92,7 +93,9 @@ container_read (BerthStore *store, const char *id, GError **error)
   c->parent_layer = g_strdup (json_object_get_string_member_with_default (o, "ParentLayer", NULL));
   c->cmd = berth_json_strv (o, "Cmd");
   c->created = g_strdup (json_object_get_string_member_with_default (o, "Created", ""));
-  c->exec_driver = g_strdup (berth_json_string (o, "ExecDriver", "native"));
+  /* A record from before ExecDriver was written ran on the default. */
+  const char *old_default = berth_exec_family_for (BERTH_EXEC_DEFAULT)->name;
+  c->exec_driver = g_strdup (berth_json_string (o, "ExecDriver", old_default));
   /* containers made before log rotation get the defaults */
   JsonObject *log = berth_json_object (o, "LogConfig");
   c->log_max_size = MAX (0, berth_json_int (log, "MaxSize", BERTH_LOG_MAX_SIZE_DEFAULT));
@@ -365,19 +368,16 @@ berth_container_sweep_incomplete (BerthStore *store, GError **error)
   g_autoptr (GPtrArray) ids = berth_container_list_incomplete (store, error);
   if (ids == NULL)
     return FALSE;
+  /* Only drivers this store has used: opening another would set it up
+   * (devicemapper builds a pool) for nothing. */
+  g_autoptr (GPtrArray) used = ids->len ? berth_store_used_drivers (store) : NULL;
   for (guint i = 0; i < ids->len; i++)
     {
       const char *id = ids->pdata[i];
-      for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
+      for (guint d = 0; d < used->len; d++)
         {
-          /* Only drivers this store has used: opening another would set it
-           * up (devicemapper builds a pool) for nothing. */
-          g_autofree char *home = berth_store_path (store, "storage", (*o)->name, NULL);
-          if (!g_file_test (home, G_FILE_TEST_IS_DIR))
-            continue;
-          g_autoptr (GError) local = NULL;
-          BerthStorage *s = berth_store_driver (store, (*o)->name, &local);
-          if (s && berth_storage_exists (s, id) && !berth_storage_remove (s, id, error))
+          BerthStorage *s = used->pdata[d];
+          if (berth_storage_exists (s, id) && !berth_storage_remove (s, id, error))
             return FALSE;
         }
       g_autofree char *dir = berth_store_path (store, "containers", id, NULL);

@@ -304,18 +304,6 @@ collect_marked (BerthStore *store, BerthStorage *storage, GHashTable *needed, GE
   return TRUE;
 }
 
-static gboolean
-collect_driver (BerthStore *store, const char *driver, GHashTable *needed,
-                GHashTable *containers, GError **error)
-{
-  g_autoptr (GError) local = NULL;
-  BerthStorage *storage = berth_store_driver (store, driver, &local);
-  if (storage == NULL)
-    return TRUE; /* cannot run here: leave its layers for a host where it can */
-  return collect_marked (store, storage, needed, error) &&
-         collect_unmarked (store, storage, needed, containers, error);
-}
-
 /* The ids of the containers there are (complete ones: run after the sweep). */
 static GHashTable *
 container_set (BerthStore *store, GError **error)
@@ -344,13 +332,12 @@ berth_store_collect_garbage (BerthStore *store, GError **error)
   if (containers == NULL)
     return FALSE;
 
-  g_autofree char *layers = berth_store_path (store, "layers", NULL);
-  g_autoptr (GDir) d = g_dir_open (layers, 0, error);
-  if (d == NULL)
-    return FALSE;
-  const char *driver;
-  while ((driver = g_dir_read_name (d)))
-    if (!collect_driver (store, driver, chains, containers, error))
+  /* Only the drivers this store has used: a layer marker is made after its
+   * driver's home. */
+  g_autoptr (GPtrArray) used = berth_store_used_drivers (store);
+  for (guint i = 0; i < used->len; i++)
+    if (!collect_marked (store, used->pdata[i], chains, error) ||
+        !collect_unmarked (store, used->pdata[i], chains, containers, error))
       return FALSE;
 
   g_autofree char *blobdir = berth_store_path (store, "blobs", "sha256", NULL);

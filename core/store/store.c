@@ -1,6 +1,7 @@
 #include "config.h"
 #include "store-internal.h"
 #include <berth/error.h>
+#include <berth/family.h>
 #include <berth/fsutil.h>
 #include <berth/host.h>
 #include <errno.h>
@@ -598,32 +599,66 @@ berth_store_default_driver (BerthStore *store, const char **rule)
   return store->default_driver;
 }
 
-/* The driver an option is for, by its key's prefix ("dm.basesize"). */
-static const BerthStorageOps *
-option_driver (const char *option)
+/* What --storage-opt keys the drivers take, from the storage table:
+ * "devicemapper takes dm.*; the others take none". */
+static char *
+options_taken (void)
 {
-  for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
-    if ((*o)->option_prefix && g_str_has_prefix (option, (*o)->option_prefix))
-      return *o;
-  return NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  gboolean others = FALSE;
+  for (const BerthStorageFamily *f = berth_storage_families; f->name; f++)
+    if (f->option_prefix)
+      g_string_append_printf (text, "%s%s takes %s*", text->len ? "; " : "", f->name,
+                              f->option_prefix);
+    else
+      others = TRUE;
+  if (others)
+    g_string_append (text, text->len ? "; the others take none" : "no driver takes any");
+  return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
 static gboolean
 check_storage_option (const char *option, GError **error)
 {
   const char *eq = strchr (option, '=');
-  if (eq == NULL || eq == option)
-    return berth_fail (error, BERTH_ERROR_INVALID,
-                       "storage option '%s' is not KEY=VALUE (e.g. dm.basesize=20G)", option);
-  if (option_driver (option))
+  gboolean key_value = eq && eq != option;
+  const BerthStorageFamily *f = berth_storage_family_for_option (option);
+  if (key_value && f && f->ops)
     return TRUE;
   /* Told apart from a typo: an option for a driver this build left out. */
-  if (g_str_has_prefix (option, "dm."))
-    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
-                       "storage option '%s': the devicemapper driver is not built into this "
-                       "berth", option);
+  if (key_value && f)
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "storage option '%s': the %s driver is %s",
+                       option, f->name, f->not_built);
+  g_autofree char *taken = options_taken ();
+  if (!key_value)
+    return berth_fail (error, BERTH_ERROR_INVALID, "storage option '%s' is not KEY=VALUE (%s)",
+                       option, taken);
   return berth_fail (error, BERTH_ERROR_INVALID, "storage option '%s' is for no storage driver "
-                     "(devicemapper takes dm.*; the others take none)", option);
+                     "(%s)", option, taken);
+}
+
+gboolean
+berth_store_driver_used (BerthStore *store, const char *name)
+{
+  g_autofree char *home = berth_store_path (store, "storage", name, NULL);
+  return g_file_test (home, G_FILE_TEST_IS_DIR);
+}
+
+GPtrArray *
+berth_store_used_drivers (BerthStore *store)
+{
+  GPtrArray *used = g_ptr_array_new ();
+  for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
+    {
+      if (!berth_store_driver_used (store, (*o)->name))
+        continue;
+      /* One that cannot run here keeps its layers for a host where it can. */
+      g_autoptr (GError) local = NULL;
+      BerthStorage *s = berth_store_driver (store, (*o)->name, &local);
+      if (s)
+        g_ptr_array_add (used, s);
+    }
+  return used;
 }
 
 BerthStorage *
@@ -638,8 +673,11 @@ berth_store_driver (BerthStore *store, const char *name, GError **error)
   g_autoptr (GError) local = NULL;
   g_autoptr (GStrvBuilder) mine = g_strv_builder_new ();
   for (char **o = store->storage_opts; o && *o; o++)
-    if (option_driver (*o) == berth_storage_driver_lookup (name))
-      g_strv_builder_add (mine, *o);
+    {
+      const BerthStorageFamily *f = berth_storage_family_for_option (*o);
+      if (f && strcmp (f->name, name) == 0)
+        g_strv_builder_add (mine, *o);
+    }
   g_auto (GStrv) options = g_strv_builder_end (mine);
   s = berth_storage_open (store->root, name, options, &local);
   if (s == NULL)

@@ -910,9 +910,6 @@ aufs_list (BerthStorage *s, GError **error)
 
 const BerthStorageOps berth_storage_aufs_ops = {
   .name = "aufs",
-  /* none: the core then refuses "aufs.*" keys at parse time, rather than
-   * accepting them and ignoring them whenever another driver is in use */
-  .option_prefix = NULL,
   .probe = aufs_probe,
   .init = aufs_init,
   .cleanup = aufs_cleanup,

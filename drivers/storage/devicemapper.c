@@ -1284,8 +1284,7 @@ dm_list (BerthStorage *s, GError **error)
 }
 
 const BerthStorageOps berth_storage_devicemapper_ops = {
-  .name = "devicemapper",
-  .option_prefix = "dm.",
+  .name = "devicemapper", /* its options, dm.*: core/registry/family.c */
   .probe = dm_probe,
   .init = dm_init,
   .cleanup = dm_cleanup,

@@ -3,7 +3,8 @@
  * An exec driver runs a container's process tree from an OCI runtime-spec
  * config (config.json), so every driver speaks the industry's contract. Each
  * driver fills one const BerthExecOps (designated initializers; NULL = not
- * supported) registered in core/registry/exec.c; the core calls only berth_exec_*.
+ * supported), listed in the exec table (include/berth/family.h,
+ * core/registry/family.c); the core calls only berth_exec_*.
  *
  * A BerthExec is one container as a driver sees it: its id, the spec, the
  * rootfs path, and state_dir, a directory the driver owns for its files
@@ -111,8 +112,11 @@ struct BerthExecOps {
   void (*free_priv) (gpointer priv);
 };
 
-/* NULL-terminated, in order of preference. */
+/* The exec table's built drivers, in its order (order of preference),
+ * NULL-terminated. */
 const BerthExecOps *const *berth_exec_drivers (void);
+/* NOT_FOUND naming the table's not_built line, or that berth knows no such
+ * driver. */
 const BerthExecOps *berth_exec_driver_lookup (const char *name, GError **error);
 
 /* A handle for container @id; @spec is referenced, not copied. */

@@ -23,8 +23,9 @@ void berth_host_userns_status (GPtrArray *pairs);
  * says why. */
 const char *berth_host_default_exec_driver (const char **rule);
 
-/* Pick a storage driver for a store at @root by the host rule: btrfs when the
- * store is on btrfs, else overlay if it works here, else vfs. @rule explains. */
+/* Pick a storage driver for a store at @root by the storage table's default
+ * rules (include/berth/family.h), tried in its order. Only probes: it
+ * leaves nothing behind. @rule explains the choice. */
 const char *berth_host_pick_driver (const char *root, char **rule);
 
 /* The nearest existing ancestor of @path (for probing a store not made yet). */

@@ -2,7 +2,8 @@
  *
  * A driver turns a chain of layers into a mounted root filesystem. Each driver
  * fills one const BerthStorageOps (designated initializers; NULL = not
- * supported) and registers it in core/registry/storage.c. The core holds a
+ * supported), listed with its name, options and default rule in the
+ * storage table (include/berth/family.h, core/registry/family.c). The core holds a
  * BerthStorage and calls only the berth_storage_* wrappers below; it never
  * knows which driver it holds.
  *
@@ -38,10 +39,7 @@ void berth_changes_add (GPtrArray *changes, BerthChangeKind kind, const char *pa
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthChange, berth_change_free)
 
 typedef struct BerthStorageOps {
-  const char *name;
-  /* The --storage-opt keys this driver takes all start with this ("dm.");
-   * the core hands a driver only its own. NULL: the driver takes none. */
-  const char *option_prefix;
+  const char *name; /* the same as its entry's in the storage table */
 
   /* Can this host run the driver with its home at @home (which may not exist
    * yet)? FALSE with a one-line reason: NOT_SUPPORTED when the kernel lacks
@@ -98,9 +96,17 @@ struct BerthStorage {
   char boot_id[40]; /* this boot's id: a reference count from another boot is stale */
 };
 
-/* The registry: every driver built into this binary, in preference order. */
+/* The registry: every driver of the storage table built into this binary,
+ * in its order (core/registry/family.c); NULL-terminated. */
 const BerthStorageOps *const *berth_storage_drivers (void);
 const BerthStorageOps *berth_storage_driver_lookup (const char *name);
+
+/* Can driver @name run with its home under @store_root/storage/? Leaves
+ * nothing behind (overlay's test mount is undone), opens nothing: `berth
+ * info` asks it of drivers the store has not used.
+ * FALSE with the driver's one-line reason, its table entry's not_built
+ * line, or that berth knows no such driver. */
+gboolean berth_storage_probe (const char *store_root, const char *name, GError **error);
 
 /* Probe and init driver @name with its home under @store_root/storage/. */
 BerthStorage *berth_storage_open (const char *store_root, const char *name,
@@ -145,16 +151,5 @@ gint64 berth_storage_diff_size (BerthStorage *s, const char *id, const char *par
  * @dir for which exists is TRUE (temporary names and the rest left out). */
 GPtrArray *berth_storage_list_dir (BerthStorage *s, const char *dir, const char *suffix,
                                    GError **error);
-
-/* The drivers, for the registry. */
-extern const BerthStorageOps berth_storage_vfs_ops;
-extern const BerthStorageOps berth_storage_overlay_ops;
-extern const BerthStorageOps berth_storage_aufs_ops;
-#ifdef HAVE_BTRFS
-extern const BerthStorageOps berth_storage_btrfs_ops;
-#endif
-#ifdef HAVE_DEVMAPPER
-extern const BerthStorageOps berth_storage_devicemapper_ops;
-#endif
 
 G_END_DECLS

@@ -63,8 +63,18 @@ void berth_store_unlock (BerthStore *store);
 gboolean berth_store_lock (BerthStore *store, GError **error);
 /* The driver a new container or import uses when none is named, and why. */
 const char *berth_store_default_driver (BerthStore *store, const char **rule);
-/* Open driver @name (NULL: the default) once per store handle. */
+/* Open driver @name (NULL: the default) once per store handle. Opening
+ * makes the driver's home, <root>/storage/<name>, and whatever the driver
+ * sets up there (devicemapper: a pool). */
 BerthStorage *berth_store_driver (BerthStore *store, const char *name, GError **error);
+/* Has this store used driver @name: does its home exist? A driver nobody
+ * used is only ever probed (`berth info`), never opened by a command that
+ * does not need it. */
+gboolean berth_store_driver_used (BerthStore *store, const char *name);
+/* The drivers this store has used that can run here, opened (the store
+ * handle owns them), in the storage table's order: what garbage collection
+ * and the sweep of Incomplete containers visit. */
+GPtrArray *berth_store_used_drivers (BerthStore *store);
 /* A fresh directory under <root>/tmp; the caller removes it. */
 char *berth_store_mkdtemp (BerthStore *store, GError **error);
 

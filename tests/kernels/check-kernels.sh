@@ -44,14 +44,20 @@ case $accel_forced in
 esac
 export BERTH_KERNEL_CACHE=$cache
 
-# Every job the guest runs; a missing TAP file is a failure.
-jobs=(storage-overlay storage-vfs storage-btrfs storage-aufs
-	storage-devicemapper-loop storage-devicemapper-direct cli-devicemapper leftovers)
-[ "${BERTH_KERNEL_EXEC:-1}" = 0 ] || jobs+=(exec-overlay oci-conformance oci-cli clients-docker clients-podman)
-if [ -n "${BERTH_KERNEL_JOBS:-}" ]; then
-	read -ra jobs <<< "$BERTH_KERNEL_JOBS"
-	jobs+=(leftovers)
-fi
+# Every job the guest runs; a missing TAP file is a failure. One storage job
+# per driver tests/test-storage has cases for (the storage table's built
+# drivers), as tests/kernels/guest-job.sh runs them. Set after preflight,
+# which checks that tests/test-storage is built.
+list_jobs() {
+	mapfile -t jobs < <("$build/tests/test-storage" -l |
+		sed -n 's|^/storage/\([^/]*\)/.*|storage-\1|p' | awk '!seen[$0]++')
+	jobs+=(storage-devicemapper-direct cli-devicemapper leftovers)
+	[ "${BERTH_KERNEL_EXEC:-1}" = 0 ] || jobs+=(exec-overlay oci-conformance oci-cli clients-docker clients-podman)
+	if [ -n "${BERTH_KERNEL_JOBS:-}" ]; then
+		read -ra jobs <<< "$BERTH_KERNEL_JOBS"
+		jobs+=(leftovers)
+	fi
+}
 
 # On any exit, interrupted ones included: stop a guest still running (qemu
 # writes its pid) and remove the scratch disk and the results.
@@ -247,7 +253,7 @@ report() {
 		echo "  guest dmesg (last 15 lines):"
 		tail -n 15 "$res/dmesg.txt" | sed 's/^/    /'
 	fi
-	echo "  berth info (loop-lvm options):"
+	echo "  berth info (loop-lvm options; a fresh store, then one using devicemapper):"
 	sed 's/^/    /' "$res/info.txt" 2>/dev/null || echo "    (no info.txt)"
 }
 
@@ -302,6 +308,7 @@ run_series() {
 }
 
 preflight
+list_jobs
 failed=0 summary=
 start=$(date +%s)
 for series in $series_list; do
