@@ -856,6 +856,10 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
                 .attached = options->attach };
   BerthExecStdio stdio;
   int child_ends[3], report_pipe[2] = { -1, -1 };
+  int exit_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
+  int errsv, pid = 0, code = 125;
+  pid_t monitor;
+  gboolean recorded, started;
   if (exec == NULL || (m.log_fd = open_log (store, c, &m.log_size, error)) < 0)
     goto fail_mounted;
   if (!make_stdio (&m, options, &stdio, child_ends, error))
@@ -865,7 +869,6 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
       berth_fail_errno (error, errno, "pipe");
       goto fail_stdio;
     }
-  int exit_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
   if ((options->attach && pipe2 (exit_pipe, O_CLOEXEC) < 0) || pipe2 (go_pipe, O_CLOEXEC) < 0)
     {
       berth_fail_errno (error, errno, "pipe");
@@ -883,7 +886,7 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
   m.report_fd = report_pipe[1];
   m.exit_fd = exit_pipe[1];
   m.go_fd = go_pipe[0];
-  pid_t monitor = fork ();
+  monitor = fork ();
   if (monitor == 0)
     {
       close (report_pipe[0]);
@@ -892,7 +895,7 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
         close (exit_pipe[0]);
       monitor_main (&m, &stdio, child_ends);
     }
-  int errsv = errno;
+  errsv = errno;
   close (report_pipe[1]);
   close (go_pipe[0]);
   if (exit_pipe[1] >= 0)
@@ -908,11 +911,9 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
       berth_fail_errno (error, errsv, "fork the monitor");
       goto fail_stdio;
     }
-  int pid = 0, code = 125;
-  gboolean recorded = release_monitor (store, storage, c, s, monitor, rootfs, options, go_pipe[1],
-                                       &kept,
-                                       &unrecorded);
-  gboolean started = read_report (report_pipe[0], monitor, &pid, &code, &local);
+  recorded = release_monitor (store, storage, c, s, monitor, rootfs, options, go_pipe[1], &kept,
+                              &unrecorded);
+  started = read_report (report_pipe[0], monitor, &pid, &code, &local);
   close (report_pipe[0]);
   for (int i = 0; i < 3; i++)
     if (child_ends[i] >= 0)
