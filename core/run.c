@@ -23,6 +23,7 @@
 #include <berth/exec.h>
 #include <berth/fsutil.h>
 #include <berth/pty.h>
+#include <berth/sanitize.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -615,6 +616,7 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
     }
   monitor_finish (m, code, oom);
   berth_store_unlock (m->store);
+  berth_leak_check ();
   _exit (code);
 }
 
