@@ -630,8 +630,9 @@ test_exec_and_ps (Fixture *f, gconstpointer data)
   tu_assert_one_line_error (err, "running");
   g_assert_cmpint (fb (f, NULL, NULL, "pause", id, NULL), ==, 0);
   g_autofree char *state = NULL;
-  g_assert_true (read_trimmed (g_strdup_printf ("/sys/fs/cgroup/freezer/berth/%s/freezer.state", id), &state)
-                 || read_trimmed (g_strdup_printf ("/sys/fs/cgroup/berth/%s/cgroup.freeze", id), &state));
+  g_autofree char *v1 = g_strdup_printf ("/sys/fs/cgroup/freezer/berth/%s/freezer.state", id);
+  g_autofree char *v2 = g_strdup_printf ("/sys/fs/cgroup/berth/%s/cgroup.freeze", id);
+  g_assert_true (read_trimmed (v1, &state) || read_trimmed (v2, &state));
   g_assert_true (g_strcmp0 (state, "FROZEN") == 0 || g_strcmp0 (state, "1") == 0);
   g_assert_cmpint (fb (f, NULL, NULL, "unpause", id, NULL), ==, 0);
   g_assert_cmpint (fb (f, NULL, NULL, "rm", "-f", id, NULL), ==, 0);

@@ -1470,11 +1470,12 @@ child_case (const Case *tc)
 {
   const char *dir = g_getenv (CASE_DIR_ENV);
   g_assert_nonnull (dir);
-  Ctx c = { .driver = tc->driver };
-  c.dir = g_strdup (dir);
-  c.root = is_btrfs (tc->driver) ? g_build_filename (dir, "mnt", "store", NULL)
-                                 : g_build_filename (dir, "store", NULL);
-  c.scratch = g_build_filename (dir, "scratch", NULL);
+  /* Owned here, so the skips' early returns free them too. */
+  g_autofree char *own_dir = g_strdup (dir);
+  g_autofree char *root = is_btrfs (tc->driver) ? g_build_filename (dir, "mnt", "store", NULL)
+                                                : g_build_filename (dir, "store", NULL);
+  g_autofree char *scratch = g_build_filename (dir, "scratch", NULL);
+  Ctx c = { .driver = tc->driver, .dir = own_dir, .root = root, .scratch = scratch };
   g_assert_cmpint (g_mkdir_with_parents (c.scratch, 0755), ==, 0);
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) options = driver_options (tc->driver);
@@ -1509,9 +1510,6 @@ child_case (const Case *tc)
       g_printerr ("# %s: mounts left under the store after every put:\n%s", tc->driver, out);
     }
   g_assert_false (tu_mounted_below (c.root));
-  g_free (c.dir);
-  g_free (c.root);
-  g_free (c.scratch);
 }
 
 static char *

@@ -32,6 +32,7 @@
 #include <berth/fdutil.h>
 #include <berth/fsutil.h>
 #include <berth/pty.h>
+#include <berth/sanitize.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -702,6 +703,7 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
     code = 137;
   monitor_record_exit (m, code, oom);
   monitor_release (m);
+  berth_leak_check ();
   _exit (code);
 }
 
@@ -958,6 +960,10 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
                 .attached = options->attach };
   BerthExecStdio stdio;
   int child_ends[3], report_pipe[2] = { -1, -1 };
+  int exit_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
+  int errsv, pid = 0, code = 125;
+  pid_t monitor;
+  gboolean recorded, started;
   if (exec == NULL || (m.log_fd = open_log (store, c, &m.log_size, error)) < 0)
     goto fail_mounted;
   if (!make_stdio (&m, options, &stdio, child_ends, error))
@@ -967,7 +973,6 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
       berth_fail_errno (error, errno, "pipe");
       goto fail_stdio;
     }
-  int exit_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
   if ((options->attach && pipe2 (exit_pipe, O_CLOEXEC) < 0) || pipe2 (go_pipe, O_CLOEXEC) < 0)
     {
       berth_fail_errno (error, errno, "pipe");
@@ -985,7 +990,7 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
   m.report_fd = report_pipe[1];
   m.exit_fd = exit_pipe[1];
   m.go_fd = go_pipe[0];
-  pid_t monitor = fork ();
+  monitor = fork ();
   if (monitor == 0)
     {
       close (report_pipe[0]);
@@ -994,7 +999,7 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
         close (exit_pipe[0]);
       monitor_main (&m, &stdio, child_ends);
     }
-  int errsv = errno;
+  errsv = errno;
   close (report_pipe[1]);
   close (go_pipe[0]);
   if (exit_pipe[1] >= 0)
@@ -1010,11 +1015,9 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
       berth_fail_errno (error, errsv, "fork the monitor");
       goto fail_stdio;
     }
-  int pid = 0, code = 125;
-  gboolean recorded = release_monitor (store, storage, c, s, monitor, rootfs, options, go_pipe[1],
-                                       &kept,
-                                       &unrecorded);
-  gboolean started = read_report (report_pipe[0], monitor, &pid, &code, &local);
+  recorded = release_monitor (store, storage, c, s, monitor, rootfs, options, go_pipe[1], &kept,
+                              &unrecorded);
+  started = read_report (report_pipe[0], monitor, &pid, &code, &local);
   close (report_pipe[0]);
   for (int i = 0; i < 3; i++)
     if (child_ends[i] >= 0)

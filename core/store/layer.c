@@ -34,12 +34,15 @@ decompress_and_hash (int in_fd, int out_fd, const char *what, gint64 max, gint64
   struct archive_entry *entry;
   gint64 total = 0;
   char *digest = NULL;
+  guint8 raw[SHA256_DIGEST_SIZE];
+  GString *hex;
+  int r;
   if (archive_read_open_fd (a, in_fd, 1 << 20) != ARCHIVE_OK)
     {
       berth_fail (error, BERTH_ERROR_BAD_ARCHIVE, "%s: %s", what, archive_error_string (a));
       goto out;
     }
-  int r = archive_read_next_header (a, &entry);
+  r = archive_read_next_header (a, &entry);
   if (r == ARCHIVE_OK)
     {
       g_autofree char *buf = g_malloc (1 << 20);
@@ -73,9 +76,8 @@ decompress_and_hash (int in_fd, int out_fd, const char *what, gint64 max, gint64
       goto out;
     }
   *size = total;
-  guint8 raw[SHA256_DIGEST_SIZE];
   sha256_digest (&sum, sizeof raw, raw);
-  GString *hex = g_string_new ("sha256:");
+  hex = g_string_new ("sha256:");
   for (guint i = 0; i < sizeof raw; i++)
     g_string_append_printf (hex, "%02x", raw[i]);
   digest = g_string_free (hex, FALSE);

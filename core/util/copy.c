@@ -120,6 +120,8 @@ copy_xattrs (const XTarget *src, const XTarget *dst, const char *what, GError **
     return TRUE; /* the source filesystem has no xattrs to give */
   if (len < 0)
     return berth_fail_errno (error, errno, "list xattrs of %s", what);
+  if (len == 0)
+    return TRUE; /* none; names is NULL, and NULL + 0 is undefined */
   for (char *n = names; n < names + len; n += strlen (n) + 1)
     {
       g_autofree char *value = NULL;

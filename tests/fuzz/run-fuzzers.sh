@@ -32,45 +32,14 @@ crashes=$builddir/tests/fuzz/crashes
 
 count=$(echo $harnesses | wc -w)
 
-skip_all () {
-  echo "1..0 # SKIP $1"
-  echo "fuzzing: skipped ($1)"
-  exit 0
-}
-
-bail () {
-  echo "Bail out! $1"
-  echo "fuzzing: did not run ($1)"
-  exit 1
-}
-
-# The checkout's files, as git would commit them, into build-fuzz/src.
-copy_sources () {
-  local dest=$fuzz_build/src
-  mkdir -p "$dest" || return 1
-  (cd "$srcdir" && git ls-files -z -c -o --exclude-standard) |
-    (cd "$srcdir" && while IFS= read -r -d '' f; do
-       [ -e "$f" ] && printf '%s\0' "$f"
-     done) |
-    (cd "$srcdir" && xargs -0 -r cp -p --parents -t "$dest")
-}
+suite=fuzzing
+# shellcheck source=tests/separate-build.sh
+. "$srcdir/tests/separate-build.sh"
 
 build () {
-  local log=$fuzz_build/build.log src=$fuzz_build/src
   command -v clang >/dev/null 2>&1 || skip_all "clang not installed (apt-get install clang libclang-rt-dev)"
-  git -C "$srcdir" rev-parse --git-dir >/dev/null 2>&1 ||
-    bail "$srcdir is not a git checkout: build with CC=clang --enable-fuzzing and set FUZZ_BIN"
-  mkdir -p "$fuzz_build"
-  copy_sources || bail "cannot copy the sources into $src"
-  echo "# building the harnesses in $src (log: $log)"
-  if ! ( cd "$src" &&
-         { [ -x configure ] || ./autogen.sh; } &&
-         { [ -f config.status ] || ./configure CC=clang --enable-fuzzing --enable-werror; } &&
-         make -j"$(nproc)" fuzzers ) >"$log" 2>&1; then
-    sed 's/^/# /' "$log" | tail -n 40
-    bail "the fuzzing build failed"
-  fi
-  FUZZ_BIN=$src/tests/fuzz
+  separate_build "$fuzz_build" "the harnesses" "CC=clang --enable-fuzzing --enable-werror" -- fuzzers
+  FUZZ_BIN=$fuzz_build/src/tests/fuzz
 }
 
 # "stat::number_of_executed_units: N" from libFuzzer's -print_final_stats.

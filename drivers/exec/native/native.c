@@ -758,6 +758,19 @@ pidfd_of (BerthExec *c, GError **error)
   return fd;
 }
 
+/* Back into berth's own pid namespace (an fd of /proc/self/ns/pid) for the
+ * children made from now on; closes @fd. A failure leaves them in the
+ * container's: worth a warning, not failing an exec that has started. */
+static void
+restore_pidns (int fd)
+{
+  if (fd < 0)
+    return;
+  if (setns (fd, CLONE_NEWPID) < 0)
+    g_warning ("cannot rejoin berth's own pid namespace: %s", g_strerror (errno));
+  close (fd);
+}
+
 static pid_t
 native_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *stdio, GError **error)
 {
@@ -790,17 +803,26 @@ native_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *stdio, GEr
   if (pidfd < 0)
     return 0;
   /* Joining the pid namespace only affects our children; the rest is
-   * joined by the child itself, atomically, through the pidfd. */
+   * joined by the child itself, atomically, through the pidfd. Our own
+   * pid namespace is joined back right after the fork, so that no later
+   * child of ours lands in the container's (LeakSanitizer's tracer did,
+   * and then waited for a parent it could not see, forever). */
   int sv[2] = { -1, -1 };
-  if ((flags & CLONE_NEWPID) && setns (pidfd, CLONE_NEWPID) < 0)
+  int own_pidns = -1;
+  if ((flags & CLONE_NEWPID)
+      && ((own_pidns = open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0
+          || setns (pidfd, CLONE_NEWPID) < 0))
     {
       berth_fail_errno (error, errno, "join the pid namespace of %s", c->id);
+      if (own_pidns >= 0)
+        close (own_pidns);
       close (pidfd);
       return 0;
     }
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     {
       berth_fail_errno (error, errno, "socketpair");
+      restore_pidns (own_pidns);
       close (pidfd);
       return 0;
     }
@@ -822,6 +844,7 @@ native_exec (BerthExec *c, JsonObject *process, const BerthExecStdio *stdio, GEr
       berth_init_exec (plan);
     }
   int errsv = errno;
+  restore_pidns (own_pidns);
   close (pidfd);
   close (sv[1]);
   gboolean ok = pid > 0 ? TRUE : berth_fail_errno (error, errsv, "fork");
