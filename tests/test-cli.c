@@ -417,6 +417,8 @@ line_with (const char *text, const char *needle)
   return NULL;
 }
 
+static gboolean await_status (Fixture *f, const char *name, const char *want);
+
 static void
 storage_scenario (Fixture *f, const char *driver)
 {
@@ -473,11 +475,24 @@ storage_scenario (Fixture *f, const char *driver)
   g_assert_false (g_file_test (group2, G_FILE_TEST_EXISTS));
   g_assert_cmpint (berth (f, NULL, NULL, "umount", "c2", NULL), ==, 0);
 
+  /* Containers run on the driver: the monitor records a foreground exit
+   * and a detached one, and gives the mount back each time. */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "--storage-driver", driver, "run", "--rm", "mine:v1",
+                          "sh", "-c", "cat /hello.txt; test -e /etc/group || exit 5", NULL), ==, 5);
+  g_assert_cmpstr (out, ==, "hello\n");
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", driver, "run", "-d", "--name", "r1",
+                          "mine:v1", "sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.1; done",
+                          NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "stop", "r1", NULL), ==, 0);
+  g_assert_true (await_status (f, "r1", "Exited (7)"));
+  g_assert_false (tu_mounted_below (f->root) && g_strcmp0 (driver, "overlay") == 0);
+
   /* Removing an image a container uses is refused; rm then rmi clears all. */
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "rmi", "mine:v1", NULL), ==, 1);
   tu_assert_one_line_error (err, "used by container c2");
-  g_assert_cmpint (berth (f, NULL, NULL, "rm", "c1", "c2", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "c1", "c2", "r1", NULL), ==, 0);
   g_assert_cmpint (berth (f, NULL, NULL, "rmi", "mine:v1", "busybox", NULL), ==, 0);
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (berth (f, &out, NULL, "images", "-q", NULL), ==, 0);
@@ -1278,6 +1293,150 @@ test_run_during_load (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_entries (tmp), ==, 0);
 }
 
+/* Under the sanitizer build (tests/sanitize/run-sanitized.sh): no leak
+ * check in a berth strace runs, and its children, since LeakSanitizer stops
+ * them with ptrace, which strace holds already ("LeakSanitizer does not
+ * work under ptrace"); ASan and UBSan still check them. The last value of
+ * an option wins. Adds strace's -E option to @argv; returns what the
+ * caller frees after the run. */
+static char *
+strace_add_no_leak_check (GPtrArray *argv)
+{
+  const char *asan = g_getenv ("ASAN_OPTIONS");
+  if (asan == NULL)
+    return NULL;
+  char *no_leaks = g_strdup_printf ("ASAN_OPTIONS=%s:detect_leaks=0", asan);
+  g_ptr_array_add (argv, (gpointer) "-E");
+  g_ptr_array_add (argv, no_leaks);
+  return no_leaks;
+}
+
+/* `berth --storage-driver overlay load -i @tar` under strace, stopped
+ * (SIGSTOP) at its first symlink(2): overlay's short link for the first
+ * layer it makes, so half-way through unpacking into the driver. Returns
+ * strace's pid once strace has seen the stop; *@loader gets berth's. */
+static GPid
+start_load_stopped_in_unpack (Fixture *f, const char *tar, pid_t *loader)
+{
+  g_autofree char *log = g_build_filename (f->dir, "load-strace.log", NULL);
+  unlink (log);
+  *loader = 0;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *head[] = { "strace", "-f", "-o", log, "-e", "trace=symlink", "-e",
+                         "inject=symlink:signal=STOP:when=1" };
+  for (guint i = 0; i < G_N_ELEMENTS (head); i++)
+    g_ptr_array_add (argv, (gpointer) head[i]);
+  g_autofree char *no_leaks = strace_add_no_leak_check (argv);
+  const char *tail[] = { tu_berth_bin (), "--root", f->root, "--storage-driver", "overlay",
+                         "load", "-i", tar, NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (tail); i++)
+    g_ptr_array_add (argv, (gpointer) tail[i]);
+  GPid tracer;
+  g_assert_true (g_spawn_async (NULL, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD
+                                | G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                                &tracer, NULL));
+  /* strace logs "PID --- stopped by SIGSTOP ---" once the stop is real (a
+   * traced process also stops briefly at every syscall). */
+  for (int i = 0; i < 600 && *loader == 0; i++)
+    {
+      g_autofree char *text = NULL;
+      const char *stop = NULL;
+      if (g_file_get_contents (log, &text, NULL, NULL)
+          && (stop = strstr (text, " --- stopped by SIGSTOP ---")))
+        {
+          while (stop > text && stop[-1] != '\n')
+            stop--;
+          *loader = (pid_t) atoi (stop);
+        }
+      else
+        g_usleep (100000);
+    }
+  g_assert_cmpint (*loader, >, 0);
+  return tracer;
+}
+
+/* A load unpacks its layers into the driver without the store lock, under
+ * layer holds. Stopped half-way through making its first new layer:
+ * `run --rm`, ps, images and an rmi (whose garbage collection must leave
+ * the held layers alone) all complete meanwhile, and the load then
+ * finishes with a working image. Killed at the same point, the next
+ * command collects the half-made layer and its holds. */
+static void
+test_run_during_unpack (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *strace = tu_find_program_or_skip ("strace", "it stops the load half-way");
+  if (strace == NULL)
+    return;
+  g_autofree char *err = NULL;
+  int rc = berth (f, NULL, &err, "--storage-driver", "overlay", "image", "bootstrap", "busybox",
+                  NULL);
+  if (rc != 0 && err && strstr (err, "storage driver"))
+    {
+      g_test_skip_printf ("%s", err);
+      return;
+    }
+  g_assert_cmpint (rc, ==, 0);
+  /* img2: busybox and one more layer, which the store then forgets. */
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", "overlay", "run", "--name", "c",
+                          "busybox", "touch", "/x", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "commit", "c", "img2", NULL), ==, 0);
+  g_autofree char *tar = g_build_filename (f->dir, "img2.tar", NULL);
+  g_assert_cmpint (berth (f, NULL, NULL, "save", "-o", tar, "img2", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "c", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rmi", "img2", NULL), ==, 0);
+  g_autofree char *layers = g_build_filename (f->root, "storage", "overlay", NULL);
+  g_autofree char *links = g_build_filename (layers, "l", NULL);
+  g_autofree char *holds = g_build_filename (f->root, "holds", NULL);
+  guint layers_before = count_entries (layers), links_before = count_entries (links);
+  g_assert_cmpint (berth (f, NULL, NULL, "import", tar, "junk", NULL), ==, 0);
+
+  pid_t loader = 0;
+  GPid tracer = start_load_stopped_in_unpack (f, tar, &loader);
+  g_autofree char *out = NULL;
+  char *run[] = { "timeout", "120", (char *) tu_berth_bin (), "--root", f->root,
+                  "--storage-driver", "overlay", "run", "--rm", "busybox", "sh", "-c",
+                  "echo hello; exit 3", NULL };
+  g_assert_cmpint (tu_run (run, &out, NULL), ==, 3);
+  g_assert_cmpstr (out, ==, "hello\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-aq", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+  g_assert_cmpint (berth (f, NULL, NULL, "rmi", "junk", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "images", "-q", NULL), ==, 0);
+  g_assert_cmpuint (strlen (out), ==, 13); /* busybox alone: img2 is not committed yet */
+  int status = 0;
+  g_assert_cmpint (waitpid (tracer, &status, WNOHANG), ==, 0); /* still where it was */
+  g_assert_cmpuint (count_entries (holds), ==, 2);
+  g_assert_cmpint (kill (loader, SIGCONT), ==, 0);
+  g_assert_cmpint (waitpid (tracer, &status, 0), ==, tracer);
+  g_spawn_close_pid (tracer);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", "overlay", "run", "--rm", "img2",
+                          "test", "-e", "/x", NULL), ==, 0);
+  g_assert_cmpuint (count_entries (holds), ==, 0);
+
+  /* Killed half-way instead: the half-made layer, its short link and the
+   * holds go with the next command. */
+  g_assert_cmpint (berth (f, NULL, NULL, "rmi", "img2", NULL), ==, 0);
+  g_assert_cmpuint (count_entries (layers), ==, layers_before);
+  tracer = start_load_stopped_in_unpack (f, tar, &loader);
+  g_assert_cmpint (kill (loader, SIGKILL), ==, 0);
+  g_assert_cmpint (waitpid (tracer, &status, 0), ==, tracer);
+  g_spawn_close_pid (tracer);
+  g_assert_cmpuint (count_entries (holds), ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-aq", NULL), ==, 0);
+  g_assert_cmpuint (count_entries (holds), ==, 0);
+  g_assert_cmpuint (count_entries (layers), ==, layers_before);
+  g_assert_cmpuint (count_entries (links), ==, links_before);
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", "overlay", "load", "-i", tar, NULL),
+                   ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", "overlay", "run", "--rm", "img2",
+                          "test", "-e", "/x", NULL), ==, 0);
+}
+
 /* Is a process with exactly this command line alive? */
 static gboolean
 process_running (const char *cmdline, gsize len)
@@ -1424,6 +1583,9 @@ test_store_marker (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
   g_autofree char *marker = g_build_filename (f->root, "berth-store", NULL);
   g_assert_cmpint (unlink (marker), ==, 0);
+  /* holds/ came after the marker: a berth from before it made none. */
+  g_autofree char *holds = g_build_filename (f->root, "holds", NULL);
+  g_assert_cmpint (rmdir (holds), ==, 0);
   g_autofree char *staged = g_build_filename (f->root, "tmp", "work-old", NULL);
   g_assert_cmpint (mkdir (staged, 0700), ==, 0);
   g_autofree char *out = NULL;
@@ -1457,18 +1619,7 @@ berth_traced_va (Fixture *f, const char *log, gboolean follow, const char *sysca
                          when > 0 ? inject : trace };
   for (guint i = 0; i < G_N_ELEMENTS (head); i++)
     g_ptr_array_add (argv, (gpointer) head[i]);
-  /* Under the sanitizer build (tests/sanitize/run-sanitized.sh): no leak
-   * check in the traced berth and its children, since LeakSanitizer stops
-   * them with ptrace, which strace holds already ("LeakSanitizer does not
-   * work under ptrace"); ASan and UBSan still check them. The last value
-   * of an option wins. */
-  const char *asan = g_getenv ("ASAN_OPTIONS");
-  g_autofree char *no_leaks = asan ? g_strdup_printf ("ASAN_OPTIONS=%s:detect_leaks=0", asan) : NULL;
-  if (no_leaks)
-    {
-      g_ptr_array_add (argv, (gpointer) "-E");
-      g_ptr_array_add (argv, no_leaks);
-    }
+  g_autofree char *no_leaks = strace_add_no_leak_check (argv);
   const char *tail[] = { tu_berth_bin (), "--root", f->root };
   for (guint i = 0; i < G_N_ELEMENTS (tail); i++)
     g_ptr_array_add (argv, (gpointer) tail[i]);
@@ -2542,6 +2693,8 @@ main (int argc, char **argv)
   g_test_add ("/cli/run-during-load", Fixture, NULL, fixture_setup, test_run_during_load,
               fixture_teardown);
   g_test_add ("/cli/killed-monitor-rm", Fixture, NULL, fixture_setup, test_killed_monitor_rm,
+              fixture_teardown);
+  g_test_add ("/cli/run-during-unpack", Fixture, NULL, fixture_setup, test_run_during_unpack,
               fixture_teardown);
   g_test_add ("/cli/load-many-tags", Fixture, NULL, fixture_setup, test_load_many_tags,
               fixture_teardown);

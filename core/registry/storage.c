@@ -482,6 +482,12 @@ berth_storage_diff_size (BerthStorage *s, const char *id, const char *parent, GE
   return size;
 }
 
+gboolean
+berth_storage_sweep (BerthStorage *s, GError **error)
+{
+  return s->ops->sweep == NULL || s->ops->sweep (s, error);
+}
+
 gint64
 berth_storage_apply_diff (BerthStorage *s, const char *id, const char *parent, int in_fd,
                           GError **error)

@@ -315,18 +315,24 @@ berth_image_undo (BerthStore *store, const char *id, gboolean existed)
 }
 
 char *
-berth_image_chain_id (BerthImage *image, int n)
+berth_chain_id (char **diff_ids, int n)
 {
   if (n < 0)
     return g_strdup ("");
-  g_autofree char *chain = g_strdup (image->diff_ids[0] + 7);
+  g_autofree char *chain = g_strdup (diff_ids[0] + 7);
   for (int i = 1; i <= n; i++)
     {
-      g_autofree char *input = g_strdup_printf ("sha256:%s %s", chain, image->diff_ids[i]);
+      g_autofree char *input = g_strdup_printf ("sha256:%s %s", chain, diff_ids[i]);
       g_free (chain);
       chain = g_compute_checksum_for_string (G_CHECKSUM_SHA256, input, -1);
     }
   return g_steal_pointer (&chain);
+}
+
+char *
+berth_image_chain_id (BerthImage *image, int n)
+{
+  return berth_chain_id (image->diff_ids, n);
 }
 
 char *

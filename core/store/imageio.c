@@ -81,9 +81,46 @@ commit_image (BerthStore *store, const char *config, gsize len, const char *driv
   return g_steal_pointer (&id);
 }
 
+/* Unpack the staged layers @diff_id_lists name into @driver before the
+ * commit, without the store lock, where the driver allows it
+ * (berth_layer_prepare); the holds returned keep them until the commit has
+ * the lock (lock_for_commit). What a failure made is collected. */
+static BerthLayerHolds *
+unpack_staged (BerthStore *store, const char *driver, const char *staging,
+               GPtrArray *diff_id_lists, GError **error)
+{
+  /* Opening a driver may record the store's default driver, and the
+   * holds are made under the lock too (berth_layer_holds_new). */
+  if (!berth_store_lock (store, error))
+    return NULL;
+  BerthStorage *storage = berth_store_driver (store, driver, error);
+  g_autoptr (BerthLayerHolds) holds = storage ? berth_layer_holds_new (store, error) : NULL;
+  berth_store_unlock (store);
+  if (holds && berth_layer_prepare (store, storage, holds, diff_id_lists, staging, error))
+    return g_steal_pointer (&holds);
+  g_clear_pointer (&holds, berth_layer_holds_free);
+  if (berth_store_lock (store, NULL))
+    {
+      berth_store_collect_garbage (store, NULL);
+      berth_store_unlock (store);
+    }
+  return NULL;
+}
+
+/* Take the store lock and the change mark for a commit. From then on the
+ * lock guards the layers @holds kept, and garbage collection (of a failed
+ * commit) must see them unheld. */
+static gboolean
+lock_for_commit (BerthStore *store, BerthLayerHolds **holds, GError **error)
+{
+  gboolean locked = berth_store_lock (store, error);
+  g_clear_pointer (holds, berth_layer_holds_free);
+  return locked && berth_store_begin_change (store, error);
+}
+
 /* The store lock is given up while the layer is read and hashed into
- * staging, and taken again for the commit: the blob into the content
- * store, the config, the layer unpacked into the driver, the tag. */
+ * staging and unpacked into the driver, and taken again for the commit:
+ * the blob into the content store, the config, the tag. */
 static char *
 import_fd (BerthStore *store, int fd, const char *ref, const char *driver, char **cmd,
            const char *created_by, gint64 max, BerthProgressFunc progress, gpointer data,
@@ -96,8 +133,13 @@ import_fd (BerthStore *store, int fd, const char *ref, const char *driver, char 
   if (staging == NULL)
     return NULL;
   g_autofree char *digest = berth_blob_stage (staging, fd, max, progress, data, error);
+  g_autoptr (GPtrArray) layers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  if (digest)
+    g_ptr_array_add (layers, g_strdupv ((char *[]) { digest, NULL }));
+  g_autoptr (BerthLayerHolds) holds = digest ? unpack_staged (store, driver, staging, layers, error)
+                                             : NULL;
   char *result = NULL;
-  if (digest && berth_store_lock (store, error) && berth_store_begin_change (store, error)
+  if (holds && lock_for_commit (store, &holds, error)
       && berth_blob_commit_staged (store, staging, digest, error))
     {
       gsize len = 0;
@@ -338,16 +380,18 @@ read_oci_index (int root_fd, GError **error)
 }
 
 /* Stage every layer (no store lock) and check it is the one the config
- * names. */
+ * names; the config's diff ids go to @diff_id_lists. */
 static gboolean
 stage_layers (int root_fd, const char *staging, LoadItem *item, gint64 max_layer,
-              BerthProgressFunc progress, gpointer data, GError **error)
+              GPtrArray *diff_id_lists, BerthProgressFunc progress, gpointer data,
+              GError **error)
 {
   g_auto (GStrv) diff_ids = NULL;
   g_autoptr (JsonNode) cfg = berth_image_config_parse (item->config, item->config_len, &diff_ids,
                                                        error);
   if (cfg == NULL)
     return FALSE;
+  g_ptr_array_add (diff_id_lists, g_strdupv (diff_ids));
   if (g_strv_length (diff_ids) != item->layers->len)
     return berth_fail (error, BERTH_ERROR_BAD_ARCHIVE,
                        "image archive: config lists %u layers, manifest %u",
@@ -383,19 +427,22 @@ commit_blobs (BerthStore *store, const char *staging, LoadItem *item, GError **e
   return cfg != NULL;
 }
 
-/* Every layer is read and hashed into @staging first, without the store
- * lock; the lock is taken again for the commit, which checks what changed
- * meanwhile (a blob, an image or a layer stored by someone else is used,
- * not stored twice). */
+/* Every layer is read and hashed into @staging and unpacked into the
+ * driver first, without the store lock; the lock is taken again for the
+ * commit, which checks what changed meanwhile (a blob, an image or a layer
+ * stored by someone else is used, not stored twice). */
 static GPtrArray *
 load_items (BerthStore *store, int root_fd, const char *staging, GPtrArray *items,
             const char *driver, gint64 max_layer, BerthProgressFunc progress, gpointer data,
             GError **error)
 {
+  g_autoptr (GPtrArray) layers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
   for (guint i = 0; i < items->len; i++)
-    if (!stage_layers (root_fd, staging, items->pdata[i], max_layer, progress, data, error))
+    if (!stage_layers (root_fd, staging, items->pdata[i], max_layer, layers, progress, data,
+                       error))
       return NULL;
-  if (!berth_store_lock (store, error) || !berth_store_begin_change (store, error))
+  g_autoptr (BerthLayerHolds) holds = unpack_staged (store, driver, staging, layers, error);
+  if (holds == NULL || !lock_for_commit (store, &holds, error))
     return NULL;
   g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) loaded = g_ptr_array_new_with_free_func (g_free);
@@ -465,8 +512,9 @@ berth_image_load (BerthStore *store, const char *tar_path, const char *driver,
     return NULL;
   gint64 max_archive = stream_limit (in_fd, limits ? limits->max_archive_size : 0);
   gint64 max_layer = limits ? limits->max_layer_size : 0;
-  /* Reading and unpacking the archive and hashing its layers is the long
-   * part: it holds no store lock (load_items takes it for the commit). */
+  /* Reading and unpacking the archive, hashing its layers and unpacking
+   * them into the driver is the long part: it holds no store lock
+   * (load_items takes it for the commit). */
   berth_store_unlock (store);
   g_autofree char *tmp = berth_store_mkdtemp (store, error);
   /* The archive in tmp/archive/, the staged blobs beside it by digest. */

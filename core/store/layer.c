@@ -188,11 +188,12 @@ marker_path (BerthStore *store, BerthStorage *storage, const char *chain)
   return berth_store_path (store, "layers", storage->ops->name, chain, NULL);
 }
 
+/* Make layer @chain in @storage from the layer tar at @blob and mark it
+ * complete; a failure leaves no layer. */
 static gboolean
 unpack_layer (BerthStore *store, BerthStorage *storage, const char *chain, const char *parent,
-              const char *diff_id, GError **error)
+              const char *diff_id, const char *blob, GError **error)
 {
-  g_autofree char *blob = berth_blob_path (store, diff_id);
   int fd = open (blob, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return berth_fail_errno (error, errno, "layer %.19s: blob %s", diff_id, blob);
@@ -220,6 +221,26 @@ unpack_layer (BerthStore *store, BerthStorage *storage, const char *chain, const
   return TRUE;
 }
 
+static gboolean
+layer_complete (BerthStore *store, BerthStorage *storage, const char *chain)
+{
+  g_autofree char *marker = marker_path (store, storage, chain);
+  return g_file_test (marker, G_FILE_TEST_EXISTS) && berth_storage_exists (storage, chain);
+}
+
+/* Make @chain again from @blob: no marker means a half-made layer from a
+ * crash, or one never unpacked. */
+static gboolean
+remake_layer (BerthStore *store, BerthStorage *storage, const char *chain, const char *parent,
+              const char *diff_id, const char *blob, GError **error)
+{
+  g_autofree char *marker = marker_path (store, storage, chain);
+  unlink (marker);
+  if (berth_storage_exists (storage, chain) && !berth_storage_remove (storage, chain, error))
+    return FALSE;
+  return unpack_layer (store, storage, chain, parent, diff_id, blob, error);
+}
+
 char *
 berth_layer_ensure (BerthStore *store, BerthStorage *storage, BerthImage *image, GError **error)
 {
@@ -227,22 +248,60 @@ berth_layer_ensure (BerthStore *store, BerthStorage *storage, BerthImage *image,
   for (int i = 0; image->diff_ids[i]; i++)
     {
       g_autofree char *chain = berth_image_chain_id (image, i);
-      g_autofree char *marker = marker_path (store, storage, chain);
-      gboolean complete = g_file_test (marker, G_FILE_TEST_EXISTS);
-      if (!complete || !berth_storage_exists (storage, chain))
+      if (!layer_complete (store, storage, chain))
         {
-          /* No marker: a half-made layer from a crash, or never unpacked. */
-          unlink (marker);
-          if (berth_storage_exists (storage, chain) &&
-              !berth_storage_remove (storage, chain, error))
-            return NULL;
-          if (!unpack_layer (store, storage, chain, parent, image->diff_ids[i], error))
+          /* Under the store lock, which must not wait on a hold. */
+          if (berth_layer_is_held (store, storage, chain))
+            return berth_fail (error, BERTH_ERROR_BUSY, "layer %.12s is being unpacked by "
+                               "another berth command; try again when it is done", chain),
+                   NULL;
+          g_autofree char *blob = berth_blob_path (store, image->diff_ids[i]);
+          if (!remake_layer (store, storage, chain, parent, image->diff_ids[i], blob, error))
             return NULL;
         }
       g_free (parent);
       parent = g_steal_pointer (&chain);
     }
   return g_steal_pointer (&parent);
+}
+
+static gboolean
+prepare_image_layers (BerthStore *store, BerthStorage *storage, char **diff_ids,
+                      const char *staging, GError **error)
+{
+  g_autofree char *parent = NULL;
+  for (int i = 0; diff_ids[i]; i++)
+    {
+      g_autofree char *chain = berth_chain_id (diff_ids, i);
+      g_autofree char *blob = g_build_filename (staging, diff_ids[i] + 7, NULL);
+      if (!layer_complete (store, storage, chain)
+          && !remake_layer (store, storage, chain, parent, diff_ids[i], blob, error))
+        return FALSE;
+      g_free (parent);
+      parent = g_steal_pointer (&chain);
+    }
+  return TRUE;
+}
+
+gboolean
+berth_layer_prepare (BerthStore *store, BerthStorage *storage, BerthLayerHolds *holds,
+                     GPtrArray *diff_id_lists, const char *staging, GError **error)
+{
+  if (!storage->ops->concurrent_unpack)
+    return TRUE;
+  g_autoptr (GPtrArray) chains = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < diff_id_lists->len; i++)
+    {
+      char **diff_ids = diff_id_lists->pdata[i];
+      for (int n = 0; diff_ids[n]; n++)
+        g_ptr_array_add (chains, berth_chain_id (diff_ids, n));
+    }
+  if (!berth_layer_holds_take (holds, store, storage, chains, error))
+    return FALSE;
+  for (guint i = 0; i < diff_id_lists->len; i++)
+    if (!prepare_image_layers (store, storage, diff_id_lists->pdata[i], staging, error))
+      return FALSE;
+  return TRUE;
 }
 
 /* --- garbage collection --- */
@@ -263,8 +322,8 @@ add_needed (BerthStore *store, GHashTable *chains, GHashTable *blobs, GError **e
 }
 
 /* Layers the driver holds that no image needs and no marker or container
- * names: an unpack killed before it wrote its marker. Every command holds
- * the store lock while it makes a layer, so none of these is being made. */
+ * names: an unpack killed before it wrote its marker. One being made now,
+ * by a load without the store lock, is held (core/store/hold.c). */
 static gboolean
 collect_unmarked (BerthStore *store, BerthStorage *storage, GHashTable *needed,
                   GHashTable *containers, GError **error)
@@ -277,7 +336,8 @@ collect_unmarked (BerthStore *store, BerthStorage *storage, GHashTable *needed,
       const char *id = ids->pdata[i];
       g_autofree char *marker = marker_path (store, storage, id);
       if (g_hash_table_contains (needed, id) || g_hash_table_contains (containers, id) ||
-          g_file_test (marker, G_FILE_TEST_EXISTS) || berth_storage_refcount (storage, id) > 0)
+          g_file_test (marker, G_FILE_TEST_EXISTS) || berth_storage_refcount (storage, id) > 0
+          || berth_layer_is_held (store, storage, id))
         continue;
       if (!berth_storage_remove (storage, id, error))
         return FALSE;
@@ -295,8 +355,10 @@ collect_marked (BerthStore *store, BerthStorage *storage, GHashTable *needed, GE
     {
       if (!berth_is_hex_id (name) || g_hash_table_contains (needed, name))
         continue;
-      if (berth_storage_refcount (storage, name) > 0)
-        continue; /* mounted by someone: collected on a later pass */
+      /* Mounted by someone, or being unpacked or used as a parent by a
+       * load: collected on a later pass. */
+      if (berth_storage_refcount (storage, name) > 0 || berth_layer_is_held (store, storage, name))
+        continue;
       if (berth_storage_exists (storage, name) && !berth_storage_remove (storage, name, error))
         return FALSE;
       g_autofree char *marker = g_build_filename (dir, name, NULL);

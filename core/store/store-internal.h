@@ -40,3 +40,34 @@ char *berth_blob_stage (const char *staging, int in_fd, gint64 max, BerthProgres
  * the content store, or nothing when the store has it already. */
 gboolean berth_blob_commit_staged (BerthStore *store, const char *staging, const char *digest,
                                    GError **error);
+
+/* --- layer holds (core/store/hold.c) --- */
+/* Holds on image layers a load or import unpacks without the store lock;
+ * made under the store lock (it makes <root>/holds/, which the sweeps look
+ * for under the lock too). */
+typedef struct BerthLayerHolds BerthLayerHolds;
+BerthLayerHolds *berth_layer_holds_new (BerthStore *store, GError **error);
+void berth_layer_holds_free (BerthLayerHolds *holds);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthLayerHolds, berth_layer_holds_free)
+/* Hold every chain id of @chains in @storage, waiting for other holders
+ * (without the store lock only: its holders never wait on a hold). */
+gboolean berth_layer_holds_take (BerthLayerHolds *holds, BerthStore *store,
+                                 BerthStorage *storage, GPtrArray *chains, GError **error);
+/* Under the store lock, without waiting: does another command hold it? */
+gboolean berth_layer_is_held (BerthStore *store, BerthStorage *storage, const char *chain);
+/* Drop holds killed commands left; TRUE when there were any. */
+gboolean berth_layer_holds_sweep_stale (BerthStore *store);
+/* Under the store lock: may the sweeps of half-made layers run? FALSE
+ * while a load unpacks; TRUE with *@fd the holds directory locked
+ * exclusively until the caller closes it (-1 where there is none yet). */
+gboolean berth_layer_holds_lock_for_sweep (BerthStore *store, int *fd);
+
+/* Chain id hex of layer @n of the layers @diff_ids name. */
+char *berth_chain_id (char **diff_ids, int n);
+/* Unpack the layers @diff_ids name into @storage from the blobs staged in
+ * @staging (berth_blob_stage), without the store lock, under holds kept in
+ * @holds; layers already there are held, not made again. Nothing to do
+ * where the driver cannot unpack beside other commands: the commit's
+ * berth_layer_ensure unpacks under the store lock. */
+gboolean berth_layer_prepare (BerthStore *store, BerthStorage *storage, BerthLayerHolds *holds,
+                              GPtrArray *diff_id_lists, const char *staging, GError **error);

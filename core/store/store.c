@@ -363,6 +363,48 @@ sweep_driver_temps (const char *dir)
     g_printerr ("berth: warning: %s\n", local->message);
 }
 
+/* The storage probes' (d_type, overlay's test mount), staged layer
+ * removals and layer markers' temporary files left by a kill; not while a load unpacks layers without the
+ * store lock, whose half-made ones have such names too. One that will not
+ * go (a mount still busy) is no reason to refuse the store: a warning, and
+ * a retry next time. */
+static void
+sweep_storage_temps (BerthStore *store)
+{
+  int holds_fd = -1;
+  if (!berth_layer_holds_lock_for_sweep (store, &holds_fd))
+    return;
+  g_autofree char *storage = berth_store_path (store, "storage", NULL);
+  sweep_driver_temps (storage);
+  for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
+    {
+      g_autofree char *home = berth_store_path (store, "storage", (*o)->name, NULL);
+      g_autofree char *marks = berth_store_path (store, "layers", (*o)->name, NULL);
+      sweep_driver_temps (home);
+      sweep_driver_temps (marks); /* a marker's atomic write, killed */
+    }
+  if (holds_fd >= 0)
+    close (holds_fd);
+}
+
+/* A driver's own sweep (berth_storage_sweep), on the same terms, and only
+ * under the store lock: a reader (info) opening a driver must not take the
+ * half-made layer of a create running now. */
+static void
+sweep_driver (BerthStore *store, BerthStorage *storage)
+{
+  if (store->lock_fd < 0)
+    return;
+  int holds_fd = -1;
+  if (!berth_layer_holds_lock_for_sweep (store, &holds_fd))
+    return;
+  g_autoptr (GError) local = NULL;
+  if (!berth_storage_sweep (storage, &local))
+    g_printerr ("berth: warning: %s\n", local->message);
+  if (holds_fd >= 0)
+    close (holds_fd);
+}
+
 /* A staging directory is named "<pid>-<start time>-XXXXXX" after the
  * command that made it (berth_store_mkdtemp): TRUE while that command
  * lives. Loads and imports fill theirs without the store lock. */
@@ -462,16 +504,7 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
       if (!berth_remove_stale_temps (dir, error))
         return NULL;
     }
-  /* The storage probes' (d_type, overlay's test mount) and staged layer
-   * removals left by a kill. One that will not go (a mount still busy) is
-   * no reason to refuse the store: a warning, and a retry next time. */
-  g_autofree char *storage = berth_store_path (store, "storage", NULL);
-  sweep_driver_temps (storage);
-  for (const BerthStorageOps *const *o = berth_storage_drivers (); *o; o++)
-    {
-      g_autofree char *home = berth_store_path (store, "storage", (*o)->name, NULL);
-      sweep_driver_temps (home);
-    }
+  sweep_storage_temps (store);
   if (!read_config (store, error))
     return NULL;
   return g_steal_pointer (&store);
@@ -516,11 +549,24 @@ berth_store_forget_change (BerthStore *store)
   store->changing = FALSE;
 }
 
+/* Holds a load killed while unpacking without the store lock left: the
+ * layers it made are collected as a change mark's are. Only the lock's
+ * holder drops them (a reader would leave them for it). */
+static gboolean
+stale_holds (BerthStore *store)
+{
+  g_autofree char *dir = berth_store_path (store, "holds", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  if (d == NULL || g_dir_read_name (d) == NULL)
+    return FALSE;
+  return store->lock_fd < 0 || berth_layer_holds_sweep_stale (store);
+}
+
 gboolean
 berth_store_recover (BerthStore *store, GError **error)
 {
   g_autofree char *path = berth_store_path (store, CHANGE_MARK, NULL);
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) && !stale_holds (store))
     return TRUE;
   /* A reader (berth_store_open_reader) recovers only when the lock is
    * free: a holder either recovered when it took the lock or is making
@@ -535,7 +581,9 @@ berth_store_recover (BerthStore *store, GError **error)
       return ok;
     }
   /* The mark goes even when collection fails (a busy mount): every later
-   * command would otherwise retry it; the next rmi collects again. */
+   * command would otherwise retry it; the next rmi collects again. A
+   * reader's handle was opened without the sweep of half-made layers. */
+  sweep_storage_temps (store);
   gboolean collected = berth_store_collect_garbage (store, error);
   if (unlink (path) < 0 && errno != ENOENT && collected)
     return berth_fail_errno (error, errno, "unlink %s", path);
@@ -696,6 +744,7 @@ berth_store_driver (BerthStore *store, const char *name, GError **error)
       berth_storage_close (s);
       return NULL;
     }
+  sweep_driver (store, s);
   g_hash_table_insert (store->drivers, g_strdup (name), s);
   return s;
 }

@@ -521,7 +521,7 @@ mountpoint_of (BerthStorage *s, const char *id)
 }
 
 /* Ids become names in diff/, layers/ and mnt/, next to the ".tmp-" debris
- * that init sweeps. */
+ * that the sweep op removes. */
 static gboolean
 check_id (const char *id, GError **error)
 {
@@ -643,7 +643,7 @@ try_dirperm1 (const char *home)
       if (yes && umount2 (target, 0) < 0)
         umount2 (target, MNT_DETACH);
     }
-  berth_rm_rf (tmp, NULL); /* a leftover has ".tmp-" in its name: init sweeps it */
+  berth_rm_rf (tmp, NULL); /* a leftover has ".tmp-" in its name: the sweep op removes it */
   return yes;
 }
 
@@ -677,11 +677,17 @@ aufs_init (const char *home, char **options, GError **error)
   p->layers = g_build_filename (home, "layers", NULL);
   p->mnt = g_build_filename (home, "mnt", NULL);
   if (!berth_mkdir_p (p->diff, 0700, error) || !berth_mkdir_p (p->layers, 0700, error)
-      || !berth_mkdir_p (p->mnt, 0700, error) || !berth_remove_stale_temps (home, error)
-      || !berth_remove_stale_temps (p->diff, error)
-      || !berth_remove_stale_temps (p->layers, error))
+      || !berth_mkdir_p (p->mnt, 0700, error))
     return NULL;
   return g_steal_pointer (&p);
+}
+
+static gboolean
+aufs_sweep (BerthStorage *s, GError **error)
+{
+  return berth_remove_stale_temps (priv (s)->home, error)
+         && berth_remove_stale_temps (priv (s)->diff, error)
+         && berth_remove_stale_temps (priv (s)->layers, error);
 }
 
 static void
@@ -748,7 +754,7 @@ release_mount (const char *target, GError **error)
 }
 
 /* The branch leaves its name first, so exists() turns false at once and a
- * crash from there on leaves a ".tmp-" name that init sweeps. */
+ * crash from there on leaves a ".tmp-" name that the sweep op removes. */
 static gboolean
 aufs_remove (BerthStorage *s, const char *id, GError **error)
 {
@@ -910,9 +916,11 @@ aufs_list (BerthStorage *s, GError **error)
 
 const BerthStorageOps berth_storage_aufs_ops = {
   .name = "aufs",
+  .concurrent_unpack = TRUE,
   .probe = aufs_probe,
   .init = aufs_init,
   .cleanup = aufs_cleanup,
+  .sweep = aufs_sweep,
   .create = aufs_create,
   .remove = aufs_remove,
   .get = aufs_get,

@@ -186,6 +186,7 @@ btrfs_list (BerthStorage *s, GError **error)
 
 const BerthStorageOps berth_storage_btrfs_ops = {
   .name = "btrfs",
+  .concurrent_unpack = TRUE,
   .probe = btrfs_probe,
   .init = btrfs_init,
   .cleanup = btrfs_cleanup,

@@ -246,13 +246,19 @@ ovl_init (const char *home, char **options, GError **error)
       return NULL;
     }
   g_autofree char *links = g_build_filename (home, "l", NULL);
-  if (!berth_mkdir_p (links, 0700, error) || !berth_remove_stale_temps (home, error) ||
-      !remove_dangling_links (links, error))
+  if (!berth_mkdir_p (links, 0700, error))
     return NULL;
   OvlPriv *p = g_new0 (OvlPriv, 1);
   p->home = g_strdup (home);
   p->links = g_steal_pointer (&links);
   return p;
+}
+
+static gboolean
+ovl_sweep (BerthStorage *s, GError **error)
+{
+  return berth_remove_stale_temps (priv (s)->home, error)
+         && remove_dangling_links (priv (s)->links, error);
 }
 
 static void
@@ -824,9 +830,11 @@ ovl_list (BerthStorage *s, GError **error)
 
 const BerthStorageOps berth_storage_overlay_ops = {
   .name = "overlay",
+  .concurrent_unpack = TRUE,
   .probe = ovl_probe,
   .init = ovl_init,
   .cleanup = ovl_cleanup,
+  .sweep = ovl_sweep,
   .create = ovl_create,
   .remove = ovl_remove,
   .get = ovl_get,

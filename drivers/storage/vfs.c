@@ -46,11 +46,17 @@ vfs_init (const char *home, char **options, GError **error)
       return NULL;
     }
   g_autofree char *dir = g_build_filename (home, "dir", NULL);
-  if (!berth_mkdir_p (dir, 0700, error) || !berth_remove_stale_temps (dir, error))
+  if (!berth_mkdir_p (dir, 0700, error))
     return NULL;
   VfsPriv *p = g_new0 (VfsPriv, 1);
   p->dir = g_steal_pointer (&dir);
   return p;
+}
+
+static gboolean
+vfs_sweep (BerthStorage *s, GError **error)
+{
+  return berth_remove_stale_temps (priv (s)->dir, error);
 }
 
 static void
@@ -181,9 +187,11 @@ vfs_list (BerthStorage *s, GError **error)
 
 const BerthStorageOps berth_storage_vfs_ops = {
   .name = "vfs",
+  .concurrent_unpack = TRUE,
   .probe = vfs_probe,
   .init = vfs_init,
   .cleanup = vfs_cleanup,
+  .sweep = vfs_sweep,
   .create = vfs_create,
   .remove = vfs_remove,
   .get = vfs_get,

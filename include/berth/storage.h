@@ -11,7 +11,7 @@
  * container id for a writable layer). A parent is NULL for a base layer.
  *
  * Required: probe, init, cleanup, create, remove, get, put, exists.
- * Optional: list, status, diff, changes, apply_diff, diff_size. Where NULL, the core's
+ * Optional: sweep, list, status, diff, changes, apply_diff, diff_size. Where NULL, the core's
  * generic implementation (core/registry/naive-diff.c) compares the mounted layer with
  * its mounted parent, the way Docker's naive diff driver does. */
 #pragma once
@@ -40,6 +40,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthChange, berth_change_free)
 
 typedef struct BerthStorageOps {
   const char *name; /* the same as its entry's in the storage table */
+  /* TRUE when create and apply_diff of an image layer touch only that
+   * layer's own files (and its refs record), so that a load or import may
+   * unpack it without the store lock, beside other commands, under a layer
+   * hold (core/store/layer.c). FALSE keeps unpacking under the store lock
+   * (devicemapper: one pool, one device-id counter for all layers). */
+  gboolean concurrent_unpack;
 
   /* Can this host run the driver with its home at @home (which may not exist
    * yet)? FALSE with a one-line reason: NOT_SUPPORTED when the kernel lacks
@@ -51,6 +57,11 @@ typedef struct BerthStorageOps {
    * Returns the driver's private data, stored in BerthStorage.priv. */
   gpointer (*init) (const char *home, char **options, GError **error);
   void (*cleanup) (BerthStorage *storage);
+  /* Remove what a create or remove killed half-way left in the home
+   * (".tmp-" names, overlay's links to nothing). Not part of init: the
+   * core calls it only while no command unpacks layers without the store
+   * lock, whose half-made layers look the same (berth_storage_sweep). */
+  gboolean (*sweep) (BerthStorage *storage, GError **error);
 
   /* Make layer @id on top of @parent (NULL: empty layer, a 0755 root dir).
    * @writable: a container layer rather than an image layer. */
@@ -133,6 +144,8 @@ gboolean berth_storage_put_transient (BerthStorage *s, const char *id, GError **
  * so a start killed before that leaves no hold. */
 gboolean berth_storage_keep (BerthStorage *s, const char *id, GError **error);
 gboolean berth_storage_exists (BerthStorage *s, const char *id);
+/* The driver's sweep, where it has one. */
+gboolean berth_storage_sweep (BerthStorage *s, GError **error);
 /* The driver's layers (list), empty where it cannot list them. */
 GPtrArray *berth_storage_list (BerthStorage *s, GError **error);
 /* Holds on @id now: persistent ones and those of live processes. */

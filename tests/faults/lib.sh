@@ -197,7 +197,7 @@ store_leftovers () {
   { (cd "$R" && find . -mindepth 1 ! -type d) | sed 's#^\./##' |
     grep -vxE 'lock|berth-store|driver|tags\.json|storage/[^/]+/probed' | sed 's/^/left in the store: /'
   (cd "$R" && find . -mindepth 1 -type d) | sed 's#^\./##' |
-    grep -vxE 'containers|images|tmp|blobs|blobs/sha256|layers|layers/[^/]+|storage|storage/[^/]+|storage/[^/]+/(dir|refs|l|subvolumes)' |
+    grep -vxE 'containers|images|tmp|holds|blobs|blobs/sha256|layers|layers/[^/]+|storage|storage/[^/]+|storage/[^/]+/(dir|refs|l|subvolumes)' |
     sed 's/^/left in the store: /'; } |
     awk 'NR <= 12; END { if (NR > 12) print "... and " NR - 12 " more left in the store" }'
   [ ! -f "$R/tags.json" ] || [ "$(tr -d ' \n' <"$R/tags.json")" = "{}" ] ||
