@@ -1660,6 +1660,30 @@ berth_call_index (Fixture *f, const char *syscall, const char *needle, ...)
   g_error ("no %s naming %s in:\n%s", syscall, needle, text);
 }
 
+/* Whether strace, which injects the kills, is here; where it is not, the
+ * test is skipped with that reason. */
+static gboolean
+have_strace (void)
+{
+  g_autofree char *strace = tu_find_program_or_skip ("strace", "it injects the kill");
+  return strace != NULL;
+}
+
+/* The opening of a test that kills berth with strace: busybox bootstrapped
+ * on @driver (NULL: the default). FALSE (the test skipped, with the
+ * reason) without strace. */
+static gboolean
+killed_opening (Fixture *f, const char *driver)
+{
+  if (!have_strace ())
+    return FALSE;
+  int rc = driver ? berth (f, NULL, NULL, "--storage-driver", driver, "image", "bootstrap",
+                           "busybox", NULL)
+                  : berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL);
+  g_assert_cmpint (rc, ==, 0);
+  return TRUE;
+}
+
 /* `berth run -d --name NAME busybox sleep 86401` under strace, killed at the
  * @when'th rename when @when > 0; the trace goes to @log. */
 static int
@@ -1822,10 +1846,8 @@ parent_pid (int pid)
 static void
 test_killed_run (Fixture *f, gconstpointer data)
 {
-  g_autofree char *strace = tu_find_program_or_skip ("strace", "it injects the kill");
-  if (strace == NULL)
+  if (!killed_opening (f, NULL))
     return;
-  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
   /* Warm the store, then count the renames of a run like the ones killed. */
   g_assert_cmpint (berth (f, NULL, NULL, "run", "--rm", "busybox", "true", NULL), ==, 0);
   g_autofree char *log = g_build_filename (f->dir, "strace.log", NULL);
@@ -1933,11 +1955,8 @@ store_entries (Fixture *f, const char *path)
 static gboolean
 rmi_killed_at (Fixture *f, const char *driver, const char *syscall, int when)
 {
-  g_autofree char *strace = tu_find_program_or_skip ("strace", "it injects the kill");
-  if (strace == NULL)
+  if (!killed_opening (f, driver))
     return FALSE;
-  g_assert_cmpint (berth (f, NULL, NULL, "--storage-driver", driver, "image", "bootstrap",
-                          "busybox", NULL), ==, 0);
   g_assert_cmpint (berth_traced (f, "/dev/null", FALSE, syscall, when, "rmi", "busybox", NULL),
                    ==, 137);
   return TRUE;
@@ -1994,10 +2013,8 @@ test_killed_rmi_overlay (Fixture *f, gconstpointer data)
 static void
 test_killed_start_hold (Fixture *f, gconstpointer data)
 {
-  g_autofree char *strace = tu_find_program_or_skip ("strace", "it injects the kill");
-  if (strace == NULL)
+  if (!killed_opening (f, NULL))
     return;
-  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
   g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "held", "busybox", "true", NULL), ==, 0);
   g_assert_cmpint (berth_traced (f, "/dev/null", FALSE, "clone", 1, "start", "held", NULL), !=, 0);
   g_autofree char *line = ps_line (f, "held");
@@ -2026,10 +2043,8 @@ test_killed_start_hold (Fixture *f, gconstpointer data)
 static void
 test_killed_monitor_cgroup (Fixture *f, gconstpointer data)
 {
-  g_autofree char *strace = tu_find_program_or_skip ("strace", "it injects the kill");
-  if (strace == NULL)
+  if (!killed_opening (f, NULL))
     return;
-  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
   g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "cg", "busybox", "sleep", "100", NULL),
                    ==, 0);
   g_autofree char *id = container_id (f, "cg");
@@ -2447,8 +2462,7 @@ test_concurrent (Fixture *f, gconstpointer data)
 static gboolean
 killed_store_setup (Fixture *f, const char *driver, char **mnt)
 {
-  g_autofree char *strace = tu_find_program_or_skip ("strace", "it injects the kill");
-  if (strace == NULL)
+  if (!have_strace ())
     return FALSE;
   g_autoptr (GError) error = NULL;
   if (needs_btrfs (driver))

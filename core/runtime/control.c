@@ -223,18 +223,12 @@ find_monitor (BerthExec *exec, GArray *pids, BerthContainerState *s)
 static gboolean
 remove_unrecorded (BerthStore *store, BerthContainer *c, gboolean force, GError **error)
 {
-  g_autofree char *state_dir = berth_container_dir (store, c, "exec");
-  if (!g_file_test (state_dir, G_FILE_TEST_IS_DIR))
-    return TRUE; /* never run, or removed by its monitor (--rm) */
-  gboolean loaded = FALSE;
-  g_autoptr (BerthExec) exec = berth_container_exec_best (store, c, NULL, &loaded, error);
-  if (exec == NULL)
-    return FALSE;
-  /* Nothing saved is no proof of nothing made: a monitor killed while it
-   * set up the cgroup left it, maybe with the program's first process. */
-  g_autoptr (GArray) pids = berth_container_cgroup_pids (exec, error);
+  g_autoptr (BerthExec) exec = NULL;
+  g_autoptr (GArray) pids = berth_container_unrecorded_pids (store, c, &exec, error);
   if (pids == NULL)
     return FALSE;
+  if (exec == NULL)
+    return TRUE; /* never run, or removed by its monitor (--rm) */
   if (pids->len > 0 && !force)
     return berth_fail (error, BERTH_ERROR_BUSY, "container %s is not recorded as running, but "
                        "its cgroup holds %u process%s: use rm -f", c->name, pids->len,

@@ -233,6 +233,29 @@ berth_container_cgroup_pids (BerthExec *exec, GError **error)
   return pids;
 }
 
+GArray *
+berth_container_unrecorded_pids (BerthStore *store, BerthContainer *c, BerthExec **exec_out,
+                                 GError **error)
+{
+  if (exec_out)
+    *exec_out = NULL;
+  /* No exec state directory: never run (a first start skips the cgroup
+   * lookup this way), or removed by its monitor (--rm); no cgroup either. */
+  g_autofree char *state_dir = berth_container_dir (store, c, "exec");
+  if (!g_file_test (state_dir, G_FILE_TEST_IS_DIR))
+    return g_array_new (FALSE, FALSE, sizeof (pid_t));
+  gboolean loaded = FALSE;
+  g_autoptr (BerthExec) exec = berth_container_exec_best (store, c, NULL, &loaded, error);
+  if (exec == NULL)
+    return NULL;
+  /* Nothing saved is no proof of nothing made: a monitor killed while it
+   * set up the cgroup left it, maybe with the program's first process. */
+  GArray *pids = berth_container_cgroup_pids (exec, error);
+  if (pids && exec_out)
+    *exec_out = g_steal_pointer (&exec);
+  return pids;
+}
+
 /* "starting" read under the lock: the command that started the container
  * was killed before it wrote "running". Its monitor, alive, carries on; the
  * first process's pid is in what the exec driver saved once it ran. */
@@ -894,18 +917,7 @@ release_root (BerthStorage *storage, const char *id, gboolean kept)
 static gboolean
 check_cgroup_empty (BerthStore *store, BerthContainer *c, GError **error)
 {
-  /* No exec state directory: never started, so no cgroup either (a first
-   * start skips the cgroup lookup). */
-  g_autofree char *state_dir = berth_container_dir (store, c, "exec");
-  if (!g_file_test (state_dir, G_FILE_TEST_IS_DIR))
-    return TRUE;
-  gboolean loaded = FALSE;
-  g_autoptr (BerthExec) exec = berth_container_exec_best (store, c, NULL, &loaded, error);
-  if (exec == NULL)
-    return FALSE;
-  /* Nothing saved is no proof: a monitor killed as it set up the cgroup
-   * may have left the program's first process there. */
-  g_autoptr (GArray) pids = berth_container_cgroup_pids (exec, error);
+  g_autoptr (GArray) pids = berth_container_unrecorded_pids (store, c, NULL, error);
   if (pids == NULL)
     return FALSE;
   guint count = pids->len;

@@ -36,6 +36,12 @@ BerthExec *berth_container_exec_best (BerthStore *store, BerthContainer *c, cons
                                       gboolean *loaded, GError **error);
 /* The pids (pid_t) in @exec's cgroup; none where the driver cannot tell. */
 GArray *berth_container_cgroup_pids (BerthExec *exec, GError **error);
+/* The pids in @c's cgroup whatever berth's records say, for a container
+ * they show as not running, with (@exec_out non-NULL) the handle that
+ * reached it: what a start and a removal must both check. No pids and
+ * *@exec_out NULL when @c has no exec state, so no cgroup. */
+GArray *berth_container_unrecorded_pids (BerthStore *store, BerthContainer *c,
+                                         BerthExec **exec_out, GError **error);
 /* berth_container_state for a caller holding the store lock and @c's lock. */
 BerthContainerState *berth_container_state_locked (BerthStore *store, BerthContainer *c,
                                                    GError **error);

@@ -145,20 +145,17 @@ berth_log_opts_parse (char **opts, BerthContainer *c, GError **error)
   return TRUE;
 }
 
+/* containers/<id>/: a directory named by the container's id. */
+static char *
+container_id_of (const char *name)
+{
+  return berth_is_hex_id (name) ? g_strdup (name) : NULL;
+}
+
 static GPtrArray *
 container_ids (BerthStore *store, GError **error)
 {
-  g_autofree char *dir = berth_store_path (store, "containers", NULL);
-  g_autoptr (GDir) d = g_dir_open (dir, 0, error);
-  if (d == NULL)
-    return NULL;
-  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-  while ((name = g_dir_read_name (d)))
-    if (berth_is_hex_id (name))
-      g_ptr_array_add (ids, g_strdup (name));
-  g_ptr_array_sort (ids, (GCompareFunc) g_strcmp0);
-  return ids;
+  return berth_store_list_ids (store, "containers", container_id_of, error);
 }
 
 GPtrArray *

@@ -95,20 +95,17 @@ image_read (BerthStore *store, const char *id, JsonObject *tags, GError **error)
   return g_steal_pointer (&image);
 }
 
+/* images/<id>.json: the 64-character id and ".json". */
+static char *
+image_id_of (const char *name)
+{
+  return g_str_has_suffix (name, ".json") && strlen (name) == 69 ? g_strndup (name, 64) : NULL;
+}
+
 static GPtrArray *
 image_ids (BerthStore *store, GError **error)
 {
-  g_autofree char *dir = berth_store_path (store, "images", NULL);
-  g_autoptr (GDir) d = g_dir_open (dir, 0, error);
-  if (d == NULL)
-    return NULL;
-  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-  while ((name = g_dir_read_name (d)))
-    if (g_str_has_suffix (name, ".json") && strlen (name) == 69)
-      g_ptr_array_add (ids, g_strndup (name, 64));
-  g_ptr_array_sort (ids, (GCompareFunc) g_strcmp0);
-  return ids;
+  return berth_store_list_ids (store, "images", image_id_of, error);
 }
 
 /* The image id a reference names, or NULL with NOT_FOUND / INVALID. */

@@ -19,6 +19,13 @@ struct BerthStore {
 
 char *berth_store_path (BerthStore *store, const char *first, ...) G_GNUC_NULL_TERMINATED;
 
+/* The ids under @subdir: @id_of gives the id an entry's name stands
+ * for (newly allocated), or NULL for an entry that is none; NULL with
+ * @error set when @subdir cannot be read. One listing for containers/ and
+ * images/, whose entries are named differently. */
+GPtrArray *berth_store_list_ids (BerthStore *store, const char *subdir,
+                                 char *(*id_of) (const char *name), GError **error);
+
 /* Remove what creates killed half-way left in containers/. */
 gboolean berth_container_sweep_incomplete (BerthStore *store, GError **error);
 

@@ -28,6 +28,26 @@ berth_store_path (BerthStore *store, const char *first, ...)
   return path;
 }
 
+GPtrArray *
+berth_store_list_ids (BerthStore *store, const char *subdir, char *(*id_of) (const char *name),
+                      GError **error)
+{
+  g_autofree char *dir = berth_store_path (store, subdir, NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, error);
+  if (d == NULL)
+    return NULL;
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    {
+      char *id = id_of (name);
+      if (id)
+        g_ptr_array_add (ids, id);
+    }
+  g_ptr_array_sort (ids, (GCompareFunc) g_strcmp0);
+  return g_steal_pointer (&ids);
+}
+
 /* The marker that says "this directory is a berth store", and the format of
  * the layout below it. Opening a store sweeps tmp/ and *.tmp-* away, so
  * berth must never mistake another directory for one. */
