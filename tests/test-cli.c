@@ -486,13 +486,14 @@ storage_scenario (Fixture *f, const char *driver)
                           NULL), ==, 0);
   g_assert_cmpint (berth (f, NULL, NULL, "stop", "r1", NULL), ==, 0);
   g_assert_true (await_status (f, "r1", "Exited (7)"));
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "r1", NULL), ==, 0);
   g_assert_false (tu_mounted_below (f->root) && g_strcmp0 (driver, "overlay") == 0);
 
   /* Removing an image a container uses is refused; rm then rmi clears all. */
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "rmi", "mine:v1", NULL), ==, 1);
   tu_assert_one_line_error (err, "used by container c2");
-  g_assert_cmpint (berth (f, NULL, NULL, "rm", "c1", "c2", "r1", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "c1", "c2", NULL), ==, 0);
   g_assert_cmpint (berth (f, NULL, NULL, "rmi", "mine:v1", "busybox", NULL), ==, 0);
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (berth (f, &out, NULL, "images", "-q", NULL), ==, 0);
@@ -1297,18 +1298,17 @@ test_run_during_load (Fixture *f, gconstpointer data)
  * check in a berth strace runs, and its children, since LeakSanitizer stops
  * them with ptrace, which strace holds already ("LeakSanitizer does not
  * work under ptrace"); ASan and UBSan still check them. The last value of
- * an option wins. Adds strace's -E option to @argv; returns what the
- * caller frees after the run. */
-static char *
-strace_add_no_leak_check (GPtrArray *argv)
+ * an option wins. Adds strace's -E option to @argv; *@owned gets what
+ * the caller frees after the run. */
+static void
+strace_add_no_leak_check (GPtrArray *argv, char **owned)
 {
   const char *asan = g_getenv ("ASAN_OPTIONS");
   if (asan == NULL)
-    return NULL;
-  char *no_leaks = g_strdup_printf ("ASAN_OPTIONS=%s:detect_leaks=0", asan);
+    return;
+  *owned = g_strdup_printf ("ASAN_OPTIONS=%s:detect_leaks=0", asan);
   g_ptr_array_add (argv, (gpointer) "-E");
-  g_ptr_array_add (argv, no_leaks);
-  return no_leaks;
+  g_ptr_array_add (argv, *owned);
 }
 
 /* `berth --storage-driver overlay load -i @tar` under strace, stopped
@@ -1326,7 +1326,8 @@ start_load_stopped_in_unpack (Fixture *f, const char *tar, pid_t *loader)
                          "inject=symlink:signal=STOP:when=1" };
   for (guint i = 0; i < G_N_ELEMENTS (head); i++)
     g_ptr_array_add (argv, (gpointer) head[i]);
-  g_autofree char *no_leaks = strace_add_no_leak_check (argv);
+  g_autofree char *no_leaks = NULL;
+  strace_add_no_leak_check (argv, &no_leaks);
   const char *tail[] = { tu_berth_bin (), "--root", f->root, "--storage-driver", "overlay",
                          "load", "-i", tar, NULL };
   for (guint i = 0; i < G_N_ELEMENTS (tail); i++)
@@ -1619,7 +1620,8 @@ berth_traced_va (Fixture *f, const char *log, gboolean follow, const char *sysca
                          when > 0 ? inject : trace };
   for (guint i = 0; i < G_N_ELEMENTS (head); i++)
     g_ptr_array_add (argv, (gpointer) head[i]);
-  g_autofree char *no_leaks = strace_add_no_leak_check (argv);
+  g_autofree char *no_leaks = NULL;
+  strace_add_no_leak_check (argv, &no_leaks);
   const char *tail[] = { tu_berth_bin (), "--root", f->root };
   for (guint i = 0; i < G_N_ELEMENTS (tail); i++)
     g_ptr_array_add (argv, (gpointer) tail[i]);

@@ -220,12 +220,6 @@ berth_oci_delete (const char *root, BerthExec *c, gboolean force, GError **error
   return berth_rm_rf (dir, error);
 }
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
 GPtrArray *
 berth_oci_list (const char *root, GError **error)
 {
@@ -244,7 +238,7 @@ berth_oci_list (const char *root, GError **error)
       if (g_file_test (record, G_FILE_TEST_EXISTS))
         g_ptr_array_add (ids, g_strdup (name));
     }
-  g_ptr_array_sort (ids, compare_names);
+  g_ptr_array_sort (ids, berth_compare_string_slots);
   return ids;
 }
 

@@ -111,12 +111,6 @@ lock_hold_file (const char *path, gboolean wait, GError **error)
     }
 }
 
-static gint
-compare_chains (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
 gboolean
 berth_layer_holds_take (BerthLayerHolds *holds, BerthStore *store, BerthStorage *storage,
                         GPtrArray *chains, GError **error)
@@ -125,7 +119,7 @@ berth_layer_holds_take (BerthLayerHolds *holds, BerthStore *store, BerthStorage 
   g_autoptr (GPtrArray) sorted = g_ptr_array_sized_new (chains->len);
   for (guint i = 0; i < chains->len; i++)
     g_ptr_array_add (sorted, chains->pdata[i]);
-  g_ptr_array_sort (sorted, compare_chains);
+  g_ptr_array_sort (sorted, berth_compare_string_slots);
   for (guint i = 0; i < sorted->len; i++)
     {
       if (i > 0 && strcmp (sorted->pdata[i], sorted->pdata[i - 1]) == 0)

@@ -88,7 +88,7 @@ image_read (BerthStore *store, const char *id, JsonObject *tags, GError **error)
   for (GList *l = members; l; l = l->next)
     if (g_strcmp0 (json_object_get_string_member (tags, l->data), id) == 0)
       g_ptr_array_add (image->tags, g_strdup (l->data));
-  g_ptr_array_sort (image->tags, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (image->tags, berth_compare_string_slots);
   struct stat st;
   if (stat (path, &st) == 0)
     image->size = st.st_size;

@@ -44,7 +44,7 @@ berth_store_list_ids (BerthStore *store, const char *subdir, char *(*id_of) (con
       if (id)
         g_ptr_array_add (ids, id);
     }
-  g_ptr_array_sort (ids, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (ids, berth_compare_string_slots);
   return g_steal_pointer (&ids);
 }
 

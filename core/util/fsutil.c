@@ -33,8 +33,8 @@ berth_write_all (int fd, const void *data, gsize len)
   return TRUE;
 }
 
-static gint
-cmp_names (gconstpointer a, gconstpointer b)
+gint
+berth_compare_string_slots (gconstpointer a, gconstpointer b)
 {
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
@@ -62,7 +62,7 @@ berth_dir_names_sorted (int dirfd, const char *what, GError **error)
   closedir (d);
   if (errsv != 0)
     return berth_fail_errno (error, errsv, "read directory %s", what), NULL;
-  g_ptr_array_sort (names, cmp_names);
+  g_ptr_array_sort (names, berth_compare_string_slots);
   return g_steal_pointer (&names);
 }
 
@@ -92,7 +92,7 @@ berth_read_xattrs (int dirfd, const char *name, BerthXattrFunc func, gpointer da
   for (char *p = names; p < names + n; p += strlen (p) + 1)
     if (!berth_is_overlay_xattr (p))
       g_ptr_array_add (sorted, p);
-  g_ptr_array_sort (sorted, cmp_names);
+  g_ptr_array_sort (sorted, berth_compare_string_slots);
   for (guint i = 0; i < sorted->len; i++)
     {
       const char *x = sorted->pdata[i];

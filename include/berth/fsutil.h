@@ -34,6 +34,9 @@ gboolean berth_write_all (int fd, const void *buf, gsize len);
  * and "..", sorted bytewise so walks and tars are reproducible. @what names
  * the directory in errors. */
 GPtrArray *berth_dir_names_sorted (int dirfd, const char *what, GError **error);
+/* strcmp for g_ptr_array_sort of strings, which hands the compare
+ * function pointers to the array's slots, not the strings. */
+gint berth_compare_string_slots (gconstpointer a, gconstpointer b);
 
 /* Overlay keeps its bookkeeping in these; a layer that carried them could
  * forge whiteouts, redirects or opaque markers in a merged view. */
