@@ -173,7 +173,7 @@ print_incomplete (BerthStore *store, gboolean quiet)
     if (quiet)
       printf ("%.12s\n", (char *) ids->pdata[i]);
     else
-      printf ("%-14.12s %-22s %-20s %-10s %-12s %s\n", (char *) ids->pdata[i], "-", "", "-",
+      printf ("%-14.12s %-22s %-20s %-12s %-12s %s\n", (char *) ids->pdata[i], "-", "", "-",
               "Incomplete", "-");
   return 0;
 }
@@ -193,6 +193,8 @@ size_column (BerthStore *store, BerthContainer *c, GError **error)
   return g_strdup_printf ("%s (virtual %s)", w, v);
 }
 
+/* The DRIVER column is as wide as the longest storage driver's name
+ * ("devicemapper"), so STATUS stays in its column on every driver. */
 int
 berth_cmd_ps (BerthCli *cli, int argc, char **argv)
 {
@@ -217,7 +219,7 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
   if (list == NULL)
     return berth_cli_fail (error);
   if (!quiet)
-    printf ("%-14s %-22s %-20s %-10s %-12s %-*s%s\n", "CONTAINER ID", "IMAGE", "COMMAND", "DRIVER",
+    printf ("%-14s %-22s %-20s %-12s %-12s %-*s%s\n", "CONTAINER ID", "IMAGE", "COMMAND", "DRIVER",
             "STATUS", size ? 20 : 0, "NAME", size ? " SIZE" : "");
   for (guint i = 0; i < list->len; i++)
     {
@@ -240,7 +242,7 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
       g_autofree char *size_text = NULL;
       if (size && (size_text = size_column (store, c, &local)) == NULL)
         return berth_cli_fail (local);
-      printf ("%-14.12s %-22.22s %-20.20s %-10s %-12s %-*s%s%s\n", c->id, c->image_ref, cmd,
+      printf ("%-14.12s %-22.22s %-20.20s %-12s %-12s %-*s%s%s\n", c->id, c->image_ref, cmd,
               c->driver, status, size ? 20 : 0, c->name, size ? " " : "", size ? size_text : "");
     }
   return all ? print_incomplete (store, quiet) : 0;

@@ -1157,10 +1157,14 @@ ps_status (Fixture *f, const char *name)
   g_autofree char *out = NULL;
   g_assert_cmpint (berth (f, &out, NULL, "ps", "-a", NULL), ==, 0);
   g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  /* A user reads the status under the header's STATUS: so does this. */
+  const char *header_status = strstr (lines[0], "STATUS");
+  g_assert_nonnull (header_status);
+  size_t column = (size_t) (header_status - lines[0]);
   g_autofree char *tail = g_strdup_printf (" %s", name);
   for (char **l = lines; *l; l++)
-    if (g_str_has_suffix (*l, tail) && strlen (*l) > 70)
-      return g_strstrip (g_strndup (*l + 70, 12));
+    if (g_str_has_suffix (*l, tail) && strlen (*l) > column)
+      return g_strstrip (g_strndup (*l + column, 12));
   return g_strdup ("");
 }
 
@@ -1181,13 +1185,16 @@ state_pid (Fixture *f, const char *id)
 static gboolean
 await_status (Fixture *f, const char *name, const char *want)
 {
+  g_autofree char *status = NULL;
   for (int i = 0; i < 600; i++)
     {
-      g_autofree char *status = ps_status (f, name);
+      g_free (status);
+      status = ps_status (f, name);
       if (g_strcmp0 (status, want) == 0)
         return TRUE;
       g_usleep (100000);
     }
+  g_printerr ("# %s: status '%s' after 60 s, not '%s'\n", name, status ? status : "(none)", want);
   return FALSE;
 }
 
