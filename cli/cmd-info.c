@@ -5,6 +5,7 @@
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <berth/host.h>
+#include <berth/kernel.h>
 #include <berth/storage.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -114,6 +115,38 @@ add_exec_drivers (JsonBuilder *b)
   json_builder_add_string_value (b, rule);
 }
 
+static const char *const feature_answers[] = {
+  [BERTH_FEATURE_YES] = "yes",
+  [BERTH_FEATURE_NO] = "no",
+  [BERTH_FEATURE_UNKNOWN] = "unknown",
+};
+
+/* Each row of the kernel-feature table, probed now. */
+static void
+add_kernel_features (JsonBuilder *b)
+{
+  JsonArray *rows = json_array_new ();
+  for (const BerthKernelFeature *k = berth_kernel_features; k->name; k++)
+    {
+      g_autofree char *why = NULL;
+      BerthFeatureAnswer answer = k->probe (&why);
+      JsonObject *row = json_object_new ();
+      json_object_set_string_member (row, "name", k->name);
+      json_object_set_string_member (row, "since", k->since);
+      json_object_set_string_member (row, "present", feature_answers[answer]);
+      if (why)
+        json_object_set_string_member (row, "reason", why);
+      if (k->without)
+        json_object_set_string_member (row, "without", k->without);
+      else
+        json_object_set_string_member (row, "needed_by", k->needed_by);
+      json_array_add_object_element (rows, row);
+    }
+  json_builder_set_member_name (b, "kernel_features");
+  json_builder_add_value (b, json_node_init_array (json_node_alloc (), rows));
+  json_array_unref (rows);
+}
+
 static JsonNode *
 build_info (BerthStore *store)
 {
@@ -129,6 +162,7 @@ build_info (BerthStore *store)
   json_builder_add_string_value (b, kernel);
   json_builder_set_member_name (b, "cgroup_layout");
   json_builder_add_string_value (b, berth_host_cgroup_layout ());
+  add_kernel_features (b);
   json_builder_set_member_name (b, "root");
   json_builder_add_string_value (b, root);
   json_builder_set_member_name (b, "backing_filesystem");
@@ -172,11 +206,33 @@ print_drivers (JsonObject *o, const char *member)
     }
 }
 
+/* "yes", or "no (Linux 5.11+): Invalid argument; berth does without: ..." */
+static void
+print_kernel_features (JsonObject *o)
+{
+  printf ("Kernel features:\n");
+  JsonArray *rows = json_object_get_array_member (o, "kernel_features");
+  for (guint i = 0; i < json_array_get_length (rows); i++)
+    {
+      JsonObject *k = json_array_get_object_element (rows, i);
+      const char *present = json_object_get_string_member (k, "present");
+      printf ("  %-32s %s", json_object_get_string_member (k, "name"), present);
+      if (strcmp (present, "yes") != 0)
+        printf (" (Linux %s+): %s; %s %s", json_object_get_string_member (k, "since"),
+                json_object_get_string_member (k, "reason"),
+                json_object_has_member (k, "without") ? "berth does without:" : "needed by",
+                json_object_get_string_member_with_default (k, "without",
+                    json_object_get_string_member_with_default (k, "needed_by", "")));
+      printf ("\n");
+    }
+}
+
 static void
 print_text (JsonObject *o)
 {
   printf ("Kernel:              %s\n", json_object_get_string_member (o, "kernel"));
   printf ("Cgroup layout:       %s\n", json_object_get_string_member (o, "cgroup_layout"));
+  print_kernel_features (o);
   printf ("Store:               %s\n", json_object_get_string_member (o, "root"));
   printf ("Backing filesystem:  %s (d_type: %s)\n",
           json_object_get_string_member (o, "backing_filesystem"),

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -404,6 +405,66 @@ test_info_exec_drivers (Fixture *f, gconstpointer data)
   g_autofree char *def = g_strdup_printf ("\nDefault exec driver: %s (%s)\n", def_name,
                                           json_object_get_string_member (o, "default_exec_rule"));
   g_assert_nonnull (strstr (text, def));
+}
+
+/* "6.1.0-57-amd64" -> 601, "5.10.223" -> 510. */
+static int
+release_number (const char *release)
+{
+  unsigned major = 0, minor = 0;
+  g_assert_cmpint (sscanf (release, "%u.%u", &major, &minor), ==, 2);
+  return (int) (major * 100 + minor);
+}
+
+/* The kernel-feature table in `berth info`: every row answered yes, no or
+ * unknown, with the reason and what berth does instead when it is not
+ * yes. A kernel at least as new as the row's release must have it (a
+ * distribution backports, never removes), so a probe that misreads the
+ * kernel's answer fails here, on the host and in each guest kernel of the
+ * matrix; an older kernel may say either. */
+static void
+test_info_kernel_features (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *text = NULL;
+  g_assert_cmpint (berth (f, &text, NULL, "info", NULL), ==, 0);
+  g_test_message ("%s", text);
+  g_autoptr (JsonParser) p = json_parser_new ();
+  JsonObject *o = info_json (f, p);
+  struct utsname u;
+  g_assert_cmpint (uname (&u), ==, 0);
+  int running = release_number (u.release);
+  JsonArray *rows = json_object_get_array_member (o, "kernel_features");
+  g_assert_cmpuint (json_array_get_length (rows), >=, 10);
+  g_assert_nonnull (strstr (text, "\nKernel features:\n"));
+  for (guint i = 0; i < json_array_get_length (rows); i++)
+    {
+      JsonObject *k = json_array_get_object_element (rows, i);
+      const char *name = json_object_get_string_member (k, "name");
+      const char *present = json_object_get_string_member (k, "present");
+      int since = release_number (json_object_get_string_member (k, "since"));
+      g_test_message ("%s (%d): %s", name, since, present);
+      g_assert_true (json_object_has_member (k, "without") != json_object_has_member (k, "needed_by"));
+      g_autofree char *line = g_strdup_printf ("\n  %-32s %s", name, present);
+      g_assert_nonnull (strstr (text, line));
+      if (strcmp (present, "yes") == 0)
+        {
+          g_assert_false (json_object_has_member (k, "reason"));
+          continue;
+        }
+      g_assert_cmpstr (json_object_get_string_member (k, "reason"), !=, "");
+      /* Unknown only where there is nothing to look at: cgroup files with
+       * no cgroup2 cgroup of that kind here. */
+      if (strcmp (present, "unknown") == 0)
+        {
+          g_assert_true (g_str_has_prefix (name, "cgroup.") || g_str_has_prefix (name, "memory."));
+          continue;
+        }
+      g_assert_cmpstr (present, ==, "no");
+      if (running >= since)
+        g_error ("%s: kernel %s is at least %d but berth says it lacks %s: %s", name, u.release,
+                 since, name, json_object_get_string_member (k, "reason"));
+    }
 }
 
 /* The first line of @text holding @needle, or NULL. */
@@ -2682,6 +2743,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/cli/info", Fixture, NULL, fixture_setup, test_info, fixture_teardown);
+  g_test_add ("/cli/info-kernel-features", Fixture, NULL, fixture_setup, test_info_kernel_features,
+              fixture_teardown);
   g_test_add ("/cli/info-exec-drivers", Fixture, NULL, fixture_setup, test_info_exec_drivers,
               fixture_teardown);
   g_test_add ("/cli/status-side-effects", Fixture, NULL, fixture_setup, test_status_side_effects,

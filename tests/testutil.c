@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -108,6 +110,19 @@ tu_mounted_below (const char *path)
 {
   g_autoptr (GPtrArray) found = mounts_below (path);
   return found->len > 0;
+}
+
+gboolean
+tu_cgroup_line_placeable (const char *line)
+{
+  const char *controllers = strchr (line, ':');
+  if (controllers && g_str_has_prefix (controllers, ":misc:"))
+    return FALSE;
+  if (!g_str_has_prefix (line, "0::"))
+    return TRUE;
+  struct statfs sfs;
+  return (statfs ("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
+         || (statfs ("/sys/fs/cgroup/unified", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC);
 }
 
 static gint

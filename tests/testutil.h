@@ -31,6 +31,12 @@ char *tu_tree_manifest (const char *dir);
 /* TRUE if any mount point in /proc/self/mountinfo lies at or below @path. */
 gboolean tu_mounted_below (const char *path);
 
+/* /proc/PID/cgroup's line @line is one a runtime places a process by: on a
+ * v1-only host the unmounted cgroup2 hierarchy still has its "0::/" line,
+ * which no runtime can change, and the v1 misc hierarchy is one runc does
+ * not join (berth neither; tests/clients compares the two). */
+gboolean tu_cgroup_line_placeable (const char *line);
+
 /* Run a command line (argv) and return its exit status; stdout/stderr
  * captured into @out/@err when not NULL. */
 int tu_run (char **argv, char **out, char **err);

@@ -1,5 +1,6 @@
 #include "config.h"
 #include <berth/host.h>
+#include <berth/kernel.h>
 #include <berth/error.h>
 #include <berth/exec.h>
 #include <berth/family.h>
@@ -183,18 +184,13 @@ userns_works (GError **error)
   return TRUE;
 }
 
-/* The kernel refuses a zero size (EINVAL) before it looks at anything else,
- * so only a kernel without the call (ENOSYS) or a seccomp filter in front of
- * it (EPERM) answers otherwise. */
 static gboolean
 idmap_works (GError **error)
 {
-  if (syscall (SYS_mount_setattr, -1, "", 0, NULL, 0) == 0 || (errno != ENOSYS && errno != EPERM))
+  g_autofree char *why = NULL;
+  if (berth_kernel_feature_probe ("mount_setattr MOUNT_ATTR_IDMAP", &why) == BERTH_FEATURE_YES)
     return TRUE;
-  if (errno == ENOSYS)
-    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
-                       "the kernel has no mount_setattr (Linux 5.12+)");
-  return berth_fail_errno (error, errno, "mount_setattr");
+  return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "mount_setattr: %s (Linux 5.12+)", why);
 }
 
 void

@@ -4,6 +4,10 @@
 #
 # usage: check-kernels.sh [BUILD_DIR]          (as root; `make check-kernels`)
 # env:   BERTH_KERNELS        kernel series to test (default "6.1"; "6.1 5.10" adds bullseye's)
+#        BERTH_KERNEL_CGROUPS cgroup layouts to boot each series with: v2 (cgroup2
+#                             only), v1 (a hierarchy per controller, systemd's
+#                             named one too), hybrid (v1 plus cgroup2 at
+#                             /sys/fs/cgroup/unified); default "v2"
 #        BERTH_KERNEL_CACHE   kernels and initramfs cache (/var/cache/berth/kernels)
 #        BERTH_KERNEL_TIMEOUT seconds one guest may run (default 3600)
 #        BERTH_KERNEL_JOB_TIMEOUT seconds one job in the guest may run (600)
@@ -38,6 +42,13 @@ limit=${BERTH_KERNEL_TIMEOUT:-3600}
 workbase=${BERTH_KERNEL_WORKDIR:-/var/tmp}
 probe_limit=${BERTH_KERNEL_PROBE_TIMEOUT:-25}
 accel_forced=${BERTH_KERNEL_ACCEL:-}
+cgroups_list=${BERTH_KERNEL_CGROUPS:-v2}
+for layout in $cgroups_list; do
+	case $layout in
+	v2 | v1 | hybrid) ;;
+	*) echo "check-kernels: BERTH_KERNEL_CGROUPS takes v2, v1 and hybrid, not '$layout'" >&2; exit 2 ;;
+	esac
+done
 case $accel_forced in
 "" | kvm | tcg) ;;
 *) echo "check-kernels: BERTH_KERNEL_ACCEL must be kvm or tcg, not '$accel_forced'" >&2; exit 2 ;;
@@ -51,7 +62,7 @@ export BERTH_KERNEL_CACHE=$cache
 list_jobs() {
 	mapfile -t jobs < <("$build/tests/test-storage" -l |
 		sed -n 's|^/storage/\([^/]*\)/.*|storage-\1|p' | awk '!seen[$0]++')
-	jobs+=(storage-devicemapper-direct cli-devicemapper leftovers)
+	jobs+=(storage-devicemapper-direct cli-devicemapper kernel-features leftovers)
 	[ "${BERTH_KERNEL_EXEC:-1}" = 0 ] || jobs+=(exec-overlay oci-conformance oci-cli clients-docker clients-podman)
 	if [ -n "${BERTH_KERNEL_JOBS:-}" ]; then
 		read -ra jobs <<< "$BERTH_KERNEL_JOBS"
@@ -162,6 +173,7 @@ initramfs_for() {
 }
 
 # job.env is sourced by the guest's /init: every value single-quoted.
+# usage: write_job_env DIR LAYOUT
 write_job_env() {
 	local dir=$1 q="'\\''"
 	{
@@ -169,6 +181,7 @@ write_job_env() {
 		printf "BERTH_KERNEL_EXEC='%s'\n" "${BERTH_KERNEL_EXEC:-1}"
 		printf "BERTH_KERNEL_JOBS='%s'\n" "${BERTH_KERNEL_JOBS:-}"
 		printf "BERTH_KERNEL_JOB_TIMEOUT='%s'\n" "${BERTH_KERNEL_JOB_TIMEOUT:-600}"
+		printf "BERTH_CGROUPS='%s'\n" "$2"
 		# The guest runs with the host's locale, as make check does.
 		printf "BERTH_LANG='%s'\n" "${LANG:-}"
 		printf "BERTH_LC_ALL='%s'\n" "${LC_ALL:-}"
@@ -176,17 +189,19 @@ write_job_env() {
 	cp "$here/guest-job.sh" "$dir/guest-job.sh"
 }
 
-# usage: boot VER VMLINUZ INITRD RESULTS SCRATCH CONSOLE; returns qemu's status
+# usage: boot VER VMLINUZ INITRD RESULTS SCRATCH CONSOLE LAYOUT; returns qemu's status
 # (124: timed out). The console streams here too, so a slow guest shows where
 # it is (sed -u: unbuffered); \r and the serial console's terminal escapes
 # are dropped.
 boot() {
-	local ver=$1 vmlinuz=$2 initrd=$3 results=$4 scratch=$5 console=$6 rc=0
+	local ver=$1 vmlinuz=$2 initrd=$3 results=$4 scratch=$5 console=$6 rc=0 v1=
+	# cgroup2 only: no v1 controller may be taken by a v1 mount either.
+	[ "$7" != v2 ] || v1=cgroup_no_v1=all
 	# shellcheck disable=SC2046
 	timeout -k 10 "$limit" qemu-system-x86_64 -nographic -display none -no-reboot \
 		-m 2048 -smp 2 $(accel_args "$accel") -nic none -pidfile "$work/qemu.pid" \
 		-kernel "$vmlinuz" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=3 cgroup_no_v1=all ${BERTH_KERNEL_APPEND:-}" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=3 $v1 ${BERTH_KERNEL_APPEND:-}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$results,mount_tag=results,security_model=none,multidevs=remap" \
 		-drive "file=$scratch,format=raw,if=virtio,cache=unsafe,discard=unmap" \
@@ -257,32 +272,34 @@ report() {
 	sed 's/^/    /' "$res/info.txt" 2>/dev/null || echo "    (no info.txt)"
 }
 
-# One kernel series: fetch, boot, report. Appends to $summary; sets $failed.
+# One kernel series under one cgroup layout: fetch, boot, report. Appends
+# to $summary; sets $failed.
 run_series() {
-	local series=$1 kdir ver pkg initrd res scratch console t0 rc=0 st accel wall
+	local series=$1 layout=$2 kdir ver pkg initrd res scratch console t0 rc=0 st accel wall label
 	kdir=$("$here/fetch-kernel.sh" "$series") || { log "$series: cannot fetch a kernel"; failed=1
 		summary+="${summary:+; }$series: no kernel"; return; }
 	ver=$(cat "$kdir/version")
 	# "linux-image-... 5.10.223-1 bullseye" (fetch-kernel.sh), for the report.
 	pkg=$(cat "$kdir/package" 2>/dev/null || echo "(package version not recorded)")
-	log "$ver: $pkg"
+	label="$ver $layout"
+	log "$label: $pkg"
 	initrd=$(initramfs_for "$kdir")
-	work=$(mktemp -d "$workbase/berth-kernel-$ver.XXXXXX")
+	work=$(mktemp -d "$workbase/berth-kernel-$ver-$layout.XXXXXX")
 	res=$work/results scratch=$work/scratch.img console=$work/console.log
 	mkdir "$res"
-	write_job_env "$res"
+	write_job_env "$res" "$layout"
 	# Sparse: only what the guest writes takes host disk space.
 	truncate -s "${BERTH_KERNEL_SCRATCH_SIZE:-8G}" "$scratch"
 	mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 "$scratch"
 	choose_accel "$kdir/root/boot/vmlinuz-$ver" "$initrd"
-	log "booting $ver ($accel), limit ${limit}s"
+	log "booting $label ($accel), limit ${limit}s"
 	t0=$(date +%s)
-	boot "$ver" "$kdir/root/boot/vmlinuz-$ver" "$initrd" "$res" "$scratch" "$console" || rc=$?
+	boot "$ver" "$kdir/root/boot/vmlinuz-$ver" "$initrd" "$res" "$scratch" "$console" "$layout" || rc=$?
 	# The console's last line (the power-off) may lack its newline.
 	[ -z "$(tail -c 1 "$console")" ] || echo
 	wall=$(($(date +%s) - t0))
-	log "$ver: guest ran ${wall}s ($accel)"
-	report "$ver" "$res"
+	log "$label: guest ran ${wall}s ($accel)"
+	report "$label" "$res"
 	st=$(cat "$res/exit-status" 2>/dev/null || echo none)
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] || [ "$st" != 0 ]; then
 		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
@@ -296,12 +313,12 @@ run_series() {
 		tail -n 40 "$console" | sed 's/^/    /'
 		k_fail=$((k_fail + 1))
 	fi
-	echo "kernel $ver ($pkg): $k_pass passed, $k_fail failed, $k_skip skipped ($accel, guest ${wall}s)"
-	summary+="${summary:+; }$ver ${pkg#* }: $k_pass passed, $k_fail failed, $k_skip skipped ($accel, ${wall}s)"
+	echo "kernel $label ($pkg): $k_pass passed, $k_fail failed, $k_skip skipped ($accel, guest ${wall}s)"
+	summary+="${summary:+; }$label ${pkg#* }: $k_pass passed, $k_fail failed, $k_skip skipped ($accel, ${wall}s)"
 	[ "$k_fail" -eq 0 ] || failed=1
 	if [ -n "${BERTH_KERNEL_KEEP:-}" ]; then
-		mkdir -p "$BERTH_KERNEL_KEEP/$ver"
-		cp "$res"/*.tap "$res"/*.err "$res"/*.txt "$console" "$BERTH_KERNEL_KEEP/$ver/" 2>/dev/null || true
+		mkdir -p "$BERTH_KERNEL_KEEP/$ver-$layout"
+		cp "$res"/*.tap "$res"/*.err "$res"/*.txt "$console" "$BERTH_KERNEL_KEEP/$ver-$layout/" 2>/dev/null || true
 	fi
 	rm -rf "$work"
 	work=
@@ -312,7 +329,9 @@ list_jobs
 failed=0 summary=
 start=$(date +%s)
 for series in $series_list; do
-	run_series "$series"
+	for layout in $cgroups_list; do
+		run_series "$series" "$layout"
+	done
 done
 log "total $(($(date +%s) - start))s"
 echo "kernel matrix: $summary"

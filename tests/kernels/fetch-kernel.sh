@@ -69,12 +69,13 @@ private_update() {
 # otherwise take the highest ABI among linux-image-SERIES.*-amd64 (the generic
 # flavour: the cloud flavour has no 9p, rt is a different kernel,
 # -dbg/-unsigned are not images). Whole series: "6.1" must not also match 6.10.
+# The ABI is "-57" up to bookworm and "+deb13" from trixie on.
 pick_package() {
 	pkg=$(apt_for "$suite" apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n "s/^ *Depends: \(linux-image-${series}\.[0-9.-]*-amd64\)\$/\1/p" | head -n1)
+		sed -n "s/^ *Depends: \(linux-image-${series}\.[0-9][0-9.+a-z-]*-amd64\)\$/\1/p" | head -n1)
 	if [ -z "$pkg" ]; then
 		pkg=$(apt_for "$suite" apt-cache pkgnames "linux-image-${series}." 2>/dev/null |
-			grep -E "^linux-image-${series}\.[0-9]+-[0-9]+-amd64\$" |
+			grep -E "^linux-image-${series}\.[0-9]+(-[0-9]+|\+deb[0-9]+)-amd64\$" |
 			sort -V | tail -n1)
 	fi
 	[ -n "$pkg" ] || return 1

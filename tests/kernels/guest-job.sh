@@ -169,7 +169,10 @@ SCRATCH=$(mktemp -d /var/tmp/berth-kernel-job.XXXXXX)
 	echo "kernel: $(uname -r)"
 	echo "cgroup mounts:"
 	awk '$3 ~ /^cgroup/ {print "  " $2 " " $3 " " $4}' /proc/mounts
-	echo "cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+	echo "cgroup layout: ${BERTH_CGROUPS:-v2}"
+	for c2 in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+		[ ! -f "$c2/cgroup.controllers" ] || echo "cgroup2 controllers ($c2): $(cat "$c2/cgroup.controllers")"
+	done
 	echo "scratch: $(df -h /var/tmp | tail -n1)"
 } | tee "$R/env.txt"
 
@@ -210,6 +213,12 @@ devicemapper_direct
 # a store that never used it.
 job cli-devicemapper env BERTH_BIN="$B/berth" BERTH_EXEC_HELPER="$B/berth-exec-helper" \
 	"$B/tests/test-cli" --tap -k -p /cli/devicemapper -p /cli/status-side-effects
+
+# berth info's kernel-feature table against this kernel's release: a row
+# answered "no" on a kernel at least as new as the feature is a probe that
+# misreads the kernel.
+job kernel-features env BERTH_BIN="$B/berth" BERTH_EXEC_HELPER="$B/berth-exec-helper" \
+	"$B/tests/test-cli" --tap -k -p /cli/info-kernel-features
 
 # The native exec driver on a cgroup2-only kernel: about a minute under TCG.
 if [ "${BERTH_KERNEL_EXEC:-1}" != 0 ]; then

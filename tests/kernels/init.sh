@@ -46,7 +46,7 @@ stage2() {
 			${BERTH_LANG:+LANG="$BERTH_LANG"} ${BERTH_LC_ALL:+LC_ALL="$BERTH_LC_ALL"} \
 			BERTH_BUILD=/run/berth/build BERTH_RESULTS=$res \
 			BERTH_KERNEL_EXEC="${BERTH_KERNEL_EXEC:-}" BERTH_KERNEL_JOBS="${BERTH_KERNEL_JOBS:-}" \
-			BERTH_KERNEL_JOB_TIMEOUT="${BERTH_KERNEL_JOB_TIMEOUT:-600}" \
+			BERTH_KERNEL_JOB_TIMEOUT="${BERTH_KERNEL_JOB_TIMEOUT:-600}" BERTH_CGROUPS="${BERTH_CGROUPS:-v2}" \
 			/bin/sh $res/guest-job.sh
 		echo $? > $res/exit-status.tmp
 	} 2>&1 | tee $res/job.log
@@ -95,6 +95,46 @@ while [ ! -b /dev/vda ]; do
 	sleep 0.1
 done
 
+# The v1 hierarchies as systemd mounts them: a tmpfs holding one hierarchy
+# per controller (cpu and cpuacct together, net_cls and net_prio together,
+# each name linked to the pair) and systemd's named hierarchy.
+mount_v1() {
+	base=$1
+	mount -t tmpfs -o mode=755 tmpfs "$base" || die "cannot mount a tmpfs on $base"
+	# /proc/cgroups: subsys_name hierarchy num_cgroups enabled
+	for c in $(awk '!/^#/ && $4 == 1 { print $1 }' /proc/cgroups); do
+		case $c in
+		cpu | cpuacct) set -- cpu,cpuacct cpu cpuacct ;;
+		net_cls | net_prio) set -- net_cls,net_prio net_cls net_prio ;;
+		*) set -- "$c" ;;
+		esac
+		[ -d "$base/$1" ] && continue
+		mkdir "$base/$1"
+		mount -t cgroup -o "$1" cgroup "$base/$1" || die "cannot mount the v1 hierarchy $1"
+		[ $# -eq 1 ] || { ln -s "$1" "$base/$2"; ln -s "$1" "$base/$3"; }
+	done
+	mkdir "$base/systemd"
+	mount -t cgroup -o none,name=systemd cgroup "$base/systemd" ||
+		die "cannot mount the named hierarchy systemd"
+}
+
+# usage: mount_cgroups DIR LAYOUT. v2: cgroup2 only (cgroup_no_v1=all on the
+# command line, too), current distributions; v1: one hierarchy per
+# controller, the layout of RHEL 7-era hosts; hybrid: v1 plus an empty
+# cgroup2 at unified/, systemd's default from 233 to 246 (and this host's).
+mount_cgroups() {
+	case $2 in
+	v2) mount -t cgroup2 -o nsdelegate cgroup2 "$1" || die "cannot mount cgroup2" ;;
+	v1) mount_v1 "$1" ;;
+	hybrid)
+		mount_v1 "$1"
+		mkdir "$1/unified"
+		mount -t cgroup2 -o nsdelegate cgroup2 "$1/unified" || die "cannot mount cgroup2 on unified"
+		;;
+	*) die "BERTH_CGROUPS is v2, v1 or hybrid, not '$2'" ;;
+	esac
+}
+
 # 9p2000.L for ownership, modes and xattrs; msize well above the 8 KiB
 # default, or reading the host's binaries crawls. The results share has no
 # cache option (cache=none): every write reaches the host at once.
@@ -114,9 +154,7 @@ mount -o bind "/newroot$BERTH_BUILD_DIR" /build || die "cannot bind the build di
 r=/newroot
 mount -t proc proc $r/proc
 mount -t sysfs sysfs $r/sys
-# cgroup v2 only (cgroup_no_v1=all on the command line, too): the layout
-# berth must handle on current distributions.
-mount -t cgroup2 -o nsdelegate cgroup2 $r/sys/fs/cgroup || die "cannot mount cgroup2"
+mount_cgroups "$r/sys/fs/cgroup" "${BERTH_CGROUPS:-v2}"
 mount -t devtmpfs devtmpfs $r/dev
 mkdir -p $r/dev/pts $r/dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $r/dev/pts

@@ -661,7 +661,8 @@ test_cgroups_host (Conf *c, gconstpointer data)
   g_assert_cmpuint (g_strv_length (lines), >, 0);
   g_test_message ("%s:\n%s", proc_cgroup_path, proc_cgroup);
   for (char **l = lines; *l; l++)
-    g_assert_true (g_str_has_suffix (*l, suffix));
+    if (tu_cgroup_line_placeable (*l))
+      g_assert_true (g_str_has_suffix (*l, suffix));
 
   const struct {
     const char *controller, *v1_file, *v2_file, *want;

@@ -222,9 +222,28 @@ set_limit_int (const Hierarchy *h, const char *file, gint64 value, const char *w
 
 /* --- finding the hierarchies --- */
 
+/* A v1 hierarchy a container joins: one with a controller runc also
+ * manages, or a named one (systemd's). Others (misc) stay at the root, as
+ * under runc, whose cgroups a differential test compares with ours. */
+static gboolean
+v1_joined (const char *super)
+{
+  static const char *const managed[] = {
+    "cpuset", "cpu", "cpuacct", "devices", "memory", "pids", "blkio", "hugetlb",
+    "net_cls", "net_prio", "perf_event", "freezer", "rdma", NULL,
+  };
+  g_auto (GStrv) opts = g_strsplit (super, ",", -1);
+  for (char **o = opts; *o; o++)
+    if (g_str_has_prefix (*o, "name=") || g_strv_contains (managed, *o))
+      return TRUE;
+  return FALSE;
+}
+
 static void
 add_v1 (GPtrArray *hier, const char *mount, const char *root, const char *super)
 {
+  if (!v1_joined (super))
+    return;
   g_autofree char *options = g_strconcat (",", super, ",", NULL);
   for (guint i = 0; i < hier->len; i++)
     {

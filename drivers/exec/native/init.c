@@ -200,6 +200,30 @@ remount_bound_hierarchy (BerthInitPlan *plan, const BerthMountPlan *m, int reope
   close (reopened);
 }
 
+/* A hierarchy of several controllers ("cpu,cpuacct") is reached by each
+ * controller's name too, as on a systemd host and under runc: a program
+ * reads /sys/fs/cgroup/cpu/cpu.shares whichever way the host mounts it.
+ * No allocation: this runs in the container's init. */
+static void
+link_comounted (BerthInitPlan *plan, const BerthMountPlan *m, int dir, const char *subdir)
+{
+  char part[64];
+  if (strchr (subdir, ',') == NULL)
+    return;
+  for (const char *p = subdir; *p;)
+    {
+      size_t n = strcspn (p, ",");
+      if (n > 0 && n < sizeof part)
+        {
+          memcpy (part, p, n);
+          part[n] = '\0';
+          if (symlinkat (subdir, dir, part) < 0 && errno != EEXIST)
+            die (plan, EXIT_CANNOT_RUN, errno, "link %s/%s to %s", m->destination, part, subdir);
+        }
+      p += n + (p[n] == ',');
+    }
+}
+
 static void
 mount_cgroup_hierarchies (BerthInitPlan *plan, int root_fd, const BerthMountPlan *m)
 {
@@ -243,6 +267,7 @@ mount_cgroup_hierarchies (BerthInitPlan *plan, int root_fd, const BerthMountPlan
       if (mount_one_hierarchy (plan, m, i, target))
         remount_bound_hierarchy (plan, m, openat (dir, subdir, O_PATH | O_NOFOLLOW | O_CLOEXEC));
       close (sub);
+      link_comounted (plan, m, dir, subdir);
     }
   fd_path (target, dir);
   if ((m->flags & MS_RDONLY) && remount_readonly (target, 0) < 0)
