@@ -67,6 +67,32 @@ kernel_lists_aufs (void)
          && strstr (text, "\taufs\n") != NULL;
 }
 
+/* ---- the branch limit ---- */
+
+/* aufs's /sys/fs/aufs/config as the kernel prints it (conf.mk: one
+ * CONFIG_AUFS_*=y|m line each), for each of the limits Kconfig offers. */
+static void
+test_branch_max (void)
+{
+  static const struct {
+    const char *config;
+    guint max;
+  } cases[] = {
+    { "CONFIG_AUFS_FS=y\nCONFIG_AUFS_BRANCH_MAX_127=y\nCONFIG_AUFS_SBILIST=y\n", 127 },
+    { "CONFIG_AUFS_FS=m\nCONFIG_AUFS_BRANCH_MAX_511=y\n", 511 },
+    { "CONFIG_AUFS_FS=y\nCONFIG_AUFS_BRANCH_MAX_1023=y\n", 1023 },
+    { "CONFIG_AUFS_BRANCH_MAX_32767=y\nCONFIG_AUFS_XATTR=y\n", 32767 },
+    /* no limit line, an unset one, garbage, no file: aufs's default */
+    { "CONFIG_AUFS_FS=y\n", BERTH_AUFS_DEFAULT_BRANCH_MAX },
+    { "CONFIG_AUFS_BRANCH_MAX_511=n\n", BERTH_AUFS_DEFAULT_BRANCH_MAX },
+    { "CONFIG_AUFS_BRANCH_MAX_=y\n", BERTH_AUFS_DEFAULT_BRANCH_MAX },
+    { "", BERTH_AUFS_DEFAULT_BRANCH_MAX },
+    { NULL, BERTH_AUFS_DEFAULT_BRANCH_MAX },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_assert_cmpuint (berth_aufs_branch_max (cases[i].config), ==, cases[i].max);
+}
+
 /* ---- mount data ---- */
 
 /* A store root as long as a real one under a deep --root can be. */
@@ -814,6 +840,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/aufs/branch-max", test_branch_max);
   g_test_add_func ("/aufs/mount-data/chains", test_plan_chains);
   g_test_add_func ("/aufs/mount-data/page-sizes", test_plan_page_sizes);
   g_test_add_func ("/aufs/mount-data/impossible", test_plan_impossible);

@@ -11,6 +11,7 @@
 #include <berth/error.h>
 #include <berth/family.h>
 #include <berth/storage.h>
+#include "../drivers/storage/aufs.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -814,6 +815,19 @@ deep_layer (Ctx *c, const char *dir, int n, char **ids)
   close (fd);
 }
 
+/* The deepest chain the driver can mount: every driver takes N_DEEP
+ * layers, but aufs only as many branches as its kernel was built for
+ * (CONFIG_AUFS_BRANCH_MAX_N: 127 unless a distribution chose more). */
+static int
+deep_limit (Ctx *c)
+{
+  if (strcmp (c->driver, "aufs") != 0)
+    return N_DEEP;
+  guint max = berth_aufs_kernel_branch_max ();
+  g_test_message ("this kernel's aufs takes %u branches", max);
+  return (int) MIN (max, N_DEEP);
+}
+
 static void
 case_deep (Ctx *c)
 {
@@ -823,8 +837,22 @@ case_deep (Ctx *c)
   for (int n = 1; n <= N_DEEP; n++)
     deep_layer (c, dir, n, ids);
 
-  g_autofree char *path = get_ok (c, ids[N_DEEP - 1]);
-  for (int n = 1; n <= N_DEEP; n++)
+  /* Deeper than the driver can go: refused in one line that names the
+   * limit, with nothing mounted; then the deepest chain that fits. */
+  int depth = deep_limit (c);
+  if (depth < N_DEEP)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *limit = g_strdup_printf ("at most %d ", depth);
+      g_assert_null (berth_storage_get (c->s, ids[N_DEEP - 1], &error));
+      g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED);
+      g_test_message ("%d layers: %s", N_DEEP, error->message);
+      g_assert_nonnull (strstr (error->message, limit));
+      g_assert_null (strchr (error->message, '\n'));
+      g_assert_false (tu_mounted_below (c->root));
+    }
+  g_autofree char *path = get_ok (c, ids[depth - 1]);
+  for (int n = 1; n <= depth; n++)
     {
       g_autofree char *name = g_strdup_printf ("f%d", n);
       g_autofree char *f = sub (path, name);
@@ -835,9 +863,10 @@ case_deep (Ctx *c)
     }
   g_autofree char *topf = sub (path, "top");
   g_autofree char *top = NULL;
+  g_autofree char *want_top = g_strdup_printf ("%d", depth);
   g_assert_true (g_file_get_contents (topf, &top, NULL, NULL));
-  g_assert_cmpstr (top, ==, G_STRINGIFY (N_DEEP));
-  put_ok (c, ids[N_DEEP - 1]);
+  g_assert_cmpstr (top, ==, want_top);
+  put_ok (c, ids[depth - 1]);
   for (int n = N_DEEP; n >= 1; n--)
     remove_ok (c, ids[n - 1]);
   g_assert_false (tu_mounted_below (c->root));

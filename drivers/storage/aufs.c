@@ -45,8 +45,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <linux/magic.h>
+#include <gio/gio.h>
 
 #define WH_PREFIX ".wh."
 #define WH_META ".wh..wh."
@@ -144,6 +146,20 @@ berth_aufs_mount_data (const char *rw_branch, const char *const *ro_branches, gs
   if (!plan_remounts (out, rest, page_size, error))
     return NULL;
   return g_steal_pointer (&out);
+}
+
+guint
+berth_aufs_branch_max (const char *config_text)
+{
+  static const char key[] = "CONFIG_AUFS_BRANCH_MAX_";
+  for (const char *at = config_text ? strstr (config_text, key) : NULL; at; at = strstr (at + 1, key))
+    {
+      char *end = NULL;
+      guint64 n = g_ascii_strtoull (at + strlen (key), &end, 10);
+      if (end && g_str_has_prefix (end, "=y") && n > 0 && n <= G_MAXUINT)
+        return (guint) n;
+    }
+  return BERTH_AUFS_DEFAULT_BRANCH_MAX;
 }
 
 /* ---- whiteouts: kept as the files they are ---- */
@@ -662,6 +678,56 @@ dirperm1_supported (const char *home)
   return supported;
 }
 
+/* The text of a gzip file, NUL-terminated, or NULL. */
+static char *
+read_gzip (const char *path)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileInputStream) in = g_file_read (file, NULL, NULL);
+  if (in == NULL)
+    return NULL;
+  g_autoptr (GZlibDecompressor) gunzip = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+  g_autoptr (GInputStream) text = g_converter_input_stream_new (G_INPUT_STREAM (in), G_CONVERTER (gunzip));
+  g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+  if (g_output_stream_splice (out, text, G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE, NULL, NULL) < 0
+      || !g_output_stream_write_all (out, "", 1, NULL, NULL, NULL)
+      || !g_output_stream_close (out, NULL, NULL))
+    return NULL;
+  return g_memory_output_stream_steal_data (G_MEMORY_OUTPUT_STREAM (out));
+}
+
+static char *
+read_aufs_config (void)
+{
+  char *text = NULL;
+  if (g_file_get_contents ("/sys/fs/aufs/config", &text, NULL, NULL))
+    return text;
+  if ((text = read_gzip ("/proc/config.gz")) != NULL)
+    return text;
+  struct utsname u;
+  if (uname (&u) < 0)
+    return NULL;
+  g_autofree char *boot = g_strdup_printf ("/boot/config-%s", u.release);
+  return g_file_get_contents (boot, &text, NULL, NULL) ? text : NULL;
+}
+
+/* Read once: aufs is built in or loaded once per boot. Beyond the limit
+ * aufs refuses a branch with ENOSPC; Docker kept images to 125 layers for
+ * the default 127. */
+guint
+berth_aufs_kernel_branch_max (void)
+{
+  static gsize once = 0;
+  static guint max = BERTH_AUFS_DEFAULT_BRANCH_MAX;
+  if (g_once_init_enter (&once))
+    {
+      g_autofree char *text = read_aufs_config ();
+      max = berth_aufs_branch_max (text);
+      g_once_init_leave (&once, 1);
+    }
+  return max;
+}
+
 /* ---- init, create, remove ---- */
 
 static gpointer
@@ -797,6 +863,17 @@ plan_mount (BerthStorage *s, const char *id, GError **error)
   g_autoptr (GPtrArray) lowers = lower_branches (s, id, error);
   if (lowers == NULL)
     return NULL;
+  guint branches = lowers->len; /* the NULL at the end stands for the writable one */
+  guint max = berth_aufs_kernel_branch_max ();
+  if (branches > max)
+    {
+      berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
+                  "layer %s needs %u aufs branches (its chain of layers), and this kernel's aufs "
+                  "takes at most %u (CONFIG_AUFS_BRANCH_MAX_%u); use overlay, or an image of "
+                  "fewer layers",
+                  id, branches, max, max);
+      return NULL;
+    }
   g_autofree char *rw = branch_of (s, id);
   long page = sysconf (_SC_PAGESIZE);
   if (page <= 0)
