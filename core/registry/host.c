@@ -46,8 +46,8 @@ cgroup_where (const char *layout)
 
 /* A v1 mount's super options list its controllers among flags
  * (cgroup1_show_options); "name=" and "release_agent=" carry a '='. */
-static gboolean
-is_v1_controller (const char *option)
+gboolean
+berth_host_cgroup_v1_is_controller (const char *option)
 {
   static const char *const flags[] = { "rw", "ro", "noprefix", "xattr", "cpuset_v2_mode",
                                        "favordynmods", "clone_children" };
@@ -71,7 +71,7 @@ add_v1_controllers (GPtrArray *names, const char *line)
     return;
   g_auto (GStrv) options = g_strsplit (tail[2], ",", -1);
   for (char **o = options; *o; o++)
-    if (is_v1_controller (*o) && !g_ptr_array_find_with_equal_func (names, *o, g_str_equal, NULL))
+    if (berth_host_cgroup_v1_is_controller (*o) && !g_ptr_array_find_with_equal_func (names, *o, g_str_equal, NULL))
       g_ptr_array_add (names, g_strdup (*o));
 }
 

@@ -11,6 +11,11 @@ G_BEGIN_DECLS
 const char *berth_host_cgroup_layout (void);
 char *berth_host_kernel (void);
 
+/* Whether @option, one of a v1 cgroup mount's super options, names a
+ * controller ("cpu"), rather than a flag ("rw", "xattr") or a setting
+ * ("name=systemd", "release_agent=..."). */
+gboolean berth_host_cgroup_v1_is_controller (const char *option);
+
 /* For an exec driver's `berth info` status (alternating key, value strings):
  * "cgroup layout" (with where it is mounted) and "cgroup controllers" (those
  * of the v1 hierarchies mounted, then those of the cgroup2 one). */

@@ -8,6 +8,7 @@
 #include <berth/json.h>
 #include <berth/error.h>
 #include <berth/fsutil.h>
+#include <berth/host.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1302,10 +1303,12 @@ berth_cgroup_hierarchy_names (BerthCgroup *cg)
           g_strv_builder_add (b, "cgroup2");
           continue;
         }
+      /* Controllers and the hierarchy's name only: flags such as systemd's
+       * "xattr" would become part of the directory's name in the container. */
       g_autoptr (GString) name = g_string_new (NULL);
       g_auto (GStrv) opts = g_strsplit (h->options, ",", -1);
       for (char **o = opts; *o; o++)
-        if (**o && strcmp (*o, "rw") != 0 && strcmp (*o, "ro") != 0)
+        if (berth_host_cgroup_v1_is_controller (*o) || g_str_has_prefix (*o, "name="))
           g_string_append_printf (name, "%s%s", name->len ? "," : "", *o);
       g_strv_builder_add (b, name->str);
     }
