@@ -296,6 +296,21 @@ test_hostname (Conf *c, gconstpointer data)
 
 /* ---- user namespace ---- */
 
+/* Without id-mapped mounts (mount_setattr, Linux 5.12) a container in a
+ * user namespace sees the rootfs's owners as they are on disk, so, as runc
+ * requires, the bundle's rootfs must belong to the mapped root (@owner,
+ * "UID:GID" on the host). */
+static void
+rootfs_to_mapped_root (Conf *c, const char *owner)
+{
+  if (syscall (SYS_mount_setattr, -1, "", 0, NULL, 0) == 0 || errno != ENOSYS)
+    return;
+  g_test_message ("no mount_setattr: the rootfs goes to %s, as runc requires", owner);
+  g_autofree char *rootfs = oci_rootfs_path (&c->oci, ".");
+  char *argv[] = { "chown", "-R", "-h", (char *) owner, rootfs, NULL };
+  g_assert_cmpint (tu_run (argv, NULL, NULL), ==, 0);
+}
+
 /* A user namespace with 65536 ids from 100000 (uids) and 200000 (gids):
  * the maps as given, and root inside. */
 static void
@@ -314,16 +329,7 @@ test_user_namespace (Conf *c, gconstpointer data)
                            "awk '{ print \"gid_map:\", $1, $2, $3 }' /proc/self/gid_map\n"
                            "echo \"id: $(id -u) $(id -g)\"\n"
                            "grep -E '^(Uid|Gid):' /proc/self/status\n");
-  /* Without id-mapped mounts (mount_setattr, Linux 5.12) the container sees
-   * the rootfs's owners as they are on disk, so, as runc requires, the
-   * bundle's rootfs must belong to the mapped root. */
-  if (syscall (SYS_mount_setattr, -1, "", 0, NULL, 0) < 0 && errno == ENOSYS)
-    {
-      g_test_message ("no mount_setattr: the rootfs goes to 100000:200000, as runc requires");
-      g_autofree char *rootfs = oci_rootfs_path (&c->oci, ".");
-      char *argv[] = { "chown", "-R", "-h", "100000:200000", rootfs, NULL };
-      g_assert_cmpint (tu_run (argv, NULL, NULL), ==, 0);
-    }
+  rootfs_to_mapped_root (c, "100000:200000");
   oci_config_append (&c->oci, "linux.namespaces", "{\"type\": \"user\"}");
   oci_config_set (&c->oci, "linux.uidMappings",
                   "[{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]");
@@ -357,6 +363,7 @@ test_user_namespace_bind_tmp (Conf *c, gconstpointer data)
   g_autofree char *file = g_build_filename (dir, "hello", NULL);
   tu_write_file (file, "from the host's /tmp\n", 0644);
   oci_set_script (&c->oci, "exec 2>&1\ncat /data/hello\n");
+  rootfs_to_mapped_root (c, "100000:100000");
   oci_config_append (&c->oci, "linux.namespaces", "{\"type\": \"user\"}");
   oci_config_set (&c->oci, "linux.uidMappings",
                   "[{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]");
