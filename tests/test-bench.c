@@ -102,7 +102,7 @@ assert_result (JsonObject *phase, const char *backend)
 }
 
 static void
-check_json (const char *path, gboolean want_btrfs)
+check_json (const char *path, const char *const *want_storage)
 {
   g_autoptr (JsonParser) p = json_parser_new ();
   g_autoptr (GError) error = NULL;
@@ -110,10 +110,9 @@ check_json (const char *path, gboolean want_btrfs)
   JsonObject *results = json_node_get_object (json_parser_get_root (p));
   g_autoptr (GPtrArray) storage = available (results, "storage_drivers");
   g_autoptr (GPtrArray) exec = available (results, "exec_drivers");
-  g_assert_true (g_ptr_array_find_with_equal_func (storage, "overlay", g_str_equal, NULL));
-  g_assert_true (g_ptr_array_find_with_equal_func (storage, "vfs", g_str_equal, NULL));
-  if (want_btrfs)
-    g_assert_true (g_ptr_array_find_with_equal_func (storage, "btrfs", g_str_equal, NULL));
+  for (const char *const *d = want_storage; *d; d++)
+    if (!g_ptr_array_find_with_equal_func (storage, *d, g_str_equal, NULL))
+      g_error ("storage driver %s was asked for but is not in the results as available", *d);
   g_assert_true (g_ptr_array_find_with_equal_func (exec, "native", g_str_equal, NULL));
   JsonArray *phases = json_object_get_array_member (results, "phases");
   for (const char *const *id = storage_phases; *id; id++)
@@ -134,12 +133,24 @@ check_json (const char *path, gboolean want_btrfs)
   JsonArray *growth = json_object_get_array_member (results, "growth");
   for (guint c = 0; c < G_N_ELEMENTS (curves); c++)
     {
-      JsonObject *series = json_object_get_object_member (find_by_id (growth, curves[c]), "series");
+      JsonObject *curve = find_by_id (growth, curves[c]);
+      JsonObject *series = json_object_get_object_member (curve, "series");
+      JsonObject *errors = json_object_get_object_member (curve, "errors");
       for (guint i = 0; i < storage->len; i++)
         {
-          g_assert_true (json_object_has_member (series, storage->pdata[i]));
-          g_assert_cmpint (json_array_get_length (json_object_get_array_member (series, storage->pdata[i])), ==,
-                           points[c]);
+          const char *name = storage->pdata[i];
+          g_assert_true (json_object_has_member (series, name));
+          guint have = json_array_get_length (json_object_get_array_member (series, name));
+          /* A point a backend cannot reach (aufs's 127-branch limit at 128
+           * layers) is left out only with the reason in the curve's errors. */
+          if (have < points[c] && json_object_has_member (errors, name))
+            {
+              g_test_message ("%s: %s: %u of %u points: %s", curves[c], name, have, points[c],
+                              json_object_get_string_member (errors, name));
+              g_assert_cmpuint (have, >, 0);
+              continue;
+            }
+          g_assert_cmpuint (have, ==, points[c]);
         }
     }
   JsonObject *rec = json_object_get_object_member (results, "recommendation");
@@ -204,21 +215,33 @@ test_end_to_end (Fixture *f, gconstpointer data)
   g_autofree char *mkfs = g_find_program_in_path ("mkfs.btrfs");
   g_assert_true (g_file_get_contents ("/proc/filesystems", &filesystems, NULL, NULL));
   gboolean btrfs = mkfs && strstr (filesystems, "\tbtrfs\n");
+  /* aufs wherever the kernel has it (the kernel matrix's AUFS guest). */
+  gboolean aufs = strstr (filesystems, "\taufs\n") != NULL;
+  g_autoptr (GPtrArray) want = g_ptr_array_new ();
+  g_ptr_array_add (want, (gpointer) "overlay");
+  g_ptr_array_add (want, (gpointer) "vfs");
+  if (btrfs)
+    g_ptr_array_add (want, (gpointer) "btrfs");
+  if (aufs)
+    g_ptr_array_add (want, (gpointer) "aufs");
+  g_ptr_array_add (want, NULL);
+  g_autofree char *drivers = g_strjoinv (",", (char **) want->pdata);
   g_autofree char *json = g_build_filename (f->dir, "report.json", NULL);
   g_autofree char *html = g_build_filename (f->dir, "report.html", NULL);
   g_autofree char *out = NULL, *err = NULL;
-  int rc = tu_berth (f->root, &out, &err, "bench", "--storage-drivers",
-                     btrfs ? "overlay,vfs,btrfs" : "overlay,vfs", "--btrfs-loop", "512M",
+  int rc = tu_berth (f->root, &out, &err, "bench", "--storage-drivers", drivers, "--btrfs-loop", "512M",
                      "--runs", "2", "--layers", "3", "--files", "60", "--containers", "3",
                      "--io-size", "2M", "--tmpdir", f->tmpdir, "--json", json, "--html", html, NULL);
   if (rc != 0)
     g_error ("bench exited %d: %s", rc, err);
   if (!btrfs)
     g_test_message ("btrfs left out of the run: no mkfs.btrfs or no btrfs in the kernel");
+  if (!aufs)
+    g_test_message ("aufs left out of the run: the kernel has no aufs");
   /* The table names each phase and ends with the recommendation. */
   g_assert_nonnull (strstr (out, "Container create"));
   g_assert_nonnull (strstr (out, "ecommend"));
-  check_json (json, btrfs);
+  check_json (json, (const char *const *) want->pdata);
   g_autoptr (JsonParser) p = json_parser_new ();
   g_assert_true (json_parser_load_from_file (p, json, NULL));
   JsonObject *results = json_node_get_object (json_parser_get_root (p));

@@ -77,6 +77,15 @@ want() {
 	esac
 }
 
+# Is job NAME named in BERTH_KERNEL_JOBS? For the jobs that only mean
+# something on one kernel (the aufs ones): "every job" leaves them out.
+asked() {
+	case " ${BERTH_KERNEL_JOBS:-} " in
+	*" $1 "*) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
 # usage: job NAME COMMAND...: run_job, then sweep what it left.
 job() {
 	want "$1" || return 0
@@ -213,6 +222,18 @@ devicemapper_direct
 # a store that never used it.
 job cli-devicemapper env BERTH_BIN="$B/berth" BERTH_EXEC_HELPER="$B/berth-exec-helper" \
 	"$B/tests/test-cli" --tap -k -p /cli/devicemapper -p /cli/status-side-effects
+
+# The AUFS kernel's own jobs (build-aufs-kernel.sh): the CLI scenario on
+# aufs with berth info (which must show aufs available where the kernel
+# lists it), and berth bench with aufs among its backends.
+if asked cli-aufs; then
+	job cli-aufs env BERTH_BIN="$B/berth" BERTH_EXEC_HELPER="$B/berth-exec-helper" \
+		"$B/tests/test-cli" --tap -k -p /cli/aufs -p /cli/info
+fi
+if asked bench-aufs; then
+	job bench-aufs env BERTH_BIN="$B/berth" BERTH_EXEC_HELPER="$B/berth-exec-helper" \
+		"$B/tests/test-bench" --tap -k -p /bench/end-to-end
+fi
 
 # berth info's kernel-feature table against this kernel's release: a row
 # answered "no" on a kernel at least as new as the feature is a probe that

@@ -50,11 +50,13 @@ chmod 0755 "$stage/init"
 # which busybox insmod cannot load, so they are decompressed here.
 order=$stage/lib/modules/$ver/load-order
 : > "$order"
+found=0
 for m in $modules; do
 	deps=$(modprobe -d "$kroot" -S "$ver" --show-depends "$m" 2>/dev/null) || {
 		log "module $m: not in $ver (skipped)"
 		continue
 	}
+	found=$((found + 1))
 	echo "$deps" | while read -r kind path _; do
 		[ "$kind" = insmod ] || continue
 		rel=${path#"$kroot"}
@@ -78,7 +80,9 @@ for m in $modules; do
 		echo "$plain" >> "$order"
 	done
 done
-[ -s "$order" ] || die "no modules found for $ver"
+# A kernel built for the matrix (build-aufs-kernel.sh) has them all built
+# in: an empty load order is right when modprobe knew every one.
+[ -s "$order" ] || [ "$found" -gt 0 ] || die "no modules found for $ver"
 
 (cd "$stage" && find . | "$busybox" cpio -o -H newc 2>/dev/null) | gzip -1 > "$out.tmp"
 mv "$out.tmp" "$out"
