@@ -497,6 +497,11 @@ typedef struct {
   char *diff;   /* H/diff */
   char *layers; /* H/layers */
   char *mnt;    /* H/mnt */
+  /* What this kernel's aufs allows, probed on first use: it is built in or
+   * loaded once per boot, and asking mounts (dirperm1) or reads files. */
+  gboolean probed;
+  gboolean dirperm1;
+  guint branch_max;
 } AufsPriv;
 
 static void
@@ -638,7 +643,7 @@ aufs_probe (const char *home, GError **error)
   return TRUE;
 }
 
-/* ---- dirperm1 ---- */
+/* ---- what this kernel's aufs allows ---- */
 
 /* A mount that asks for dirperm1; any failure means "no", which is the
  * verdict wanted, so the calls here report nothing. */
@@ -663,21 +668,6 @@ try_dirperm1 (const char *home)
   return yes;
 }
 
-/* dirperm1 checks a directory's permission bits on the top branch only, so
- * a mode a container set on its copy is the one that counts. */
-static gboolean
-dirperm1_supported (const char *home)
-{
-  static gsize once = 0;
-  static gboolean supported = FALSE;
-  if (g_once_init_enter (&once))
-    {
-      supported = try_dirperm1 (home);
-      g_once_init_leave (&once, 1);
-    }
-  return supported;
-}
-
 /* The text of a gzip file, NUL-terminated, or NULL. */
 static char *
 read_gzip (const char *path)
@@ -687,7 +677,8 @@ read_gzip (const char *path)
   if (in == NULL)
     return NULL;
   g_autoptr (GZlibDecompressor) gunzip = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
-  g_autoptr (GInputStream) text = g_converter_input_stream_new (G_INPUT_STREAM (in), G_CONVERTER (gunzip));
+  g_autoptr (GInputStream) text
+      = g_converter_input_stream_new (G_INPUT_STREAM (in), G_CONVERTER (gunzip));
   g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
   if (g_output_stream_splice (out, text, G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE, NULL, NULL) < 0
       || !g_output_stream_write_all (out, "", 1, NULL, NULL, NULL)
@@ -696,6 +687,8 @@ read_gzip (const char *path)
   return g_memory_output_stream_steal_data (G_MEMORY_OUTPUT_STREAM (out));
 }
 
+/* Where aufs is a module, only /sys/fs/aufs/config lists its config; a
+ * built-in aufs is in the kernel's own (/proc/config.gz, /boot/config-RELEASE). */
 static char *
 read_aufs_config (void)
 {
@@ -711,21 +704,22 @@ read_aufs_config (void)
   return g_file_get_contents (boot, &text, NULL, NULL) ? text : NULL;
 }
 
-/* Read once: aufs is built in or loaded once per boot. Beyond the limit
- * aufs refuses a branch with ENOSPC; Docker kept images to 125 layers for
- * the default 127. */
-guint
-berth_aufs_kernel_branch_max (void)
+/* Beyond the limit aufs refuses a branch with ENOSPC; Docker kept images to
+ * 125 layers for the default 127. dirperm1 checks a directory's permission
+ * bits on the top branch only, so a mode a container set on its copy is the
+ * one that counts. */
+static AufsPriv *
+probed_priv (BerthStorage *s)
 {
-  static gsize once = 0;
-  static guint max = BERTH_AUFS_DEFAULT_BRANCH_MAX;
-  if (g_once_init_enter (&once))
+  AufsPriv *p = s->priv;
+  if (!p->probed)
     {
-      g_autofree char *text = read_aufs_config ();
-      max = berth_aufs_branch_max (text);
-      g_once_init_leave (&once, 1);
+      g_autofree char *config = read_aufs_config ();
+      p->branch_max = berth_aufs_branch_max (config);
+      p->dirperm1 = try_dirperm1 (p->home);
+      p->probed = TRUE;
     }
-  return max;
+  return p;
 }
 
 /* ---- init, create, remove ---- */
@@ -864,7 +858,7 @@ plan_mount (BerthStorage *s, const char *id, GError **error)
   if (lowers == NULL)
     return NULL;
   guint branches = lowers->len; /* the NULL at the end stands for the writable one */
-  guint max = berth_aufs_kernel_branch_max ();
+  guint max = probed_priv (s)->branch_max;
   if (branches > max)
     {
       berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
@@ -882,7 +876,7 @@ plan_mount (BerthStorage *s, const char *id, GError **error)
       return NULL;
     }
   return berth_aufs_mount_data (rw, (const char *const *) lowers->pdata, (gsize) page,
-                                dirperm1_supported (priv (s)->home), error);
+                                probed_priv (s)->dirperm1, error);
 }
 
 /* The first string mounts, the rest append branches by remount. */
@@ -934,7 +928,9 @@ aufs_status (BerthStorage *s, GPtrArray *pairs)
   g_ptr_array_add (pairs, g_strdup ("backing filesystem"));
   g_ptr_array_add (pairs, g_strdup (berth_fs_type_name (priv (s)->home)));
   g_ptr_array_add (pairs, g_strdup ("dirperm1"));
-  g_ptr_array_add (pairs, g_strdup (dirperm1_supported (priv (s)->home) ? "yes" : "no"));
+  g_ptr_array_add (pairs, g_strdup (probed_priv (s)->dirperm1 ? "yes" : "no"));
+  g_ptr_array_add (pairs, g_strdup ("branches per mount"));
+  g_ptr_array_add (pairs, g_strdup_printf ("at most %u", probed_priv (s)->branch_max));
   g_ptr_array_add (pairs, g_strdup ("layers"));
   g_ptr_array_add (pairs, g_strdup_printf ("%u", layers));
 }

@@ -27,11 +27,6 @@ GPtrArray *berth_aufs_mount_data (const char *rw_branch, const char *const *ro_b
 #define BERTH_AUFS_DEFAULT_BRANCH_MAX 127
 guint berth_aufs_branch_max (const char *config_text);
 
-/* This kernel's limit, read once: from /sys/fs/aufs/config where aufs is a
- * module (only a module lists its config there), else from the kernel's own
- * config (/proc/config.gz, /boot/config-RELEASE) for a built-in aufs. */
-guint berth_aufs_kernel_branch_max (void);
-
 /* apply_diff's whiteouts: OCI's ".wh.NAME" and ".wh..wh..opq" are aufs's own
  * form, so they are created as empty files in the branch, never applied. */
 extern const BerthWhiteoutOps berth_aufs_whiteout_ops;
