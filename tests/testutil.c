@@ -125,6 +125,43 @@ tu_cgroup_line_placeable (const char *line)
          || (statfs ("/sys/fs/cgroup/unified", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC);
 }
 
+char *
+tu_cgroup_hierarchy (const char *controller)
+{
+  struct statfs sfs;
+  if (statfs ("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
+    return g_strdup ("/sys/fs/cgroup");
+  g_autofree char *v1 = g_build_filename ("/sys/fs/cgroup", controller, NULL);
+  if (controller && g_file_test (v1, G_FILE_TEST_IS_DIR))
+    return g_steal_pointer (&v1);
+  return g_strdup ("/sys/fs/cgroup/unified");
+}
+
+gboolean
+tu_cgroup_is_v1 (const char *hierarchy)
+{
+  struct statfs sfs;
+  return statfs (hierarchy, &sfs) == 0 && sfs.f_type != CGROUP2_SUPER_MAGIC;
+}
+
+char *
+tu_cgroup_controller_missing (const char *controller)
+{
+  g_autofree char *h = tu_cgroup_hierarchy (controller);
+  if (tu_cgroup_is_v1 (h))
+    return NULL;
+  g_autofree char *list_path = g_build_filename (h, "cgroup.controllers", NULL);
+  g_autofree char *list = NULL;
+  if (!g_file_get_contents (list_path, &list, NULL, NULL))
+    return g_strdup_printf ("no v1 hierarchy has the %s controller and there is no cgroup2 "
+                            "(%s unreadable)", controller, list_path);
+  g_auto (GStrv) have = g_strsplit_set (g_strstrip (list), " ", -1);
+  if (!g_strv_contains ((const char *const *) have, controller))
+    return g_strdup_printf ("the %s cgroup controller is not available (%s: %s)", controller,
+                            list_path, list);
+  return NULL;
+}
+
 static gint
 cmp_longest_first (gconstpointer a, gconstpointer b)
 {

@@ -37,6 +37,17 @@ gboolean tu_mounted_below (const char *path);
  * not join (berth neither; tests/clients compares the two). */
 gboolean tu_cgroup_line_placeable (const char *line);
 
+/* The hierarchy under /sys/fs/cgroup that holds @controller on this host: its
+ * v1 mount, else the cgroup2 one (/sys/fs/cgroup, or its unified/ in the
+ * hybrid layout). @controller NULL: the cgroup2 one. */
+char *tu_cgroup_hierarchy (const char *controller);
+gboolean tu_cgroup_is_v1 (const char *hierarchy);
+
+/* Why this host cannot give a container @controller (neither a v1
+ * hierarchy nor cgroup2's root offers it: 6.12's Debian kernel has no v1
+ * memory or cpuset, and a v1-only host then has them nowhere), or NULL. */
+char *tu_cgroup_controller_missing (const char *controller);
+
 /* Run a command line (argv) and return its exit status; stdout/stderr
  * captured into @out/@err when not NULL. */
 int tu_run (char **argv, char **out, char **err);

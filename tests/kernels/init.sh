@@ -97,10 +97,14 @@ done
 
 # The v1 hierarchies as systemd mounts them: a tmpfs holding one hierarchy
 # per controller (cpu and cpuacct together, net_cls and net_prio together,
-# each name linked to the pair) and systemd's named hierarchy.
+# each name linked to the pair) and systemd's named hierarchy. A controller
+# the kernel offers only to cgroup2 (6.12's Debian config leaves out
+# CONFIG_CPUSETS_V1 and CONFIG_MEMCG_V1) fails to mount; systemd leaves it
+# unmounted, so this does the same, once cgroup2 shows it is there.
 mount_v1() {
 	base=$1
 	mount -t tmpfs -o mode=755 tmpfs "$base" || die "cannot mount a tmpfs on $base"
+	v2_only=
 	# /proc/cgroups: subsys_name hierarchy num_cgroups enabled
 	for c in $(awk '!/^#/ && $4 == 1 { print $1 }' /proc/cgroups); do
 		case $c in
@@ -108,14 +112,35 @@ mount_v1() {
 		net_cls | net_prio) set -- net_cls,net_prio net_cls net_prio ;;
 		*) set -- "$c" ;;
 		esac
-		[ -d "$base/$1" ] && continue
+		[ -d "$base/$1" ] || [ -L "$base/$1" ] && continue
 		mkdir "$base/$1"
-		mount -t cgroup -o "$1" cgroup "$base/$1" || die "cannot mount the v1 hierarchy $1"
+		if ! mount -t cgroup -o "$1" cgroup "$base/$1" 2>"/tmp/mount-$c.err"; then
+			rmdir "$base/$1"
+			v2_only="$v2_only $c"
+			continue
+		fi
 		[ $# -eq 1 ] || { ln -s "$1" "$base/$2"; ln -s "$1" "$base/$3"; }
 	done
+	[ -z "$v2_only" ] || v1_missing_are_v2_only $v2_only
 	mkdir "$base/systemd"
 	mount -t cgroup -o none,name=systemd cgroup "$base/systemd" ||
 		die "cannot mount the named hierarchy systemd"
+}
+
+# usage: v1_missing_are_v2_only CONTROLLER...; dies unless cgroup2's root
+# offers each one (a controller no v1 hierarchy holds is cgroup2's).
+v1_missing_are_v2_only() {
+	mkdir -p /tmp/cg2
+	mount -t cgroup2 cgroup2 /tmp/cg2 || die "cannot mount cgroup2 to check the v1 controllers"
+	offered=" $(cat /tmp/cg2/cgroup.controllers) "
+	umount /tmp/cg2
+	for c in "$@"; do
+		case $offered in
+		*" $c "*) ;;
+		*) die "cannot mount the v1 hierarchy $c: $(cat "/tmp/mount-$c.err")" ;;
+		esac
+	done
+	say "no v1 hierarchy for:$(printf ' %s' "$@") (this kernel offers them to cgroup2 only)"
 }
 
 # usage: mount_cgroups DIR LAYOUT. v2: cgroup2 only (cgroup_no_v1=all on the

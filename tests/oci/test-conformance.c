@@ -39,28 +39,6 @@ typedef struct {
 
 /* ---- the fixture ---- */
 
-/* Where a cgroup of @controller lives on the host: /sys/fs/cgroup/CONTROLLER
- * (v1), else the cgroup2 mount (/sys/fs/cgroup, or /sys/fs/cgroup/unified
- * in the hybrid layout). */
-static char *
-host_hierarchy (const char *controller)
-{
-  struct statfs sfs;
-  if (statfs (CGROUP_ROOT, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
-    return g_strdup (CGROUP_ROOT);
-  g_autofree char *v1 = g_build_filename (CGROUP_ROOT, controller, NULL);
-  if (controller && g_file_test (v1, G_FILE_TEST_IS_DIR))
-    return g_steal_pointer (&v1);
-  return g_build_filename (CGROUP_ROOT, "unified", NULL);
-}
-
-static gboolean
-host_is_v1 (const char *hierarchy)
-{
-  struct statfs sfs;
-  return statfs (hierarchy, &sfs) == 0 && sfs.f_type != CGROUP2_SUPER_MAGIC;
-}
-
 /* Every directory the cgroup @path can have on this host: one per v1
  * hierarchy, and the cgroup2 one. */
 static GPtrArray *
@@ -545,19 +523,13 @@ cgroup_limits_missing (void)
   const char *controllers[] = { "cpuset", "pids", "memory" };
   for (guint i = 0; i < G_N_ELEMENTS (controllers); i++)
     {
-      g_autofree char *h = host_hierarchy (controllers[i]);
-      if (host_is_v1 (h))
-        continue;
-      g_autofree char *list_path = g_build_filename (h, "cgroup.controllers", NULL);
-      g_autofree char *list = read_trimmed (list_path);
-      g_auto (GStrv) have = g_strsplit_set (list ? list : "", " \n", -1);
-      if (!g_strv_contains ((const char *const *) have, controllers[i]))
-        return g_strdup_printf ("the %s cgroup controller is not available (%s)", controllers[i],
-                                list_path);
+      char *missing = tu_cgroup_controller_missing (controllers[i]);
+      if (missing)
+        return missing;
     }
-  g_autofree char *h = host_hierarchy ("cpuset");
+  g_autofree char *h = tu_cgroup_hierarchy ("cpuset");
   g_autofree char *cpus_path =
-      g_build_filename (h, host_is_v1 (h) ? "cpuset.cpus" : "cpuset.cpus.effective", NULL);
+      g_build_filename (h, tu_cgroup_is_v1 (h) ? "cpuset.cpus" : "cpuset.cpus.effective", NULL);
   g_autofree char *cpus = read_trimmed (cpus_path);
   if (!cpu_listed (cpus, 1))
     return g_strdup_printf ("CPU 1 is not this host's to give (%s: %s)", cpus_path,
@@ -680,10 +652,10 @@ test_cgroups_host (Conf *c, gconstpointer data)
   };
   for (guint i = 0; i < G_N_ELEMENTS (limits); i++)
     {
-      g_autofree char *h = host_hierarchy (limits[i].controller);
+      g_autofree char *h = tu_cgroup_hierarchy (limits[i].controller);
       g_autofree char *dir = g_strconcat (h, c->cgroup, NULL);
       g_autofree char *file =
-          g_build_filename (dir, host_is_v1 (h) ? limits[i].v1_file : limits[i].v2_file, NULL);
+          g_build_filename (dir, tu_cgroup_is_v1 (h) ? limits[i].v1_file : limits[i].v2_file, NULL);
       g_autofree char *value = read_trimmed (file);
       g_test_message ("%s: %s", file, value);
       g_assert_cmpstr (value, ==, limits[i].want);
@@ -1356,8 +1328,8 @@ test_hugetlb (Conf *c, gconstpointer data)
       skip_because ("this host has no 2MB huge pages (/sys/kernel/mm/hugepages/hugepages-2048kB)");
       return;
     }
-  g_autofree char *h = host_hierarchy ("hugetlb");
-  gboolean v1 = host_is_v1 (h);
+  g_autofree char *h = tu_cgroup_hierarchy ("hugetlb");
+  gboolean v1 = tu_cgroup_is_v1 (h);
   if (!v1)
     {
       g_autofree char *list_path = g_build_filename (h, "cgroup.controllers", NULL);
@@ -1593,7 +1565,7 @@ static void
 test_resources_v1_knobs (Conf *c, gconstpointer data)
 {
   (void) data;
-  if (!host_is_v1 (CGROUP_ROOT "/memory") || !g_file_test (CGROUP_ROOT "/memory", G_FILE_TEST_IS_DIR)
+  if (!tu_cgroup_is_v1 (CGROUP_ROOT "/memory") || !g_file_test (CGROUP_ROOT "/memory", G_FILE_TEST_IS_DIR)
       || !g_file_test (CGROUP_ROOT "/cpu/cpu.rt_period_us", G_FILE_TEST_EXISTS)
       || !g_file_test (CGROUP_ROOT "/cpu/cpu.idle", G_FILE_TEST_EXISTS))
     {
@@ -1725,7 +1697,7 @@ test_resources_unified (Conf *c, gconstpointer data)
   oci_set_script (&c->oci, "exec sleep 1000");
   g_autofree char *pid_file = g_build_filename (c->oci.dir, "pid", NULL);
   g_assert_cmpint (oci_runc_create (&c->oci, c->id, pid_file), ==, 0);
-  g_autofree char *h = host_hierarchy (NULL);
+  g_autofree char *h = tu_cgroup_hierarchy (NULL);
   g_autofree char *file = g_strconcat (h, c->cgroup, "/cgroup.max.descendants", NULL);
   g_autofree char *value = read_trimmed (file);
   g_assert_cmpstr (value, ==, "7");
