@@ -336,6 +336,36 @@ text_exec_block (const char *text, const char *name)
   return g_strndup (start, end - start);
 }
 
+/* On a host with v1 hierarchies, the controllers /proc/cgroups has that
+ * cannot be given to a container here, each one asked of the host's mounts. */
+static void
+check_controllers_missing (JsonObject *st, const char *cgroup_layout)
+{
+  g_autoptr (GString) want = g_string_new (NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents ("/proc/cgroups", &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l && strcmp (cgroup_layout, "v2") != 0; l++)
+    {
+      char name[64];
+      int hierarchy, cgroups, enabled;
+      if (sscanf (*l, "%63s %d %d %d", name, &hierarchy, &cgroups, &enabled) != 4 || !enabled)
+        continue;
+      g_autofree char *missing = tu_cgroup_controller_missing (name);
+      if (missing)
+        g_string_append_printf (want, "%s%s", want->len ? " " : "", name);
+    }
+  if (want->len == 0)
+    {
+      g_assert_false (json_object_has_member (st, "controllers missing"));
+      return;
+    }
+  g_test_message ("controllers this host does not hold: %s", want->str);
+  g_string_append (want, " (");
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (st, "controllers missing"),
+                                   want->str));
+}
+
 /* One exec driver as JSON and as text: the same verdict, every status
  * pair in both, and the facts a user chooses by. */
 static void
@@ -367,6 +397,7 @@ check_exec_driver (JsonObject *d, const char *text, const char *cgroup_layout)
       g_assert_true (g_str_has_prefix (json_object_get_string_member (st, "cgroup layout"),
                                        cgroup_layout));
       g_assert_true (json_object_has_member (st, "cgroup controllers"));
+      check_controllers_missing (st, cgroup_layout);
       g_assert_true (json_object_has_member (st, "user namespaces"));
       g_assert_true (json_object_has_member (st, "id-mapped mounts"));
       g_assert_true (g_str_has_prefix (json_object_get_string_member (st, "seccomp"),

@@ -117,6 +117,31 @@ cgroup_controllers (const char *layout, GError **error)
   return g_strdup_printf ("%s; cgroup2: %s", *v1 ? v1 : "none", *v2 ? v2 : "none");
 }
 
+/* Those /proc/cgroups lists as enabled that no word of @offered names: on a
+ * v1 or hybrid host, what the kernel has but no hierarchy mounted here holds
+ * (Debian's 6.12 has no v1 cpuset or memory). */
+static char *
+unheld_controllers (const char *offered, GError **error)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/cgroups", &text, NULL, error))
+    return NULL;
+  g_auto (GStrv) held = g_strsplit_set (offered, " ;", -1);
+  g_autoptr (GPtrArray) unheld = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      /* subsys_name hierarchy num_cgroups enabled */
+      g_auto (GStrv) f = g_strsplit_set (*l, " \t", -1);
+      if (**l == '#' || g_strv_length (f) < 4 || strcmp (f[3], "1") != 0)
+        continue;
+      if (!g_strv_contains ((const char *const *) held, f[0]))
+        g_ptr_array_add (unheld, g_strdup (f[0]));
+    }
+  g_ptr_array_add (unheld, NULL);
+  return g_strjoinv (" ", (char **) unheld->pdata);
+}
+
 /* Takes @value. */
 static void
 add_pair (GPtrArray *pairs, const char *key, char *value)
@@ -136,6 +161,17 @@ berth_host_cgroup_status (GPtrArray *pairs)
     add_pair (pairs, "cgroup controllers", g_strdup_printf ("unknown: %s", error->message));
   else
     add_pair (pairs, "cgroup controllers", g_strdup (*controllers ? controllers : "none"));
+  /* cgroup2 lists no v1-only controller (net_cls, devices...), so only a
+   * host with v1 hierarchies can be told which ones it lacks. */
+  if (controllers == NULL || (strcmp (layout, "v1") != 0 && strcmp (layout, "hybrid") != 0))
+    return;
+  g_autofree char *unheld = unheld_controllers (controllers, &error);
+  if (unheld == NULL)
+    add_pair (pairs, "controllers missing", g_strdup_printf ("unknown: %s", error->message));
+  else if (*unheld)
+    add_pair (pairs, "controllers missing",
+              g_strdup_printf ("%s (the kernel has them, but no hierarchy mounted here holds "
+                               "them: limits on them are refused)", unheld));
 }
 
 /* Those this kernel has. Debian's and Ubuntu's own limit only unprivileged

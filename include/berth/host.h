@@ -18,7 +18,9 @@ gboolean berth_host_cgroup_v1_is_controller (const char *option);
 
 /* For an exec driver's `berth info` status (alternating key, value strings):
  * "cgroup layout" (with where it is mounted) and "cgroup controllers" (those
- * of the v1 hierarchies mounted, then those of the cgroup2 one). */
+ * of the v1 hierarchies mounted, then those of the cgroup2 one); on a v1 or
+ * hybrid host also "controllers missing" when /proc/cgroups has some
+ * that no mounted hierarchy holds. */
 void berth_host_cgroup_status (GPtrArray *pairs);
 /* "user namespaces" (tried for real, with the sysctls that limit them) and
  * "id-mapped mounts" (whether the kernel has mount_setattr). */

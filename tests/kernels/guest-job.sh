@@ -239,7 +239,7 @@ fi
 # answered "no" on a kernel at least as new as the feature is a probe that
 # misreads the kernel.
 job kernel-features env BERTH_BIN="$B/berth" BERTH_EXEC_HELPER="$B/berth-exec-helper" \
-	"$B/tests/test-cli" --tap -k -p /cli/info-kernel-features
+	"$B/tests/test-cli" --tap -k -p /cli/info-kernel-features -p /cli/info
 
 # The native exec driver on a cgroup2-only kernel: about a minute under TCG.
 if [ "${BERTH_KERNEL_EXEC:-1}" != 0 ]; then
