@@ -679,12 +679,34 @@ assert_limits (const char *cgroup, const char *pids, gint64 memory)
  * cgroupsPath) from flags, from --resources - (stdin) and from a file,
  * and its saved config follows; a bad file fails in one line and changes
  * nothing. */
+/* A host that cannot give a container @controller (set in the config
+ * already): create refuses in one line naming it and leaves no container;
+ * then the case is skipped with the reason. */
+static gboolean
+skip_without_controller (Fixture *f, const char *controller)
+{
+  g_autofree char *missing = tu_cgroup_controller_missing (controller);
+  if (missing == NULL)
+    return FALSE;
+  g_autofree char *err = NULL, *state_err = NULL;
+  g_autofree char *pid_file = g_build_filename (f->dir, "refused.pid", NULL);
+  g_assert_cmpint (oci_runc_quiet (f, 0, &err, "create", "--bundle", f->bundle, "--pid-file",
+                                   pid_file, "cli-refused", NULL), !=, 0);
+  assert_one_line_error (err, controller);
+  g_assert_cmpint (oci_runc (f, NULL, &state_err, "state", "cli-refused", NULL), !=, 0);
+  assert_one_line_error (state_err, "does not exist");
+  g_test_skip_printf ("%s; berth-runc refuses the limit in one line: %s", missing, err);
+  return TRUE;
+}
+
 static void
 test_update (Fixture *f, gconstpointer data)
 {
   (void) data;
   oci_config_set (f, "linux.resources.pids", "{\"limit\": 100}");
   oci_config_set (f, "linux.resources.memory", "{\"limit\": 268435456}");
+  if (skip_without_controller (f, "memory"))
+    return;
   g_autofree char *cgroup = NULL;
   start_container (f, "cli-upd", NULL, &cgroup);
   assert_limits (cgroup, "100", 256 * MIB);
