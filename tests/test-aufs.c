@@ -747,14 +747,21 @@ static void
 assert_status (Layout *l)
 {
   g_autoptr (GPtrArray) pairs = berth_storage_status (&l->s);
-  g_assert_cmpuint (pairs->len, ==, 6);
+  g_assert_cmpuint (pairs->len, ==, 8);
   g_assert_cmpstr (pairs->pdata[0], ==, "backing filesystem");
   g_assert_cmpstr (pairs->pdata[2], ==, "dirperm1");
   g_assert_true (g_str_equal (pairs->pdata[3], "yes") || g_str_equal (pairs->pdata[3], "no"));
+  g_assert_cmpstr (pairs->pdata[4], ==, "branches per mount");
+  g_assert_true (g_str_has_prefix (pairs->pdata[5], "at most "));
+  g_assert_cmpuint (g_ascii_strtoull ((char *) pairs->pdata[5] + strlen ("at most "), NULL, 10), >, 1);
   if (!kernel_lists_aufs ())
-    g_assert_cmpstr (pairs->pdata[3], ==, "no");
-  g_assert_cmpstr (pairs->pdata[4], ==, "layers");
-  g_assert_cmpstr (pairs->pdata[5], ==, "3");
+    {
+      /* No aufs, so no config line for it: aufs's own default. */
+      g_assert_cmpstr (pairs->pdata[3], ==, "no");
+      g_assert_cmpstr (pairs->pdata[5], ==, "at most 127");
+    }
+  g_assert_cmpstr (pairs->pdata[6], ==, "layers");
+  g_assert_cmpstr (pairs->pdata[7], ==, "3");
 }
 
 static void

@@ -131,8 +131,10 @@ tu_cgroup_hierarchy (const char *controller)
   struct statfs sfs;
   if (statfs ("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
     return g_strdup ("/sys/fs/cgroup");
+  /* A v1 hierarchy, not a directory: podman makes CONTROLLER/ on the tmpfs
+   * for a controller no hierarchy holds. */
   g_autofree char *v1 = g_build_filename ("/sys/fs/cgroup", controller, NULL);
-  if (controller && g_file_test (v1, G_FILE_TEST_IS_DIR))
+  if (controller && tu_cgroup_is_v1 (v1))
     return g_steal_pointer (&v1);
   return g_strdup ("/sys/fs/cgroup/unified");
 }
@@ -141,7 +143,7 @@ gboolean
 tu_cgroup_is_v1 (const char *hierarchy)
 {
   struct statfs sfs;
-  return statfs (hierarchy, &sfs) == 0 && sfs.f_type != CGROUP2_SUPER_MAGIC;
+  return statfs (hierarchy, &sfs) == 0 && sfs.f_type == CGROUP_SUPER_MAGIC;
 }
 
 char *

@@ -217,11 +217,27 @@ remove_cgroups () {
   local parent=$1 top d
   for top in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
     [ -d "$top$parent" ] || continue
+    case $(stat -f -c %T "$top") in cgroupfs | cgroup2fs) ;; *) continue ;; esac
     find "$top$parent" -depth -type d | while read -r d; do
       if [ -s "$d/cgroup.procs" ]; then echo "cgroup with processes: $d"; fi
       [ "$d" = "$top$parent" ] || echo "leftover cgroup: $d"
       rmdir "$d" 2>/dev/null || echo "cannot remove cgroup: $d"
     done
+  done
+}
+
+# podman's cgroupfs manager makes /sys/fs/cgroup/CONTROLLER/$1 for every v1
+# controller it knows, with mkdir -p, even where no hierarchy is mounted
+# (6.12 without v1 memory and cpuset): plain directories on the tmpfs,
+# made whichever runtime ran. Removed, and said, but not a runtime's leftover.
+remove_plain_cgroup_dirs () {
+  local parent=$1 top
+  for top in /sys/fs/cgroup/*/; do
+    [ -d "$top$parent" ] || continue
+    case $(stat -f -c %T "$top") in cgroupfs | cgroup2fs) continue ;; esac
+    rm -rf "$top$parent"
+    rmdir "$top" 2>/dev/null
+    echo "removed ${top}$parent: a plain directory, not a cgroup (no hierarchy is mounted at $top)"
   done
 }
 

@@ -69,6 +69,7 @@ cleanup () {
   for p in $(pgrep -f "$SCRATCH"); do kill -9 "$p" 2>/dev/null; echo "# killed leftover process $p"; done
   unmount_scratch | tap_diag   # dockerd leaves its netns/default
   rmdir /sys/fs/cgroup/*/"$CGPARENT"/conmon /sys/fs/cgroup/"$CGPARENT"/conmon 2>/dev/null   # podman's, for conmon (v1 or cgroup2-only)
+  remove_plain_cgroup_dirs "$CGPARENT" | tap_diag
   left=$(remove_cgroups "$CGPARENT")
   restore_iptables "$SCRATCH/before"
   left=$(echo "$left"; host_leftovers "$SCRATCH/before")
