@@ -121,15 +121,21 @@ tu_cgroup_line_placeable (const char *line)
   if (!g_str_has_prefix (line, "0::"))
     return TRUE;
   struct statfs sfs;
-  return (statfs ("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
+  return tu_cgroup_is_v2_only ()
          || (statfs ("/sys/fs/cgroup/unified", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC);
+}
+
+gboolean
+tu_cgroup_is_v2_only (void)
+{
+  struct statfs sfs;
+  return statfs ("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 char *
 tu_cgroup_hierarchy (const char *controller)
 {
-  struct statfs sfs;
-  if (statfs ("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
+  if (tu_cgroup_is_v2_only ())
     return g_strdup ("/sys/fs/cgroup");
   /* A v1 hierarchy, not a directory: podman makes CONTROLLER/ on the tmpfs
    * for a controller no hierarchy holds. */

@@ -41,6 +41,8 @@ gboolean tu_cgroup_line_placeable (const char *line);
  * v1 mount, else the cgroup2 one (/sys/fs/cgroup, or its unified/ in the
  * hybrid layout). @controller NULL: the cgroup2 one. */
 char *tu_cgroup_hierarchy (const char *controller);
+/* /sys/fs/cgroup is itself cgroup2 (no v1 hierarchies). */
+gboolean tu_cgroup_is_v2_only (void);
 gboolean tu_cgroup_is_v1 (const char *hierarchy);
 
 /* Why this host cannot give a container @controller (neither a v1

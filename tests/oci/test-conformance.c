@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <linux/magic.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,7 +20,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,8 +43,7 @@ static GPtrArray *
 host_cgroup_dirs (const char *path)
 {
   GPtrArray *dirs = g_ptr_array_new_with_free_func (g_free);
-  struct statfs sfs;
-  if (statfs (CGROUP_ROOT, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
+  if (tu_cgroup_is_v2_only ())
     {
       g_ptr_array_add (dirs, g_strconcat (CGROUP_ROOT, path, NULL));
       return dirs;
@@ -1580,13 +1577,6 @@ test_warnings_logged (Conf *c, gconstpointer data)
 
 /* ---- the rest of linux.resources ---- */
 
-static gboolean
-host_is_v2_only (void)
-{
-  struct statfs sfs;
-  return statfs (CGROUP_ROOT, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
-}
-
 /* The memory and cpu knobs beside the limits, on v1 (where they exist):
  * swappiness, disableOOMKiller, kernelTCP, realtimePeriod and idle, read
  * from inside the container's own cgroup. */
@@ -1619,7 +1609,7 @@ static void
 test_resources_v2_warns (Conf *c, gconstpointer data)
 {
   (void) data;
-  if (!host_is_v2_only ())
+  if (!tu_cgroup_is_v2_only ())
     {
       skip_because ("not a cgroup2-only host: the v1 files exist here");
       return;
@@ -1655,7 +1645,7 @@ test_resources_blkio_throttle (Conf *c, gconstpointer data)
 {
   (void) data;
   g_autofree char *dev = some_block_device ();
-  gboolean v2 = host_is_v2_only ();
+  gboolean v2 = tu_cgroup_is_v2_only ();
   if (dev == NULL || (!v2 && !g_file_test (CGROUP_ROOT "/blkio/blkio.throttle.read_bps_device",
                                            G_FILE_TEST_EXISTS)))
     {
@@ -1704,7 +1694,7 @@ static void
 test_resources_unified (Conf *c, gconstpointer data)
 {
   gboolean bad = g_str_equal (data, "resources-unified-bad-name");
-  gboolean v2 = host_is_v2_only ();
+  gboolean v2 = tu_cgroup_is_v2_only ();
   if (!v2 && !g_file_test (CGROUP_ROOT "/unified/cgroup.controllers", G_FILE_TEST_EXISTS))
     {
       skip_because ("no cgroup2 hierarchy on this host");
