@@ -181,6 +181,13 @@ mount -t proc proc $r/proc
 mount -t sysfs sysfs $r/sys
 mount_cgroups "$r/sys/fs/cgroup" "${BERTH_CGROUPS:-v2}"
 mount -t devtmpfs devtmpfs $r/dev
+# The links udev and systemd make on every host. Without /dev/fd, 5.10 fails
+# execveat(fd, "", AT_EMPTY_PATH) with ENOENT (6.1 does not), and with it
+# runc's re-exec of its cloned binary: no runc container starts.
+ln -sfn /proc/self/fd $r/dev/fd
+ln -sfn /proc/self/fd/0 $r/dev/stdin
+ln -sfn /proc/self/fd/1 $r/dev/stdout
+ln -sfn /proc/self/fd/2 $r/dev/stderr
 mkdir -p $r/dev/pts $r/dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $r/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs $r/dev/shm
