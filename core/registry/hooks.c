@@ -156,7 +156,12 @@ berth_hook_run (const BerthHook *hook, const BerthHookPlace *place, const char *
   if (pid == 0)
     {
       enter_place (place);
-      if (dup2 (in, 0) < 0 || dup2 (out, 1) < 0 || dup2 (out, 2) < 0)
+      /* A hook starts with no signal blocked, whatever berth was holding
+       * for a foreground container (berth_attach_hold_signals). */
+      sigset_t none;
+      sigemptyset (&none);
+      if (sigprocmask (SIG_SETMASK, &none, NULL) < 0 || dup2 (in, 0) < 0 || dup2 (out, 1) < 0
+          || dup2 (out, 2) < 0)
         _exit (126);
       execve (hook->path, hook->args, hook->env);
       dprintf (2, "%s", strerror (errno));

@@ -57,13 +57,28 @@ berth_pty_send_master (const char *socket_path, int master, GError **error)
 static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
                                          SIGWINCH };
 
+static void
+forwarded_set (sigset_t *set)
+{
+  sigemptyset (set);
+  for (guint i = 0; i < G_N_ELEMENTS (forwarded_signals); i++)
+    sigaddset (set, forwarded_signals[i]);
+}
+
+void
+berth_attach_hold_signals (sigset_t *old)
+{
+  sigset_t set;
+  forwarded_set (&set);
+  sigprocmask (SIG_BLOCK, &set, old);
+}
+
+/* A signal already pending when the signalfd is made is read from it. */
 static int
 block_signals (sigset_t *old)
 {
   sigset_t set;
-  sigemptyset (&set);
-  for (guint i = 0; i < G_N_ELEMENTS (forwarded_signals); i++)
-    sigaddset (&set, forwarded_signals[i]);
+  forwarded_set (&set);
   sigprocmask (SIG_BLOCK, &set, old);
   return signalfd (-1, &set, SFD_CLOEXEC);
 }

@@ -4,6 +4,7 @@
  * socket. */
 #pragma once
 #include <glib.h>
+#include <signal.h>
 #include <sys/types.h>
 
 G_BEGIN_DECLS
@@ -32,5 +33,11 @@ typedef struct {
 /* Until @a->child exits (or exit_fd reports); the exit code, 128 + the
  * signal for a killed process. */
 int berth_attach (BerthAttachment *a);
+
+/* Blocks the signals berth_attach forwards, so that one arriving after the
+ * container's program starts but before berth_attach runs waits for it
+ * (and is forwarded) instead of killing us. @old gets the mask to put
+ * back with sigprocmask once berth_attach has returned. */
+void berth_attach_hold_signals (sigset_t *old);
 
 G_END_DECLS
