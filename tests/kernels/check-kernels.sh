@@ -311,7 +311,7 @@ report() {
 			sed 's/^ *\([0-9]*\) /      skip x\1: /'
 		grep '^not ok' "$tap" | sed 's/^/      /' || true
 		# Cases that took a minute or more (guest-job.sh times each one).
-		awk '/^(not )?ok / { name = $3 }
+		awk '/^(not )?ok / { name = $0; sub(/^(not )?ok [0-9]+ (- )?/, "", name); sub(/ *# .*/, "", name) }
 			/^# time: / { t = $3 + 0; if (t >= 60) print "      slow: " name " (" t "s)" }' "$tap"
 		# What a failing job said on stderr, for the human reading CI.
 		if [ "$f" -gt 0 ] && [ -s "$res/$job.err" ]; then
