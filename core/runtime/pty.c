@@ -77,9 +77,9 @@ berth_attach_hold_signals (sigset_t *old)
 static int
 block_signals (sigset_t *old)
 {
+  berth_attach_hold_signals (old);
   sigset_t set;
   forwarded_set (&set);
-  sigprocmask (SIG_BLOCK, &set, old);
   return signalfd (-1, &set, SFD_CLOEXEC);
 }
 
