@@ -71,6 +71,14 @@ int tu_berth (const char *root, char **out, char **err, ...) G_GNUC_NULL_TERMINA
  * way, logging a failure's stderr. */
 int tu_berth_argv (GPtrArray *argv, char **out, char **err);
 
+/* A foreground run's signal relay, as a user sees it: start @argv (NULL-
+ * terminated), whose container prints "ready" once it traps @sig; send
+ * @sig to the command the moment that line is out; the command must exit
+ * @code and the container's next line be @reply. The command is waited
+ * for before the read: one killed by @sig leaves the container, which
+ * holds the pipe, running, and the read would not end. */
+void tu_assert_signal_relayed (const char *const *argv, int sig, int code, const char *reply);
+
 /* berth's error contract: one line on stderr, "berth: ...", naming @needle. */
 void tu_assert_one_line_error (const char *err, const char *needle);
 

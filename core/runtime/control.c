@@ -291,6 +291,7 @@ berth_container_attach_wait (BerthStore *store, BerthRun *run, GError **error)
                         .pty_master = run->terminal, .exit_fd = run->exit_fd };
   berth_store_unlock (store);
   int code = berth_attach (&a);
+  berth_run_release_signals (run);
   run->monitor = 0;
   if (run->terminal >= 0)
     close (run->terminal);

@@ -383,6 +383,8 @@ typedef struct {
   int log_fd;
   gint64 log_size;    /* bytes in the current container.log */
   gboolean attached;  /* copy output to our stdout/stderr too */
+  const sigset_t *signals_before; /* attached: the starting command's mask
+                                   * before it held the forwarded signals */
   GString *partial[2];
 } Monitor;
 
@@ -699,6 +701,11 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
    * lock stays the starting command's until it closes it. */
   close_inherited (m, close_after_start);
   setsid ();
+  /* The starting command holds the forwarded signals for its relay; the
+   * monitor, which outlives it, takes signals as it did before (once out
+   * of the terminal's process group, whose ^C is the command's to relay). */
+  if (m->signals_before != NULL)
+    berth_attach_release_signals (m->signals_before);
   signal (SIGPIPE, SIG_IGN);
   if (!await_go (m->go_fd))
     {
@@ -929,10 +936,20 @@ check_cgroup_empty (BerthStore *store, BerthContainer *c, GError **error)
 }
 
 void
+berth_run_release_signals (BerthRun *run)
+{
+  if (!run->holds_signals)
+    return;
+  berth_attach_release_signals (&run->signals_before);
+  run->holds_signals = FALSE;
+}
+
+void
 berth_run_free (BerthRun *run)
 {
   if (run == NULL)
     return;
+  berth_run_release_signals (run);
   if (run->terminal >= 0)
     close (run->terminal);
   if (run->exit_fd >= 0)
@@ -944,7 +961,7 @@ berth_run_free (BerthRun *run)
 /* berth_container_start with the store lock and @c's lock (@lock_fd) held. */
 static BerthRun *
 start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStartOptions *options,
-              GError **error)
+              const sigset_t *signals_before, GError **error)
 {
   /* Declared before the first goto: the failure labels are in their scope,
    * and jumping past an auto-cleaned variable would free garbage. */
@@ -969,7 +986,7 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
   g_autoptr (BerthExec) exec = berth_container_exec_handle (store, c, rootfs, NULL, error);
   Monitor m = { .store = store, .c = c, .exec = exec, .lock_fd = lock_fd, .options = options, .out_r = -1,
                 .err_r = -1, .stdin_relay = -1, .stdin_w = -1, .pty_master = -1,
-                .attached = options->attach };
+                .attached = options->attach, .signals_before = signals_before };
   BerthExecStdio stdio;
   int child_ends[3], report_pipe[2] = { -1, -1 };
   int exit_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
@@ -1093,7 +1110,24 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
   int lock_fd = berth_container_lock (store, c->id, error);
   if (lock_fd < 0)
     return NULL;
-  BerthRun *run = start_locked (store, c, lock_fd, options, error);
+  /* Attached, a signal that comes once the program runs is the program's,
+   * even before berth_container_attach_wait relays it: held from before
+   * the monitor is forked until the relay ends (berth_run_release_signals). */
+  sigset_t mask_before;
+  if (options->attach && !berth_attach_hold_signals (&mask_before, error))
+    {
+      berth_container_unlock (lock_fd);
+      return NULL;
+    }
+  BerthRun *run = start_locked (store, c, lock_fd, options, options->attach ? &mask_before : NULL,
+                                error);
   berth_container_unlock (lock_fd);
+  if (options->attach && run == NULL)
+    berth_attach_release_signals (&mask_before);
+  else if (options->attach)
+    {
+      run->holds_signals = TRUE;
+      run->signals_before = mask_before;
+    }
   return run;
 }

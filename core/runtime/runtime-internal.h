@@ -3,6 +3,7 @@
 #pragma once
 #include "../store/store-internal.h"
 #include <berth/runtime.h>
+#include <signal.h>
 
 /* Made by berth_container_start (run.c), used by berth_container_attach_wait
  * (control.c). */
@@ -15,7 +16,13 @@ struct BerthRun {
                        * holds the master), for raw mode and window sizes; -1 */
   int exit_fd;        /* attached: the monitor writes the exit code here once
                        * it has recorded it; -1 */
+  gboolean holds_signals;  /* attached: the forwarded signals are blocked */
+  sigset_t signals_before; /* the mask to put back when they are released */
 };
+
+/* Once the relay is over (or never to come): put back the mask an
+ * attached start held. Does nothing the second time. */
+void berth_run_release_signals (BerthRun *run);
 
 /* containers/<id>/<file> */
 char *berth_container_dir (BerthStore *store, BerthContainer *c, const char *file);

@@ -66,7 +66,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthRun, berth_run_free)
 /* Start the container's process under a new monitor process and return
  * once it runs; NULL with @error when it failed to start (then nothing is
  * left running or mounted). Called with the store locked; returns with it
- * locked. A detached start's handle is only for freeing. */
+ * locked. A detached start's handle is only for freeing. An attached
+ * start returns with the signals berth_attach forwards blocked, so one
+ * that comes before berth_container_attach_wait is the container's too;
+ * attach_wait or berth_run_free puts the mask back. */
 BerthRun *berth_container_start (BerthStore *store, BerthContainer *c,
                                  const BerthStartOptions *options, GError **error);
 /* For a start with @attach: unlock the store, relay signals and the

@@ -54,6 +54,7 @@ cache=${BERTH_KERNEL_CACHE:-/var/cache/berth/kernels}
 # per-job limit keeps a hung case from costing the later jobs their results.
 limit=${BERTH_KERNEL_TIMEOUT:-3600}
 workbase=${BERTH_KERNEL_WORKDIR:-/var/tmp}
+mkdir -p "$workbase" || { echo "check-kernels: BERTH_KERNEL_WORKDIR $workbase: cannot be made" >&2; exit 1; }
 probe_limit=${BERTH_KERNEL_PROBE_TIMEOUT:-25}
 accel_forced=${BERTH_KERNEL_ACCEL:-}
 # The plan: BERTH_KERNEL_PLAN, else the cross product of BERTH_KERNELS and

@@ -139,23 +139,9 @@ test_run_forwards_signals (Fixture *f, gconstpointer data)
 {
   (void) data;
   oci_set_script (f, "trap 'echo got TERM; exit 9' TERM; echo ready; while true; do sleep 0.1; done");
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const char *args[] = { oci_runc_bin (), "--root", f->root, "run", "--bundle", f->bundle, "rs1" };
-  for (guint i = 0; i < G_N_ELEMENTS (args); i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) p = g_subprocess_newv ((const char *const *) argv->pdata,
-                                                 G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  g_autoptr (GDataInputStream) lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p));
-  g_autofree char *first = g_data_input_stream_read_line (lines, NULL, NULL, &error);
-  g_assert_cmpstr (first, ==, "ready");
-  g_subprocess_send_signal (p, SIGTERM);
-  g_autofree char *second = g_data_input_stream_read_line (lines, NULL, NULL, &error);
-  g_assert_cmpstr (second, ==, "got TERM");
-  g_assert_true (g_subprocess_wait (p, NULL, &error));
-  g_assert_cmpint (g_subprocess_get_exit_status (p), ==, 9);
+  const char *argv[] = { oci_runc_bin (), "--root", f->root, "run", "--bundle", f->bundle, "rs1",
+                         NULL };
+  tu_assert_signal_relayed (argv, SIGTERM, 9, "got TERM");
 }
 
 static void
