@@ -376,11 +376,18 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
     return berth_fail_errno (error, errno, "pipe"), -1;
   stdio.in = tty ? -1 : in[0];
   berth_store_unlock (store);
-  pid_t pid = berth_exec_exec (exec, process, &stdio, error);
+  /* A signal that comes once the process runs is its own, even before
+   * berth_attach relays: held from before it is made (the driver's child
+   * puts the mask back before its exec). */
+  sigset_t before;
+  gboolean held = berth_attach_hold_signals (&before, error);
+  pid_t pid = held ? berth_exec_exec (exec, process, &stdio, error) : 0;
   if (in[0] >= 0)
     close (in[0]);
   if (pid <= 0)
     {
+      if (held)
+        berth_attach_release_signals (&before);
       if (master >= 0)
         close (master);
       if (in[1] >= 0)
@@ -390,6 +397,7 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
   BerthAttachment a = { .stdin_pipe = in[1], .child = pid, .target = pid, .pty_master = master,
                         .relay_pty = tty, .interactive = interactive, .exit_fd = -1 };
   int code = berth_attach (&a);
+  berth_attach_release_signals (&before);
   if (master >= 0)
     close (master);
   if (a.stdin_pipe >= 0)

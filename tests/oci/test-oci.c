@@ -138,10 +138,11 @@ static void
 test_run_forwards_signals (Fixture *f, gconstpointer data)
 {
   (void) data;
-  oci_set_script (f, "trap 'echo got TERM; exit 9' TERM; echo ready; while true; do sleep 0.1; done");
+  g_autofree char *script = tu_term_trap_script (9);
+  oci_set_script (f, script);
   const char *argv[] = { oci_runc_bin (), "--root", f->root, "run", "--bundle", f->bundle, "rs1",
                          NULL };
-  tu_assert_signal_relayed (argv, SIGTERM, 9, "got TERM");
+  tu_assert_term_relayed (argv, 9);
 }
 
 static void
@@ -343,6 +344,19 @@ test_exec_command (Fixture *f, gconstpointer data)
   g_autofree char *out2 = NULL;
   g_assert_cmpint (oci_runc (f, &out2, NULL, "exec", "cli-exec", "--", "echo", "--cwd", NULL), ==, 0);
   g_assert_cmpstr (out2, ==, "--cwd\n");
+}
+
+/* exec in the foreground passes the signals it gets to the process, also
+ * one sent as soon as the process's first line is out, as runc does. */
+static void
+test_exec_forwards_signals (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  start_container (f, "cli-exec-sig", NULL, NULL);
+  g_autofree char *script = tu_term_trap_script (4);
+  const char *argv[] = { oci_runc_bin (), "--root", f->root, "exec", "cli-exec-sig", "sh", "-c",
+                         script, NULL };
+  tu_assert_term_relayed (argv, 4);
 }
 
 /* exec --process FILE: the runtime-spec process object as containerd's
@@ -1032,6 +1046,7 @@ main (int argc, char **argv)
     { "/oci/run/terminal", test_run_terminal },
     { "/oci/run/signals", test_run_forwards_signals },
     { "/oci/exec/command", test_exec_command },
+    { "/oci/exec/signals", test_exec_forwards_signals },
     { "/oci/exec/process-file", test_exec_process_file },
     { "/oci/exec/options", test_exec_options },
     { "/oci/exec/detach", test_exec_detach },

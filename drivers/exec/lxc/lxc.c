@@ -977,6 +977,15 @@ attach_exec (void *data)
       return 127;
     }
   const char **argv = berth_exec_helper_argv (program, p->args, NULL);
+  /* A foreground exec holds the signals it relays while the process is
+   * made (berth_attach_hold_signals): the program starts with none blocked. */
+  sigset_t none;
+  sigemptyset (&none);
+  if (sigprocmask (SIG_SETMASK, &none, NULL) < 0)
+    {
+      fprintf (stderr, "berth: reset the signal mask: %s\n", strerror (errno));
+      return 126;
+    }
   if (berth_fd_cloexec_from (3) < 0)
     {
       fprintf (stderr, "berth: close berth's descriptors: %s\n", strerror (errno));
