@@ -176,6 +176,35 @@ berth_cli_open_with_container (BerthCli *cli, const char *ref, BerthContainer **
 }
 
 int
+berth_cli_each_operand (BerthStore *store, int argc, char **argv, BerthOperandAction act,
+                        gpointer data, gboolean print_names)
+{
+  int rc = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) local = NULL;
+      if (!act (store, argv[i], data, &local))
+        rc = berth_cli_fail (local);
+      else if (print_names)
+        printf ("%s\n", argv[i]);
+    }
+  return rc;
+}
+
+typedef struct {
+  BerthContainerAction act;
+  gpointer data;
+} ContainerAction;
+
+static gboolean
+act_on_container (BerthStore *store, const char *ref, gpointer data, GError **error)
+{
+  ContainerAction *a = data;
+  g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, error);
+  return c && a->act (store, c, a->data, error);
+}
+
+int
 berth_cli_for_each_container (BerthCli *cli, int argc, char **argv, BerthContainerAction act,
                               gpointer data, gboolean print_names)
 {
@@ -183,15 +212,30 @@ berth_cli_for_each_container (BerthCli *cli, int argc, char **argv, BerthContain
   g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
   if (store == NULL)
     return berth_cli_fail (error);
+  ContainerAction a = { act, data };
+  return berth_cli_each_operand (store, argc, argv, act_on_container, &a, print_names);
+}
+
+int
+berth_cli_inspect_each (BerthStore *store, int argc, char **argv, BerthInspectFunc inspect)
+{
+  g_autoptr (JsonArray) all = json_array_new ();
   int rc = 0;
   for (int i = 1; i < argc; i++)
     {
       g_autoptr (GError) local = NULL;
-      g_autoptr (BerthContainer) c = berth_container_lookup (store, argv[i], &local);
-      if (c == NULL || !act (store, c, data, &local))
+      JsonNode *node = inspect (store, argv[i], &local);
+      if (node == NULL)
         rc = berth_cli_fail (local);
-      else if (print_names)
-        printf ("%s\n", argv[i]);
+      else
+        json_array_add_element (all, node);
     }
+  g_autoptr (JsonNode) root = json_node_new (JSON_NODE_ARRAY);
+  json_node_set_array (root, all);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, root);
+  g_autofree char *text = json_generator_to_data (gen, NULL);
+  printf ("%s\n", text);
   return rc;
 }

@@ -33,6 +33,15 @@ char *berth_cli_printable (const char *text, gsize max);
  * failure is printed, the exit code says whether any failed. */
 typedef gboolean (*BerthContainerAction) (BerthStore *store, BerthContainer *c, gpointer data,
                                           GError **error);
+/* The same for any operand (a network's name): @act on each of argv[1..]. */
+typedef gboolean (*BerthOperandAction) (BerthStore *store, const char *operand, gpointer data,
+                                        GError **error);
+int berth_cli_each_operand (BerthStore *store, int argc, char **argv, BerthOperandAction act,
+                            gpointer data, gboolean print_names);
+/* Print the JSON array of @inspect's result for each of argv[1..]; a
+ * failure is printed and left out, and makes the exit code 1. */
+typedef JsonNode *(*BerthInspectFunc) (BerthStore *store, const char *operand, GError **error);
+int berth_cli_inspect_each (BerthStore *store, int argc, char **argv, BerthInspectFunc inspect);
 int berth_cli_for_each_container (BerthCli *cli, int argc, char **argv, BerthContainerAction act,
                                   gpointer data, gboolean print_names);
 /* Print "berth: <message>" and return BERTH_EXIT_FAILED. */
@@ -77,3 +86,4 @@ int berth_cmd_stats (BerthCli *cli, int argc, char **argv);
 int berth_cmd_pause (BerthCli *cli, int argc, char **argv);
 int berth_cmd_unpause (BerthCli *cli, int argc, char **argv);
 int berth_cmd_top (BerthCli *cli, int argc, char **argv);
+int berth_cmd_network (BerthCli *cli, int argc, char **argv);

@@ -276,6 +276,13 @@ inspect_one (BerthStore *store, BerthContainer *c, GError **error)
   return json_builder_get_root (b);
 }
 
+static JsonNode *
+inspect_ref (BerthStore *store, const char *ref, GError **error)
+{
+  g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, error);
+  return c ? inspect_one (store, c, error) : NULL;
+}
+
 int
 berth_cmd_inspect (BerthCli *cli, int argc, char **argv)
 {
@@ -287,26 +294,7 @@ berth_cmd_inspect (BerthCli *cli, int argc, char **argv)
   g_autoptr (BerthStore) store = berth_cli_open_reader (cli, &error);
   if (store == NULL)
     return berth_cli_fail (error);
-  g_autoptr (JsonArray) all = json_array_new ();
-  int rc = 0;
-  for (int i = 1; i < argc; i++)
-    {
-      g_autoptr (GError) local = NULL;
-      g_autoptr (BerthContainer) c = berth_container_lookup (store, argv[i], &local);
-      JsonNode *node = c ? inspect_one (store, c, &local) : NULL;
-      if (node == NULL)
-        rc = berth_cli_fail (local);
-      else
-        json_array_add_element (all, node);
-    }
-  g_autoptr (JsonNode) root = json_node_new (JSON_NODE_ARRAY);
-  json_node_set_array (root, all);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, root);
-  g_autofree char *text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
-  return rc;
+  return berth_cli_inspect_each (store, argc, argv, inspect_ref);
 }
 
 /* ---- stats and top ---- */

@@ -1,6 +1,7 @@
 /* run, create and start: the commands that make and start containers. */
 #include "config.h"
 #include "cli.h"
+#include <berth/host.h>
 #include <math.h>
 #include <berth/error.h>
 #include <berth/spec.h>
@@ -11,7 +12,7 @@
 /* The flags run and create share, as GOption fills them. */
 typedef struct {
   char *name, *storage_driver, *exec_driver;
-  char **env, **volumes, **cap_add, **cap_drop, **security_opt, **log_opts;
+  char **env, **volumes, **cap_add, **cap_drop, **security_opt, **log_opts, **publish;
   char *user, *workdir, *hostname, *memory, *memory_swap, *cpus, *cpuset_cpus;
   char *network, *userns;
   gint64 pids_limit, cpu_shares, blkio_weight;
@@ -27,6 +28,7 @@ run_flags_clear (RunFlags *f)
   g_strfreev (f->env);
   g_strfreev (f->volumes);
   g_strfreev (f->cap_add);
+  g_strfreev (f->publish);
   g_strfreev (f->cap_drop);
   g_strfreev (f->security_opt);
   g_strfreev (f->log_opts);
@@ -57,7 +59,9 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
   { "cpu-shares", 'c', 0, G_OPTION_ARG_INT64, &(f)->cpu_shares, "CPU shares (relative weight)", "N" }, \
   { "pids-limit", 0, 0, G_OPTION_ARG_INT64, &(f)->pids_limit, "Process limit", "N" },          \
   { "blkio-weight", 0, 0, G_OPTION_ARG_INT64, &(f)->blkio_weight, "Block I/O weight (10-1000)", "N" }, \
-  { "network", 0, 0, G_OPTION_ARG_STRING, &(f)->network, "none (loopback only) or host", "MODE" }, \
+  { "network", 0, 0, G_OPTION_ARG_STRING, &(f)->network, "none (loopback only), host, or a network (bridge: the default one)", "NETWORK" }, \
+  { "publish", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->publish,                               \
+    "Publish a container's port on the host", "[IP:]HOST:CTR[/tcp|udp]" },                      \
   { "volume", 'v', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->volumes, "Bind mount", "HOST:CTR[:ro]" }, \
   { "read-only", 0, 0, G_OPTION_ARG_NONE, &(f)->read_only, "Read-only root filesystem", NULL }, \
   { "cap-add", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->cap_add, "Add a capability", "CAP" },     \
@@ -92,7 +96,7 @@ spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
     .pids_limit = f->pids_limit, .blkio_weight = f->blkio_weight, .network = f->network,
     .volumes = f->volumes, .read_only = f->read_only, .tty = f->tty,
     .interactive = f->interactive, .cap_add = f->cap_add, .cap_drop = f->cap_drop,
-    .userns = f->userns, .log_opts = f->log_opts,
+    .userns = f->userns, .log_opts = f->log_opts, .publish = f->publish,
   };
   if (f->memory && !berth_parse_size (f->memory, "--memory", &o->memory, error))
     return FALSE;
@@ -119,6 +123,9 @@ create_from_flags (BerthCli *cli, RunFlags *f, int argc, char **argv, BerthStore
 {
   g_autoptr (GError) error = NULL;
   BerthSpecOptions options;
+  g_autofree char *rule = NULL;
+  if (f->network == NULL)
+    f->network = g_strdup (berth_host_default_network (&rule));
   if (!spec_options (f, argc > 2 ? argv + 2 : NULL, &options, &error)
       || (*store = berth_cli_open_store (cli, &error)) == NULL)
     {

@@ -6,6 +6,7 @@
 #include <berth/error.h>
 #include <berth/family.h>
 #include <berth/spec.h>
+#include <string.h>
 
 /* A user or group given by name is looked up in the image's /etc/passwd,
  * which needs the image mounted; numbers do not. */
@@ -22,9 +23,6 @@ static JsonNode *
 build_spec (BerthStore *store, BerthImage *image, BerthContainer *c,
             const BerthSpecOptions *options, GError **error)
 {
-  static const BerthSpecOptions defaults = { 0 };
-  if (options == NULL)
-    options = &defaults;
   JsonObject *cfg = berth_json_object (berth_json_node_object (image->config), "config");
   const char *user = options->user ? options->user : berth_json_string (cfg, "User", NULL);
   if (!needs_name_lookup (user))
@@ -41,6 +39,19 @@ build_spec (BerthStore *store, BerthImage *image, BerthContainer *c,
   return spec;
 }
 
+/* A network named by --network must be there when the container is made,
+ * as Docker checks; the default one is made when a container starts on it. */
+static gboolean
+network_exists (BerthStore *store, const BerthSpecOptions *options, GError **error)
+{
+  const char *name = options ? options->network : NULL;
+  if (name == NULL || strcmp (name, "none") == 0 || strcmp (name, "host") == 0
+      || strcmp (name, BERTH_DEFAULT_NETWORK) == 0 || !berth_validate_name (name, NULL))
+    return TRUE;
+  g_autoptr (BerthNetwork) net = berth_store_network (store, name, error);
+  return net != NULL;
+}
+
 BerthContainer *
 berth_container_create (BerthStore *store, const char *image_ref, const char *name,
                         const char *driver, const char *exec_driver,
@@ -50,6 +61,8 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
     exec_driver = berth_exec_family_for (BERTH_EXEC_DEFAULT)->name;
   if (berth_exec_driver_lookup (exec_driver, error) == NULL)
     return NULL;
+  if (!network_exists (store, options, error))
+    return NULL;
   g_autoptr (BerthImage) image = NULL;
   g_autoptr (BerthContainer) c =
       berth_container_record_begin (store, image_ref, name, driver, exec_driver,
@@ -57,8 +70,12 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
                                     options ? options->cmd : NULL, &image, error);
   if (c == NULL)
     return NULL;
-  g_autoptr (JsonNode) spec = build_spec (store, image, c, options, error);
-  if (spec == NULL || !berth_container_record_commit (store, c, spec, error))
+  BerthSpecOptions with_etc = options ? *options : (BerthSpecOptions){ 0 };
+  g_autofree char *etc_dir = berth_container_dir (store, c, NULL);
+  with_etc.etc_dir = etc_dir;
+  g_autoptr (JsonNode) spec = build_spec (store, image, c, &with_etc, error);
+  if (spec == NULL || !berth_container_write_etc (store, c, spec, NULL, error)
+      || !berth_container_record_commit (store, c, spec, error))
     {
       berth_container_record_abort (store, c);
       return NULL;
@@ -85,5 +102,7 @@ berth_container_remove (BerthStore *store, const char *ref, gboolean force, GErr
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
-  return berth_container_record_remove (store, c, force, error);
+  /* A start killed after its lease leaves one on a stopped container. */
+  return berth_container_network_release (store, c, error)
+         && berth_container_record_remove (store, c, force, error);
 }

@@ -184,7 +184,7 @@ berth_container_finish (BerthStore *store, BerthContainer *c, BerthContainerStat
         return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
       exec = own;
     }
-  if (!berth_exec_delete (exec, error))
+  if (!berth_exec_delete (exec, error) || !berth_container_network_release (store, c, error))
     return FALSE;
   BerthStorage *storage = berth_store_driver (store, c->driver, error);
   if (storage == NULL)
@@ -385,6 +385,8 @@ typedef struct {
   gboolean attached;  /* copy output to our stdout/stderr too */
   const sigset_t *signals_before; /* attached: the starting command's mask
                                    * before it held the forwarded signals */
+  const BerthNetwork *net;        /* the network to attach before the program runs; NULL */
+  const BerthLease *lease;
   GString *partial[2];
 } Monitor;
 
@@ -691,6 +693,25 @@ close_inherited (const Monitor *m, const int child_ends[3])
                 g_strerror (errno));
 }
 
+/* The driver's run; with a network, in a namespace made beforehand and
+ * given its link and address, so the program finds its interface up from
+ * its first instruction. The holder goes once the container is in the
+ * namespace, which then lives as long as the container's processes. */
+static gboolean
+run_attached_to_network (Monitor *m, BerthExecStdio *stdio, GError **error)
+{
+  if (m->lease == NULL)
+    return berth_exec_run (m->exec, stdio, error);
+  pid_t holder = berth_netns_holder_start (error);
+  if (holder == 0)
+    return FALSE;
+  gboolean ok = berth_lease_attach (m->net, m->lease, holder, error)
+                && berth_spec_join_network (m->exec->spec, holder, error)
+                && berth_exec_run (m->exec, stdio, error);
+  berth_netns_holder_stop (holder);
+  return ok;
+}
+
 /* Runs in the forked monitor; never returns. */
 G_GNUC_NORETURN static void
 monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
@@ -713,7 +734,7 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
       _exit (1);
     }
   g_autoptr (GError) error = NULL;
-  if (!berth_exec_run (m->exec, stdio, &error))
+  if (!run_attached_to_network (m, stdio, &error))
     {
       report (m->report_fd, "E%d %s", start_failure_code (error), error->message);
       _exit (1);
@@ -958,6 +979,38 @@ berth_run_free (BerthRun *run)
   g_free (run);
 }
 
+/* For a container on a network (the spec's annotation): the network's
+ * record (the default one made on first use), its host side set up, and
+ * an address leased; nothing for the others. */
+static gboolean
+prepare_network (BerthStore *store, BerthContainer *c, JsonNode *spec, BerthNetwork **net,
+                 BerthLease **lease, GError **error)
+{
+  const char *name = berth_spec_network (spec);
+  if (name == NULL)
+    return TRUE;
+  berth_network_collect (store);
+  *net = berth_network_for_start (store, name, error);
+  if (*net == NULL)
+    return FALSE;
+  const BerthNetworkOps *ops = berth_network_driver_lookup ((*net)->driver, error);
+  if (ops == NULL || !berth_network_probe (ops, error) || !berth_network_setup (ops, *net, error))
+    return FALSE;
+  *lease = berth_container_lease (store, c, *net, berth_spec_ports (spec), error);
+  return *lease != NULL && berth_lease_publish (*net, *lease, error)
+         && berth_container_join_names (store, c, spec, *lease, error);
+}
+
+/* A start that failed gives its address back; what is left of its link
+ * goes with it. */
+static void
+release_network (BerthStore *store, BerthContainer *c)
+{
+  g_autoptr (GError) error = NULL;
+  if (!berth_container_network_release (store, c, &error))
+    g_printerr ("berth: container %s: %s\n", c->name, error->message);
+}
+
 /* berth_container_start with the store lock and @c's lock (@lock_fd) held. */
 static BerthRun *
 start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStartOptions *options,
@@ -968,6 +1021,8 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
   g_autoptr (GError) local = NULL;
   g_autoptr (GError) unrecorded = NULL;
   g_autoptr (BerthRun) run = NULL;
+  g_autoptr (BerthNetwork) net = NULL;
+  g_autoptr (BerthLease) lease = NULL;
   g_autoptr (BerthContainerState) s = berth_container_state_locked (store, c, error);
   if (s == NULL)
     return NULL;
@@ -993,7 +1048,11 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
   int errsv, pid = 0, code = 125;
   pid_t monitor;
   gboolean recorded, started;
-  if (exec == NULL || (m.log_fd = open_log (store, c, &m.log_size, error)) < 0)
+  if (exec == NULL || !prepare_network (store, c, exec->spec, &net, &lease, error))
+    goto fail_mounted;
+  m.net = net;
+  m.lease = lease;
+  if ((m.log_fd = open_log (store, c, &m.log_size, error)) < 0)
     goto fail_mounted;
   if (!make_stdio (&m, options, &stdio, child_ends, error))
     goto fail_log;
@@ -1063,6 +1122,7 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
       if (exit_pipe[0] >= 0)
         close (exit_pipe[0]);
       record_start_failure (store, c, s, code, unrecorded ? unrecorded : local);
+      release_network (store, c);
       release_root (storage, c->id, kept);
       g_propagate_error (error, recorded ? g_steal_pointer (&local) : g_steal_pointer (&unrecorded));
       return NULL;
@@ -1095,6 +1155,7 @@ fail_stdio:
 fail_log:
   close (m.log_fd);
 fail_mounted:
+  release_network (store, c);
   release_root (storage, c->id, FALSE);
   return NULL;
 }

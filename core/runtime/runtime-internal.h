@@ -70,3 +70,61 @@ gboolean berth_container_finish (BerthStore *store, BerthContainer *c, BerthCont
  * wait for its monitor's cleanup; else BUSY. */
 gboolean berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean force,
                                          GError **error);
+
+/* A container's lease on a network (network.c): containers/<id>/network.json. */
+typedef struct {
+  char *network;
+  char *address;   /* "172.18.0.2/16" */
+  char *mac;
+  char *host_end;  /* the host's end of its link: "vb" + 10 hex of the id */
+  char *ports;     /* published: canonical -p forms, comma-separated; "" */
+} BerthLease;
+void berth_lease_free (BerthLease *lease);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthLease, berth_lease_free)
+
+/* The network the spec's container joins through berth (its
+ * org.berth.network annotation), NULL for none, host or a joined one. */
+const char *berth_spec_network (JsonNode *spec);
+/* Its org.berth.ports annotation: what -p published; "" for none. */
+const char *berth_spec_ports (JsonNode *spec);
+/* The lowest address of @net no live container holds, recorded for @c
+ * with @ports (the spec's org.berth.ports). Called with the store lock.
+ * BUSY when the subnet is full or a port is published already. */
+BerthLease *berth_container_lease (BerthStore *store, BerthContainer *c, const BerthNetwork *net,
+                                   const char *ports, GError **error);
+/* The lease's ports forwarded to its address by the network's driver. */
+gboolean berth_lease_publish (const BerthNetwork *net, const BerthLease *lease, GError **error);
+/* The lease's link and address in the namespace of @pid (the monitor,
+ * between the driver's create and start). */
+gboolean berth_lease_attach (const BerthNetwork *net, const BerthLease *lease, pid_t pid,
+                             GError **error);
+/* Detach @c from its network, if it has a lease, and drop the lease. */
+gboolean berth_container_network_release (BerthStore *store, BerthContainer *c, GError **error);
+/* containers/<id>/hostname, hosts and resolv.conf, which the spec binds
+ * over the image's: the spec's hostname, localhost (and @lease's address
+ * for the hostname), the host's nameservers but its loopback ones; with
+ * the host's network, the host's hosts and resolv.conf. */
+gboolean berth_container_write_etc (BerthStore *store, BerthContainer *c, JsonNode *spec,
+                                    const BerthLease *lease, GError **error);
+/* A child of the caller (the monitor) alone in a new network namespace
+ * with lo up, killed with its parent (PR_SET_PDEATHSIG): the namespace a
+ * container on a network starts in, given its link before the container
+ * exists, joined by either exec driver through /proc/PID/ns/net. Its pid,
+ * or 0 with @error. */
+pid_t berth_netns_holder_start (GError **error);
+/* Kill and reap it; the namespace lives on while the container does. */
+void berth_netns_holder_stop (pid_t holder);
+/* Point the spec's network namespace at /proc/@pid/ns/net. */
+gboolean berth_spec_join_network (JsonNode *spec, pid_t pid, GError **error);
+/* Start of @c on its lease's network: its etc files with the other
+ * running containers there by name, and theirs rewritten (in place: they
+ * are bound into running containers) to list @c. */
+gboolean berth_container_join_names (BerthStore *store, BerthContainer *c, JsonNode *spec,
+                                     const BerthLease *lease, GError **error);
+/* Release the lease, link and rules of every container that holds a
+ * lease but is not live: a command killed between its lease and its
+ * record of the start. Called with the store lock; reports, never fails. */
+void berth_network_collect (BerthStore *store);
+/* The network a start joins: its record, or for the default one, made
+ * now (it goes again when its last container does). NOT_FOUND. */
+BerthNetwork *berth_network_for_start (BerthStore *store, const char *name, GError **error);

@@ -6,6 +6,7 @@
 #include <berth/error.h>
 #include <berth/json.h>
 #include <berth/spec.h>
+#include <berth/network.h>
 #include <berth/capabilities.h>
 #include <berth/passwd.h>
 #include <errno.h>
@@ -491,7 +492,8 @@ static const DefaultMount default_mounts[] = {
 };
 
 /* sysfs can only be mounted by the owner of a new network namespace; with
- * the host's, runc binds the host's /sys instead. */
+ * the host's, runc binds the host's /sys instead, and so does berth for a
+ * remapped container on a berth network, whose namespace berth made. */
 static const DefaultMount host_sys_mount = {
   "/sys", "bind", "/sys", { "rbind", "ro", "nosuid", "noexec", "nodev" }
 };
@@ -626,7 +628,7 @@ overridden (GPtrArray *volumes, const char *destination)
 }
 
 static JsonNode *
-build_mounts (const BerthSpecOptions *options, gboolean host_network, GError **error)
+build_mounts (const BerthSpecOptions *options, gboolean bind_sys, GError **error)
 {
   g_autoptr (GPtrArray) volumes = parse_volumes (options->volumes, error);
   if (volumes == NULL)
@@ -636,10 +638,24 @@ build_mounts (const BerthSpecOptions *options, gboolean host_network, GError **e
   for (gsize i = 0; i < G_N_ELEMENTS (default_mounts); i++)
     {
       const DefaultMount *m = &default_mounts[i];
-      if (host_network && strcmp (m->destination, "/sys") == 0)
+      if (bind_sys && strcmp (m->destination, "/sys") == 0)
         m = &host_sys_mount;
       if (!overridden (volumes, m->destination))
         json_builder_add_value (b, mount_node (m->destination, m->type, m->source, m->options));
+    }
+  /* Docker's: the container's own copies, so the image's stay as they are
+   * and berth can write them (an address known only at start). */
+  static const char *const etc_files[] = { "hostname", "hosts", "resolv.conf" };
+  /* Not with --userns remap: its root cannot walk into the store (0700)
+   * to reach them, and the image's own stay. */
+  gboolean remap = g_strcmp0 (options->userns, "remap") == 0;
+  for (guint i = 0; options->etc_dir && !remap && i < G_N_ELEMENTS (etc_files); i++)
+    {
+      g_autofree char *destination = g_strconcat ("/etc/", etc_files[i], NULL);
+      g_autofree char *source = g_build_filename (options->etc_dir, etc_files[i], NULL);
+      const char *opts[] = { "rbind", "rprivate", NULL };
+      if (!overridden (volumes, destination))
+        json_builder_add_value (b, mount_node (destination, "bind", source, opts));
     }
   for (guint i = 0; i < volumes->len; i++)
     {
@@ -1133,14 +1149,40 @@ check_modes (const BerthSpecOptions *options, gboolean *host_network, gboolean *
 {
   const char *net = options->network;
   const char *userns = options->userns;
-  if (net && strcmp (net, "none") != 0 && strcmp (net, "host") != 0)
-    return berth_fail (error, BERTH_ERROR_INVALID, "--network '%s': unknown (use none or host)", net);
+  if (net && strcmp (net, "none") != 0 && strcmp (net, "host") != 0
+      && !berth_validate_name (net, NULL))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "--network '%s': not none, host or a network's name", net);
   if (userns && strcmp (userns, "host") != 0 && strcmp (userns, "remap") != 0)
     return berth_fail (error, BERTH_ERROR_INVALID, "--userns '%s': unknown (use host or remap)",
                        userns);
   *host_network = g_strcmp0 (net, "host") == 0;
   *remap = g_strcmp0 (userns, "remap") == 0;
   return TRUE;
+}
+
+/* -p as the org.berth.ports annotation: each one checked, then written
+ * canonically and comma-separated ("" for none). */
+static char *
+published_ports (const BerthSpecOptions *options, gboolean berth_network, GError **error)
+{
+  if (options->publish == NULL || options->publish[0] == NULL)
+    return g_strdup ("");
+  if (!berth_network)
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "-p %s: publishing needs a berth network (--network bridge or another), "
+                       "not '%s'", options->publish[0],
+                       options->network ? options->network : "none"), NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
+  for (char **p = options->publish; *p; p++)
+    {
+      BerthPort port;
+      if (!berth_port_parse (*p, &port, error))
+        return NULL;
+      g_autofree char *canonical = berth_port_to_string (&port);
+      g_string_append_printf (out, "%s%s", out->len ? "," : "", canonical);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 JsonNode *
@@ -1162,7 +1204,13 @@ berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir
   g_autoptr (JsonNode) process = build_process (image, rootfs_dir, hostname, options, caps, error);
   if (process == NULL)
     return NULL;
-  g_autoptr (JsonNode) mounts = build_mounts (options, host_network, error);
+  gboolean berth_network = options->network && strcmp (options->network, "none") != 0
+                           && !host_network;
+  g_autofree char *ports = published_ports (options, berth_network, error);
+  if (ports == NULL)
+    return NULL;
+  g_autoptr (JsonNode) mounts = build_mounts (options, host_network || (remap && berth_network),
+                                              error);
   if (mounts == NULL)
     return NULL;
   g_autoptr (JsonNode) linux_node = build_linux (id, options, host_network, remap, caps, error);
@@ -1181,6 +1229,17 @@ berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir
   add_string (b, "hostname", hostname);
   add_member (b, "mounts", g_steal_pointer (&mounts));
   add_member (b, "linux", g_steal_pointer (&linux_node));
+  /* A network of berth's: a namespace of the container's own, which
+   * berth gives its link once the driver has made it (core/runtime/network.c). */
+  if (berth_network)
+    {
+      json_builder_set_member_name (b, "annotations");
+      json_builder_begin_object (b);
+      add_string (b, "org.berth.network", options->network);
+      if (ports && *ports)
+        add_string (b, "org.berth.ports", ports);
+      json_builder_end_object (b);
+    }
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

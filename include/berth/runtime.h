@@ -101,4 +101,13 @@ gboolean berth_container_logs (BerthStore *store, BerthContainer *c, gboolean fo
 /* The container's OCI config.json. */
 JsonNode *berth_container_spec (BerthStore *store, BerthContainer *c, GError **error);
 
+/* Networks (core/runtime/network.c): the store's record and the host's side
+ * of it (the driver's setup), made together and removed together. */
+BerthNetwork *berth_network_create (BerthStore *store, const char *name, const char *driver,
+                                    const char *subnet, GError **error);
+/* BUSY while a running container is on it. */
+gboolean berth_network_remove (BerthStore *store, const char *name, GError **error);
+/* "NAME ADDRESS" of each running container on @network. */
+GPtrArray *berth_network_members (BerthStore *store, const char *network, GError **error);
+
 G_END_DECLS

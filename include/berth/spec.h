@@ -22,7 +22,7 @@ typedef struct {
   gint64 cpu_shares;       /* 0 = unset */
   gint64 pids_limit;       /* 0 = unset, -1 unlimited */
   gint64 blkio_weight;     /* 0 = unset; 10..1000 */
-  const char *network;     /* "none" (loopback only, default) or "host" */
+  const char *network;     /* "none" (loopback only, default), "host", or a network's name */
   char **volumes;          /* "HOST:CTR[:ro]" */
   gboolean read_only;      /* the root filesystem */
   gboolean tty;
@@ -31,6 +31,9 @@ typedef struct {
   const char *seccomp;     /* NULL: the default profile; "unconfined"; or a JSON file */
   const char *userns;      /* NULL/"host": none; "remap": root = host uid 100000 */
   char **log_opts;         /* "max-size=10m", "max-file=3": the container's log rotation */
+  char **publish;          /* -p "[IP:]HOST:CTR[/tcp|udp]": needs a berth network */
+  const char *etc_dir;     /* holds hostname, hosts and resolv.conf, bound over the
+                            * image's (create sets it); NULL: the image's own */
 } BerthSpecOptions;
 
 /* The OCI config for container @id. @image_config: the OCI image config (its

@@ -148,7 +148,26 @@ lxc_load (BerthExec *c, GError **error)
 typedef struct {
   struct lxc_container *lc;
   gboolean v2;           /* a cgroup2-only host: lxc.cgroup2.* keys */
+  const char *rootfs;
+  gboolean readonly;     /* the spec's root.readonly */
 } Config;
+
+/* berth's own copies of /etc/hostname, hosts and resolv.conf: over an
+ * image without them, on a read-only root, LXC cannot make the mount
+ * point (it mounts the root read-only first), so the image keeps its
+ * own, as it has none. */
+static gboolean
+skippable_etc_file (Config *cf, const char *dest)
+{
+  static const char *const files[] = { "etc/hostname", "etc/hosts", "etc/resolv.conf" };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    if (strcmp (dest, files[i]) == 0)
+      {
+        g_autofree char *target = g_build_filename (cf->rootfs, dest, NULL);
+        return cf->readonly && !g_file_test (target, G_FILE_TEST_EXISTS);
+      }
+  return FALSE;
+}
 
 static gboolean
 set_item (Config *cf, const char *key, const char *value, GError **error)
@@ -185,6 +204,43 @@ has_namespace (JsonObject *linux_, const char *type)
     if (g_strcmp0 (berth_json_string (berth_json_array_object (list, i), "type", ""), type) == 0)
       return TRUE;
   return FALSE;
+}
+
+/* The path of the spec's @type namespace entry: one to join; NULL for a
+ * new one or none. */
+static const char *
+namespace_path (JsonObject *linux_, const char *type)
+{
+  JsonArray *list = berth_json_array (linux_, "namespaces");
+  for (guint i = 0; list && i < json_array_get_length (list); i++)
+    {
+      JsonObject *o = berth_json_array_object (list, i);
+      if (g_strcmp0 (berth_json_string (o, "type", ""), type) == 0)
+        return berth_json_string (o, "path", NULL);
+    }
+  return NULL;
+}
+
+/* The network to start in: a new namespace with only lo, the host's
+ * (none in the spec), or one to join, which LXC takes only as a process
+ * in it (lxc.namespace.share.net), so only a /proc/PID/ns/net path. */
+static gboolean
+config_network (Config *cf, JsonObject *linux_, GError **error)
+{
+  const char *path = namespace_path (linux_, "network");
+  if (path == NULL || *path == '\0')
+    return set_item (cf, "lxc.net.0.type", has_namespace (linux_, "network") ? "empty" : "none",
+                     error);
+  guint64 pid = 0;
+  char *end = NULL;
+  if (g_str_has_prefix (path, "/proc/"))
+    pid = g_ascii_strtoull (path + 6, &end, 10);
+  if (pid == 0 || end == NULL || strcmp (end, "/ns/net") != 0)
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
+                       "network namespace path %s: the lxc driver joins a network namespace only "
+                       "through a process in it (/proc/PID/ns/net)", path);
+  g_autofree char *value = g_strdup_printf ("%" G_GUINT64_FORMAT, pid);
+  return set_item (cf, "lxc.namespace.share.net", value, error);
 }
 
 /* "CAP_NET_RAW" -> "net_raw", as lxc.cap.keep spells it. */
@@ -289,7 +345,10 @@ config_mounts (Config *cf, JsonObject *spec, GError **error)
       if (bind && !strstr (opts->str, "bind"))
         g_string_append (opts, opts->len ? ",rbind" : "rbind");
       gboolean dir = !bind || g_file_test (source, G_FILE_TEST_IS_DIR);
-      g_string_append_printf (opts, "%screate=%s", opts->len ? "," : "", dir ? "dir" : "file");
+      if (skippable_etc_file (cf, dest))
+        g_string_append (opts, ",optional");
+      else
+        g_string_append_printf (opts, "%screate=%s", opts->len ? "," : "", dir ? "dir" : "file");
       if (!set_itemf (cf, "lxc.mount.entry", error, "%s %s %s %s 0 0", source, dest,
                       bind ? "none" : type, opts->str))
         return FALSE;
@@ -483,7 +542,9 @@ write_config (BerthExec *c, GError **error)
   if (lc == NULL)
     return FALSE;
   lc->clear_config (lc);
-  Config cf = { .lc = lc, .v2 = g_file_test ("/sys/fs/cgroup/cgroup.controllers", G_FILE_TEST_EXISTS) };
+  Config cf = { .lc = lc, .v2 = g_file_test ("/sys/fs/cgroup/cgroup.controllers", G_FILE_TEST_EXISTS),
+                .rootfs = c->rootfs,
+                .readonly = berth_json_bool (berth_json_object (spec, "root"), "readonly", FALSE) };
   g_autofree char *log = g_build_filename (dir, c->id, "lxc.log", NULL);
   g_autofree char *cgroup = g_strdup_printf ("berth/%s", c->id);
   g_autofree char *monitor = g_strdup_printf ("berth/%s.lxc-monitor", c->id);
@@ -508,7 +569,6 @@ write_config (BerthExec *c, GError **error)
     { "lxc.cgroup.dir.container", cgroup },
     { "lxc.cgroup.dir.monitor", monitor },
     { "lxc.cgroup.dir.monitor.pivot", "berth" },
-    { "lxc.net.0.type", has_namespace (linux_, "network") ? "empty" : "none" },
     /* LXC removes the cgroup when init exits, before berth's monitor can
      * ask whether the OOM killer struck; its stop hook runs just before. */
     { "lxc.hook.stop", oom_hook },
@@ -516,6 +576,8 @@ write_config (BerthExec *c, GError **error)
   for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
     if (!set_item (&cf, fixed[i][0], fixed[i][1], error))
       return FALSE;
+  if (!config_network (&cf, linux_, error))
+    return FALSE;
   g_autofree char *rootfs = g_strdup_printf ("dir:%s", c->rootfs);
   if (!set_item (&cf, "lxc.rootfs.path", rootfs, error))
     return FALSE;

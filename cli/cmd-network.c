@@ -1,0 +1,122 @@
+/* berth network create|ls|inspect|rm, as Docker's. */
+#include "config.h"
+#include "cli.h"
+#include <berth/error.h>
+#include <berth/store.h>
+#include <stdio.h>
+#include <string.h>
+
+static int
+network_create (BerthCli *cli, int argc, char **argv)
+{
+  g_autofree char *driver = NULL, *subnet = NULL;
+  const GOptionEntry entries[] = {
+    { "driver", 'd', 0, G_OPTION_ARG_STRING, &driver, "The network driver (bridge)", "DRIVER" },
+    { "subnet", 0, 0, G_OPTION_ARG_STRING, &subnet, "IPv4 subnet (default: a free private /16)",
+      "CIDR" },
+    G_OPTION_ENTRY_NULL
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "NAME", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 2)
+    return berth_cli_usage ("network create needs one name");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
+  g_autoptr (BerthNetwork) net = berth_network_create (store, argv[1], driver ? driver : "bridge",
+                                                       subnet, &error);
+  if (net == NULL)
+    return berth_cli_fail (error);
+  printf ("%s\n", net->name);
+  return 0;
+}
+
+static int
+network_ls (BerthCli *cli, int argc, char **argv)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "", FALSE))
+    return BERTH_EXIT_USAGE;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_reader (cli, &error);
+  g_autoptr (GPtrArray) networks = store ? berth_store_networks (store, &error) : NULL;
+  if (networks == NULL)
+    return berth_cli_fail (error);
+  printf ("%-20s %-10s %-18s %s\n", "NAME", "DRIVER", "SUBNET", "INTERFACE");
+  for (guint i = 0; i < networks->len; i++)
+    {
+      BerthNetwork *net = networks->pdata[i];
+      printf ("%-20s %-10s %-18s %s\n", net->name, net->driver, net->subnet, net->interface);
+    }
+  return 0;
+}
+
+static JsonNode *
+network_inspect_one (BerthStore *store, const char *name, GError **error)
+{
+  g_autoptr (BerthNetwork) net = berth_store_network (store, name, error);
+  g_autoptr (GPtrArray) members = net ? berth_network_members (store, name, error) : NULL;
+  if (members == NULL)
+    return NULL;
+  JsonNode *node = berth_network_to_json (net);
+  JsonObject *o = json_node_get_object (node);
+  JsonObject *containers = json_object_new ();
+  for (guint i = 0; i < members->len; i++)
+    {
+      g_auto (GStrv) pair = g_strsplit (members->pdata[i], " ", 2);
+      json_object_set_string_member (containers, pair[0], pair[1] ? pair[1] : "");
+    }
+  json_object_set_object_member (o, "Containers", containers);
+  return node;
+}
+
+static int
+network_inspect (BerthCli *cli, int argc, char **argv)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "NAME...", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2)
+    return berth_cli_usage ("network inspect needs at least one network");
+  g_autoptr (GError) error = NULL;
+  /* The default network's record is made on first use: the lock. */
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
+  return berth_cli_inspect_each (store, argc, argv, network_inspect_one);
+}
+
+static gboolean
+remove_network (BerthStore *store, const char *name, gpointer data, GError **error)
+{
+  (void) data;
+  return berth_network_remove (store, name, error);
+}
+
+static int
+network_rm (BerthCli *cli, int argc, char **argv)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "NAME...", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc < 2)
+    return berth_cli_usage ("network rm needs at least one network");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
+  if (store == NULL)
+    return berth_cli_fail (error);
+  return berth_cli_each_operand (store, argc, argv, remove_network, NULL, TRUE);
+}
+
+int
+berth_cmd_network (BerthCli *cli, int argc, char **argv)
+{
+  static const struct { const char *name; BerthCommandFunc func; } subs[] = {
+    { "create", network_create }, { "ls", network_ls }, { "list", network_ls },
+    { "inspect", network_inspect }, { "rm", network_rm }, { "remove", network_rm },
+  };
+  if (argc < 2)
+    return berth_cli_usage ("network needs a subcommand: create, ls, inspect, rm");
+  for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
+    if (strcmp (argv[1], subs[i].name) == 0)
+      return subs[i].func (cli, argc - 1, argv + 1);
+  return berth_cli_usage ("unknown network subcommand '%s'", argv[1]);
+}

@@ -1,0 +1,757 @@
+/* A container's place on a network (include/berth/network.h): its lease,
+ * containers/<id>/network.json, written atomically under the store lock
+ * when the container starts and removed when it is finished.
+ *
+ * A lease counts only while its container is live (a running record whose
+ * monitor is alive), so a container lost to a SIGKILL of everything holds
+ * no address: the next start reuses it, and the kernel has already taken
+ * the container's end of its link away with its namespace. */
+#include "config.h"
+#include "runtime-internal.h"
+#include <berth/network.h>
+#include <berth/error.h>
+#include <berth/fsutil.h>
+#include <berth/json.h>
+#include <berth/fdutil.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NETWORK_ANNOTATION "org.berth.network"
+#define PORTS_ANNOTATION "org.berth.ports"
+
+static void refresh_peers (BerthStore *store, const char *network, BerthContainer *self,
+                           const BerthLease *self_lease);
+static void drop_idle_default (BerthStore *store, const char *network, const char *leaving);
+
+void
+berth_lease_free (BerthLease *lease)
+{
+  if (lease == NULL)
+    return;
+  g_free (lease->network);
+  g_free (lease->address);
+  g_free (lease->mac);
+  g_free (lease->host_end);
+  g_free (lease->ports);
+  g_free (lease);
+}
+
+static const char *
+annotation (JsonNode *spec, const char *key, const char *fallback)
+{
+  JsonObject *annotations = berth_json_object (berth_json_node_object (spec), "annotations");
+  return berth_json_string (annotations, key, fallback);
+}
+
+const char *
+berth_spec_network (JsonNode *spec)
+{
+  return annotation (spec, NETWORK_ANNOTATION, NULL);
+}
+
+const char *
+berth_spec_ports (JsonNode *spec)
+{
+  return annotation (spec, PORTS_ANNOTATION, "");
+}
+
+static BerthLease *
+lease_read (BerthStore *store, BerthContainer *c)
+{
+  g_autofree char *path = berth_container_dir (store, c, "network.json");
+  g_autoptr (JsonNode) node = berth_json_read (path, NULL);
+  JsonObject *o = node ? berth_json_node_object (node) : NULL;
+  const char *fields[4];
+  const char *names[] = { "Network", "Address", "MAC", "HostEnd" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if ((fields[i] = berth_json_string (o, names[i], NULL)) == NULL)
+      return NULL;
+  BerthLease *lease = g_new0 (BerthLease, 1);
+  lease->network = g_strdup (fields[0]);
+  lease->address = g_strdup (fields[1]);
+  lease->mac = g_strdup (fields[2]);
+  lease->host_end = g_strdup (fields[3]);
+  lease->ports = g_strdup (berth_json_string (o, "Ports", ""));
+  return lease;
+}
+
+static gboolean
+lease_write (BerthStore *store, BerthContainer *c, const BerthLease *lease, GError **error)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  const char *pairs[][2] = { { "Network", lease->network }, { "Address", lease->address },
+                             { "MAC", lease->mac }, { "HostEnd", lease->host_end },
+                             { "Ports", lease->ports ? lease->ports : "" } };
+  for (guint i = 0; i < G_N_ELEMENTS (pairs); i++)
+    {
+      json_builder_set_member_name (b, pairs[i][0]);
+      json_builder_add_string_value (b, pairs[i][1]);
+    }
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) node = json_builder_get_root (b);
+  g_autofree char *path = berth_container_dir (store, c, "network.json");
+  return berth_json_write (path, node, error);
+}
+
+/* A live container (a running record whose monitor is alive) that holds
+ * a lease. */
+typedef struct {
+  BerthContainer *c;
+  BerthLease *lease;
+} LiveLease;
+
+static void
+live_lease_free (LiveLease *l)
+{
+  berth_container_free (l->c);
+  berth_lease_free (l->lease);
+  g_free (l);
+}
+
+/* Every live container's lease but @self_id's; on @network only, unless
+ * it is NULL. */
+static GPtrArray *
+live_leases (BerthStore *store, const char *network, const char *self_id, GError **error)
+{
+  g_autoptr (GPtrArray) containers = berth_container_list (store, error);
+  if (containers == NULL)
+    return NULL;
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) live_lease_free);
+  for (guint i = 0; i < containers->len; i++)
+    {
+      BerthContainer *c = containers->pdata[i];
+      if (self_id && strcmp (c->id, self_id) == 0)
+        continue;
+      g_autoptr (BerthLease) lease = lease_read (store, c);
+      if (lease == NULL || (network && strcmp (lease->network, network) != 0))
+        continue;
+      g_autoptr (BerthContainerState) s = berth_state_read (store, c, NULL);
+      if (s == NULL || !berth_state_is_live (s) || !berth_monitor_alive (s))
+        continue;
+      LiveLease *l = g_new0 (LiveLease, 1);
+      l->lease = g_steal_pointer (&lease);
+      l->c = g_ptr_array_steal_index (containers, i--);
+      g_ptr_array_add (out, l);
+    }
+  return out;
+}
+
+static gboolean
+ports_parse (const char *text, GArray **out, GError **error)
+{
+  g_autoptr (GArray) ports = g_array_new (FALSE, TRUE, sizeof (BerthPort));
+  g_auto (GStrv) items = g_strsplit (text ? text : "", ",", -1);
+  for (guint i = 0; items[i]; i++)
+    {
+      BerthPort port;
+      if (*items[i] == '\0')
+        continue;
+      if (!berth_port_parse (items[i], &port, error))
+        return FALSE;
+      g_array_append_val (ports, port);
+    }
+  *out = g_steal_pointer (&ports);
+  return TRUE;
+}
+
+static gboolean
+ports_clash (const BerthPort *a, const BerthPort *b)
+{
+  return a->host_port == b->host_port && strcmp (a->protocol, b->protocol) == 0
+         && (strcmp (a->host_ip, b->host_ip) == 0 || strcmp (a->host_ip, "0.0.0.0") == 0
+             || strcmp (b->host_ip, "0.0.0.0") == 0);
+}
+
+/* Could a program of the host take @port? The forwarding would hide it. */
+static gboolean
+port_free_on_host (const BerthPort *port, GError **error)
+{
+  gboolean udp = strcmp (port->protocol, "udp") == 0;
+  int sock = socket (AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (sock < 0)
+    return berth_fail_errno (error, errno, "socket");
+  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons (port->host_port) };
+  inet_pton (AF_INET, port->host_ip, &addr.sin_addr);
+  gboolean ok = bind (sock, (struct sockaddr *) &addr, sizeof addr) == 0;
+  int errsv = errno;
+  close (sock);
+  if (!ok)
+    return berth_fail_errno (error, errsv, "-p %s:%u/%s: the host's port cannot be published",
+                             port->host_ip, port->host_port, port->protocol);
+  return TRUE;
+}
+
+/* BUSY naming the container that publishes one of @ports already, or
+ * the host's error when a program of its own holds one. */
+static gboolean
+ports_available (GArray *ports, GPtrArray *live, GError **error)
+{
+  for (guint i = 0; i < ports->len; i++)
+    {
+      const BerthPort *want = &g_array_index (ports, BerthPort, i);
+      for (guint j = 0; j < i; j++)
+        if (ports_clash (want, &g_array_index (ports, BerthPort, j)))
+          return berth_fail (error, BERTH_ERROR_INVALID, "-p %s:%u/%s: given twice",
+                             want->host_ip, want->host_port, want->protocol);
+      for (guint j = 0; j < live->len; j++)
+        {
+          LiveLease *l = live->pdata[j];
+          g_autoptr (GArray) theirs = NULL;
+          if (!ports_parse (l->lease->ports, &theirs, NULL))
+            continue;
+          for (guint k = 0; k < theirs->len; k++)
+            if (ports_clash (want, &g_array_index (theirs, BerthPort, k)))
+              return berth_fail (error, BERTH_ERROR_BUSY,
+                                 "-p %s:%u/%s: port already published by container %s",
+                                 want->host_ip, want->host_port, want->protocol, l->c->name);
+        }
+      if (!port_free_on_host (want, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Docker's: 02:42 and the address's four bytes. */
+static char *
+mac_for (const char *address)
+{
+  guint a = 0, b = 0, c = 0, d = 0;
+  sscanf (address, "%u.%u.%u.%u", &a, &b, &c, &d);
+  return g_strdup_printf ("02:42:%02x:%02x:%02x:%02x", a & 255, b & 255, c & 255, d & 255);
+}
+
+BerthLease *
+berth_container_lease (BerthStore *store, BerthContainer *c, const BerthNetwork *net,
+                       const char *ports_text, GError **error)
+{
+  g_autoptr (GArray) ports = NULL;
+  if (!ports_parse (ports_text, &ports, error))
+    return NULL;
+  g_autoptr (GPtrArray) live = live_leases (store, NULL, c->id, error);
+  if (live == NULL || !ports_available (ports, live, error))
+    return NULL;
+  g_autoptr (GHashTable) used = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < live->len; i++)
+    {
+      LiveLease *l = live->pdata[i];
+      if (strcmp (l->lease->network, net->name) == 0)
+        g_hash_table_add (used, l->lease->address);
+    }
+  const char *slash = strchr (net->subnet, '/');
+  guint32 size = berth_network_size (net);
+  /* 0 is the network, 1 the gateway, the last the broadcast address. */
+  for (guint32 offset = 2; offset + 1 < size; offset++)
+    {
+      g_autofree char *host = berth_network_address_at (net, offset);
+      g_autofree char *address = g_strconcat (host, slash, NULL);
+      if (g_hash_table_contains (used, address))
+        continue;
+      g_autoptr (BerthLease) lease = g_new0 (BerthLease, 1);
+      lease->network = g_strdup (net->name);
+      lease->mac = mac_for (host);
+      lease->address = g_steal_pointer (&address);
+      lease->host_end = g_strdup_printf ("vb%.10s", c->id);
+      lease->ports = g_strdup (ports_text ? ports_text : "");
+      if (!lease_write (store, c, lease, error))
+        return NULL;
+      return g_steal_pointer (&lease);
+    }
+  return berth_fail (error, BERTH_ERROR_BUSY, "network %s: every address of %s is taken",
+                     net->name, net->subnet), NULL;
+}
+
+static BerthNetworkEndpoint
+endpoint_of (const BerthLease *lease, pid_t pid)
+{
+  return (BerthNetworkEndpoint) { .address = lease->address, .mac = lease->mac,
+                                  .host_end = lease->host_end, .ifname = "eth0", .pid = pid };
+}
+
+gboolean
+berth_lease_publish (const BerthNetwork *net, const BerthLease *lease, GError **error)
+{
+  g_autoptr (GArray) ports = NULL;
+  const BerthNetworkOps *ops = berth_network_driver_lookup (net->driver, error);
+  BerthNetworkEndpoint ep = endpoint_of (lease, 0);
+  return ops && ports_parse (lease->ports, &ports, error)
+         && berth_network_publish (ops, net, &ep, (const BerthPort *) ports->data, ports->len,
+                                   error);
+}
+
+gboolean
+berth_lease_attach (const BerthNetwork *net, const BerthLease *lease, pid_t pid, GError **error)
+{
+  const BerthNetworkOps *ops = berth_network_driver_lookup (net->driver, error);
+  BerthNetworkEndpoint ep = endpoint_of (lease, pid);
+  return ops && berth_network_attach (ops, net, &ep, error);
+}
+
+gboolean
+berth_container_network_release (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autoptr (BerthLease) lease = lease_read (store, c);
+  if (lease == NULL)
+    return TRUE;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (BerthNetwork) net = berth_store_network (store, lease->network, &local);
+  const BerthNetworkOps *ops = net ? berth_network_driver_lookup (net->driver, &local) : NULL;
+  BerthNetworkEndpoint ep = endpoint_of (lease, 0);
+  /* A network removed under a dead container leaves nothing to detach. */
+  if (ops && (!berth_network_unpublish (ops, net, &ep, error)
+              || !berth_network_detach (ops, net, &ep, error)))
+    return FALSE;
+  g_autofree char *path = berth_container_dir (store, c, "network.json");
+  if (unlink (path) < 0 && errno != ENOENT)
+    return berth_fail_errno (error, errno, "remove %s", path);
+  refresh_peers (store, lease->network, c, NULL);
+  drop_idle_default (store, lease->network, c->id);
+  return TRUE;
+}
+
+static gboolean
+spec_has_network_namespace (JsonNode *spec)
+{
+  JsonObject *linux_ = berth_json_object (berth_json_node_object (spec), "linux");
+  JsonArray *list = berth_json_array (linux_, "namespaces");
+  for (guint i = 0; list && i < json_array_get_length (list); i++)
+    if (g_strcmp0 (berth_json_string (berth_json_array_object (list, i), "type", NULL), "network")
+        == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_loopback_nameserver (const char *line)
+{
+  g_auto (GStrv) words = g_strsplit_set (line, " \t", -1);
+  guint n = 0;
+  const char *fields[2] = { NULL, NULL };
+  for (guint i = 0; words[i] && n < 2; i++)
+    if (*words[i])
+      fields[n++] = words[i];
+  return n == 2 && strcmp (fields[0], "nameserver") == 0
+         && (g_str_has_prefix (fields[1], "127.") || strcmp (fields[1], "::1") == 0);
+}
+
+/* The host's resolv.conf as Docker gives it to a container with a network
+ * namespace of its own: a loopback nameserver (systemd-resolved's
+ * 127.0.0.53, dnsmasq) is the host's, unreachable from there, so it goes;
+ * with none left, Google's public ones, as Docker falls back to. */
+static char *
+container_resolv_conf (gboolean own_namespace)
+{
+  g_autofree char *host = NULL;
+  if (!g_file_get_contents ("/etc/resolv.conf", &host, NULL, NULL))
+    host = g_strdup ("");
+  if (!own_namespace)
+    return g_steal_pointer (&host);
+  g_autoptr (GString) out = g_string_new (NULL);
+  gboolean any = FALSE;
+  g_auto (GStrv) lines = g_strsplit (host, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      if (*lines[i] == '\0' || is_loopback_nameserver (lines[i]))
+        continue;
+      any |= g_str_has_prefix (lines[i], "nameserver");
+      g_string_append_printf (out, "%s\n", lines[i]);
+    }
+  if (!any)
+    g_string_append (out, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* One line of a hosts file: a live container on the same network. */
+typedef struct {
+  char *address; /* without its prefix length */
+  char *names;   /* "NAME ID12" */
+} Peer;
+
+static void
+peer_free (Peer *p)
+{
+  g_free (p->address);
+  g_free (p->names);
+  g_free (p);
+}
+
+static Peer *
+peer_new (BerthContainer *c, const BerthLease *lease)
+{
+  Peer *p = g_new0 (Peer, 1);
+  p->address = g_strndup (lease->address, strcspn (lease->address, "/"));
+  p->names = g_strdup_printf ("%s %.12s", c->name, c->id);
+  return p;
+}
+
+/* The hosts-file lines of @live. */
+static GPtrArray *
+peers_of (GPtrArray *live)
+{
+  GPtrArray *peers = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_free);
+  for (guint i = 0; i < live->len; i++)
+    {
+      LiveLease *l = live->pdata[i];
+      g_ptr_array_add (peers, peer_new (l->c, l->lease));
+    }
+  return peers;
+}
+
+/* localhost as Docker writes it; with a lease, the container's own
+ * address for its hostname, then the other containers of its network by
+ * name (those of @peers not at @lease's address). */
+static char *
+container_hosts (const char *hostname, gboolean own_namespace, const BerthLease *lease,
+                 GPtrArray *peers)
+{
+  g_autofree char *host = NULL;
+  if (!own_namespace && g_file_get_contents ("/etc/hosts", &host, NULL, NULL))
+    return g_steal_pointer (&host);
+  g_autoptr (GString) out = g_string_new ("127.0.0.1\tlocalhost\n"
+                                          "::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                          "fe00::0\tip6-localnet\n"
+                                          "ff00::0\tip6-mcastprefix\n"
+                                          "ff02::1\tip6-allnodes\n"
+                                          "ff02::2\tip6-allrouters\n");
+  gsize own_len = lease ? strcspn (lease->address, "/") : 0;
+  if (lease)
+    g_string_append_printf (out, "%.*s\t%s\n", (int) own_len, lease->address, hostname);
+  for (guint i = 0; peers && i < peers->len; i++)
+    {
+      Peer *p = peers->pdata[i];
+      if (!(strlen (p->address) == own_len && strncmp (p->address, lease->address, own_len) == 0))
+        g_string_append_printf (out, "%s\t%s\n", p->address, p->names);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static gboolean
+write_etc_files (BerthStore *store, BerthContainer *c, JsonNode *spec, const BerthLease *lease,
+                 GPtrArray *peers, GError **error)
+{
+  const char *hostname = berth_json_string (berth_json_node_object (spec), "hostname", "");
+  gboolean own = spec_has_network_namespace (spec);
+  g_autofree char *hostname_line = g_strconcat (hostname, "\n", NULL);
+  g_autofree char *hosts = container_hosts (hostname, own, lease, peers);
+  g_autofree char *resolv = container_resolv_conf (own);
+  const char *files[][2] = { { "hostname", hostname_line }, { "hosts", hosts },
+                             { "resolv.conf", resolv } };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = berth_container_dir (store, c, files[i][0]);
+      if (!berth_write_file_atomic (path, files[i][1], strlen (files[i][1]), 0644, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+berth_container_write_etc (BerthStore *store, BerthContainer *c, JsonNode *spec,
+                           const BerthLease *lease, GError **error)
+{
+  return write_etc_files (store, c, spec, lease, NULL, error);
+}
+
+/* A running container's hosts file is bound into its mounts: rewritten in
+ * place (same inode), never renamed over. */
+static gboolean
+rewrite_in_place (const char *path, const char *text, GError **error)
+{
+  int fd = open (path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", path);
+  gsize len = strlen (text);
+  gboolean ok = pwrite (fd, text, len, 0) == (gssize) len && ftruncate (fd, len) == 0;
+  int errsv = errno;
+  close (fd);
+  return ok || berth_fail_errno (error, errsv, "write %s", path);
+}
+
+/* Give each running peer of @network the hosts file that lists the
+ * others, @self included when @self_lease is given. */
+static void
+refresh_peers (BerthStore *store, const char *network, BerthContainer *self,
+               const BerthLease *self_lease)
+{
+  g_autoptr (GPtrArray) live = live_leases (store, network, self->id, NULL);
+  if (live == NULL)
+    return;
+  g_autoptr (GPtrArray) peers = peers_of (live);
+  if (self_lease)
+    g_ptr_array_add (peers, peer_new (self, self_lease));
+  for (guint i = 0; i < live->len; i++)
+    {
+      LiveLease *l = live->pdata[i];
+      g_autoptr (JsonNode) spec = berth_container_spec (store, l->c, NULL);
+      if (spec == NULL)
+        continue;
+      const char *hostname = berth_json_string (berth_json_node_object (spec), "hostname", "");
+      g_autofree char *hosts = container_hosts (hostname, TRUE, l->lease, peers);
+      g_autofree char *path = berth_container_dir (store, l->c, "hosts");
+      g_autoptr (GError) error = NULL;
+      if (!rewrite_in_place (path, hosts, &error))
+        g_printerr ("berth: container %s: %s\n", l->c->name, error->message);
+    }
+}
+
+gboolean
+berth_container_join_names (BerthStore *store, BerthContainer *c, JsonNode *spec,
+                            const BerthLease *lease, GError **error)
+{
+  g_autoptr (GPtrArray) live = live_leases (store, lease->network, c->id, error);
+  if (live == NULL)
+    return FALSE;
+  g_autoptr (GPtrArray) peers = peers_of (live);
+  if (!write_etc_files (store, c, spec, lease, peers, error))
+    return FALSE;
+  refresh_peers (store, lease->network, c, lease);
+  return TRUE;
+}
+
+/* lo up in the new namespace: the container may be in a user namespace
+ * of its own, without the right to do it there. */
+static gboolean
+loopback_up (GError **error)
+{
+  int sock = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0)
+    return berth_fail_errno (error, errno, "socket for lo");
+  struct ifreq ifr = { 0 };
+  g_strlcpy (ifr.ifr_name, "lo", IFNAMSIZ);
+  gboolean ok = ioctl (sock, SIOCGIFFLAGS, &ifr) == 0;
+  if (ok)
+    {
+      ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+      ok = ioctl (sock, SIOCSIFFLAGS, &ifr) == 0;
+    }
+  int errsv = errno;
+  close (sock);
+  return ok || berth_fail_errno (error, errsv, "bring lo up in the container's network namespace");
+}
+
+/* The holder's side: never returns. */
+G_GNUC_NORETURN static void
+holder_main (int ready)
+{
+  g_autoptr (GError) error = NULL;
+  /* The monitor's descriptors (pipes to the starting command among them)
+   * are not the holder's to keep open. */
+  if (berth_fd_close_except (0, &ready, 1) < 0)
+    _exit (1);
+  /* It must not outlive the monitor, its parent, however that ends. */
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () == 1)
+    berth_fail_errno (&error, errno ? errno : ESRCH, "tie the network namespace to the monitor");
+  else if (unshare (CLONE_NEWNET) < 0)
+    berth_fail_errno (&error, errno, "make the container's network namespace");
+  else
+    loopback_up (&error);
+  const char *message = error ? error->message : "";
+  berth_write_all (ready, message, strlen (message) + 1);
+  close (ready);
+  if (error)
+    _exit (1);
+  for (;;)
+    pause ();
+}
+
+pid_t
+berth_netns_holder_start (GError **error)
+{
+  int ready[2];
+  if (pipe2 (ready, O_CLOEXEC) < 0)
+    return berth_fail_errno (error, errno, "pipe"), 0;
+  pid_t holder = fork ();
+  if (holder == 0)
+    {
+      close (ready[0]);
+      holder_main (ready[1]);
+    }
+  int errsv = errno;
+  close (ready[1]);
+  if (holder < 0)
+    {
+      close (ready[0]);
+      return berth_fail_errno (error, errsv, "fork the network namespace's holder"), 0;
+    }
+  char message[512];
+  gssize n;
+  while ((n = read (ready[0], message, sizeof message - 1)) < 0 && errno == EINTR)
+    ;
+  close (ready[0]);
+  message[MAX (n, 0)] = '\0';
+  if (n > 0 && message[0] == '\0')
+    return holder;
+  berth_netns_holder_stop (holder);
+  return berth_fail (error, BERTH_ERROR_FAILED, "%s",
+                     n > 0 ? message : "the network namespace's holder died"), 0;
+}
+
+void
+berth_netns_holder_stop (pid_t holder)
+{
+  if (holder <= 0)
+    return;
+  kill (holder, SIGKILL);
+  while (waitpid (holder, NULL, 0) < 0 && errno == EINTR)
+    ;
+}
+
+gboolean
+berth_spec_join_network (JsonNode *spec, pid_t pid, GError **error)
+{
+  JsonObject *linux_ = berth_json_object (berth_json_node_object (spec), "linux");
+  JsonArray *list = berth_json_array (linux_, "namespaces");
+  for (guint i = 0; list && i < json_array_get_length (list); i++)
+    {
+      JsonObject *o = berth_json_array_object (list, i);
+      if (g_strcmp0 (berth_json_string (o, "type", NULL), "network") == 0)
+        {
+          g_autofree char *path = g_strdup_printf ("/proc/%d/ns/net", (int) pid);
+          json_object_set_string_member (o, "path", path);
+          return TRUE;
+        }
+    }
+  return berth_fail (error, BERTH_ERROR_INVALID, "the container's config has no network namespace");
+}
+
+GPtrArray *
+berth_network_members (BerthStore *store, const char *network, GError **error)
+{
+  g_autoptr (GPtrArray) live = live_leases (store, network, NULL, error);
+  if (live == NULL)
+    return NULL;
+  GPtrArray *members = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < live->len; i++)
+    {
+      LiveLease *l = live->pdata[i];
+      g_ptr_array_add (members, g_strdup_printf ("%s %s", l->c->name, l->lease->address));
+    }
+  return members;
+}
+
+/* Bridges and subnets are the host's, shared by every store on it: a
+ * network's name and subnet are picked and its bridge made under one
+ * host-wide lock, so two stores never pick the same. */
+static int
+host_network_lock (GError **error)
+{
+  const char *dir = "/run/lock";
+  g_autofree char *path = g_build_filename (dir, "berth-networks.lock", NULL);
+  if (!berth_mkdir_p (dir, 0755, error))
+    return -1;
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "open %s", path), -1;
+  while (flock (fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      {
+        int errsv = errno;
+        close (fd);
+        return berth_fail_errno (error, errsv, "lock %s", path), -1;
+      }
+  return fd;
+}
+
+BerthNetwork *
+berth_network_create (BerthStore *store, const char *name, const char *driver,
+                      const char *subnet, GError **error)
+{
+  const BerthNetworkOps *ops = berth_network_driver_lookup (driver, error);
+  if (ops == NULL || !berth_network_probe (ops, error))
+    return NULL;
+  int lock = host_network_lock (error);
+  if (lock < 0)
+    return NULL;
+  g_autoptr (BerthNetwork) net = berth_store_network_create (store, name, driver, subnet, error);
+  if (net && !berth_network_setup (ops, net, error))
+    {
+      berth_network_teardown (ops, net, NULL);
+      berth_store_network_remove (store, name, NULL);
+      g_clear_pointer (&net, berth_network_free);
+    }
+  close (lock);
+  return g_steal_pointer (&net);
+}
+
+BerthNetwork *
+berth_network_for_start (BerthStore *store, const char *name, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  BerthNetwork *net = berth_store_network (store, name, &local);
+  if (net || strcmp (name, BERTH_DEFAULT_NETWORK) != 0
+      || !g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
+    {
+      if (local)
+        g_propagate_error (error, g_steal_pointer (&local));
+      return net;
+    }
+  return berth_network_create (store, name, "bridge", NULL, error);
+}
+
+/* The default network lives while a container is on it: a store with no
+ * running container holds no bridge, rule or subnet of the host's. */
+static void
+drop_idle_default (BerthStore *store, const char *network, const char *leaving)
+{
+  if (strcmp (network, BERTH_DEFAULT_NETWORK) != 0)
+    return;
+  g_autoptr (GPtrArray) live = live_leases (store, network, leaving, NULL);
+  if (live == NULL || live->len > 0)
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!berth_network_remove (store, network, &error)
+      && !g_error_matches (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
+    g_printerr ("berth: %s\n", error->message);
+}
+
+gboolean
+berth_network_remove (BerthStore *store, const char *name, GError **error)
+{
+  g_autoptr (BerthNetwork) net = berth_store_network (store, name, error);
+  if (net == NULL)
+    return FALSE;
+  g_autoptr (GPtrArray) members = berth_network_members (store, name, error);
+  if (members == NULL)
+    return FALSE;
+  if (members->len > 0)
+    {
+      const char *first = members->pdata[0];
+      return berth_fail (error, BERTH_ERROR_BUSY, "network %s: in use by running container %.*s",
+                         name, (int) strcspn (first, " "), first);
+    }
+  const BerthNetworkOps *ops = berth_network_driver_lookup (net->driver, error);
+  return ops && berth_network_teardown (ops, net, error)
+         && berth_store_network_remove (store, name, error);
+}
+
+void
+berth_network_collect (BerthStore *store)
+{
+  g_autoptr (GPtrArray) containers = berth_container_list (store, NULL);
+  for (guint i = 0; containers && i < containers->len; i++)
+    {
+      BerthContainer *c = containers->pdata[i];
+      g_autofree char *path = berth_container_dir (store, c, "network.json");
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        continue;
+      g_autoptr (BerthContainerState) s = berth_state_read (store, c, NULL);
+      if (s && berth_state_is_live (s) && berth_monitor_alive (s))
+        continue;
+      g_autoptr (GError) error = NULL;
+      if (!berth_container_network_release (store, c, &error))
+        g_printerr ("berth: container %s: %s\n", c->name, error->message);
+    }
+}

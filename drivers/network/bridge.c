@@ -1,0 +1,226 @@
+/* The bridge network driver: a Linux bridge per network with the
+ * network's gateway address, a veth pair per container (the host's end on
+ * the bridge, "eth0" in the container), and outbound NAT, as Docker's
+ * docker0. Links through libnl-route-3 (netlink.c); the rules through
+ * libnftables, in a table of berth's own per network ("ip berth_<bridge>"),
+ * made whole in one transaction and removed with the network. */
+#include "config.h"
+#include "netlink.h"
+#include <berth/network.h>
+#include <berth/error.h>
+#include <errno.h>
+#include <string.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/link/bridge.h>
+#include <nftables/libnftables.h>
+
+typedef struct nft_ctx BerthNftCtx;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthNftCtx, nft_ctx_free)
+
+/* Run @commands as one nft transaction; the error is nft's first line. */
+static gboolean
+nft_run (const char *commands, const char *what, GError **error)
+{
+  g_autoptr (BerthNftCtx) nft = nft_ctx_new (NFT_CTX_DEFAULT);
+  if (nft == NULL)
+    return berth_fail (error, BERTH_ERROR_FAILED, "%s: libnftables: out of memory", what);
+  nft_ctx_buffer_output (nft);
+  nft_ctx_buffer_error (nft);
+  if (nft_run_cmd_from_buffer (nft, commands) == 0)
+    return TRUE;
+  const char *out = nft_ctx_get_error_buffer (nft);
+  g_autofree char *line = g_strndup (out ? out : "", out ? strcspn (out, "\n") : 0);
+  return berth_fail (error, BERTH_ERROR_FAILED, "%s: nftables: %s", what,
+                     *line ? line : "failed");
+}
+
+static char *
+table_name (const BerthNetwork *net)
+{
+  g_autofree char *name = g_strconcat ("berth_", net->interface, NULL);
+  return g_strdelimit (g_steal_pointer (&name), "-.", '_');
+}
+
+static gboolean
+bridge_probe (GError **error)
+{
+  g_autoptr (BerthNlSock) sock = berth_nl_open (error);
+  if (sock == NULL)
+    return FALSE;
+  return nft_run ("list tables", "bridge network driver", error);
+}
+
+static void
+bridge_status (GPtrArray *pairs)
+{
+  g_ptr_array_add (pairs, g_strdup ("firewall"));
+  g_ptr_array_add (pairs, g_strdup ("nftables (libnftables), a table per network"));
+}
+
+static gboolean
+bridge_nat_rules (const BerthNetwork *net, GError **error)
+{
+  g_autofree char *table = table_name (net);
+  /* add + flush + add: the same whole table whether it was there or not. */
+  g_autofree char *rules = g_strdup_printf (
+    "add table ip %1$s\n"
+    "flush table ip %1$s\n"
+    "add chain ip %1$s postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
+    "add rule ip %1$s postrouting ip saddr %2$s oifname != \"%3$s\" masquerade\n"
+    "add chain ip %1$s forward { type filter hook forward priority filter; policy accept; }\n"
+    "add rule ip %1$s forward iifname \"%3$s\" accept\n"
+    "add rule ip %1$s forward oifname \"%3$s\" ct state established,related accept\n"
+    "add rule ip %1$s forward oifname \"%3$s\" ct status dnat accept\n",
+    table, net->subnet, net->interface);
+  g_autofree char *what = g_strdup_printf ("network %s: NAT rules", net->name);
+  return nft_run (rules, what, error);
+}
+
+static gboolean
+bridge_setup (const BerthNetwork *net, GError **error)
+{
+  g_autoptr (BerthNlSock) sock = berth_nl_open (error);
+  if (sock == NULL)
+    return FALSE;
+  if (berth_nl_link_index (sock, net->interface) == 0)
+    {
+      int err = rtnl_link_bridge_add (sock, net->interface);
+      if (err < 0 && err != -NLE_EXIST)
+        return berth_fail (error, BERTH_ERROR_FAILED, "network %s: make bridge %s: %s", net->name,
+                           net->interface, nl_geterror (err));
+    }
+  const char *slash = strchr (net->subnet, '/');
+  g_autofree char *gateway_cidr = g_strconcat (net->gateway, slash ? slash : "/16", NULL);
+  return berth_nl_address_add (sock, net->interface, gateway_cidr, error)
+         && berth_nl_link_up (sock, net->interface, error) && berth_nl_enable_forwarding (error)
+         && berth_nl_route_localnet (net->interface, error) && bridge_nat_rules (net, error);
+}
+
+static gboolean
+bridge_teardown (const BerthNetwork *net, GError **error)
+{
+  g_autoptr (BerthNlSock) sock = berth_nl_open (error);
+  if (sock == NULL || !berth_nl_link_delete (sock, net->interface, error))
+    return FALSE;
+  g_autofree char *table = table_name (net);
+  g_autofree char *rules = g_strdup_printf ("add table ip %1$s\ndelete table ip %1$s\n", table);
+  g_autofree char *what = g_strdup_printf ("network %s: remove its NAT rules", net->name);
+  return nft_run (rules, what, error);
+}
+
+typedef struct {
+  const BerthNetwork *net;
+  const BerthNetworkEndpoint *ep;
+} Inside;
+
+static gboolean
+configure_inside (gpointer data, GError **error)
+{
+  Inside *in = data;
+  return berth_nl_configure_inside (in->ep->ifname, in->ep->mac, in->ep->address,
+                                    in->net->gateway, error);
+}
+
+static gboolean
+bridge_attach (const BerthNetwork *net, const BerthNetworkEndpoint *ep, GError **error)
+{
+  g_autoptr (BerthNlSock) sock = berth_nl_open (error);
+  if (sock == NULL)
+    return FALSE;
+  int err = rtnl_link_veth_add (sock, ep->host_end, ep->ifname, ep->pid);
+  if (err < 0)
+    return berth_fail (error, BERTH_ERROR_FAILED, "network %s: make the veth pair %s: %s",
+                       net->name, ep->host_end, nl_geterror (err));
+  int bridge = berth_nl_link_index (sock, net->interface);
+  int host_end = berth_nl_link_index (sock, ep->host_end);
+  if (bridge == 0)
+    err = -NLE_NODEV;
+  else
+    err = rtnl_link_enslave_ifindex (sock, bridge, host_end);
+  Inside in = { net, ep };
+  if (err < 0)
+    berth_fail (error, BERTH_ERROR_FAILED, "network %s: put %s on bridge %s: %s", net->name,
+                ep->host_end, net->interface, nl_geterror (err));
+  else if (berth_nl_link_up (sock, ep->host_end, error)
+           && berth_nl_in_netns (ep->pid, configure_inside, &in, error))
+    return TRUE;
+  berth_nl_link_delete (sock, ep->host_end, NULL);
+  return FALSE;
+}
+
+static gboolean
+bridge_detach (const BerthNetwork *net, const BerthNetworkEndpoint *ep, GError **error)
+{
+  (void) net;
+  g_autoptr (BerthNlSock) sock = berth_nl_open (error);
+  return sock && berth_nl_link_delete (sock, ep->host_end, error);
+}
+
+/* The endpoint's own table: its published ports are added and removed
+ * with it, never touching another container's. */
+static char *
+endpoint_table (const BerthNetworkEndpoint *ep)
+{
+  g_autofree char *name = g_strconcat ("berth_p_", ep->host_end, NULL);
+  return g_strdelimit (g_steal_pointer (&name), "-.", '_');
+}
+
+/* DNAT from the host's address (every local one for 0.0.0.0) to the
+ * container, for traffic that arrives (prerouting) and for the host's own
+ * (output); masquerade what came from 127.0.0.1 (the bridge allows it
+ * with route_localnet) and from the network itself (a container reaching
+ * another through the host's port), so replies come back the same way. */
+static gboolean
+bridge_publish (const BerthNetwork *net, const BerthNetworkEndpoint *ep, const BerthPort *ports,
+                guint n_ports, GError **error)
+{
+  g_autofree char *table = endpoint_table (ep);
+  g_autofree char *address = g_strndup (ep->address, strcspn (ep->address, "/"));
+  g_autoptr (GString) rules = g_string_new (NULL);
+  g_string_append_printf (rules,
+    "add table ip %1$s\n"
+    "flush table ip %1$s\n"
+    "add chain ip %1$s prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
+    "add chain ip %1$s output { type nat hook output priority -100; policy accept; }\n"
+    "add chain ip %1$s postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
+    "add rule ip %1$s postrouting ip saddr 127.0.0.0/8 ip daddr %2$s masquerade\n"
+    "add rule ip %1$s postrouting ip saddr %3$s ip daddr %2$s ct status dnat masquerade\n",
+    table, address, net->subnet);
+  for (guint i = 0; i < n_ports; i++)
+    {
+      const BerthPort *p = &ports[i];
+      g_autofree char *match = strcmp (p->host_ip, "0.0.0.0") == 0
+                                   ? g_strdup ("fib daddr type local")
+                                   : g_strdup_printf ("ip daddr %s", p->host_ip);
+      const char *chains[] = { "prerouting", "output" };
+      for (guint j = 0; j < G_N_ELEMENTS (chains); j++)
+        g_string_append_printf (rules, "add rule ip %s %s %s %s dport %u dnat to %s:%u\n", table,
+                                chains[j], match, p->protocol, p->host_port, address,
+                                p->container_port);
+    }
+  g_autofree char *what = g_strdup_printf ("network %s: publish ports to %s", net->name, address);
+  return nft_run (rules->str, what, error);
+}
+
+static gboolean
+bridge_unpublish (const BerthNetwork *net, const BerthNetworkEndpoint *ep, GError **error)
+{
+  g_autofree char *table = endpoint_table (ep);
+  g_autofree char *rules = g_strdup_printf ("add table ip %1$s\ndelete table ip %1$s\n", table);
+  g_autofree char *what = g_strdup_printf ("network %s: stop publishing to %s", net->name,
+                                           ep->address);
+  return nft_run (rules, what, error);
+}
+
+const BerthNetworkOps berth_network_bridge_ops = {
+  .name = "bridge",
+  .probe = bridge_probe,
+  .status = bridge_status,
+  .setup = bridge_setup,
+  .teardown = bridge_teardown,
+  .attach = bridge_attach,
+  .detach = bridge_detach,
+  .publish = bridge_publish,
+  .unpublish = bridge_unpublish,
+};

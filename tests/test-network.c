@@ -1,0 +1,531 @@
+/* Networks as a user meets them: real bridges, veth pairs and nftables
+ * rules on this host, busybox's httpd and wget on both ends, a client in
+ * a network namespace of its own as the outside world, and after every
+ * case a check that nothing is left: no link, no rule, no lease. */
+#include "config.h"
+#include "testutil.h"
+#include <berth/error.h>
+#include <berth/family.h>
+#include <berth/network.h>
+#include <berth/runtime.h>
+#include <json-glib/json-glib.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  const char *exec_driver;
+} Params;
+
+typedef struct {
+  const Params *params;
+  char *dir;
+  char *root;
+  gboolean skipped;
+  GPtrArray *cleanup; /* shell commands for the teardown (host-side helpers) */
+} Fixture;
+
+#define SKIP_IF_SKIPPED(f) \
+  if ((f)->skipped)        \
+  return
+
+static int
+fb (Fixture *f, char **out, char **err, ...)
+{
+  va_list ap;
+  va_start (ap, err);
+  int rc = tu_berth_va (f->root, out, err, ap);
+  va_end (ap);
+  return rc;
+}
+
+static int
+sh (const char *script, char **out, char **err)
+{
+  char *argv[] = { "sh", "-c", (char *) script, NULL };
+  return tu_run (argv, out, err);
+}
+
+/* The bridge driver needs netlink, nftables and this build's libraries:
+ * what its probe says is the skip's reason. */
+static gboolean
+bridge_usable (GError **error)
+{
+  const BerthNetworkOps *ops = berth_network_driver_lookup ("bridge", error);
+  return ops && berth_network_probe (ops, error);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->params = data;
+  f->dir = tu_mkdtemp ("berth-net");
+  f->root = g_build_filename (f->dir, "store", NULL);
+  f->cleanup = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  const BerthExecOps *ops = berth_exec_driver_lookup (f->params->exec_driver, &error);
+  if ((ops && !berth_exec_probe (ops, &error)) || error || !bridge_usable (&error))
+    {
+      g_test_skip (error->message);
+      f->skipped = TRUE;
+      return;
+    }
+  g_autofree char *err = NULL;
+  g_assert_cmpint (fb (f, NULL, &err, "image", "bootstrap", "busybox", NULL), ==, 0);
+}
+
+/* The names of this store's networks' bridges, and the host ends and
+ * port tables its containers' leases would have. */
+static char *
+leftovers (Fixture *f)
+{
+  g_autoptr (GString) found = g_string_new (NULL);
+  g_autofree char *links = NULL, *tables = NULL;
+  sh ("ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1", &links, NULL);
+  sh ("nft list tables 2>/dev/null", &tables, NULL);
+  g_autofree char *containers = g_build_filename (f->root, "containers", NULL);
+  g_autoptr (GDir) d = g_dir_open (containers, 0, NULL);
+  const char *id;
+  while (d && (id = g_dir_read_name (d)))
+    {
+      g_autofree char *host_end = g_strdup_printf ("vb%.10s", id);
+      g_autofree char *table = g_strdup_printf ("berth_p_%s", host_end);
+      g_autofree char *lease = g_build_filename (containers, id, "network.json", NULL);
+      if (strstr (links, host_end))
+        g_string_append_printf (found, "link %s; ", host_end);
+      if (strstr (tables, table))
+        g_string_append_printf (found, "table %s; ", table);
+      if (g_file_test (lease, G_FILE_TEST_EXISTS))
+        g_string_append_printf (found, "lease %s; ", lease);
+    }
+  return g_string_free (g_steal_pointer (&found), FALSE);
+}
+
+static GPtrArray *
+network_records (Fixture *f)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_autofree char *dir = g_build_filename (f->root, "networks", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autoptr (JsonParser) p = json_parser_new ();
+      g_assert_true (json_parser_load_from_file (p, path, NULL));
+      g_ptr_array_add (out, json_node_copy (json_parser_get_root (p)));
+    }
+  return out;
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  if (!f->skipped)
+    {
+      g_autofree char *ids = NULL;
+      fb (f, &ids, NULL, "ps", "-aq", NULL);
+      g_auto (GStrv) list = g_strsplit (g_strstrip (ids), "\n", -1);
+      for (char **i = list; *i && **i; i++)
+        g_assert_cmpint (fb (f, NULL, NULL, "rm", "-f", *i, NULL), ==, 0);
+      g_autofree char *left = leftovers (f);
+      g_assert_cmpstr (left, ==, "");
+      g_autoptr (GPtrArray) nets = network_records (f);
+      for (guint i = 0; i < nets->len; i++)
+        {
+          JsonObject *o = json_node_get_object (nets->pdata[i]);
+          const char *name = json_object_get_string_member (o, "Name");
+          const char *bridge = json_object_get_string_member (o, "Interface");
+          g_autofree char *err = NULL;
+          if (fb (f, NULL, &err, "network", "rm", name, NULL) != 0)
+            g_error ("network rm %s: %s", name, err);
+          g_assert_cmpuint (if_nametoindex (bridge), ==, 0);
+          g_autofree char *tables = NULL;
+          sh ("nft list tables 2>/dev/null", &tables, NULL);
+          g_autofree char *table = g_strdup_printf ("berth_%s", bridge);
+          g_assert_null (strstr (tables, table));
+        }
+    }
+  for (guint i = f->cleanup->len; i > 0; i--)
+    sh (f->cleanup->pdata[i - 1], NULL, NULL);
+  g_ptr_array_unref (f->cleanup);
+  g_assert_false (tu_mounted_below (f->dir));
+  tu_remove_tree (f->dir);
+  g_free (f->dir);
+  g_free (f->root);
+}
+
+/* `berth run --exec-driver D ARGS... busybox sh -c SCRIPT`. */
+static int
+run_sh (Fixture *f, const char *const *args, const char *script, char **out, char **err)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *head[] = { tu_berth_bin (), "--root", f->root, "run", "--exec-driver",
+                         f->params->exec_driver };
+  for (guint i = 0; i < G_N_ELEMENTS (head); i++)
+    g_ptr_array_add (argv, (gpointer) head[i]);
+  for (const char *const *a = args; a && *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  const char *tail[] = { "busybox", "sh", "-c", script, NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (tail); i++)
+    g_ptr_array_add (argv, (gpointer) tail[i]);
+  return tu_run ((char **) argv->pdata, out, err);
+}
+
+static char *
+run_ok (Fixture *f, const char *const *args, const char *script)
+{
+  char *out = NULL;
+  g_autofree char *err = NULL;
+  int rc = run_sh (f, args, script, &out, &err);
+  if (rc != 0)
+    g_error ("run %s: exit %d: %s", script, rc, err);
+  return out;
+}
+
+/* A web server in a container, answering @body at /. */
+#define HTTPD(body) "mkdir -p /www && echo " body " > /www/index.html && exec httpd -f -p 80 -h /www"
+
+static char *
+host_address (void)
+{
+  g_autofree char *out = NULL;
+  sh ("ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -n1", &out, NULL);
+  return out && *g_strstrip (out) ? g_steal_pointer (&out) : NULL;
+}
+
+/* A TCP port of the host's that is free now, from the kernel. */
+static guint
+free_port (void)
+{
+  int sock = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (sock, >=, 0);
+  struct sockaddr_in addr = { .sin_family = AF_INET };
+  socklen_t len = sizeof addr;
+  g_assert_cmpint (bind (sock, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  g_assert_cmpint (getsockname (sock, (struct sockaddr *) &addr, &len), ==, 0);
+  close (sock);
+  return ntohs (addr.sin_port);
+}
+
+/* A busybox httpd of the host's on @address:@port serving @body; it goes
+ * in the teardown. */
+static void
+host_httpd (Fixture *f, const char *netns, const char *address, guint port, const char *body)
+{
+  g_autofree char *www = g_build_filename (f->dir, "www", NULL);
+  g_autofree char *index = g_build_filename (www, "index.html", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (www, 0755), ==, 0);
+  tu_write_file (index, body, 0644);
+  g_autofree char *prefix = netns ? g_strdup_printf ("ip netns exec %s ", netns) : g_strdup ("");
+  g_autofree char *pidfile = g_build_filename (f->dir, "httpd.pid", NULL);
+  g_autofree char *start = g_strdup_printf ("%sbusybox httpd -f -p %s:%u -h %s </dev/null >/dev/null 2>&1 & echo $! > %s; "
+                                            "sleep 0.2", prefix, address, port, www, pidfile);
+  g_assert_cmpint (sh (start, NULL, NULL), ==, 0);
+  g_ptr_array_add (f->cleanup, g_strdup_printf ("kill $(cat %s)", pidfile));
+}
+
+/* ---- the default network ---- */
+
+/* A container on the default network has eth0 in the network's subnet, a
+ * default route through the host, and reaches a server of the host's;
+ * its hostname, /etc/hostname and /etc/hosts agree. */
+static void
+test_reaches_host (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  guint port = free_port ();
+  const char *args[] = { "--rm", "--network", "bridge", "--hostname", "box1", NULL };
+  /* The default network is made by the first container that starts on
+   * it, and lives as long as one runs there. */
+  const char *keep_args[] = { "-d", "--network", "bridge", NULL };
+  g_autofree char *keeper = run_ok (f, keep_args, "exec sleep 1000");
+  g_autoptr (GPtrArray) nets = network_records (f);
+  g_assert_cmpuint (nets->len, ==, 1);
+  JsonObject *net = json_node_get_object (nets->pdata[0]);
+  g_assert_cmpstr (json_object_get_string_member (net, "Name"), ==, "bridge");
+  const char *first = json_object_get_string_member (net, "Gateway");
+  host_httpd (f, NULL, first, port, "from-the-host\n");
+  g_autofree char *script = g_strdup_printf (
+    "wget -q -O - http://%s:%u/; hostname; cat /etc/hostname; "
+    "grep -w box1 /etc/hosts | cut -f1; ip -4 -o addr show eth0 | awk '{print $4}'",
+    first, port);
+  g_autofree char *out = run_ok (f, args, script);
+  g_auto (GStrv) l = g_strsplit (out, "\n", -1);
+  g_assert_cmpstr (l[0], ==, "from-the-host");
+  g_assert_cmpstr (l[1], ==, "box1");
+  g_assert_cmpstr (l[2], ==, "box1");
+  /* /etc/hosts names the hostname at eth0's address. */
+  g_autofree char *with_prefix = g_strdup (l[4]);
+  *strchrnul (with_prefix, '/') = '\0';
+  g_assert_cmpstr (l[3], ==, with_prefix);
+  g_assert_true (g_str_has_prefix (l[4], "172.") || g_str_has_prefix (l[4], "192.168."));
+  /* The last container gone, so is the default network, bridge and all. */
+  const char *bridge = json_object_get_string_member (net, "Interface");
+  g_autofree char *bridge_name = g_strdup (bridge);
+  g_strstrip (keeper);
+  g_assert_cmpint (fb (f, NULL, NULL, "rm", "-f", keeper, NULL), ==, 0);
+  g_autoptr (GPtrArray) after = network_records (f);
+  g_assert_cmpuint (after->len, ==, 0);
+  g_assert_cmpuint (if_nametoindex (bridge_name), ==, 0);
+}
+
+/* ---- names ---- */
+
+/* Containers on one user-defined network reach each other by name,
+ * whichever started first, and a restarted one (at another address) is
+ * still found. */
+static void
+test_names (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (fb (f, NULL, &err, "network", "create", "app", NULL), ==, 0);
+  const char *web_args[] = { "-d", "--name", "web", "--network", "app", NULL };
+  const char *client_args[] = { "-d", "--name", "client", "--network", "app", NULL };
+  g_autofree char *web = run_ok (f, web_args, HTTPD ("hello-web"));
+  g_autofree char *client = run_ok (f, client_args, "exec sleep 1000");
+  g_autofree char *out = NULL;
+  g_assert_cmpint (fb (f, &out, NULL, "exec", "client", "sh", "-c",
+                       "wget -q -O - http://web/ && ping -c1 -W3 web >/dev/null && echo ping-ok",
+                       NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "hello-web\nping-ok\n");
+  /* The one started first finds the later one too. */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (fb (f, &out, NULL, "exec", "web", "sh", "-c", "ping -c1 -W3 client >/dev/null "
+                       "&& echo found", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "found\n");
+  /* Restarted behind another container that took its address. */
+  g_assert_cmpint (fb (f, NULL, NULL, "stop", "-t", "1", "web", NULL), ==, 0);
+  const char *other_args[] = { "-d", "--name", "other", "--network", "app", NULL };
+  g_autofree char *other = run_ok (f, other_args, "exec sleep 1000");
+  g_assert_cmpint (fb (f, NULL, NULL, "start", "web", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (fb (f, &out, NULL, "exec", "client", "sh", "-c", "wget -q -O - http://web/",
+                       NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "hello-web\n");
+}
+
+/* ---- published ports and the outside ---- */
+
+typedef struct {
+  char *ns;       /* the outside client's network namespace */
+  char *host_ip;  /* the host's address on the link to it */
+  char *ns_ip;    /* its own */
+} Outside;
+
+static void
+outside_free (Outside *o)
+{
+  g_free (o->ns);
+  g_free (o->host_ip);
+  g_free (o->ns_ip);
+  g_free (o);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Outside, outside_free)
+
+/* A network namespace joined to the host by a veth pair on a /30 of its
+ * own, its default route through the host: a machine outside. */
+static Outside *
+outside_make (Fixture *f)
+{
+  Outside *o = g_new0 (Outside, 1);
+  guint n = getpid () % 250;
+  o->ns = g_strdup_printf ("berth-out-%d", (int) getpid ());
+  o->host_ip = g_strdup_printf ("10.251.%u.1", n);
+  o->ns_ip = g_strdup_printf ("10.251.%u.2", n);
+  g_autofree char *setup = g_strdup_printf (
+    "set -e; ip netns add %1$s; ip link add bo%4$d type veth peer name bi%4$d; "
+    "ip link set bi%4$d netns %1$s; ip addr add %2$s/30 dev bo%4$d; ip link set bo%4$d up; "
+    "ip -n %1$s addr add %3$s/30 dev bi%4$d; ip -n %1$s link set bi%4$d up; "
+    "ip -n %1$s link set lo up; ip -n %1$s route add default via %2$s",
+    o->ns, o->host_ip, o->ns_ip, (int) getpid ());
+  g_autofree char *err = NULL;
+  if (sh (setup, NULL, &err) != 0)
+    g_error ("the outside namespace: %s", err);
+  g_ptr_array_add (f->cleanup, g_strdup_printf ("ip link del bo%d; ip netns del %s",
+                                                (int) getpid (), o->ns));
+  return o;
+}
+
+/* A busybox httpd in a container published with -p answers wget from the
+ * host on 127.0.0.1 and on the host's address, and a client outside; a
+ * port published on 127.0.0.1 only does not answer on the host's address. */
+static void
+test_publish (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  guint port = free_port (), local_port = free_port ();
+  g_autofree char *p1 = g_strdup_printf ("%u:80", port);
+  g_autofree char *p2 = g_strdup_printf ("127.0.0.1:%u:80", local_port);
+  const char *args[] = { "-d", "--name", "web", "--network", "bridge", "-p", p1, "-p", p2, NULL };
+  g_autofree char *id = run_ok (f, args, HTTPD ("published"));
+  g_autoptr (Outside) out_ns = outside_make (f);
+  g_autofree char *host = host_address ();
+  struct { const char *netns, *address; guint port; } reach[] = {
+    { NULL, "127.0.0.1", port }, { NULL, host, port }, { out_ns->ns, out_ns->host_ip, port },
+    { NULL, "127.0.0.1", local_port },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (reach); i++)
+    {
+      if (reach[i].address == NULL)
+        continue;
+      g_autofree char *prefix = reach[i].netns ? g_strdup_printf ("ip netns exec %s ", reach[i].netns)
+                                               : g_strdup ("");
+      g_autofree char *cmd = g_strdup_printf ("%sbusybox wget -q -O - http://%s:%u/", prefix,
+                                              reach[i].address, reach[i].port);
+      g_autofree char *body = NULL, *err = NULL;
+      if (sh (cmd, &body, &err) != 0)
+        g_error ("%s: %s", cmd, err);
+      g_assert_cmpstr (body, ==, "published\n");
+    }
+  /* Published on 127.0.0.1 only: the outside client is refused. */
+  g_autofree char *cmd = g_strdup_printf ("ip netns exec %s busybox nc -w 2 %s %u </dev/null",
+                                          out_ns->ns, out_ns->host_ip, local_port);
+  g_assert_cmpint (sh (cmd, NULL, NULL), !=, 0);
+}
+
+/* A container reaches a server in the outside namespace through the
+ * host's NAT: the server sees the host's address, not the container's. */
+static void
+test_outbound_nat (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_autoptr (Outside) o = outside_make (f);
+  guint port = free_port ();
+  host_httpd (f, o->ns, o->ns_ip, port, "outside-server\n");
+  const char *args[] = { "--rm", "--network", "bridge", NULL };
+  g_autofree char *script = g_strdup_printf ("wget -q -O - http://%s:%u/", o->ns_ip, port);
+  g_autofree char *out = run_ok (f, args, script);
+  g_assert_cmpstr (out, ==, "outside-server\n");
+  /* The outside has no route to the container's subnet: only the NAT's
+   * rewrite of the source can have brought the answer back. */
+  g_autofree char *routes = NULL;
+  g_autofree char *show = g_strdup_printf ("ip -n %s route", o->ns);
+  g_assert_cmpint (sh (show, &routes, NULL), ==, 0);
+  g_assert_null (strstr (routes, "172."));
+}
+
+/* ---- what must fail, and leave nothing ---- */
+
+static void
+assert_fails (Fixture *f, const char *needle, ...)
+{
+  va_list ap;
+  va_start (ap, needle);
+  g_autofree char *err = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) tu_berth_bin ());
+  g_ptr_array_add (argv, (gpointer) "--root");
+  g_ptr_array_add (argv, f->root);
+  tu_argv_add_va (argv, ap);
+  va_end (ap);
+  g_assert_cmpint (tu_berth_argv (argv, NULL, &err), !=, 0);
+  tu_assert_one_line_error (err, needle);
+}
+
+static void
+test_errors (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_assert_cmpint (fb (f, NULL, NULL, "network", "create", "--subnet", "10.252.0.0/24", "one",
+                       NULL), ==, 0);
+  assert_fails (f, "overlaps network one", "network", "create", "--subnet", "10.252.0.0/16", "two",
+                NULL);
+  assert_fails (f, "already exists", "network", "create", "one", NULL);
+  assert_fails (f, "has host bits set", "network", "create", "--subnet", "10.253.1.1/16", "three",
+                NULL);
+  assert_fails (f, "no such driver", "network", "create", "-d", "nosuch", "four", NULL);
+  assert_fails (f, "no such network", "run", "--rm", "--network", "nosuch", "busybox", "true",
+                NULL);
+  assert_fails (f, "not [IP:]HOST:CONTAINER", "run", "--rm", "--network", "one", "-p", "80:http",
+                "busybox", "true", NULL);
+  assert_fails (f, "publishing needs a berth network", "run", "--rm", "--network", "none", "-p",
+                "8080:80", "busybox", "true", NULL);
+  guint port = free_port ();
+  g_autofree char *p = g_strdup_printf ("%u:80", port);
+  const char *args[] = { "-d", "--name", "first", "--network", "one", "-p", p, NULL };
+  g_autofree char *id = run_ok (f, args, "exec sleep 1000");
+  assert_fails (f, "already published by container first", "run", "-d", "--network", "one", "-p",
+                p, "busybox", "sleep", "1000", NULL);
+  assert_fails (f, "in use by running container first", "network", "rm", "one", NULL);
+  /* Nothing of the failures is left: one network, one lease. */
+  g_autoptr (GPtrArray) nets = network_records (f);
+  g_assert_cmpuint (nets->len, ==, 1);
+  g_autofree char *ps = NULL;
+  fb (f, &ps, NULL, "ps", "-q", NULL);
+  g_autofree char *short_id = g_strndup (id, 12);
+  g_assert_cmpstr (g_strstrip (ps), ==, short_id);
+}
+
+/* The monitor killed: the next command finds the container exited and
+ * its link, rules and lease gone. */
+static void
+test_monitor_killed (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  guint port = free_port ();
+  g_autofree char *p = g_strdup_printf ("%u:80", port);
+  const char *args[] = { "-d", "--network", "bridge", "-p", p, NULL };
+  g_autofree char *id = run_ok (f, args, "exec sleep 1000");
+  g_strstrip (id);
+  g_autofree char *state_path = g_build_filename (f->root, "containers", id, "state.json", NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (parser, state_path, NULL));
+  JsonObject *state = json_node_get_object (json_parser_get_root (parser));
+  pid_t monitor = json_object_get_int_member (state, "MonitorPid");
+  g_assert_cmpint (monitor, >, 0);
+  g_assert_cmpint (kill (monitor, SIGKILL), ==, 0);
+  g_usleep (200 * 1000);
+  g_autofree char *ps = NULL;
+  g_assert_cmpint (fb (f, &ps, NULL, "ps", "-q", NULL), ==, 0);
+  g_assert_cmpstr (ps, ==, "");
+  /* Killed with the monitor, its namespace went, and its veth with it. */
+  for (int i = 0; i < 50; i++)
+    {
+      g_autofree char *left = leftovers (f);
+      if (*left == '\0')
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_autofree char *left = leftovers (f);
+  g_assert_cmpstr (left, ==, "");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  static const Params params[] = { { "native" }, { "lxc" } };
+  static const struct {
+    const char *name;
+    void (*func) (Fixture *, gconstpointer);
+    gboolean every_driver;
+  } cases[] = {
+    { "reaches-host", test_reaches_host, TRUE }, { "names", test_names, TRUE },
+    { "publish", test_publish, TRUE }, { "outbound-nat", test_outbound_nat, FALSE },
+    { "errors", test_errors, FALSE }, { "monitor-killed", test_monitor_killed, TRUE },
+  };
+  for (guint d = 0; d < G_N_ELEMENTS (params); d++)
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        if (d > 0 && !cases[i].every_driver)
+          continue;
+        g_autofree char *path = g_strdup_printf ("/network/%s/%s", params[d].exec_driver,
+                                                 cases[i].name);
+        g_test_add (path, Fixture, &params[d], fixture_setup, cases[i].func, fixture_teardown);
+      }
+  return g_test_run ();
+}
