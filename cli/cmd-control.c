@@ -272,6 +272,8 @@ inspect_one (BerthStore *store, BerthContainer *c, GError **error)
   add_string (b, "Rootfs", s->rootfs);
   add_state (b, s);
   add_host_config (b, so);
+  json_builder_set_member_name (b, "NetworkSettings");
+  json_builder_add_value (b, berth_container_network_settings (store, c));
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

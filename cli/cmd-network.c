@@ -6,14 +6,34 @@
 #include <stdio.h>
 #include <string.h>
 
+/* -o KEY=VALUE: parent= is the one Docker's macvlan takes. */
+static gboolean
+parse_driver_opts (char **opts, const char **parent, GError **error)
+{
+  for (char **o = opts; o && *o; o++)
+    {
+      if (!g_str_has_prefix (*o, "parent=") || (*o)[7] == '\0')
+        return berth_fail (error, BERTH_ERROR_INVALID,
+                           "-o '%s': unknown (berth's drivers take parent=INTERFACE)", *o);
+      *parent = *o + 7;
+    }
+  return TRUE;
+}
+
 static int
 network_create (BerthCli *cli, int argc, char **argv)
 {
-  g_autofree char *driver = NULL, *subnet = NULL;
+  g_autofree char *driver = NULL, *subnet = NULL, *gateway = NULL;
+  g_auto (GStrv) opts = NULL;
   const GOptionEntry entries[] = {
-    { "driver", 'd', 0, G_OPTION_ARG_STRING, &driver, "The network driver (bridge)", "DRIVER" },
-    { "subnet", 0, 0, G_OPTION_ARG_STRING, &subnet, "IPv4 subnet (default: a free private /16)",
+    { "driver", 'd', 0, G_OPTION_ARG_STRING, &driver, "The network driver (bridge, macvlan)",
+      "DRIVER" },
+    { "subnet", 0, 0, G_OPTION_ARG_STRING, &subnet, "IPv4 subnet (default: a free private one)",
       "CIDR" },
+    { "gateway", 0, 0, G_OPTION_ARG_STRING, &gateway, "The subnet's gateway (default: its first "
+      "address)", "IP" },
+    { "opt", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &opts, "A driver option: parent=INTERFACE "
+      "(macvlan)", "KEY=VALUE" },
     G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "NAME", FALSE))
@@ -21,11 +41,14 @@ network_create (BerthCli *cli, int argc, char **argv)
   if (argc != 2)
     return berth_cli_usage ("network create needs one name");
   g_autoptr (GError) error = NULL;
+  BerthNetworkRequest req = { .name = argv[1], .driver = driver ? driver : "bridge",
+                              .subnet = subnet, .gateway = gateway };
+  if (!parse_driver_opts (opts, &req.parent, &error))
+    return berth_cli_fail (error);
   g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
   if (store == NULL)
     return berth_cli_fail (error);
-  g_autoptr (BerthNetwork) net = berth_network_create (store, argv[1], driver ? driver : "bridge",
-                                                       subnet, &error);
+  g_autoptr (BerthNetwork) net = berth_network_create (store, &req, &error);
   if (net == NULL)
     return berth_cli_fail (error);
   printf ("%s\n", net->name);

@@ -13,6 +13,8 @@
 typedef struct {
   char *name, *storage_driver, *exec_driver;
   char **env, **volumes, **cap_add, **cap_drop, **security_opt, **log_opts, **publish;
+  char **dns, **dns_search, **add_hosts;
+  char *ip, *mac_address;
   char *user, *workdir, *hostname, *memory, *memory_swap, *cpus, *cpuset_cpus;
   char *network, *userns;
   gint64 pids_limit, cpu_shares, blkio_weight;
@@ -29,6 +31,11 @@ run_flags_clear (RunFlags *f)
   g_strfreev (f->volumes);
   g_strfreev (f->cap_add);
   g_strfreev (f->publish);
+  g_strfreev (f->dns);
+  g_strfreev (f->dns_search);
+  g_strfreev (f->add_hosts);
+  g_free (f->ip);
+  g_free (f->mac_address);
   g_strfreev (f->cap_drop);
   g_strfreev (f->security_opt);
   g_strfreev (f->log_opts);
@@ -62,6 +69,11 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
   { "network", 0, 0, G_OPTION_ARG_STRING, &(f)->network, "none (loopback only), host, or a network (bridge: the default one)", "NETWORK" }, \
   { "publish", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->publish,                               \
     "Publish a container's port on the host", "[IP:]HOST:CTR[/tcp|udp]" },                      \
+  { "ip", 0, 0, G_OPTION_ARG_STRING, &(f)->ip, "IPv4 address on the network", "ADDRESS" },        \
+  { "mac-address", 0, 0, G_OPTION_ARG_STRING, &(f)->mac_address, "MAC address", "MAC" },       \
+  { "dns", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->dns, "A nameserver for resolv.conf", "IP" },  \
+  { "dns-search", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->dns_search, "A search domain", "DOMAIN" }, \
+  { "add-host", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->add_hosts, "An /etc/hosts line", "NAME:IP" }, \
   { "volume", 'v', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->volumes, "Bind mount", "HOST:CTR[:ro]" }, \
   { "read-only", 0, 0, G_OPTION_ARG_NONE, &(f)->read_only, "Read-only root filesystem", NULL }, \
   { "cap-add", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->cap_add, "Add a capability", "CAP" },     \
@@ -96,7 +108,9 @@ spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
     .pids_limit = f->pids_limit, .blkio_weight = f->blkio_weight, .network = f->network,
     .volumes = f->volumes, .read_only = f->read_only, .tty = f->tty,
     .interactive = f->interactive, .cap_add = f->cap_add, .cap_drop = f->cap_drop,
-    .userns = f->userns, .log_opts = f->log_opts, .publish = f->publish,
+    .userns = f->userns, .log_opts = f->log_opts, .publish = f->publish, .ip = f->ip,
+    .mac_address = f->mac_address, .dns = f->dns, .dns_search = f->dns_search,
+    .add_hosts = f->add_hosts,
   };
   if (f->memory && !berth_parse_size (f->memory, "--memory", &o->memory, error))
     return FALSE;

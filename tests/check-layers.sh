@@ -33,7 +33,7 @@ rank_of_header () {
     storage.h | exec.h | host.h | kernel.h | hooks.h | family.h | network.h) echo 1 ;;
     store.h) echo 2 ;;
     runtime.h | spec.h | oci.h | pty.h) echo 3 ;;
-    bench.h | bench-report.h | bench-aio.h) echo 4 ;;
+    bench.h | bench-report.h | bench-aio.h | bench-net.h) echo 4 ;;
     *) echo "" ;;
   esac
 }

@@ -13,6 +13,7 @@ extern const BerthStorageOps berth_storage_vfs_ops;
 extern const BerthExecOps berth_exec_native_ops;
 extern const BerthExecOps berth_exec_lxc_ops;
 extern const BerthNetworkOps berth_network_bridge_ops;
+extern const BerthNetworkOps berth_network_macvlan_ops;
 
 const BerthStorageFamily berth_storage_families[] = {
   {
@@ -79,6 +80,14 @@ const BerthNetworkFamily berth_network_families[] = {
     .ops = &berth_network_bridge_ops,
 #endif
     .library = "libnl-route-3 and libnftables",
+    .not_built = "not built into this berth (configure found no libnl-route-3 or libnftables)",
+  },
+  {
+    .name = "macvlan",
+#ifdef HAVE_NETWORK
+    .ops = &berth_network_macvlan_ops,
+#endif
+    .library = "libnl-route-3",
     .not_built = "not built into this berth (configure found no libnl-route-3 or libnftables)",
   },
   { .name = NULL },

@@ -18,6 +18,7 @@ berth_network_free (BerthNetwork *net)
   g_free (net->subnet);
   g_free (net->gateway);
   g_free (net->interface);
+  g_free (net->owner);
   g_free (net);
 }
 
@@ -59,6 +60,14 @@ gboolean
 berth_network_teardown (const BerthNetworkOps *ops, const BerthNetwork *net, GError **error)
 {
   return ops->teardown ? ops->teardown (net, error) : TRUE;
+}
+
+void
+berth_network_collect_orphans (const BerthNetworkOps *ops, BerthNetworkAlive alive,
+                               gpointer data)
+{
+  if (ops->collect)
+    ops->collect (alive, data);
 }
 
 gboolean

@@ -40,16 +40,26 @@ build_spec (BerthStore *store, BerthImage *image, BerthContainer *c,
 }
 
 /* A network named by --network must be there when the container is made,
- * as Docker checks; the default one is made when a container starts on it. */
-static gboolean
-network_exists (BerthStore *store, const BerthSpecOptions *options, GError **error)
+ * as Docker checks (the default one is made when a container starts on
+ * it); container:NAME is kept as the container's id, which a rename or a
+ * reused name cannot change. NULL with @error, else the --network to use. */
+static char *
+resolve_network (BerthStore *store, const BerthSpecOptions *options, GError **error)
 {
   const char *name = options ? options->network : NULL;
-  if (name == NULL || strcmp (name, "none") == 0 || strcmp (name, "host") == 0
-      || strcmp (name, BERTH_DEFAULT_NETWORK) == 0 || !berth_validate_name (name, NULL))
-    return TRUE;
-  g_autoptr (BerthNetwork) net = berth_store_network (store, name, error);
-  return net != NULL;
+  if (name && g_str_has_prefix (name, "container:"))
+    {
+      g_autoptr (BerthContainer) other = berth_container_lookup (store, name + 10, error);
+      return other ? g_strconcat ("container:", other->id, NULL) : NULL;
+    }
+  if (name && strcmp (name, "none") != 0 && strcmp (name, "host") != 0
+      && strcmp (name, BERTH_DEFAULT_NETWORK) != 0 && berth_validate_name (name, NULL))
+    {
+      g_autoptr (BerthNetwork) net = berth_store_network (store, name, error);
+      if (net == NULL)
+        return NULL;
+    }
+  return g_strdup (name ? name : "");
 }
 
 BerthContainer *
@@ -61,7 +71,8 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
     exec_driver = berth_exec_family_for (BERTH_EXEC_DEFAULT)->name;
   if (berth_exec_driver_lookup (exec_driver, error) == NULL)
     return NULL;
-  if (!network_exists (store, options, error))
+  g_autofree char *network = resolve_network (store, options, error);
+  if (network == NULL)
     return NULL;
   g_autoptr (BerthImage) image = NULL;
   g_autoptr (BerthContainer) c =
@@ -73,6 +84,7 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   BerthSpecOptions with_etc = options ? *options : (BerthSpecOptions){ 0 };
   g_autofree char *etc_dir = berth_container_dir (store, c, NULL);
   with_etc.etc_dir = etc_dir;
+  with_etc.network = *network ? network : NULL;
   g_autoptr (JsonNode) spec = build_spec (store, image, c, &with_etc, error);
   if (spec == NULL || !berth_container_write_etc (store, c, spec, NULL, error)
       || !berth_container_record_commit (store, c, spec, error))

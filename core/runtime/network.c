@@ -9,6 +9,7 @@
 #include "config.h"
 #include "runtime-internal.h"
 #include <berth/network.h>
+#include <berth/family.h>
 #include <berth/error.h>
 #include <berth/fsutil.h>
 #include <berth/json.h>
@@ -19,11 +20,13 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/wait.h>
@@ -34,7 +37,13 @@
 
 static void refresh_peers (BerthStore *store, const char *network, BerthContainer *self,
                            const BerthLease *self_lease);
-static void drop_idle_default (BerthStore *store, const char *network, const char *leaving);
+
+static const char *
+annotation (JsonNode *spec, const char *key, const char *fallback)
+{
+  JsonObject *annotations = berth_json_object (berth_json_node_object (spec), "annotations");
+  return berth_json_string (annotations, key, fallback);
+}
 
 void
 berth_lease_free (BerthLease *lease)
@@ -49,12 +58,6 @@ berth_lease_free (BerthLease *lease)
   g_free (lease);
 }
 
-static const char *
-annotation (JsonNode *spec, const char *key, const char *fallback)
-{
-  JsonObject *annotations = berth_json_object (berth_json_node_object (spec), "annotations");
-  return berth_json_string (annotations, key, fallback);
-}
 
 const char *
 berth_spec_network (JsonNode *spec)
@@ -63,10 +66,80 @@ berth_spec_network (JsonNode *spec)
 }
 
 const char *
-berth_spec_ports (JsonNode *spec)
+berth_spec_network_container (JsonNode *spec)
 {
-  return annotation (spec, PORTS_ANNOTATION, "");
+  return annotation (spec, "org.berth.network-container", NULL);
 }
+
+/* Copy @from's etc file @file over @to's: a container in another's
+ * network namespace resolves names as that one does. */
+static gboolean
+copy_etc_file (BerthStore *store, BerthContainer *from, BerthContainer *to, const char *file,
+               GError **error)
+{
+  g_autofree char *src = berth_container_dir (store, from, file);
+  g_autofree char *dst = berth_container_dir (store, to, file);
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  g_autoptr (GError) local = NULL;
+  if (!g_file_get_contents (src, &text, &len, &local))
+    return berth_fail (error, BERTH_ERROR_FAILED, "container %s: %s", from->name, local->message);
+  return berth_write_file_atomic (dst, text, len, 0644, error);
+}
+
+static gboolean
+same_namespace (pid_t pid, const char *type)
+{
+  struct stat mine, theirs;
+  g_autofree char *self = g_strdup_printf ("/proc/self/ns/%s", type);
+  g_autofree char *other = g_strdup_printf ("/proc/%d/ns/%s", (int) pid, type);
+  return stat (self, &mine) == 0 && stat (other, &theirs) == 0 && mine.st_ino == theirs.st_ino
+         && mine.st_dev == theirs.st_dev;
+}
+
+/* A process of the container's in its namespaces: the recorded pid is not
+ * with every driver, and its cgroup may hold a process of the driver's
+ * (lxc's keeper) that is still in the host's; every container has a pid
+ * namespace of its own. 0 when there is none. */
+static pid_t
+process_inside (GArray *pids)
+{
+  for (guint i = 0; i < pids->len; i++)
+    {
+      pid_t pid = g_array_index (pids, pid_t, i);
+      if (!same_namespace (pid, "pid"))
+        return pid;
+    }
+  return 0;
+}
+
+gboolean
+berth_container_join_network_of (BerthStore *store, BerthContainer *c, JsonNode *spec,
+                                 const char *other_id, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (BerthContainer) other = berth_container_lookup (store, other_id, &local);
+  if (other == NULL)
+    return berth_fail (error, BERTH_ERROR_NOT_FOUND, "--network container:%.12s: that container "
+                       "is gone", other_id);
+  g_autoptr (BerthContainerState) s = berth_state_read (store, other, error);
+  if (s == NULL)
+    return FALSE;
+  if (!berth_state_is_live (s) || !berth_monitor_alive (s) || s->pid <= 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--network container:%s: %s is not running",
+                       other->name, other->name);
+  g_autoptr (GArray) pids = berth_container_pids (store, other, error);
+  if (pids == NULL)
+    return FALSE;
+  pid_t inside = process_inside (pids);
+  if (inside == 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--network container:%s: %s has no process "
+                       "in namespaces of its own", other->name, other->name);
+  return berth_spec_join_network (spec, inside, error)
+         && copy_etc_file (store, other, c, "hosts", error)
+         && copy_etc_file (store, other, c, "resolv.conf", error);
+}
+
 
 static BerthLease *
 lease_read (BerthStore *store, BerthContainer *c)
@@ -234,10 +307,53 @@ mac_for (const char *address)
   return g_strdup_printf ("02:42:%02x:%02x:%02x:%02x", a & 255, b & 255, c & 255, d & 255);
 }
 
+/* --ip: an address of @net's that is not its network, gateway or
+ * broadcast address, and no live container's. */
+static char *
+requested_address (const BerthNetwork *net, const char *ip, GHashTable *used, GError **error)
+{
+  guint32 size = berth_network_size (net);
+  const char *slash = strchr (net->subnet, '/');
+  for (guint32 offset = 2; offset + 1 < size; offset++)
+    {
+      g_autofree char *host = berth_network_address_at (net, offset);
+      if (strcmp (host, ip) != 0)
+        continue;
+      g_autofree char *address = g_strconcat (host, slash, NULL);
+      if (g_hash_table_contains (used, address))
+        return berth_fail (error, BERTH_ERROR_BUSY, "--ip %s: another container of network %s "
+                           "has it", ip, net->name), NULL;
+      return g_steal_pointer (&address);
+    }
+  return berth_fail (error, BERTH_ERROR_INVALID, "--ip %s: not a container address of network "
+                     "%s (%s, gateway %s)", ip, net->name, net->subnet, net->gateway), NULL;
+}
+
+/* The lowest address of @net that no live container holds. */
+static char *
+free_address (const BerthNetwork *net, GHashTable *used, GError **error)
+{
+  guint32 size = berth_network_size (net);
+  const char *slash = strchr (net->subnet, '/');
+  /* 0 is the network, 1 the gateway, the last the broadcast address. */
+  for (guint32 offset = 2; offset + 1 < size; offset++)
+    {
+      g_autofree char *host = berth_network_address_at (net, offset);
+      g_autofree char *address = g_strconcat (host, slash, NULL);
+      if (!g_hash_table_contains (used, address))
+        return g_steal_pointer (&address);
+    }
+  return berth_fail (error, BERTH_ERROR_BUSY, "network %s: every address of %s is taken",
+                     net->name, net->subnet), NULL;
+}
+
 BerthLease *
 berth_container_lease (BerthStore *store, BerthContainer *c, const BerthNetwork *net,
-                       const char *ports_text, GError **error)
+                       JsonNode *spec, GError **error)
 {
+  const char *ports_text = annotation (spec, PORTS_ANNOTATION, "");
+  const char *ip = annotation (spec, "org.berth.ip", NULL);
+  const char *mac = annotation (spec, "org.berth.mac", NULL);
   g_autoptr (GArray) ports = NULL;
   if (!ports_parse (ports_text, &ports, error))
     return NULL;
@@ -251,27 +367,20 @@ berth_container_lease (BerthStore *store, BerthContainer *c, const BerthNetwork 
       if (strcmp (l->lease->network, net->name) == 0)
         g_hash_table_add (used, l->lease->address);
     }
-  const char *slash = strchr (net->subnet, '/');
-  guint32 size = berth_network_size (net);
-  /* 0 is the network, 1 the gateway, the last the broadcast address. */
-  for (guint32 offset = 2; offset + 1 < size; offset++)
-    {
-      g_autofree char *host = berth_network_address_at (net, offset);
-      g_autofree char *address = g_strconcat (host, slash, NULL);
-      if (g_hash_table_contains (used, address))
-        continue;
-      g_autoptr (BerthLease) lease = g_new0 (BerthLease, 1);
-      lease->network = g_strdup (net->name);
-      lease->mac = mac_for (host);
-      lease->address = g_steal_pointer (&address);
-      lease->host_end = g_strdup_printf ("vb%.10s", c->id);
-      lease->ports = g_strdup (ports_text ? ports_text : "");
-      if (!lease_write (store, c, lease, error))
-        return NULL;
-      return g_steal_pointer (&lease);
-    }
-  return berth_fail (error, BERTH_ERROR_BUSY, "network %s: every address of %s is taken",
-                     net->name, net->subnet), NULL;
+  g_autofree char *address = ip ? requested_address (net, ip, used, error)
+                                : free_address (net, used, error);
+  if (address == NULL)
+    return NULL;
+  g_autoptr (BerthLease) lease = g_new0 (BerthLease, 1);
+  lease->network = g_strdup (net->name);
+  g_autofree char *host = g_strndup (address, strcspn (address, "/"));
+  lease->mac = mac ? g_strdup (mac) : mac_for (host);
+  lease->address = g_steal_pointer (&address);
+  lease->host_end = g_strdup_printf ("vb%.10s", c->id);
+  lease->ports = g_strdup (ports_text);
+  if (!lease_write (store, c, lease, error))
+    return NULL;
+  return g_steal_pointer (&lease);
 }
 
 static BerthNetworkEndpoint
@@ -311,14 +420,14 @@ berth_container_network_release (BerthStore *store, BerthContainer *c, GError **
   const BerthNetworkOps *ops = net ? berth_network_driver_lookup (net->driver, &local) : NULL;
   BerthNetworkEndpoint ep = endpoint_of (lease, 0);
   /* A network removed under a dead container leaves nothing to detach. */
-  if (ops && (!berth_network_unpublish (ops, net, &ep, error)
+  if (ops && ((*lease->ports && !berth_network_unpublish (ops, net, &ep, error))
               || !berth_network_detach (ops, net, &ep, error)))
     return FALSE;
   g_autofree char *path = berth_container_dir (store, c, "network.json");
   if (unlink (path) < 0 && errno != ENOENT)
     return berth_fail_errno (error, errno, "remove %s", path);
   refresh_peers (store, lease->network, c, NULL);
-  drop_idle_default (store, lease->network, c->id);
+  berth_network_drop_idle_default (store, lease->network, c->id);
   return TRUE;
 }
 
@@ -350,9 +459,11 @@ is_loopback_nameserver (const char *line)
 /* The host's resolv.conf as Docker gives it to a container with a network
  * namespace of its own: a loopback nameserver (systemd-resolved's
  * 127.0.0.53, dnsmasq) is the host's, unreachable from there, so it goes;
- * with none left, Google's public ones, as Docker falls back to. */
+ * with none left, Google's public ones, as Docker falls back to. --dns and
+ * --dns-search (@dns, @search: comma lists, "" for none) replace the
+ * host's nameserver and search lines. */
 static char *
-container_resolv_conf (gboolean own_namespace)
+container_resolv_conf (gboolean own_namespace, const char *dns, const char *search)
 {
   g_autofree char *host = NULL;
   if (!g_file_get_contents ("/etc/resolv.conf", &host, NULL, NULL))
@@ -364,10 +475,22 @@ container_resolv_conf (gboolean own_namespace)
   g_auto (GStrv) lines = g_strsplit (host, "\n", -1);
   for (guint i = 0; lines[i]; i++)
     {
-      if (*lines[i] == '\0' || is_loopback_nameserver (lines[i]))
+      gboolean nameserver = g_str_has_prefix (lines[i], "nameserver");
+      gboolean search_line = g_str_has_prefix (lines[i], "search")
+                             || g_str_has_prefix (lines[i], "domain");
+      if (*lines[i] == '\0' || is_loopback_nameserver (lines[i]) || (nameserver && *dns)
+          || (search_line && *search))
         continue;
-      any |= g_str_has_prefix (lines[i], "nameserver");
+      any |= nameserver;
       g_string_append_printf (out, "%s\n", lines[i]);
+    }
+  g_auto (GStrv) servers = g_strsplit (dns, ",", -1);
+  for (char **d = servers; *d && **d; d++, any = TRUE)
+    g_string_append_printf (out, "nameserver %s\n", *d);
+  if (*search)
+    {
+      g_autofree char *spaced = g_strdup (search);
+      g_string_append_printf (out, "search %s\n", g_strdelimit (spaced, ",", ' '));
     }
   if (!any)
     g_string_append (out, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
@@ -414,12 +537,20 @@ peers_of (GPtrArray *live)
  * address for its hostname, then the other containers of its network by
  * name (those of @peers not at @lease's address). */
 static char *
-container_hosts (const char *hostname, gboolean own_namespace, const BerthLease *lease,
+container_hosts (JsonNode *spec, gboolean own_namespace, const BerthLease *lease,
                  GPtrArray *peers)
 {
+  const char *hostname = berth_json_string (berth_json_node_object (spec), "hostname", "");
   g_autofree char *host = NULL;
+  g_autoptr (GString) extra = g_string_new (NULL);
+  g_auto (GStrv) added = g_strsplit (annotation (spec, "org.berth.add-hosts", ""), ",", -1);
+  for (char **a = added; *a && **a; a++)
+    {
+      const char *colon = strchr (*a, ':');
+      g_string_append_printf (extra, "%s\t%.*s\n", colon + 1, (int) (colon - *a), *a);
+    }
   if (!own_namespace && g_file_get_contents ("/etc/hosts", &host, NULL, NULL))
-    return g_steal_pointer (&host);
+    return g_strconcat (host, extra->str, NULL);
   g_autoptr (GString) out = g_string_new ("127.0.0.1\tlocalhost\n"
                                           "::1\tlocalhost ip6-localhost ip6-loopback\n"
                                           "fe00::0\tip6-localnet\n"
@@ -435,6 +566,7 @@ container_hosts (const char *hostname, gboolean own_namespace, const BerthLease 
       if (!(strlen (p->address) == own_len && strncmp (p->address, lease->address, own_len) == 0))
         g_string_append_printf (out, "%s\t%s\n", p->address, p->names);
     }
+  g_string_append (out, extra->str);
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
@@ -445,8 +577,9 @@ write_etc_files (BerthStore *store, BerthContainer *c, JsonNode *spec, const Ber
   const char *hostname = berth_json_string (berth_json_node_object (spec), "hostname", "");
   gboolean own = spec_has_network_namespace (spec);
   g_autofree char *hostname_line = g_strconcat (hostname, "\n", NULL);
-  g_autofree char *hosts = container_hosts (hostname, own, lease, peers);
-  g_autofree char *resolv = container_resolv_conf (own);
+  g_autofree char *hosts = container_hosts (spec, own, lease, peers);
+  g_autofree char *resolv = container_resolv_conf (own, annotation (spec, "org.berth.dns", ""),
+                                                   annotation (spec, "org.berth.dns-search", ""));
   const char *files[][2] = { { "hostname", hostname_line }, { "hosts", hosts },
                              { "resolv.conf", resolv } };
   for (guint i = 0; i < G_N_ELEMENTS (files); i++)
@@ -498,8 +631,7 @@ refresh_peers (BerthStore *store, const char *network, BerthContainer *self,
       g_autoptr (JsonNode) spec = berth_container_spec (store, l->c, NULL);
       if (spec == NULL)
         continue;
-      const char *hostname = berth_json_string (berth_json_node_object (spec), "hostname", "");
-      g_autofree char *hosts = container_hosts (hostname, TRUE, l->lease, peers);
+      g_autofree char *hosts = container_hosts (spec, TRUE, l->lease, peers);
       g_autofree char *path = berth_container_dir (store, l->c, "hosts");
       g_autoptr (GError) error = NULL;
       if (!rewrite_in_place (path, hosts, &error))
@@ -665,21 +797,45 @@ host_network_lock (GError **error)
   return fd;
 }
 
-BerthNetwork *
-berth_network_create (BerthStore *store, const char *name, const char *driver,
-                      const char *subnet, GError **error)
+/* A network record at @owner (any store's) that still names @interface.
+ * Unreadable counts as there: only a record that is gone frees a bridge. */
+static gboolean
+record_alive (const char *owner, const char *interface, gpointer data)
 {
-  const BerthNetworkOps *ops = berth_network_driver_lookup (driver, error);
+  (void) data;
+  if (!g_file_test (owner, G_FILE_TEST_EXISTS))
+    return FALSE;
+  g_autoptr (JsonNode) node = berth_json_read (owner, NULL);
+  const char *named = berth_json_string (berth_json_node_object (node), "Interface", NULL);
+  return node == NULL || g_strcmp0 (named, interface) == 0;
+}
+
+/* Under the host lock, before a new network takes a name and a subnet:
+ * what every driver left for networks whose record is gone, with the store
+ * that held it or a command killed half-way, goes, so it holds neither. */
+static void
+collect_orphan_networks (void)
+{
+  for (const BerthNetworkFamily *f = berth_network_families; f->name; f++)
+    if (f->ops)
+      berth_network_collect_orphans (f->ops, record_alive, NULL);
+}
+
+BerthNetwork *
+berth_network_create (BerthStore *store, const BerthNetworkRequest *req, GError **error)
+{
+  const BerthNetworkOps *ops = berth_network_driver_lookup (req->driver, error);
   if (ops == NULL || !berth_network_probe (ops, error))
     return NULL;
   int lock = host_network_lock (error);
   if (lock < 0)
     return NULL;
-  g_autoptr (BerthNetwork) net = berth_store_network_create (store, name, driver, subnet, error);
+  collect_orphan_networks ();
+  g_autoptr (BerthNetwork) net = berth_store_network_create (store, req, error);
   if (net && !berth_network_setup (ops, net, error))
     {
       berth_network_teardown (ops, net, NULL);
-      berth_store_network_remove (store, name, NULL);
+      berth_store_network_remove (store, req->name, NULL);
       g_clear_pointer (&net, berth_network_free);
     }
   close (lock);
@@ -698,13 +854,14 @@ berth_network_for_start (BerthStore *store, const char *name, GError **error)
         g_propagate_error (error, g_steal_pointer (&local));
       return net;
     }
-  return berth_network_create (store, name, "bridge", NULL, error);
+  BerthNetworkRequest req = { .name = name, .driver = "bridge" };
+  return berth_network_create (store, &req, error);
 }
 
 /* The default network lives while a container is on it: a store with no
  * running container holds no bridge, rule or subnet of the host's. */
-static void
-drop_idle_default (BerthStore *store, const char *network, const char *leaving)
+void
+berth_network_drop_idle_default (BerthStore *store, const char *network, const char *leaving)
 {
   if (strcmp (network, BERTH_DEFAULT_NETWORK) != 0)
     return;
@@ -754,4 +911,59 @@ berth_network_collect (BerthStore *store)
       if (!berth_container_network_release (store, c, &error))
         g_printerr ("berth: container %s: %s\n", c->name, error->message);
     }
+}
+
+static void
+set_string (JsonObject *o, const char *member, const char *value)
+{
+  json_object_set_string_member (o, member, value ? value : "");
+}
+
+JsonNode *
+berth_container_network_settings (BerthStore *store, BerthContainer *c)
+{
+  JsonObject *o = json_object_new ();
+  JsonObject *networks = json_object_new ();
+  JsonObject *ports = json_object_new ();
+  g_autoptr (BerthLease) lease = lease_read (store, c);
+  g_autoptr (BerthContainerState) s = lease ? berth_state_read (store, c, NULL) : NULL;
+  g_autoptr (BerthNetwork) net = s && berth_state_is_live (s) && berth_monitor_alive (s)
+                                     ? berth_store_network (store, lease->network, NULL)
+                                     : NULL;
+  if (net)
+    {
+      const char *slash = strchr (lease->address, '/');
+      g_autofree char *ip = g_strndup (lease->address, strcspn (lease->address, "/"));
+      JsonObject *entry = json_object_new ();
+      set_string (entry, "IPAddress", ip);
+      json_object_set_int_member (entry, "IPPrefixLen", slash ? atoi (slash + 1) : 32);
+      set_string (entry, "Gateway", net->gateway);
+      set_string (entry, "MacAddress", lease->mac);
+      set_string (o, "IPAddress", ip);
+      set_string (o, "Gateway", net->gateway);
+      set_string (o, "MacAddress", lease->mac);
+      json_object_set_object_member (networks, net->name, entry);
+      g_autoptr (GArray) published = NULL;
+      for (guint i = 0; ports_parse (lease->ports, &published, NULL) && i < published->len; i++)
+        {
+          const BerthPort *p = &g_array_index (published, BerthPort, i);
+          g_autofree char *key = g_strdup_printf ("%u/%s", p->container_port, p->protocol);
+          g_autofree char *host_port = g_strdup_printf ("%u", p->host_port);
+          JsonArray *bindings = json_object_has_member (ports, key)
+                                    ? json_object_get_array_member (ports, key)
+                                    : NULL;
+          if (bindings == NULL)
+            {
+              bindings = json_array_new ();
+              json_object_set_array_member (ports, key, bindings);
+            }
+          JsonObject *b = json_object_new ();
+          set_string (b, "HostIp", p->host_ip);
+          set_string (b, "HostPort", host_port);
+          json_array_add_object_element (bindings, b);
+        }
+    }
+  json_object_set_object_member (o, "Networks", networks);
+  json_object_set_object_member (o, "Ports", ports);
+  return json_node_init_object (json_node_alloc (), o);
 }

@@ -987,28 +987,34 @@ prepare_network (BerthStore *store, BerthContainer *c, JsonNode *spec, BerthNetw
                  BerthLease **lease, GError **error)
 {
   const char *name = berth_spec_network (spec);
+  const char *joined = berth_spec_network_container (spec);
+  if (joined)
+    return berth_container_join_network_of (store, c, spec, joined, error);
   if (name == NULL)
     return TRUE;
   berth_network_collect (store);
   *net = berth_network_for_start (store, name, error);
   if (*net == NULL)
     return FALSE;
+  /* No probe: the network was made by a driver whose probe passed, and
+   * setup says in one line what the host no longer has. */
   const BerthNetworkOps *ops = berth_network_driver_lookup ((*net)->driver, error);
-  if (ops == NULL || !berth_network_probe (ops, error) || !berth_network_setup (ops, *net, error))
+  if (ops == NULL || !berth_network_setup (ops, *net, error))
     return FALSE;
-  *lease = berth_container_lease (store, c, *net, berth_spec_ports (spec), error);
+  *lease = berth_container_lease (store, c, *net, spec, error);
   return *lease != NULL && berth_lease_publish (*net, *lease, error)
          && berth_container_join_names (store, c, spec, *lease, error);
 }
 
 /* A start that failed gives its address back; what is left of its link
- * goes with it. */
+ * goes with it, and a default network made for it alone. */
 static void
 release_network (BerthStore *store, BerthContainer *c)
 {
   g_autoptr (GError) error = NULL;
   if (!berth_container_network_release (store, c, &error))
     g_printerr ("berth: container %s: %s\n", c->name, error->message);
+  berth_network_drop_idle_default (store, BERTH_DEFAULT_NETWORK, c->id);
 }
 
 /* berth_container_start with the store lock and @c's lock (@lock_fd) held. */

@@ -85,13 +85,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthLease, berth_lease_free)
 /* The network the spec's container joins through berth (its
  * org.berth.network annotation), NULL for none, host or a joined one. */
 const char *berth_spec_network (JsonNode *spec);
-/* Its org.berth.ports annotation: what -p published; "" for none. */
-const char *berth_spec_ports (JsonNode *spec);
-/* The lowest address of @net no live container holds, recorded for @c
- * with @ports (the spec's org.berth.ports). Called with the store lock.
- * BUSY when the subnet is full or a port is published already. */
+/* The id of the container whose network namespace the spec's joins
+ * (--network container:NAME), or NULL. */
+const char *berth_spec_network_container (JsonNode *spec);
+/* Point @spec (the start's copy) at the network namespace of running
+ * container @other_id, and give @c its hosts and resolv.conf. */
+gboolean berth_container_join_network_of (BerthStore *store, BerthContainer *c, JsonNode *spec,
+                                          const char *other_id, GError **error);
+/* An address of @net (the spec's --ip, or the lowest no live container
+ * holds), its MAC and the spec's published ports, recorded for @c. Called
+ * with the store lock. BUSY when the subnet is full, or the address or a
+ * port is taken. */
 BerthLease *berth_container_lease (BerthStore *store, BerthContainer *c, const BerthNetwork *net,
-                                   const char *ports, GError **error);
+                                   JsonNode *spec, GError **error);
 /* The lease's ports forwarded to its address by the network's driver. */
 gboolean berth_lease_publish (const BerthNetwork *net, const BerthLease *lease, GError **error);
 /* The lease's link and address in the namespace of @pid (the monitor,
@@ -128,3 +134,14 @@ void berth_network_collect (BerthStore *store);
 /* The network a start joins: its record, or for the default one, made
  * now (it goes again when its last container does). NOT_FOUND. */
 BerthNetwork *berth_network_for_start (BerthStore *store, const char *name, GError **error);
+/* config.json's org.berth.* annotations for the network options of
+ * @options (core/runtime/spec-network.c): an object, empty for none;
+ * INVALID naming a bad option, or one that needs a berth network
+ * (@berth_network) or a namespace of the container's own. */
+JsonNode *berth_spec_network_annotations (const BerthSpecOptions *options, gboolean berth_network,
+                                          gboolean own_namespace, GError **error);
+/* The default network lives while a container is on it: with no live
+ * lease on @network (the default one) but @leaving's, remove it, bridge
+ * and rules, so a store with no running container holds none of the
+ * host's. Any other @network is left alone. */
+void berth_network_drop_idle_default (BerthStore *store, const char *network, const char *leaving);

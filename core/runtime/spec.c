@@ -6,7 +6,7 @@
 #include <berth/error.h>
 #include <berth/json.h>
 #include <berth/spec.h>
-#include <berth/network.h>
+#include "runtime-internal.h"
 #include <berth/capabilities.h>
 #include <berth/passwd.h>
 #include <errno.h>
@@ -1149,40 +1149,17 @@ check_modes (const BerthSpecOptions *options, gboolean *host_network, gboolean *
 {
   const char *net = options->network;
   const char *userns = options->userns;
-  if (net && strcmp (net, "none") != 0 && strcmp (net, "host") != 0
+  gboolean joins = net && g_str_has_prefix (net, "container:") && net[10] != '\0';
+  if (net && strcmp (net, "none") != 0 && strcmp (net, "host") != 0 && !joins
       && !berth_validate_name (net, NULL))
     return berth_fail (error, BERTH_ERROR_INVALID,
-                       "--network '%s': not none, host or a network's name", net);
+                       "--network '%s': not none, host, container:NAME or a network's name", net);
   if (userns && strcmp (userns, "host") != 0 && strcmp (userns, "remap") != 0)
     return berth_fail (error, BERTH_ERROR_INVALID, "--userns '%s': unknown (use host or remap)",
                        userns);
   *host_network = g_strcmp0 (net, "host") == 0;
   *remap = g_strcmp0 (userns, "remap") == 0;
   return TRUE;
-}
-
-/* -p as the org.berth.ports annotation: each one checked, then written
- * canonically and comma-separated ("" for none). */
-static char *
-published_ports (const BerthSpecOptions *options, gboolean berth_network, GError **error)
-{
-  if (options->publish == NULL || options->publish[0] == NULL)
-    return g_strdup ("");
-  if (!berth_network)
-    return berth_fail (error, BERTH_ERROR_INVALID,
-                       "-p %s: publishing needs a berth network (--network bridge or another), "
-                       "not '%s'", options->publish[0],
-                       options->network ? options->network : "none"), NULL;
-  g_autoptr (GString) out = g_string_new (NULL);
-  for (char **p = options->publish; *p; p++)
-    {
-      BerthPort port;
-      if (!berth_port_parse (*p, &port, error))
-        return NULL;
-      g_autofree char *canonical = berth_port_to_string (&port);
-      g_string_append_printf (out, "%s%s", out->len ? "," : "", canonical);
-    }
-  return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 JsonNode *
@@ -1204,10 +1181,13 @@ berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir
   g_autoptr (JsonNode) process = build_process (image, rootfs_dir, hostname, options, caps, error);
   if (process == NULL)
     return NULL;
+  gboolean joins = options->network && g_str_has_prefix (options->network, "container:");
   gboolean berth_network = options->network && strcmp (options->network, "none") != 0
-                           && !host_network;
-  g_autofree char *ports = published_ports (options, berth_network, error);
-  if (ports == NULL)
+                           && !host_network && !joins;
+  g_autoptr (JsonNode) annotations = berth_spec_network_annotations (options, berth_network,
+                                                                     !host_network && !joins,
+                                                                     error);
+  if (annotations == NULL)
     return NULL;
   g_autoptr (JsonNode) mounts = build_mounts (options, host_network || (remap && berth_network),
                                               error);
@@ -1229,17 +1209,8 @@ berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir
   add_string (b, "hostname", hostname);
   add_member (b, "mounts", g_steal_pointer (&mounts));
   add_member (b, "linux", g_steal_pointer (&linux_node));
-  /* A network of berth's: a namespace of the container's own, which
-   * berth gives its link once the driver has made it (core/runtime/network.c). */
-  if (berth_network)
-    {
-      json_builder_set_member_name (b, "annotations");
-      json_builder_begin_object (b);
-      add_string (b, "org.berth.network", options->network);
-      if (ports && *ports)
-        add_string (b, "org.berth.ports", ports);
-      json_builder_end_object (b);
-    }
+  if (json_object_get_size (json_node_get_object (annotations)) > 0)
+    add_member (b, "annotations", g_steal_pointer (&annotations));
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

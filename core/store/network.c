@@ -100,6 +100,7 @@ network_from_json (JsonNode *node, const char *path, GError **error)
     return berth_fail (error, BERTH_ERROR_INVALID, "%s: not a network record (Name, Driver, "
                        "Subnet, Gateway and Interface needed)", path), NULL;
   BerthNetwork *net = g_new0 (BerthNetwork, 1);
+  net->owner = g_strdup (path);
   net->name = g_strdup (name);
   net->driver = g_strdup (driver);
   net->subnet = g_strdup (subnet);
@@ -249,36 +250,77 @@ free_subnet (GPtrArray *networks, GError **error)
                      "192.168.0-240.0/20: name one with --subnet"), NULL;
 }
 
-BerthNetwork *
-berth_store_network_create (BerthStore *store, const char *name, const char *driver,
-                            const char *subnet, GError **error)
+/* Why @s cannot be used: an overlap with another network of the store,
+ * or, with @routes, with a route of the host's. NULL when it is free. */
+static char *
+subnet_conflict (const Subnet *s, GPtrArray *networks, gboolean routes)
 {
-  if (!berth_validate_name (name, error))
+  g_autofree char *why = subnet_taken (s, networks);
+  if (why == NULL || routes || strstr (why, "the host's route") == NULL)
+    return g_steal_pointer (&why);
+  return NULL;
+}
+
+/* The gateway: @given, which must be a host of @s, or the first host. */
+static char *
+gateway_for (const Subnet *s, const char *given, GError **error)
+{
+  if (given == NULL)
+    return address_text (s->base + 1);
+  struct in_addr in;
+  guint32 size = 1u << (32 - s->prefix);
+  guint32 host = inet_pton (AF_INET, given, &in) == 1 ? ntohl (in.s_addr) : 0;
+  if (host <= s->base || host >= s->base + size - 1)
+    {
+      g_autofree char *base = address_text (s->base);
+      return berth_fail (error, BERTH_ERROR_INVALID, "--gateway '%s': not a host address of "
+                         "%s/%u", given, base, s->prefix), NULL;
+    }
+  return g_strdup (given);
+}
+
+BerthNetwork *
+berth_store_network_create (BerthStore *store, const BerthNetworkRequest *req, GError **error)
+{
+  if (!berth_validate_name (req->name, error))
     return NULL;
-  if (berth_network_driver_lookup (driver, error) == NULL)
+  if (berth_network_driver_lookup (req->driver, error) == NULL)
     return NULL;
-  g_autofree char *path = network_path (store, name);
+  /* A macvlan network lives on its parent's LAN, whose route the host
+   * has: only the store's other networks must not overlap it. */
+  gboolean on_parent = strcmp (req->driver, "macvlan") == 0;
+  if (on_parent && req->parent == NULL)
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "network %s: a macvlan network needs -o parent=INTERFACE", req->name), NULL;
+  if (!on_parent && req->parent)
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "network %s: -o parent= is for macvlan networks, not %s", req->name,
+                       req->driver), NULL;
+  g_autofree char *path = network_path (store, req->name);
   if (g_file_test (path, G_FILE_TEST_EXISTS))
-    return berth_fail (error, BERTH_ERROR_EXISTS, "network %s: already exists", name), NULL;
+    return berth_fail (error, BERTH_ERROR_EXISTS, "network %s: already exists", req->name), NULL;
   g_autoptr (GPtrArray) networks = berth_store_networks (store, error);
   if (networks == NULL)
     return NULL;
-  g_autofree char *chosen = subnet ? g_strdup (subnet) : free_subnet (networks, error);
+  g_autofree char *chosen = req->subnet ? g_strdup (req->subnet) : free_subnet (networks, error);
   if (chosen == NULL)
     return NULL;
   Subnet s;
   if (!parse_subnet (chosen, &s, error))
     return NULL;
-  g_autofree char *why = subnet_taken (&s, networks);
+  g_autofree char *why = subnet_conflict (&s, networks, !on_parent);
   if (why)
-    return berth_fail (error, BERTH_ERROR_BUSY, "network %s: subnet %s %s", name, chosen, why),
-           NULL;
+    return berth_fail (error, BERTH_ERROR_BUSY, "network %s: subnet %s %s", req->name, chosen,
+                       why), NULL;
   g_autoptr (BerthNetwork) net = g_new0 (BerthNetwork, 1);
-  net->name = g_strdup (name);
-  net->driver = g_strdup (driver);
+  net->gateway = gateway_for (&s, req->gateway, error);
+  if (net->gateway == NULL)
+    return NULL;
+  net->name = g_strdup (req->name);
+  net->driver = g_strdup (req->driver);
   net->subnet = g_steal_pointer (&chosen);
-  net->gateway = address_text (s.base + 1);
-  net->interface = free_bridge_name (networks);
+  net->interface = on_parent ? g_strdup (req->parent) : free_bridge_name (networks);
+  net->owner = g_strdup (path);
   g_autofree char *dir = g_build_filename (store->root, "networks", NULL);
   g_autoptr (JsonNode) node = berth_network_to_json (net);
   if (!berth_mkdir_p (dir, 0700, error) || !berth_json_write (path, node, error))

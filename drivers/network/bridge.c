@@ -15,6 +15,9 @@
 #include <netlink/route/link/bridge.h>
 #include <nftables/libnftables.h>
 
+/* The bridge's alias: this, then its network record's path. */
+#define OWNER_PREFIX "berth network "
+
 typedef struct nft_ctx BerthNftCtx;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthNftCtx, nft_ctx_free)
 
@@ -90,6 +93,9 @@ bridge_setup (const BerthNetwork *net, GError **error)
         return berth_fail (error, BERTH_ERROR_FAILED, "network %s: make bridge %s: %s", net->name,
                            net->interface, nl_geterror (err));
     }
+  g_autofree char *alias = g_strconcat (OWNER_PREFIX, net->owner, NULL);
+  if (!berth_nl_link_set_alias (sock, net->interface, alias, error))
+    return FALSE;
   const char *slash = strchr (net->subnet, '/');
   g_autofree char *gateway_cidr = g_strconcat (net->gateway, slash ? slash : "/16", NULL);
   return berth_nl_address_add (sock, net->interface, gateway_cidr, error)
@@ -98,10 +104,9 @@ bridge_setup (const BerthNetwork *net, GError **error)
 }
 
 static gboolean
-bridge_teardown (const BerthNetwork *net, GError **error)
+delete_bridge (BerthNlSock *sock, const BerthNetwork *net, GError **error)
 {
-  g_autoptr (BerthNlSock) sock = berth_nl_open (error);
-  if (sock == NULL || !berth_nl_link_delete (sock, net->interface, error))
+  if (!berth_nl_link_delete (sock, net->interface, error))
     return FALSE;
   g_autofree char *table = table_name (net);
   g_autofree char *rules = g_strdup_printf ("add table ip %1$s\ndelete table ip %1$s\n", table);
@@ -109,17 +114,29 @@ bridge_teardown (const BerthNetwork *net, GError **error)
   return nft_run (rules, what, error);
 }
 
-typedef struct {
-  const BerthNetwork *net;
-  const BerthNetworkEndpoint *ep;
-} Inside;
-
 static gboolean
-configure_inside (gpointer data, GError **error)
+bridge_teardown (const BerthNetwork *net, GError **error)
 {
-  Inside *in = data;
-  return berth_nl_configure_inside (in->ep->ifname, in->ep->mac, in->ep->address,
-                                    in->net->gateway, error);
+  g_autoptr (BerthNlSock) sock = berth_nl_open (error);
+  return sock && delete_bridge (sock, net, error);
+}
+
+/* Bridges labelled as berth's whose record is gone, with their tables. */
+static void
+bridge_collect (BerthNetworkAlive alive, gpointer data)
+{
+  g_autoptr (BerthNlSock) sock = berth_nl_open (NULL);
+  g_autoptr (GPtrArray) links = sock ? berth_nl_links_aliased (sock, OWNER_PREFIX) : NULL;
+  for (guint i = 0; links && i + 1 < links->len; i += 2)
+    {
+      const char *name = links->pdata[i], *owner = links->pdata[i + 1];
+      if (alive (owner, name, data))
+        continue;
+      BerthNetwork orphan = { .name = (char *) owner, .interface = (char *) name };
+      g_autoptr (GError) error = NULL;
+      if (!delete_bridge (sock, &orphan, &error))
+        g_printerr ("berth: %s\n", error->message);
+    }
 }
 
 static gboolean
@@ -138,12 +155,11 @@ bridge_attach (const BerthNetwork *net, const BerthNetworkEndpoint *ep, GError *
     err = -NLE_NODEV;
   else
     err = rtnl_link_enslave_ifindex (sock, bridge, host_end);
-  Inside in = { net, ep };
   if (err < 0)
     berth_fail (error, BERTH_ERROR_FAILED, "network %s: put %s on bridge %s: %s", net->name,
                 ep->host_end, net->interface, nl_geterror (err));
   else if (berth_nl_link_up (sock, ep->host_end, error)
-           && berth_nl_in_netns (ep->pid, configure_inside, &in, error))
+           && berth_nl_configure_endpoint (net, ep, error))
     return TRUE;
   berth_nl_link_delete (sock, ep->host_end, NULL);
   return FALSE;
@@ -219,6 +235,7 @@ const BerthNetworkOps berth_network_bridge_ops = {
   .status = bridge_status,
   .setup = bridge_setup,
   .teardown = bridge_teardown,
+  .collect = bridge_collect,
   .attach = bridge_attach,
   .detach = bridge_detach,
   .publish = bridge_publish,

@@ -101,6 +101,35 @@ berth_nl_link_delete (BerthNlSock *sock, const char *name, GError **error)
 }
 
 gboolean
+berth_nl_link_set_alias (BerthNlSock *sock, const char *name, const char *alias, GError **error)
+{
+  g_autoptr (BerthRtLink) change = rtnl_link_alloc ();
+  rtnl_link_set_ifalias (change, alias);
+  return link_change (sock, name, change, "label", error);
+}
+
+GPtrArray *
+berth_nl_links_aliased (BerthNlSock *sock, const char *prefix)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  struct nl_cache *cache = NULL;
+  if (rtnl_link_alloc_cache (sock, AF_UNSPEC, &cache) < 0)
+    return out;
+  for (struct nl_object *o = nl_cache_get_first (cache); o; o = nl_cache_get_next (o))
+    {
+      struct rtnl_link *link = (struct rtnl_link *) o;
+      const char *alias = rtnl_link_get_ifalias (link);
+      if (alias && g_str_has_prefix (alias, prefix))
+        {
+          g_ptr_array_add (out, g_strdup (rtnl_link_get_name (link)));
+          g_ptr_array_add (out, g_strdup (alias + strlen (prefix)));
+        }
+    }
+  nl_cache_free (cache);
+  return out;
+}
+
+gboolean
 berth_nl_address_add (BerthNlSock *sock, const char *name, const char *cidr, GError **error)
 {
   int index = berth_nl_link_index (sock, name);
@@ -244,4 +273,25 @@ berth_nl_route_localnet (const char *ifname, GError **error)
 {
   g_autofree char *path = g_strdup_printf ("/proc/sys/net/ipv4/conf/%s/route_localnet", ifname);
   return sysctl_on (path, "route_localnet", error);
+}
+
+typedef struct {
+  const BerthNetwork *net;
+  const BerthNetworkEndpoint *ep;
+} Endpoint;
+
+static gboolean
+configure_inside (gpointer data, GError **error)
+{
+  Endpoint *e = data;
+  return berth_nl_configure_inside (e->ep->ifname, e->ep->mac, e->ep->address, e->net->gateway,
+                                    error);
+}
+
+gboolean
+berth_nl_configure_endpoint (const BerthNetwork *net, const BerthNetworkEndpoint *ep,
+                             GError **error)
+{
+  Endpoint e = { net, ep };
+  return berth_nl_in_netns (ep->pid, configure_inside, &e, error);
 }

@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <sys/types.h>
 #include <netlink/netlink.h>
+#include <berth/network.h>
 
 G_BEGIN_DECLS
 
@@ -20,6 +21,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthNlSock, nl_socket_free)
 int berth_nl_link_index (BerthNlSock *sock, const char *name);
 gboolean berth_nl_link_up (BerthNlSock *sock, const char *name, GError **error);
 gboolean berth_nl_link_delete (BerthNlSock *sock, const char *name, GError **error);
+gboolean berth_nl_link_set_alias (BerthNlSock *sock, const char *name, const char *alias,
+                                  GError **error);
+/* Name, alias pairs (the alias without @prefix) of the links whose alias
+ * starts with @prefix. */
+GPtrArray *berth_nl_links_aliased (BerthNlSock *sock, const char *prefix);
 /* "10.1.0.1/16" on @name, kept when it is there already. */
 gboolean berth_nl_address_add (BerthNlSock *sock, const char *name, const char *cidr,
                                GError **error);
@@ -29,6 +35,11 @@ typedef gboolean (*BerthNetnsFunc) (gpointer data, GError **error);
  * @pid, and wait for it: a netlink socket opened there speaks to that
  * namespace, and the caller's stays its own. */
 gboolean berth_nl_in_netns (pid_t pid, BerthNetnsFunc func, gpointer data, GError **error);
+
+/* From the host: the endpoint's interface, in the namespace of @ep->pid,
+ * gets its MAC, address, up, and a default route through @net's gateway. */
+gboolean berth_nl_configure_endpoint (const BerthNetwork *net, const BerthNetworkEndpoint *ep,
+                                      GError **error);
 
 /* Inside the namespace: @ifname gets @mac, @cidr, up, and a default route
  * through @gateway. */

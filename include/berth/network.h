@@ -25,7 +25,12 @@ typedef struct {
   char *subnet;     /* IPv4 CIDR, "172.29.0.0/16" */
   char *gateway;    /* "172.29.0.1": the host's address on the network */
   char *interface;  /* bridge: the bridge berth makes ("berth0"); macvlan: the parent */
+  char *owner;      /* the record's path: what the host-side objects are labelled with,
+                     * so ones whose record is gone can be found (not in the record) */
 } BerthNetwork;
+
+/* Is the network whose record is at @owner still there, on @interface? */
+typedef gboolean (*BerthNetworkAlive) (const char *owner, const char *interface, gpointer data);
 void berth_network_free (BerthNetwork *net);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthNetwork, berth_network_free)
 
@@ -65,6 +70,10 @@ typedef struct {
   gboolean (*setup) (const BerthNetwork *net, GError **error);
   /* Remove what setup made; what is already gone is no error. */
   gboolean (*teardown) (const BerthNetwork *net, GError **error);
+  /* Remove what setup made for networks that @alive says are gone (a
+   * store removed, a command killed between the two): the host's objects
+   * carry their owner. */
+  void (*collect) (BerthNetworkAlive alive, gpointer data);
   /* Give the namespace of @ep->pid its interface, address and route. */
   gboolean (*attach) (const BerthNetwork *net, const BerthNetworkEndpoint *ep, GError **error);
   /* Remove what attach left on the host; what is gone is no error. */
@@ -87,6 +96,8 @@ gboolean berth_network_probe (const BerthNetworkOps *ops, GError **error);
 gboolean berth_network_setup (const BerthNetworkOps *ops, const BerthNetwork *net, GError **error);
 gboolean berth_network_teardown (const BerthNetworkOps *ops, const BerthNetwork *net,
                                  GError **error);
+void berth_network_collect_orphans (const BerthNetworkOps *ops, BerthNetworkAlive alive,
+                                    gpointer data);
 gboolean berth_network_attach (const BerthNetworkOps *ops, const BerthNetwork *net,
                                const BerthNetworkEndpoint *ep, GError **error);
 gboolean berth_network_detach (const BerthNetworkOps *ops, const BerthNetwork *net,

@@ -103,10 +103,13 @@ JsonNode *berth_container_spec (BerthStore *store, BerthContainer *c, GError **e
 
 /* Networks (core/runtime/network.c): the store's record and the host's side
  * of it (the driver's setup), made together and removed together. */
-BerthNetwork *berth_network_create (BerthStore *store, const char *name, const char *driver,
-                                    const char *subnet, GError **error);
+BerthNetwork *berth_network_create (BerthStore *store, const BerthNetworkRequest *req,
+                                    GError **error);
 /* BUSY while a running container is on it. */
 gboolean berth_network_remove (BerthStore *store, const char *name, GError **error);
+/* Docker's NetworkSettings of a running container on a berth network:
+ * IPAddress, Gateway, MacAddress, Networks and Ports (empty otherwise). */
+JsonNode *berth_container_network_settings (BerthStore *store, BerthContainer *c);
 /* "NAME ADDRESS" of each running container on @network. */
 GPtrArray *berth_network_members (BerthStore *store, const char *network, GError **error);
 

@@ -32,6 +32,11 @@ typedef struct {
   const char *userns;      /* NULL/"host": none; "remap": root = host uid 100000 */
   char **log_opts;         /* "max-size=10m", "max-file=3": the container's log rotation */
   char **publish;          /* -p "[IP:]HOST:CTR[/tcp|udp]": needs a berth network */
+  const char *ip;          /* --ip: the address on a berth network */
+  const char *mac_address; /* --mac-address */
+  char **dns;              /* --dns: the nameservers of resolv.conf */
+  char **dns_search;       /* --dns-search */
+  char **add_hosts;        /* --add-host "NAME:IP": /etc/hosts lines */
   const char *etc_dir;     /* holds hostname, hosts and resolv.conf, bound over the
                             * image's (create sets it); NULL: the image's own */
 } BerthSpecOptions;

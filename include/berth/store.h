@@ -240,10 +240,16 @@ gboolean berth_container_export (BerthStore *store, BerthContainer *c, int out_f
 GPtrArray *berth_store_networks (BerthStore *store, GError **error);
 /* @name's record; NOT_FOUND. */
 BerthNetwork *berth_store_network (BerthStore *store, const char *name, GError **error);
-/* A new network of @driver; @subnet NULL: the first free private one.
- * EXISTS, INVALID, or BUSY naming what a subnet overlaps. */
-BerthNetwork *berth_store_network_create (BerthStore *store, const char *name,
-                                          const char *driver, const char *subnet,
+/* What `network create` asks for; NULL members: berth's choice. */
+typedef struct {
+  const char *name;
+  const char *driver;
+  const char *subnet;   /* NULL: the first free private one */
+  const char *gateway;  /* NULL: the subnet's first address */
+  const char *parent;   /* macvlan: the host's interface it sits on */
+} BerthNetworkRequest;
+/* A new network. EXISTS, INVALID, or BUSY naming what a subnet overlaps. */
+BerthNetwork *berth_store_network_create (BerthStore *store, const BerthNetworkRequest *req,
                                           GError **error);
 /* The record only: the caller has torn the network down. */
 gboolean berth_store_network_remove (BerthStore *store, const char *name, GError **error);

@@ -614,6 +614,23 @@ executable_in_root (int root, const char *path)
   return ok;
 }
 
+/* @path is a mount's destination or below one: a program a volume brings
+ * (`-v /usr/lib/x:/x busybox /x`) is not in the rootfs until LXC has made
+ * the mounts, so it is left to the exec to find. */
+static gboolean
+under_a_mount (BerthExec *c, const char *path)
+{
+  JsonArray *mounts = berth_json_array (berth_json_node_object (c->spec), "mounts");
+  for (guint i = 0; mounts && i < json_array_get_length (mounts); i++)
+    {
+      const char *dest = berth_json_string (berth_json_array_object (mounts, i), "destination", "");
+      gsize len = strlen (dest);
+      if (len > 1 && strncmp (path, dest, len) == 0 && (path[len] == '\0' || path[len] == '/'))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* The program's path inside the rootfs, resolved as execvp would (PATH
  * from the process's env), or NULL with native's message: LXC's init would
  * report a missing program only in its log, with an exit code of its own.
@@ -634,7 +651,7 @@ resolve_program (BerthExec *c, JsonObject *process, GError **error)
     {
       g_autofree char *full = name[0] == '/' ? g_strdup (name)
                                              : g_build_filename (berth_json_string (process, "cwd", "/"), name, NULL);
-      if (executable_in_root (root, full))
+      if (executable_in_root (root, full) || under_a_mount (c, full))
         found = g_steal_pointer (&full);
     }
   else
