@@ -15,6 +15,7 @@ typedef struct {
   char **env, **volumes, **cap_add, **cap_drop, **security_opt, **log_opts, **publish;
   char **dns, **dns_search, **add_hosts;
   char *ip, *mac_address;
+  gboolean publish_all;
   char *user, *workdir, *hostname, *memory, *memory_swap, *cpus, *cpuset_cpus;
   char *network, *userns;
   gint64 pids_limit, cpu_shares, blkio_weight;
@@ -68,7 +69,9 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
   { "blkio-weight", 0, 0, G_OPTION_ARG_INT64, &(f)->blkio_weight, "Block I/O weight (10-1000)", "N" }, \
   { "network", 0, 0, G_OPTION_ARG_STRING, &(f)->network, "none (loopback only), host, or a network (bridge: the default one)", "NETWORK" }, \
   { "publish", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->publish,                               \
-    "Publish a container's port on the host", "[IP:]HOST:CTR[/tcp|udp]" },                      \
+    "Publish a container's port on the host", "[[IP:]HOST:]CTR[/tcp|udp]" },                    \
+  { "publish-all", 'P', 0, G_OPTION_ARG_NONE, &(f)->publish_all,                                \
+    "Publish every port the image EXPOSEs on a free host port", NULL },                          \
   { "ip", 0, 0, G_OPTION_ARG_STRING, &(f)->ip, "IPv4 address on the network", "ADDRESS" },        \
   { "mac-address", 0, 0, G_OPTION_ARG_STRING, &(f)->mac_address, "MAC address", "MAC" },       \
   { "dns", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->dns, "A nameserver for resolv.conf", "IP" },  \
@@ -108,7 +111,8 @@ spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
     .pids_limit = f->pids_limit, .blkio_weight = f->blkio_weight, .network = f->network,
     .volumes = f->volumes, .read_only = f->read_only, .tty = f->tty,
     .interactive = f->interactive, .cap_add = f->cap_add, .cap_drop = f->cap_drop,
-    .userns = f->userns, .log_opts = f->log_opts, .publish = f->publish, .ip = f->ip,
+    .userns = f->userns, .log_opts = f->log_opts, .publish = f->publish,
+    .publish_all = f->publish_all, .ip = f->ip,
     .mac_address = f->mac_address, .dns = f->dns, .dns_search = f->dns_search,
     .add_hosts = f->add_hosts,
   };

@@ -468,7 +468,7 @@ test_errors (Fixture *f, gconstpointer data)
   assert_fails (f, "no such driver", "network", "create", "-d", "nosuch", "four", NULL);
   assert_fails (f, "no such network", "run", "--rm", "--network", "nosuch", "busybox", "true",
                 NULL);
-  assert_fails (f, "not [IP:]HOST:CONTAINER", "run", "--rm", "--network", "one", "-p", "80:http",
+  assert_fails (f, "not [[IP:]HOST:]CONTAINER", "run", "--rm", "--network", "one", "-p", "80:http",
                 "busybox", "true", NULL);
   assert_fails (f, "-p needs a berth network", "run", "--rm", "--network", "none", "-p",
                 "8080:80", "busybox", "true", NULL);
@@ -521,6 +521,90 @@ test_monitor_killed (Fixture *f, gconstpointer data)
     }
   g_autofree char *left = leftovers (f);
   g_assert_cmpstr (left, ==, "");
+}
+
+/* busybox with EXPOSE 80/tcp and 53/udp, as `bbexpose:latest`: saved,
+ * its config given ExposedPorts under its new digest, loaded back. */
+static void
+load_exposing_image (Fixture *f)
+{
+  g_autofree char *dir = g_build_filename (f->dir, "expose", NULL);
+  g_autofree char *tar = g_build_filename (f->dir, "busybox.tar", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (fb (f, NULL, NULL, "save", "busybox", "-o", tar, NULL), ==, 0);
+  char *untar[] = { "tar", "-C", dir, "-xf", tar, NULL };
+  g_assert_cmpint (tu_run (untar, NULL, NULL), ==, 0);
+  g_autofree char *manifest_path = g_build_filename (dir, "manifest.json", NULL);
+  g_autoptr (JsonParser) mp = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (mp, manifest_path, NULL));
+  JsonObject *entry = json_array_get_object_element (json_node_get_array (json_parser_get_root (mp)), 0);
+  g_autofree char *old_config = g_build_filename (dir, json_object_get_string_member (entry, "Config"), NULL);
+  g_autoptr (JsonParser) cp = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (cp, old_config, NULL));
+  JsonObject *config = json_object_get_object_member (json_node_get_object (json_parser_get_root (cp)),
+                                                      "config");
+  JsonObject *exposed = json_object_new ();
+  json_object_set_object_member (exposed, "80/tcp", json_object_new ());
+  json_object_set_object_member (exposed, "53/udp", json_object_new ());
+  json_object_set_object_member (config, "ExposedPorts", exposed);
+  g_autofree char *text = json_to_string (json_parser_get_root (cp), FALSE);
+  g_autofree char *digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+  g_autofree char *config_name = g_strconcat (digest, ".json", NULL);
+  g_autofree char *new_config = g_build_filename (dir, config_name, NULL);
+  g_assert_cmpint (unlink (old_config), ==, 0);
+  tu_write_file (new_config, text, 0644);
+  json_object_set_string_member (entry, "Config", config_name);
+  JsonArray *tags = json_array_new ();
+  json_array_add_string_element (tags, "bbexpose:latest");
+  json_object_set_array_member (entry, "RepoTags", tags);
+  g_autofree char *manifest = json_to_string (json_parser_get_root (mp), FALSE);
+  tu_write_file (manifest_path, manifest, 0644);
+  g_autofree char *out_tar = g_build_filename (f->dir, "expose.tar", NULL);
+  char *retar[] = { "tar", "-C", dir, "-cf", out_tar, ".", NULL };
+  g_assert_cmpint (tu_run (retar, NULL, NULL), ==, 0);
+  g_assert_cmpint (fb (f, NULL, NULL, "load", "-i", out_tar, NULL), ==, 0);
+}
+
+/* The host port of @container's @port ("80/tcp"), from `berth inspect`. */
+static char *
+inspected_host_port (Fixture *f, const char *container, const char *port)
+{
+  g_autofree char *out = NULL;
+  g_assert_cmpint (fb (f, &out, NULL, "inspect", container, NULL), ==, 0);
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (p, out, -1, NULL));
+  JsonObject *c = json_array_get_object_element (json_node_get_array (json_parser_get_root (p)), 0);
+  JsonObject *ports = json_object_get_object_member (
+      json_object_get_object_member (c, "NetworkSettings"), "Ports");
+  g_assert_true (json_object_has_member (ports, port));
+  JsonObject *binding = json_array_get_object_element (json_object_get_array_member (ports, port), 0);
+  return g_strdup (json_object_get_string_member (binding, "HostPort"));
+}
+
+/* -p with the container's port alone and -P (every EXPOSE) publish on
+ * free host ports, which inspect shows and which answer. */
+static void
+test_publish_any_port (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  const char *args[] = { "-d", "--name", "web", "--network", "bridge", "-p", "80", NULL };
+  g_autofree char *id = run_ok (f, args, HTTPD ("any-port"));
+  g_autofree char *port = inspected_host_port (f, "web", "80/tcp");
+  g_autofree char *cmd = g_strdup_printf ("busybox wget -q -O - http://127.0.0.1:%s/", port);
+  g_autofree char *body = NULL;
+  g_assert_cmpint (sh (cmd, &body, NULL), ==, 0);
+  g_assert_cmpstr (body, ==, "any-port\n");
+  load_exposing_image (f);
+  g_assert_cmpint (fb (f, NULL, NULL, "run", "-d", "--name", "all", "-P", "bbexpose", "sh", "-c",
+                       HTTPD ("exposed"), NULL), ==, 0);
+  g_autofree char *tcp = inspected_host_port (f, "all", "80/tcp");
+  g_autofree char *udp = inspected_host_port (f, "all", "53/udp");
+  g_assert_cmpstr (tcp, !=, udp);
+  g_autofree char *cmd2 = g_strdup_printf ("busybox wget -q -O - http://127.0.0.1:%s/", tcp);
+  g_autofree char *body2 = NULL;
+  g_assert_cmpint (sh (cmd2, &body2, NULL), ==, 0);
+  g_assert_cmpstr (body2, ==, "exposed\n");
 }
 
 /* ---- other drivers and modes ---- */
@@ -627,7 +711,7 @@ main (int argc, char **argv)
     { "publish", test_publish, TRUE }, { "outbound-nat", test_outbound_nat, FALSE },
     { "errors", test_errors, FALSE }, { "monitor-killed", test_monitor_killed, TRUE },
     { "macvlan", test_macvlan, TRUE }, { "join-container", test_join_container, TRUE },
-    { "options", test_options, FALSE },
+    { "options", test_options, FALSE }, { "publish-any-port", test_publish_any_port, FALSE },
   };
   for (guint d = 0; d < G_N_ELEMENTS (params); d++)
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

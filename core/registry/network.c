@@ -126,6 +126,9 @@ berth_port_parse (const char *text, BerthPort *port, GError **error)
     }
   g_auto (GStrv) parts = g_strsplit (copy, ":", -1);
   guint n = g_strv_length (parts);
+  /* "CONTAINER" alone: a host port the start picks (0 until then). */
+  if (n == 1 && parse_port_number (parts[0], &port->container_port))
+    return TRUE;
   struct in_addr in;
   if (n == 3 && (inet_pton (AF_INET, parts[0], &in) != 1
                  || strlen (parts[0]) >= sizeof port->host_ip))
@@ -133,10 +136,12 @@ berth_port_parse (const char *text, BerthPort *port, GError **error)
                        parts[0]);
   if (n == 3)
     g_strlcpy (port->host_ip, parts[0], sizeof port->host_ip);
-  if ((n != 2 && n != 3) || !parse_port_number (parts[n - 2], &port->host_port)
+  gboolean any_host_port = n >= 2 && strcmp (parts[n - 2], "0") == 0;
+  if ((n != 2 && n != 3)
+      || (!any_host_port && !parse_port_number (parts[n - 2], &port->host_port))
       || !parse_port_number (parts[n - 1], &port->container_port))
     return berth_fail (error, BERTH_ERROR_INVALID,
-                       "-p '%s': not [IP:]HOST:CONTAINER[/tcp|udp] with ports 1-65535", text);
+                       "-p '%s': not [[IP:]HOST:]CONTAINER[/tcp|udp] with ports 1-65535", text);
   return TRUE;
 }
 

@@ -114,7 +114,10 @@ berth_container_remove (BerthStore *store, const char *ref, gboolean force, GErr
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
-  /* A start killed after its lease leaves one on a stopped container. */
-  return berth_container_network_release (store, c, error)
-         && berth_container_record_remove (store, c, force, error);
+  /* A start killed after its lease leaves one on a stopped container, or
+   * a default network made for it alone. */
+  if (!berth_container_network_release (store, c, error))
+    return FALSE;
+  berth_network_drop_idle_default (store, BERTH_DEFAULT_NETWORK, c->id);
+  return berth_container_record_remove (store, c, force, error);
 }

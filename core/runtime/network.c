@@ -241,6 +241,19 @@ ports_parse (const char *text, GArray **out, GError **error)
   return TRUE;
 }
 
+/* The canonical comma list, host ports as picked. */
+static char *
+ports_to_string (GArray *ports)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  for (guint i = 0; i < ports->len; i++)
+    {
+      g_autofree char *one = berth_port_to_string (&g_array_index (ports, BerthPort, i));
+      g_string_append_printf (out, "%s%s", i ? "," : "", one);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
 static gboolean
 ports_clash (const BerthPort *a, const BerthPort *b)
 {
@@ -268,6 +281,44 @@ port_free_on_host (const BerthPort *port, GError **error)
   return TRUE;
 }
 
+/* A host port for @port (host port 0: -P, or -p with the container's port
+ * alone): one the kernel says is free for its protocol and address, and
+ * that no live container publishes. */
+static gboolean
+pick_host_port (BerthPort *port, GPtrArray *live, GError **error)
+{
+  gboolean udp = strcmp (port->protocol, "udp") == 0;
+  for (int tries = 0; tries < 64; tries++)
+    {
+      int sock = socket (AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+      if (sock < 0)
+        return berth_fail_errno (error, errno, "socket");
+      struct sockaddr_in addr = { .sin_family = AF_INET };
+      socklen_t len = sizeof addr;
+      inet_pton (AF_INET, port->host_ip, &addr.sin_addr);
+      gboolean ok = bind (sock, (struct sockaddr *) &addr, sizeof addr) == 0
+                    && getsockname (sock, (struct sockaddr *) &addr, &len) == 0;
+      int errsv = errno;
+      close (sock);
+      if (!ok)
+        return berth_fail_errno (error, errsv, "-p %u/%s: pick a free port of the host's",
+                                 port->container_port, port->protocol);
+      port->host_port = ntohs (addr.sin_port);
+      gboolean taken = FALSE;
+      for (guint j = 0; j < live->len && !taken; j++)
+        {
+          g_autoptr (GArray) theirs = NULL;
+          LiveLease *l = live->pdata[j];
+          for (guint k = 0; ports_parse (l->lease->ports, &theirs, NULL) && k < theirs->len; k++)
+            taken |= ports_clash (port, &g_array_index (theirs, BerthPort, k));
+        }
+      if (!taken)
+        return TRUE;
+    }
+  return berth_fail (error, BERTH_ERROR_BUSY, "-p %u/%s: no free port of the host's found",
+                     port->container_port, port->protocol);
+}
+
 /* BUSY naming the container that publishes one of @ports already, or
  * the host's error when a program of its own holds one. */
 static gboolean
@@ -275,7 +326,9 @@ ports_available (GArray *ports, GPtrArray *live, GError **error)
 {
   for (guint i = 0; i < ports->len; i++)
     {
-      const BerthPort *want = &g_array_index (ports, BerthPort, i);
+      BerthPort *want = &g_array_index (ports, BerthPort, i);
+      if (want->host_port == 0 && !pick_host_port (want, live, error))
+        return FALSE;
       for (guint j = 0; j < i; j++)
         if (ports_clash (want, &g_array_index (ports, BerthPort, j)))
           return berth_fail (error, BERTH_ERROR_INVALID, "-p %s:%u/%s: given twice",
@@ -377,7 +430,7 @@ berth_container_lease (BerthStore *store, BerthContainer *c, const BerthNetwork 
   lease->mac = mac ? g_strdup (mac) : mac_for (host);
   lease->address = g_steal_pointer (&address);
   lease->host_end = g_strdup_printf ("vb%.10s", c->id);
-  lease->ports = g_strdup (ports_text);
+  lease->ports = ports_to_string (ports);
   if (!lease_write (store, c, lease, error))
     return NULL;
   return g_steal_pointer (&lease);
@@ -911,6 +964,7 @@ berth_network_collect (BerthStore *store)
       if (!berth_container_network_release (store, c, &error))
         g_printerr ("berth: container %s: %s\n", c->name, error->message);
     }
+  berth_network_drop_idle_default (store, BERTH_DEFAULT_NETWORK, NULL);
 }
 
 static void

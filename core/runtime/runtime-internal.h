@@ -135,11 +135,13 @@ void berth_network_collect (BerthStore *store);
  * now (it goes again when its last container does). NOT_FOUND. */
 BerthNetwork *berth_network_for_start (BerthStore *store, const char *name, GError **error);
 /* config.json's org.berth.* annotations for the network options of
- * @options (core/runtime/spec-network.c): an object, empty for none;
+ * @options and the image's config (@image: its EXPOSE for -P)
+ * (core/runtime/spec-network.c): an object, empty for none;
  * INVALID naming a bad option, or one that needs a berth network
  * (@berth_network) or a namespace of the container's own. */
-JsonNode *berth_spec_network_annotations (const BerthSpecOptions *options, gboolean berth_network,
-                                          gboolean own_namespace, GError **error);
+JsonNode *berth_spec_network_annotations (const BerthSpecOptions *options, JsonObject *image,
+                                          gboolean berth_network, gboolean own_namespace,
+                                          GError **error);
 /* The default network lives while a container is on it: with no live
  * lease on @network (the default one) but @leaving's, remove it, bridge
  * and rules, so a store with no running container holds none of the

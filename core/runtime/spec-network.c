@@ -81,14 +81,23 @@ is_host_entry (const char *text)
   return is_domain (name) && is_ip (colon + 1);
 }
 
+/* -p's, then with -P each port the image EXPOSEs ("80/tcp") on a host
+ * port the start picks. */
 static char *
-published_ports (const BerthSpecOptions *options, GError **error)
+published_ports (const BerthSpecOptions *options, JsonObject *image, GError **error)
 {
-  g_autoptr (GString) out = g_string_new (NULL);
+  g_autoptr (GPtrArray) specs = g_ptr_array_new_with_free_func (g_free);
   for (char **p = options->publish; p && *p; p++)
+    g_ptr_array_add (specs, g_strdup (*p));
+  JsonObject *exposed = options->publish_all ? berth_json_object (image, "ExposedPorts") : NULL;
+  g_autoptr (GList) members = exposed ? json_object_get_members (exposed) : NULL;
+  for (GList *m = members; m; m = m->next)
+    g_ptr_array_add (specs, g_strdup (m->data));
+  g_autoptr (GString) out = g_string_new (NULL);
+  for (guint i = 0; i < specs->len; i++)
     {
       BerthPort port;
-      if (!berth_port_parse (*p, &port, error))
+      if (!berth_port_parse (specs->pdata[i], &port, error))
         return NULL;
       g_autofree char *canonical = berth_port_to_string (&port);
       g_string_append_printf (out, "%s%s", out->len ? "," : "", canonical);
@@ -102,6 +111,7 @@ static gboolean
 check_needs_berth_network (const BerthSpecOptions *options, GError **error)
 {
   const char *option = options->publish && options->publish[0] ? "-p"
+                       : options->publish_all                  ? "-P"
                        : options->ip                           ? "--ip"
                        : options->mac_address                  ? "--mac-address"
                                                                : NULL;
@@ -113,8 +123,8 @@ check_needs_berth_network (const BerthSpecOptions *options, GError **error)
 }
 
 JsonNode *
-berth_spec_network_annotations (const BerthSpecOptions *options, gboolean berth_network,
-                                gboolean own_namespace, GError **error)
+berth_spec_network_annotations (const BerthSpecOptions *options, JsonObject *image,
+                                gboolean berth_network, gboolean own_namespace, GError **error)
 {
   if (!berth_network && !check_needs_berth_network (options, error))
     return NULL;
@@ -125,7 +135,7 @@ berth_spec_network_annotations (const BerthSpecOptions *options, gboolean berth_
     return berth_fail (error, BERTH_ERROR_INVALID,
                        "--mac-address '%s': not a unicast MAC address (02:42:ac:11:00:02)",
                        options->mac_address), NULL;
-  g_autofree char *ports = published_ports (options, error);
+  g_autofree char *ports = published_ports (options, image, error);
   g_autofree char *dns = ports ? joined_checked (options->dns, "--dns", is_ip, "an IP address",
                                                  error) : NULL;
   g_autofree char *search = dns ? joined_checked (options->dns_search, "--dns-search", is_domain,

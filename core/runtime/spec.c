@@ -1184,7 +1184,8 @@ berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir
   gboolean joins = options->network && g_str_has_prefix (options->network, "container:");
   gboolean berth_network = options->network && strcmp (options->network, "none") != 0
                            && !host_network && !joins;
-  g_autoptr (JsonNode) annotations = berth_spec_network_annotations (options, berth_network,
+  g_autoptr (JsonNode) annotations = berth_spec_network_annotations (options, image,
+                                                                     berth_network,
                                                                      !host_network && !joins,
                                                                      error);
   if (annotations == NULL)

@@ -44,7 +44,8 @@ typedef struct {
 } BerthNetworkEndpoint;
 
 /* A published port: the host's @host_ip:@host_port (0.0.0.0: every
- * address of the host) forwarded to the container's @container_port. */
+ * address of the host; port 0: one the start picks, free then) forwarded
+ * to the container's @container_port. */
 typedef struct {
   char host_ip[16];
   guint16 host_port;
@@ -52,7 +53,8 @@ typedef struct {
   char protocol[4];  /* "tcp" or "udp" */
 } BerthPort;
 
-/* "[IP:]HOST:CTR[/tcp|udp]" (Docker's -p); INVALID naming what is wrong. */
+/* "[[IP:]HOST:]CTR[/tcp|udp]" (Docker's -p; HOST 0 or none: any free
+ * one); INVALID naming what is wrong. */
 gboolean berth_port_parse (const char *text, BerthPort *port, GError **error);
 /* "IP:HOST:CTR/PROTO", which berth_port_parse reads back. */
 char *berth_port_to_string (const BerthPort *port);

@@ -31,7 +31,8 @@ typedef struct {
   const char *seccomp;     /* NULL: the default profile; "unconfined"; or a JSON file */
   const char *userns;      /* NULL/"host": none; "remap": root = host uid 100000 */
   char **log_opts;         /* "max-size=10m", "max-file=3": the container's log rotation */
-  char **publish;          /* -p "[IP:]HOST:CTR[/tcp|udp]": needs a berth network */
+  char **publish;          /* -p "[[IP:]HOST:]CTR[/tcp|udp]": needs a berth network */
+  gboolean publish_all;    /* -P: every port the image EXPOSEs, on free host ports */
   const char *ip;          /* --ip: the address on a berth network */
   const char *mac_address; /* --mac-address */
   char **dns;              /* --dns: the nameservers of resolv.conf */

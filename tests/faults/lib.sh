@@ -197,7 +197,7 @@ store_leftovers () {
   { (cd "$R" && find . -mindepth 1 ! -type d) | sed 's#^\./##' |
     grep -vxE 'lock|berth-store|driver|tags\.json|storage/[^/]+/probed' | sed 's/^/left in the store: /'
   (cd "$R" && find . -mindepth 1 -type d) | sed 's#^\./##' |
-    grep -vxE 'containers|images|tmp|holds|blobs|blobs/sha256|layers|layers/[^/]+|storage|storage/[^/]+|storage/[^/]+/(dir|refs|l|subvolumes)' |
+    grep -vxE 'containers|images|networks|tmp|holds|blobs|blobs/sha256|layers|layers/[^/]+|storage|storage/[^/]+|storage/[^/]+/(dir|refs|l|subvolumes)' |
     sed 's/^/left in the store: /'; } |
     awk 'NR <= 12; END { if (NR > 12) print "... and " NR - 12 " more left in the store" }'
   [ ! -f "$R/tags.json" ] || [ "$(tr -d ' \n' <"$R/tags.json")" = "{}" ] ||
@@ -205,7 +205,14 @@ store_leftovers () {
   awk -v r="$R/" 'index($5, r) == 1 { print "mount left: " $5 }' /proc/self/mountinfo
   for id in "$@"; do
     ls -d /sys/fs/cgroup/*/berth/"$id" /sys/fs/cgroup/berth/"$id" 2>/dev/null | sed 's/^/cgroup left: /'
+    # A container's link and published ports (docs/networking.md).
+    ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' |
+      grep -x "vb$(echo "$id" | cut -c1-10)" | sed 's/^/link left: /'
+    nft list tables 2>/dev/null | grep -w "berth_p_vb$(echo "$id" | cut -c1-10)" | sed 's/^/nft table left: /'
   done
+  # A bridge is labelled with its network record's path.
+  ip -d -o link show 2>/dev/null | grep -F "alias berth network $R/" |
+    awk -F': ' '{print "bridge left: " $2}'
   losetup -a 2>/dev/null | grep -F "$R/" | sed 's/^/loop device left: /'
   for id in $(point_pids); do echo "process left: $id $(tr '\0' ' ' </proc/$id/cmdline 2>/dev/null)"; done
 }
