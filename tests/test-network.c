@@ -294,8 +294,8 @@ test_names (Fixture *f, gconstpointer data)
   g_assert_cmpint (fb (f, NULL, &err, "network", "create", "app", NULL), ==, 0);
   const char *web_args[] = { "-d", "--name", "web", "--network", "app", NULL };
   const char *client_args[] = { "-d", "--name", "client", "--network", "app", NULL };
-  g_autofree char *web = run_ok (f, web_args, HTTPD ("hello-web"));
-  g_autofree char *client = run_ok (f, client_args, "exec sleep 1000");
+  g_free (run_ok (f, web_args, HTTPD ("hello-web")));
+  g_free (run_ok (f, client_args, "exec sleep 1000"));
   g_autofree char *out = NULL;
   g_assert_cmpint (fb (f, &out, NULL, "exec", "client", "sh", "-c",
                        "wget -q -O - http://web/ && ping -c1 -W3 web >/dev/null && echo ping-ok",
@@ -309,7 +309,7 @@ test_names (Fixture *f, gconstpointer data)
   /* Restarted behind another container that took its address. */
   g_assert_cmpint (fb (f, NULL, NULL, "stop", "-t", "1", "web", NULL), ==, 0);
   const char *other_args[] = { "-d", "--name", "other", "--network", "app", NULL };
-  g_autofree char *other = run_ok (f, other_args, "exec sleep 1000");
+  g_free (run_ok (f, other_args, "exec sleep 1000"));
   g_assert_cmpint (fb (f, NULL, NULL, "start", "web", NULL), ==, 0);
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (fb (f, &out, NULL, "exec", "client", "sh", "-c", "wget -q -O - http://web/",
@@ -371,7 +371,7 @@ test_publish (Fixture *f, gconstpointer data)
   g_autofree char *p1 = g_strdup_printf ("%u:80", port);
   g_autofree char *p2 = g_strdup_printf ("127.0.0.1:%u:80", local_port);
   const char *args[] = { "-d", "--name", "web", "--network", "bridge", "-p", p1, "-p", p2, NULL };
-  g_autofree char *id = run_ok (f, args, HTTPD ("published"));
+  g_free (run_ok (f, args, HTTPD ("published")));
   g_autoptr (Outside) out_ns = outside_make (f);
   g_autofree char *host = host_address ();
   struct { const char *netns, *address; guint port; } reach[] = {
@@ -589,7 +589,7 @@ test_publish_any_port (Fixture *f, gconstpointer data)
   (void) data;
   SKIP_IF_SKIPPED (f);
   const char *args[] = { "-d", "--name", "web", "--network", "bridge", "-p", "80", NULL };
-  g_autofree char *id = run_ok (f, args, HTTPD ("any-port"));
+  g_free (run_ok (f, args, HTTPD ("any-port")));
   g_autofree char *port = inspected_host_port (f, "web", "80/tcp");
   g_autofree char *cmd = g_strdup_printf ("busybox wget -q -O - http://127.0.0.1:%s/", port);
   g_autofree char *body = NULL;
@@ -634,7 +634,7 @@ test_macvlan (Fixture *f, gconstpointer data)
   assert_fails (f, "needs -o parent=INTERFACE", "network", "create", "-d", "macvlan", "lan3",
                 NULL);
   const char *web_args[] = { "-d", "--name", "web", "--network", "lan", NULL };
-  g_autofree char *web = run_ok (f, web_args, HTTPD ("over-macvlan"));
+  g_free (run_ok (f, web_args, HTTPD ("over-macvlan")));
   const char *args[] = { "--rm", "--network", "lan", NULL };
   g_autofree char *out = run_ok (f, args, "wget -q -O - http://web/; "
                                           "ip -4 -o addr show eth0 | awk '{print $4}'");
@@ -654,7 +654,7 @@ test_join_container (Fixture *f, gconstpointer data)
   (void) data;
   SKIP_IF_SKIPPED (f);
   const char *web_args[] = { "-d", "--name", "web", "--network", "bridge", NULL };
-  g_autofree char *web = run_ok (f, web_args, HTTPD ("same-namespace"));
+  g_free (run_ok (f, web_args, HTTPD ("same-namespace")));
   g_autofree char *web_addr = NULL;
   g_assert_cmpint (fb (f, &web_addr, NULL, "exec", "web", "sh", "-c",
                        "ip -4 -o addr show eth0 | awk '{print $4}'", NULL), ==, 0);
