@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,6 +283,8 @@ udp (const char *host, const char *port, const char *text)
 int
 main (int argc, char **argv)
 {
+  /* A client gone early must not take the server with it. */
+  signal (SIGPIPE, SIG_IGN);
   if (argc == 3 && strcmp (argv[1], "udp-echo") == 0)
     return udp_echo (argv[2]);
   if (argc == 5 && strcmp (argv[1], "udp") == 0)

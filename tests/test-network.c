@@ -690,6 +690,17 @@ test_options (Fixture *f, gconstpointer data)
                             "search example.com\n10.1.2.3\tdb\n");
   assert_fails (f, "not a container address of network opts", "run", "--rm", "--network", "opts",
                 "--ip", "10.254.10.5", "busybox", "true", NULL);
+  assert_fails (f, "not a container address of network opts", "run", "--rm", "--network", "opts",
+                "--ip", "10.254.9.1", "busybox", "true", NULL);
+  /* A gateway that is not the first address is never handed out. */
+  g_assert_cmpint (fb (f, NULL, NULL, "network", "create", "--subnet", "10.254.11.0/29",
+                       "--gateway", "10.254.11.2", "gw2", NULL), ==, 0);
+  const char *gw_args[] = { "--rm", "--network", "gw2", NULL };
+  g_autofree char *addrs = run_ok (f, gw_args, "ip -4 -o addr show eth0 | awk '{print $4}'; "
+                                              "ip route | awk '/default/ {print $3}'");
+  g_assert_cmpstr (addrs, ==, "10.254.11.1/29\n10.254.11.2\n");
+  assert_fails (f, "a name berth keeps", "network", "create", "bridge", NULL);
+  assert_fails (f, "a name berth keeps", "network", "create", "host", NULL);
   assert_fails (f, "not an IP address", "run", "--rm", "--dns", "ns.example", "busybox", "true",
                 NULL);
   assert_fails (f, "not NAME:IP", "run", "--rm", "--add-host", "db", "busybox", "true", NULL);

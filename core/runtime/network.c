@@ -55,6 +55,7 @@ berth_lease_free (BerthLease *lease)
   g_free (lease->mac);
   g_free (lease->host_end);
   g_free (lease->ports);
+  g_free (lease->driver);
   g_free (lease);
 }
 
@@ -158,6 +159,7 @@ lease_read (BerthStore *store, BerthContainer *c)
   lease->mac = g_strdup (fields[2]);
   lease->host_end = g_strdup (fields[3]);
   lease->ports = g_strdup (berth_json_string (o, "Ports", ""));
+  lease->driver = g_strdup (berth_json_string (o, "Driver", "bridge"));
   return lease;
 }
 
@@ -168,7 +170,8 @@ lease_write (BerthStore *store, BerthContainer *c, const BerthLease *lease, GErr
   json_builder_begin_object (b);
   const char *pairs[][2] = { { "Network", lease->network }, { "Address", lease->address },
                              { "MAC", lease->mac }, { "HostEnd", lease->host_end },
-                             { "Ports", lease->ports ? lease->ports : "" } };
+                             { "Ports", lease->ports ? lease->ports : "" },
+                             { "Driver", lease->driver } };
   for (guint i = 0; i < G_N_ELEMENTS (pairs); i++)
     {
       json_builder_set_member_name (b, pairs[i][0]);
@@ -309,7 +312,9 @@ pick_host_port (BerthPort *port, GPtrArray *live, GError **error)
         {
           g_autoptr (GArray) theirs = NULL;
           LiveLease *l = live->pdata[j];
-          for (guint k = 0; ports_parse (l->lease->ports, &theirs, NULL) && k < theirs->len; k++)
+          if (!ports_parse (l->lease->ports, &theirs, NULL))
+            continue;
+          for (guint k = 0; k < theirs->len; k++)
             taken |= ports_clash (port, &g_array_index (theirs, BerthPort, k));
         }
       if (!taken)
@@ -366,32 +371,34 @@ static char *
 requested_address (const BerthNetwork *net, const char *ip, GHashTable *used, GError **error)
 {
   guint32 size = berth_network_size (net);
-  const char *slash = strchr (net->subnet, '/');
-  for (guint32 offset = 2; offset + 1 < size; offset++)
-    {
-      g_autofree char *host = berth_network_address_at (net, offset);
-      if (strcmp (host, ip) != 0)
-        continue;
-      g_autofree char *address = g_strconcat (host, slash, NULL);
-      if (g_hash_table_contains (used, address))
-        return berth_fail (error, BERTH_ERROR_BUSY, "--ip %s: another container of network %s "
-                           "has it", ip, net->name), NULL;
-      return g_steal_pointer (&address);
-    }
-  return berth_fail (error, BERTH_ERROR_INVALID, "--ip %s: not a container address of network "
-                     "%s (%s, gateway %s)", ip, net->name, net->subnet, net->gateway), NULL;
+  g_autofree char *first = berth_network_address_at (net, 0);
+  struct in_addr base, want;
+  guint32 offset = G_MAXUINT32;
+  if (first && inet_pton (AF_INET, first, &base) == 1 && inet_pton (AF_INET, ip, &want) == 1)
+    offset = ntohl (want.s_addr) - ntohl (base.s_addr);
+  if (offset == 0 || offset >= size - 1 || strcmp (ip, net->gateway) == 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--ip %s: not a container address of network "
+                       "%s (%s, gateway %s)", ip, net->name, net->subnet, net->gateway), NULL;
+  g_autofree char *address = g_strconcat (ip, strchr (net->subnet, '/'), NULL);
+  if (g_hash_table_contains (used, address))
+    return berth_fail (error, BERTH_ERROR_BUSY, "--ip %s: another container of network %s has it",
+                       ip, net->name), NULL;
+  return g_steal_pointer (&address);
 }
 
-/* The lowest address of @net that no live container holds. */
+/* The lowest address of @net that no live container holds and that is
+ * not the gateway. */
 static char *
 free_address (const BerthNetwork *net, GHashTable *used, GError **error)
 {
   guint32 size = berth_network_size (net);
   const char *slash = strchr (net->subnet, '/');
-  /* 0 is the network, 1 the gateway, the last the broadcast address. */
-  for (guint32 offset = 2; offset + 1 < size; offset++)
+  /* 0 is the network, the last the broadcast address. */
+  for (guint32 offset = 1; offset + 1 < size; offset++)
     {
       g_autofree char *host = berth_network_address_at (net, offset);
+      if (strcmp (host, net->gateway) == 0)
+        continue;
       g_autofree char *address = g_strconcat (host, slash, NULL);
       if (!g_hash_table_contains (used, address))
         return g_steal_pointer (&address);
@@ -431,6 +438,7 @@ berth_container_lease (BerthStore *store, BerthContainer *c, const BerthNetwork 
   lease->address = g_steal_pointer (&address);
   lease->host_end = g_strdup_printf ("vb%.10s", c->id);
   lease->ports = ports_to_string (ports);
+  lease->driver = g_strdup (net->driver);
   if (!lease_write (store, c, lease, error))
     return NULL;
   return g_steal_pointer (&lease);
@@ -468,13 +476,18 @@ berth_container_network_release (BerthStore *store, BerthContainer *c, GError **
   g_autoptr (BerthLease) lease = lease_read (store, c);
   if (lease == NULL)
     return TRUE;
-  g_autoptr (GError) local = NULL;
-  g_autoptr (BerthNetwork) net = berth_store_network (store, lease->network, &local);
-  const BerthNetworkOps *ops = net ? berth_network_driver_lookup (net->driver, &local) : NULL;
+  /* The lease says all that unpublishing and detaching need (the driver,
+   * the host end): the network's record may be gone already, with the
+   * default network when its last live container went before this one. */
+  const BerthNetworkOps *ops = berth_network_driver_lookup (lease->driver, error);
+  if (ops == NULL)
+    return FALSE;
+  g_autoptr (BerthNetwork) net = berth_store_network (store, lease->network, NULL);
+  BerthNetwork gone = { .name = lease->network, .driver = lease->driver, .interface = "" };
+  const BerthNetwork *on = net ? net : &gone;
   BerthNetworkEndpoint ep = endpoint_of (lease, 0);
-  /* A network removed under a dead container leaves nothing to detach. */
-  if (ops && ((*lease->ports && !berth_network_unpublish (ops, net, &ep, error))
-              || !berth_network_detach (ops, net, &ep, error)))
+  if ((*lease->ports && !berth_network_unpublish (ops, on, &ep, error))
+      || !berth_network_detach (ops, on, &ep, error))
     return FALSE;
   g_autofree char *path = berth_container_dir (store, c, "network.json");
   if (unlink (path) < 0 && errno != ENOENT)
@@ -729,7 +742,7 @@ loopback_up (GError **error)
 
 /* The holder's side: never returns. */
 G_GNUC_NORETURN static void
-holder_main (int ready)
+holder_main (int ready, pid_t parent)
 {
   g_autoptr (GError) error = NULL;
   /* The monitor's descriptors (pipes to the starting command among them)
@@ -737,8 +750,10 @@ holder_main (int ready)
   if (berth_fd_close_except (0, &ready, 1) < 0)
     _exit (1);
   /* It must not outlive the monitor, its parent, however that ends. */
-  if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () == 1)
-    berth_fail_errno (&error, errno ? errno : ESRCH, "tie the network namespace to the monitor");
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0)
+    berth_fail_errno (&error, errno, "tie the network namespace to the monitor");
+  else if (getppid () != parent)
+    berth_fail_errno (&error, ESRCH, "tie the network namespace to the monitor");
   else if (unshare (CLONE_NEWNET) < 0)
     berth_fail_errno (&error, errno, "make the container's network namespace");
   else
@@ -758,11 +773,12 @@ berth_netns_holder_start (GError **error)
   int ready[2];
   if (pipe2 (ready, O_CLOEXEC) < 0)
     return berth_fail_errno (error, errno, "pipe"), 0;
+  pid_t parent = getpid ();
   pid_t holder = fork ();
   if (holder == 0)
     {
       close (ready[0]);
-      holder_main (ready[1]);
+      holder_main (ready[1], parent);
     }
   int errsv = errno;
   close (ready[1]);
@@ -907,7 +923,7 @@ berth_network_for_start (BerthStore *store, const char *name, GError **error)
         g_propagate_error (error, g_steal_pointer (&local));
       return net;
     }
-  BerthNetworkRequest req = { .name = name, .driver = "bridge" };
+  BerthNetworkRequest req = { .name = name, .driver = "bridge", .is_default = TRUE };
   return berth_network_create (store, &req, error);
 }
 
@@ -998,7 +1014,9 @@ berth_container_network_settings (BerthStore *store, BerthContainer *c)
       set_string (o, "MacAddress", lease->mac);
       json_object_set_object_member (networks, net->name, entry);
       g_autoptr (GArray) published = NULL;
-      for (guint i = 0; ports_parse (lease->ports, &published, NULL) && i < published->len; i++)
+      if (!ports_parse (lease->ports, &published, NULL))
+        published = g_array_new (FALSE, TRUE, sizeof (BerthPort));
+      for (guint i = 0; i < published->len; i++)
         {
           const BerthPort *p = &g_array_index (published, BerthPort, i);
           g_autofree char *key = g_strdup_printf ("%u/%s", p->container_port, p->protocol);

@@ -184,8 +184,13 @@ berth_container_finish (BerthStore *store, BerthContainer *c, BerthContainerStat
         return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
       exec = own;
     }
-  if (!berth_exec_delete (exec, error) || !berth_container_network_release (store, c, error))
+  if (!berth_exec_delete (exec, error))
     return FALSE;
+  /* Not a reason to keep the container from being finished: its lease
+   * stays, and the next start's collection tries again. */
+  g_autoptr (GError) network_error = NULL;
+  if (!berth_container_network_release (store, c, &network_error))
+    g_printerr ("berth: container %s: %s\n", c->name, network_error->message);
   BerthStorage *storage = berth_store_driver (store, c->driver, error);
   if (storage == NULL)
     return FALSE;

@@ -78,6 +78,7 @@ typedef struct {
   char *mac;
   char *host_end;  /* the host's end of its link: "vb" + 10 hex of the id */
   char *ports;     /* published: canonical -p forms, comma-separated; "" */
+  char *driver;    /* the network's, kept so a release needs no network record */
 } BerthLease;
 void berth_lease_free (BerthLease *lease);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthLease, berth_lease_free)

@@ -284,6 +284,13 @@ berth_store_network_create (BerthStore *store, const BerthNetworkRequest *req, G
 {
   if (!berth_validate_name (req->name, error))
     return NULL;
+  /* --network none and host are modes, not networks; bridge, berth's
+   * default, is made by berth on first use and goes with its last user. */
+  if (strcmp (req->name, "none") == 0 || strcmp (req->name, "host") == 0
+      || (strcmp (req->name, BERTH_DEFAULT_NETWORK) == 0 && !req->is_default))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "network %s: a name berth keeps (--network none, host and the default "
+                       "network bridge)", req->name), NULL;
   if (berth_network_driver_lookup (req->driver, error) == NULL)
     return NULL;
   /* A macvlan network lives on its parent's LAN, whose route the host

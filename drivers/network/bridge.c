@@ -86,6 +86,8 @@ bridge_setup (const BerthNetwork *net, GError **error)
   g_autoptr (BerthNlSock) sock = berth_nl_open (error);
   if (sock == NULL)
     return FALSE;
+  g_autofree char *alias = g_strconcat (OWNER_PREFIX, net->owner, NULL);
+  g_autofree char *label = NULL;
   if (berth_nl_link_index (sock, net->interface) == 0)
     {
       int err = rtnl_link_bridge_add (sock, net->interface);
@@ -93,8 +95,15 @@ bridge_setup (const BerthNetwork *net, GError **error)
         return berth_fail (error, BERTH_ERROR_FAILED, "network %s: make bridge %s: %s", net->name,
                            net->interface, nl_geterror (err));
     }
-  g_autofree char *alias = g_strconcat (OWNER_PREFIX, net->owner, NULL);
-  if (!berth_nl_link_set_alias (sock, net->interface, alias, error))
+  else if (!berth_nl_link_alias (sock, net->interface, &label, error))
+    return FALSE;
+  /* One a reboot, or another store, gave the name since: not to be taken
+   * over, addresses, rules and all. */
+  if (label && strcmp (label, alias) != 0)
+    return berth_fail (error, BERTH_ERROR_BUSY, "network %s: interface %s is not its bridge (%s)",
+                       net->name, net->interface,
+                       g_str_has_prefix (label, OWNER_PREFIX) ? label : "not made by berth");
+  if (label == NULL && !berth_nl_link_set_alias (sock, net->interface, alias, error))
     return FALSE;
   const char *slash = strchr (net->subnet, '/');
   g_autofree char *gateway_cidr = g_strconcat (net->gateway, slash ? slash : "/16", NULL);
@@ -114,11 +123,61 @@ delete_bridge (BerthNlSock *sock, const BerthNetwork *net, GError **error)
   return nft_run (rules, what, error);
 }
 
+/* Only a bridge labelled as this network's (or one with no label, made
+ * before labels): a name reused by another store's network since is
+ * that one's, rules and all. */
 static gboolean
 bridge_teardown (const BerthNetwork *net, GError **error)
 {
   g_autoptr (BerthNlSock) sock = berth_nl_open (error);
-  return sock && delete_bridge (sock, net, error);
+  if (sock == NULL)
+    return FALSE;
+  g_autofree char *label = NULL;
+  g_autofree char *alias = g_strconcat (OWNER_PREFIX, net->owner, NULL);
+  if (berth_nl_link_index (sock, net->interface) != 0
+      && berth_nl_link_alias (sock, net->interface, &label, NULL) && label
+      && strcmp (label, alias) != 0)
+    return TRUE;
+  return delete_bridge (sock, net, error);
+}
+
+/* The names of the host's ip tables, from nft's own listing. */
+static GPtrArray *
+nft_table_names (void)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (BerthNftCtx) nft = nft_ctx_new (NFT_CTX_DEFAULT);
+  if (nft == NULL)
+    return names;
+  nft_ctx_buffer_output (nft);
+  nft_ctx_buffer_error (nft);
+  if (nft_run_cmd_from_buffer (nft, "list tables ip") != 0)
+    return names;
+  g_auto (GStrv) lines = g_strsplit (nft_ctx_get_output_buffer (nft), "\n", -1);
+  for (char **l = lines; *l; l++)
+    if (g_str_has_prefix (*l, "table ip "))
+      g_ptr_array_add (names, g_strstrip (g_strdup (*l + strlen ("table ip "))));
+  return names;
+}
+
+/* Port tables whose host end is gone: a container's namespace went (and
+ * its veth with it) without berth releasing its lease, and its record
+ * went too (a store removed). A live container's host end is there. */
+static void
+collect_port_tables (BerthNlSock *sock)
+{
+  g_autoptr (GPtrArray) tables = nft_table_names ();
+  for (guint i = 0; i < tables->len; i++)
+    {
+      const char *table = tables->pdata[i];
+      if (!g_str_has_prefix (table, "berth_p_vb")
+          || berth_nl_link_index (sock, table + strlen ("berth_p_")) != 0)
+        continue;
+      g_autofree char *rules = g_strdup_printf ("delete table ip %s\n", table);
+      g_autoptr (GError) error = NULL;
+      if (!nft_run (rules, "remove a port table whose container is gone", &error))
+        g_printerr ("berth: %s\n", error->message);
+    }
 }
 
 /* Bridges labelled as berth's whose record is gone, with their tables. */
@@ -137,6 +196,8 @@ bridge_collect (BerthNetworkAlive alive, gpointer data)
       if (!delete_bridge (sock, &orphan, &error))
         g_printerr ("berth: %s\n", error->message);
     }
+  if (sock)
+    collect_port_tables (sock);
 }
 
 static gboolean
@@ -144,6 +205,10 @@ bridge_attach (const BerthNetwork *net, const BerthNetworkEndpoint *ep, GError *
 {
   g_autoptr (BerthNlSock) sock = berth_nl_open (error);
   if (sock == NULL)
+    return FALSE;
+  /* One left by an earlier run whose namespace something else kept: the
+   * lease proved no live container has it. */
+  if (!berth_nl_link_delete (sock, ep->host_end, error))
     return FALSE;
   int err = rtnl_link_veth_add (sock, ep->host_end, ep->ifname, ep->pid);
   if (err < 0)

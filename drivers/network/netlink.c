@@ -108,6 +108,18 @@ berth_nl_link_set_alias (BerthNlSock *sock, const char *name, const char *alias,
   return link_change (sock, name, change, "label", error);
 }
 
+gboolean
+berth_nl_link_alias (BerthNlSock *sock, const char *name, char **alias, GError **error)
+{
+  g_autoptr (BerthRtLink) link = NULL;
+  int err = rtnl_link_get_kernel (sock, 0, name, &link);
+  if (err < 0)
+    return nl_fail (error, err, "find interface", name);
+  const char *text = rtnl_link_get_ifalias (link);
+  *alias = text && *text ? g_strdup (text) : NULL;
+  return TRUE;
+}
+
 GPtrArray *
 berth_nl_links_aliased (BerthNlSock *sock, const char *prefix)
 {

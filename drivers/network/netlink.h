@@ -23,6 +23,8 @@ gboolean berth_nl_link_up (BerthNlSock *sock, const char *name, GError **error);
 gboolean berth_nl_link_delete (BerthNlSock *sock, const char *name, GError **error);
 gboolean berth_nl_link_set_alias (BerthNlSock *sock, const char *name, const char *alias,
                                   GError **error);
+/* @name's alias in *@alias, NULL when it has none. */
+gboolean berth_nl_link_alias (BerthNlSock *sock, const char *name, char **alias, GError **error);
 /* Name, alias pairs (the alias without @prefix) of the links whose alias
  * starts with @prefix. */
 GPtrArray *berth_nl_links_aliased (BerthNlSock *sock, const char *prefix);

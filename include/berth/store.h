@@ -247,6 +247,7 @@ typedef struct {
   const char *subnet;   /* NULL: the first free private one */
   const char *gateway;  /* NULL: the subnet's first address */
   const char *parent;   /* macvlan: the host's interface it sits on */
+  gboolean is_default;  /* berth's own default network, made on first use */
 } BerthNetworkRequest;
 /* A new network. EXISTS, INVALID, or BUSY naming what a subnet overlaps. */
 BerthNetwork *berth_store_network_create (BerthStore *store, const BerthNetworkRequest *req,

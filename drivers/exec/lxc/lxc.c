@@ -163,8 +163,11 @@ skippable_etc_file (Config *cf, const char *dest)
   for (guint i = 0; i < G_N_ELEMENTS (files); i++)
     if (strcmp (dest, files[i]) == 0)
       {
+        /* lstat: an image's absolute symlink must not be read as the
+         * host's file. */
         g_autofree char *target = g_build_filename (cf->rootfs, dest, NULL);
-        return cf->readonly && !g_file_test (target, G_FILE_TEST_EXISTS);
+        struct stat st;
+        return cf->readonly && lstat (target, &st) < 0;
       }
   return FALSE;
 }
