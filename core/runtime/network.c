@@ -452,11 +452,14 @@ endpoint_of (const BerthLease *lease, pid_t pid)
 }
 
 gboolean
-berth_lease_publish (const BerthNetwork *net, const BerthLease *lease, GError **error)
+berth_lease_publish (BerthStore *store, BerthContainer *c, const BerthNetwork *net,
+                     const BerthLease *lease, GError **error)
 {
   g_autoptr (GArray) ports = NULL;
   const BerthNetworkOps *ops = berth_network_driver_lookup (net->driver, error);
+  g_autofree char *owner = berth_container_dir (store, c, NULL);
   BerthNetworkEndpoint ep = endpoint_of (lease, 0);
+  ep.owner = owner;
   return ops && ports_parse (lease->ports, &ports, error)
          && berth_network_publish (ops, net, &ep, (const BerthPort *) ports->data, ports->len,
                                    error);

@@ -1007,7 +1007,7 @@ prepare_network (BerthStore *store, BerthContainer *c, JsonNode *spec, BerthNetw
   if (ops == NULL || !berth_network_setup (ops, *net, error))
     return FALSE;
   *lease = berth_container_lease (store, c, *net, spec, error);
-  return *lease != NULL && berth_lease_publish (*net, *lease, error)
+  return *lease != NULL && berth_lease_publish (store, c, *net, *lease, error)
          && berth_container_join_names (store, c, spec, *lease, error);
 }
 

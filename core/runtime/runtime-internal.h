@@ -100,7 +100,8 @@ gboolean berth_container_join_network_of (BerthStore *store, BerthContainer *c, 
 BerthLease *berth_container_lease (BerthStore *store, BerthContainer *c, const BerthNetwork *net,
                                    JsonNode *spec, GError **error);
 /* The lease's ports forwarded to its address by the network's driver. */
-gboolean berth_lease_publish (const BerthNetwork *net, const BerthLease *lease, GError **error);
+gboolean berth_lease_publish (BerthStore *store, BerthContainer *c, const BerthNetwork *net,
+                              const BerthLease *lease, GError **error);
 /* The lease's link and address in the namespace of @pid (the monitor,
  * between the driver's create and start). */
 gboolean berth_lease_attach (const BerthNetwork *net, const BerthLease *lease, pid_t pid,

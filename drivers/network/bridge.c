@@ -17,6 +17,8 @@
 
 /* The bridge's alias: this, then its network record's path. */
 #define OWNER_PREFIX "berth network "
+/* A container's port table's comment: this, then its directory. */
+#define PORTS_OWNER_PREFIX "berth container "
 
 typedef struct nft_ctx BerthNftCtx;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthNftCtx, nft_ctx_free)
@@ -160,22 +162,43 @@ nft_table_names (void)
   return names;
 }
 
-/* Port tables whose host end is gone: a container's namespace went (and
- * its veth with it) without berth releasing its lease, and its record
- * went too (a store removed). A live container's host end is there. */
+/* The directory a port table names in its comment, or NULL. */
+static char *
+port_table_owner (const char *table)
+{
+  g_autoptr (BerthNftCtx) nft = nft_ctx_new (NFT_CTX_DEFAULT);
+  if (nft == NULL)
+    return NULL;
+  nft_ctx_buffer_output (nft);
+  nft_ctx_buffer_error (nft);
+  g_autofree char *command = g_strdup_printf ("list table ip %s", table);
+  if (nft_run_cmd_from_buffer (nft, command) != 0)
+    return NULL;
+  const char *text = nft_ctx_get_output_buffer (nft);
+  const char *start = strstr (text, "comment \"" PORTS_OWNER_PREFIX);
+  if (start == NULL)
+    return NULL;
+  start += strlen ("comment \"" PORTS_OWNER_PREFIX);
+  return g_strndup (start, strcspn (start, "\""));
+}
+
+/* Port tables whose container's directory is gone (a store removed with
+ * a container berth had no chance to release). */
 static void
-collect_port_tables (BerthNlSock *sock)
+collect_port_tables (void)
 {
   g_autoptr (GPtrArray) tables = nft_table_names ();
   for (guint i = 0; i < tables->len; i++)
     {
       const char *table = tables->pdata[i];
-      if (!g_str_has_prefix (table, "berth_p_vb")
-          || berth_nl_link_index (sock, table + strlen ("berth_p_")) != 0)
+      if (!g_str_has_prefix (table, "berth_p_"))
+        continue;
+      g_autofree char *owner = port_table_owner (table);
+      if (owner == NULL || *owner == '\0' || g_file_test (owner, G_FILE_TEST_IS_DIR))
         continue;
       g_autofree char *rules = g_strdup_printf ("delete table ip %s\n", table);
       g_autoptr (GError) error = NULL;
-      if (!nft_run (rules, "remove a port table whose container is gone", &error))
+      if (!nft_run (rules, "remove the port table of a container that is gone", &error))
         g_printerr ("berth: %s\n", error->message);
     }
 }
@@ -196,8 +219,7 @@ bridge_collect (BerthNetworkAlive alive, gpointer data)
       if (!delete_bridge (sock, &orphan, &error))
         g_printerr ("berth: %s\n", error->message);
     }
-  if (sock)
-    collect_port_tables (sock);
+  collect_port_tables ();
 }
 
 static gboolean
@@ -260,14 +282,15 @@ bridge_publish (const BerthNetwork *net, const BerthNetworkEndpoint *ep, const B
   g_autofree char *address = g_strndup (ep->address, strcspn (ep->address, "/"));
   g_autoptr (GString) rules = g_string_new (NULL);
   g_string_append_printf (rules,
-    "add table ip %1$s\n"
+    "add table ip %1$s { comment \"" PORTS_OWNER_PREFIX "%4$s\"; }\n"
     "flush table ip %1$s\n"
     "add chain ip %1$s prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
     "add chain ip %1$s output { type nat hook output priority -100; policy accept; }\n"
     "add chain ip %1$s postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
     "add rule ip %1$s postrouting ip saddr 127.0.0.0/8 ip daddr %2$s masquerade\n"
     "add rule ip %1$s postrouting ip saddr %3$s ip daddr %2$s ct status dnat masquerade\n",
-    table, address, net->subnet);
+    table, address, net->subnet,
+    ep->owner && !strpbrk (ep->owner, "\"\\") ? ep->owner : "");
   for (guint i = 0; i < n_ports; i++)
     {
       const BerthPort *p = &ports[i];

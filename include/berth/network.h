@@ -41,6 +41,8 @@ typedef struct {
   const char *host_end;  /* the host's end of the container's link ("vb0123456789"), if any */
   const char *ifname;    /* the container's interface: "eth0" */
   pid_t pid;             /* a process in the container's network namespace */
+  const char *owner;     /* the container's directory: what its published ports are
+                          * labelled with, so ones whose container is gone can be found */
 } BerthNetworkEndpoint;
 
 /* A published port: the host's @host_ip:@host_port (0.0.0.0: every
@@ -73,15 +75,16 @@ typedef struct {
   /* Remove what setup made; what is already gone is no error. */
   gboolean (*teardown) (const BerthNetwork *net, GError **error);
   /* Remove what setup made for networks that @alive says are gone (a
-   * store removed, a command killed between the two): the host's objects
+   * store removed, a command killed between the two), and what publish
+   * made for containers whose directory is gone: the host's objects
    * carry their owner. */
   void (*collect) (BerthNetworkAlive alive, gpointer data);
   /* Give the namespace of @ep->pid its interface, address and route. */
   gboolean (*attach) (const BerthNetwork *net, const BerthNetworkEndpoint *ep, GError **error);
   /* Remove what attach left on the host; what is gone is no error. */
   gboolean (*detach) (const BerthNetwork *net, const BerthNetworkEndpoint *ep, GError **error);
-  /* Forward @ports of the host to the endpoint's address; replaces what
-   * was published for it before. */
+  /* Forward @ports of the host to the endpoint's address, labelled with
+   * its owner; replaces what was published for it before. */
   gboolean (*publish) (const BerthNetwork *net, const BerthNetworkEndpoint *ep,
                        const BerthPort *ports, guint n_ports, GError **error);
   /* Stop forwarding to the endpoint; nothing published is no error. */
