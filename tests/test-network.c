@@ -708,6 +708,59 @@ test_options (Fixture *f, gconstpointer data)
                 "01:00:5e:00:00:01", "busybox", "true", NULL);
 }
 
+/* A store removed from under a running container on a network (its
+ * processes killed, its directory deleted): nothing of berth's is told.
+ * The next network made on this host, by any store, removes the bridge and
+ * the port table left for it, which carry the record's and the
+ * container's paths. */
+static void
+test_store_removed (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  guint port = free_port ();
+  g_autofree char *p = g_strdup_printf ("%u:80", port);
+  const char *args[] = { "-d", "--network", "bridge", "-p", p, NULL };
+  g_autofree char *id = run_ok (f, args, "exec sleep 1000");
+  g_strstrip (id);
+  g_autoptr (GPtrArray) nets = network_records (f);
+  g_assert_cmpuint (nets->len, ==, 1);
+  g_autofree char *bridge = g_strdup (
+      json_object_get_string_member (json_node_get_object (nets->pdata[0]), "Interface"));
+  g_autofree char *table = g_strdup_printf ("berth_p_vb%.10s", id);
+  /* Every process of the store's, then the store. */
+  g_autofree char *kill_all = g_strdup_printf (
+    "for p in $(grep -l -- '%s' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do "
+    "[ $p = $$ ] || kill -9 $p 2>/dev/null; done; "
+    "for c in $(find /sys/fs/cgroup -path '*berth/%s*' -name cgroup.procs 2>/dev/null); do "
+    "xargs -r kill -9 < $c; done; sleep 0.5", f->root, id);
+  g_assert_cmpint (sh (kill_all, NULL, NULL), ==, 0);
+  tu_remove_tree (f->root);
+  g_autofree char *cgroups = g_strdup_printf (
+    "find /sys/fs/cgroup -depth -type d -path '*berth/%s*' -exec rmdir {} + 2>/dev/null; true", id);
+  sh (cgroups, NULL, NULL);
+  g_assert_cmpuint (if_nametoindex (bridge), !=, 0);
+  g_clear_pointer (&bridge, g_free);
+  /* Another store makes a network. */
+  g_autofree char *other = g_build_filename (f->dir, "other", NULL);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (tu_berth (other, NULL, &err, "network", "create", "--subnet", "10.254.12.0/24",
+                             "again", NULL), ==, 0);
+  /* The name may be the new network's now: what must be gone is a bridge
+   * labelled with the removed store's record. */
+  g_autofree char *labelled = NULL;
+  g_autofree char *find_label = g_strdup_printf ("ip -d -o link show | grep -F 'alias berth network "
+                                                 "%s/' || true", f->root);
+  g_assert_cmpint (sh (find_label, &labelled, NULL), ==, 0);
+  g_assert_cmpstr (labelled, ==, "");
+  g_autofree char *tables = NULL;
+  sh ("nft list tables 2>/dev/null", &tables, NULL);
+  g_assert_null (strstr (tables, table));
+  g_assert_cmpint (tu_berth (other, NULL, NULL, "network", "rm", "again", NULL), ==, 0);
+  /* The teardown has nothing of this store's left to check. */
+  f->skipped = TRUE;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -723,6 +776,7 @@ main (int argc, char **argv)
     { "errors", test_errors, FALSE }, { "monitor-killed", test_monitor_killed, TRUE },
     { "macvlan", test_macvlan, TRUE }, { "join-container", test_join_container, TRUE },
     { "options", test_options, FALSE }, { "publish-any-port", test_publish_any_port, FALSE },
+    { "store-removed", test_store_removed, FALSE },
   };
   for (guint d = 0; d < G_N_ELEMENTS (params); d++)
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -17,8 +17,10 @@
 
 /* The bridge's alias: this, then its network record's path. */
 #define OWNER_PREFIX "berth network "
-/* A container's port table's comment: this, then its directory. */
-#define PORTS_OWNER_PREFIX "berth container "
+/* A container's port table's comment: this, then its directory, when
+ * that fits in nftables' 128 bytes (a path of up to 120 does). */
+#define PORTS_OWNER_PREFIX "berth: "
+#define NFT_COMMENT_MAX 127
 
 typedef struct nft_ctx BerthNftCtx;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthNftCtx, nft_ctx_free)
@@ -269,6 +271,15 @@ endpoint_table (const BerthNetworkEndpoint *ep)
   return g_strdelimit (g_steal_pointer (&name), "-.", '_');
 }
 
+/* Can @owner go in a table's comment? Not when too long or quoted:
+ * such a table is then only removed with its container, never collected. */
+static gboolean
+labellable (const char *owner)
+{
+  return owner && strlen (PORTS_OWNER_PREFIX) + strlen (owner) <= NFT_COMMENT_MAX
+         && !strpbrk (owner, "\"\\");
+}
+
 /* DNAT from the host's address (every local one for 0.0.0.0) to the
  * container, for traffic that arrives (prerouting) and for the host's own
  * (output); masquerade what came from 127.0.0.1 (the bridge allows it
@@ -289,8 +300,7 @@ bridge_publish (const BerthNetwork *net, const BerthNetworkEndpoint *ep, const B
     "add chain ip %1$s postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
     "add rule ip %1$s postrouting ip saddr 127.0.0.0/8 ip daddr %2$s masquerade\n"
     "add rule ip %1$s postrouting ip saddr %3$s ip daddr %2$s ct status dnat masquerade\n",
-    table, address, net->subnet,
-    ep->owner && !strpbrk (ep->owner, "\"\\") ? ep->owner : "");
+    table, address, net->subnet, labellable (ep->owner) ? ep->owner : "");
   for (guint i = 0; i < n_ports; i++)
     {
       const BerthPort *p = &ports[i];
