@@ -488,6 +488,15 @@ test_errors (Fixture *f, gconstpointer data)
   g_assert_cmpstr (g_strstrip (ps), ==, short_id);
 }
 
+/* A container on the default network with a published port: its id. */
+static char *
+run_published (Fixture *f)
+{
+  g_autofree char *p = g_strdup_printf ("%u:80", free_port ());
+  const char *args[] = { "-d", "--network", "bridge", "-p", p, NULL };
+  return g_strstrip (run_ok (f, args, "exec sleep 1000"));
+}
+
 /* The monitor killed: the next command finds the container exited and
  * its link, rules and lease gone. */
 static void
@@ -495,11 +504,7 @@ test_monitor_killed (Fixture *f, gconstpointer data)
 {
   (void) data;
   SKIP_IF_SKIPPED (f);
-  guint port = free_port ();
-  g_autofree char *p = g_strdup_printf ("%u:80", port);
-  const char *args[] = { "-d", "--network", "bridge", "-p", p, NULL };
-  g_autofree char *id = run_ok (f, args, "exec sleep 1000");
-  g_strstrip (id);
+  g_autofree char *id = run_published (f);
   g_autofree char *state_path = g_build_filename (f->root, "containers", id, "state.json", NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_assert_true (json_parser_load_from_file (parser, state_path, NULL));
@@ -718,11 +723,7 @@ test_store_removed (Fixture *f, gconstpointer data)
 {
   (void) data;
   SKIP_IF_SKIPPED (f);
-  guint port = free_port ();
-  g_autofree char *p = g_strdup_printf ("%u:80", port);
-  const char *args[] = { "-d", "--network", "bridge", "-p", p, NULL };
-  g_autofree char *id = run_ok (f, args, "exec sleep 1000");
-  g_strstrip (id);
+  g_autofree char *id = run_published (f);
   g_autoptr (GPtrArray) nets = network_records (f);
   g_assert_cmpuint (nets->len, ==, 1);
   g_autofree char *bridge = g_strdup (
