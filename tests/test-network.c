@@ -217,6 +217,21 @@ free_port (void)
   return ntohs (addr.sin_port);
 }
 
+/* berth-net-probe (bench/net-probe.c): $BERTH_NET_PROBE, or beside the
+ * berth under test, as every build tree has it. */
+static char *
+net_probe_path (void)
+{
+  const char *env = g_getenv ("BERTH_NET_PROBE");
+  if (env && *env)
+    return g_strdup (env);
+  g_autofree char *dir = g_path_get_dirname (tu_berth_bin ());
+  char *probe = g_build_filename (dir, "berth-net-probe", NULL);
+  if (access (probe, X_OK) != 0)
+    g_error ("%s: not there (build berth-net-probe, or set BERTH_NET_PROBE)", probe);
+  return probe;
+}
+
 /* A busybox httpd of the host's on @address:@port serving @body; it goes
  * in the teardown. */
 static void
@@ -392,7 +407,7 @@ test_publish (Fixture *f, gconstpointer data)
       g_assert_cmpstr (body, ==, "published\n");
     }
   /* UDP: berth-net-probe answers a datagram sent to a published port. */
-  g_autofree char *probe = g_build_filename (g_getenv ("BERTH_BUILDDIR"), "berth-net-probe", NULL);
+  g_autofree char *probe = net_probe_path ();
   g_autofree char *volume = g_strdup_printf ("%s:/probe:ro", probe);
   guint udp_port = free_port ();
   g_autofree char *p3 = g_strdup_printf ("%u:53/udp", udp_port);
