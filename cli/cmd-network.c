@@ -1,4 +1,4 @@
-/* berth network create|ls|inspect|rm, as Docker's. */
+/* berth network create|ls|inspect|rm|connect|disconnect, as Docker's. */
 #include "config.h"
 #include "cli.h"
 #include <berth/error.h>
@@ -129,15 +129,63 @@ network_rm (BerthCli *cli, int argc, char **argv)
   return berth_cli_each_operand (store, argc, argv, remove_network, NULL, TRUE);
 }
 
+static int
+network_connect (BerthCli *cli, int argc, char **argv)
+{
+  g_autofree char *ip = NULL;
+  const GOptionEntry entries[] = {
+    { "ip", 0, 0, G_OPTION_ARG_STRING, &ip, "The container's IPv4 address on the network",
+      "IP" },
+    G_OPTION_ENTRY_NULL
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "NETWORK CONTAINER", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 3)
+    return berth_cli_usage ("network connect needs a network and a container");
+  g_autoptr (BerthContainer) c = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_with_container (cli, argv[2], &c);
+  if (store == NULL)
+    return BERTH_EXIT_FAILED;
+  g_autoptr (GError) error = NULL;
+  if (!berth_network_connect (store, c, argv[1], ip, &error))
+    return berth_cli_fail (error);
+  return 0;
+}
+
+static int
+network_disconnect (BerthCli *cli, int argc, char **argv)
+{
+  gboolean force = FALSE;
+  const GOptionEntry entries[] = {
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Taken for Docker's sake: a disconnect never "
+      "needs it", NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "NETWORK CONTAINER", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 3)
+    return berth_cli_usage ("network disconnect needs a network and a container");
+  g_autoptr (BerthContainer) c = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_with_container (cli, argv[2], &c);
+  if (store == NULL)
+    return BERTH_EXIT_FAILED;
+  g_autoptr (GError) error = NULL;
+  if (!berth_network_disconnect (store, c, argv[1], &error))
+    return berth_cli_fail (error);
+  return 0;
+}
+
 int
 berth_cmd_network (BerthCli *cli, int argc, char **argv)
 {
   static const struct { const char *name; BerthCommandFunc func; } subs[] = {
     { "create", network_create }, { "ls", network_ls }, { "list", network_ls },
     { "inspect", network_inspect }, { "rm", network_rm }, { "remove", network_rm },
+    { "connect", network_connect }, { "disconnect", network_disconnect },
   };
   if (argc < 2)
-    return berth_cli_usage ("network needs a subcommand: create, ls, inspect, rm");
+    return berth_cli_usage ("network needs a subcommand: create, ls, inspect, rm, connect, "
+                            "disconnect");
   for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
     if (strcmp (argv[1], subs[i].name) == 0)
       return subs[i].func (cli, argc - 1, argv + 1);

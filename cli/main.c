@@ -42,7 +42,7 @@ static const BerthCommand commands[] = {
   { "export", berth_cmd_export, "Write a container's root filesystem as a tar" },
   { "rm", berth_cmd_rm, "Remove containers" },
   { "ps", berth_cmd_ps, "List containers" },
-  { "network", berth_cmd_network, "Manage networks (create, ls, inspect, rm)" },
+  { "network", berth_cmd_network, "Manage networks (create, ls, inspect, rm, connect, disconnect)" },
 };
 
 static void

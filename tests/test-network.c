@@ -95,13 +95,19 @@ leftovers (Fixture *f)
     {
       g_autofree char *host_end = g_strdup_printf ("vb%.10s", id);
       g_autofree char *table = g_strdup_printf ("berth_p_%s", host_end);
-      g_autofree char *lease = g_build_filename (containers, id, "network.json", NULL);
+      /* Its host ends are vbID, vbID1... (one a network it is on). */
       if (strstr (links, host_end))
         g_string_append_printf (found, "link %s; ", host_end);
       if (strstr (tables, table))
         g_string_append_printf (found, "table %s; ", table);
-      if (g_file_test (lease, G_FILE_TEST_EXISTS))
-        g_string_append_printf (found, "lease %s; ", lease);
+      for (guint i = 0; i < 10; i++)
+        {
+          g_autofree char *file = i ? g_strdup_printf ("network-eth%u.json", i)
+                                    : g_strdup ("network.json");
+          g_autofree char *lease = g_build_filename (containers, id, file, NULL);
+          if (g_file_test (lease, G_FILE_TEST_EXISTS))
+            g_string_append_printf (found, "lease %s; ", lease);
+        }
     }
   return g_string_free (g_steal_pointer (&found), FALSE);
 }
@@ -494,6 +500,18 @@ test_errors (Fixture *f, gconstpointer data)
   assert_fails (f, "already published by container first", "run", "-d", "--network", "one", "-p",
                 p, "busybox", "sleep", "1000", NULL);
   assert_fails (f, "in use by running container first", "network", "rm", "one", NULL);
+  /* A port another store's container publishes: that store is named. */
+  g_autofree char *other = g_build_filename (f->dir, "other", NULL);
+  guint taken = free_port ();
+  g_autofree char *tp = g_strdup_printf ("%u:80", taken);
+  g_assert_cmpint (tu_berth (other, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_ptr_array_add (f->cleanup, g_strdup_printf ("%s --root %s rm -f holder", tu_berth_bin (),
+                                                other));
+  g_assert_cmpint (tu_berth (other, NULL, NULL, "run", "-d", "--name", "holder", "--exec-driver",
+                             f->params->exec_driver, "--network", "bridge", "-p", tp, "busybox",
+                             "sleep", "1000", NULL), ==, 0);
+  assert_fails (f, "of another store", "run", "--rm", "--network", "one", "-p", tp, "busybox",
+                "true", NULL);
   /* Nothing of the failures is left: one network, one lease. */
   g_autoptr (GPtrArray) nets = network_records (f);
   g_assert_cmpuint (nets->len, ==, 1);
@@ -585,20 +603,113 @@ load_exposing_image (Fixture *f)
   g_assert_cmpint (fb (f, NULL, NULL, "load", "-i", out_tar, NULL), ==, 0);
 }
 
-/* The host port of @container's @port ("80/tcp"), from `berth inspect`. */
-static char *
-inspected_host_port (Fixture *f, const char *container, const char *port)
+/* @container's NetworkSettings @member, from `berth inspect`. */
+static JsonNode *
+inspected_settings (Fixture *f, const char *container, const char *member)
 {
   g_autofree char *out = NULL;
   g_assert_cmpint (fb (f, &out, NULL, "inspect", container, NULL), ==, 0);
   g_autoptr (JsonParser) p = json_parser_new ();
   g_assert_true (json_parser_load_from_data (p, out, -1, NULL));
   JsonObject *c = json_array_get_object_element (json_node_get_array (json_parser_get_root (p)), 0);
-  JsonObject *ports = json_object_get_object_member (
-      json_object_get_object_member (c, "NetworkSettings"), "Ports");
+  JsonObject *settings = json_object_get_object_member (c, "NetworkSettings");
+  return json_node_copy (json_object_get_member (settings, member));
+}
+
+/* The host port of @container's @port ("80/tcp"), from `berth inspect`. */
+static char *
+inspected_host_port (Fixture *f, const char *container, const char *port)
+{
+  g_autoptr (JsonNode) node = inspected_settings (f, container, "Ports");
+  JsonObject *ports = json_node_get_object (node);
   g_assert_true (json_object_has_member (ports, port));
   JsonObject *binding = json_array_get_object_element (json_object_get_array_member (ports, port), 0);
   return g_strdup (json_object_get_string_member (binding, "HostPort"));
+}
+
+/* The networks `berth inspect` shows @container on. */
+static char *
+inspected_networks (Fixture *f, const char *container)
+{
+  g_autoptr (JsonNode) node = inspected_settings (f, container, "Networks");
+  g_autoptr (GList) names = json_object_get_members (json_node_get_object (node));
+  names = g_list_sort (names, (GCompareFunc) strcmp);
+  g_autoptr (GString) list = g_string_new (NULL);
+  for (GList *n = names; n; n = n->next)
+    g_string_append_printf (list, "%s%s", list->len ? " " : "", (const char *) n->data);
+  return g_string_free (g_steal_pointer (&list), FALSE);
+}
+
+/* `berth exec CONTAINER sh -c SCRIPT`'s output, which must succeed. */
+static char *
+exec_ok (Fixture *f, const char *container, const char *script)
+{
+  char *out = NULL;
+  g_autofree char *err = NULL;
+  int rc = fb (f, &out, &err, "exec", container, "sh", "-c", script, NULL);
+  if (rc != 0)
+    g_error ("exec %s %s: exit %d: %s", container, script, rc, err);
+  return out;
+}
+
+/* network connect gives a running container an interface on a second
+ * network (eth1, no second default route), where it and the containers
+ * there reach each other by name; it comes back at the next start;
+ * disconnect takes it away, interface, host end, lease and names. */
+static void
+test_connect (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SKIP_IF_SKIPPED (f);
+  g_assert_cmpint (fb (f, NULL, NULL, "network", "create", "--subnet", "10.254.21.0/24", "front",
+                       NULL), ==, 0);
+  g_assert_cmpint (fb (f, NULL, NULL, "network", "create", "--subnet", "10.254.22.0/24", "back",
+                       NULL), ==, 0);
+  const char *db_args[] = { "-d", "--name", "db", "--network", "back", NULL };
+  const char *app_args[] = { "-d", "--name", "app", "--network", "front", NULL };
+  g_free (run_ok (f, db_args, HTTPD ("hello-db")));
+  g_autofree char *app = g_strstrip (run_ok (f, app_args, "exec sleep 1000"));
+  g_autofree char *before = exec_ok (f, "app", "wget -q -T 2 -O - http://db/ || echo no-db");
+  g_assert_cmpstr (before, ==, "no-db\n");
+
+  g_autofree char *err = NULL;
+  if (fb (f, NULL, &err, "network", "connect", "back", "app", NULL) != 0)
+    g_error ("network connect: %s", err);
+  g_autofree char *out = exec_ok (f, "app", "wget -q -O - http://db/; "
+                                            "ip -4 -o addr show eth1 | awk '{print $4}'; "
+                                            "ip route | grep -c ^default");
+  g_assert_cmpstr (out, ==, "hello-db\n10.254.22.3/24\n1\n");
+  g_autofree char *found = exec_ok (f, "db", "ping -c1 -W3 app >/dev/null && echo found");
+  g_assert_cmpstr (found, ==, "found\n");
+  g_autofree char *networks = inspected_networks (f, "app");
+  g_assert_cmpstr (networks, ==, "back front");
+  assert_fails (f, "already connected to network back", "network", "connect", "back", "app", NULL);
+  assert_fails (f, "in use by running container", "network", "rm", "back", NULL);
+  assert_fails (f, "no such network", "network", "connect", "nosuch", "app", NULL);
+
+  /* The connection is the container's: its next start has it too. */
+  g_assert_cmpint (fb (f, NULL, NULL, "stop", "-t", "1", "app", NULL), ==, 0);
+  g_assert_cmpint (fb (f, NULL, NULL, "start", "app", NULL), ==, 0);
+  g_autofree char *again = exec_ok (f, "app", "wget -q -O - http://db/");
+  g_assert_cmpstr (again, ==, "hello-db\n");
+
+  if (fb (f, NULL, &err, "network", "disconnect", "back", "app", NULL) != 0)
+    g_error ("network disconnect: %s", err);
+  g_autofree char *after = exec_ok (f, "app", "ip link show eth1 >/dev/null 2>&1 || echo no-eth1; "
+                                              "wget -q -T 2 -O - http://db/ || echo no-db");
+  g_assert_cmpstr (after, ==, "no-eth1\nno-db\n");
+  g_autofree char *named = exec_ok (f, "db", "grep -cw app /etc/hosts || true");
+  g_assert_cmpstr (named, ==, "0\n");
+  g_autofree char *host_end = g_strdup_printf ("vb%.10s1", app);
+  g_assert_cmpuint (if_nametoindex (host_end), ==, 0);
+  g_autofree char *networks_after = inspected_networks (f, "app");
+  g_assert_cmpstr (networks_after, ==, "front");
+  assert_fails (f, "not connected to network back", "network", "disconnect", "back", "app", NULL);
+  assert_fails (f, "only one added by network connect", "network", "disconnect", "front", "app",
+                NULL);
+  const char *none_args[] = { "-d", "--name", "alone", "--network", "none", NULL };
+  g_free (run_ok (f, none_args, "exec sleep 1000"));
+  assert_fails (f, "cannot be connected to back", "network", "connect", "back", "alone", NULL);
 }
 
 /* -p with the container's port alone and -P (every EXPOSE) publish on
@@ -663,6 +774,17 @@ test_macvlan (Fixture *f, gconstpointer data)
   g_assert_true (g_str_has_prefix (l[1], "10.254.7."));
   assert_fails (f, "cannot publish ports", "run", "--rm", "--network", "lan", "-p", "8080:80",
                 "busybox", "true", NULL);
+  /* A container of another network connected to this one and
+   * disconnected again: its macvlan link is made and removed in its
+   * namespace, where the host holds no end of it. */
+  const char *other_args[] = { "-d", "--name", "other", "--network", "bridge", NULL };
+  g_free (run_ok (f, other_args, "exec sleep 1000"));
+  g_assert_cmpint (fb (f, NULL, NULL, "network", "connect", "lan", "other", NULL), ==, 0);
+  g_autofree char *via = exec_ok (f, "other", "wget -q -O - http://web/");
+  g_assert_cmpstr (via, ==, "over-macvlan\n");
+  g_assert_cmpint (fb (f, NULL, NULL, "network", "disconnect", "lan", "other", NULL), ==, 0);
+  g_autofree char *gone = exec_ok (f, "other", "ip link show eth1 >/dev/null 2>&1 || echo gone");
+  g_assert_cmpstr (gone, ==, "gone\n");
 }
 
 /* --network container:NAME: the same namespace as a running container
@@ -792,7 +914,7 @@ main (int argc, char **argv)
     { "errors", test_errors, FALSE }, { "monitor-killed", test_monitor_killed, TRUE },
     { "macvlan", test_macvlan, TRUE }, { "join-container", test_join_container, TRUE },
     { "options", test_options, FALSE }, { "publish-any-port", test_publish_any_port, FALSE },
-    { "store-removed", test_store_removed, FALSE },
+    { "store-removed", test_store_removed, FALSE }, { "connect", test_connect, TRUE },
   };
   for (guint d = 0; d < G_N_ELEMENTS (params); d++)
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -1,6 +1,9 @@
-/* A container's place on a network (include/berth/network.h): its lease,
- * containers/<id>/network.json, written atomically under the store lock
- * when the container starts and removed when it is finished.
+/* A container's place on networks (include/berth/network.h): its leases,
+ * containers/<id>/network.json for eth0, the network it was run on, and
+ * network-ethN.json for each network connected later (`network connect`,
+ * remembered in connected.json for the next start), written atomically
+ * under the store lock when the container starts or is connected and
+ * removed when it is finished or disconnected.
  *
  * A lease counts only while its container is live (a running record whose
  * monitor is alive), so a container lost to a SIGKILL of everything holds
@@ -34,9 +37,12 @@
 
 #define NETWORK_ANNOTATION "org.berth.network"
 #define PORTS_ANNOTATION "org.berth.ports"
+/* eth0 to eth9: the host end's name ("vb" + 10 of the id + the digit)
+ * must fit IFNAMSIZ. */
+#define MAX_INTERFACES 10
 
 static void refresh_peers (BerthStore *store, const char *network, BerthContainer *self,
-                           const BerthLease *self_lease);
+                           GPtrArray *self_leases);
 
 static const char *
 annotation (JsonNode *spec, const char *key, const char *fallback)
@@ -56,7 +62,18 @@ berth_lease_free (BerthLease *lease)
   g_free (lease->host_end);
   g_free (lease->ports);
   g_free (lease->driver);
+  g_free (lease->ifname);
   g_free (lease);
+}
+
+void
+berth_network_plan_free (BerthNetworkPlan *plan)
+{
+  if (plan == NULL)
+    return;
+  g_ptr_array_unref (plan->networks);
+  g_ptr_array_unref (plan->leases);
+  g_free (plan);
 }
 
 
@@ -114,6 +131,33 @@ process_inside (GArray *pids)
   return 0;
 }
 
+static gboolean
+is_live (BerthStore *store, BerthContainer *c)
+{
+  g_autoptr (BerthContainerState) s = berth_state_read (store, c, NULL);
+  return s && berth_state_is_live (s) && berth_monitor_alive (s);
+}
+
+/* A process of running container @c's in its namespaces, or 0 with
+ * @error. */
+static pid_t
+running_process_inside (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autoptr (BerthContainerState) s = berth_state_read (store, c, error);
+  if (s == NULL)
+    return 0;
+  if (!berth_state_is_live (s) || !berth_monitor_alive (s) || s->pid <= 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "container %s is not running", c->name), 0;
+  g_autoptr (GArray) pids = berth_container_pids (store, c, error);
+  if (pids == NULL)
+    return 0;
+  pid_t inside = process_inside (pids);
+  if (inside == 0)
+    berth_fail (error, BERTH_ERROR_INVALID, "container %s has no process in namespaces of its "
+                "own", c->name);
+  return inside;
+}
+
 gboolean
 berth_container_join_network_of (BerthStore *store, BerthContainer *c, JsonNode *spec,
                                  const char *other_id, GError **error)
@@ -123,36 +167,46 @@ berth_container_join_network_of (BerthStore *store, BerthContainer *c, JsonNode 
   if (other == NULL)
     return berth_fail (error, BERTH_ERROR_NOT_FOUND, "--network container:%.12s: that container "
                        "is gone", other_id);
-  g_autoptr (BerthContainerState) s = berth_state_read (store, other, error);
-  if (s == NULL)
-    return FALSE;
-  if (!berth_state_is_live (s) || !berth_monitor_alive (s) || s->pid <= 0)
-    return berth_fail (error, BERTH_ERROR_INVALID, "--network container:%s: %s is not running",
-                       other->name, other->name);
-  g_autoptr (GArray) pids = berth_container_pids (store, other, error);
-  if (pids == NULL)
-    return FALSE;
-  pid_t inside = process_inside (pids);
+  pid_t inside = running_process_inside (store, other, error);
   if (inside == 0)
-    return berth_fail (error, BERTH_ERROR_INVALID, "--network container:%s: %s has no process "
-                       "in namespaces of its own", other->name, other->name);
+    return g_prefix_error (error, "--network container:%s: ", other->name), FALSE;
   return berth_spec_join_network (spec, inside, error)
          && copy_etc_file (store, other, c, "hosts", error)
          && copy_etc_file (store, other, c, "resolv.conf", error);
 }
 
 
-static BerthLease *
-lease_read (BerthStore *store, BerthContainer *c)
+/* The lease file of interface @ifname. */
+static char *
+lease_path (BerthStore *store, BerthContainer *c, const char *ifname)
 {
-  g_autofree char *path = berth_container_dir (store, c, "network.json");
-  g_autoptr (JsonNode) node = berth_json_read (path, NULL);
+  g_autofree char *file = strcmp (ifname, "eth0") == 0
+                              ? g_strdup ("network.json")
+                              : g_strdup_printf ("network-%s.json", ifname);
+  return berth_container_dir (store, c, file);
+}
+
+static BerthLease *
+lease_read (BerthStore *store, BerthContainer *c, const char *ifname)
+{
+  g_autofree char *path = lease_path (store, c, ifname);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = berth_json_read (path, &error);
   JsonObject *o = node ? berth_json_node_object (node) : NULL;
   const char *fields[4];
   const char *names[] = { "Network", "Address", "MAC", "HostEnd" };
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     if ((fields[i] = berth_json_string (o, names[i], NULL)) == NULL)
-      return NULL;
+      {
+        /* Said, not hidden: the address it holds counts as free. */
+        g_autofree char *why = error ? g_strdup (error->message)
+                                     : g_strdup_printf ("no %s", names[i]);
+        g_printerr ("berth: container %s: lease %s is unreadable (%s), so it is ignored\n",
+                    c->name, path, why);
+        return NULL;
+      }
   BerthLease *lease = g_new0 (BerthLease, 1);
   lease->network = g_strdup (fields[0]);
   lease->address = g_strdup (fields[1]);
@@ -160,7 +214,36 @@ lease_read (BerthStore *store, BerthContainer *c)
   lease->host_end = g_strdup (fields[3]);
   lease->ports = g_strdup (berth_json_string (o, "Ports", ""));
   lease->driver = g_strdup (berth_json_string (o, "Driver", "bridge"));
+  lease->ifname = g_strdup (ifname);
   return lease;
+}
+
+/* Every lease of @c's, eth0's first. */
+static GPtrArray *
+container_leases (BerthStore *store, BerthContainer *c)
+{
+  GPtrArray *leases = g_ptr_array_new_with_free_func ((GDestroyNotify) berth_lease_free);
+  for (guint i = 0; i < MAX_INTERFACES; i++)
+    {
+      g_autofree char *ifname = g_strdup_printf ("eth%u", i);
+      BerthLease *lease = lease_read (store, c, ifname);
+      if (lease)
+        g_ptr_array_add (leases, lease);
+    }
+  return leases;
+}
+
+/* The lease of @leases on @network, or NULL. */
+static const BerthLease *
+lease_on (GPtrArray *leases, const char *network)
+{
+  for (guint i = 0; i < leases->len; i++)
+    {
+      const BerthLease *lease = leases->pdata[i];
+      if (strcmp (lease->network, network) == 0)
+        return lease;
+    }
+  return NULL;
 }
 
 static gboolean
@@ -179,27 +262,27 @@ lease_write (BerthStore *store, BerthContainer *c, const BerthLease *lease, GErr
     }
   json_builder_end_object (b);
   g_autoptr (JsonNode) node = json_builder_get_root (b);
-  g_autofree char *path = berth_container_dir (store, c, "network.json");
+  g_autofree char *path = lease_path (store, c, lease->ifname);
   return berth_json_write (path, node, error);
 }
 
 /* A live container (a running record whose monitor is alive) that holds
- * a lease. */
+ * leases. */
 typedef struct {
   BerthContainer *c;
-  BerthLease *lease;
+  GPtrArray *leases;  /* eth0's first */
 } LiveLease;
 
 static void
 live_lease_free (LiveLease *l)
 {
   berth_container_free (l->c);
-  berth_lease_free (l->lease);
+  g_ptr_array_unref (l->leases);
   g_free (l);
 }
 
-/* Every live container's lease but @self_id's; on @network only, unless
- * it is NULL. */
+/* Every live container's leases but @self_id's; those with a lease on
+ * @network only, unless it is NULL. */
 static GPtrArray *
 live_leases (BerthStore *store, const char *network, const char *self_id, GError **error)
 {
@@ -212,14 +295,14 @@ live_leases (BerthStore *store, const char *network, const char *self_id, GError
       BerthContainer *c = containers->pdata[i];
       if (self_id && strcmp (c->id, self_id) == 0)
         continue;
-      g_autoptr (BerthLease) lease = lease_read (store, c);
-      if (lease == NULL || (network && strcmp (lease->network, network) != 0))
+      g_autoptr (GPtrArray) leases = container_leases (store, c);
+      if (leases->len == 0 || (network && lease_on (leases, network) == NULL))
         continue;
       g_autoptr (BerthContainerState) s = berth_state_read (store, c, NULL);
       if (s == NULL || !berth_state_is_live (s) || !berth_monitor_alive (s))
         continue;
       LiveLease *l = g_new0 (LiveLease, 1);
-      l->lease = g_steal_pointer (&lease);
+      l->leases = g_steal_pointer (&leases);
       l->c = g_ptr_array_steal_index (containers, i--);
       g_ptr_array_add (out, l);
     }
@@ -263,6 +346,23 @@ ports_clash (const BerthPort *a, const BerthPort *b)
   return a->host_port == b->host_port && strcmp (a->protocol, b->protocol) == 0
          && (strcmp (a->host_ip, b->host_ip) == 0 || strcmp (a->host_ip, "0.0.0.0") == 0
              || strcmp (b->host_ip, "0.0.0.0") == 0);
+}
+
+/* Does live container @l publish a port that clashes with @port? */
+static gboolean
+published_by (const LiveLease *l, const BerthPort *port)
+{
+  for (guint i = 0; i < l->leases->len; i++)
+    {
+      const BerthLease *lease = l->leases->pdata[i];
+      g_autoptr (GArray) theirs = NULL;
+      if (!ports_parse (lease->ports, &theirs, NULL))
+        continue;
+      for (guint k = 0; k < theirs->len; k++)
+        if (ports_clash (port, &g_array_index (theirs, BerthPort, k)))
+          return TRUE;
+    }
+  return FALSE;
 }
 
 /* Could a program of the host take @port? The forwarding would hide it. */
@@ -309,14 +409,7 @@ pick_host_port (BerthPort *port, GPtrArray *live, GError **error)
       port->host_port = ntohs (addr.sin_port);
       gboolean taken = FALSE;
       for (guint j = 0; j < live->len && !taken; j++)
-        {
-          g_autoptr (GArray) theirs = NULL;
-          LiveLease *l = live->pdata[j];
-          if (!ports_parse (l->lease->ports, &theirs, NULL))
-            continue;
-          for (guint k = 0; k < theirs->len; k++)
-            taken |= ports_clash (port, &g_array_index (theirs, BerthPort, k));
-        }
+        taken = published_by (live->pdata[j], port);
       if (!taken)
         return TRUE;
     }
@@ -341,14 +434,10 @@ ports_available (GArray *ports, GPtrArray *live, GError **error)
       for (guint j = 0; j < live->len; j++)
         {
           LiveLease *l = live->pdata[j];
-          g_autoptr (GArray) theirs = NULL;
-          if (!ports_parse (l->lease->ports, &theirs, NULL))
-            continue;
-          for (guint k = 0; k < theirs->len; k++)
-            if (ports_clash (want, &g_array_index (theirs, BerthPort, k)))
-              return berth_fail (error, BERTH_ERROR_BUSY,
-                                 "-p %s:%u/%s: port already published by container %s",
-                                 want->host_ip, want->host_port, want->protocol, l->c->name);
+          if (published_by (l, want))
+            return berth_fail (error, BERTH_ERROR_BUSY,
+                               "-p %s:%u/%s: port already published by container %s",
+                               want->host_ip, want->host_port, want->protocol, l->c->name);
         }
       if (!port_free_on_host (want, error))
         return FALSE;
@@ -407,13 +496,14 @@ free_address (const BerthNetwork *net, GHashTable *used, GError **error)
                      net->name, net->subnet), NULL;
 }
 
-BerthLease *
-berth_container_lease (BerthStore *store, BerthContainer *c, const BerthNetwork *net,
-                       JsonNode *spec, GError **error)
+/* An address of @net for @c's interface eth@index: @ip, or the lowest
+ * no live container holds; @mac or one made from the address; @ports
+ * (eth0's only) checked free and picked where 0. Recorded in its lease
+ * file. */
+static BerthLease *
+lease_make (BerthStore *store, BerthContainer *c, const BerthNetwork *net, guint index,
+            const char *ip, const char *mac, const char *ports_text, GError **error)
 {
-  const char *ports_text = annotation (spec, PORTS_ANNOTATION, "");
-  const char *ip = annotation (spec, "org.berth.ip", NULL);
-  const char *mac = annotation (spec, "org.berth.mac", NULL);
   g_autoptr (GArray) ports = NULL;
   if (!ports_parse (ports_text, &ports, error))
     return NULL;
@@ -424,8 +514,9 @@ berth_container_lease (BerthStore *store, BerthContainer *c, const BerthNetwork 
   for (guint i = 0; i < live->len; i++)
     {
       LiveLease *l = live->pdata[i];
-      if (strcmp (l->lease->network, net->name) == 0)
-        g_hash_table_add (used, l->lease->address);
+      const BerthLease *theirs = lease_on (l->leases, net->name);
+      if (theirs)
+        g_hash_table_add (used, theirs->address);
     }
   g_autofree char *address = ip ? requested_address (net, ip, used, error)
                                 : free_address (net, used, error);
@@ -436,9 +527,11 @@ berth_container_lease (BerthStore *store, BerthContainer *c, const BerthNetwork 
   g_autofree char *host = g_strndup (address, strcspn (address, "/"));
   lease->mac = mac ? g_strdup (mac) : mac_for (host);
   lease->address = g_steal_pointer (&address);
-  lease->host_end = g_strdup_printf ("vb%.10s", c->id);
+  lease->host_end = index == 0 ? g_strdup_printf ("vb%.10s", c->id)
+                               : g_strdup_printf ("vb%.10s%u", c->id, index);
   lease->ports = ports_to_string (ports);
   lease->driver = g_strdup (net->driver);
+  lease->ifname = g_strdup_printf ("eth%u", index);
   if (!lease_write (store, c, lease, error))
     return NULL;
   return g_steal_pointer (&lease);
@@ -448,12 +541,14 @@ static BerthNetworkEndpoint
 endpoint_of (const BerthLease *lease, pid_t pid)
 {
   return (BerthNetworkEndpoint) { .address = lease->address, .mac = lease->mac,
-                                  .host_end = lease->host_end, .ifname = "eth0", .pid = pid };
+                                  .host_end = lease->host_end, .ifname = lease->ifname,
+                                  .default_route = strcmp (lease->ifname, "eth0") == 0,
+                                  .pid = pid };
 }
 
-gboolean
-berth_lease_publish (BerthStore *store, BerthContainer *c, const BerthNetwork *net,
-                     const BerthLease *lease, GError **error)
+static gboolean
+lease_publish (BerthStore *store, BerthContainer *c, const BerthNetwork *net,
+               const BerthLease *lease, GError **error)
 {
   g_autoptr (GArray) ports = NULL;
   const BerthNetworkOps *ops = berth_network_driver_lookup (net->driver, error);
@@ -465,8 +560,8 @@ berth_lease_publish (BerthStore *store, BerthContainer *c, const BerthNetwork *n
                                    error);
 }
 
-gboolean
-berth_lease_attach (const BerthNetwork *net, const BerthLease *lease, pid_t pid, GError **error)
+static gboolean
+lease_attach (const BerthNetwork *net, const BerthLease *lease, pid_t pid, GError **error)
 {
   const BerthNetworkOps *ops = berth_network_driver_lookup (net->driver, error);
   BerthNetworkEndpoint ep = endpoint_of (lease, pid);
@@ -474,29 +569,59 @@ berth_lease_attach (const BerthNetwork *net, const BerthLease *lease, pid_t pid,
 }
 
 gboolean
-berth_container_network_release (BerthStore *store, BerthContainer *c, GError **error)
+berth_network_plan_attach (const BerthNetworkPlan *plan, pid_t pid, GError **error)
 {
-  g_autoptr (BerthLease) lease = lease_read (store, c);
-  if (lease == NULL)
-    return TRUE;
-  /* The lease says all that unpublishing and detaching need (the driver,
-   * the host end): the network's record may be gone already, with the
-   * default network when its last live container went before this one. */
+  for (guint i = 0; i < plan->leases->len; i++)
+    if (!lease_attach (plan->networks->pdata[i], plan->leases->pdata[i], pid, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* Unpublish and detach @lease (from the living container whose namespace
+ * @pid is in, or 0 when it is gone), and drop its file. The lease says
+ * all that needs (the driver, the host end): the network's record may be
+ * gone already, with the default network when its last live container
+ * went before this one. */
+static gboolean
+lease_release (BerthStore *store, BerthContainer *c, const BerthLease *lease, pid_t pid,
+               GError **error)
+{
   const BerthNetworkOps *ops = berth_network_driver_lookup (lease->driver, error);
   if (ops == NULL)
     return FALSE;
   g_autoptr (BerthNetwork) net = berth_store_network (store, lease->network, NULL);
   BerthNetwork gone = { .name = lease->network, .driver = lease->driver, .interface = "" };
   const BerthNetwork *on = net ? net : &gone;
-  BerthNetworkEndpoint ep = endpoint_of (lease, 0);
+  BerthNetworkEndpoint ep = endpoint_of (lease, pid);
   if ((*lease->ports && !berth_network_unpublish (ops, on, &ep, error))
       || !berth_network_detach (ops, on, &ep, error))
     return FALSE;
-  g_autofree char *path = berth_container_dir (store, c, "network.json");
+  g_autofree char *path = lease_path (store, c, lease->ifname);
   if (unlink (path) < 0 && errno != ENOENT)
     return berth_fail_errno (error, errno, "remove %s", path);
-  refresh_peers (store, lease->network, c, NULL);
-  berth_network_drop_idle_default (store, lease->network, c->id);
+  return TRUE;
+}
+
+gboolean
+berth_container_network_release (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autoptr (GPtrArray) leases = container_leases (store, c);
+  g_autoptr (GError) first = NULL;
+  for (guint i = 0; i < leases->len; i++)
+    {
+      g_autoptr (GError) local = NULL;
+      if (!lease_release (store, c, leases->pdata[i], 0, &local) && first == NULL)
+        first = g_steal_pointer (&local);
+    }
+  /* Peers are told once every lease is gone, so none still lists @c. */
+  for (guint i = 0; i < leases->len; i++)
+    {
+      const BerthLease *lease = leases->pdata[i];
+      refresh_peers (store, lease->network, c, NULL);
+      berth_network_drop_idle_default (store, lease->network, c->id);
+    }
+  if (first)
+    return g_propagate_error (error, g_steal_pointer (&first)), FALSE;
   return TRUE;
 }
 
@@ -589,15 +714,27 @@ peer_new (BerthContainer *c, const BerthLease *lease)
   return p;
 }
 
-/* The hosts-file lines of @live. */
+/* The hosts-file lines @c's networks (@leases) give it: the other live
+ * containers on each, and @joining (a container starting, not live yet,
+ * with @joining_leases) where it shares one. */
 static GPtrArray *
-peers_of (GPtrArray *live)
+peers_for (BerthStore *store, BerthContainer *c, GPtrArray *leases, BerthContainer *joining,
+           GPtrArray *joining_leases)
 {
   GPtrArray *peers = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_free);
-  for (guint i = 0; i < live->len; i++)
+  for (guint i = 0; i < leases->len; i++)
     {
-      LiveLease *l = live->pdata[i];
-      g_ptr_array_add (peers, peer_new (l->c, l->lease));
+      const char *network = ((BerthLease *) leases->pdata[i])->network;
+      g_autoptr (GPtrArray) live = live_leases (store, network, c->id, NULL);
+      for (guint j = 0; live && j < live->len; j++)
+        {
+          LiveLease *l = live->pdata[j];
+          if (joining == NULL || strcmp (l->c->id, joining->id) != 0)
+            g_ptr_array_add (peers, peer_new (l->c, lease_on (l->leases, network)));
+        }
+      const BerthLease *theirs = joining ? lease_on (joining_leases, network) : NULL;
+      if (theirs)
+        g_ptr_array_add (peers, peer_new (joining, theirs));
     }
   return peers;
 }
@@ -682,43 +819,49 @@ rewrite_in_place (const char *path, const char *text, GError **error)
   return ok || berth_fail_errno (error, errsv, "write %s", path);
 }
 
+/* Rewrite the hosts file of running container @c (with @leases) for the
+ * peers it has now, @joining among them (see peers_for). */
+static void
+refresh_hosts (BerthStore *store, BerthContainer *c, GPtrArray *leases, BerthContainer *joining,
+               GPtrArray *joining_leases)
+{
+  g_autoptr (JsonNode) spec = berth_container_spec (store, c, NULL);
+  if (spec == NULL || leases->len == 0)
+    return;
+  g_autoptr (GPtrArray) peers = peers_for (store, c, leases, joining, joining_leases);
+  g_autofree char *hosts = container_hosts (spec, TRUE, leases->pdata[0], peers);
+  g_autofree char *path = berth_container_dir (store, c, "hosts");
+  g_autoptr (GError) error = NULL;
+  if (!rewrite_in_place (path, hosts, &error))
+    g_printerr ("berth: container %s: %s\n", c->name, error->message);
+}
+
 /* Give each running peer of @network the hosts file that lists the
- * others, @self included when @self_lease is given. */
+ * others, @self included when @self_leases (it is starting) are given. */
 static void
 refresh_peers (BerthStore *store, const char *network, BerthContainer *self,
-               const BerthLease *self_lease)
+               GPtrArray *self_leases)
 {
   g_autoptr (GPtrArray) live = live_leases (store, network, self->id, NULL);
-  if (live == NULL)
-    return;
-  g_autoptr (GPtrArray) peers = peers_of (live);
-  if (self_lease)
-    g_ptr_array_add (peers, peer_new (self, self_lease));
-  for (guint i = 0; i < live->len; i++)
+  for (guint i = 0; live && i < live->len; i++)
     {
       LiveLease *l = live->pdata[i];
-      g_autoptr (JsonNode) spec = berth_container_spec (store, l->c, NULL);
-      if (spec == NULL)
-        continue;
-      g_autofree char *hosts = container_hosts (spec, TRUE, l->lease, peers);
-      g_autofree char *path = berth_container_dir (store, l->c, "hosts");
-      g_autoptr (GError) error = NULL;
-      if (!rewrite_in_place (path, hosts, &error))
-        g_printerr ("berth: container %s: %s\n", l->c->name, error->message);
+      refresh_hosts (store, l->c, l->leases, self_leases ? self : NULL, self_leases);
     }
 }
 
-gboolean
-berth_container_join_names (BerthStore *store, BerthContainer *c, JsonNode *spec,
-                            const BerthLease *lease, GError **error)
+/* Start of @c on its networks (@leases): its etc files with the other
+ * running containers there by name, and theirs rewritten (in place: they
+ * are bound into running containers) to list @c. */
+static gboolean
+join_names (BerthStore *store, BerthContainer *c, JsonNode *spec, GPtrArray *leases,
+            GError **error)
 {
-  g_autoptr (GPtrArray) live = live_leases (store, lease->network, c->id, error);
-  if (live == NULL)
+  g_autoptr (GPtrArray) peers = peers_for (store, c, leases, NULL, NULL);
+  if (!write_etc_files (store, c, spec, leases->pdata[0], peers, error))
     return FALSE;
-  g_autoptr (GPtrArray) peers = peers_of (live);
-  if (!write_etc_files (store, c, spec, lease, peers, error))
-    return FALSE;
-  refresh_peers (store, lease->network, c, lease);
+  for (guint i = 0; i < leases->len; i++)
+    refresh_peers (store, ((BerthLease *) leases->pdata[i])->network, c, leases);
   return TRUE;
 }
 
@@ -841,7 +984,8 @@ berth_network_members (BerthStore *store, const char *network, GError **error)
   for (guint i = 0; i < live->len; i++)
     {
       LiveLease *l = live->pdata[i];
-      g_ptr_array_add (members, g_strdup_printf ("%s %s", l->c->name, l->lease->address));
+      g_ptr_array_add (members, g_strdup_printf ("%s %s", l->c->name,
+                                                 lease_on (l->leases, network)->address));
     }
   return members;
 }
@@ -973,8 +1117,8 @@ berth_network_collect (BerthStore *store)
   for (guint i = 0; containers && i < containers->len; i++)
     {
       BerthContainer *c = containers->pdata[i];
-      g_autofree char *path = berth_container_dir (store, c, "network.json");
-      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+      g_autoptr (GPtrArray) leases = container_leases (store, c);
+      if (leases->len == 0)
         continue;
       g_autoptr (BerthContainerState) s = berth_state_read (store, c, NULL);
       if (s && berth_state_is_live (s) && berth_monitor_alive (s))
@@ -992,19 +1136,48 @@ set_string (JsonObject *o, const char *member, const char *value)
   json_object_set_string_member (o, member, value ? value : "");
 }
 
+/* Docker's Ports map: "80/tcp" -> [{HostIp, HostPort}]. */
+static void
+add_published (JsonObject *ports, const BerthLease *lease)
+{
+  g_autoptr (GArray) published = NULL;
+  if (!ports_parse (lease->ports, &published, NULL))
+    return;
+  for (guint i = 0; i < published->len; i++)
+    {
+      const BerthPort *p = &g_array_index (published, BerthPort, i);
+      g_autofree char *key = g_strdup_printf ("%u/%s", p->container_port, p->protocol);
+      g_autofree char *host_port = g_strdup_printf ("%u", p->host_port);
+      JsonArray *bindings = json_object_has_member (ports, key)
+                                ? json_object_get_array_member (ports, key)
+                                : NULL;
+      if (bindings == NULL)
+        {
+          bindings = json_array_new ();
+          json_object_set_array_member (ports, key, bindings);
+        }
+      JsonObject *b = json_object_new ();
+      set_string (b, "HostIp", p->host_ip);
+      set_string (b, "HostPort", host_port);
+      json_array_add_object_element (bindings, b);
+    }
+}
+
 JsonNode *
 berth_container_network_settings (BerthStore *store, BerthContainer *c)
 {
   JsonObject *o = json_object_new ();
   JsonObject *networks = json_object_new ();
   JsonObject *ports = json_object_new ();
-  g_autoptr (BerthLease) lease = lease_read (store, c);
-  g_autoptr (BerthContainerState) s = lease ? berth_state_read (store, c, NULL) : NULL;
-  g_autoptr (BerthNetwork) net = s && berth_state_is_live (s) && berth_monitor_alive (s)
-                                     ? berth_store_network (store, lease->network, NULL)
-                                     : NULL;
-  if (net)
+  g_autoptr (GPtrArray) leases = container_leases (store, c);
+  g_autoptr (BerthContainerState) s = leases->len ? berth_state_read (store, c, NULL) : NULL;
+  gboolean live = s && berth_state_is_live (s) && berth_monitor_alive (s);
+  for (guint i = 0; live && i < leases->len; i++)
     {
+      const BerthLease *lease = leases->pdata[i];
+      g_autoptr (BerthNetwork) net = berth_store_network (store, lease->network, NULL);
+      if (net == NULL)
+        continue;
       const char *slash = strchr (lease->address, '/');
       g_autofree char *ip = g_strndup (lease->address, strcspn (lease->address, "/"));
       JsonObject *entry = json_object_new ();
@@ -1012,33 +1185,243 @@ berth_container_network_settings (BerthStore *store, BerthContainer *c)
       json_object_set_int_member (entry, "IPPrefixLen", slash ? atoi (slash + 1) : 32);
       set_string (entry, "Gateway", net->gateway);
       set_string (entry, "MacAddress", lease->mac);
-      set_string (o, "IPAddress", ip);
-      set_string (o, "Gateway", net->gateway);
-      set_string (o, "MacAddress", lease->mac);
-      json_object_set_object_member (networks, net->name, entry);
-      g_autoptr (GArray) published = NULL;
-      if (!ports_parse (lease->ports, &published, NULL))
-        published = g_array_new (FALSE, TRUE, sizeof (BerthPort));
-      for (guint i = 0; i < published->len; i++)
+      if (i == 0)
         {
-          const BerthPort *p = &g_array_index (published, BerthPort, i);
-          g_autofree char *key = g_strdup_printf ("%u/%s", p->container_port, p->protocol);
-          g_autofree char *host_port = g_strdup_printf ("%u", p->host_port);
-          JsonArray *bindings = json_object_has_member (ports, key)
-                                    ? json_object_get_array_member (ports, key)
-                                    : NULL;
-          if (bindings == NULL)
-            {
-              bindings = json_array_new ();
-              json_object_set_array_member (ports, key, bindings);
-            }
-          JsonObject *b = json_object_new ();
-          set_string (b, "HostIp", p->host_ip);
-          set_string (b, "HostPort", host_port);
-          json_array_add_object_element (bindings, b);
+          set_string (o, "IPAddress", ip);
+          set_string (o, "Gateway", net->gateway);
+          set_string (o, "MacAddress", lease->mac);
         }
+      json_object_set_object_member (networks, net->name, entry);
+      add_published (ports, lease);
     }
   json_object_set_object_member (o, "Networks", networks);
   json_object_set_object_member (o, "Ports", ports);
   return json_node_init_object (json_node_alloc (), o);
+}
+
+/* connected.json: {"Networks": [{"Name": NET, "IP": IP or ""}, ...]}, the
+ * networks `network connect` added, in the order of their interfaces. */
+static JsonArray *
+connected_read (BerthStore *store, BerthContainer *c, GError **error)
+{
+  g_autofree char *path = berth_container_dir (store, c, "connected.json");
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return json_array_new ();
+  g_autoptr (JsonNode) node = berth_json_read (path, error);
+  if (node == NULL)
+    return NULL;
+  JsonArray *list = berth_json_array (berth_json_node_object (node), "Networks");
+  return list ? json_array_ref (list) : json_array_new ();
+}
+
+static gboolean
+connected_write (BerthStore *store, BerthContainer *c, JsonArray *list, GError **error)
+{
+  g_autoptr (JsonObject) o = json_object_new ();
+  json_object_set_array_member (o, "Networks", json_array_ref (list));
+  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
+  g_autofree char *path = berth_container_dir (store, c, "connected.json");
+  return berth_json_write (path, node, error);
+}
+
+/* The index of @network in @list, or -1. */
+static int
+connected_find (JsonArray *list, const char *network)
+{
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    if (g_strcmp0 (berth_json_string (berth_json_array_object (list, i), "Name", NULL), network)
+        == 0)
+      return (int) i;
+  return -1;
+}
+
+/* @c's lease on @name (its record; the default network made on first
+ * use), the host's side set up, published, for interface eth@index. */
+static BerthLease *
+network_lease (BerthStore *store, BerthContainer *c, const char *name, guint index,
+               const char *ip, const char *mac, const char *ports, BerthNetwork **net,
+               GError **error)
+{
+  *net = berth_network_for_start (store, name, error);
+  if (*net == NULL)
+    return NULL;
+  /* No probe: the network was made by a driver whose probe passed, and
+   * setup says in one line what the host no longer has. */
+  const BerthNetworkOps *ops = berth_network_driver_lookup ((*net)->driver, error);
+  if (ops == NULL || !berth_network_setup (ops, *net, error))
+    return NULL;
+  g_autoptr (BerthLease) lease = lease_make (store, c, *net, index, ip, mac, ports, error);
+  if (lease == NULL)
+    return NULL;
+  if (!lease_publish (store, c, *net, lease, error))
+    {
+      lease_release (store, c, lease, 0, NULL);
+      return NULL;
+    }
+  return g_steal_pointer (&lease);
+}
+
+gboolean
+berth_container_network_prepare (BerthStore *store, BerthContainer *c, JsonNode *spec,
+                                 BerthNetworkPlan **plan, GError **error)
+{
+  const char *name = berth_spec_network (spec);
+  const char *joined = berth_spec_network_container (spec);
+  if (joined)
+    return berth_container_join_network_of (store, c, spec, joined, error);
+  if (name == NULL)
+    return TRUE;
+  berth_network_collect (store);
+  g_autoptr (JsonArray) connected = connected_read (store, c, error);
+  if (connected == NULL)
+    return FALSE;
+  *plan = g_new0 (BerthNetworkPlan, 1);
+  (*plan)->networks = g_ptr_array_new_with_free_func ((GDestroyNotify) berth_network_free);
+  (*plan)->leases = g_ptr_array_new_with_free_func ((GDestroyNotify) berth_lease_free);
+  for (guint i = 0; i <= json_array_get_length (connected); i++)
+    {
+      JsonObject *o = i ? berth_json_array_object (connected, i - 1) : NULL;
+      const char *network = o ? berth_json_string (o, "Name", "") : name;
+      const char *ip = o ? berth_json_string (o, "IP", "") : annotation (spec, "org.berth.ip", "");
+      g_autoptr (BerthNetwork) net = NULL;
+      BerthLease *lease = network_lease (store, c, network, i, *ip ? ip : NULL,
+                                         o ? NULL : annotation (spec, "org.berth.mac", NULL),
+                                         o ? "" : annotation (spec, PORTS_ANNOTATION, ""), &net,
+                                         error);
+      if (lease == NULL)
+        return FALSE;
+      g_ptr_array_add ((*plan)->networks, g_steal_pointer (&net));
+      g_ptr_array_add ((*plan)->leases, lease);
+    }
+  return join_names (store, c, spec, (*plan)->leases, error);
+}
+
+/* The lowest interface of @leases' container that none of them has. */
+static guint
+free_interface (GPtrArray *leases)
+{
+  for (guint index = 1; index < MAX_INTERFACES; index++)
+    {
+      g_autofree char *ifname = g_strdup_printf ("eth%u", index);
+      gboolean taken = FALSE;
+      for (guint i = 0; i < leases->len; i++)
+        taken |= strcmp (((BerthLease *) leases->pdata[i])->ifname, ifname) == 0;
+      if (!taken)
+        return index;
+    }
+  return 0;
+}
+
+/* Tell @c and its peers on @network what changed on @c's interfaces. */
+static void
+refresh_after_change (BerthStore *store, BerthContainer *c, const char *network)
+{
+  g_autoptr (GPtrArray) leases = container_leases (store, c);
+  refresh_hosts (store, c, leases, NULL, NULL);
+  refresh_peers (store, network, c, NULL);
+}
+
+/* Lease, attach and remember @network for running @c. */
+static gboolean
+connect_running (BerthStore *store, BerthContainer *c, const char *network, const char *ip,
+                 JsonArray *connected, GError **error)
+{
+  pid_t inside = running_process_inside (store, c, error);
+  if (inside == 0)
+    return FALSE;
+  g_autoptr (GPtrArray) leases = container_leases (store, c);
+  guint index = free_interface (leases);
+  g_autoptr (BerthNetwork) net = NULL;
+  g_autoptr (BerthLease) lease = index ? network_lease (store, c, network, index, ip, NULL, "",
+                                                        &net, error)
+                                       : NULL;
+  if (index == 0)
+    berth_fail (error, BERTH_ERROR_BUSY, "container %s: every interface up to eth%u is taken",
+                c->name, MAX_INTERFACES - 1);
+  if (lease == NULL || !lease_attach (net, lease, inside, error)
+      || !connected_write (store, c, connected, error))
+    {
+      if (lease)
+        lease_release (store, c, lease, inside, NULL);
+      berth_network_drop_idle_default (store, network, c->id);
+      return FALSE;
+    }
+  refresh_after_change (store, c, network);
+  return TRUE;
+}
+
+gboolean
+berth_network_connect (BerthStore *store, BerthContainer *c, const char *network, const char *ip,
+                       GError **error)
+{
+  g_autoptr (JsonNode) spec = berth_container_spec (store, c, error);
+  if (spec == NULL)
+    return FALSE;
+  const char *own = berth_spec_network (spec);
+  if (own == NULL)
+    return berth_fail (error, BERTH_ERROR_INVALID, "container %s: its network is none, host or "
+                       "another container's, so it cannot be connected to %s", c->name, network);
+  g_autoptr (JsonArray) connected = connected_read (store, c, error);
+  if (connected == NULL)
+    return FALSE;
+  if (strcmp (own, network) == 0 || connected_find (connected, network) >= 0)
+    return berth_fail (error, BERTH_ERROR_EXISTS, "container %s is already connected to "
+                       "network %s", c->name, network);
+  if (json_array_get_length (connected) + 1 >= MAX_INTERFACES)
+    return berth_fail (error, BERTH_ERROR_BUSY, "container %s: on %u networks already, as many "
+                       "as berth gives a container (eth0 to eth%u)", c->name, MAX_INTERFACES,
+                       MAX_INTERFACES - 1);
+  struct in_addr parsed;
+  if (ip && inet_pton (AF_INET, ip, &parsed) != 1)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--ip %s: not an IPv4 address", ip);
+  /* The default network is made when a container starts on it. */
+  g_autoptr (BerthNetwork) net = strcmp (network, BERTH_DEFAULT_NETWORK) == 0
+                                     ? NULL
+                                     : berth_store_network (store, network, error);
+  if (net == NULL && strcmp (network, BERTH_DEFAULT_NETWORK) != 0)
+    return FALSE;
+  g_autoptr (JsonObject) entry = json_object_new ();
+  json_object_set_string_member (entry, "Name", network);
+  json_object_set_string_member (entry, "IP", ip ? ip : "");
+  json_array_add_object_element (connected, json_object_ref (entry));
+  if (!is_live (store, c))
+    return connected_write (store, c, connected, error);
+  return connect_running (store, c, network, ip, connected, error);
+}
+
+gboolean
+berth_network_disconnect (BerthStore *store, BerthContainer *c, const char *network,
+                          GError **error)
+{
+  g_autoptr (JsonNode) spec = berth_container_spec (store, c, error);
+  if (spec == NULL)
+    return FALSE;
+  if (g_strcmp0 (berth_spec_network (spec), network) == 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "container %s: %s is the network it was "
+                       "created on (--network); only one added by network connect can be "
+                       "disconnected", c->name, network);
+  g_autoptr (JsonArray) connected = connected_read (store, c, error);
+  if (connected == NULL)
+    return FALSE;
+  int at = connected_find (connected, network);
+  if (at < 0)
+    return berth_fail (error, BERTH_ERROR_NOT_FOUND, "container %s is not connected to network "
+                       "%s", c->name, network);
+  g_autoptr (GPtrArray) leases = container_leases (store, c);
+  const BerthLease *lease = lease_on (leases, network);
+  gboolean live = is_live (store, c);
+  pid_t inside = lease && live ? running_process_inside (store, c, error) : 0;
+  if (lease && live && inside == 0)
+    return FALSE;
+  if (lease && !lease_release (store, c, lease, inside, error))
+    return FALSE;
+  json_array_remove_element (connected, at);
+  if (!connected_write (store, c, connected, error))
+    return FALSE;
+  if (lease)
+    {
+      refresh_after_change (store, c, network);
+      berth_network_drop_idle_default (store, network, c->id);
+    }
+  return TRUE;
 }

@@ -390,8 +390,7 @@ typedef struct {
   gboolean attached;  /* copy output to our stdout/stderr too */
   const sigset_t *signals_before; /* attached: the starting command's mask
                                    * before it held the forwarded signals */
-  const BerthNetwork *net;        /* the network to attach before the program runs; NULL */
-  const BerthLease *lease;
+  const BerthNetworkPlan *network; /* the networks to attach before the program runs; NULL */
   GString *partial[2];
 } Monitor;
 
@@ -705,12 +704,12 @@ close_inherited (const Monitor *m, const int child_ends[3])
 static gboolean
 run_attached_to_network (Monitor *m, BerthExecStdio *stdio, GError **error)
 {
-  if (m->lease == NULL)
+  if (m->network == NULL)
     return berth_exec_run (m->exec, stdio, error);
   pid_t holder = berth_netns_holder_start (error);
   if (holder == 0)
     return FALSE;
-  gboolean ok = berth_lease_attach (m->net, m->lease, holder, error)
+  gboolean ok = berth_network_plan_attach (m->network, holder, error)
                 && berth_spec_join_network (m->exec->spec, holder, error)
                 && berth_exec_run (m->exec, stdio, error);
   berth_netns_holder_stop (holder);
@@ -984,33 +983,6 @@ berth_run_free (BerthRun *run)
   g_free (run);
 }
 
-/* For a container on a network (the spec's annotation): the network's
- * record (the default one made on first use), its host side set up, and
- * an address leased; nothing for the others. */
-static gboolean
-prepare_network (BerthStore *store, BerthContainer *c, JsonNode *spec, BerthNetwork **net,
-                 BerthLease **lease, GError **error)
-{
-  const char *name = berth_spec_network (spec);
-  const char *joined = berth_spec_network_container (spec);
-  if (joined)
-    return berth_container_join_network_of (store, c, spec, joined, error);
-  if (name == NULL)
-    return TRUE;
-  berth_network_collect (store);
-  *net = berth_network_for_start (store, name, error);
-  if (*net == NULL)
-    return FALSE;
-  /* No probe: the network was made by a driver whose probe passed, and
-   * setup says in one line what the host no longer has. */
-  const BerthNetworkOps *ops = berth_network_driver_lookup ((*net)->driver, error);
-  if (ops == NULL || !berth_network_setup (ops, *net, error))
-    return FALSE;
-  *lease = berth_container_lease (store, c, *net, spec, error);
-  return *lease != NULL && berth_lease_publish (store, c, *net, *lease, error)
-         && berth_container_join_names (store, c, spec, *lease, error);
-}
-
 /* A start that failed gives its address back; what is left of its link
  * goes with it, and a default network made for it alone. */
 static void
@@ -1032,8 +1004,7 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
   g_autoptr (GError) local = NULL;
   g_autoptr (GError) unrecorded = NULL;
   g_autoptr (BerthRun) run = NULL;
-  g_autoptr (BerthNetwork) net = NULL;
-  g_autoptr (BerthLease) lease = NULL;
+  g_autoptr (BerthNetworkPlan) network = NULL;
   g_autoptr (BerthContainerState) s = berth_container_state_locked (store, c, error);
   if (s == NULL)
     return NULL;
@@ -1059,10 +1030,9 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
   int errsv, pid = 0, code = 125;
   pid_t monitor;
   gboolean recorded, started;
-  if (exec == NULL || !prepare_network (store, c, exec->spec, &net, &lease, error))
+  if (exec == NULL || !berth_container_network_prepare (store, c, exec->spec, &network, error))
     goto fail_mounted;
-  m.net = net;
-  m.lease = lease;
+  m.network = network;
   if ((m.log_fd = open_log (store, c, &m.log_size, error)) < 0)
     goto fail_mounted;
   if (!make_stdio (&m, options, &stdio, child_ends, error))

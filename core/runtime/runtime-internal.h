@@ -71,7 +71,8 @@ gboolean berth_container_finish (BerthStore *store, BerthContainer *c, BerthCont
 gboolean berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean force,
                                          GError **error);
 
-/* A container's lease on a network (network.c): containers/<id>/network.json. */
+/* A container's lease on a network (network.c): containers/<id>/network.json
+ * for eth0, network-ethN.json for a network connected later. */
 typedef struct {
   char *network;
   char *address;   /* "172.18.0.2/16" */
@@ -79,6 +80,7 @@ typedef struct {
   char *host_end;  /* the host's end of its link: "vb" + 10 hex of the id */
   char *ports;     /* published: canonical -p forms, comma-separated; "" */
   char *driver;    /* the network's, kept so a release needs no network record */
+  char *ifname;    /* the container's interface, "eth0"; not in the file: its name */
 } BerthLease;
 void berth_lease_free (BerthLease *lease);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthLease, berth_lease_free)
@@ -93,20 +95,28 @@ const char *berth_spec_network_container (JsonNode *spec);
  * container @other_id, and give @c its hosts and resolv.conf. */
 gboolean berth_container_join_network_of (BerthStore *store, BerthContainer *c, JsonNode *spec,
                                           const char *other_id, GError **error);
-/* An address of @net (the spec's --ip, or the lowest no live container
- * holds), its MAC and the spec's published ports, recorded for @c. Called
- * with the store lock. BUSY when the subnet is full, or the address or a
- * port is taken. */
-BerthLease *berth_container_lease (BerthStore *store, BerthContainer *c, const BerthNetwork *net,
-                                   JsonNode *spec, GError **error);
-/* The lease's ports forwarded to its address by the network's driver. */
-gboolean berth_lease_publish (BerthStore *store, BerthContainer *c, const BerthNetwork *net,
-                              const BerthLease *lease, GError **error);
-/* The lease's link and address in the namespace of @pid (the monitor,
- * between the driver's create and start). */
-gboolean berth_lease_attach (const BerthNetwork *net, const BerthLease *lease, pid_t pid,
-                             GError **error);
-/* Detach @c from its network, if it has a lease, and drop the lease. */
+/* What a start attaches: its networks and @c's leases on them, in the
+ * order of its interfaces (eth0 the network it was created on, then those
+ * connected later). */
+typedef struct {
+  GPtrArray *networks;  /* BerthNetwork */
+  GPtrArray *leases;    /* BerthLease */
+} BerthNetworkPlan;
+void berth_network_plan_free (BerthNetworkPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthNetworkPlan, berth_network_plan_free)
+/* Before a start (store lock held): for a container on a berth network,
+ * its networks' records (the default one made on first use) and host
+ * sides, an address on each (the spec's --ip and ports for eth0), the
+ * ports published, and its etc files naming its peers, whose own are
+ * rewritten to name it (@plan; NULL for none, host or a joined one).
+ * BUSY when a subnet is full, or an address or a port is taken. What was
+ * leased before a failure is berth_container_network_release's. */
+gboolean berth_container_network_prepare (BerthStore *store, BerthContainer *c, JsonNode *spec,
+                                          BerthNetworkPlan **plan, GError **error);
+/* The plan's links and addresses in the namespace of @pid (the monitor's
+ * holder, between the driver's create and start). */
+gboolean berth_network_plan_attach (const BerthNetworkPlan *plan, pid_t pid, GError **error);
+/* Detach @c from its networks, if it has leases, and drop them. */
 gboolean berth_container_network_release (BerthStore *store, BerthContainer *c, GError **error);
 /* containers/<id>/hostname, hosts and resolv.conf, which the spec binds
  * over the image's: the spec's hostname, localhost (and @lease's address
@@ -124,11 +134,6 @@ pid_t berth_netns_holder_start (GError **error);
 void berth_netns_holder_stop (pid_t holder);
 /* Point the spec's network namespace at /proc/@pid/ns/net. */
 gboolean berth_spec_join_network (JsonNode *spec, pid_t pid, GError **error);
-/* Start of @c on its lease's network: its etc files with the other
- * running containers there by name, and theirs rewritten (in place: they
- * are bound into running containers) to list @c. */
-gboolean berth_container_join_names (BerthStore *store, BerthContainer *c, JsonNode *spec,
-                                     const BerthLease *lease, GError **error);
 /* Release the lease, link and rules of every container that holds a
  * lease but is not live: a command killed between its lease and its
  * record of the start. Called with the store lock; reports, never fails. */

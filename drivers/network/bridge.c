@@ -164,9 +164,9 @@ nft_table_names (void)
   return names;
 }
 
-/* The directory a port table names in its comment, or NULL. */
+/* nft's listing of @table, or NULL. */
 static char *
-port_table_owner (const char *table)
+table_listing (const char *table)
 {
   g_autoptr (BerthNftCtx) nft = nft_ctx_new (NFT_CTX_DEFAULT);
   if (nft == NULL)
@@ -176,8 +176,15 @@ port_table_owner (const char *table)
   g_autofree char *command = g_strdup_printf ("list table ip %s", table);
   if (nft_run_cmd_from_buffer (nft, command) != 0)
     return NULL;
-  const char *text = nft_ctx_get_output_buffer (nft);
-  const char *start = strstr (text, "comment \"" PORTS_OWNER_PREFIX);
+  return g_strdup (nft_ctx_get_output_buffer (nft));
+}
+
+/* The directory a port table names in its comment (of its @listing),
+ * or NULL. */
+static char *
+port_table_owner (const char *listing)
+{
+  const char *start = listing ? strstr (listing, "comment \"" PORTS_OWNER_PREFIX) : NULL;
   if (start == NULL)
     return NULL;
   start += strlen ("comment \"" PORTS_OWNER_PREFIX);
@@ -195,7 +202,8 @@ collect_port_tables (void)
       const char *table = tables->pdata[i];
       if (!g_str_has_prefix (table, "berth_p_"))
         continue;
-      g_autofree char *owner = port_table_owner (table);
+      g_autofree char *listing = table_listing (table);
+      g_autofree char *owner = port_table_owner (listing);
       if (owner == NULL || *owner == '\0' || g_file_test (owner, G_FILE_TEST_IS_DIR))
         continue;
       g_autofree char *rules = g_strdup_printf ("delete table ip %s\n", table);
@@ -280,6 +288,45 @@ labellable (const char *owner)
          && !strpbrk (owner, "\"\\");
 }
 
+/* Does a line of @listing forward @p's protocol and host port? */
+static gboolean
+listing_forwards (const char *listing, const BerthPort *p)
+{
+  g_autofree char *match = g_strdup_printf (" %s dport %u ", p->protocol, p->host_port);
+  g_auto (GStrv) lines = g_strsplit (listing, "\n", -1);
+  for (char **l = lines; *l; l++)
+    if (strstr (*l, match) && strstr (*l, "dnat"))
+      return TRUE;
+  return FALSE;
+}
+
+/* BUSY when a port table other than @own forwards one of @ports: a
+ * container of another store (each store checks its own from its leases)
+ * holds it, and a second forwarding would take its traffic silently. */
+static gboolean
+ports_free_of_other_stores (const char *own, const BerthPort *ports, guint n_ports,
+                            GError **error)
+{
+  g_autoptr (GPtrArray) tables = nft_table_names ();
+  for (guint i = 0; i < tables->len; i++)
+    {
+      const char *table = tables->pdata[i];
+      if (!g_str_has_prefix (table, "berth_p_") || strcmp (table, own) == 0)
+        continue;
+      g_autofree char *listing = table_listing (table);
+      for (guint j = 0; listing && j < n_ports; j++)
+        if (listing_forwards (listing, &ports[j]))
+          {
+            g_autofree char *owner = port_table_owner (listing);
+            return berth_fail (error, BERTH_ERROR_BUSY, "-p %s:%u/%s: port already published "
+                               "by container %s of another store", ports[j].host_ip,
+                               ports[j].host_port, ports[j].protocol,
+                               owner && *owner ? owner : table);
+          }
+    }
+  return TRUE;
+}
+
 /* DNAT from the host's address (every local one for 0.0.0.0) to the
  * container, for traffic that arrives (prerouting) and for the host's own
  * (output); masquerade what came from 127.0.0.1 (the bridge allows it
@@ -290,6 +337,8 @@ bridge_publish (const BerthNetwork *net, const BerthNetworkEndpoint *ep, const B
                 guint n_ports, GError **error)
 {
   g_autofree char *table = endpoint_table (ep);
+  if (!ports_free_of_other_stores (table, ports, n_ports, error))
+    return FALSE;
   g_autofree char *address = g_strndup (ep->address, strcspn (ep->address, "/"));
   g_autoptr (GString) rules = g_string_new (NULL);
   g_string_append_printf (rules,

@@ -60,9 +60,28 @@ macvlan_attach (const BerthNetwork *net, const BerthNetworkEndpoint *ep, GError 
   return berth_nl_configure_endpoint (net, ep, error);
 }
 
+static gboolean
+delete_inside (gpointer data, GError **error)
+{
+  g_autoptr (BerthNlSock) sock = berth_nl_open (error);
+  return sock && berth_nl_link_delete (sock, data, error);
+}
+
+/* The host holds nothing: a container that is gone took its link with
+ * it. One that lives on (network disconnect) loses it now. */
+static gboolean
+macvlan_detach (const BerthNetwork *net, const BerthNetworkEndpoint *ep, GError **error)
+{
+  (void) net;
+  if (ep->pid <= 0)
+    return TRUE;
+  return berth_nl_in_netns (ep->pid, delete_inside, (gpointer) ep->ifname, error);
+}
+
 const BerthNetworkOps berth_network_macvlan_ops = {
   .name = "macvlan",
   .probe = macvlan_probe,
   .setup = macvlan_setup,
   .attach = macvlan_attach,
+  .detach = macvlan_detach,
 };

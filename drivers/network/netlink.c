@@ -296,7 +296,8 @@ static gboolean
 configure_inside (gpointer data, GError **error)
 {
   Endpoint *e = data;
-  return berth_nl_configure_inside (e->ep->ifname, e->ep->mac, e->ep->address, e->net->gateway,
+  return berth_nl_configure_inside (e->ep->ifname, e->ep->mac, e->ep->address,
+                                    e->ep->default_route ? e->net->gateway : NULL,
                                     error);
 }
 

@@ -39,12 +39,13 @@ typedef gboolean (*BerthNetnsFunc) (gpointer data, GError **error);
 gboolean berth_nl_in_netns (pid_t pid, BerthNetnsFunc func, gpointer data, GError **error);
 
 /* From the host: the endpoint's interface, in the namespace of @ep->pid,
- * gets its MAC, address, up, and a default route through @net's gateway. */
+ * gets its MAC, address, up, and (with @ep->default_route) a default route
+ * through @net's gateway. */
 gboolean berth_nl_configure_endpoint (const BerthNetwork *net, const BerthNetworkEndpoint *ep,
                                       GError **error);
 
 /* Inside the namespace: @ifname gets @mac, @cidr, up, and a default route
- * through @gateway. */
+ * through @gateway unless it is NULL. */
 gboolean berth_nl_configure_inside (const char *ifname, const char *mac, const char *cidr,
                                     const char *gateway, GError **error);
 

@@ -39,7 +39,9 @@ typedef struct {
   const char *address;   /* "172.29.0.2/16" */
   const char *mac;       /* "02:42:ac:1d:00:02" */
   const char *host_end;  /* the host's end of the container's link ("vb0123456789"), if any */
-  const char *ifname;    /* the container's interface: "eth0" */
+  const char *ifname;    /* the container's interface: "eth0", "eth1" for the next network */
+  gboolean default_route; /* route the rest through the network's gateway (the container's
+                           * first network; one connected later routes its subnet only) */
   pid_t pid;             /* a process in the container's network namespace */
   const char *owner;     /* the container's directory: what its published ports are
                           * labelled with, so ones whose container is gone can be found */
@@ -81,7 +83,9 @@ typedef struct {
   void (*collect) (BerthNetworkAlive alive, gpointer data);
   /* Give the namespace of @ep->pid its interface, address and route. */
   gboolean (*attach) (const BerthNetwork *net, const BerthNetworkEndpoint *ep, GError **error);
-  /* Remove what attach left on the host; what is gone is no error. */
+  /* Remove what attach left on the host; what is gone is no error. With
+   * @ep->pid, the container lives on (network disconnect): its interface
+   * must go from its namespace too. */
   gboolean (*detach) (const BerthNetwork *net, const BerthNetworkEndpoint *ep, GError **error);
   /* Forward @ports of the host to the endpoint's address, labelled with
    * its owner; replaces what was published for it before. */

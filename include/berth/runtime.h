@@ -110,6 +110,17 @@ gboolean berth_network_remove (BerthStore *store, const char *name, GError **err
 /* Docker's NetworkSettings of a running container on a berth network:
  * IPAddress, Gateway, MacAddress, Networks and Ports (empty otherwise). */
 JsonNode *berth_container_network_settings (BerthStore *store, BerthContainer *c);
+/* Connect container @c to @network (Docker's network connect; @ip: --ip or
+ * NULL), now when it runs, and at each start from now on as its next
+ * interface (eth1, eth2...). EXISTS when it is on @network already;
+ * INVALID when its network is none, host or another container's. */
+gboolean berth_network_connect (BerthStore *store, BerthContainer *c, const char *network,
+                                const char *ip, GError **error);
+/* Undo berth_network_connect: the interface goes now when @c runs.
+ * NOT_FOUND when @network was not connected; INVALID for the network @c
+ * was created on. */
+gboolean berth_network_disconnect (BerthStore *store, BerthContainer *c, const char *network,
+                                   GError **error);
 /* "NAME ADDRESS" of each running container on @network. */
 GPtrArray *berth_network_members (BerthStore *store, const char *network, GError **error);
 
