@@ -693,6 +693,7 @@ test_connect (Fixture *f, gconstpointer data)
   g_autofree char *again = exec_ok (f, "app", "wget -q -O - http://db/");
   g_assert_cmpstr (again, ==, "hello-db\n");
 
+  g_clear_pointer (&err, g_free);
   if (fb (f, NULL, &err, "network", "disconnect", "back", "app", NULL) != 0)
     g_error ("network disconnect: %s", err);
   g_autofree char *after = exec_ok (f, "app", "ip link show eth1 >/dev/null 2>&1 || echo no-eth1; "
