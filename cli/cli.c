@@ -114,9 +114,7 @@ gboolean
 berth_cli_parse (int *argc, char ***argv, const GOptionEntry *entries, const char *operands,
                  gboolean strict_posix)
 {
-  g_autofree char *title = g_strdup_printf ("%s %s", (*argv)[0], operands);
   g_autoptr (GOptionContext) ctx = g_option_context_new (operands);
-  g_option_context_set_summary (ctx, title);
   g_option_context_set_strict_posix (ctx, strict_posix);
   if (entries)
     g_option_context_add_main_entries (ctx, entries, NULL);
@@ -136,10 +134,46 @@ berth_cli_parse (int *argc, char ***argv, const GOptionEntry *entries, const cha
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, argc, argv, &error))
     {
-      berth_cli_usage ("%s", error->message);
+      berth_cli_usage ("%s: %s (see 'berth %s --help')", (*argv)[0], error->message,
+                       (*argv)[0]);
       return FALSE;
     }
   return TRUE;
+}
+
+static void
+print_subcommands (FILE *out, const char *parent, const BerthSubcommand *subs, guint n_subs)
+{
+  fprintf (out, "Usage: berth %s COMMAND [ARG...]\n\nCommands:\n", parent);
+  for (guint i = 0; i < n_subs; i++)
+    if (subs[i].summary)
+      fprintf (out, "  %-11s %s\n", subs[i].name, subs[i].summary);
+  fprintf (out, "\nRun 'berth %s COMMAND --help' for a command's options.\n", parent);
+}
+
+int
+berth_cli_dispatch (BerthCli *cli, const char *parent, const BerthSubcommand *subs,
+                    guint n_subs, int argc, char **argv)
+{
+  if (argc < 2)
+    {
+      print_subcommands (stderr, parent, subs, n_subs);
+      return BERTH_EXIT_USAGE;
+    }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      print_subcommands (stdout, parent, subs, n_subs);
+      return 0;
+    }
+  for (guint i = 0; i < n_subs; i++)
+    if (strcmp (argv[1], subs[i].name) == 0)
+      {
+        g_autofree char *full = g_strdup_printf ("%s %s", parent, argv[1]);
+        argv[1] = full;
+        return subs[i].func (cli, argc - 1, argv + 1);
+      }
+  return berth_cli_usage ("unknown %s subcommand '%s' (see 'berth %s --help')", parent, argv[1],
+                          parent);
 }
 
 void

@@ -51,11 +51,23 @@ int berth_cli_usage (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
  * at the first operand so a container command's own flags pass through. */
 gboolean berth_cli_parse (int *argc, char ***argv, const GOptionEntry *entries,
                           const char *operands, gboolean strict_posix);
+/* A subcommand of a command that has some (image, network). */
+typedef struct {
+  const char *name;
+  BerthCommandFunc func;
+  const char *summary;  /* NULL: an alias of another entry, not listed */
+} BerthSubcommand;
+/* Run subcommand argv[1] of @parent with argv[0] "PARENT SUB", so that
+ * its usage and errors name both; --help lists the subcommands, and so
+ * does a missing one (exit 2). */
+int berth_cli_dispatch (BerthCli *cli, const char *parent, const BerthSubcommand *subs,
+                        guint n_subs, int argc, char **argv);
 /* A progress callback that redraws one line on a terminal (stderr). */
 void berth_cli_progress (guint64 bytes, gpointer what);
 void berth_cli_progress_done (const char *what);
 
 int berth_cmd_info (BerthCli *cli, int argc, char **argv);
+int berth_cmd_version (BerthCli *cli, int argc, char **argv);
 int berth_cmd_bench (BerthCli *cli, int argc, char **argv);
 int berth_cmd_images (BerthCli *cli, int argc, char **argv);
 int berth_cmd_image (BerthCli *cli, int argc, char **argv);

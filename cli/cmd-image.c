@@ -264,15 +264,15 @@ berth_cmd_history (BerthCli *cli, int argc, char **argv)
 int
 berth_cmd_image (BerthCli *cli, int argc, char **argv)
 {
-  static const struct { const char *name; BerthCommandFunc func; } subs[] = {
-    { "import", berth_cmd_import }, { "load", berth_cmd_load }, { "save", berth_cmd_save },
-    { "bootstrap", berth_cmd_bootstrap }, { "ls", berth_cmd_images }, { "list", berth_cmd_images },
-    { "rm", berth_cmd_rmi }, { "tag", berth_cmd_tag }, { "history", berth_cmd_history },
+  static const BerthSubcommand subs[] = {
+    { "import", berth_cmd_import, "Import a rootfs tarball as a one-layer image" },
+    { "load", berth_cmd_load, "Load images from a docker-save or OCI layout tar" },
+    { "save", berth_cmd_save, "Save images to a docker-save tar" },
+    { "bootstrap", berth_cmd_bootstrap, "Build a base image (busybox, debian) on this host" },
+    { "ls", berth_cmd_images, "List images" }, { "list", berth_cmd_images, NULL },
+    { "rm", berth_cmd_rmi, "Remove images" },
+    { "tag", berth_cmd_tag, "Give an image another name" },
+    { "history", berth_cmd_history, "Show an image's layers" },
   };
-  if (argc < 2)
-    return berth_cli_usage ("image needs a subcommand: import, load, save, bootstrap, ls, rm, tag, history");
-  for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
-    if (strcmp (argv[1], subs[i].name) == 0)
-      return subs[i].func (cli, argc - 1, argv + 1);
-  return berth_cli_usage ("unknown image subcommand '%s'", argv[1]);
+  return berth_cli_dispatch (cli, "image", subs, G_N_ELEMENTS (subs), argc, argv);
 }

@@ -309,3 +309,41 @@ berth_cmd_info (BerthCli *cli, int argc, char **argv)
     print_text (json_node_get_object (info));
   return 0;
 }
+
+/* "overlay btrfs ...": the names of a family table's built entries. */
+#define BUILT_NAMES(table, out)                                     \
+  do                                                                \
+    {                                                               \
+      for (guint i_ = 0; (table)[i_].name; i_++)                    \
+        if ((table)[i_].ops)                                        \
+          g_string_append_printf ((out), " %s", (table)[i_].name);  \
+    }                                                               \
+  while (0)
+
+/* Docker's `version`: what this berth is and what it was built with;
+ * `berth info` says what this host can run of it. */
+int
+berth_cmd_version (BerthCli *cli, int argc, char **argv)
+{
+  (void) cli;
+  if (!berth_cli_parse (&argc, &argv, NULL, "", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 1)
+    return berth_cli_usage ("version takes no operands");
+  g_autofree char *kernel = berth_host_kernel ();
+  g_autoptr (GString) storage = g_string_new (NULL);
+  g_autoptr (GString) exec = g_string_new (NULL);
+  g_autoptr (GString) network = g_string_new (NULL);
+  BUILT_NAMES (berth_storage_families, storage);
+  BUILT_NAMES (berth_exec_families, exec);
+  BUILT_NAMES (berth_network_families, network);
+  printf ("Version:          %s\n", PACKAGE_VERSION);
+  printf ("GLib:             %u.%u.%u\n", glib_major_version, glib_minor_version,
+          glib_micro_version);
+  printf ("Kernel:           %s\n", kernel);
+  printf ("Storage drivers: %s\n", storage->str);
+  printf ("Exec drivers:    %s\n", exec->str);
+  printf ("Network drivers: %s%s\n", network->len ? "" : " ", network->len ? network->str : "none");
+  printf ("(built into this berth; `berth info` says which this host can run)\n");
+  return 0;
+}

@@ -178,16 +178,14 @@ network_disconnect (BerthCli *cli, int argc, char **argv)
 int
 berth_cmd_network (BerthCli *cli, int argc, char **argv)
 {
-  static const struct { const char *name; BerthCommandFunc func; } subs[] = {
-    { "create", network_create }, { "ls", network_ls }, { "list", network_ls },
-    { "inspect", network_inspect }, { "rm", network_rm }, { "remove", network_rm },
-    { "connect", network_connect }, { "disconnect", network_disconnect },
+  static const BerthSubcommand subs[] = {
+    { "create", network_create, "Create a network" },
+    { "ls", network_ls, "List networks" }, { "list", network_ls, NULL },
+    { "inspect", network_inspect, "Show networks and their running containers as JSON" },
+    { "rm", network_rm, "Remove networks" }, { "remove", network_rm, NULL },
+    { "connect", network_connect, "Connect a container to a further network" },
+    { "disconnect", network_disconnect, "Disconnect a container from a network it was "
+      "connected to" },
   };
-  if (argc < 2)
-    return berth_cli_usage ("network needs a subcommand: create, ls, inspect, rm, connect, "
-                            "disconnect");
-  for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
-    if (strcmp (argv[1], subs[i].name) == 0)
-      return subs[i].func (cli, argc - 1, argv + 1);
-  return berth_cli_usage ("unknown network subcommand '%s'", argv[1]);
+  return berth_cli_dispatch (cli, "network", subs, G_N_ELEMENTS (subs), argc, argv);
 }

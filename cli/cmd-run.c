@@ -17,7 +17,8 @@ typedef struct {
   char *ip, *mac_address;
   gboolean publish_all;
   char *user, *workdir, *hostname, *memory, *memory_swap, *cpus, *cpuset_cpus;
-  char *network, *userns;
+  char *network, *userns, *entrypoint;
+  char **env_files;
   gint64 pids_limit, cpu_shares, blkio_weight;
   gboolean read_only, tty, interactive, detach, auto_remove;
 } RunFlags;
@@ -49,6 +50,8 @@ run_flags_clear (RunFlags *f)
   g_free (f->cpuset_cpus);
   g_free (f->network);
   g_free (f->userns);
+  g_free (f->entrypoint);
+  g_strfreev (f->env_files);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
 
@@ -57,6 +60,10 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
   { "storage-driver", 's', 0, G_OPTION_ARG_STRING, &(f)->storage_driver, "Storage driver", "D" }, \
   { "exec-driver", 0, 0, G_OPTION_ARG_STRING, &(f)->exec_driver, "Exec driver (berth info lists them)", "D" }, \
   { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->env, "Set an environment variable", "K=V" }, \
+  { "env-file", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &(f)->env_files,                             \
+    "Read variables from a file, K=V a line (-e wins)", "FILE" },                               \
+  { "entrypoint", 0, 0, G_OPTION_ARG_STRING, &(f)->entrypoint,                                  \
+    "Run this instead of the image's ENTRYPOINT (its CMD is dropped; \"\": none)", "PROGRAM" }, \
   { "user", 'u', 0, G_OPTION_ARG_STRING, &(f)->user, "User and group", "U[:G]" },               \
   { "workdir", 'w', 0, G_OPTION_ARG_STRING, &(f)->workdir, "Working directory", "DIR" },        \
   { "hostname", 'h', 0, G_OPTION_ARG_STRING, &(f)->hostname, "Hostname", "NAME" },              \
@@ -102,9 +109,50 @@ parse_seccomp_opt (char **opts, const char **seccomp, GError **error)
   return TRUE;
 }
 
+/* Docker's --env-file: a K=V (or K: the host's value) a line; blank
+ * lines and lines starting with # are skipped. The files' entries come
+ * before -e's, which win. */
+static gboolean
+read_env_files (RunFlags *f, GError **error)
+{
+  if (f->env_files == NULL)
+    return TRUE;
+  g_autoptr (GStrvBuilder) env = g_strv_builder_new ();
+  for (char **file = f->env_files; *file; file++)
+    {
+      g_autofree char *text = NULL;
+      g_autoptr (GError) local = NULL;
+      if (!g_file_get_contents (*file, &text, NULL, &local))
+        return berth_fail (error, BERTH_ERROR_INVALID, "--env-file: %s", local->message);
+      g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+      for (guint i = 0; lines[i]; i++)
+        {
+          const char *line = g_strchug (lines[i]);
+          g_strchomp (lines[i]);
+          if (*line == '\0' || *line == '#')
+            continue;
+          gsize name_len = strcspn (line, "=");
+          if (name_len == 0)
+            return berth_fail (error, BERTH_ERROR_INVALID, "--env-file %s: line %u: no variable "
+                               "name", *file, i + 1);
+          /* As Docker: "B = 1" would set a variable no shell can name. */
+          if (strcspn (line, " \t") < name_len)
+            return berth_fail (error, BERTH_ERROR_INVALID, "--env-file %s: line %u: variable "
+                               "'%.*s' has white space", *file, i + 1, (int) name_len, line);
+          g_strv_builder_add (env, line);
+        }
+    }
+  g_strv_builder_addv (env, (const char **) (f->env ? f->env : (char *[]) { NULL }));
+  g_strfreev (f->env);
+  f->env = g_strv_builder_end (env);
+  return TRUE;
+}
+
 static gboolean
 spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
 {
+  if (!read_env_files (f, error))
+    return FALSE;
   *o = (BerthSpecOptions) {
     .cmd = cmd, .env = f->env, .user = f->user, .workdir = f->workdir,
     .hostname = f->hostname, .cpuset_cpus = f->cpuset_cpus, .cpu_shares = f->cpu_shares,
@@ -114,7 +162,7 @@ spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
     .userns = f->userns, .log_opts = f->log_opts, .publish = f->publish,
     .publish_all = f->publish_all, .ip = f->ip,
     .mac_address = f->mac_address, .dns = f->dns, .dns_search = f->dns_search,
-    .add_hosts = f->add_hosts,
+    .add_hosts = f->add_hosts, .entrypoint = f->entrypoint,
   };
   if (f->memory && !berth_parse_size (f->memory, "--memory", &o->memory, error))
     return FALSE;

@@ -43,6 +43,7 @@ static const BerthCommand commands[] = {
   { "rm", berth_cmd_rm, "Remove containers" },
   { "ps", berth_cmd_ps, "List containers" },
   { "network", berth_cmd_network, "Manage networks (create, ls, inspect, rm, connect, disconnect)" },
+  { "version", berth_cmd_version, "Show berth's version and the drivers built into it" },
 };
 
 static void

@@ -1150,6 +1150,103 @@ test_printable (Fixture *f, gconstpointer data)
   g_assert_null (strstr (out, "\nD /etc/passwd\n"));
 }
 
+/* What a Docker user tries first: version, help for a command with
+ * subcommands, an unknown flag, an image named without its tag, -u with a
+ * uid alone, -v with a host directory that is not there yet, a memory
+ * limit too small. Each answers as Docker's would, or says what to do. */
+static void
+test_first_contact (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "version", NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Version:"));
+  g_assert_nonnull (strstr (out, "Storage drivers: "));
+  g_assert_nonnull (strstr (out, " vfs"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "image", "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Usage: berth image COMMAND"));
+  g_assert_nonnull (strstr (out, "\n  ls "));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "network", "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "\n  connect "));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "image", "ls", "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "berth image ls"));
+  g_assert_cmpint (berth (f, NULL, &err, "logs", "--tail", "5", "x", NULL), ==, 2);
+  tu_assert_one_line_error (err, "logs: Unknown option --tail (see 'berth logs --help')");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "image", "nosuch", NULL), ==, 2);
+  tu_assert_one_line_error (err, "unknown image subcommand 'nosuch' (see 'berth image --help')");
+
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "tag", "busybox", "debian:bookworm", NULL), ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "--network", "none", "debian", "true",
+                          NULL), ==, 1);
+  tu_assert_one_line_error (err, "no such image: debian:latest (this store has debian:bookworm)");
+
+  /* The bootstrapped busybox's passwd has nobody:x:65534:65534. */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "-u", "65534",
+                          "busybox", "sh", "-c", "id -u; id -g; grep ^nobody: /etc/passwd",
+                          NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "65534\n65534\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "-u", "4242",
+                          "busybox", "id", "-g", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "0\n");
+
+  g_autofree char *missing = g_build_filename (f->dir, "not", "yet", NULL);
+  g_autofree char *volume = g_strconcat (missing, ":/data", NULL);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "--rm", "--network", "none", "-v", volume,
+                          "busybox", "touch", "/data/made", NULL), ==, 0);
+  g_autofree char *made = g_build_filename (missing, "made", NULL);
+  g_assert_true (g_file_test (made, G_FILE_TEST_IS_REGULAR));
+
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "--network", "none", "-m", "1k",
+                          "busybox", "true", NULL), ==, 1);
+  tu_assert_one_line_error (err, "--memory 1k (1024 bytes) is below the smallest limit, 6m");
+}
+
+/* --entrypoint replaces the image's and drops its Cmd, as Docker's;
+ * --env-file reads K=V lines (K alone: the host's value), skips blanks
+ * and comments, refuses a name with white space, and -e wins over it. */
+static void
+test_entrypoint_env_file (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *out = NULL;
+  /* busybox's Cmd is ["sh"]: kept, echo would print it. */
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "--entrypoint",
+                          "echo", "busybox", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "--entrypoint",
+                          "echo", "busybox", "hi", "there", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "hi there\n");
+
+  g_autofree char *env = g_build_filename (f->dir, "app.env", NULL);
+  tu_write_file (env, "# settings\n\n  A=1\nFROM_HOST\nC=c d\nD=file\n", 0644);
+  g_setenv ("FROM_HOST", "host-value", TRUE);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "--env-file", env,
+                          "-e", "D=flag", "busybox", "sh", "-c",
+                          "echo \"$A|$FROM_HOST|$C|$D\"", NULL), ==, 0);
+  g_unsetenv ("FROM_HOST");
+  g_assert_cmpstr (out, ==, "1|host-value|c d|flag\n");
+  tu_write_file (env, "A=1\nB = 2\n", 0644);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "--network", "none", "--env-file", env,
+                          "busybox", "true", NULL), ==, 1);
+  tu_assert_one_line_error (err, "line 2: variable 'B ' has white space");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-aq", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+}
+
 /* run -t and exec -t: the pty is made in the container's own devpts, as
  * runc makes it for Docker, so `tty` prints /dev/pts/0 (it printed
  * /dev/console for run -t); the exit code comes through. */
@@ -2823,6 +2920,10 @@ main (int argc, char **argv)
   g_test_add ("/cli/load-many-tags", Fixture, NULL, fixture_setup, test_load_many_tags,
               fixture_teardown);
   g_test_add ("/cli/printable", Fixture, NULL, fixture_setup, test_printable, fixture_teardown);
+  g_test_add ("/cli/first-contact", Fixture, NULL, fixture_setup, test_first_contact,
+              fixture_teardown);
+  g_test_add ("/cli/entrypoint-env-file", Fixture, NULL, fixture_setup,
+              test_entrypoint_env_file, fixture_teardown);
   g_test_add ("/cli/stdin-pipe", Fixture, NULL, fixture_setup, test_stdin_pipe, fixture_teardown);
   g_test_add ("/cli/terminals", Fixture, NULL, fixture_setup, test_terminals, fixture_teardown);
   g_test_add ("/cli/output-and-limits", Fixture, NULL, fixture_setup, test_output_and_limits,

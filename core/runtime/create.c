@@ -9,10 +9,14 @@
 #include <string.h>
 
 /* A user or group given by name is looked up in the image's /etc/passwd,
- * which needs the image mounted; numbers do not. */
+ * which needs the image mounted; so is a uid without a group, whose
+ * group is its passwd entry's (Docker's -u 65534 runs as 65534:65534
+ * where passwd says so). Only UID:GID needs nothing of the image. */
 static gboolean
 needs_name_lookup (const char *user)
 {
+  if (user && *user && strchr (user, ':') == NULL)
+    return TRUE;
   for (const char *p = user; p && *p; p++)
     if (!g_ascii_isdigit (*p) && *p != ':')
       return TRUE;

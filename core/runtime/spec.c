@@ -4,6 +4,7 @@
  * bad option fails at create, in one line, rather than deep in a runtime. */
 #include "config.h"
 #include <berth/error.h>
+#include <berth/fsutil.h>
 #include <berth/json.h>
 #include <berth/spec.h>
 #include "runtime-internal.h"
@@ -375,6 +376,14 @@ build_args (JsonObject *image, const BerthSpecOptions *options, GError **error)
   g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
   g_auto (GStrv) entrypoint = berth_json_strv (image, "Entrypoint");
   g_auto (GStrv) image_cmd = berth_json_strv (image, "Cmd");
+  if (options->entrypoint)
+    {
+      /* Docker's: the image's Cmd was written for its own entrypoint. */
+      g_clear_pointer (&entrypoint, g_strfreev);
+      g_clear_pointer (&image_cmd, g_strfreev);
+      if (*options->entrypoint)
+        entrypoint = g_strdupv ((char *[]) { (char *) options->entrypoint, NULL });
+    }
   char **cmd = options->cmd && options->cmd[0] ? options->cmd : image_cmd;
   for (char **a = entrypoint; a && *a; a++)
     g_ptr_array_add (args, g_strdup (*a));
@@ -565,6 +574,16 @@ parse_volume (const char *spec, GError **error)
                        "volume '%s': container path '%s' must be absolute, not /, without '..'",
                        spec, parts[1]), NULL;
   g_autofree char *source = realpath (parts[0], NULL);
+  /* Docker's -v makes a host directory that is not there (its --mount
+   * does not): a user's `-v /srv/data:/data` works on a fresh host. */
+  g_autoptr (GError) made = NULL;
+  if (source == NULL && errno == ENOENT)
+    {
+      if (!berth_mkdir_p (parts[0], 0755, &made))
+        return berth_fail (error, BERTH_ERROR_INVALID, "volume '%s': %s", spec, made->message),
+               NULL;
+      source = realpath (parts[0], NULL);
+    }
   if (source == NULL)
     return berth_fail (error, BERTH_ERROR_INVALID, "volume '%s': %s: %s", spec, parts[0],
                        g_strerror (errno)), NULL;
@@ -675,8 +694,12 @@ memory_limits (const BerthSpecOptions *o, gint64 *swap, GError **error)
   if (o->memory < 0)
     return berth_fail (error, BERTH_ERROR_INVALID, "--memory must not be negative");
   if (o->memory > 0 && o->memory < MIN_MEMORY)
-    return berth_fail (error, BERTH_ERROR_INVALID,
-                       "--memory %" G_GINT64_FORMAT ": the smallest limit is 6m", o->memory);
+    {
+      /* In the unit -m takes, not in bytes alone: -m 1k reads back as 1k. */
+      return berth_fail (error, BERTH_ERROR_INVALID,
+                         "--memory %gk (%" G_GINT64_FORMAT " bytes) is below the smallest limit, "
+                         "6m", o->memory / 1024.0, o->memory);
+    }
   if (o->memory_swap < -1)
     return berth_fail (error, BERTH_ERROR_INVALID, "--memory-swap must be -1 or a size");
   if (o->memory_swap > 0 && o->memory == 0)

@@ -11,6 +11,8 @@ G_BEGIN_DECLS
 
 typedef struct {
   char **cmd;              /* replaces the image's Cmd (Entrypoint kept) */
+  const char *entrypoint;  /* --entrypoint: replaces the image's Entrypoint and, as
+                            * Docker's, drops its Cmd; "": no entrypoint; NULL: the image's */
   char **env;              /* "K=V", over the image's Env */
   const char *user;        /* "user[:group]", names or numbers */
   const char *workdir;

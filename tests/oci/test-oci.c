@@ -989,6 +989,28 @@ test_features (Fixture *f, gconstpointer data)
     g_assert_cmpstr (json_array_get_string_element (hooks, i), ==, want[i]);
 }
 
+/* spec writes config.json for a person to read and edit, as runc's does:
+ * one member a line, indented with tabs (it was one 8.5 KB line). */
+static void
+test_spec_readable (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *path = g_build_filename (f->bundle, "config.json", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_autoptr (JsonNode) node = parse_json_text (text);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  g_assert_true (g_str_has_suffix (text, "}\n"));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), >, 100);
+  for (char **l = lines; *l; l++)
+    {
+      g_assert_cmpuint (strlen (*l), <, 200);
+      if (**l && strcmp (*l, "{") != 0 && strcmp (*l, "}") != 0)
+        g_assert_cmpint (**l, ==, '\t');
+    }
+}
+
 /* list --format json: each container's state object (id, status, pid);
  * -q: only the ids. */
 static void
@@ -1058,6 +1080,7 @@ main (int argc, char **argv)
     { "/oci/console-socket/refusals", test_console_refusals },
     { "/oci/log", test_log },
     { "/oci/features", test_features },
+    { "/oci/spec-readable", test_spec_readable },
     { "/oci/list/formats", test_list_formats },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
