@@ -132,23 +132,38 @@ berth_cmd_wait (BerthCli *cli, int argc, char **argv)
 static gboolean
 logs_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
 {
-  return berth_container_logs (store, c, GPOINTER_TO_INT (data), STDOUT_FILENO, STDERR_FILENO,
-                               error);
+  return berth_container_logs (store, c, data, STDOUT_FILENO, STDERR_FILENO, error);
 }
 
 int
 berth_cmd_logs (BerthCli *cli, int argc, char **argv)
 {
-  gboolean follow = FALSE;
+  BerthLogOptions options = { .tail = -1 };
+  g_autofree char *tail = NULL, *since = NULL, *until = NULL;
   const GOptionEntry entries[] = {
-    { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow, "Keep printing until the container stops", NULL },
+    { "follow", 'f', 0, G_OPTION_ARG_NONE, &options.follow,
+      "Keep printing until the container stops", NULL },
+    { "tail", 'n', 0, G_OPTION_ARG_STRING, &tail, "Only the last N lines (all: every one)", "N" },
+    { "timestamps", 't', 0, G_OPTION_ARG_NONE, &options.timestamps,
+      "Each line after its time", NULL },
+    { "since", 0, 0, G_OPTION_ARG_STRING, &since,
+      "Lines from then on (2026-12-07T10:00:00Z, Unix seconds, or 10m ago)", "TIME" },
+    { "until", 0, 0, G_OPTION_ARG_STRING, &until, "Lines before then (as --since)", "TIME" },
     G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER", FALSE))
     return BERTH_EXIT_USAGE;
   if (argc != 2)
     return berth_cli_usage ("logs needs one container");
-  return berth_cli_for_each_container (cli, argc, argv, logs_one, GINT_TO_POINTER (follow), FALSE);
+  g_autoptr (GError) error = NULL;
+  gint64 now = g_get_real_time ();
+  if (tail && strcmp (tail, "all") != 0
+      && (!g_ascii_string_to_signed (tail, 10, 0, G_MAXINT32, &options.tail, NULL)))
+    return berth_cli_usage ("--tail '%s': not a number of lines or all", tail);
+  if ((since && !berth_parse_time (since, "--since", now, &options.since, &error))
+      || (until && !berth_parse_time (until, "--until", now, &options.until, &error)))
+    return berth_cli_usage ("%s", error->message);
+  return berth_cli_for_each_container (cli, argc, argv, logs_one, &options, FALSE);
 }
 
 int

@@ -1247,6 +1247,53 @@ test_entrypoint_env_file (Fixture *f, gconstpointer data)
   g_assert_cmpstr (out, ==, "");
 }
 
+/* logs --tail, -t, --since and --until, as Docker's: the last N lines of
+ * both streams, each line after its recorded time, and the lines from or
+ * before a time (RFC 3339, Unix seconds or a duration ago). */
+static void
+test_logs_options (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "--name", "talker", "--network", "none",
+                          "busybox", "sh", "-c", "echo a; echo b; echo c >&2; sleep 1.5; echo d",
+                          NULL), ==, 0);
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (berth (f, &out, &err, "logs", "--tail", "2", "talker", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "d\n");
+  g_assert_cmpstr (err, ==, "c\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "logs", "--tail", "all", "talker", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "a\nb\nd\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "logs", "-t", "-n", "1", "talker", NULL), ==, 0);
+  g_auto (GStrv) stamped = g_strsplit (out, " ", 2);
+  g_autoptr (GDateTime) when = g_date_time_new_from_iso8601 (stamped[0], NULL);
+  g_assert_nonnull (when);
+  g_assert_cmpstr (stamped[1], ==, "d\n");
+  /* d came 1.5 s after the others: from its time on, d alone; before it,
+   * the rest. */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, &out, &err, "logs", "--since", stamped[0], "talker", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "d\n");
+  g_assert_cmpstr (err, ==, "");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, &out, &err, "logs", "--until", stamped[0], "talker", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "a\nb\n");
+  g_assert_cmpstr (err, ==, "c\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "logs", "--since", "1h", "talker", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "a\nb\nd\n");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "logs", "--tail", "x", "talker", NULL), ==, 2);
+  tu_assert_one_line_error (err, "--tail 'x': not a number of lines or all");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "logs", "--since", "yesterday", "talker", NULL), ==, 2);
+  tu_assert_one_line_error (err, "--since 'yesterday': not a time");
+}
+
 /* run -t and exec -t: the pty is made in the container's own devpts, as
  * runc makes it for Docker, so `tty` prints /dev/pts/0 (it printed
  * /dev/console for run -t); the exit code comes through. */
@@ -2924,6 +2971,8 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/cli/entrypoint-env-file", Fixture, NULL, fixture_setup,
               test_entrypoint_env_file, fixture_teardown);
+  g_test_add ("/cli/logs-options", Fixture, NULL, fixture_setup, test_logs_options,
+              fixture_teardown);
   g_test_add ("/cli/stdin-pipe", Fixture, NULL, fixture_setup, test_stdin_pipe, fixture_teardown);
   g_test_add ("/cli/terminals", Fixture, NULL, fixture_setup, test_terminals, fixture_teardown);
   g_test_add ("/cli/output-and-limits", Fixture, NULL, fixture_setup, test_output_and_limits,

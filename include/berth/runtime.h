@@ -95,9 +95,18 @@ int berth_container_exec (BerthStore *store, BerthContainer *c, char **args, cha
 gboolean berth_container_stats (BerthStore *store, BerthContainer *c, BerthExecStats *stats,
                                 GError **error);
 GArray *berth_container_pids (BerthStore *store, BerthContainer *c, GError **error);
-/* Write the container's log to @out_fd/@err_fd; with @follow, until it stops. */
-gboolean berth_container_logs (BerthStore *store, BerthContainer *c, gboolean follow,
-                               int out_fd, int err_fd, GError **error);
+/* What `logs` prints, as Docker's flags say. */
+typedef struct {
+  gboolean follow;      /* then what comes, until the container stops */
+  gint64 tail;          /* of what is there already, the last N lines; -1: all */
+  gboolean timestamps;  /* each line after its time (RFC 3339, as recorded) */
+  gint64 since, until;  /* lines recorded at or after / before, in µs since the
+                         * epoch; 0: no bound */
+} BerthLogOptions;
+/* Write the container's log to @out_fd/@err_fd as @options say. */
+gboolean berth_container_logs (BerthStore *store, BerthContainer *c,
+                               const BerthLogOptions *options, int out_fd, int err_fd,
+                               GError **error);
 /* The container's OCI config.json. */
 JsonNode *berth_container_spec (BerthStore *store, BerthContainer *c, GError **error);
 
