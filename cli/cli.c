@@ -251,19 +251,30 @@ berth_cli_for_each_container (BerthCli *cli, int argc, char **argv, BerthContain
 }
 
 int
-berth_cli_inspect_each (BerthStore *store, int argc, char **argv, BerthInspectFunc inspect)
+berth_cli_inspect_each (BerthStore *store, int argc, char **argv, BerthInspectFunc inspect,
+                        const char *format)
 {
   g_autoptr (JsonArray) all = json_array_new ();
   int rc = 0;
+  g_autoptr (GError) bad_format = NULL;
+  if (format && !berth_cli_format_check (format, &bad_format))
+    return berth_cli_usage ("%s", bad_format->message);
   for (int i = 1; i < argc; i++)
     {
       g_autoptr (GError) local = NULL;
-      JsonNode *node = inspect (store, argv[i], &local);
+      g_autoptr (JsonNode) node = inspect (store, argv[i], &local);
+      g_autoptr (GString) line = g_string_new (NULL);
       if (node == NULL)
         rc = berth_cli_fail (local);
+      else if (format == NULL)
+        json_array_add_element (all, g_steal_pointer (&node));
+      else if (!berth_cli_format_render (format, node, line, &local))
+        rc = berth_cli_fail (local);
       else
-        json_array_add_element (all, node);
+        printf ("%s\n", line->str);
     }
+  if (format)
+    return rc;
   g_autoptr (JsonNode) root = json_node_new (JSON_NODE_ARRAY);
   json_node_set_array (root, all);
   g_autoptr (JsonGenerator) gen = json_generator_new ();

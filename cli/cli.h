@@ -38,10 +38,12 @@ typedef gboolean (*BerthOperandAction) (BerthStore *store, const char *operand, 
                                         GError **error);
 int berth_cli_each_operand (BerthStore *store, int argc, char **argv, BerthOperandAction act,
                             gpointer data, gboolean print_names);
-/* Print the JSON array of @inspect's result for each of argv[1..]; a
- * failure is printed and left out, and makes the exit code 1. */
+/* Print the JSON array of @inspect's result for each of argv[1..] (with
+ * @format, that template filled from each, a line each); a failure is
+ * printed and left out, and makes the exit code 1. */
 typedef JsonNode *(*BerthInspectFunc) (BerthStore *store, const char *operand, GError **error);
-int berth_cli_inspect_each (BerthStore *store, int argc, char **argv, BerthInspectFunc inspect);
+int berth_cli_inspect_each (BerthStore *store, int argc, char **argv, BerthInspectFunc inspect,
+                            const char *format);
 int berth_cli_for_each_container (BerthCli *cli, int argc, char **argv, BerthContainerAction act,
                                   gpointer data, gboolean print_names);
 /* Print "berth: <message>" and return BERTH_EXIT_FAILED. */
@@ -62,12 +64,20 @@ typedef struct {
  * does a missing one (exit 2). */
 int berth_cli_dispatch (BerthCli *cli, const char *parent, const BerthSubcommand *subs,
                         guint n_subs, int argc, char **argv);
+/* Docker's --format (cli/format.c): @format's text with each
+ * {{.Field.Path}} and {{json .Path}} filled from @root, appended to @out;
+ * INVALID naming an action berth's templates do not know. */
+gboolean berth_cli_format_render (const char *format, JsonNode *root, GString *out,
+                                  GError **error);
+/* The same check before anything is printed. */
+gboolean berth_cli_format_check (const char *format, GError **error);
 /* A progress callback that redraws one line on a terminal (stderr). */
 void berth_cli_progress (guint64 bytes, gpointer what);
 void berth_cli_progress_done (const char *what);
 
 int berth_cmd_info (BerthCli *cli, int argc, char **argv);
 int berth_cmd_version (BerthCli *cli, int argc, char **argv);
+int berth_cmd_port (BerthCli *cli, int argc, char **argv);
 int berth_cmd_bench (BerthCli *cli, int argc, char **argv);
 int berth_cmd_images (BerthCli *cli, int argc, char **argv);
 int berth_cmd_image (BerthCli *cli, int argc, char **argv);

@@ -293,25 +293,156 @@ inspect_one (BerthStore *store, BerthContainer *c, GError **error)
   return json_builder_get_root (b);
 }
 
+/* Docker's image inspect: Id, RepoTags, and from the image's config
+ * Created, Architecture, Os, Config and RootFS. */
 static JsonNode *
-inspect_ref (BerthStore *store, const char *ref, GError **error)
+inspect_image (BerthStore *store, const char *ref, GError **error)
 {
-  g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, error);
-  return c ? inspect_one (store, c, error) : NULL;
+  g_autoptr (BerthImage) image = berth_image_lookup (store, ref, error);
+  if (image == NULL)
+    return NULL;
+  JsonObject *config = berth_json_node_object (image->config);
+  g_autoptr (JsonObject) o = json_object_new ();
+  g_autofree char *id = g_strconcat ("sha256:", image->id, NULL);
+  json_object_set_string_member (o, "Id", id);
+  JsonArray *tags = json_array_new ();
+  for (guint i = 0; i < image->tags->len; i++)
+    json_array_add_string_element (tags, image->tags->pdata[i]);
+  json_object_set_array_member (o, "RepoTags", tags);
+  const char *strings[][2] = { { "Created", "created" }, { "Architecture", "architecture" },
+                               { "Os", "os" } };
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    json_object_set_string_member (o, strings[i][0], berth_json_string (config, strings[i][1], ""));
+  const char *objects[][2] = { { "Config", "config" }, { "RootFS", "rootfs" } };
+  for (guint i = 0; i < G_N_ELEMENTS (objects); i++)
+    {
+      JsonObject *member = berth_json_object (config, objects[i][1]);
+      json_object_set_member (o, objects[i][0],
+                              member ? json_node_init_object (json_node_alloc (), member)
+                                     : json_node_new (JSON_NODE_NULL));
+    }
+  return json_node_init_object (json_node_alloc (), o);
+}
+
+/* A container, else an image, as Docker's inspect looks (@type: only
+ * that kind). */
+static JsonNode *
+inspect_any (BerthStore *store, const char *ref, const char *type, GError **error)
+{
+  if (g_strcmp0 (type, "image") == 0)
+    return inspect_image (store, ref, error);
+  g_autoptr (GError) local = NULL;
+  g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, &local);
+  if (c)
+    return inspect_one (store, c, error);
+  if (type || !g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
+    return g_propagate_error (error, g_steal_pointer (&local)), NULL;
+  JsonNode *node = inspect_image (store, ref, NULL);
+  if (node == NULL)
+    berth_fail (error, BERTH_ERROR_NOT_FOUND, "no such container or image: %s", ref);
+  return node;
+}
+
+static JsonNode *
+inspect_container_or_image (BerthStore *store, const char *ref, GError **error)
+{
+  return inspect_any (store, ref, NULL, error);
+}
+
+static JsonNode *
+inspect_container (BerthStore *store, const char *ref, GError **error)
+{
+  return inspect_any (store, ref, "container", error);
+}
+
+static JsonNode *
+inspect_image_ref (BerthStore *store, const char *ref, GError **error)
+{
+  return inspect_any (store, ref, "image", error);
 }
 
 int
 berth_cmd_inspect (BerthCli *cli, int argc, char **argv)
 {
-  if (!berth_cli_parse (&argc, &argv, NULL, "CONTAINER...", FALSE))
+  g_autofree char *format = NULL, *type = NULL;
+  const GOptionEntry entries[] = {
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "A template: {{.State.Pid}}, "
+      "{{json .Config}} (see docs/docker-cli.md)", "TEMPLATE" },
+    { "type", 0, 0, G_OPTION_ARG_STRING, &type, "container or image (default: a container, "
+      "else an image)", "TYPE" },
+    G_OPTION_ENTRY_NULL
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER|IMAGE...", FALSE))
     return BERTH_EXIT_USAGE;
   if (argc < 2)
-    return berth_cli_usage ("inspect needs a container");
+    return berth_cli_usage ("inspect needs a container or an image");
+  if (type && strcmp (type, "container") != 0 && strcmp (type, "image") != 0)
+    return berth_cli_usage ("--type '%s': container or image", type);
   g_autoptr (GError) error = NULL;
   g_autoptr (BerthStore) store = berth_cli_open_reader (cli, &error);
   if (store == NULL)
     return berth_cli_fail (error);
-  return berth_cli_inspect_each (store, argc, argv, inspect_ref);
+  BerthInspectFunc inspect = type == NULL ? inspect_container_or_image
+                             : strcmp (type, "image") == 0 ? inspect_image_ref
+                                                           : inspect_container;
+  return berth_cli_inspect_each (store, argc, argv, inspect, format);
+}
+
+/* ---- port ---- */
+
+/* "53/udp" before "80/tcp" before "8080/tcp": by number, then protocol. */
+static gint
+port_key_compare (gconstpointer a, gconstpointer b)
+{
+  int na = atoi (a), nb = atoi (b);
+  return na != nb ? (na < nb ? -1 : 1) : strcmp (a, b);
+}
+
+/* Docker's port: "80/tcp -> 0.0.0.0:8080" a line for each published port
+ * of a running container, or only the host ends of @want ("80" or
+ * "80/udp"). */
+static gboolean
+port_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
+{
+  const char *want = data;
+  g_autofree char *key = want && !strchr (want, '/') ? g_strconcat (want, "/tcp", NULL)
+                                                    : g_strdup (want);
+  g_autoptr (JsonNode) settings = berth_container_network_settings (store, c);
+  JsonObject *ports = berth_json_object (berth_json_node_object (settings), "Ports");
+  g_autoptr (GList) names = ports ? json_object_get_members (ports) : NULL;
+  names = g_list_sort (names, port_key_compare);
+  gboolean found = FALSE;
+  for (GList *n = names; n; n = n->next)
+    {
+      if (key && strcmp (key, n->data) != 0)
+        continue;
+      JsonArray *bindings = berth_json_array (ports, n->data);
+      for (guint i = 0; bindings && i < json_array_get_length (bindings); i++)
+        {
+          JsonObject *b = berth_json_array_object (bindings, i);
+          const char *ip = berth_json_string (b, "HostIp", ""), *port = berth_json_string (b, "HostPort", "");
+          if (key)
+            printf ("%s:%s\n", ip, port);
+          else
+            printf ("%s -> %s:%s\n", (const char *) n->data, ip, port);
+          found = TRUE;
+        }
+    }
+  if (key && !found)
+    return berth_fail (error, BERTH_ERROR_NOT_FOUND, "container %s: no public port '%s' "
+                       "published", c->name, key);
+  return TRUE;
+}
+
+int
+berth_cmd_port (BerthCli *cli, int argc, char **argv)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "CONTAINER [PORT[/PROTO]]", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 2 && argc != 3)
+    return berth_cli_usage ("port needs a container, and a port if you like");
+  return berth_cli_for_each_container (cli, 2, argv, port_one, argc == 3 ? argv[2] : NULL,
+                                       FALSE);
 }
 
 /* ---- stats and top ---- */

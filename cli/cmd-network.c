@@ -96,7 +96,13 @@ network_inspect_one (BerthStore *store, const char *name, GError **error)
 static int
 network_inspect (BerthCli *cli, int argc, char **argv)
 {
-  if (!berth_cli_parse (&argc, &argv, NULL, "NAME...", FALSE))
+  g_autofree char *format = NULL;
+  const GOptionEntry entries[] = {
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "A template: {{.Subnet}}, "
+      "{{json .Containers}}", "TEMPLATE" },
+    G_OPTION_ENTRY_NULL
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "NAME...", FALSE))
     return BERTH_EXIT_USAGE;
   if (argc < 2)
     return berth_cli_usage ("network inspect needs at least one network");
@@ -105,7 +111,7 @@ network_inspect (BerthCli *cli, int argc, char **argv)
   g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
   if (store == NULL)
     return berth_cli_fail (error);
-  return berth_cli_inspect_each (store, argc, argv, network_inspect_one);
+  return berth_cli_inspect_each (store, argc, argv, network_inspect_one, format);
 }
 
 static gboolean

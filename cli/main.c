@@ -35,6 +35,7 @@ static const BerthCommand commands[] = {
   { "pause", berth_cmd_pause, "Freeze containers' processes" },
   { "unpause", berth_cmd_unpause, "Thaw paused containers" },
   { "top", berth_cmd_top, "List a container's processes" },
+  { "port", berth_cmd_port, "List a container's published ports" },
   { "mount", berth_cmd_mount, "Mount a container's root filesystem, print its path" },
   { "umount", berth_cmd_umount, "Release a mount made by mount" },
   { "diff", berth_cmd_diff, "List a container's changes (A/C/D)" },

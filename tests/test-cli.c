@@ -1294,6 +1294,50 @@ test_logs_options (Fixture *f, gconstpointer data)
   tu_assert_one_line_error (err, "--since 'yesterday': not a time");
 }
 
+/* --format as Docker users write it: inspect (of a container, or of an
+ * image when no container has the name), ps and images, {{.Path}} and
+ * {{json .Path}}; what berth's templates do not know is refused. */
+static void
+test_format (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *id = NULL;
+  g_assert_cmpint (berth (f, &id, NULL, "run", "-d", "--name", "fmt", "--network", "none",
+                          "busybox", "sleep", "1000", NULL), ==, 0);
+  g_strstrip (id);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "inspect", "-f",
+                          "{{.Id}} {{.State.Running}} {{json .State.Running}}\t{{.Nope}}", "fmt",
+                          NULL), ==, 0);
+  g_autofree char *want = g_strdup_printf ("%s true true\t<no value>\n", id);
+  g_assert_cmpstr (out, ==, want);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "inspect", "--format", "{{json .RepoTags}}", "busybox",
+                          NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "[\"busybox:latest\"]\n");
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "inspect", "--type", "image", "-f", "{{.Id}}", "fmt",
+                          NULL), ==, 1);
+  tu_assert_one_line_error (err, "no such image: fmt");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "--format", "{{.Names}}\\t{{.State}} {{.Command}}",
+                          NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "fmt\trunning \"sleep 1000\"\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "images", "--format", "{{.Repository}}:{{.Tag}}", NULL),
+                   ==, 0);
+  g_assert_cmpstr (out, ==, "busybox:latest\n");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "ps", "--format", "{{range .Mounts}}{{end}}", NULL), ==,
+                   2);
+  tu_assert_one_line_error (err, "berth's templates know {{.Path}} and {{json .Path}} only");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "inspect", "-f", "{{.Id", "fmt", NULL), ==, 2);
+  tu_assert_one_line_error (err, "a {{ without its }}");
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "fmt", NULL), ==, 0);
+}
+
 /* run -t and exec -t: the pty is made in the container's own devpts, as
  * runc makes it for Docker, so `tty` prints /dev/pts/0 (it printed
  * /dev/console for run -t); the exit code comes through. */
@@ -2973,6 +3017,7 @@ main (int argc, char **argv)
               test_entrypoint_env_file, fixture_teardown);
   g_test_add ("/cli/logs-options", Fixture, NULL, fixture_setup, test_logs_options,
               fixture_teardown);
+  g_test_add ("/cli/format", Fixture, NULL, fixture_setup, test_format, fixture_teardown);
   g_test_add ("/cli/stdin-pipe", Fixture, NULL, fixture_setup, test_stdin_pipe, fixture_teardown);
   g_test_add ("/cli/terminals", Fixture, NULL, fixture_setup, test_terminals, fixture_teardown);
   g_test_add ("/cli/output-and-limits", Fixture, NULL, fixture_setup, test_output_and_limits,

@@ -737,6 +737,16 @@ test_publish_any_port (Fixture *f, gconstpointer data)
   g_autofree char *body2 = NULL;
   g_assert_cmpint (sh (cmd2, &body2, NULL), ==, 0);
   g_assert_cmpstr (body2, ==, "exposed\n");
+  /* berth port says the same as inspect, in Docker's words. */
+  g_autofree char *listed = NULL, *one = NULL;
+  g_assert_cmpint (fb (f, &listed, NULL, "port", "all", NULL), ==, 0);
+  g_autofree char *want = g_strdup_printf ("53/udp -> 0.0.0.0:%s\n80/tcp -> 0.0.0.0:%s\n", udp,
+                                           tcp);
+  g_assert_cmpstr (listed, ==, want);
+  g_assert_cmpint (fb (f, &one, NULL, "port", "all", "80", NULL), ==, 0);
+  g_autofree char *want_one = g_strdup_printf ("0.0.0.0:%s\n", tcp);
+  g_assert_cmpstr (one, ==, want_one);
+  assert_fails (f, "no public port '8080/tcp' published", "port", "all", "8080", NULL);
 }
 
 /* ---- other drivers and modes ---- */
