@@ -257,7 +257,7 @@ berth_cli_inspect_each (BerthStore *store, int argc, char **argv, BerthInspectFu
   g_autoptr (JsonArray) all = json_array_new ();
   int rc = 0;
   g_autoptr (GError) bad_format = NULL;
-  if (format && !berth_cli_format_check (format, &bad_format))
+  if (format && !berth_template_check (format, &bad_format))
     return berth_cli_usage ("%s", bad_format->message);
   for (int i = 1; i < argc; i++)
     {
@@ -268,7 +268,7 @@ berth_cli_inspect_each (BerthStore *store, int argc, char **argv, BerthInspectFu
         rc = berth_cli_fail (local);
       else if (format == NULL)
         json_array_add_element (all, g_steal_pointer (&node));
-      else if (!berth_cli_format_render (format, node, line, &local))
+      else if (!berth_template_render (format, node, line, &local))
         rc = berth_cli_fail (local);
       else
         printf ("%s\n", line->str);

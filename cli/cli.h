@@ -3,6 +3,7 @@
 #pragma once
 #include <berth/runtime.h>
 #include <berth/json.h>
+#include <berth/template.h>
 
 typedef struct {
   const char *root;    /* --root, $BERTH_ROOT, or the default */
@@ -64,13 +65,6 @@ typedef struct {
  * does a missing one (exit 2). */
 int berth_cli_dispatch (BerthCli *cli, const char *parent, const BerthSubcommand *subs,
                         guint n_subs, int argc, char **argv);
-/* Docker's --format (cli/format.c): @format's text with each
- * {{.Field.Path}} and {{json .Path}} filled from @root, appended to @out;
- * INVALID naming an action berth's templates do not know. */
-gboolean berth_cli_format_render (const char *format, JsonNode *root, GString *out,
-                                  GError **error);
-/* The same check before anything is printed. */
-gboolean berth_cli_format_check (const char *format, GError **error);
 /* A progress callback that redraws one line on a terminal (stderr). */
 void berth_cli_progress (guint64 bytes, gpointer what);
 void berth_cli_progress_done (const char *what);

@@ -233,7 +233,7 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
   if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
     return BERTH_EXIT_USAGE;
   g_autoptr (GError) error = NULL;
-  if (format && !berth_cli_format_check (format, &error))
+  if (format && !berth_template_check (format, &error))
     return berth_cli_usage ("%s", error->message);
   /* --size may mount a layer for the generic diff, and reference counts
    * change under the store lock only. */
@@ -272,7 +272,7 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
         {
           g_autoptr (JsonNode) row = ps_row (c, s, status, cmd, size_text);
           g_autoptr (GString) line = g_string_new (NULL);
-          if (!berth_cli_format_render (format, row, line, &local))
+          if (!berth_template_render (format, row, line, &local))
             return berth_cli_fail (local);
           printf ("%s\n", line->str);
           continue;

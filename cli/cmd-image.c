@@ -175,7 +175,7 @@ berth_cmd_images (BerthCli *cli, int argc, char **argv)
   if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
     return BERTH_EXIT_USAGE;
   g_autoptr (GError) error = NULL;
-  if (format && !berth_cli_format_check (format, &error))
+  if (format && !berth_template_check (format, &error))
     return berth_cli_usage ("%s", error->message);
   g_autoptr (BerthStore) store = berth_cli_open_reader (cli, &error);
   if (store == NULL)
@@ -203,7 +203,7 @@ berth_cmd_images (BerthCli *cli, int argc, char **argv)
             {
               g_autoptr (JsonNode) row = image_row (store, image, repo, colon + 1);
               g_autoptr (GString) line = g_string_new (NULL);
-              if (!berth_cli_format_render (format, row, line, &error))
+              if (!berth_template_render (format, row, line, &error))
                 return berth_cli_fail (error);
               printf ("%s\n", line->str);
               continue;

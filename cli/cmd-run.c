@@ -2,12 +2,15 @@
 #include "config.h"
 #include "cli.h"
 #include <berth/host.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <berth/error.h>
 #include <berth/spec.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The flags run and create share, as GOption fills them. */
 typedef struct {
@@ -109,9 +112,39 @@ parse_seccomp_opt (char **opts, const char **seccomp, GError **error)
   return TRUE;
 }
 
-/* Docker's --env-file: a K=V (or K: the host's value) a line; blank
- * lines and lines starting with # are skipped. The files' entries come
- * before -e's, which win. */
+/* An env file is a few lines: reading stops past 1 MiB, so that
+ * --env-file /dev/zero is an error rather than all of memory. */
+#define ENV_FILE_MAX (1 << 20)
+
+static char *
+read_env_file (const char *path, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "--env-file %s", path), NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  char buf[65536];
+  ssize_t n;
+  while ((n = read (fd, buf, sizeof buf)) != 0 && text->len <= ENV_FILE_MAX)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int errsv = errno;
+          close (fd);
+          return berth_fail_errno (error, errsv, "--env-file %s", path), NULL;
+        }
+      g_string_append_len (text, buf, n);
+    }
+  close (fd);
+  if (text->len > ENV_FILE_MAX)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--env-file %s: larger than 1 MiB", path),
+           NULL;
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* Docker's --env-file: the files' entries come before -e's, which win. */
 static gboolean
 read_env_files (RunFlags *f, GError **error)
 {
@@ -120,27 +153,9 @@ read_env_files (RunFlags *f, GError **error)
   g_autoptr (GStrvBuilder) env = g_strv_builder_new ();
   for (char **file = f->env_files; *file; file++)
     {
-      g_autofree char *text = NULL;
-      g_autoptr (GError) local = NULL;
-      if (!g_file_get_contents (*file, &text, NULL, &local))
-        return berth_fail (error, BERTH_ERROR_INVALID, "--env-file: %s", local->message);
-      g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-      for (guint i = 0; lines[i]; i++)
-        {
-          const char *line = g_strchug (lines[i]);
-          g_strchomp (lines[i]);
-          if (*line == '\0' || *line == '#')
-            continue;
-          gsize name_len = strcspn (line, "=");
-          if (name_len == 0)
-            return berth_fail (error, BERTH_ERROR_INVALID, "--env-file %s: line %u: no variable "
-                               "name", *file, i + 1);
-          /* As Docker: "B = 1" would set a variable no shell can name. */
-          if (strcspn (line, " \t") < name_len)
-            return berth_fail (error, BERTH_ERROR_INVALID, "--env-file %s: line %u: variable "
-                               "'%.*s' has white space", *file, i + 1, (int) name_len, line);
-          g_strv_builder_add (env, line);
-        }
+      g_autofree char *text = read_env_file (*file, error);
+      if (text == NULL || !berth_spec_parse_env_file (text, *file, env, error))
+        return FALSE;
     }
   g_strv_builder_addv (env, (const char **) (f->env ? f->env : (char *[]) { NULL }));
   g_strfreev (f->env);

@@ -29,7 +29,7 @@ rank_of_path () {
 rank_of_header () {
   case $1 in
     error.h | fsutil.h | fdutil.h | archive.h | copy.h | json.h | loop.h | names.h | \
-    passwd.h | capabilities.h | sanitize.h) echo 0 ;;
+    passwd.h | capabilities.h | sanitize.h | template.h) echo 0 ;;
     storage.h | exec.h | host.h | kernel.h | hooks.h | family.h | network.h) echo 1 ;;
     store.h) echo 2 ;;
     runtime.h | spec.h | oci.h | pty.h) echo 3 ;;

@@ -349,6 +349,30 @@ env_apply_option (GPtrArray *env, const char *entry, GError **error)
   return TRUE;
 }
 
+gboolean
+berth_spec_parse_env_file (const char *text, const char *file, GStrvBuilder *env,
+                           GError **error)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *line = g_strchug (lines[i]);
+      g_strchomp (lines[i]);
+      if (*line == '\0' || *line == '#')
+        continue;
+      gsize name_len = strcspn (line, "=");
+      if (name_len == 0)
+        return berth_fail (error, BERTH_ERROR_INVALID, "--env-file %s: line %u: no variable "
+                           "name", file, i + 1);
+      /* As Docker: "B = 1" would set a variable no shell can name. */
+      if (strcspn (line, " \t") < name_len)
+        return berth_fail (error, BERTH_ERROR_INVALID, "--env-file %s: line %u: variable "
+                           "'%.*s' has white space", file, i + 1, (int) name_len, line);
+      g_strv_builder_add (env, line);
+    }
+  return TRUE;
+}
+
 /* Docker's CreateDaemonEnvironment: PATH, HOSTNAME and TERM first, each
  * replaced in place by the image's or the user's value of the same name. */
 static JsonNode *

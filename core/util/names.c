@@ -233,7 +233,9 @@ parse_duration (const char *text, gint64 *us)
     { "m", G_GINT64_CONSTANT (60) * G_USEC_PER_SEC },
     { "s", G_USEC_PER_SEC },
   };
-  gint64 total = 0;
+  /* Summed as a double and bounded (about 3000 years), so that no sum
+   * of terms can overflow the µs count. */
+  double total = 0;
   const char *p = text;
   while (*p)
     {
@@ -246,10 +248,12 @@ parse_duration (const char *text, gint64 *us)
         i++;
       if (i == G_N_ELEMENTS (units))
         return FALSE;
-      total += (gint64) (n * units[i].us);
+      total += n * units[i].us;
+      if (total > 1e17)
+        return FALSE;
       p = end + strlen (units[i].unit);
     }
-  *us = total;
+  *us = (gint64) total;
   return p != text;
 }
 
@@ -265,7 +269,8 @@ berth_parse_time (const char *text, const char *what, gint64 now_us, gint64 *out
     }
   char *end = NULL;
   double seconds = g_ascii_strtod (text, &end);
-  if (end != text && *end == '\0' && seconds >= 0 && g_ascii_isdigit (*text))
+  /* Up to the year 5000 or so: beyond, not a time a log line has. */
+  if (end != text && *end == '\0' && seconds >= 0 && seconds < 1e11 && g_ascii_isdigit (*text))
     {
       *out = (gint64) (seconds * G_USEC_PER_SEC);
       return TRUE;

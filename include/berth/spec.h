@@ -51,6 +51,13 @@ typedef struct {
 JsonNode *berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir,
                             const BerthSpecOptions *options, GError **error);
 
+/* Docker's --env-file format in @text (the file @file): one K=V a line,
+ * or K alone (the host's value, as -e K); blank lines and lines starting
+ * with # are skipped. Each entry added to @env; INVALID naming the line
+ * of one with no name or white space in its name. */
+gboolean berth_spec_parse_env_file (const char *text, const char *file, GStrvBuilder *env,
+                                    GError **error);
+
 /* Docker's default seccomp profile as an OCI linux.seccomp object. */
 JsonNode *berth_seccomp_default_profile (void);
 

@@ -4,8 +4,9 @@
  * language is not here; an action berth does not know is refused in one
  * line rather than printed wrong. */
 #include "config.h"
-#include "cli.h"
+#include <berth/template.h>
 #include <berth/error.h>
+#include <berth/json.h>
 #include <string.h>
 
 /* The node at @path (".", ".State.Pid") below @root, or NULL. */
@@ -102,7 +103,7 @@ append_text (GString *out, const char *text, gsize len)
 }
 
 gboolean
-berth_cli_format_render (const char *format, JsonNode *root, GString *out, GError **error)
+berth_template_render (const char *format, JsonNode *root, GString *out, GError **error)
 {
   if (g_str_has_prefix (format, "table"))
     return berth_fail (error, BERTH_ERROR_INVALID, "--format '%s': berth has no table "
@@ -134,9 +135,9 @@ berth_cli_format_render (const char *format, JsonNode *root, GString *out, GErro
 }
 
 gboolean
-berth_cli_format_check (const char *format, GError **error)
+berth_template_check (const char *format, GError **error)
 {
   g_autoptr (JsonNode) empty = json_node_init_object (json_node_alloc (), json_object_new ());
   g_autoptr (GString) out = g_string_new (NULL);
-  return berth_cli_format_render (format, empty, out, error);
+  return berth_template_render (format, empty, out, error);
 }
