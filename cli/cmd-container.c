@@ -124,6 +124,21 @@ berth_cmd_export (BerthCli *cli, int argc, char **argv)
   return ok ? 0 : berth_cli_fail (error);
 }
 
+int
+berth_cmd_rename (BerthCli *cli, int argc, char **argv)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "CONTAINER NEW_NAME", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 3)
+    return berth_cli_usage ("rename needs a container and its new name");
+  g_autoptr (BerthContainer) c = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_with_container (cli, argv[1], &c);
+  if (store == NULL)
+    return BERTH_EXIT_FAILED;
+  g_autoptr (GError) error = NULL;
+  return berth_container_rename (store, c, argv[2], &error) ? 0 : berth_cli_fail (error);
+}
+
 static gboolean
 remove_one (BerthStore *store, BerthContainer *c, gpointer force, GError **error)
 {

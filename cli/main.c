@@ -42,6 +42,7 @@ static const BerthCommand commands[] = {
   { "commit", berth_cmd_commit, "Make an image from a container's changes" },
   { "export", berth_cmd_export, "Write a container's root filesystem as a tar" },
   { "rm", berth_cmd_rm, "Remove containers" },
+  { "rename", berth_cmd_rename, "Give a container another name" },
   { "ps", berth_cmd_ps, "List containers" },
   { "network", berth_cmd_network, "Manage networks (create, ls, inspect, rm, connect, disconnect)" },
   { "version", berth_cmd_version, "Show berth's version and the drivers built into it" },

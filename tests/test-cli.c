@@ -1348,6 +1348,40 @@ test_format (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "fmt", NULL), ==, 0);
 }
 
+/* rename, as Docker's: the new name finds the container, the old one no
+ * longer does; a taken or bad name is refused and changes nothing. */
+static void
+test_rename (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *id = NULL;
+  g_assert_cmpint (berth (f, &id, NULL, "create", "--name", "before", "--network", "none",
+                          "busybox", "true", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "other", "--network", "none",
+                          "busybox", "true", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rename", "before", "after", NULL), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "inspect", "-f", "{{.Id}}", "after", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, id);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "inspect", "--type", "container", "before", NULL), ==,
+                   1);
+  tu_assert_one_line_error (err, "no such container: before");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "rename", "after", "other", NULL), ==, 1);
+  tu_assert_one_line_error (err, "container name 'other' is already in use");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "rename", "after", "Bad Name", NULL), ==, 1);
+  tu_assert_one_line_error (err, "invalid name 'Bad Name'");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-a", "--format", "{{.Names}}", NULL), ==, 0);
+  g_auto (GStrv) names = g_strsplit (g_strstrip (out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (names), ==, 2);
+  g_assert_true (g_strv_contains ((const char *const *) names, "after"));
+  g_assert_true (g_strv_contains ((const char *const *) names, "other"));
+}
+
 /* run -t and exec -t: the pty is made in the container's own devpts, as
  * runc makes it for Docker, so `tty` prints /dev/pts/0 (it printed
  * /dev/console for run -t); the exit code comes through. */
@@ -3028,6 +3062,7 @@ main (int argc, char **argv)
   g_test_add ("/cli/logs-options", Fixture, NULL, fixture_setup, test_logs_options,
               fixture_teardown);
   g_test_add ("/cli/format", Fixture, NULL, fixture_setup, test_format, fixture_teardown);
+  g_test_add ("/cli/rename", Fixture, NULL, fixture_setup, test_rename, fixture_teardown);
   g_test_add ("/cli/stdin-pipe", Fixture, NULL, fixture_setup, test_stdin_pipe, fixture_teardown);
   g_test_add ("/cli/terminals", Fixture, NULL, fixture_setup, test_terminals, fixture_teardown);
   g_test_add ("/cli/output-and-limits", Fixture, NULL, fixture_setup, test_output_and_limits,

@@ -336,6 +336,13 @@ test_names (Fixture *f, gconstpointer data)
   g_assert_cmpint (fb (f, &out, NULL, "exec", "client", "sh", "-c", "wget -q -O - http://web/",
                        NULL), ==, 0);
   g_assert_cmpstr (out, ==, "hello-web\n");
+  /* Renamed while it runs: found by its new name only. */
+  g_assert_cmpint (fb (f, NULL, NULL, "rename", "web", "site", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (fb (f, &out, NULL, "exec", "client", "sh", "-c",
+                       "wget -q -O - http://site/; ping -c1 -W1 web >/dev/null 2>&1 || echo no-web",
+                       NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "hello-web\nno-web\n");
 }
 
 /* ---- published ports and the outside ---- */

@@ -100,6 +100,15 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
 }
 
 gboolean
+berth_container_rename (BerthStore *store, BerthContainer *c, const char *name, GError **error)
+{
+  if (!berth_container_record_rename (store, c, name, error))
+    return FALSE;
+  berth_container_network_names_changed (store, c);
+  return TRUE;
+}
+
+gboolean
 berth_container_remove (BerthStore *store, const char *ref, gboolean force, GError **error)
 {
   g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, error);

@@ -850,6 +850,16 @@ refresh_peers (BerthStore *store, const char *network, BerthContainer *self,
     }
 }
 
+void
+berth_container_network_names_changed (BerthStore *store, BerthContainer *c)
+{
+  g_autoptr (GPtrArray) leases = container_leases (store, c);
+  if (leases->len == 0 || !is_live (store, c))
+    return;
+  for (guint i = 0; i < leases->len; i++)
+    refresh_peers (store, ((BerthLease *) leases->pdata[i])->network, c, NULL);
+}
+
 /* Start of @c on its networks (@leases): its etc files with the other
  * running containers there by name, and theirs rewritten (in place: they
  * are bound into running containers) to list @c. */

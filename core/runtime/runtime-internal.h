@@ -116,6 +116,9 @@ gboolean berth_container_network_prepare (BerthStore *store, BerthContainer *c, 
 /* The plan's links and addresses in the namespace of @pid (the monitor's
  * holder, between the driver's create and start). */
 gboolean berth_network_plan_attach (const BerthNetworkPlan *plan, pid_t pid, GError **error);
+/* @c was renamed: the running containers on its networks list it by its
+ * new name. */
+void berth_container_network_names_changed (BerthStore *store, BerthContainer *c);
 /* Detach @c from its networks, if it has leases, and drop them. */
 gboolean berth_container_network_release (BerthStore *store, BerthContainer *c, GError **error);
 /* containers/<id>/hostname, hosts and resolv.conf, which the spec binds

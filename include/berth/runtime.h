@@ -19,6 +19,10 @@ BerthContainer *berth_container_create (BerthStore *store, const char *image_ref
                                         const char *name, const char *driver,
                                         const char *exec_driver,
                                         const BerthSpecOptions *options, GError **error);
+/* Docker's rename: @c is @name from now on, also in the /etc/hosts of the
+ * running containers that share a network with it. */
+gboolean berth_container_rename (BerthStore *store, BerthContainer *c, const char *name,
+                                 GError **error);
 /* Stop @ref (only with @force when it runs), then remove its record. */
 gboolean berth_container_remove (BerthStore *store, const char *ref, gboolean force,
                                  GError **error);

@@ -219,6 +219,10 @@ GPtrArray *berth_container_list (BerthStore *store, GError **error);
 /* The ids of container directories without metadata: creates killed
  * half-way, removed by the next create or image removal. */
 GPtrArray *berth_container_list_incomplete (BerthStore *store, GError **error);
+/* Give @c the name @name in its record (atomically). INVALID for a bad
+ * name, EXISTS when a container has it (@c itself included). */
+gboolean berth_container_record_rename (BerthStore *store, BerthContainer *c, const char *name,
+                                        GError **error);
 /* Remove a stopped container's record and writable layer (the runtime's
  * remove stops it first). BUSY when mounted, unless @force. */
 gboolean berth_container_record_remove (BerthStore *store, BerthContainer *c, gboolean force,
