@@ -456,6 +456,26 @@ figure (guint64 v, gboolean bytes)
                : g_strdup_printf ("%" G_GUINT64_FORMAT, v);
 }
 
+static void
+print_stats_header (void)
+{
+  printf ("%-14s %-20s %11s %12s / %-12s %6s %10s / %s\n", "CONTAINER ID", "NAME", "CPU TIME",
+          "MEM USAGE", "LIMIT", "PIDS", "BLOCK READ", "WRITE");
+}
+
+static void
+print_stats_row (BerthContainer *c, const BerthExecStats *st)
+{
+  g_autofree char *mem = figure (st->memory_usage, TRUE);
+  g_autofree char *limit = figure (st->memory_limit, TRUE);
+  g_autofree char *pids = figure (st->pids_current, FALSE);
+  g_autofree char *rd = figure (st->io_read_bytes, TRUE);
+  g_autofree char *wr = figure (st->io_write_bytes, TRUE);
+  double cpu_s = st->cpu_usage_ns == G_MAXUINT64 ? 0 : st->cpu_usage_ns / 1e9;
+  printf ("%-14.12s %-20s %10.3fs %12s / %-12s %6s %10s / %s\n", c->id, c->name, cpu_s, mem,
+          limit, pids, rd, wr);
+}
+
 static gboolean
 stats_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
 {
@@ -463,15 +483,59 @@ stats_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
   BerthExecStats st;
   if (!berth_container_stats (store, c, &st, error))
     return FALSE;
-  g_autofree char *mem = figure (st.memory_usage, TRUE);
-  g_autofree char *limit = figure (st.memory_limit, TRUE);
-  g_autofree char *pids = figure (st.pids_current, FALSE);
-  g_autofree char *rd = figure (st.io_read_bytes, TRUE);
-  g_autofree char *wr = figure (st.io_write_bytes, TRUE);
-  double cpu_s = st.cpu_usage_ns == G_MAXUINT64 ? 0 : st.cpu_usage_ns / 1e9;
-  printf ("%-14.12s %-20s %10.3fs %12s / %-12s %6s %10s / %s\n", c->id, c->name, cpu_s, mem,
-          limit, pids, rd, wr);
+  print_stats_row (c, &st);
   return TRUE;
+}
+
+/* One frame of the stream: a row for each container of @refs, "--" for
+ * one that is not running; FALSE with @error when one is gone. *@running:
+ * how many run. */
+static gboolean
+stats_frame (BerthCli *cli, char **refs, guint *running, GError **error)
+{
+  g_autoptr (BerthStore) store = berth_cli_open_reader (cli, error);
+  if (store == NULL)
+    return FALSE;
+  *running = 0;
+  print_stats_header ();
+  for (char **ref = refs; *ref; ref++)
+    {
+      g_autoptr (BerthContainer) c = berth_container_lookup (store, *ref, error);
+      if (c == NULL)
+        return FALSE;
+      BerthExecStats st;
+      g_autoptr (GError) local = NULL;
+      if (berth_container_stats (store, c, &st, &local))
+        {
+          print_stats_row (c, &st);
+          (*running)++;
+        }
+      else
+        printf ("%-14.12s %-20s %11s %12s / %-12s %6s %10s / %s\n", c->id, c->name, "--", "--",
+                "--", "--", "--", "--");
+    }
+  fflush (stdout);
+  return TRUE;
+}
+
+/* Docker's stats: a frame a second (the screen cleared first on a
+ * terminal) until every container named has stopped, or ^C. */
+static int
+stats_stream (BerthCli *cli, char **refs)
+{
+  gboolean tty = isatty (STDOUT_FILENO);
+  for (;;)
+    {
+      g_autoptr (GError) error = NULL;
+      guint running = 0;
+      if (tty)
+        printf ("\033[2J\033[H");
+      if (!stats_frame (cli, refs, &running, &error))
+        return berth_cli_fail (error);
+      if (running == 0)
+        return 0;
+      g_usleep (G_USEC_PER_SEC);
+    }
 }
 
 int
@@ -479,15 +543,17 @@ berth_cmd_stats (BerthCli *cli, int argc, char **argv)
 {
   gboolean no_stream = FALSE;
   const GOptionEntry entries[] = {
-    { "no-stream", 0, 0, G_OPTION_ARG_NONE, &no_stream, "Print once (the only mode so far)", NULL },
+    { "no-stream", 0, 0, G_OPTION_ARG_NONE, &no_stream, "Print once; without it, a frame a "
+      "second until every container named has stopped", NULL },
     G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
     return BERTH_EXIT_USAGE;
   if (argc < 2)
     return berth_cli_usage ("stats needs a container");
-  printf ("%-14s %-20s %11s %12s / %-12s %6s %10s / %s\n", "CONTAINER ID", "NAME", "CPU TIME",
-          "MEM USAGE", "LIMIT", "PIDS", "BLOCK READ", "WRITE");
+  if (!no_stream)
+    return stats_stream (cli, argv + 1);
+  print_stats_header ();
   return berth_cli_for_each_container (cli, argc, argv, stats_one, NULL, FALSE);
 }
 

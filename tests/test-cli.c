@@ -1382,6 +1382,36 @@ test_rename (Fixture *f, gconstpointer data)
   g_assert_true (g_strv_contains ((const char *const *) names, "other"));
 }
 
+/* stats without --no-stream streams, as Docker's: frame after frame
+ * while the container runs, then one showing it stopped, and it ends
+ * there by itself. */
+static void
+test_stats_stream (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "busy", "--network", "none",
+                          "busybox", "sleep", "3", NULL), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "stats", "busy", NULL), ==, 0);
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  guint frames = 0, running_rows = 0;
+  const char *last_row = NULL;
+  for (char **l = lines; *l; l++)
+    if (g_str_has_prefix (*l, "CONTAINER ID"))
+      frames++;
+    else if (**l)
+      {
+        running_rows += strstr (*l, " / ") && !strstr (*l, "--");
+        last_row = *l;
+      }
+  g_assert_cmpuint (frames, >=, 2);
+  g_assert_cmpuint (running_rows, ==, frames - 1);
+  g_assert_nonnull (last_row);
+  g_assert_nonnull (strstr (last_row, "busy"));
+  g_assert_nonnull (strstr (last_row, " -- "));
+}
+
 /* run -t and exec -t: the pty is made in the container's own devpts, as
  * runc makes it for Docker, so `tty` prints /dev/pts/0 (it printed
  * /dev/console for run -t); the exit code comes through. */
@@ -3063,6 +3093,8 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/cli/format", Fixture, NULL, fixture_setup, test_format, fixture_teardown);
   g_test_add ("/cli/rename", Fixture, NULL, fixture_setup, test_rename, fixture_teardown);
+  g_test_add ("/cli/stats-stream", Fixture, NULL, fixture_setup, test_stats_stream,
+              fixture_teardown);
   g_test_add ("/cli/stdin-pipe", Fixture, NULL, fixture_setup, test_stdin_pipe, fixture_teardown);
   g_test_add ("/cli/terminals", Fixture, NULL, fixture_setup, test_terminals, fixture_teardown);
   g_test_add ("/cli/output-and-limits", Fixture, NULL, fixture_setup, test_output_and_limits,
