@@ -198,6 +198,12 @@ run_ok (Fixture *f, const char *const *args, const char *script)
   return out;
 }
 
+/* wget a page, tried again for up to 10 s: a server just started with
+ * run -d (or start) may not listen yet when the command returns, as with
+ * Docker. The wait bounds nothing the test asserts. */
+#define RETRY(cmd) "i=0; until " cmd "; do i=$((i+1)); [ $i -lt 50 ] || exit 1; sleep 0.2; done"
+#define WAIT_WGET(url) "(" RETRY ("wget -q -O - " url) ")"
+
 /* A web server in a container, answering @body at /. */
 #define HTTPD(body) "mkdir -p /www && echo " body " > /www/index.html && exec httpd -f -p 80 -h /www"
 
@@ -319,7 +325,7 @@ test_names (Fixture *f, gconstpointer data)
   g_free (run_ok (f, client_args, "exec sleep 1000"));
   g_autofree char *out = NULL;
   g_assert_cmpint (fb (f, &out, NULL, "exec", "client", "sh", "-c",
-                       "wget -q -O - http://web/ && ping -c1 -W3 web >/dev/null && echo ping-ok",
+                       WAIT_WGET ("http://web/") " && ping -c1 -W3 web >/dev/null && echo ping-ok",
                        NULL), ==, 0);
   g_assert_cmpstr (out, ==, "hello-web\nping-ok\n");
   /* The one started first finds the later one too. */
@@ -333,7 +339,7 @@ test_names (Fixture *f, gconstpointer data)
   g_free (run_ok (f, other_args, "exec sleep 1000"));
   g_assert_cmpint (fb (f, NULL, NULL, "start", "web", NULL), ==, 0);
   g_clear_pointer (&out, g_free);
-  g_assert_cmpint (fb (f, &out, NULL, "exec", "client", "sh", "-c", "wget -q -O - http://web/",
+  g_assert_cmpint (fb (f, &out, NULL, "exec", "client", "sh", "-c", WAIT_WGET ("http://web/"),
                        NULL), ==, 0);
   g_assert_cmpstr (out, ==, "hello-web\n");
   /* Renamed while it runs: found by its new name only. */
@@ -412,8 +418,8 @@ test_publish (Fixture *f, gconstpointer data)
         continue;
       g_autofree char *prefix = reach[i].netns ? g_strdup_printf ("ip netns exec %s ", reach[i].netns)
                                                : g_strdup ("");
-      g_autofree char *cmd = g_strdup_printf ("%sbusybox wget -q -O - http://%s:%u/", prefix,
-                                              reach[i].address, reach[i].port);
+      g_autofree char *cmd = g_strdup_printf (RETRY ("%sbusybox wget -q -O - http://%s:%u/"),
+                                              prefix, reach[i].address, reach[i].port);
       g_autofree char *body = NULL, *err = NULL;
       if (sh (cmd, &body, &err) != 0)
         g_error ("%s: %s", cmd, err);
@@ -730,7 +736,8 @@ test_publish_any_port (Fixture *f, gconstpointer data)
   const char *args[] = { "-d", "--name", "web", "--network", "bridge", "-p", "80", NULL };
   g_free (run_ok (f, args, HTTPD ("any-port")));
   g_autofree char *port = inspected_host_port (f, "web", "80/tcp");
-  g_autofree char *cmd = g_strdup_printf ("busybox wget -q -O - http://127.0.0.1:%s/", port);
+  g_autofree char *cmd = g_strdup_printf (RETRY ("busybox wget -q -O - http://127.0.0.1:%s/"),
+                                          port);
   g_autofree char *body = NULL;
   g_assert_cmpint (sh (cmd, &body, NULL), ==, 0);
   g_assert_cmpstr (body, ==, "any-port\n");
@@ -740,7 +747,8 @@ test_publish_any_port (Fixture *f, gconstpointer data)
   g_autofree char *tcp = inspected_host_port (f, "all", "80/tcp");
   g_autofree char *udp = inspected_host_port (f, "all", "53/udp");
   g_assert_cmpstr (tcp, !=, udp);
-  g_autofree char *cmd2 = g_strdup_printf ("busybox wget -q -O - http://127.0.0.1:%s/", tcp);
+  g_autofree char *cmd2 = g_strdup_printf (RETRY ("busybox wget -q -O - http://127.0.0.1:%s/"),
+                                           tcp);
   g_autofree char *body2 = NULL;
   g_assert_cmpint (sh (cmd2, &body2, NULL), ==, 0);
   g_assert_cmpstr (body2, ==, "exposed\n");
@@ -785,7 +793,7 @@ test_macvlan (Fixture *f, gconstpointer data)
   const char *web_args[] = { "-d", "--name", "web", "--network", "lan", NULL };
   g_free (run_ok (f, web_args, HTTPD ("over-macvlan")));
   const char *args[] = { "--rm", "--network", "lan", NULL };
-  g_autofree char *out = run_ok (f, args, "wget -q -O - http://web/; "
+  g_autofree char *out = run_ok (f, args, WAIT_WGET ("http://web/") "; "
                                           "ip -4 -o addr show eth0 | awk '{print $4}'");
   g_auto (GStrv) l = g_strsplit (out, "\n", -1);
   g_assert_cmpstr (l[0], ==, "over-macvlan");
@@ -819,7 +827,7 @@ test_join_container (Fixture *f, gconstpointer data)
   g_assert_cmpint (fb (f, &web_addr, NULL, "exec", "web", "sh", "-c",
                        "ip -4 -o addr show eth0 | awk '{print $4}'", NULL), ==, 0);
   const char *args[] = { "--rm", "--network", "container:web", NULL };
-  g_autofree char *out = run_ok (f, args, "wget -q -O - http://127.0.0.1/; "
+  g_autofree char *out = run_ok (f, args, WAIT_WGET ("http://127.0.0.1/") "; "
                                           "ip -4 -o addr show eth0 | awk '{print $4}'");
   g_autofree char *want = g_strconcat ("same-namespace\n", web_addr, NULL);
   g_assert_cmpstr (out, ==, want);
