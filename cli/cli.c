@@ -114,9 +114,7 @@ gboolean
 berth_cli_parse (int *argc, char ***argv, const GOptionEntry *entries, const char *operands,
                  gboolean strict_posix)
 {
-  g_autofree char *title = g_strdup_printf ("%s %s", (*argv)[0], operands);
   g_autoptr (GOptionContext) ctx = g_option_context_new (operands);
-  g_option_context_set_summary (ctx, title);
   g_option_context_set_strict_posix (ctx, strict_posix);
   if (entries)
     g_option_context_add_main_entries (ctx, entries, NULL);
@@ -136,10 +134,46 @@ berth_cli_parse (int *argc, char ***argv, const GOptionEntry *entries, const cha
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, argc, argv, &error))
     {
-      berth_cli_usage ("%s", error->message);
+      berth_cli_usage ("%s: %s (see 'berth %s --help')", (*argv)[0], error->message,
+                       (*argv)[0]);
       return FALSE;
     }
   return TRUE;
+}
+
+static void
+print_subcommands (FILE *out, const char *parent, const BerthSubcommand *subs, guint n_subs)
+{
+  fprintf (out, "Usage: berth %s COMMAND [ARG...]\n\nCommands:\n", parent);
+  for (guint i = 0; i < n_subs; i++)
+    if (subs[i].summary)
+      fprintf (out, "  %-11s %s\n", subs[i].name, subs[i].summary);
+  fprintf (out, "\nRun 'berth %s COMMAND --help' for a command's options.\n", parent);
+}
+
+int
+berth_cli_dispatch (BerthCli *cli, const char *parent, const BerthSubcommand *subs,
+                    guint n_subs, int argc, char **argv)
+{
+  if (argc < 2)
+    {
+      print_subcommands (stderr, parent, subs, n_subs);
+      return BERTH_EXIT_USAGE;
+    }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      print_subcommands (stdout, parent, subs, n_subs);
+      return 0;
+    }
+  for (guint i = 0; i < n_subs; i++)
+    if (strcmp (argv[1], subs[i].name) == 0)
+      {
+        g_autofree char *full = g_strdup_printf ("%s %s", parent, argv[1]);
+        argv[1] = full;
+        return subs[i].func (cli, argc - 1, argv + 1);
+      }
+  return berth_cli_usage ("unknown %s subcommand '%s' (see 'berth %s --help')", parent, argv[1],
+                          parent);
 }
 
 void
@@ -176,6 +210,35 @@ berth_cli_open_with_container (BerthCli *cli, const char *ref, BerthContainer **
 }
 
 int
+berth_cli_each_operand (BerthStore *store, int argc, char **argv, BerthOperandAction act,
+                        gpointer data, gboolean print_names)
+{
+  int rc = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) local = NULL;
+      if (!act (store, argv[i], data, &local))
+        rc = berth_cli_fail (local);
+      else if (print_names)
+        printf ("%s\n", argv[i]);
+    }
+  return rc;
+}
+
+typedef struct {
+  BerthContainerAction act;
+  gpointer data;
+} ContainerAction;
+
+static gboolean
+act_on_container (BerthStore *store, const char *ref, gpointer data, GError **error)
+{
+  ContainerAction *a = data;
+  g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, error);
+  return c && a->act (store, c, a->data, error);
+}
+
+int
 berth_cli_for_each_container (BerthCli *cli, int argc, char **argv, BerthContainerAction act,
                               gpointer data, gboolean print_names)
 {
@@ -183,15 +246,41 @@ berth_cli_for_each_container (BerthCli *cli, int argc, char **argv, BerthContain
   g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error);
   if (store == NULL)
     return berth_cli_fail (error);
+  ContainerAction a = { act, data };
+  return berth_cli_each_operand (store, argc, argv, act_on_container, &a, print_names);
+}
+
+int
+berth_cli_inspect_each (BerthStore *store, int argc, char **argv, BerthInspectFunc inspect,
+                        const char *format)
+{
+  g_autoptr (JsonArray) all = json_array_new ();
   int rc = 0;
+  g_autoptr (GError) bad_format = NULL;
+  if (format && !berth_template_check (format, &bad_format))
+    return berth_cli_usage ("%s", bad_format->message);
   for (int i = 1; i < argc; i++)
     {
       g_autoptr (GError) local = NULL;
-      g_autoptr (BerthContainer) c = berth_container_lookup (store, argv[i], &local);
-      if (c == NULL || !act (store, c, data, &local))
+      g_autoptr (JsonNode) node = inspect (store, argv[i], &local);
+      g_autoptr (GString) line = g_string_new (NULL);
+      if (node == NULL)
         rc = berth_cli_fail (local);
-      else if (print_names)
-        printf ("%s\n", argv[i]);
+      else if (format == NULL)
+        json_array_add_element (all, g_steal_pointer (&node));
+      else if (!berth_template_render (format, node, line, &local))
+        rc = berth_cli_fail (local);
+      else
+        printf ("%s\n", line->str);
     }
+  if (format)
+    return rc;
+  g_autoptr (JsonNode) root = json_node_new (JSON_NODE_ARRAY);
+  json_node_set_array (root, all);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, root);
+  g_autofree char *text = json_generator_to_data (gen, NULL);
+  printf ("%s\n", text);
   return rc;
 }

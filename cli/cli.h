@@ -3,6 +3,7 @@
 #pragma once
 #include <berth/runtime.h>
 #include <berth/json.h>
+#include <berth/template.h>
 
 typedef struct {
   const char *root;    /* --root, $BERTH_ROOT, or the default */
@@ -33,6 +34,17 @@ char *berth_cli_printable (const char *text, gsize max);
  * failure is printed, the exit code says whether any failed. */
 typedef gboolean (*BerthContainerAction) (BerthStore *store, BerthContainer *c, gpointer data,
                                           GError **error);
+/* The same for any operand (a network's name): @act on each of argv[1..]. */
+typedef gboolean (*BerthOperandAction) (BerthStore *store, const char *operand, gpointer data,
+                                        GError **error);
+int berth_cli_each_operand (BerthStore *store, int argc, char **argv, BerthOperandAction act,
+                            gpointer data, gboolean print_names);
+/* Print the JSON array of @inspect's result for each of argv[1..] (with
+ * @format, that template filled from each, a line each); a failure is
+ * printed and left out, and makes the exit code 1. */
+typedef JsonNode *(*BerthInspectFunc) (BerthStore *store, const char *operand, GError **error);
+int berth_cli_inspect_each (BerthStore *store, int argc, char **argv, BerthInspectFunc inspect,
+                            const char *format);
 int berth_cli_for_each_container (BerthCli *cli, int argc, char **argv, BerthContainerAction act,
                                   gpointer data, gboolean print_names);
 /* Print "berth: <message>" and return BERTH_EXIT_FAILED. */
@@ -42,11 +54,25 @@ int berth_cli_usage (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
  * at the first operand so a container command's own flags pass through. */
 gboolean berth_cli_parse (int *argc, char ***argv, const GOptionEntry *entries,
                           const char *operands, gboolean strict_posix);
+/* A subcommand of a command that has some (image, network). */
+typedef struct {
+  const char *name;
+  BerthCommandFunc func;
+  const char *summary;  /* NULL: an alias of another entry, not listed */
+} BerthSubcommand;
+/* Run subcommand argv[1] of @parent with argv[0] "PARENT SUB", so that
+ * its usage and errors name both; --help lists the subcommands, and so
+ * does a missing one (exit 2). */
+int berth_cli_dispatch (BerthCli *cli, const char *parent, const BerthSubcommand *subs,
+                        guint n_subs, int argc, char **argv);
 /* A progress callback that redraws one line on a terminal (stderr). */
 void berth_cli_progress (guint64 bytes, gpointer what);
 void berth_cli_progress_done (const char *what);
 
 int berth_cmd_info (BerthCli *cli, int argc, char **argv);
+int berth_cmd_version (BerthCli *cli, int argc, char **argv);
+int berth_cmd_port (BerthCli *cli, int argc, char **argv);
+int berth_cmd_rename (BerthCli *cli, int argc, char **argv);
 int berth_cmd_bench (BerthCli *cli, int argc, char **argv);
 int berth_cmd_images (BerthCli *cli, int argc, char **argv);
 int berth_cmd_image (BerthCli *cli, int argc, char **argv);
@@ -77,3 +103,4 @@ int berth_cmd_stats (BerthCli *cli, int argc, char **argv);
 int berth_cmd_pause (BerthCli *cli, int argc, char **argv);
 int berth_cmd_unpause (BerthCli *cli, int argc, char **argv);
 int berth_cmd_top (BerthCli *cli, int argc, char **argv);
+int berth_cmd_network (BerthCli *cli, int argc, char **argv);

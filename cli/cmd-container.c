@@ -124,6 +124,21 @@ berth_cmd_export (BerthCli *cli, int argc, char **argv)
   return ok ? 0 : berth_cli_fail (error);
 }
 
+int
+berth_cmd_rename (BerthCli *cli, int argc, char **argv)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "CONTAINER NEW_NAME", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 3)
+    return berth_cli_usage ("rename needs a container and its new name");
+  g_autoptr (BerthContainer) c = NULL;
+  g_autoptr (BerthStore) store = berth_cli_open_with_container (cli, argv[1], &c);
+  if (store == NULL)
+    return BERTH_EXIT_FAILED;
+  g_autoptr (GError) error = NULL;
+  return berth_container_rename (store, c, argv[2], &error) ? 0 : berth_cli_fail (error);
+}
+
 static gboolean
 remove_one (BerthStore *store, BerthContainer *c, gpointer force, GError **error)
 {
@@ -193,13 +208,37 @@ size_column (BerthStore *store, BerthContainer *c, GError **error)
   return g_strdup_printf ("%s (virtual %s)", w, v);
 }
 
+/* One row of ps as --format's templates see it: Docker's field names
+ * (ID, Image, Command, CreatedAt, Status, State, Names, Size), and berth's
+ * Driver and ExecDriver. */
+static JsonNode *
+ps_row (BerthContainer *c, BerthContainerState *s, const char *status, const char *cmd,
+        const char *size_text)
+{
+  g_autoptr (JsonObject) o = json_object_new ();
+  g_autofree char *short_id = g_strndup (c->id, 12);
+  g_autofree char *quoted = g_strdup_printf ("\"%s\"", cmd);
+  const char *pairs[][2] = {
+    { "ID", short_id }, { "Image", c->image_ref }, { "Command", quoted },
+    { "CreatedAt", c->created }, { "Status", status }, { "State", s->status },
+    { "Names", c->name }, { "Size", size_text }, { "Driver", c->driver },
+    { "ExecDriver", c->exec_driver },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (pairs); i++)
+    json_object_set_string_member (o, pairs[i][0], pairs[i][1] ? pairs[i][1] : "");
+  return json_node_init_object (json_node_alloc (), o);
+}
+
 /* The DRIVER column is as wide as the longest storage driver's name
  * ("devicemapper"), so STATUS stays in its column on every driver. */
 int
 berth_cmd_ps (BerthCli *cli, int argc, char **argv)
 {
   gboolean all = FALSE, quiet = FALSE, size = FALSE;
+  g_autofree char *format = NULL;
   const GOptionEntry entries[] = {
+    { "format", 0, 0, G_OPTION_ARG_STRING, &format, "A template a line: {{.ID}} {{.Names}} "
+      "{{.Status}}...", "TEMPLATE" },
     { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Show all containers, not only running ones", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only show ids", NULL },
     { "size", 's', 0, G_OPTION_ARG_NONE, &size,
@@ -209,6 +248,8 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
   if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
     return BERTH_EXIT_USAGE;
   g_autoptr (GError) error = NULL;
+  if (format && !berth_template_check (format, &error))
+    return berth_cli_usage ("%s", error->message);
   /* --size may mount a layer for the generic diff, and reference counts
    * change under the store lock only. */
   g_autoptr (BerthStore) store = size ? berth_cli_open_store (cli, &error)
@@ -218,7 +259,7 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
   g_autoptr (GPtrArray) list = berth_container_list (store, &error);
   if (list == NULL)
     return berth_cli_fail (error);
-  if (!quiet)
+  if (!quiet && !format)
     printf ("%-14s %-22s %-20s %-12s %-12s %-*s%s\n", "CONTAINER ID", "IMAGE", "COMMAND", "DRIVER",
             "STATUS", size ? 20 : 0, "NAME", size ? " SIZE" : "");
   for (guint i = 0; i < list->len; i++)
@@ -242,8 +283,17 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
       g_autofree char *size_text = NULL;
       if (size && (size_text = size_column (store, c, &local)) == NULL)
         return berth_cli_fail (local);
+      if (format)
+        {
+          g_autoptr (JsonNode) row = ps_row (c, s, status, cmd, size_text);
+          g_autoptr (GString) line = g_string_new (NULL);
+          if (!berth_template_render (format, row, line, &local))
+            return berth_cli_fail (local);
+          printf ("%s\n", line->str);
+          continue;
+        }
       printf ("%-14.12s %-22.22s %-20.20s %-12s %-12s %-*s%s%s\n", c->id, c->image_ref, cmd,
               c->driver, status, size ? 20 : 0, c->name, size ? " " : "", size ? size_text : "");
     }
-  return all ? print_incomplete (store, quiet) : 0;
+  return all && !format ? print_incomplete (store, quiet) : 0;
 }

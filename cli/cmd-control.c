@@ -132,23 +132,38 @@ berth_cmd_wait (BerthCli *cli, int argc, char **argv)
 static gboolean
 logs_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
 {
-  return berth_container_logs (store, c, GPOINTER_TO_INT (data), STDOUT_FILENO, STDERR_FILENO,
-                               error);
+  return berth_container_logs (store, c, data, STDOUT_FILENO, STDERR_FILENO, error);
 }
 
 int
 berth_cmd_logs (BerthCli *cli, int argc, char **argv)
 {
-  gboolean follow = FALSE;
+  BerthLogOptions options = { .tail = -1 };
+  g_autofree char *tail = NULL, *since = NULL, *until = NULL;
   const GOptionEntry entries[] = {
-    { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow, "Keep printing until the container stops", NULL },
+    { "follow", 'f', 0, G_OPTION_ARG_NONE, &options.follow,
+      "Keep printing until the container stops", NULL },
+    { "tail", 'n', 0, G_OPTION_ARG_STRING, &tail, "Only the last N lines (all: every one)", "N" },
+    { "timestamps", 't', 0, G_OPTION_ARG_NONE, &options.timestamps,
+      "Each line after its time", NULL },
+    { "since", 0, 0, G_OPTION_ARG_STRING, &since,
+      "Lines from then on (2026-12-07T10:00:00Z, Unix seconds, or 10m ago)", "TIME" },
+    { "until", 0, 0, G_OPTION_ARG_STRING, &until, "Lines before then (as --since)", "TIME" },
     G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER", FALSE))
     return BERTH_EXIT_USAGE;
   if (argc != 2)
     return berth_cli_usage ("logs needs one container");
-  return berth_cli_for_each_container (cli, argc, argv, logs_one, GINT_TO_POINTER (follow), FALSE);
+  g_autoptr (GError) error = NULL;
+  gint64 now = g_get_real_time ();
+  if (tail && strcmp (tail, "all") != 0
+      && (!g_ascii_string_to_signed (tail, 10, 0, G_MAXINT32, &options.tail, NULL)))
+    return berth_cli_usage ("--tail '%s': not a number of lines or all", tail);
+  if ((since && !berth_parse_time (since, "--since", now, &options.since, &error))
+      || (until && !berth_parse_time (until, "--until", now, &options.until, &error)))
+    return berth_cli_usage ("%s", error->message);
+  return berth_cli_for_each_container (cli, argc, argv, logs_one, &options, FALSE);
 }
 
 int
@@ -272,41 +287,162 @@ inspect_one (BerthStore *store, BerthContainer *c, GError **error)
   add_string (b, "Rootfs", s->rootfs);
   add_state (b, s);
   add_host_config (b, so);
+  json_builder_set_member_name (b, "NetworkSettings");
+  json_builder_add_value (b, berth_container_network_settings (store, c));
   json_builder_end_object (b);
   return json_builder_get_root (b);
+}
+
+/* Docker's image inspect: Id, RepoTags, and from the image's config
+ * Created, Architecture, Os, Config and RootFS. */
+static JsonNode *
+inspect_image (BerthStore *store, const char *ref, GError **error)
+{
+  g_autoptr (BerthImage) image = berth_image_lookup (store, ref, error);
+  if (image == NULL)
+    return NULL;
+  JsonObject *config = berth_json_node_object (image->config);
+  g_autoptr (JsonObject) o = json_object_new ();
+  g_autofree char *id = g_strconcat ("sha256:", image->id, NULL);
+  json_object_set_string_member (o, "Id", id);
+  JsonArray *tags = json_array_new ();
+  for (guint i = 0; i < image->tags->len; i++)
+    json_array_add_string_element (tags, image->tags->pdata[i]);
+  json_object_set_array_member (o, "RepoTags", tags);
+  const char *strings[][2] = { { "Created", "created" }, { "Architecture", "architecture" },
+                               { "Os", "os" } };
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    json_object_set_string_member (o, strings[i][0], berth_json_string (config, strings[i][1], ""));
+  const char *objects[][2] = { { "Config", "config" }, { "RootFS", "rootfs" } };
+  for (guint i = 0; i < G_N_ELEMENTS (objects); i++)
+    {
+      JsonObject *member = berth_json_object (config, objects[i][1]);
+      json_object_set_member (o, objects[i][0],
+                              member ? json_node_init_object (json_node_alloc (), member)
+                                     : json_node_new (JSON_NODE_NULL));
+    }
+  return json_node_init_object (json_node_alloc (), o);
+}
+
+/* A container, else an image, as Docker's inspect looks (@type: only
+ * that kind). */
+static JsonNode *
+inspect_any (BerthStore *store, const char *ref, const char *type, GError **error)
+{
+  if (g_strcmp0 (type, "image") == 0)
+    return inspect_image (store, ref, error);
+  g_autoptr (GError) local = NULL;
+  g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, &local);
+  if (c)
+    return inspect_one (store, c, error);
+  if (type || !g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
+    return g_propagate_error (error, g_steal_pointer (&local)), NULL;
+  JsonNode *node = inspect_image (store, ref, NULL);
+  if (node == NULL)
+    berth_fail (error, BERTH_ERROR_NOT_FOUND, "no such container or image: %s", ref);
+  return node;
+}
+
+static JsonNode *
+inspect_container_or_image (BerthStore *store, const char *ref, GError **error)
+{
+  return inspect_any (store, ref, NULL, error);
+}
+
+static JsonNode *
+inspect_container (BerthStore *store, const char *ref, GError **error)
+{
+  return inspect_any (store, ref, "container", error);
+}
+
+static JsonNode *
+inspect_image_ref (BerthStore *store, const char *ref, GError **error)
+{
+  return inspect_any (store, ref, "image", error);
 }
 
 int
 berth_cmd_inspect (BerthCli *cli, int argc, char **argv)
 {
-  if (!berth_cli_parse (&argc, &argv, NULL, "CONTAINER...", FALSE))
+  g_autofree char *format = NULL, *type = NULL;
+  const GOptionEntry entries[] = {
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "A template: {{.State.Pid}}, "
+      "{{json .Config}} (see docs/docker-cli.md)", "TEMPLATE" },
+    { "type", 0, 0, G_OPTION_ARG_STRING, &type, "container or image (default: a container, "
+      "else an image)", "TYPE" },
+    G_OPTION_ENTRY_NULL
+  };
+  if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER|IMAGE...", FALSE))
     return BERTH_EXIT_USAGE;
   if (argc < 2)
-    return berth_cli_usage ("inspect needs a container");
+    return berth_cli_usage ("inspect needs a container or an image");
+  if (type && strcmp (type, "container") != 0 && strcmp (type, "image") != 0)
+    return berth_cli_usage ("--type '%s': container or image", type);
   g_autoptr (GError) error = NULL;
   g_autoptr (BerthStore) store = berth_cli_open_reader (cli, &error);
   if (store == NULL)
     return berth_cli_fail (error);
-  g_autoptr (JsonArray) all = json_array_new ();
-  int rc = 0;
-  for (int i = 1; i < argc; i++)
+  BerthInspectFunc inspect = type == NULL ? inspect_container_or_image
+                             : strcmp (type, "image") == 0 ? inspect_image_ref
+                                                           : inspect_container;
+  return berth_cli_inspect_each (store, argc, argv, inspect, format);
+}
+
+/* ---- port ---- */
+
+/* "53/udp" before "80/tcp" before "8080/tcp": by number, then protocol. */
+static gint
+port_key_compare (gconstpointer a, gconstpointer b)
+{
+  int na = atoi (a), nb = atoi (b);
+  return na != nb ? (na < nb ? -1 : 1) : strcmp (a, b);
+}
+
+/* Docker's port: "80/tcp -> 0.0.0.0:8080" a line for each published port
+ * of a running container, or only the host ends of @want ("80" or
+ * "80/udp"). */
+static gboolean
+port_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
+{
+  const char *want = data;
+  g_autofree char *key = want && !strchr (want, '/') ? g_strconcat (want, "/tcp", NULL)
+                                                    : g_strdup (want);
+  g_autoptr (JsonNode) settings = berth_container_network_settings (store, c);
+  JsonObject *ports = berth_json_object (berth_json_node_object (settings), "Ports");
+  g_autoptr (GList) names = ports ? json_object_get_members (ports) : NULL;
+  names = g_list_sort (names, port_key_compare);
+  gboolean found = FALSE;
+  for (GList *n = names; n; n = n->next)
     {
-      g_autoptr (GError) local = NULL;
-      g_autoptr (BerthContainer) c = berth_container_lookup (store, argv[i], &local);
-      JsonNode *node = c ? inspect_one (store, c, &local) : NULL;
-      if (node == NULL)
-        rc = berth_cli_fail (local);
-      else
-        json_array_add_element (all, node);
+      if (key && strcmp (key, n->data) != 0)
+        continue;
+      JsonArray *bindings = berth_json_array (ports, n->data);
+      for (guint i = 0; bindings && i < json_array_get_length (bindings); i++)
+        {
+          JsonObject *b = berth_json_array_object (bindings, i);
+          const char *ip = berth_json_string (b, "HostIp", ""), *port = berth_json_string (b, "HostPort", "");
+          if (key)
+            printf ("%s:%s\n", ip, port);
+          else
+            printf ("%s -> %s:%s\n", (const char *) n->data, ip, port);
+          found = TRUE;
+        }
     }
-  g_autoptr (JsonNode) root = json_node_new (JSON_NODE_ARRAY);
-  json_node_set_array (root, all);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, root);
-  g_autofree char *text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
-  return rc;
+  if (key && !found)
+    return berth_fail (error, BERTH_ERROR_NOT_FOUND, "container %s: no public port '%s' "
+                       "published", c->name, key);
+  return TRUE;
+}
+
+int
+berth_cmd_port (BerthCli *cli, int argc, char **argv)
+{
+  if (!berth_cli_parse (&argc, &argv, NULL, "CONTAINER [PORT[/PROTO]]", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 2 && argc != 3)
+    return berth_cli_usage ("port needs a container, and a port if you like");
+  return berth_cli_for_each_container (cli, 2, argv, port_one, argc == 3 ? argv[2] : NULL,
+                                       FALSE);
 }
 
 /* ---- stats and top ---- */
@@ -320,6 +456,26 @@ figure (guint64 v, gboolean bytes)
                : g_strdup_printf ("%" G_GUINT64_FORMAT, v);
 }
 
+static void
+print_stats_header (void)
+{
+  printf ("%-14s %-20s %11s %12s / %-12s %6s %10s / %s\n", "CONTAINER ID", "NAME", "CPU TIME",
+          "MEM USAGE", "LIMIT", "PIDS", "BLOCK READ", "WRITE");
+}
+
+static void
+print_stats_row (BerthContainer *c, const BerthExecStats *st)
+{
+  g_autofree char *mem = figure (st->memory_usage, TRUE);
+  g_autofree char *limit = figure (st->memory_limit, TRUE);
+  g_autofree char *pids = figure (st->pids_current, FALSE);
+  g_autofree char *rd = figure (st->io_read_bytes, TRUE);
+  g_autofree char *wr = figure (st->io_write_bytes, TRUE);
+  double cpu_s = st->cpu_usage_ns == G_MAXUINT64 ? 0 : st->cpu_usage_ns / 1e9;
+  printf ("%-14.12s %-20s %10.3fs %12s / %-12s %6s %10s / %s\n", c->id, c->name, cpu_s, mem,
+          limit, pids, rd, wr);
+}
+
 static gboolean
 stats_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
 {
@@ -327,15 +483,59 @@ stats_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
   BerthExecStats st;
   if (!berth_container_stats (store, c, &st, error))
     return FALSE;
-  g_autofree char *mem = figure (st.memory_usage, TRUE);
-  g_autofree char *limit = figure (st.memory_limit, TRUE);
-  g_autofree char *pids = figure (st.pids_current, FALSE);
-  g_autofree char *rd = figure (st.io_read_bytes, TRUE);
-  g_autofree char *wr = figure (st.io_write_bytes, TRUE);
-  double cpu_s = st.cpu_usage_ns == G_MAXUINT64 ? 0 : st.cpu_usage_ns / 1e9;
-  printf ("%-14.12s %-20s %10.3fs %12s / %-12s %6s %10s / %s\n", c->id, c->name, cpu_s, mem,
-          limit, pids, rd, wr);
+  print_stats_row (c, &st);
   return TRUE;
+}
+
+/* One frame of the stream: a row for each container of @refs, "--" for
+ * one that is not running; FALSE with @error when one is gone. *@running:
+ * how many run. */
+static gboolean
+stats_frame (BerthCli *cli, char **refs, guint *running, GError **error)
+{
+  g_autoptr (BerthStore) store = berth_cli_open_reader (cli, error);
+  if (store == NULL)
+    return FALSE;
+  *running = 0;
+  print_stats_header ();
+  for (char **ref = refs; *ref; ref++)
+    {
+      g_autoptr (BerthContainer) c = berth_container_lookup (store, *ref, error);
+      if (c == NULL)
+        return FALSE;
+      BerthExecStats st;
+      g_autoptr (GError) local = NULL;
+      if (berth_container_stats (store, c, &st, &local))
+        {
+          print_stats_row (c, &st);
+          (*running)++;
+        }
+      else
+        printf ("%-14.12s %-20s %11s %12s / %-12s %6s %10s / %s\n", c->id, c->name, "--", "--",
+                "--", "--", "--", "--");
+    }
+  fflush (stdout);
+  return TRUE;
+}
+
+/* Docker's stats: a frame a second (the screen cleared first on a
+ * terminal) until every container named has stopped, or ^C. */
+static int
+stats_stream (BerthCli *cli, char **refs)
+{
+  gboolean tty = isatty (STDOUT_FILENO);
+  for (;;)
+    {
+      g_autoptr (GError) error = NULL;
+      guint running = 0;
+      if (tty)
+        printf ("\033[2J\033[H");
+      if (!stats_frame (cli, refs, &running, &error))
+        return berth_cli_fail (error);
+      if (running == 0)
+        return 0;
+      g_usleep (G_USEC_PER_SEC);
+    }
 }
 
 int
@@ -343,15 +543,17 @@ berth_cmd_stats (BerthCli *cli, int argc, char **argv)
 {
   gboolean no_stream = FALSE;
   const GOptionEntry entries[] = {
-    { "no-stream", 0, 0, G_OPTION_ARG_NONE, &no_stream, "Print once (the only mode so far)", NULL },
+    { "no-stream", 0, 0, G_OPTION_ARG_NONE, &no_stream, "Print once; without it, a frame a "
+      "second until every container named has stopped", NULL },
     G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
     return BERTH_EXIT_USAGE;
   if (argc < 2)
     return berth_cli_usage ("stats needs a container");
-  printf ("%-14s %-20s %11s %12s / %-12s %6s %10s / %s\n", "CONTAINER ID", "NAME", "CPU TIME",
-          "MEM USAGE", "LIMIT", "PIDS", "BLOCK READ", "WRITE");
+  if (!no_stream)
+    return stats_stream (cli, argv + 1);
+  print_stats_header ();
   return berth_cli_for_each_container (cli, argc, argv, stats_one, NULL, FALSE);
 }
 

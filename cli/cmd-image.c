@@ -142,24 +142,48 @@ print_size (gint64 bytes)
   printf ("%s", s);
 }
 
+/* One row of images as --format's templates see it: Docker's Repository,
+ * Tag, ID, CreatedAt and Size, and berth's Layers. */
+static JsonNode *
+image_row (BerthStore *store, BerthImage *image, const char *repo, const char *tag)
+{
+  g_autoptr (JsonObject) o = json_object_new ();
+  g_autofree char *short_id = g_strndup (image->id, 12);
+  g_autofree char *size = g_format_size (berth_image_size (store, image));
+  JsonObject *config = berth_json_node_object (image->config);
+  const char *pairs[][2] = {
+    { "Repository", repo }, { "Tag", tag }, { "ID", short_id },
+    { "CreatedAt", berth_json_string (config, "created", "") }, { "Size", size },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (pairs); i++)
+    json_object_set_string_member (o, pairs[i][0], pairs[i][1]);
+  json_object_set_int_member (o, "Layers", g_strv_length (image->diff_ids));
+  return json_node_init_object (json_node_alloc (), o);
+}
+
 int
 berth_cmd_images (BerthCli *cli, int argc, char **argv)
 {
   gboolean quiet = FALSE;
+  g_autofree char *format = NULL;
   const GOptionEntry entries[] = {
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only show image ids", NULL },
+    { "format", 0, 0, G_OPTION_ARG_STRING, &format, "A template a line: {{.Repository}}:{{.Tag}} "
+      "{{.ID}} {{.Size}}...", "TEMPLATE" },
     G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
     return BERTH_EXIT_USAGE;
   g_autoptr (GError) error = NULL;
+  if (format && !berth_template_check (format, &error))
+    return berth_cli_usage ("%s", error->message);
   g_autoptr (BerthStore) store = berth_cli_open_reader (cli, &error);
   if (store == NULL)
     return berth_cli_fail (error);
   g_autoptr (GPtrArray) images = berth_image_list (store, &error);
   if (images == NULL)
     return berth_cli_fail (error);
-  if (!quiet)
+  if (!quiet && !format)
     printf ("%-30s %-12s %-14s %-7s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "LAYERS", "SIZE");
   for (guint i = 0; i < images->len; i++)
     {
@@ -175,6 +199,15 @@ berth_cmd_images (BerthCli *cli, int argc, char **argv)
           g_autofree char *repo = g_strdup (t < image->tags->len ? image->tags->pdata[t] : "<none>:<none>");
           char *colon = strrchr (repo, ':');
           *colon = '\0';
+          if (format)
+            {
+              g_autoptr (JsonNode) row = image_row (store, image, repo, colon + 1);
+              g_autoptr (GString) line = g_string_new (NULL);
+              if (!berth_template_render (format, row, line, &error))
+                return berth_cli_fail (error);
+              printf ("%s\n", line->str);
+              continue;
+            }
           printf ("%-30s %-12s %-14.12s %-7u ", repo, colon + 1, image->id,
                   g_strv_length (image->diff_ids));
           print_size (berth_image_size (store, image));
@@ -264,15 +297,15 @@ berth_cmd_history (BerthCli *cli, int argc, char **argv)
 int
 berth_cmd_image (BerthCli *cli, int argc, char **argv)
 {
-  static const struct { const char *name; BerthCommandFunc func; } subs[] = {
-    { "import", berth_cmd_import }, { "load", berth_cmd_load }, { "save", berth_cmd_save },
-    { "bootstrap", berth_cmd_bootstrap }, { "ls", berth_cmd_images }, { "list", berth_cmd_images },
-    { "rm", berth_cmd_rmi }, { "tag", berth_cmd_tag }, { "history", berth_cmd_history },
+  static const BerthSubcommand subs[] = {
+    { "import", berth_cmd_import, "Import a rootfs tarball as a one-layer image" },
+    { "load", berth_cmd_load, "Load images from a docker-save or OCI layout tar" },
+    { "save", berth_cmd_save, "Save images to a docker-save tar" },
+    { "bootstrap", berth_cmd_bootstrap, "Build a base image (busybox, debian) on this host" },
+    { "ls", berth_cmd_images, "List images" }, { "list", berth_cmd_images, NULL },
+    { "rm", berth_cmd_rmi, "Remove images" },
+    { "tag", berth_cmd_tag, "Give an image another name" },
+    { "history", berth_cmd_history, "Show an image's layers" },
   };
-  if (argc < 2)
-    return berth_cli_usage ("image needs a subcommand: import, load, save, bootstrap, ls, rm, tag, history");
-  for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
-    if (strcmp (argv[1], subs[i].name) == 0)
-      return subs[i].func (cli, argc - 1, argv + 1);
-  return berth_cli_usage ("unknown image subcommand '%s'", argv[1]);
+  return berth_cli_dispatch (cli, "image", subs, G_N_ELEMENTS (subs), argc, argv);
 }

@@ -115,6 +115,32 @@ add_exec_drivers (JsonBuilder *b)
   json_builder_add_string_value (b, rule);
 }
 
+static void
+add_network_drivers (JsonBuilder *b)
+{
+  json_builder_set_member_name (b, "network_drivers");
+  json_builder_begin_array (b);
+  for (const BerthNetworkFamily *f = berth_network_families; f->name; f++)
+    {
+      g_autoptr (GError) error = NULL;
+      if (f->ops == NULL || !berth_network_probe (f->ops, &error))
+        {
+          add_entry (b, f->name, NULL, f->ops ? error->message : f->not_built);
+          continue;
+        }
+      g_autoptr (GPtrArray) pairs = g_ptr_array_new_with_free_func (g_free);
+      if (f->ops->status)
+        f->ops->status (pairs);
+      add_entry (b, f->name, pairs, NULL);
+    }
+  json_builder_end_array (b);
+  g_autofree char *rule = NULL;
+  json_builder_set_member_name (b, "default_network");
+  json_builder_add_string_value (b, berth_host_default_network (&rule));
+  json_builder_set_member_name (b, "default_network_rule");
+  json_builder_add_string_value (b, rule);
+}
+
 static const char *const feature_answers[] = {
   [BERTH_FEATURE_YES] = "yes",
   [BERTH_FEATURE_NO] = "no",
@@ -181,6 +207,7 @@ build_info (BerthStore *store)
   json_builder_set_member_name (b, "default_rule");
   json_builder_add_string_value (b, rule);
   add_exec_drivers (b);
+  add_network_drivers (b);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -247,6 +274,10 @@ print_text (JsonObject *o)
   printf ("Default exec driver: %s (%s)\n",
           json_object_get_string_member (o, "default_exec_driver"),
           json_object_get_string_member (o, "default_exec_rule"));
+  printf ("Network drivers:\n");
+  print_drivers (o, "network_drivers");
+  printf ("Default network: %s (%s)\n", json_object_get_string_member (o, "default_network"),
+          json_object_get_string_member (o, "default_network_rule"));
 }
 
 int
@@ -276,5 +307,43 @@ berth_cmd_info (BerthCli *cli, int argc, char **argv)
     }
   else
     print_text (json_node_get_object (info));
+  return 0;
+}
+
+/* "overlay btrfs ...": the names of a family table's built entries. */
+#define BUILT_NAMES(table, out)                                     \
+  do                                                                \
+    {                                                               \
+      for (guint i_ = 0; (table)[i_].name; i_++)                    \
+        if ((table)[i_].ops)                                        \
+          g_string_append_printf ((out), " %s", (table)[i_].name);  \
+    }                                                               \
+  while (0)
+
+/* Docker's `version`: what this berth is and what it was built with;
+ * `berth info` says what this host can run of it. */
+int
+berth_cmd_version (BerthCli *cli, int argc, char **argv)
+{
+  (void) cli;
+  if (!berth_cli_parse (&argc, &argv, NULL, "", FALSE))
+    return BERTH_EXIT_USAGE;
+  if (argc != 1)
+    return berth_cli_usage ("version takes no operands");
+  g_autofree char *kernel = berth_host_kernel ();
+  g_autoptr (GString) storage = g_string_new (NULL);
+  g_autoptr (GString) exec = g_string_new (NULL);
+  g_autoptr (GString) network = g_string_new (NULL);
+  BUILT_NAMES (berth_storage_families, storage);
+  BUILT_NAMES (berth_exec_families, exec);
+  BUILT_NAMES (berth_network_families, network);
+  printf ("Version:          %s\n", PACKAGE_VERSION);
+  printf ("GLib:             %u.%u.%u\n", glib_major_version, glib_minor_version,
+          glib_micro_version);
+  printf ("Kernel:           %s\n", kernel);
+  printf ("Storage drivers: %s\n", storage->str);
+  printf ("Exec drivers:    %s\n", exec->str);
+  printf ("Network drivers: %s%s\n", network->len ? "" : " ", network->len ? network->str : "none");
+  printf ("(built into this berth; `berth info` says which this host can run)\n");
   return 0;
 }

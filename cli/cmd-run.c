@@ -1,19 +1,27 @@
 /* run, create and start: the commands that make and start containers. */
 #include "config.h"
 #include "cli.h"
+#include <berth/host.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <berth/error.h>
 #include <berth/spec.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The flags run and create share, as GOption fills them. */
 typedef struct {
   char *name, *storage_driver, *exec_driver;
-  char **env, **volumes, **cap_add, **cap_drop, **security_opt, **log_opts;
+  char **env, **volumes, **cap_add, **cap_drop, **security_opt, **log_opts, **publish;
+  char **dns, **dns_search, **add_hosts;
+  char *ip, *mac_address;
+  gboolean publish_all;
   char *user, *workdir, *hostname, *memory, *memory_swap, *cpus, *cpuset_cpus;
-  char *network, *userns;
+  char *network, *userns, *entrypoint;
+  char **env_files;
   gint64 pids_limit, cpu_shares, blkio_weight;
   gboolean read_only, tty, interactive, detach, auto_remove;
 } RunFlags;
@@ -27,6 +35,12 @@ run_flags_clear (RunFlags *f)
   g_strfreev (f->env);
   g_strfreev (f->volumes);
   g_strfreev (f->cap_add);
+  g_strfreev (f->publish);
+  g_strfreev (f->dns);
+  g_strfreev (f->dns_search);
+  g_strfreev (f->add_hosts);
+  g_free (f->ip);
+  g_free (f->mac_address);
   g_strfreev (f->cap_drop);
   g_strfreev (f->security_opt);
   g_strfreev (f->log_opts);
@@ -39,6 +53,8 @@ run_flags_clear (RunFlags *f)
   g_free (f->cpuset_cpus);
   g_free (f->network);
   g_free (f->userns);
+  g_free (f->entrypoint);
+  g_strfreev (f->env_files);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
 
@@ -47,6 +63,10 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
   { "storage-driver", 's', 0, G_OPTION_ARG_STRING, &(f)->storage_driver, "Storage driver", "D" }, \
   { "exec-driver", 0, 0, G_OPTION_ARG_STRING, &(f)->exec_driver, "Exec driver (berth info lists them)", "D" }, \
   { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->env, "Set an environment variable", "K=V" }, \
+  { "env-file", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &(f)->env_files,                             \
+    "Read variables from a file, K=V a line (-e wins)", "FILE" },                               \
+  { "entrypoint", 0, 0, G_OPTION_ARG_STRING, &(f)->entrypoint,                                  \
+    "Run this instead of the image's ENTRYPOINT (its CMD is dropped; \"\": none)", "PROGRAM" }, \
   { "user", 'u', 0, G_OPTION_ARG_STRING, &(f)->user, "User and group", "U[:G]" },               \
   { "workdir", 'w', 0, G_OPTION_ARG_STRING, &(f)->workdir, "Working directory", "DIR" },        \
   { "hostname", 'h', 0, G_OPTION_ARG_STRING, &(f)->hostname, "Hostname", "NAME" },              \
@@ -57,7 +77,16 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
   { "cpu-shares", 'c', 0, G_OPTION_ARG_INT64, &(f)->cpu_shares, "CPU shares (relative weight)", "N" }, \
   { "pids-limit", 0, 0, G_OPTION_ARG_INT64, &(f)->pids_limit, "Process limit", "N" },          \
   { "blkio-weight", 0, 0, G_OPTION_ARG_INT64, &(f)->blkio_weight, "Block I/O weight (10-1000)", "N" }, \
-  { "network", 0, 0, G_OPTION_ARG_STRING, &(f)->network, "none (loopback only) or host", "MODE" }, \
+  { "network", 0, 0, G_OPTION_ARG_STRING, &(f)->network, "none (loopback only), host, or a network (bridge: the default one)", "NETWORK" }, \
+  { "publish", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->publish,                               \
+    "Publish a container's port on the host", "[[IP:]HOST:]CTR[/tcp|udp]" },                    \
+  { "publish-all", 'P', 0, G_OPTION_ARG_NONE, &(f)->publish_all,                                \
+    "Publish every port the image EXPOSEs on a free host port", NULL },                          \
+  { "ip", 0, 0, G_OPTION_ARG_STRING, &(f)->ip, "IPv4 address on the network", "ADDRESS" },        \
+  { "mac-address", 0, 0, G_OPTION_ARG_STRING, &(f)->mac_address, "MAC address", "MAC" },       \
+  { "dns", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->dns, "A nameserver for resolv.conf", "IP" },  \
+  { "dns-search", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->dns_search, "A search domain", "DOMAIN" }, \
+  { "add-host", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->add_hosts, "An /etc/hosts line", "NAME:IP" }, \
   { "volume", 'v', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->volumes, "Bind mount", "HOST:CTR[:ro]" }, \
   { "read-only", 0, 0, G_OPTION_ARG_NONE, &(f)->read_only, "Read-only root filesystem", NULL }, \
   { "cap-add", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->cap_add, "Add a capability", "CAP" },     \
@@ -83,16 +112,72 @@ parse_seccomp_opt (char **opts, const char **seccomp, GError **error)
   return TRUE;
 }
 
+/* An env file is a few lines: reading stops past 1 MiB, so that
+ * --env-file /dev/zero is an error rather than all of memory. */
+#define ENV_FILE_MAX (1 << 20)
+
+static char *
+read_env_file (const char *path, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_fail_errno (error, errno, "--env-file %s", path), NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  char buf[65536];
+  ssize_t n;
+  while ((n = read (fd, buf, sizeof buf)) != 0 && text->len <= ENV_FILE_MAX)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int errsv = errno;
+          close (fd);
+          return berth_fail_errno (error, errsv, "--env-file %s", path), NULL;
+        }
+      g_string_append_len (text, buf, n);
+    }
+  close (fd);
+  if (text->len > ENV_FILE_MAX)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--env-file %s: larger than 1 MiB", path),
+           NULL;
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* Docker's --env-file: the files' entries come before -e's, which win. */
+static gboolean
+read_env_files (RunFlags *f, GError **error)
+{
+  if (f->env_files == NULL)
+    return TRUE;
+  g_autoptr (GStrvBuilder) env = g_strv_builder_new ();
+  for (char **file = f->env_files; *file; file++)
+    {
+      g_autofree char *text = read_env_file (*file, error);
+      if (text == NULL || !berth_spec_parse_env_file (text, *file, env, error))
+        return FALSE;
+    }
+  g_strv_builder_addv (env, (const char **) (f->env ? f->env : (char *[]) { NULL }));
+  g_strfreev (f->env);
+  f->env = g_strv_builder_end (env);
+  return TRUE;
+}
+
 static gboolean
 spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
 {
+  if (!read_env_files (f, error))
+    return FALSE;
   *o = (BerthSpecOptions) {
     .cmd = cmd, .env = f->env, .user = f->user, .workdir = f->workdir,
     .hostname = f->hostname, .cpuset_cpus = f->cpuset_cpus, .cpu_shares = f->cpu_shares,
     .pids_limit = f->pids_limit, .blkio_weight = f->blkio_weight, .network = f->network,
     .volumes = f->volumes, .read_only = f->read_only, .tty = f->tty,
     .interactive = f->interactive, .cap_add = f->cap_add, .cap_drop = f->cap_drop,
-    .userns = f->userns, .log_opts = f->log_opts,
+    .userns = f->userns, .log_opts = f->log_opts, .publish = f->publish,
+    .publish_all = f->publish_all, .ip = f->ip,
+    .mac_address = f->mac_address, .dns = f->dns, .dns_search = f->dns_search,
+    .add_hosts = f->add_hosts, .entrypoint = f->entrypoint,
   };
   if (f->memory && !berth_parse_size (f->memory, "--memory", &o->memory, error))
     return FALSE;
@@ -119,6 +204,9 @@ create_from_flags (BerthCli *cli, RunFlags *f, int argc, char **argv, BerthStore
 {
   g_autoptr (GError) error = NULL;
   BerthSpecOptions options;
+  g_autofree char *rule = NULL;
+  if (f->network == NULL)
+    f->network = g_strdup (berth_host_default_network (&rule));
   if (!spec_options (f, argc > 2 ? argv + 2 : NULL, &options, &error)
       || (*store = berth_cli_open_store (cli, &error)) == NULL)
     {

@@ -35,13 +35,17 @@ static const BerthCommand commands[] = {
   { "pause", berth_cmd_pause, "Freeze containers' processes" },
   { "unpause", berth_cmd_unpause, "Thaw paused containers" },
   { "top", berth_cmd_top, "List a container's processes" },
+  { "port", berth_cmd_port, "List a container's published ports" },
   { "mount", berth_cmd_mount, "Mount a container's root filesystem, print its path" },
   { "umount", berth_cmd_umount, "Release a mount made by mount" },
   { "diff", berth_cmd_diff, "List a container's changes (A/C/D)" },
   { "commit", berth_cmd_commit, "Make an image from a container's changes" },
   { "export", berth_cmd_export, "Write a container's root filesystem as a tar" },
   { "rm", berth_cmd_rm, "Remove containers" },
+  { "rename", berth_cmd_rename, "Give a container another name" },
   { "ps", berth_cmd_ps, "List containers" },
+  { "network", berth_cmd_network, "Manage networks (create, ls, inspect, rm, connect, disconnect)" },
+  { "version", berth_cmd_version, "Show berth's version and the drivers built into it" },
 };
 
 static void

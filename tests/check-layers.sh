@@ -29,11 +29,11 @@ rank_of_path () {
 rank_of_header () {
   case $1 in
     error.h | fsutil.h | fdutil.h | archive.h | copy.h | json.h | loop.h | names.h | \
-    passwd.h | capabilities.h | sanitize.h) echo 0 ;;
-    storage.h | exec.h | host.h | kernel.h | hooks.h | family.h) echo 1 ;;
+    passwd.h | capabilities.h | sanitize.h | template.h) echo 0 ;;
+    storage.h | exec.h | host.h | kernel.h | hooks.h | family.h | network.h) echo 1 ;;
     store.h) echo 2 ;;
     runtime.h | spec.h | oci.h | pty.h) echo 3 ;;
-    bench.h | bench-report.h | bench-aio.h) echo 4 ;;
+    bench.h | bench-report.h | bench-aio.h | bench-net.h) echo 4 ;;
     *) echo "" ;;
   esac
 }
@@ -44,7 +44,7 @@ layer_name () {
 
 command -v nm >/dev/null || { echo "1..0 # SKIP nm not installed (binutils)"; exit 0; }
 cd "$builddir" || exit 1
-objects=$(ls core/*/*.o drivers/storage/*.o drivers/exec/*/*.o bench/lib/*.o cli/*.o 2>/dev/null)
+objects=$(ls core/*/*.o drivers/storage/*.o drivers/exec/*/*.o drivers/network/*.o bench/lib/*.o cli/*.o 2>/dev/null)
 [ -n "$objects" ] || { echo "Bail out! no objects under $builddir: build first"; exit 1; }
 
 echo "1..3"

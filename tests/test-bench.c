@@ -120,6 +120,27 @@ check_json (const char *path, const char *const *want_storage)
       assert_result (find_by_id (phases, *id), storage->pdata[i]);
   for (guint i = 0; i < exec->len; i++)
     assert_result (find_by_id (phases, "start"), exec->pdata[i]);
+  /* Every network mode that can run here has its figures; each one that
+   * cannot says why. loopback (the floor) and none are always there. */
+  g_autoptr (GPtrArray) modes = available (results, "network_modes");
+  g_assert_true (g_ptr_array_find_with_equal_func (modes, "loopback", g_str_equal, NULL));
+  g_assert_true (g_ptr_array_find_with_equal_func (modes, "none", g_str_equal, NULL));
+  for (guint i = 0; i < modes->len; i++)
+    {
+      const char *mode = modes->pdata[i];
+      gboolean container = strcmp (mode, "loopback") != 0;
+      gboolean transfers = strcmp (mode, "none") != 0;
+      if (container)
+        assert_result (find_by_id (phases, "net-start"), mode);
+      if (transfers)
+        {
+          assert_result (find_by_id (phases, "net-c2c-stream"), mode);
+          assert_result (find_by_id (phases, "net-c2h-stream"), mode);
+          assert_result (find_by_id (phases, "net-c2c-rtt"), mode);
+        }
+      if (transfers && strcmp (mode, "host") != 0)
+        assert_result (find_by_id (phases, "net-publish-stream"), mode);
+    }
   /* The data path says how it ran, for each backend. */
   JsonArray *drivers = json_object_get_array_member (results, "storage_drivers");
   for (guint i = 0; i < json_array_get_length (drivers); i++)
@@ -158,6 +179,10 @@ check_json (const char *path, const char *const *want_storage)
                                                    g_str_equal, NULL));
   g_assert_true (g_ptr_array_find_with_equal_func (exec, json_object_get_string_member (rec, "exec"),
                                                    g_str_equal, NULL));
+  /* bridge where it ran, none where it could not. */
+  const char *network = json_object_get_string_member (rec, "network");
+  gboolean bridge = g_ptr_array_find_with_equal_func (modes, "bridge", g_str_equal, NULL);
+  g_assert_cmpstr (network, ==, bridge ? "bridge" : "none");
   g_assert_cmpint (json_array_get_length (json_object_get_array_member (rec, "reasons")), >, 0);
 }
 

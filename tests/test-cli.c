@@ -1150,6 +1150,268 @@ test_printable (Fixture *f, gconstpointer data)
   g_assert_null (strstr (out, "\nD /etc/passwd\n"));
 }
 
+/* What a Docker user tries first: version, help for a command with
+ * subcommands, an unknown flag, an image named without its tag, -u with a
+ * uid alone, -v with a host directory that is not there yet, a memory
+ * limit too small. Each answers as Docker's would, or says what to do. */
+static void
+test_first_contact (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "version", NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Version:"));
+  g_assert_nonnull (strstr (out, "Storage drivers: "));
+  g_assert_nonnull (strstr (out, " vfs"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "image", "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Usage: berth image COMMAND"));
+  g_assert_nonnull (strstr (out, "\n  ls "));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "network", "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "\n  connect "));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "image", "ls", "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "berth image ls"));
+  g_assert_cmpint (berth (f, NULL, &err, "logs", "--details", "x", NULL), ==, 2);
+  tu_assert_one_line_error (err, "logs: Unknown option --details (see 'berth logs --help')");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "image", "nosuch", NULL), ==, 2);
+  tu_assert_one_line_error (err, "unknown image subcommand 'nosuch' (see 'berth image --help')");
+
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "tag", "busybox", "debian:bookworm", NULL), ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "--network", "none", "debian", "true",
+                          NULL), ==, 1);
+  tu_assert_one_line_error (err, "no such image: debian:latest (this store has debian:bookworm)");
+
+  /* The bootstrapped busybox's passwd has nobody:x:65534:65534. */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "-u", "65534",
+                          "busybox", "sh", "-c", "id -u; id -g; grep ^nobody: /etc/passwd",
+                          NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "65534\n65534\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "-u", "4242",
+                          "busybox", "id", "-g", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "0\n");
+
+  g_autofree char *missing = g_build_filename (f->dir, "not", "yet", NULL);
+  g_autofree char *volume = g_strconcat (missing, ":/data", NULL);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "--rm", "--network", "none", "-v", volume,
+                          "busybox", "touch", "/data/made", NULL), ==, 0);
+  g_autofree char *made = g_build_filename (missing, "made", NULL);
+  g_assert_true (g_file_test (made, G_FILE_TEST_IS_REGULAR));
+
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "--network", "none", "-m", "1k",
+                          "busybox", "true", NULL), ==, 1);
+  tu_assert_one_line_error (err, "--memory 1k (1024 bytes) is below the smallest limit, 6m");
+}
+
+/* --entrypoint replaces the image's and drops its Cmd, as Docker's;
+ * --env-file reads K=V lines (K alone: the host's value), skips blanks
+ * and comments, refuses a name with white space, and -e wins over it. */
+static void
+test_entrypoint_env_file (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *out = NULL;
+  /* busybox's Cmd is ["sh"]: kept, echo would print it. */
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "--entrypoint",
+                          "echo", "busybox", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "--entrypoint",
+                          "echo", "busybox", "hi", "there", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "hi there\n");
+
+  g_autofree char *env = g_build_filename (f->dir, "app.env", NULL);
+  tu_write_file (env, "# settings\n\n  A=1\nFROM_HOST\nC=c d\nD=file\n", 0644);
+  g_setenv ("FROM_HOST", "host-value", TRUE);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "--env-file", env,
+                          "-e", "D=flag", "busybox", "sh", "-c",
+                          "echo \"$A|$FROM_HOST|$C|$D\"", NULL), ==, 0);
+  g_unsetenv ("FROM_HOST");
+  g_assert_cmpstr (out, ==, "1|host-value|c d|flag\n");
+  tu_write_file (env, "A=1\nB = 2\n", 0644);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "--network", "none", "--env-file", env,
+                          "busybox", "true", NULL), ==, 1);
+  tu_assert_one_line_error (err, "line 2: variable 'B ' has white space");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "--network", "none", "--env-file",
+                          "/dev/zero", "busybox", "true", NULL), ==, 1);
+  tu_assert_one_line_error (err, "--env-file /dev/zero: larger than 1 MiB");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-aq", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+}
+
+/* logs --tail, -t, --since and --until, as Docker's: the last N lines of
+ * both streams, each line after its recorded time, and the lines from or
+ * before a time (RFC 3339, Unix seconds or a duration ago). */
+static void
+test_logs_options (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "--name", "talker", "--network", "none",
+                          "busybox", "sh", "-c", "echo a; echo b; echo c >&2; sleep 1.5; echo d",
+                          NULL), ==, 0);
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (berth (f, &out, &err, "logs", "--tail", "2", "talker", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "d\n");
+  g_assert_cmpstr (err, ==, "c\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "logs", "--tail", "all", "talker", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "a\nb\nd\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "logs", "-t", "-n", "1", "talker", NULL), ==, 0);
+  g_auto (GStrv) stamped = g_strsplit (out, " ", 2);
+  g_autoptr (GDateTime) when = g_date_time_new_from_iso8601 (stamped[0], NULL);
+  g_assert_nonnull (when);
+  g_assert_cmpstr (stamped[1], ==, "d\n");
+  /* d came 1.5 s after the others: from its time on, d alone; before it,
+   * the rest. */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, &out, &err, "logs", "--since", stamped[0], "talker", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "d\n");
+  g_assert_cmpstr (err, ==, "");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, &out, &err, "logs", "--until", stamped[0], "talker", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "a\nb\n");
+  g_assert_cmpstr (err, ==, "c\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "logs", "--since", "1h", "talker", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "a\nb\nd\n");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "logs", "--tail", "x", "talker", NULL), ==, 2);
+  tu_assert_one_line_error (err, "--tail 'x': not a number of lines or all");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "logs", "--since", "yesterday", "talker", NULL), ==, 2);
+  tu_assert_one_line_error (err, "--since 'yesterday': not a time");
+  /* Found by fuzz-cli-input: a number of seconds past what a µs count
+   * holds was cast regardless. */
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "logs", "--until", "17651000000000000000000000",
+                          "talker", NULL), ==, 2);
+  tu_assert_one_line_error (err, "not a time");
+}
+
+/* --format as Docker users write it: inspect (of a container, or of an
+ * image when no container has the name), ps and images, {{.Path}} and
+ * {{json .Path}}; what berth's templates do not know is refused. */
+static void
+test_format (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *id = NULL;
+  g_assert_cmpint (berth (f, &id, NULL, "run", "-d", "--name", "fmt", "--network", "none",
+                          "busybox", "sleep", "1000", NULL), ==, 0);
+  g_strstrip (id);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "inspect", "-f",
+                          "{{.Id}} {{.State.Running}} {{json .State.Running}}\t{{.Nope}}", "fmt",
+                          NULL), ==, 0);
+  g_autofree char *want = g_strdup_printf ("%s true true\t<no value>\n", id);
+  g_assert_cmpstr (out, ==, want);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "inspect", "--format", "{{json .RepoTags}}", "busybox",
+                          NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "[\"busybox:latest\"]\n");
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "inspect", "--type", "image", "-f", "{{.Id}}", "fmt",
+                          NULL), ==, 1);
+  tu_assert_one_line_error (err, "no such image: fmt");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "--format", "{{.Names}}\\t{{.State}} {{.Command}}",
+                          NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "fmt\trunning \"sleep 1000\"\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "images", "--format", "{{.Repository}}:{{.Tag}}", NULL),
+                   ==, 0);
+  g_assert_cmpstr (out, ==, "busybox:latest\n");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "ps", "--format", "{{range .Mounts}}{{end}}", NULL), ==,
+                   2);
+  tu_assert_one_line_error (err, "berth's templates know {{.Path}} and {{json .Path}} only");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "inspect", "-f", "{{.Id", "fmt", NULL), ==, 2);
+  tu_assert_one_line_error (err, "a {{ without its }}");
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "fmt", NULL), ==, 0);
+}
+
+/* rename, as Docker's: the new name finds the container, the old one no
+ * longer does; a taken or bad name is refused and changes nothing. */
+static void
+test_rename (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *id = NULL;
+  g_assert_cmpint (berth (f, &id, NULL, "create", "--name", "before", "--network", "none",
+                          "busybox", "true", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "other", "--network", "none",
+                          "busybox", "true", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rename", "before", "after", NULL), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "inspect", "-f", "{{.Id}}", "after", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, id);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "inspect", "--type", "container", "before", NULL), ==,
+                   1);
+  tu_assert_one_line_error (err, "no such container: before");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "rename", "after", "other", NULL), ==, 1);
+  tu_assert_one_line_error (err, "container name 'other' is already in use");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "rename", "after", "Bad Name", NULL), ==, 1);
+  tu_assert_one_line_error (err, "invalid name 'Bad Name'");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-a", "--format", "{{.Names}}", NULL), ==, 0);
+  g_auto (GStrv) names = g_strsplit (g_strstrip (out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (names), ==, 2);
+  g_assert_true (g_strv_contains ((const char *const *) names, "after"));
+  g_assert_true (g_strv_contains ((const char *const *) names, "other"));
+}
+
+/* stats without --no-stream streams, as Docker's: frame after frame
+ * while the container runs, then one showing it stopped, and it ends
+ * there by itself. */
+static void
+test_stats_stream (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "busy", "--network", "none",
+                          "busybox", "sleep", "3", NULL), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "stats", "busy", NULL), ==, 0);
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  guint frames = 0, running_rows = 0;
+  const char *last_row = NULL;
+  for (char **l = lines; *l; l++)
+    if (g_str_has_prefix (*l, "CONTAINER ID"))
+      frames++;
+    else if (**l)
+      {
+        running_rows += strstr (*l, " / ") && !strstr (*l, "--");
+        last_row = *l;
+      }
+  g_assert_cmpuint (frames, >=, 2);
+  g_assert_cmpuint (running_rows, ==, frames - 1);
+  g_assert_nonnull (last_row);
+  g_assert_nonnull (strstr (last_row, "busy"));
+  g_assert_nonnull (strstr (last_row, " -- "));
+}
+
 /* run -t and exec -t: the pty is made in the container's own devpts, as
  * runc makes it for Docker, so `tty` prints /dev/pts/0 (it printed
  * /dev/console for run -t); the exit code comes through. */
@@ -2823,6 +3085,16 @@ main (int argc, char **argv)
   g_test_add ("/cli/load-many-tags", Fixture, NULL, fixture_setup, test_load_many_tags,
               fixture_teardown);
   g_test_add ("/cli/printable", Fixture, NULL, fixture_setup, test_printable, fixture_teardown);
+  g_test_add ("/cli/first-contact", Fixture, NULL, fixture_setup, test_first_contact,
+              fixture_teardown);
+  g_test_add ("/cli/entrypoint-env-file", Fixture, NULL, fixture_setup,
+              test_entrypoint_env_file, fixture_teardown);
+  g_test_add ("/cli/logs-options", Fixture, NULL, fixture_setup, test_logs_options,
+              fixture_teardown);
+  g_test_add ("/cli/format", Fixture, NULL, fixture_setup, test_format, fixture_teardown);
+  g_test_add ("/cli/rename", Fixture, NULL, fixture_setup, test_rename, fixture_teardown);
+  g_test_add ("/cli/stats-stream", Fixture, NULL, fixture_setup, test_stats_stream,
+              fixture_teardown);
   g_test_add ("/cli/stdin-pipe", Fixture, NULL, fixture_setup, test_stdin_pipe, fixture_teardown);
   g_test_add ("/cli/terminals", Fixture, NULL, fixture_setup, test_terminals, fixture_teardown);
   g_test_add ("/cli/output-and-limits", Fixture, NULL, fixture_setup, test_output_and_limits,

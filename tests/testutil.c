@@ -2,6 +2,8 @@
 #include "config.h"
 #include "testutil.h"
 #include <errno.h>
+#include <gio/gio.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -532,4 +534,30 @@ tu_find_program_or_skip (const char *name, const char *why)
       g_test_skip (reason);
     }
   return path;
+}
+
+char *
+tu_term_trap_script (int code)
+{
+  return g_strdup_printf ("trap 'echo got TERM; exit %d' TERM; echo ready; "
+                          "while true; do sleep 0.05; done", code);
+}
+
+void
+tu_assert_term_relayed (const char *const *argv, int code)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  g_autoptr (GDataInputStream) lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p));
+  g_autofree char *first = g_data_input_stream_read_line (lines, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (first, ==, "ready");
+  g_subprocess_send_signal (p, SIGTERM);
+  g_assert_true (g_subprocess_wait (p, NULL, &error));
+  g_assert_true (g_subprocess_get_if_exited (p));
+  g_assert_cmpint (g_subprocess_get_exit_status (p), ==, code);
+  g_autofree char *second = g_data_input_stream_read_line (lines, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (second, ==, "got TERM");
 }

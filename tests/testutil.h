@@ -71,6 +71,17 @@ int tu_berth (const char *root, char **out, char **err, ...) G_GNUC_NULL_TERMINA
  * way, logging a failure's stderr. */
 int tu_berth_argv (GPtrArray *argv, char **out, char **err);
 
+/* A shell script for a foreground relay check: it traps TERM (then prints
+ * "got TERM" and exits @code), prints "ready" and waits. */
+char *tu_term_trap_script (int code);
+/* A foreground run's signal relay, as a user sees it: start @argv (NULL-
+ * terminated), whose container runs tu_term_trap_script (@code); send TERM
+ * to the command the moment "ready" is out; the command must exit @code
+ * and the container's next line be "got TERM". The command is waited for
+ * before that read: one killed by TERM leaves the container, which holds
+ * the pipe, running, and the read would not end. */
+void tu_assert_term_relayed (const char *const *argv, int code);
+
 /* berth's error contract: one line on stderr, "berth: ...", naming @needle. */
 void tu_assert_one_line_error (const char *err, const char *needle);
 

@@ -48,6 +48,7 @@ report_init (Report *r, JsonObject *root)
   r->colours = g_hash_table_new (g_str_hash, g_str_equal);
   report_add_drivers (r, "storage_drivers");
   report_add_drivers (r, "exec_drivers");
+  report_add_drivers (r, "network_modes");
 }
 
 static void
@@ -136,6 +137,7 @@ phase_backends (Report *r, JsonObject *phase)
   const char *group = berth_json_string (phase, "group", "");
   const char *member = strcmp (group, "exec") == 0      ? "exec_drivers"
                        : strcmp (group, "storage") == 0 ? "storage_drivers"
+                       : strcmp (group, "network") == 0 ? "network_modes"
                                                         : NULL;
   JsonArray *drivers = member ? berth_json_array (r->root, member) : NULL;
   GPtrArray *names = g_ptr_array_new ();
@@ -610,8 +612,9 @@ print_recommendation (JsonObject *root, FILE *out)
   JsonObject *rec = berth_json_object (root, "recommendation");
   if (rec == NULL)
     return;
-  fprintf (out, "\nRecommendation: storage %s, exec %s\n", berth_json_string (rec, "storage", "—"),
-           berth_json_string (rec, "exec", "—"));
+  fprintf (out, "\nRecommendation: storage %s, exec %s, network %s\n",
+           berth_json_string (rec, "storage", "—"), berth_json_string (rec, "exec", "—"),
+           berth_json_string (rec, "network", "—"));
   g_auto (GStrv) reasons = berth_json_strv (rec, "reasons");
   for (char **s = reasons; s && *s; s++)
     fprintf (out, "  - %s\n", *s);
@@ -634,6 +637,7 @@ berth_bench_print_table (JsonNode *results, FILE *out)
   print_members (berth_json_object (root, "settings"), "Settings", out);
   print_drivers (root, "storage_drivers", "Storage drivers", out);
   print_drivers (root, "exec_drivers", "Exec drivers", out);
+  print_drivers (root, "network_modes", "Network modes", out);
   JsonArray *phases = berth_json_array (root, "phases");
   for (guint i = 0; i < array_length (phases); i++)
     print_phase (&r, berth_json_array_object (phases, i), out);
@@ -693,8 +697,10 @@ html_recommendation (GString *s, JsonObject *root)
   if (rec == NULL)
     return;
   put (s, "<h2 id=\"recommendation\">Recommendation</h2>\n"
-          "<p>Storage driver: <strong>%s</strong>; exec driver: <strong>%s</strong>.</p>\n",
-       berth_json_string (rec, "storage", "—"), berth_json_string (rec, "exec", "—"));
+          "<p>Storage driver: <strong>%s</strong>; exec driver: <strong>%s</strong>; network: "
+          "<strong>%s</strong>.</p>\n",
+       berth_json_string (rec, "storage", "—"), berth_json_string (rec, "exec", "—"),
+       berth_json_string (rec, "network", "—"));
   g_auto (GStrv) reasons = berth_json_strv (rec, "reasons");
   if (reasons == NULL || reasons[0] == NULL)
     return;
@@ -745,6 +751,7 @@ html_drivers (GString *s, Report *r)
                       "</thead>\n<tbody>\n");
   html_driver_rows (s, r, "storage_drivers", "storage");
   html_driver_rows (s, r, "exec_drivers", "exec");
+  html_driver_rows (s, r, "network_modes", "network");
   g_string_append (s, "</tbody>\n</table>\n");
 }
 

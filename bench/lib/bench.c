@@ -6,6 +6,7 @@
  * or last. */
 #include "config.h"
 #include <berth/bench.h>
+#include <berth/bench-net.h>
 #include <berth/error.h>
 #include <berth/exec.h>
 #include <berth/family.h>
@@ -60,8 +61,21 @@ static const PhaseDef phase_defs[] = {
   { "diff-size", "Size of the committed diff", "storage", "MiB", "lower" },
   { "umount", "Unmount", "storage", "ms", "lower" },
   { "remove", "Container remove", "storage", "ms", "lower" },
-  { "start", "Start to exit (berth run --rm busybox /bin/true)", "exec", "ms", "lower" },
+  { "start", "Start to exit (berth run --rm --network none busybox /bin/true)", "exec", "ms",
+    "lower" },
+  { "net-start", "Start to exit on the network (berth run --rm --network MODE busybox /bin/true)",
+    "network", "ms", "lower" },
+  { "net-c2c-stream", "TCP throughput, container to container", "network", "MiB/s", "higher" },
+  { "net-c2h-stream", "TCP throughput, container to host", "network", "MiB/s", "higher" },
+  { "net-publish-stream", "TCP throughput, host to a published port", "network", "MiB/s",
+    "higher" },
+  { "net-c2c-rtt", "TCP round trip, container to container (median)", "network", "µs", "lower" },
 };
+
+/* Each throughput sample sends this much; each latency sample is the
+ * median of this many round trips. */
+#define NET_STREAM_MIB 256
+#define NET_RTT_COUNT 2000
 
 /* Figures per backend, and the first failure of each backend that failed
  * (later failures of the same thing say nothing new). */
@@ -97,6 +111,8 @@ typedef struct {
   char *btrfs_mnt;
   GPtrArray *storage; /* Backend */
   GPtrArray *exec;    /* Backend (name, reason) */
+  GPtrArray *network; /* Backend (a network mode, reason) */
+  char *net_probe;    /* berth-net-probe */
   GPtrArray *phases;  /* Phase */
   GPtrArray *growth;  /* Growth */
   char *workload_tar;
@@ -276,37 +292,10 @@ chosen (char **list, GPtrArray *registered)
   return all;
 }
 
-/* The caller blocks the stop signals (bench.h); a program it starts
- * must not inherit that, or a container would ignore its SIGTERM. */
-static void
-unblock_signals (gpointer data)
-{
-  (void) data;
-  sigset_t none;
-  sigemptyset (&none);
-  sigprocmask (SIG_SETMASK, &none, NULL);
-}
-
 static gboolean
 run_program (const char *const *argv, char **err_out, GError **error)
 {
-  g_autofree char *err = NULL;
-  int status = 0;
-  g_autoptr (GError) local = NULL;
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                     unblock_signals, NULL, NULL, &err, &status, &local))
-    return berth_fail (error, BERTH_ERROR_FAILED, "%s: %s", argv[0], local->message);
-  if (!g_spawn_check_wait_status (status, NULL))
-    {
-      g_strstrip (err);
-      char *nl = strchr (err, '\n');
-      if (nl)
-        *nl = '\0';
-      return berth_fail (error, BERTH_ERROR_FAILED, "%s failed: %s", argv[0], *err ? err : "no message");
-    }
-  if (err_out)
-    *err_out = g_steal_pointer (&err);
-  return TRUE;
+  return berth_bench_command (argv, NULL, err_out, error);
 }
 
 /* btrfs on a sparse file behind an autoclear loop: the mount holds the
@@ -404,6 +393,22 @@ check_names (char **names, GPtrArray *registered, const char *option, GError **e
   return TRUE;
 }
 
+/* The network modes, each with why it cannot run here, if it cannot. */
+static void
+setup_network_modes (Bench *bench)
+{
+  g_autoptr (GError) local = NULL;
+  bench->net_probe = berth_bench_net_probe_path (bench->o->berth_exe, &local);
+  for (const char *const *mode = berth_bench_net_modes; *mode; mode++)
+    {
+      Backend *m = g_new0 (Backend, 1);
+      m->name = g_strdup (*mode);
+      m->reason = bench->net_probe ? berth_bench_net_unavailable (*mode)
+                                   : g_strdup (local->message);
+      g_ptr_array_add (bench->network, m);
+    }
+}
+
 static gboolean
 setup_backends (Bench *bench, GError **error)
 {
@@ -426,6 +431,7 @@ setup_backends (Bench *bench, GError **error)
     }
   for (char **n = exec; *n; n++)
     g_ptr_array_add (bench->exec, probe_exec (*n));
+  setup_network_modes (bench);
   return TRUE;
 }
 
@@ -752,7 +758,8 @@ static gboolean
 exec_run (Bench *bench, Backend *e, GError **error)
 {
   const char *argv[] = { bench->o->berth_exe, "--root", bench->start_root, "run", "--rm",
-                         "--exec-driver", e->name, "busybox", "/bin/true", NULL };
+                         "--network", "none", "--exec-driver", e->name, "busybox", "/bin/true",
+                         NULL };
   double t0 = now_ms ();
   g_autoptr (GError) local = NULL;
   if (!run_program (argv, NULL, &local))
@@ -762,6 +769,28 @@ exec_run (Bench *bench, Backend *e, GError **error)
     }
   record (bench, "start", e->name, now_ms () - t0);
   return TRUE;
+}
+
+static void
+record_network (const char *phase_id, const char *mode, double value, const GError *error,
+                gpointer data)
+{
+  Bench *bench = data;
+  if (error)
+    record_error (bench, phase_id, mode, error);
+  else
+    record (bench, phase_id, mode, value);
+}
+
+static gboolean
+network_run (Bench *bench, Backend *m, GError **error)
+{
+  BerthBenchNet n = { .berth_exe = bench->o->berth_exe, .root = bench->start_root,
+                      .probe = bench->net_probe, .stream_mib = NET_STREAM_MIB,
+                      .rtt_count = NET_RTT_COUNT };
+  berth_bench_net_run (&n, m->name, record_network, bench);
+  step (bench, "network");
+  return check_interrupt (bench, error);
 }
 
 static gboolean
@@ -791,6 +820,12 @@ main_runs (Bench *bench, GError **error)
           if (e->reason == NULL && !exec_run (bench, e, error))
             return FALSE;
           step (bench, "start");
+        }
+      for (guint k = 0; k < bench->network->len && bench->start_root; k++)
+        {
+          Backend *m = bench->network->pdata[(k + r) % bench->network->len];
+          if (m->reason == NULL && !network_run (bench, m, error))
+            return FALSE;
         }
     }
   return TRUE;
@@ -1123,6 +1158,53 @@ recommend_exec (Bench *bench, JsonBuilder *jb, GPtrArray *reasons)
     json_builder_add_null_value (jb);
 }
 
+/* @phase's median for @mode over loopback's: the share of the host's own
+ * TCP a network mode keeps. NAN where either is missing. */
+static double
+share_of_loopback (Bench *bench, const char *phase_id, const char *mode)
+{
+  Phase *p = phase (bench, phase_id);
+  return phase_median (p, mode) / phase_median (p, "loopback");
+}
+
+/* The figures a network is chosen by, each against the floor: what a
+ * container on it keeps of the host's loopback, and what its start costs
+ * over none. bridge is recommended where it ran: it is the one that
+ * isolates and publishes. */
+static void
+recommend_network (Bench *bench, JsonBuilder *jb, GPtrArray *reasons)
+{
+  const char *winner = NULL;
+  for (const char *const *mode = berth_bench_net_modes; *mode; mode++)
+    {
+      if (strcmp (*mode, "loopback") == 0 || strcmp (*mode, "none") == 0)
+        continue;
+      double start = phase_median (phase (bench, "net-start"), *mode);
+      double none = phase_median (phase (bench, "net-start"), "none");
+      double c2c = share_of_loopback (bench, "net-c2c-stream", *mode);
+      double c2h = share_of_loopback (bench, "net-c2h-stream", *mode);
+      double rtt = phase_median (phase (bench, "net-c2c-rtt"), *mode);
+      if (isnan (start) || isnan (c2c))
+        continue;
+      g_autoptr (GString) line = g_string_new (NULL);
+      g_string_append_printf (line, "network %s: container to container at %.2f× the host's "
+                              "loopback throughput, container to host at %.2f×, a round trip "
+                              "of %.0f µs; a start costs %+.1f ms over none", *mode, c2c, c2h,
+                              rtt, start - none);
+      double pub = share_of_loopback (bench, "net-publish-stream", *mode);
+      if (!isnan (pub))
+        g_string_append_printf (line, "; a published port at %.2f×", pub);
+      g_ptr_array_add (reasons, g_string_free (g_steal_pointer (&line), FALSE));
+      if (strcmp (*mode, "bridge") == 0)
+        winner = *mode;
+    }
+  if (winner == NULL)
+    g_ptr_array_add (reasons, g_strdup ("network: bridge did not run here, so containers get "
+                                        "none (loopback) or the host's network"));
+  json_builder_set_member_name (jb, "network");
+  json_builder_add_string_value (jb, winner ? winner : "none");
+}
+
 /* ---- the result document ---- */
 
 /* Members from (name, value) pairs; a NULL value is left out. */
@@ -1195,7 +1277,9 @@ add_phases (Bench *bench, JsonBuilder *jb)
       add_string_members (jb, fields, G_N_ELEMENTS (fields));
       json_builder_set_member_name (jb, "results");
       json_builder_begin_object (jb);
-      GPtrArray *backends = strcmp (p->def->group, "exec") == 0 ? bench->exec : bench->storage;
+      GPtrArray *backends = strcmp (p->def->group, "exec") == 0      ? bench->exec
+                            : strcmp (p->def->group, "network") == 0 ? bench->network
+                                                                     : bench->storage;
       for (guint k = 0; k < backends->len; k++)
         {
           Backend *b = backends->pdata[k];
@@ -1325,6 +1409,7 @@ build_results (Bench *bench)
   add_settings (bench, jb);
   add_backends (jb, "storage_drivers", bench->storage);
   add_backends (jb, "exec_drivers", bench->exec);
+  add_backends (jb, "network_modes", bench->network);
   add_phases (bench, jb);
   add_growth (bench, jb);
   g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
@@ -1332,6 +1417,7 @@ build_results (Bench *bench)
   json_builder_begin_object (jb);
   recommend_storage (bench, jb, reasons);
   recommend_exec (bench, jb, reasons);
+  recommend_network (bench, jb, reasons);
   json_builder_set_member_name (jb, "reasons");
   json_builder_begin_array (jb);
   for (guint i = 0; i < reasons->len; i++)
@@ -1362,6 +1448,8 @@ bench_cleanup (Bench *bench)
     }
   g_clear_pointer (&bench->storage, g_ptr_array_unref); /* closes the stores */
   g_clear_pointer (&bench->exec, g_ptr_array_unref);
+  g_clear_pointer (&bench->network, g_ptr_array_unref);
+  g_clear_pointer (&bench->net_probe, g_free);
   g_clear_pointer (&bench->phases, g_ptr_array_unref);
   g_clear_pointer (&bench->growth, g_ptr_array_unref);
   if (bench->tmp)
@@ -1430,7 +1518,8 @@ count_steps (Bench *bench)
     storage += ((Backend *) bench->storage->pdata[i])->store != NULL;
   g_autoptr (GArray) counts = container_counts (bench->o->containers);
   guint growth_points = 8 /* 1..128 layers */ + G_N_ELEMENTS (berth_bench_image_sizes) - 1 + counts->len;
-  return 3 + bench->o->runs * (storage * 5 + bench->exec->len) + storage * growth_points;
+  return 3 + bench->o->runs * (storage * 5 + bench->exec->len + bench->network->len)
+         + storage * growth_points;
 }
 
 JsonNode *
@@ -1440,6 +1529,7 @@ berth_bench_run (const BerthBenchOptions *options, gboolean *interrupted, GError
     .o = options,
     .storage = g_ptr_array_new_with_free_func (backend_free),
     .exec = g_ptr_array_new_with_free_func (backend_free),
+    .network = g_ptr_array_new_with_free_func (backend_free),
     .phases = g_ptr_array_new_with_free_func (phase_free),
     .growth = g_ptr_array_new_with_free_func (growth_free),
     .steps_total = 100,

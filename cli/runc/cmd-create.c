@@ -147,15 +147,14 @@ berth_runc_run (BerthRunc *r, int argc, char **argv)
   /* From the start on, as runc: a signal that comes before berth_attach
    * is for the container too. */
   sigset_t before;
-  if (!o.detach)
-    berth_attach_hold_signals (&before);
-  if (!berth_exec_start (c, &error))
+  gboolean held = !o.detach && berth_attach_hold_signals (&before, &error);
+  if ((!o.detach && !held) || !berth_exec_start (c, &error))
     {
       if (master >= 0)
         close (master);
       berth_oci_delete (r->root, c, TRUE, NULL);
-      if (!o.detach)
-        sigprocmask (SIG_SETMASK, &before, NULL);
+      if (held)
+        berth_attach_release_signals (&before);
       return berth_runc_fail (r, error);
     }
   if (o.detach)
@@ -165,7 +164,7 @@ berth_runc_run (BerthRunc *r, int argc, char **argv)
   BerthAttachment a = { .stdin_pipe = -1, .child = c->pid, .target = c->pid, .pty_master = master,
                         .relay_pty = master >= 0, .exit_fd = -1, .interactive = TRUE };
   int code = berth_attach (&a);
-  sigprocmask (SIG_SETMASK, &before, NULL);
+  berth_attach_release_signals (&before);
   if (master >= 0)
     close (master);
   if (!berth_oci_delete (r->root, c, TRUE, &error))

@@ -202,7 +202,11 @@ berth_runc_exec (BerthRunc *r, int argc, char **argv)
   if (!berth_runc_console_open (berth_json_bool (process, "terminal", FALSE), o.console_socket,
                                 relay, &stdio, &console, &error))
     return berth_runc_fail (r, error);
-  pid_t pid = berth_exec_exec (c, process, &stdio, &error);
+  /* In the foreground, as runc: a signal that comes before berth_attach
+   * is for the process too. */
+  sigset_t before;
+  gboolean held = !o.detach && berth_attach_hold_signals (&before, &error);
+  pid_t pid = o.detach || held ? berth_exec_exec (c, process, &stdio, &error) : 0;
   gboolean ok = pid > 0 && berth_runc_console_send (o.console_socket, &console, &error)
                 && berth_runc_write_pid_file (o.pid_file, pid, &error);
   int master = ok && relay ? g_steal_fd (&console.master) : -1;
@@ -211,6 +215,8 @@ berth_runc_exec (BerthRunc *r, int argc, char **argv)
     {
       if (pid > 0)
         kill (pid, SIGKILL), wait_exit (pid);
+      if (held)
+        berth_attach_release_signals (&before);
       return berth_runc_fail (r, error);
     }
   berth_runc_log (r, "debug", "exec in %s: pid %d", c->id, (int) pid);
@@ -221,6 +227,7 @@ berth_runc_exec (BerthRunc *r, int argc, char **argv)
   BerthAttachment a = { .stdin_pipe = -1, .child = pid, .target = pid, .pty_master = master,
                         .relay_pty = master >= 0, .exit_fd = -1, .interactive = TRUE };
   int code = berth_attach (&a);
+  berth_attach_release_signals (&before);
   if (master >= 0)
     close (master);
   return code;

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "runc.h"
 #include <berth/error.h>
+#include <berth/fsutil.h>
 #include <berth/json.h>
 #include <berth/oci.h>
 #include <berth/spec.h>
@@ -29,7 +30,16 @@ berth_runc_spec (BerthRunc *r, int argc, char **argv)
   json_object_set_boolean_member (root, "readonly", TRUE);
   json_object_set_object_member (o, "root", root);
   json_object_remove_member (berth_json_object (o, "linux"), "cgroupsPath");
-  if (!berth_json_write ("config.json", spec, &error))
+  /* For a person to read and edit: indented with tabs, as runc writes it. */
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_root (gen, spec);
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_indent_char (gen, '\t');
+  json_generator_set_indent (gen, 1);
+  gsize len = 0;
+  g_autofree char *text = json_generator_to_data (gen, &len);
+  g_autofree char *with_newline = g_strconcat (text, "\n", NULL);
+  if (!berth_write_file_atomic ("config.json", with_newline, len + 1, 0644, &error))
     return berth_runc_fail (r, error);
   return 0;
 }

@@ -12,6 +12,8 @@ extern const BerthStorageOps berth_storage_devicemapper_ops;
 extern const BerthStorageOps berth_storage_vfs_ops;
 extern const BerthExecOps berth_exec_native_ops;
 extern const BerthExecOps berth_exec_lxc_ops;
+extern const BerthNetworkOps berth_network_bridge_ops;
+extern const BerthNetworkOps berth_network_macvlan_ops;
 
 const BerthStorageFamily berth_storage_families[] = {
   {
@@ -71,7 +73,27 @@ const BerthExecFamily berth_exec_families[] = {
   { .name = NULL },
 };
 
-/* The same code serves both tables, whose entries differ in type: the
+const BerthNetworkFamily berth_network_families[] = {
+  {
+    .name = "bridge",
+#ifdef HAVE_NETWORK
+    .ops = &berth_network_bridge_ops,
+#endif
+    .library = "libnl-route-3 and libnftables",
+    .not_built = "not built into this berth (configure found no libnl-route-3 or libnftables)",
+  },
+  {
+    .name = "macvlan",
+#ifdef HAVE_NETWORK
+    .ops = &berth_network_macvlan_ops,
+#endif
+    .library = "libnl-route-3",
+    .not_built = "not built into this berth (configure found no libnl-route-3 or libnftables)",
+  },
+  { .name = NULL },
+};
+
+/* The same code serves every table, whose entries differ in type: the
  * entry named @name, NULL when none is. */
 #define FIND_BY_NAME(table, key)                                                                \
   for (guint i = 0; table[i].name; i++)                                                         \
@@ -113,6 +135,12 @@ berth_exec_family_lookup (const char *name)
   FIND_BY_NAME (berth_exec_families, name);
 }
 
+const BerthNetworkFamily *
+berth_network_family_lookup (const char *name)
+{
+  FIND_BY_NAME (berth_network_families, name);
+}
+
 const BerthStorageFamily *
 berth_storage_family_for_option (const char *option)
 {
@@ -144,6 +172,12 @@ char *
 berth_exec_family_names (void)
 {
   JOIN_NAMES (berth_exec_families);
+}
+
+char *
+berth_network_family_names (void)
+{
+  JOIN_NAMES (berth_network_families);
 }
 
 const BerthStorageOps *const *

@@ -1,5 +1,6 @@
 #include "config.h"
 #include <berth/host.h>
+#include <berth/network.h>
 #include <berth/kernel.h>
 #include <berth/error.h>
 #include <berth/exec.h>
@@ -255,6 +256,20 @@ berth_host_default_exec_driver (const char **rule)
 {
   *rule = "built in; --exec-driver on create or run picks another";
   return berth_exec_family_for (BERTH_EXEC_DEFAULT)->name;
+}
+
+const char *
+berth_host_default_network (char **rule)
+{
+  g_autoptr (GError) error = NULL;
+  const BerthNetworkOps *ops = berth_network_driver_lookup ("bridge", &error);
+  if (ops && berth_network_probe (ops, &error))
+    {
+      *rule = g_strdup ("the bridge driver works here; --network none, host or NAME picks another");
+      return "bridge";
+    }
+  *rule = g_strdup_printf ("loopback only: %s", error->message);
+  return "none";
 }
 
 char *

@@ -291,6 +291,7 @@ berth_container_attach_wait (BerthStore *store, BerthRun *run, GError **error)
                         .pty_master = run->terminal, .exit_fd = run->exit_fd };
   berth_store_unlock (store);
   int code = berth_attach (&a);
+  berth_run_release_signals (run);
   run->monitor = 0;
   if (run->terminal >= 0)
     close (run->terminal);
@@ -375,11 +376,18 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
     return berth_fail_errno (error, errno, "pipe"), -1;
   stdio.in = tty ? -1 : in[0];
   berth_store_unlock (store);
-  pid_t pid = berth_exec_exec (exec, process, &stdio, error);
+  /* A signal that comes once the process runs is its own, even before
+   * berth_attach relays: held from before it is made (the driver's child
+   * puts the mask back before its exec). */
+  sigset_t before;
+  gboolean held = berth_attach_hold_signals (&before, error);
+  pid_t pid = held ? berth_exec_exec (exec, process, &stdio, error) : 0;
   if (in[0] >= 0)
     close (in[0]);
   if (pid <= 0)
     {
+      if (held)
+        berth_attach_release_signals (&before);
       if (master >= 0)
         close (master);
       if (in[1] >= 0)
@@ -389,6 +397,7 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
   BerthAttachment a = { .stdin_pipe = in[1], .child = pid, .target = pid, .pty_master = master,
                         .relay_pty = tty, .interactive = interactive, .exit_fd = -1 };
   int code = berth_attach (&a);
+  berth_attach_release_signals (&before);
   if (master >= 0)
     close (master);
   if (a.stdin_pipe >= 0)
@@ -398,21 +407,66 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
 
 /* ---- logs ---- */
 
+/* Where log lines go: the two streams, filtered and stamped as @options
+ * say; while @held is set (the lines there already, with --tail), the
+ * last lines wait there instead, as records, to be printed at the end. */
+typedef struct {
+  int out_fd, err_fd;
+  const BerthLogOptions *options;
+  GQueue *held;
+} LogSink;
+
+/* The line's time in µs since the epoch, or 0 when it has none. */
+static gint64
+log_time (JsonObject *o)
+{
+  const char *text = berth_json_string (o, "time", NULL);
+  g_autoptr (GDateTime) t = text ? g_date_time_new_from_iso8601 (text, NULL) : NULL;
+  return t ? g_date_time_to_unix (t) * G_USEC_PER_SEC + g_date_time_get_microsecond (t) : 0;
+}
+
 static gboolean
-print_log_line (const char *line, gsize len, int out_fd, int err_fd)
+write_log_record (JsonObject *o, const LogSink *sink)
+{
+  const char *text = berth_json_string (o, "log", "");
+  int fd = g_strcmp0 (berth_json_string (o, "stream", ""), "stderr") == 0 ? sink->err_fd
+                                                                          : sink->out_fd;
+  if (sink->options->timestamps)
+    {
+      g_autofree char *stamped = g_strdup_printf ("%s %s", berth_json_string (o, "time", ""),
+                                                  text);
+      return berth_write_all (fd, stamped, strlen (stamped));
+    }
+  return berth_write_all (fd, text, strlen (text));
+}
+
+static gboolean
+print_log_line (const char *line, gsize len, LogSink *sink)
 {
   g_autoptr (JsonNode) node = berth_json_parse (line, len, NULL);
   if (node == NULL)
     return TRUE; /* a line cut short by a crash: skip it */
   JsonObject *o = berth_json_node_object (node);
-  const char *text = berth_json_string (o, "log", "");
-  int fd = g_strcmp0 (berth_json_string (o, "stream", ""), "stderr") == 0 ? err_fd : out_fd;
-  return berth_write_all (fd, text, strlen (text));
+  const BerthLogOptions *options = sink->options;
+  if (options->since || options->until)
+    {
+      gint64 t = log_time (o);
+      if ((options->since && t < options->since) || (options->until && t >= options->until))
+        return TRUE;
+    }
+  if (sink->held == NULL)
+    return write_log_record (o, sink);
+  if (options->tail == 0)
+    return TRUE;
+  g_queue_push_tail (sink->held, g_steal_pointer (&node));
+  if ((gint64) g_queue_get_length (sink->held) > options->tail)
+    json_node_unref (g_queue_pop_head (sink->held));
+  return TRUE;
 }
 
 /* Print whole lines from @fd; a trailing partial line stays in @pending. */
 static gboolean
-print_available (int fd, GString *pending, int out_fd, int err_fd, GError **error)
+print_available (int fd, GString *pending, LogSink *sink, GError **error)
 {
   char buf[65536];
   ssize_t n;
@@ -427,12 +481,25 @@ print_available (int fd, GString *pending, int out_fd, int err_fd, GError **erro
       while ((nl = memchr (pending->str, '\n', pending->len)))
         {
           gsize len = nl - pending->str;
-          if (!print_log_line (pending->str, len, out_fd, err_fd))
+          if (!print_log_line (pending->str, len, sink))
             return berth_fail_errno (error, errno, "write the log");
           g_string_erase (pending, 0, len + 1);
         }
     }
   return TRUE;
+}
+
+/* Print what --tail held back, and print from now on. */
+static gboolean
+release_held (LogSink *sink, GError **error)
+{
+  GQueue *held = g_steal_pointer (&sink->held);
+  gboolean ok = TRUE;
+  for (GList *l = held ? held->head : NULL; l && ok; l = l->next)
+    ok = write_log_record (berth_json_node_object (l->data), sink);
+  if (held)
+    g_queue_free_full (held, (GDestroyNotify) json_node_unref);
+  return ok || berth_fail_errno (error, errno, "write the log");
 }
 
 /* The container's log files, oldest first: container.log.N ... .1, then
@@ -450,14 +517,14 @@ log_files (BerthStore *store, BerthContainer *c)
 
 /* All of @path; a missing one is fine (never rotated that far). */
 static gboolean
-print_file (const char *path, GString *pending, int out_fd, int err_fd, GError **error)
+print_file (const char *path, GString *pending, LogSink *sink, GError **error)
 {
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT)
     return TRUE;
   if (fd < 0)
     return berth_fail_errno (error, errno, "open %s", path);
-  gboolean ok = print_available (fd, pending, out_fd, err_fd, error);
+  gboolean ok = print_available (fd, pending, sink, error);
   close (fd);
   return ok;
 }
@@ -474,8 +541,7 @@ same_file (const struct stat *a, const struct stat *b)
  * container.log. Nothing to do while container.log is still @fd's file, or
  * is between the rename and its new file. */
 static gboolean
-follow_rotation (GPtrArray *paths, int *fd, GString *pending, int out_fd, int err_fd,
-                 GError **error)
+follow_rotation (GPtrArray *paths, int *fd, GString *pending, LogSink *sink, GError **error)
 {
   const char *newest = paths->pdata[paths->len - 1];
   struct stat cur, now;
@@ -483,7 +549,7 @@ follow_rotation (GPtrArray *paths, int *fd, GString *pending, int out_fd, int er
     return berth_fail_errno (error, errno, "stat the container's log");
   if (stat (newest, &now) < 0 || same_file (&cur, &now))
     return TRUE;
-  if (!print_available (*fd, pending, out_fd, err_fd, error))
+  if (!print_available (*fd, pending, sink, error))
     return FALSE;
   guint start = 0;
   for (guint i = 0; i + 1 < paths->len; i++)
@@ -493,7 +559,7 @@ follow_rotation (GPtrArray *paths, int *fd, GString *pending, int out_fd, int er
         start = i + 1;
     }
   for (guint i = start; i + 1 < paths->len; i++)
-    if (!print_file (paths->pdata[i], pending, out_fd, err_fd, error))
+    if (!print_file (paths->pdata[i], pending, sink, error))
       return FALSE;
   int next = open (newest, O_RDONLY | O_CLOEXEC);
   if (next < 0 && errno == ENOENT)
@@ -502,39 +568,44 @@ follow_rotation (GPtrArray *paths, int *fd, GString *pending, int out_fd, int er
     return berth_fail_errno (error, errno, "open %s", newest);
   close (*fd);
   *fd = next;
-  return print_available (*fd, pending, out_fd, err_fd, error);
+  return print_available (*fd, pending, sink, error);
 }
 
 gboolean
-berth_container_logs (BerthStore *store, BerthContainer *c, gboolean follow, int out_fd,
-                      int err_fd, GError **error)
+berth_container_logs (BerthStore *store, BerthContainer *c, const BerthLogOptions *options,
+                      int out_fd, int err_fd, GError **error)
 {
   g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
   if (s == NULL)
     return FALSE;
+  LogSink sink = { .out_fd = out_fd, .err_fd = err_fd, .options = options,
+                   .held = options->tail >= 0 ? g_queue_new () : NULL };
   g_autoptr (GPtrArray) paths = log_files (store, c);
   g_autoptr (GString) pending = g_string_new (NULL);
-  for (guint i = 0; i + 1 < paths->len; i++)
-    if (!print_file (paths->pdata[i], pending, out_fd, err_fd, error))
-      return FALSE;
+  gboolean ok = TRUE;
+  for (guint i = 0; ok && i + 1 < paths->len; i++)
+    ok = print_file (paths->pdata[i], pending, &sink, error);
   const char *path = paths->pdata[paths->len - 1];
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT)
-    return TRUE; /* never started: no output yet */
-  if (fd < 0)
-    return berth_fail_errno (error, errno, "open %s", path);
-  gboolean ok = print_available (fd, pending, out_fd, err_fd, error);
-  if (ok && follow && berth_state_is_live (s))
+  int fd = ok ? open (path, O_RDONLY | O_CLOEXEC) : -1;
+  if (ok && fd < 0 && errno != ENOENT)
+    ok = berth_fail_errno (error, errno, "open %s", path);
+  ok = ok && (fd < 0 || print_available (fd, pending, &sink, error));
+  if (ok)
+    ok = release_held (&sink, error);
+  else if (sink.held)
+    g_queue_free_full (g_steal_pointer (&sink.held), (GDestroyNotify) json_node_unref);
+  if (ok && fd >= 0 && options->follow && berth_state_is_live (s))
     {
       berth_store_unlock (store);
       /* The monitor writes whole lines; poll the files until it exits. */
       for (gboolean done = FALSE; ok && !done;)
         {
           done = berth_monitor_wait (s, 100);
-          ok = print_available (fd, pending, out_fd, err_fd, error)
-               && follow_rotation (paths, &fd, pending, out_fd, err_fd, error);
+          ok = print_available (fd, pending, &sink, error)
+               && follow_rotation (paths, &fd, pending, &sink, error);
         }
     }
-  close (fd);
+  if (fd >= 0)
+    close (fd);
   return ok;
 }

@@ -6,12 +6,17 @@
 #include <berth/error.h>
 #include <berth/family.h>
 #include <berth/spec.h>
+#include <string.h>
 
 /* A user or group given by name is looked up in the image's /etc/passwd,
- * which needs the image mounted; numbers do not. */
+ * which needs the image mounted; so is a uid without a group, whose
+ * group is its passwd entry's (Docker's -u 65534 runs as 65534:65534
+ * where passwd says so). Only UID:GID needs nothing of the image. */
 static gboolean
 needs_name_lookup (const char *user)
 {
+  if (user && *user && strchr (user, ':') == NULL)
+    return TRUE;
   for (const char *p = user; p && *p; p++)
     if (!g_ascii_isdigit (*p) && *p != ':')
       return TRUE;
@@ -22,9 +27,6 @@ static JsonNode *
 build_spec (BerthStore *store, BerthImage *image, BerthContainer *c,
             const BerthSpecOptions *options, GError **error)
 {
-  static const BerthSpecOptions defaults = { 0 };
-  if (options == NULL)
-    options = &defaults;
   JsonObject *cfg = berth_json_object (berth_json_node_object (image->config), "config");
   const char *user = options->user ? options->user : berth_json_string (cfg, "User", NULL);
   if (!needs_name_lookup (user))
@@ -41,6 +43,29 @@ build_spec (BerthStore *store, BerthImage *image, BerthContainer *c,
   return spec;
 }
 
+/* A network named by --network must be there when the container is made,
+ * as Docker checks (the default one is made when a container starts on
+ * it); container:NAME is kept as the container's id, which a rename or a
+ * reused name cannot change. NULL with @error, else the --network to use. */
+static char *
+resolve_network (BerthStore *store, const BerthSpecOptions *options, GError **error)
+{
+  const char *name = options ? options->network : NULL;
+  if (name && g_str_has_prefix (name, "container:"))
+    {
+      g_autoptr (BerthContainer) other = berth_container_lookup (store, name + 10, error);
+      return other ? g_strconcat ("container:", other->id, NULL) : NULL;
+    }
+  if (name && strcmp (name, "none") != 0 && strcmp (name, "host") != 0
+      && strcmp (name, BERTH_DEFAULT_NETWORK) != 0 && berth_validate_name (name, NULL))
+    {
+      g_autoptr (BerthNetwork) net = berth_store_network (store, name, error);
+      if (net == NULL)
+        return NULL;
+    }
+  return g_strdup (name ? name : "");
+}
+
 BerthContainer *
 berth_container_create (BerthStore *store, const char *image_ref, const char *name,
                         const char *driver, const char *exec_driver,
@@ -50,6 +75,9 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
     exec_driver = berth_exec_family_for (BERTH_EXEC_DEFAULT)->name;
   if (berth_exec_driver_lookup (exec_driver, error) == NULL)
     return NULL;
+  g_autofree char *network = resolve_network (store, options, error);
+  if (network == NULL)
+    return NULL;
   g_autoptr (BerthImage) image = NULL;
   g_autoptr (BerthContainer) c =
       berth_container_record_begin (store, image_ref, name, driver, exec_driver,
@@ -57,13 +85,27 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
                                     options ? options->cmd : NULL, &image, error);
   if (c == NULL)
     return NULL;
-  g_autoptr (JsonNode) spec = build_spec (store, image, c, options, error);
-  if (spec == NULL || !berth_container_record_commit (store, c, spec, error))
+  BerthSpecOptions with_etc = options ? *options : (BerthSpecOptions){ 0 };
+  g_autofree char *etc_dir = berth_container_dir (store, c, NULL);
+  with_etc.etc_dir = etc_dir;
+  with_etc.network = *network ? network : NULL;
+  g_autoptr (JsonNode) spec = build_spec (store, image, c, &with_etc, error);
+  if (spec == NULL || !berth_container_write_etc (store, c, spec, NULL, error)
+      || !berth_container_record_commit (store, c, spec, error))
     {
       berth_container_record_abort (store, c);
       return NULL;
     }
   return g_steal_pointer (&c);
+}
+
+gboolean
+berth_container_rename (BerthStore *store, BerthContainer *c, const char *name, GError **error)
+{
+  if (!berth_container_record_rename (store, c, name, error))
+    return FALSE;
+  berth_container_network_names_changed (store, c);
+  return TRUE;
 }
 
 gboolean
@@ -85,5 +127,10 @@ berth_container_remove (BerthStore *store, const char *ref, gboolean force, GErr
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
+  /* A start killed after its lease leaves one on a stopped container, or
+   * a default network made for it alone. */
+  if (!berth_container_network_release (store, c, error))
+    return FALSE;
+  berth_network_drop_idle_default (store, BERTH_DEFAULT_NETWORK, c->id);
   return berth_container_record_remove (store, c, force, error);
 }

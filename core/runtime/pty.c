@@ -65,22 +65,43 @@ forwarded_set (sigset_t *set)
     sigaddset (set, forwarded_signals[i]);
 }
 
-void
-berth_attach_hold_signals (sigset_t *old)
+gboolean
+berth_attach_hold_signals (sigset_t *old, GError **error)
 {
   sigset_t set;
   forwarded_set (&set);
-  sigprocmask (SIG_BLOCK, &set, old);
+  if (sigprocmask (SIG_BLOCK, &set, old) < 0)
+    return berth_fail_errno (error, errno, "block the signals a foreground container gets");
+  return TRUE;
 }
 
-/* A signal already pending when the signalfd is made is read from it. */
-static int
-block_signals (sigset_t *old)
+void
+berth_attach_release_signals (const sigset_t *old)
 {
-  berth_attach_hold_signals (old);
+  if (sigprocmask (SIG_SETMASK, old, NULL) < 0)
+    g_printerr ("berth: restore the signal mask: %s\n", g_strerror (errno));
+}
+
+/* A signal already pending when the signalfd is made is read from it.
+ * -1 with *held FALSE when the mask could not be changed: then nothing is
+ * forwarded and there is no mask to put back. */
+static int
+block_signals (sigset_t *old, gboolean *held)
+{
+  g_autoptr (GError) error = NULL;
+  *held = berth_attach_hold_signals (old, &error);
+  if (!*held)
+    {
+      g_printerr ("berth: %s\n", error->message);
+      return -1;
+    }
   sigset_t set;
   forwarded_set (&set);
-  return signalfd (-1, &set, SFD_CLOEXEC);
+  int sigfd = signalfd (-1, &set, SFD_CLOEXEC);
+  if (sigfd < 0)
+    g_printerr ("berth: signalfd: %s: signals are not passed on to the container\n",
+                g_strerror (errno));
+  return sigfd;
 }
 
 static void
@@ -110,8 +131,9 @@ forward_signal (BerthAttachment *a, int sigfd)
   kill (a->target, si.ssi_signo);
 }
 
+/* @old: the mask to put back, NULL when block_signals changed none. */
 static void
-restore_terminal (gboolean raw, struct termios *saved, int pidfd, int sigfd, sigset_t *old)
+restore_terminal (gboolean raw, struct termios *saved, int pidfd, int sigfd, const sigset_t *old)
 {
   if (raw)
     tcsetattr (STDIN_FILENO, TCSANOW, saved);
@@ -119,7 +141,8 @@ restore_terminal (gboolean raw, struct termios *saved, int pidfd, int sigfd, sig
     close (pidfd);
   if (sigfd >= 0)
     close (sigfd);
-  sigprocmask (SIG_SETMASK, old, NULL);
+  if (old != NULL)
+    berth_attach_release_signals (old);
 }
 
 /* The monitor's "<code>", or -1 when it closed the pipe without one. */
@@ -140,7 +163,8 @@ int
 berth_attach (BerthAttachment *a)
 {
   sigset_t old;
-  int sigfd = block_signals (&old);
+  gboolean held;
+  int sigfd = block_signals (&old, &held);
   int pidfd = syscall (SYS_pidfd_open, a->child, 0);
   struct termios saved;
   gboolean raw = a->pty_master >= 0 && isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved) == 0;
@@ -172,7 +196,7 @@ berth_attach (BerthAttachment *a)
       int reported = p[4].revents ? read_exit_code (a->exit_fd) : -1;
       if (reported >= 0)
         {
-          restore_terminal (raw, &saved, pidfd, sigfd, &old);
+          restore_terminal (raw, &saved, pidfd, sigfd, held ? &old : NULL);
           return reported;
         }
       if (p[4].revents)
@@ -195,7 +219,7 @@ berth_attach (BerthAttachment *a)
     }
   while (waitpid (a->child, &status, 0) < 0 && errno == EINTR)
     ;
-  restore_terminal (raw, &saved, pidfd, sigfd, &old);
+  restore_terminal (raw, &saved, pidfd, sigfd, held ? &old : NULL);
   if (WIFEXITED (status))
     return WEXITSTATUS (status);
   return WIFSIGNALED (status) ? 128 + WTERMSIG (status) : 255;

@@ -186,6 +186,11 @@ berth_container_finish (BerthStore *store, BerthContainer *c, BerthContainerStat
     }
   if (!berth_exec_delete (exec, error))
     return FALSE;
+  /* Not a reason to keep the container from being finished: its lease
+   * stays, and the next start's collection tries again. */
+  g_autoptr (GError) network_error = NULL;
+  if (!berth_container_network_release (store, c, &network_error))
+    g_printerr ("berth: container %s: %s\n", c->name, network_error->message);
   BerthStorage *storage = berth_store_driver (store, c->driver, error);
   if (storage == NULL)
     return FALSE;
@@ -383,6 +388,9 @@ typedef struct {
   int log_fd;
   gint64 log_size;    /* bytes in the current container.log */
   gboolean attached;  /* copy output to our stdout/stderr too */
+  const sigset_t *signals_before; /* attached: the starting command's mask
+                                   * before it held the forwarded signals */
+  const BerthNetworkPlan *network; /* the networks to attach before the program runs; NULL */
   GString *partial[2];
 } Monitor;
 
@@ -689,6 +697,25 @@ close_inherited (const Monitor *m, const int child_ends[3])
                 g_strerror (errno));
 }
 
+/* The driver's run; with a network, in a namespace made beforehand and
+ * given its link and address, so the program finds its interface up from
+ * its first instruction. The holder goes once the container is in the
+ * namespace, which then lives as long as the container's processes. */
+static gboolean
+run_attached_to_network (Monitor *m, BerthExecStdio *stdio, GError **error)
+{
+  if (m->network == NULL)
+    return berth_exec_run (m->exec, stdio, error);
+  pid_t holder = berth_netns_holder_start (error);
+  if (holder == 0)
+    return FALSE;
+  gboolean ok = berth_network_plan_attach (m->network, holder, error)
+                && berth_spec_join_network (m->exec->spec, holder, error)
+                && berth_exec_run (m->exec, stdio, error);
+  berth_netns_holder_stop (holder);
+  return ok;
+}
+
 /* Runs in the forked monitor; never returns. */
 G_GNUC_NORETURN static void
 monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
@@ -699,6 +726,11 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
    * lock stays the starting command's until it closes it. */
   close_inherited (m, close_after_start);
   setsid ();
+  /* The starting command holds the forwarded signals for its relay; the
+   * monitor, which outlives it, takes signals as it did before (once out
+   * of the terminal's process group, whose ^C is the command's to relay). */
+  if (m->signals_before != NULL)
+    berth_attach_release_signals (m->signals_before);
   signal (SIGPIPE, SIG_IGN);
   if (!await_go (m->go_fd))
     {
@@ -706,7 +738,7 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
       _exit (1);
     }
   g_autoptr (GError) error = NULL;
-  if (!berth_exec_run (m->exec, stdio, &error))
+  if (!run_attached_to_network (m, stdio, &error))
     {
       report (m->report_fd, "E%d %s", start_failure_code (error), error->message);
       _exit (1);
@@ -929,10 +961,20 @@ check_cgroup_empty (BerthStore *store, BerthContainer *c, GError **error)
 }
 
 void
+berth_run_release_signals (BerthRun *run)
+{
+  if (!run->holds_signals)
+    return;
+  berth_attach_release_signals (&run->signals_before);
+  run->holds_signals = FALSE;
+}
+
+void
 berth_run_free (BerthRun *run)
 {
   if (run == NULL)
     return;
+  berth_run_release_signals (run);
   if (run->terminal >= 0)
     close (run->terminal);
   if (run->exit_fd >= 0)
@@ -941,16 +983,28 @@ berth_run_free (BerthRun *run)
   g_free (run);
 }
 
+/* A start that failed gives its address back; what is left of its link
+ * goes with it, and a default network made for it alone. */
+static void
+release_network (BerthStore *store, BerthContainer *c)
+{
+  g_autoptr (GError) error = NULL;
+  if (!berth_container_network_release (store, c, &error))
+    g_printerr ("berth: container %s: %s\n", c->name, error->message);
+  berth_network_drop_idle_default (store, BERTH_DEFAULT_NETWORK, c->id);
+}
+
 /* berth_container_start with the store lock and @c's lock (@lock_fd) held. */
 static BerthRun *
 start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStartOptions *options,
-              GError **error)
+              const sigset_t *signals_before, GError **error)
 {
   /* Declared before the first goto: the failure labels are in their scope,
    * and jumping past an auto-cleaned variable would free garbage. */
   g_autoptr (GError) local = NULL;
   g_autoptr (GError) unrecorded = NULL;
   g_autoptr (BerthRun) run = NULL;
+  g_autoptr (BerthNetworkPlan) network = NULL;
   g_autoptr (BerthContainerState) s = berth_container_state_locked (store, c, error);
   if (s == NULL)
     return NULL;
@@ -969,14 +1023,17 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
   g_autoptr (BerthExec) exec = berth_container_exec_handle (store, c, rootfs, NULL, error);
   Monitor m = { .store = store, .c = c, .exec = exec, .lock_fd = lock_fd, .options = options, .out_r = -1,
                 .err_r = -1, .stdin_relay = -1, .stdin_w = -1, .pty_master = -1,
-                .attached = options->attach };
+                .attached = options->attach, .signals_before = signals_before };
   BerthExecStdio stdio;
   int child_ends[3], report_pipe[2] = { -1, -1 };
   int exit_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
   int errsv, pid = 0, code = 125;
   pid_t monitor;
   gboolean recorded, started;
-  if (exec == NULL || (m.log_fd = open_log (store, c, &m.log_size, error)) < 0)
+  if (exec == NULL || !berth_container_network_prepare (store, c, exec->spec, &network, error))
+    goto fail_mounted;
+  m.network = network;
+  if ((m.log_fd = open_log (store, c, &m.log_size, error)) < 0)
     goto fail_mounted;
   if (!make_stdio (&m, options, &stdio, child_ends, error))
     goto fail_log;
@@ -1046,6 +1103,7 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
       if (exit_pipe[0] >= 0)
         close (exit_pipe[0]);
       record_start_failure (store, c, s, code, unrecorded ? unrecorded : local);
+      release_network (store, c);
       release_root (storage, c->id, kept);
       g_propagate_error (error, recorded ? g_steal_pointer (&local) : g_steal_pointer (&unrecorded));
       return NULL;
@@ -1078,6 +1136,7 @@ fail_stdio:
 fail_log:
   close (m.log_fd);
 fail_mounted:
+  release_network (store, c);
   release_root (storage, c->id, FALSE);
   return NULL;
 }
@@ -1093,7 +1152,24 @@ berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOpt
   int lock_fd = berth_container_lock (store, c->id, error);
   if (lock_fd < 0)
     return NULL;
-  BerthRun *run = start_locked (store, c, lock_fd, options, error);
+  /* Attached, a signal that comes once the program runs is the program's,
+   * even before berth_container_attach_wait relays it: held from before
+   * the monitor is forked until the relay ends (berth_run_release_signals). */
+  sigset_t mask_before;
+  if (options->attach && !berth_attach_hold_signals (&mask_before, error))
+    {
+      berth_container_unlock (lock_fd);
+      return NULL;
+    }
+  BerthRun *run = start_locked (store, c, lock_fd, options, options->attach ? &mask_before : NULL,
+                                error);
   berth_container_unlock (lock_fd);
+  if (options->attach && run == NULL)
+    berth_attach_release_signals (&mask_before);
+  else if (options->attach)
+    {
+      run->holds_signals = TRUE;
+      run->signals_before = mask_before;
+    }
   return run;
 }

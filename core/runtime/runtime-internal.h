@@ -3,6 +3,7 @@
 #pragma once
 #include "../store/store-internal.h"
 #include <berth/runtime.h>
+#include <signal.h>
 
 /* Made by berth_container_start (run.c), used by berth_container_attach_wait
  * (control.c). */
@@ -15,7 +16,13 @@ struct BerthRun {
                        * holds the master), for raw mode and window sizes; -1 */
   int exit_fd;        /* attached: the monitor writes the exit code here once
                        * it has recorded it; -1 */
+  gboolean holds_signals;  /* attached: the forwarded signals are blocked */
+  sigset_t signals_before; /* the mask to put back when they are released */
 };
+
+/* Once the relay is over (or never to come): put back the mask an
+ * attached start held. Does nothing the second time. */
+void berth_run_release_signals (BerthRun *run);
 
 /* containers/<id>/<file> */
 char *berth_container_dir (BerthStore *store, BerthContainer *c, const char *file);
@@ -63,3 +70,90 @@ gboolean berth_container_finish (BerthStore *store, BerthContainer *c, BerthCont
  * wait for its monitor's cleanup; else BUSY. */
 gboolean berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean force,
                                          GError **error);
+
+/* A container's lease on a network (network.c): containers/<id>/network.json
+ * for eth0, network-ethN.json for a network connected later. */
+typedef struct {
+  char *network;
+  char *address;   /* "172.18.0.2/16" */
+  char *mac;
+  char *host_end;  /* the host's end of its link: "vb" + 10 hex of the id */
+  char *ports;     /* published: canonical -p forms, comma-separated; "" */
+  char *driver;    /* the network's, kept so a release needs no network record */
+  char *ifname;    /* the container's interface, "eth0"; not in the file: its name */
+} BerthLease;
+void berth_lease_free (BerthLease *lease);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthLease, berth_lease_free)
+
+/* The network the spec's container joins through berth (its
+ * org.berth.network annotation), NULL for none, host or a joined one. */
+const char *berth_spec_network (JsonNode *spec);
+/* The id of the container whose network namespace the spec's joins
+ * (--network container:NAME), or NULL. */
+const char *berth_spec_network_container (JsonNode *spec);
+/* Point @spec (the start's copy) at the network namespace of running
+ * container @other_id, and give @c its hosts and resolv.conf. */
+gboolean berth_container_join_network_of (BerthStore *store, BerthContainer *c, JsonNode *spec,
+                                          const char *other_id, GError **error);
+/* What a start attaches: its networks and @c's leases on them, in the
+ * order of its interfaces (eth0 the network it was created on, then those
+ * connected later). */
+typedef struct {
+  GPtrArray *networks;  /* BerthNetwork */
+  GPtrArray *leases;    /* BerthLease */
+} BerthNetworkPlan;
+void berth_network_plan_free (BerthNetworkPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthNetworkPlan, berth_network_plan_free)
+/* Before a start (store lock held): for a container on a berth network,
+ * its networks' records (the default one made on first use) and host
+ * sides, an address on each (the spec's --ip and ports for eth0), the
+ * ports published, and its etc files naming its peers, whose own are
+ * rewritten to name it (@plan; NULL for none, host or a joined one).
+ * BUSY when a subnet is full, or an address or a port is taken. What was
+ * leased before a failure is berth_container_network_release's. */
+gboolean berth_container_network_prepare (BerthStore *store, BerthContainer *c, JsonNode *spec,
+                                          BerthNetworkPlan **plan, GError **error);
+/* The plan's links and addresses in the namespace of @pid (the monitor's
+ * holder, between the driver's create and start). */
+gboolean berth_network_plan_attach (const BerthNetworkPlan *plan, pid_t pid, GError **error);
+/* @c was renamed: the running containers on its networks list it by its
+ * new name. */
+void berth_container_network_names_changed (BerthStore *store, BerthContainer *c);
+/* Detach @c from its networks, if it has leases, and drop them. */
+gboolean berth_container_network_release (BerthStore *store, BerthContainer *c, GError **error);
+/* containers/<id>/hostname, hosts and resolv.conf, which the spec binds
+ * over the image's: the spec's hostname, localhost (and @lease's address
+ * for the hostname), the host's nameservers but its loopback ones; with
+ * the host's network, the host's hosts and resolv.conf. */
+gboolean berth_container_write_etc (BerthStore *store, BerthContainer *c, JsonNode *spec,
+                                    const BerthLease *lease, GError **error);
+/* A child of the caller (the monitor) alone in a new network namespace
+ * with lo up, killed with its parent (PR_SET_PDEATHSIG): the namespace a
+ * container on a network starts in, given its link before the container
+ * exists, joined by either exec driver through /proc/PID/ns/net. Its pid,
+ * or 0 with @error. */
+pid_t berth_netns_holder_start (GError **error);
+/* Kill and reap it; the namespace lives on while the container does. */
+void berth_netns_holder_stop (pid_t holder);
+/* Point the spec's network namespace at /proc/@pid/ns/net. */
+gboolean berth_spec_join_network (JsonNode *spec, pid_t pid, GError **error);
+/* Release the lease, link and rules of every container that holds a
+ * lease but is not live: a command killed between its lease and its
+ * record of the start. Called with the store lock; reports, never fails. */
+void berth_network_collect (BerthStore *store);
+/* The network a start joins: its record, or for the default one, made
+ * now (it goes again when its last container does). NOT_FOUND. */
+BerthNetwork *berth_network_for_start (BerthStore *store, const char *name, GError **error);
+/* config.json's org.berth.* annotations for the network options of
+ * @options and the image's config (@image: its EXPOSE for -P)
+ * (core/runtime/spec-network.c): an object, empty for none;
+ * INVALID naming a bad option, or one that needs a berth network
+ * (@berth_network) or a namespace of the container's own. */
+JsonNode *berth_spec_network_annotations (const BerthSpecOptions *options, JsonObject *image,
+                                          gboolean berth_network, gboolean own_namespace,
+                                          GError **error);
+/* The default network lives while a container is on it: with no live
+ * lease on @network (the default one) but @leaving's, remove it, bridge
+ * and rules, so a store with no running container holds none of the
+ * host's. Any other @network is left alone. */
+void berth_network_drop_idle_default (BerthStore *store, const char *network, const char *leaving);

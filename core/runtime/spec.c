@@ -4,8 +4,10 @@
  * bad option fails at create, in one line, rather than deep in a runtime. */
 #include "config.h"
 #include <berth/error.h>
+#include <berth/fsutil.h>
 #include <berth/json.h>
 #include <berth/spec.h>
+#include "runtime-internal.h"
 #include <berth/capabilities.h>
 #include <berth/passwd.h>
 #include <errno.h>
@@ -347,6 +349,30 @@ env_apply_option (GPtrArray *env, const char *entry, GError **error)
   return TRUE;
 }
 
+gboolean
+berth_spec_parse_env_file (const char *text, const char *file, GStrvBuilder *env,
+                           GError **error)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *line = g_strchug (lines[i]);
+      g_strchomp (lines[i]);
+      if (*line == '\0' || *line == '#')
+        continue;
+      gsize name_len = strcspn (line, "=");
+      if (name_len == 0)
+        return berth_fail (error, BERTH_ERROR_INVALID, "--env-file %s: line %u: no variable "
+                           "name", file, i + 1);
+      /* As Docker: "B = 1" would set a variable no shell can name. */
+      if (strcspn (line, " \t") < name_len)
+        return berth_fail (error, BERTH_ERROR_INVALID, "--env-file %s: line %u: variable "
+                           "'%.*s' has white space", file, i + 1, (int) name_len, line);
+      g_strv_builder_add (env, line);
+    }
+  return TRUE;
+}
+
 /* Docker's CreateDaemonEnvironment: PATH, HOSTNAME and TERM first, each
  * replaced in place by the image's or the user's value of the same name. */
 static JsonNode *
@@ -374,6 +400,14 @@ build_args (JsonObject *image, const BerthSpecOptions *options, GError **error)
   g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
   g_auto (GStrv) entrypoint = berth_json_strv (image, "Entrypoint");
   g_auto (GStrv) image_cmd = berth_json_strv (image, "Cmd");
+  if (options->entrypoint)
+    {
+      /* Docker's: the image's Cmd was written for its own entrypoint. */
+      g_clear_pointer (&entrypoint, g_strfreev);
+      g_clear_pointer (&image_cmd, g_strfreev);
+      if (*options->entrypoint)
+        entrypoint = g_strdupv ((char *[]) { (char *) options->entrypoint, NULL });
+    }
   char **cmd = options->cmd && options->cmd[0] ? options->cmd : image_cmd;
   for (char **a = entrypoint; a && *a; a++)
     g_ptr_array_add (args, g_strdup (*a));
@@ -491,7 +525,8 @@ static const DefaultMount default_mounts[] = {
 };
 
 /* sysfs can only be mounted by the owner of a new network namespace; with
- * the host's, runc binds the host's /sys instead. */
+ * the host's, runc binds the host's /sys instead, and so does berth for a
+ * remapped container on a berth network, whose namespace berth made. */
 static const DefaultMount host_sys_mount = {
   "/sys", "bind", "/sys", { "rbind", "ro", "nosuid", "noexec", "nodev" }
 };
@@ -563,6 +598,16 @@ parse_volume (const char *spec, GError **error)
                        "volume '%s': container path '%s' must be absolute, not /, without '..'",
                        spec, parts[1]), NULL;
   g_autofree char *source = realpath (parts[0], NULL);
+  /* Docker's -v makes a host directory that is not there (its --mount
+   * does not): a user's `-v /srv/data:/data` works on a fresh host. */
+  g_autoptr (GError) made = NULL;
+  if (source == NULL && errno == ENOENT)
+    {
+      if (!berth_mkdir_p (parts[0], 0755, &made))
+        return berth_fail (error, BERTH_ERROR_INVALID, "volume '%s': %s", spec, made->message),
+               NULL;
+      source = realpath (parts[0], NULL);
+    }
   if (source == NULL)
     return berth_fail (error, BERTH_ERROR_INVALID, "volume '%s': %s: %s", spec, parts[0],
                        g_strerror (errno)), NULL;
@@ -626,7 +671,7 @@ overridden (GPtrArray *volumes, const char *destination)
 }
 
 static JsonNode *
-build_mounts (const BerthSpecOptions *options, gboolean host_network, GError **error)
+build_mounts (const BerthSpecOptions *options, gboolean bind_sys, GError **error)
 {
   g_autoptr (GPtrArray) volumes = parse_volumes (options->volumes, error);
   if (volumes == NULL)
@@ -636,10 +681,24 @@ build_mounts (const BerthSpecOptions *options, gboolean host_network, GError **e
   for (gsize i = 0; i < G_N_ELEMENTS (default_mounts); i++)
     {
       const DefaultMount *m = &default_mounts[i];
-      if (host_network && strcmp (m->destination, "/sys") == 0)
+      if (bind_sys && strcmp (m->destination, "/sys") == 0)
         m = &host_sys_mount;
       if (!overridden (volumes, m->destination))
         json_builder_add_value (b, mount_node (m->destination, m->type, m->source, m->options));
+    }
+  /* Docker's: the container's own copies, so the image's stay as they are
+   * and berth can write them (an address known only at start). */
+  static const char *const etc_files[] = { "hostname", "hosts", "resolv.conf" };
+  /* Not with --userns remap: its root cannot walk into the store (0700)
+   * to reach them, and the image's own stay. */
+  gboolean remap = g_strcmp0 (options->userns, "remap") == 0;
+  for (guint i = 0; options->etc_dir && !remap && i < G_N_ELEMENTS (etc_files); i++)
+    {
+      g_autofree char *destination = g_strconcat ("/etc/", etc_files[i], NULL);
+      g_autofree char *source = g_build_filename (options->etc_dir, etc_files[i], NULL);
+      const char *opts[] = { "rbind", "rprivate", NULL };
+      if (!overridden (volumes, destination))
+        json_builder_add_value (b, mount_node (destination, "bind", source, opts));
     }
   for (guint i = 0; i < volumes->len; i++)
     {
@@ -659,8 +718,12 @@ memory_limits (const BerthSpecOptions *o, gint64 *swap, GError **error)
   if (o->memory < 0)
     return berth_fail (error, BERTH_ERROR_INVALID, "--memory must not be negative");
   if (o->memory > 0 && o->memory < MIN_MEMORY)
-    return berth_fail (error, BERTH_ERROR_INVALID,
-                       "--memory %" G_GINT64_FORMAT ": the smallest limit is 6m", o->memory);
+    {
+      /* In the unit -m takes, not in bytes alone: -m 1k reads back as 1k. */
+      return berth_fail (error, BERTH_ERROR_INVALID,
+                         "--memory %gk (%" G_GINT64_FORMAT " bytes) is below the smallest limit, "
+                         "6m", o->memory / 1024.0, o->memory);
+    }
   if (o->memory_swap < -1)
     return berth_fail (error, BERTH_ERROR_INVALID, "--memory-swap must be -1 or a size");
   if (o->memory_swap > 0 && o->memory == 0)
@@ -1133,8 +1196,11 @@ check_modes (const BerthSpecOptions *options, gboolean *host_network, gboolean *
 {
   const char *net = options->network;
   const char *userns = options->userns;
-  if (net && strcmp (net, "none") != 0 && strcmp (net, "host") != 0)
-    return berth_fail (error, BERTH_ERROR_INVALID, "--network '%s': unknown (use none or host)", net);
+  gboolean joins = net && g_str_has_prefix (net, "container:") && net[10] != '\0';
+  if (net && strcmp (net, "none") != 0 && strcmp (net, "host") != 0 && !joins
+      && !berth_validate_name (net, NULL))
+    return berth_fail (error, BERTH_ERROR_INVALID,
+                       "--network '%s': not none, host, container:NAME or a network's name", net);
   if (userns && strcmp (userns, "host") != 0 && strcmp (userns, "remap") != 0)
     return berth_fail (error, BERTH_ERROR_INVALID, "--userns '%s': unknown (use host or remap)",
                        userns);
@@ -1162,7 +1228,17 @@ berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir
   g_autoptr (JsonNode) process = build_process (image, rootfs_dir, hostname, options, caps, error);
   if (process == NULL)
     return NULL;
-  g_autoptr (JsonNode) mounts = build_mounts (options, host_network, error);
+  gboolean joins = options->network && g_str_has_prefix (options->network, "container:");
+  gboolean berth_network = options->network && strcmp (options->network, "none") != 0
+                           && !host_network && !joins;
+  g_autoptr (JsonNode) annotations = berth_spec_network_annotations (options, image,
+                                                                     berth_network,
+                                                                     !host_network && !joins,
+                                                                     error);
+  if (annotations == NULL)
+    return NULL;
+  g_autoptr (JsonNode) mounts = build_mounts (options, host_network || (remap && berth_network),
+                                              error);
   if (mounts == NULL)
     return NULL;
   g_autoptr (JsonNode) linux_node = build_linux (id, options, host_network, remap, caps, error);
@@ -1181,6 +1257,8 @@ berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir
   add_string (b, "hostname", hostname);
   add_member (b, "mounts", g_steal_pointer (&mounts));
   add_member (b, "linux", g_steal_pointer (&linux_node));
+  if (json_object_get_size (json_node_get_object (annotations)) > 0)
+    add_member (b, "annotations", g_steal_pointer (&annotations));
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

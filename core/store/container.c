@@ -322,6 +322,21 @@ berth_container_record_begin (BerthStore *store, const char *image_ref, const ch
 }
 
 gboolean
+berth_container_record_rename (BerthStore *store, BerthContainer *c, const char *name,
+                               GError **error)
+{
+  if (!berth_validate_name (name, error) || name_taken (store, name, error))
+    return FALSE;
+  g_autofree char *old = g_steal_pointer (&c->name);
+  c->name = g_strdup (name);
+  if (container_save (store, c, error))
+    return TRUE;
+  g_free (c->name);
+  c->name = g_steal_pointer (&old);
+  return FALSE;
+}
+
+gboolean
 berth_container_record_commit (BerthStore *store, BerthContainer *c, JsonNode *spec,
                                GError **error)
 {

@@ -108,6 +108,21 @@ image_ids (BerthStore *store, GError **error)
   return berth_store_list_ids (store, "images", image_id_of, error);
 }
 
+/* "debian:bookworm, debian:sid": the tags of @full's repository, or
+ * NULL when it has none, for a hint beside "no such image: debian". */
+static char *
+tags_of_repository (JsonObject *tags, const char *full)
+{
+  g_autofree char *prefix = g_strndup (full, strrchr (full, ':') - full + 1);
+  g_autoptr (GList) names = json_object_get_members (tags);
+  names = g_list_sort (names, (GCompareFunc) strcmp);
+  g_autoptr (GString) found = g_string_new (NULL);
+  for (GList *n = names; n; n = n->next)
+    if (g_str_has_prefix (n->data, prefix))
+      g_string_append_printf (found, "%s%s", found->len ? ", " : "", (const char *) n->data);
+  return found->len ? g_string_free (g_steal_pointer (&found), FALSE) : NULL;
+}
+
 /* The image id a reference names, or NULL with NOT_FOUND / INVALID. */
 static char *
 resolve_image_id (BerthStore *store, const char *ref, JsonObject *tags, GError **error)
@@ -124,6 +139,10 @@ resolve_image_id (BerthStore *store, const char *ref, JsonObject *tags, GError *
   char *id = berth_resolve_prefix (ids, hex, "image", &prefix_error);
   if (id)
     return id;
+  g_autofree char *others = full ? tags_of_repository (tags, full) : NULL;
+  if (others && g_error_matches (prefix_error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
+    return berth_fail (error, BERTH_ERROR_NOT_FOUND, "no such image: %s (this store has %s)",
+                       full, others), NULL;
   if (parse_error && !g_error_matches (prefix_error, BERTH_ERROR, BERTH_ERROR_INVALID))
     g_propagate_error (error, g_steal_pointer (&parse_error));
   else

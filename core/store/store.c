@@ -517,7 +517,7 @@ berth_store_open (const char *root, const char *driver_override, GError **error)
   store->lock_fd = take_lock (store->root, error);
   if (store->lock_fd < 0 || !sweep_staging (store, error))
     return NULL;
-  static const char *const swept[] = { "", "blobs/sha256", "images", "containers" };
+  static const char *const swept[] = { "", "blobs/sha256", "images", "containers", "networks" };
   for (guint i = 0; i < G_N_ELEMENTS (swept); i++)
     {
       g_autofree char *dir = berth_store_path (store, swept[i], NULL);

@@ -221,3 +221,67 @@ berth_parse_size (const char *text, const char *what, gint64 *bytes, GError **er
   *bytes = (gint64) ((whole << shift) + frac_bytes);
   return TRUE;
 }
+
+/* --- points in time --- */
+
+/* "1h30m", "90s", "250ms" -> µs; FALSE when it is not one. */
+static gboolean
+parse_duration (const char *text, gint64 *us)
+{
+  static const struct { const char *unit; gint64 us; } units[] = {
+    { "ms", 1000 }, { "h", G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC },
+    { "m", G_GINT64_CONSTANT (60) * G_USEC_PER_SEC },
+    { "s", G_USEC_PER_SEC },
+  };
+  /* Summed as a double and bounded (about 3000 years), so that no sum
+   * of terms can overflow the µs count. */
+  double total = 0;
+  const char *p = text;
+  while (*p)
+    {
+      char *end = NULL;
+      double n = g_ascii_strtod (p, &end);
+      if (end == p || !(n >= 0) || n > 1e9)
+        return FALSE;
+      guint i = 0;
+      while (i < G_N_ELEMENTS (units) && !g_str_has_prefix (end, units[i].unit))
+        i++;
+      if (i == G_N_ELEMENTS (units))
+        return FALSE;
+      total += n * units[i].us;
+      if (total > 1e17)
+        return FALSE;
+      p = end + strlen (units[i].unit);
+    }
+  *us = (gint64) total;
+  return p != text;
+}
+
+gboolean
+berth_parse_time (const char *text, const char *what, gint64 now_us, gint64 *out,
+                  GError **error)
+{
+  gint64 ago = 0;
+  if (parse_duration (text, &ago))
+    {
+      *out = now_us - ago;
+      return TRUE;
+    }
+  char *end = NULL;
+  double seconds = g_ascii_strtod (text, &end);
+  /* Up to the year 5000 or so: beyond, not a time a log line has. */
+  if (end != text && *end == '\0' && seconds >= 0 && seconds < 1e11 && g_ascii_isdigit (*text))
+    {
+      *out = (gint64) (seconds * G_USEC_PER_SEC);
+      return TRUE;
+    }
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  g_autofree char *as_day = strlen (text) == 10 ? g_strconcat (text, "T00:00:00", NULL) : NULL;
+  g_autoptr (GDateTime) t = g_date_time_new_from_iso8601 (as_day ? as_day : text, utc);
+  if (t == NULL)
+    return berth_fail (error, BERTH_ERROR_INVALID, "%s '%s': not a time (use "
+                       "2026-12-07T10:00:00Z, Unix seconds, or a duration such as 10m)",
+                       what, text);
+  *out = g_date_time_to_unix (t) * G_USEC_PER_SEC + g_date_time_get_microsecond (t);
+  return TRUE;
+}

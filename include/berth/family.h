@@ -1,4 +1,4 @@
-/* The driver families: one table per family (storage, exec), one entry per
+/* The driver families: one table per family (storage, exec, network), one entry per
  * driver berth knows, whether this build has it or not.
  *
  * The contract:
@@ -20,6 +20,7 @@
 #include <glib.h>
 #include <berth/exec.h>
 #include <berth/storage.h>
+#include <berth/network.h>
 
 G_BEGIN_DECLS
 
@@ -64,14 +65,23 @@ typedef struct {
   BerthExecRole roles;
 } BerthExecFamily;
 
+typedef struct {
+  const char *name;
+  const BerthNetworkOps *ops;  /* NULL: not built into this berth */
+  const char *library;
+  const char *not_built;
+} BerthNetworkFamily;
+
 extern const BerthStorageFamily berth_storage_families[];
 extern const BerthExecFamily berth_exec_families[];
+extern const BerthNetworkFamily berth_network_families[];
 
 /* The entry named @name, or the one whose option prefix @option carries;
  * NULL when berth knows none. */
 const BerthStorageFamily *berth_storage_family_lookup (const char *name);
 const BerthStorageFamily *berth_storage_family_for_option (const char *option);
 const BerthExecFamily *berth_exec_family_lookup (const char *name);
+const BerthNetworkFamily *berth_network_family_lookup (const char *name);
 /* The entry with @role (one, built, by the table's contract). */
 const BerthExecFamily *berth_exec_family_for (BerthExecRole role);
 
@@ -79,5 +89,6 @@ const BerthExecFamily *berth_exec_family_for (BerthExecRole role);
  * error about a name berth does not know. */
 char *berth_storage_family_names (void);
 char *berth_exec_family_names (void);
+char *berth_network_family_names (void);
 
 G_END_DECLS

@@ -29,6 +29,10 @@ void berth_host_userns_status (GPtrArray *pairs);
 /* The exec driver berth create and run use without --exec-driver; @rule
  * says why. */
 const char *berth_host_default_exec_driver (const char **rule);
+/* What `berth run` and `create` join without --network, as Docker: the
+ * default network ("bridge") where the bridge driver works here, else
+ * "none"; *@rule (freed by the caller) says why. */
+const char *berth_host_default_network (char **rule);
 
 /* Pick a storage driver for a store at @root by the storage table's default
  * rules (include/berth/family.h), tried in its order. Only probes: it

@@ -37,7 +37,11 @@ int berth_attach (BerthAttachment *a);
 /* Blocks the signals berth_attach forwards, so that one arriving after the
  * container's program starts but before berth_attach runs waits for it
  * (and is forwarded) instead of killing us. @old gets the mask to put
- * back with sigprocmask once berth_attach has returned. */
-void berth_attach_hold_signals (sigset_t *old);
+ * back with berth_attach_release_signals once berth_attach has returned.
+ * A child forked while they are held starts with them blocked: it must
+ * put @old back itself. FALSE with @error if the mask cannot be changed. */
+gboolean berth_attach_hold_signals (sigset_t *old, GError **error);
+/* Puts back the mask berth_attach_hold_signals saved in @old. */
+void berth_attach_release_signals (const sigset_t *old);
 
 G_END_DECLS

@@ -19,6 +19,10 @@ BerthContainer *berth_container_create (BerthStore *store, const char *image_ref
                                         const char *name, const char *driver,
                                         const char *exec_driver,
                                         const BerthSpecOptions *options, GError **error);
+/* Docker's rename: @c is @name from now on, also in the /etc/hosts of the
+ * running containers that share a network with it. */
+gboolean berth_container_rename (BerthStore *store, BerthContainer *c, const char *name,
+                                 GError **error);
 /* Stop @ref (only with @force when it runs), then remove its record. */
 gboolean berth_container_remove (BerthStore *store, const char *ref, gboolean force,
                                  GError **error);
@@ -66,7 +70,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthRun, berth_run_free)
 /* Start the container's process under a new monitor process and return
  * once it runs; NULL with @error when it failed to start (then nothing is
  * left running or mounted). Called with the store locked; returns with it
- * locked. A detached start's handle is only for freeing. */
+ * locked. A detached start's handle is only for freeing. An attached
+ * start returns with the signals berth_attach forwards blocked, so one
+ * that comes before berth_container_attach_wait is the container's too;
+ * attach_wait or berth_run_free puts the mask back. */
 BerthRun *berth_container_start (BerthStore *store, BerthContainer *c,
                                  const BerthStartOptions *options, GError **error);
 /* For a start with @attach: unlock the store, relay signals and the
@@ -92,10 +99,42 @@ int berth_container_exec (BerthStore *store, BerthContainer *c, char **args, cha
 gboolean berth_container_stats (BerthStore *store, BerthContainer *c, BerthExecStats *stats,
                                 GError **error);
 GArray *berth_container_pids (BerthStore *store, BerthContainer *c, GError **error);
-/* Write the container's log to @out_fd/@err_fd; with @follow, until it stops. */
-gboolean berth_container_logs (BerthStore *store, BerthContainer *c, gboolean follow,
-                               int out_fd, int err_fd, GError **error);
+/* What `logs` prints, as Docker's flags say. */
+typedef struct {
+  gboolean follow;      /* then what comes, until the container stops */
+  gint64 tail;          /* of what is there already, the last N lines; -1: all */
+  gboolean timestamps;  /* each line after its time (RFC 3339, as recorded) */
+  gint64 since, until;  /* lines recorded at or after / before, in µs since the
+                         * epoch; 0: no bound */
+} BerthLogOptions;
+/* Write the container's log to @out_fd/@err_fd as @options say. */
+gboolean berth_container_logs (BerthStore *store, BerthContainer *c,
+                               const BerthLogOptions *options, int out_fd, int err_fd,
+                               GError **error);
 /* The container's OCI config.json. */
 JsonNode *berth_container_spec (BerthStore *store, BerthContainer *c, GError **error);
+
+/* Networks (core/runtime/network.c): the store's record and the host's side
+ * of it (the driver's setup), made together and removed together. */
+BerthNetwork *berth_network_create (BerthStore *store, const BerthNetworkRequest *req,
+                                    GError **error);
+/* BUSY while a running container is on it. */
+gboolean berth_network_remove (BerthStore *store, const char *name, GError **error);
+/* Docker's NetworkSettings of a running container on a berth network:
+ * IPAddress, Gateway, MacAddress, Networks and Ports (empty otherwise). */
+JsonNode *berth_container_network_settings (BerthStore *store, BerthContainer *c);
+/* Connect container @c to @network (Docker's network connect; @ip: --ip or
+ * NULL), now when it runs, and at each start from now on as its next
+ * interface (eth1, eth2...). EXISTS when it is on @network already;
+ * INVALID when its network is none, host or another container's. */
+gboolean berth_network_connect (BerthStore *store, BerthContainer *c, const char *network,
+                                const char *ip, GError **error);
+/* Undo berth_network_connect: the interface goes now when @c runs.
+ * NOT_FOUND when @network was not connected; INVALID for the network @c
+ * was created on. */
+gboolean berth_network_disconnect (BerthStore *store, BerthContainer *c, const char *network,
+                                   GError **error);
+/* "NAME ADDRESS" of each running container on @network. */
+GPtrArray *berth_network_members (BerthStore *store, const char *network, GError **error);
 
 G_END_DECLS

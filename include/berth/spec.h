@@ -11,6 +11,8 @@ G_BEGIN_DECLS
 
 typedef struct {
   char **cmd;              /* replaces the image's Cmd (Entrypoint kept) */
+  const char *entrypoint;  /* --entrypoint: replaces the image's Entrypoint and, as
+                            * Docker's, drops its Cmd; "": no entrypoint; NULL: the image's */
   char **env;              /* "K=V", over the image's Env */
   const char *user;        /* "user[:group]", names or numbers */
   const char *workdir;
@@ -22,7 +24,7 @@ typedef struct {
   gint64 cpu_shares;       /* 0 = unset */
   gint64 pids_limit;       /* 0 = unset, -1 unlimited */
   gint64 blkio_weight;     /* 0 = unset; 10..1000 */
-  const char *network;     /* "none" (loopback only, default) or "host" */
+  const char *network;     /* "none" (loopback only, default), "host", or a network's name */
   char **volumes;          /* "HOST:CTR[:ro]" */
   gboolean read_only;      /* the root filesystem */
   gboolean tty;
@@ -31,6 +33,15 @@ typedef struct {
   const char *seccomp;     /* NULL: the default profile; "unconfined"; or a JSON file */
   const char *userns;      /* NULL/"host": none; "remap": root = host uid 100000 */
   char **log_opts;         /* "max-size=10m", "max-file=3": the container's log rotation */
+  char **publish;          /* -p "[[IP:]HOST:]CTR[/tcp|udp]": needs a berth network */
+  gboolean publish_all;    /* -P: every port the image EXPOSEs, on free host ports */
+  const char *ip;          /* --ip: the address on a berth network */
+  const char *mac_address; /* --mac-address */
+  char **dns;              /* --dns: the nameservers of resolv.conf */
+  char **dns_search;       /* --dns-search */
+  char **add_hosts;        /* --add-host "NAME:IP": /etc/hosts lines */
+  const char *etc_dir;     /* holds hostname, hosts and resolv.conf, bound over the
+                            * image's (create sets it); NULL: the image's own */
 } BerthSpecOptions;
 
 /* The OCI config for container @id. @image_config: the OCI image config (its
@@ -39,6 +50,13 @@ typedef struct {
  * /etc/group (may be NULL: numeric ids only). INVALID on a bad option, naming it. */
 JsonNode *berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir,
                             const BerthSpecOptions *options, GError **error);
+
+/* Docker's --env-file format in @text (the file @file): one K=V a line,
+ * or K alone (the host's value, as -e K); blank lines and lines starting
+ * with # are skipped. Each entry added to @env; INVALID naming the line
+ * of one with no name or white space in its name. */
+gboolean berth_spec_parse_env_file (const char *text, const char *file, GStrvBuilder *env,
+                                    GError **error);
 
 /* Docker's default seccomp profile as an OCI linux.seccomp object. */
 JsonNode *berth_seccomp_default_profile (void);

@@ -9,6 +9,7 @@
  *   <root>/layers/<driver>/<chain>    marker: layer <chain> is complete in <driver>
  *   <root>/storage/<driver>/          the driver's home
  *   <root>/containers/<hex>/container.json
+ *   <root>/networks/<name>.json       networks (include/berth/network.h's BerthNetwork)
  *   <root>/tmp/<pid>-<start>-XXXXXX   staging; a dead command's is swept when the store opens
  *
  * Image layers are unpacked into a driver on demand (berth_layer_ensure), so
@@ -19,6 +20,7 @@
 #include <json-glib/json-glib.h>
 #include <berth/names.h>
 #include <berth/storage.h>
+#include <berth/network.h>
 
 G_BEGIN_DECLS
 
@@ -217,6 +219,10 @@ GPtrArray *berth_container_list (BerthStore *store, GError **error);
 /* The ids of container directories without metadata: creates killed
  * half-way, removed by the next create or image removal. */
 GPtrArray *berth_container_list_incomplete (BerthStore *store, GError **error);
+/* Give @c the name @name in its record (atomically). INVALID for a bad
+ * name, EXISTS when a container has it (@c itself included). */
+gboolean berth_container_record_rename (BerthStore *store, BerthContainer *c, const char *name,
+                                        GError **error);
 /* Remove a stopped container's record and writable layer (the runtime's
  * remove stops it first). BUSY when mounted, unless @force. */
 gboolean berth_container_record_remove (BerthStore *store, BerthContainer *c, gboolean force,
@@ -231,5 +237,31 @@ char *berth_container_commit (BerthStore *store, BerthContainer *c, const char *
                               GError **error);
 gboolean berth_container_export (BerthStore *store, BerthContainer *c, int out_fd,
                                  GError **error);
+
+/* Networks (core/store/network.c), under the store lock. */
+#define BERTH_DEFAULT_NETWORK "bridge"
+/* Every network of the store, by name. */
+GPtrArray *berth_store_networks (BerthStore *store, GError **error);
+/* @name's record; NOT_FOUND. */
+BerthNetwork *berth_store_network (BerthStore *store, const char *name, GError **error);
+/* What `network create` asks for; NULL members: berth's choice. */
+typedef struct {
+  const char *name;
+  const char *driver;
+  const char *subnet;   /* NULL: the first free private one */
+  const char *gateway;  /* NULL: the subnet's first address */
+  const char *parent;   /* macvlan: the host's interface it sits on */
+  gboolean is_default;  /* berth's own default network, made on first use */
+} BerthNetworkRequest;
+/* A new network. EXISTS, INVALID, or BUSY naming what a subnet overlaps. */
+BerthNetwork *berth_store_network_create (BerthStore *store, const BerthNetworkRequest *req,
+                                          GError **error);
+/* The record only: the caller has torn the network down. */
+gboolean berth_store_network_remove (BerthStore *store, const char *name, GError **error);
+JsonNode *berth_network_to_json (const BerthNetwork *net);
+/* The address @offset into @net's subnet ("172.18.0.5" for 5), and the
+ * subnet's size in addresses. */
+char *berth_network_address_at (const BerthNetwork *net, guint32 offset);
+guint32 berth_network_size (const BerthNetwork *net);
 
 G_END_DECLS

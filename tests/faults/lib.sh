@@ -35,6 +35,8 @@ setup_cmd () {
     commit) b run --name c1 busybox sh -c 'echo x >/made-here' >/dev/null ;;
     export) b create --name c1 busybox >/dev/null ;;
     rm-f) b run -d --name c1 busybox sh -c 'sleep 1000; true' "$TAG" >/dev/null ;;
+    connect) b network create fnet >/dev/null &&
+      b run -d --name c1 busybox sh -c 'sleep 1000; true' "$TAG" >/dev/null ;;
     rmi) b import "$FIX/rootfs.tar" imp:1 >/dev/null ;;
   esac
 }
@@ -51,6 +53,7 @@ cmd_words () {
     commit) echo "commit c1 snap:$2" ;;
     export) echo "export -o $W/out$2.tar c1" ;;
     rm-f) echo "rm -f c1" ;;
+    connect) echo "network connect fnet c1" ;;
     rmi) echo "rmi busybox imp:1" ;;
   esac
 }
@@ -174,8 +177,8 @@ check_consistency () {
   done
 }
 
-# rm -f of every container, then rmi of every image: what a user does to
-# empty a store. One line per failure.
+# rm -f of every container, then rmi of every image and network rm of
+# every network: what a user does to empty a store. One line per failure.
 remove_everything () {
   local ids
   b ps -a -q >"$W/ps" 2>&1 || { echo "ps -a failed: $(head -c 300 "$W/ps")"; return; }
@@ -188,6 +191,12 @@ remove_everything () {
   if [ -n "$ids" ]; then
     b rmi $ids >"$W/rmi.out" 2>&1 || echo "rmi $(echo $ids) failed: $(head -c 300 "$W/rmi.out")"
   fi
+  b network ls >"$W/nets" 2>&1 || { echo "network ls failed: $(head -c 300 "$W/nets")"; return; }
+  ids=$(awk 'NR > 1 { print $1 }' "$W/nets")
+  if [ -n "$ids" ]; then
+    b network rm $ids >"$W/netrm.out" 2>&1 ||
+      echo "network rm $(echo $ids) failed: $(head -c 300 "$W/netrm.out")"
+  fi
 }
 
 # What an emptied store ($R) still holds, besides its skeleton; then the
@@ -197,7 +206,7 @@ store_leftovers () {
   { (cd "$R" && find . -mindepth 1 ! -type d) | sed 's#^\./##' |
     grep -vxE 'lock|berth-store|driver|tags\.json|storage/[^/]+/probed' | sed 's/^/left in the store: /'
   (cd "$R" && find . -mindepth 1 -type d) | sed 's#^\./##' |
-    grep -vxE 'containers|images|tmp|holds|blobs|blobs/sha256|layers|layers/[^/]+|storage|storage/[^/]+|storage/[^/]+/(dir|refs|l|subvolumes)' |
+    grep -vxE 'containers|images|networks|tmp|holds|blobs|blobs/sha256|layers|layers/[^/]+|storage|storage/[^/]+|storage/[^/]+/(dir|refs|l|subvolumes)' |
     sed 's/^/left in the store: /'; } |
     awk 'NR <= 12; END { if (NR > 12) print "... and " NR - 12 " more left in the store" }'
   [ ! -f "$R/tags.json" ] || [ "$(tr -d ' \n' <"$R/tags.json")" = "{}" ] ||
@@ -205,7 +214,15 @@ store_leftovers () {
   awk -v r="$R/" 'index($5, r) == 1 { print "mount left: " $5 }' /proc/self/mountinfo
   for id in "$@"; do
     ls -d /sys/fs/cgroup/*/berth/"$id" /sys/fs/cgroup/berth/"$id" 2>/dev/null | sed 's/^/cgroup left: /'
+    # A container's links (vbID for eth0, vbID1... for networks connected
+    # later) and published ports (docs/networking.md).
+    ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' |
+      grep -xE "vb$(echo "$id" | cut -c1-10)[0-9]?" | sed 's/^/link left: /'
+    nft list tables 2>/dev/null | grep -w "berth_p_vb$(echo "$id" | cut -c1-10)" | sed 's/^/nft table left: /'
   done
+  # A bridge is labelled with its network record's path.
+  ip -d -o link show 2>/dev/null | grep -F "alias berth network $R/" |
+    awk -F': ' '{print "bridge left: " $2}'
   losetup -a 2>/dev/null | grep -F "$R/" | sed 's/^/loop device left: /'
   for id in $(point_pids); do echo "process left: $id $(tr '\0' ' ' </proc/$id/cmdline 2>/dev/null)"; done
 }

@@ -17,7 +17,7 @@ set -u
 {
 
 DRIVERS=${BERTH_FAULTS_DRIVERS:-overlay vfs btrfs}
-COMMANDS=${BERTH_FAULTS_COMMANDS:-import load create run-d run-rm commit export rm-f rmi}
+COMMANDS=${BERTH_FAULTS_COMMANDS:-import load create run-d run-rm commit export rm-f rmi connect}
 WANT=${BERTH_FAULTS_POINTS:-10}
 [ "${BERTH_FAULTS_FULL:-0}" = 1 ] && WANT=1000000
 BERTH_BIN=${BERTH_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/berth}
@@ -92,7 +92,8 @@ after_run () {
   settle "$W/before"
   check_consistency
   case $CMD in
-    rm-f|rmi) ;;
+    # Connect again after a finished connect says "already connected".
+    rm-f|rmi|connect) ;;
     *) b_words "$(cmd_words "$CMD" 2)" >"$W/retry.out" 2>&1 ||
          echo "the command again failed: $(head -c 300 "$W/retry.out")"
        settle "$W/before" ;;

@@ -41,19 +41,21 @@ build=$(cd "${1:-.}" && pwd -P)
 # all): 6.1 cgroup2-only with every job but devicemapper's direct-lvm
 # suite, vfs's suite and podman's scenarios (the host runs those two; aufs's
 # suite would only skip); bullseye's 5.10 under cgroup v1 with what its
-# missing syscalls touch, the exec suite and the OCI conformance set (its
+# missing syscalls touch, the exec suite, the network drivers and the OCI
+# conformance set (its
 # storage suites' deep cases alone take 25 minutes there); and the AUFS
 # kernel with the aufs jobs. The host itself is the hybrid layout on a
 # current kernel. check-kernels-all runs every job everywhere.
 ci_61="storage-btrfs storage-overlay storage-devicemapper cli-devicemapper kernel-features
-  exec-overlay oci-conformance oci-cli clients-docker"
-ci_plan="6.1 v2 ${ci_61//$'\n'/}; 5.10 v1 kernel-features exec-overlay oci-conformance; aufs v2"
+  exec-overlay network oci-conformance oci-cli clients-docker"
+ci_plan="6.1 v2 ${ci_61//$'\n'/}; 5.10 v1 kernel-features exec-overlay network oci-conformance; aufs v2"
 cache=${BERTH_KERNEL_CACHE:-/var/cache/berth/kernels}
 # Under TCG on 2 cores a 6.1 guest takes about 8 minutes and a 5.10 one 25
 # to 35 (its storage suites' "deep" cases, devicemapper's above all); the
 # per-job limit keeps a hung case from costing the later jobs their results.
 limit=${BERTH_KERNEL_TIMEOUT:-3600}
 workbase=${BERTH_KERNEL_WORKDIR:-/var/tmp}
+mkdir -p "$workbase" || { echo "check-kernels: BERTH_KERNEL_WORKDIR $workbase: cannot be made" >&2; exit 1; }
 probe_limit=${BERTH_KERNEL_PROBE_TIMEOUT:-25}
 accel_forced=${BERTH_KERNEL_ACCEL:-}
 # The plan: BERTH_KERNEL_PLAN, else the cross product of BERTH_KERNELS and
@@ -113,7 +115,7 @@ list_jobs() {
 	mapfile -t jobs < <("$build/tests/test-storage" -l |
 		sed -n 's|^/storage/\([^/]*\)/.*|storage-\1|p' | awk '!seen[$0]++')
 	jobs+=(storage-devicemapper-direct cli-devicemapper kernel-features leftovers)
-	[ "${BERTH_KERNEL_EXEC:-1}" = 0 ] || jobs+=(exec-overlay oci-conformance oci-cli clients-docker clients-podman)
+	[ "${BERTH_KERNEL_EXEC:-1}" = 0 ] || jobs+=(exec-overlay network oci-conformance oci-cli clients-docker clients-podman)
 }
 
 # usage: kernel_dir SERIES; prints the kernel's directory (fetched or built).

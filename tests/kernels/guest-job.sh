@@ -247,6 +247,14 @@ if [ "${BERTH_KERNEL_EXEC:-1}" != 0 ]; then
 		"$B/tests/test-exec" --tap -k -p /exec/overlay
 fi
 
+# The network drivers (tests/test-network): bridge, veth, nftables NAT and
+# published ports, macvlan, container:, on this kernel. Its probe skips
+# every case, with the reason, where the kernel has no nf_tables.
+if [ "${BERTH_KERNEL_EXEC:-1}" != 0 ]; then
+	job network env BERTH_BIN="$B/berth" BERTH_EXEC_HELPER="$B/berth-exec-helper" \
+		BERTH_BUILDDIR="$B" "$B/tests/test-network" --tap -k
+fi
+
 # berth-runc on a cgroup2-only kernel: the runtime-spec conformance set and
 # the command line (hooks, devices, cgroups, namespaces, exec, pause,
 # update, the console socket). containerd's test is left to the host.

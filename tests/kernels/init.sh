@@ -87,6 +87,10 @@ while read -r ko; do
 		say "insmod $ko: $(cat /tmp/insmod.err)"
 done < "/lib/modules/$ver/load-order"
 
+# lo up, as every init system brings it: 127.0.0.1 is where a published
+# port is reached from the host itself (tests/test-network).
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up || say "lo: could not bring it up"
+
 # virtio probes asynchronously: wait for the scratch disk.
 i=0
 while [ ! -b /dev/vda ]; do

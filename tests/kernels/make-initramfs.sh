@@ -15,11 +15,16 @@ ver=$(cat "$kdir/version")
 kroot=$kdir/root
 
 # What berth's drivers and the harness need: devicemapper thin pools, loop
-# devices, the filesystems the storage drivers run on, and virtio for the
-# scratch disk and the 9p shares. Anything built in is simply skipped.
+# devices, the filesystems the storage drivers run on, virtio for the
+# scratch disk and the 9p shares, and the network drivers' links and
+# nftables expressions (bridge, veth, macvlan; nat chains, masquerade,
+# dnat, fib, conntrack): with them the guest's default network is bridge,
+# as on a host. Anything built in is simply skipped; one a kernel lacks
+# (the AUFS kernel has no netfilter) leaves that driver's probe to say so.
 modules=${BERTH_KERNEL_MODULES:-"virtio_pci virtio_blk 9p 9pnet_virtio
   dm-mod dm-bufio dm-bio-prison dm-persistent-data dm-thin-pool loop
-  ext4 xfs overlay btrfs"}
+  ext4 xfs overlay btrfs
+  bridge veth macvlan nf_tables nft_chain_nat nft_nat nft_masq nft_fib_ipv4 nft_ct"}
 
 log() { echo "make-initramfs: $*" >&2; }
 die() { log "$*"; exit 1; }

@@ -138,24 +138,11 @@ static void
 test_run_forwards_signals (Fixture *f, gconstpointer data)
 {
   (void) data;
-  oci_set_script (f, "trap 'echo got TERM; exit 9' TERM; echo ready; while true; do sleep 0.1; done");
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const char *args[] = { oci_runc_bin (), "--root", f->root, "run", "--bundle", f->bundle, "rs1" };
-  for (guint i = 0; i < G_N_ELEMENTS (args); i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) p = g_subprocess_newv ((const char *const *) argv->pdata,
-                                                 G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  g_autoptr (GDataInputStream) lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p));
-  g_autofree char *first = g_data_input_stream_read_line (lines, NULL, NULL, &error);
-  g_assert_cmpstr (first, ==, "ready");
-  g_subprocess_send_signal (p, SIGTERM);
-  g_autofree char *second = g_data_input_stream_read_line (lines, NULL, NULL, &error);
-  g_assert_cmpstr (second, ==, "got TERM");
-  g_assert_true (g_subprocess_wait (p, NULL, &error));
-  g_assert_cmpint (g_subprocess_get_exit_status (p), ==, 9);
+  g_autofree char *script = tu_term_trap_script (9);
+  oci_set_script (f, script);
+  const char *argv[] = { oci_runc_bin (), "--root", f->root, "run", "--bundle", f->bundle, "rs1",
+                         NULL };
+  tu_assert_term_relayed (argv, 9);
 }
 
 static void
@@ -357,6 +344,19 @@ test_exec_command (Fixture *f, gconstpointer data)
   g_autofree char *out2 = NULL;
   g_assert_cmpint (oci_runc (f, &out2, NULL, "exec", "cli-exec", "--", "echo", "--cwd", NULL), ==, 0);
   g_assert_cmpstr (out2, ==, "--cwd\n");
+}
+
+/* exec in the foreground passes the signals it gets to the process, also
+ * one sent as soon as the process's first line is out, as runc does. */
+static void
+test_exec_forwards_signals (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  start_container (f, "cli-exec-sig", NULL, NULL);
+  g_autofree char *script = tu_term_trap_script (4);
+  const char *argv[] = { oci_runc_bin (), "--root", f->root, "exec", "cli-exec-sig", "sh", "-c",
+                         script, NULL };
+  tu_assert_term_relayed (argv, 4);
 }
 
 /* exec --process FILE: the runtime-spec process object as containerd's
@@ -989,6 +989,28 @@ test_features (Fixture *f, gconstpointer data)
     g_assert_cmpstr (json_array_get_string_element (hooks, i), ==, want[i]);
 }
 
+/* spec writes config.json for a person to read and edit, as runc's does:
+ * one member a line, indented with tabs (it was one 8.5 KB line). */
+static void
+test_spec_readable (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *path = g_build_filename (f->bundle, "config.json", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_autoptr (JsonNode) node = parse_json_text (text);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  g_assert_true (g_str_has_suffix (text, "}\n"));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), >, 100);
+  for (char **l = lines; *l; l++)
+    {
+      g_assert_cmpuint (strlen (*l), <, 200);
+      if (**l && strcmp (*l, "{") != 0 && strcmp (*l, "}") != 0)
+        g_assert_cmpint (**l, ==, '\t');
+    }
+}
+
 /* list --format json: each container's state object (id, status, pid);
  * -q: only the ids. */
 static void
@@ -1046,6 +1068,7 @@ main (int argc, char **argv)
     { "/oci/run/terminal", test_run_terminal },
     { "/oci/run/signals", test_run_forwards_signals },
     { "/oci/exec/command", test_exec_command },
+    { "/oci/exec/signals", test_exec_forwards_signals },
     { "/oci/exec/process-file", test_exec_process_file },
     { "/oci/exec/options", test_exec_options },
     { "/oci/exec/detach", test_exec_detach },
@@ -1057,6 +1080,7 @@ main (int argc, char **argv)
     { "/oci/console-socket/refusals", test_console_refusals },
     { "/oci/log", test_log },
     { "/oci/features", test_features },
+    { "/oci/spec-readable", test_spec_readable },
     { "/oci/list/formats", test_list_formats },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

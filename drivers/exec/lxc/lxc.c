@@ -148,7 +148,29 @@ lxc_load (BerthExec *c, GError **error)
 typedef struct {
   struct lxc_container *lc;
   gboolean v2;           /* a cgroup2-only host: lxc.cgroup2.* keys */
+  const char *rootfs;
+  gboolean readonly;     /* the spec's root.readonly */
 } Config;
+
+/* berth's own copies of /etc/hostname, hosts and resolv.conf: over an
+ * image without them, on a read-only root, LXC cannot make the mount
+ * point (it mounts the root read-only first), so the image keeps its
+ * own, as it has none. */
+static gboolean
+skippable_etc_file (Config *cf, const char *dest)
+{
+  static const char *const files[] = { "etc/hostname", "etc/hosts", "etc/resolv.conf" };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    if (strcmp (dest, files[i]) == 0)
+      {
+        /* lstat: an image's absolute symlink must not be read as the
+         * host's file. */
+        g_autofree char *target = g_build_filename (cf->rootfs, dest, NULL);
+        struct stat st;
+        return cf->readonly && lstat (target, &st) < 0;
+      }
+  return FALSE;
+}
 
 static gboolean
 set_item (Config *cf, const char *key, const char *value, GError **error)
@@ -185,6 +207,43 @@ has_namespace (JsonObject *linux_, const char *type)
     if (g_strcmp0 (berth_json_string (berth_json_array_object (list, i), "type", ""), type) == 0)
       return TRUE;
   return FALSE;
+}
+
+/* The path of the spec's @type namespace entry: one to join; NULL for a
+ * new one or none. */
+static const char *
+namespace_path (JsonObject *linux_, const char *type)
+{
+  JsonArray *list = berth_json_array (linux_, "namespaces");
+  for (guint i = 0; list && i < json_array_get_length (list); i++)
+    {
+      JsonObject *o = berth_json_array_object (list, i);
+      if (g_strcmp0 (berth_json_string (o, "type", ""), type) == 0)
+        return berth_json_string (o, "path", NULL);
+    }
+  return NULL;
+}
+
+/* The network to start in: a new namespace with only lo, the host's
+ * (none in the spec), or one to join, which LXC takes only as a process
+ * in it (lxc.namespace.share.net), so only a /proc/PID/ns/net path. */
+static gboolean
+config_network (Config *cf, JsonObject *linux_, GError **error)
+{
+  const char *path = namespace_path (linux_, "network");
+  if (path == NULL || *path == '\0')
+    return set_item (cf, "lxc.net.0.type", has_namespace (linux_, "network") ? "empty" : "none",
+                     error);
+  guint64 pid = 0;
+  char *end = NULL;
+  if (g_str_has_prefix (path, "/proc/"))
+    pid = g_ascii_strtoull (path + 6, &end, 10);
+  if (pid == 0 || end == NULL || strcmp (end, "/ns/net") != 0)
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
+                       "network namespace path %s: the lxc driver joins a network namespace only "
+                       "through a process in it (/proc/PID/ns/net)", path);
+  g_autofree char *value = g_strdup_printf ("%" G_GUINT64_FORMAT, pid);
+  return set_item (cf, "lxc.namespace.share.net", value, error);
 }
 
 /* "CAP_NET_RAW" -> "net_raw", as lxc.cap.keep spells it. */
@@ -289,7 +348,10 @@ config_mounts (Config *cf, JsonObject *spec, GError **error)
       if (bind && !strstr (opts->str, "bind"))
         g_string_append (opts, opts->len ? ",rbind" : "rbind");
       gboolean dir = !bind || g_file_test (source, G_FILE_TEST_IS_DIR);
-      g_string_append_printf (opts, "%screate=%s", opts->len ? "," : "", dir ? "dir" : "file");
+      if (skippable_etc_file (cf, dest))
+        g_string_append (opts, ",optional");
+      else
+        g_string_append_printf (opts, "%screate=%s", opts->len ? "," : "", dir ? "dir" : "file");
       if (!set_itemf (cf, "lxc.mount.entry", error, "%s %s %s %s 0 0", source, dest,
                       bind ? "none" : type, opts->str))
         return FALSE;
@@ -483,7 +545,9 @@ write_config (BerthExec *c, GError **error)
   if (lc == NULL)
     return FALSE;
   lc->clear_config (lc);
-  Config cf = { .lc = lc, .v2 = g_file_test ("/sys/fs/cgroup/cgroup.controllers", G_FILE_TEST_EXISTS) };
+  Config cf = { .lc = lc, .v2 = g_file_test ("/sys/fs/cgroup/cgroup.controllers", G_FILE_TEST_EXISTS),
+                .rootfs = c->rootfs,
+                .readonly = berth_json_bool (berth_json_object (spec, "root"), "readonly", FALSE) };
   g_autofree char *log = g_build_filename (dir, c->id, "lxc.log", NULL);
   g_autofree char *cgroup = g_strdup_printf ("berth/%s", c->id);
   g_autofree char *monitor = g_strdup_printf ("berth/%s.lxc-monitor", c->id);
@@ -508,7 +572,6 @@ write_config (BerthExec *c, GError **error)
     { "lxc.cgroup.dir.container", cgroup },
     { "lxc.cgroup.dir.monitor", monitor },
     { "lxc.cgroup.dir.monitor.pivot", "berth" },
-    { "lxc.net.0.type", has_namespace (linux_, "network") ? "empty" : "none" },
     /* LXC removes the cgroup when init exits, before berth's monitor can
      * ask whether the OOM killer struck; its stop hook runs just before. */
     { "lxc.hook.stop", oom_hook },
@@ -516,6 +579,8 @@ write_config (BerthExec *c, GError **error)
   for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
     if (!set_item (&cf, fixed[i][0], fixed[i][1], error))
       return FALSE;
+  if (!config_network (&cf, linux_, error))
+    return FALSE;
   g_autofree char *rootfs = g_strdup_printf ("dir:%s", c->rootfs);
   if (!set_item (&cf, "lxc.rootfs.path", rootfs, error))
     return FALSE;
@@ -552,6 +617,23 @@ executable_in_root (int root, const char *path)
   return ok;
 }
 
+/* @path is a mount's destination or below one: a program a volume brings
+ * (`-v /usr/lib/x:/x busybox /x`) is not in the rootfs until LXC has made
+ * the mounts, so it is left to the exec to find. */
+static gboolean
+under_a_mount (BerthExec *c, const char *path)
+{
+  JsonArray *mounts = berth_json_array (berth_json_node_object (c->spec), "mounts");
+  for (guint i = 0; mounts && i < json_array_get_length (mounts); i++)
+    {
+      const char *dest = berth_json_string (berth_json_array_object (mounts, i), "destination", "");
+      gsize len = strlen (dest);
+      if (len > 1 && strncmp (path, dest, len) == 0 && (path[len] == '\0' || path[len] == '/'))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* The program's path inside the rootfs, resolved as execvp would (PATH
  * from the process's env), or NULL with native's message: LXC's init would
  * report a missing program only in its log, with an exit code of its own.
@@ -572,7 +654,7 @@ resolve_program (BerthExec *c, JsonObject *process, GError **error)
     {
       g_autofree char *full = name[0] == '/' ? g_strdup (name)
                                              : g_build_filename (berth_json_string (process, "cwd", "/"), name, NULL);
-      if (executable_in_root (root, full))
+      if (executable_in_root (root, full) || under_a_mount (c, full))
         found = g_steal_pointer (&full);
     }
   else
@@ -977,6 +1059,15 @@ attach_exec (void *data)
       return 127;
     }
   const char **argv = berth_exec_helper_argv (program, p->args, NULL);
+  /* A foreground exec holds the signals it relays while the process is
+   * made (berth_attach_hold_signals): the program starts with none blocked. */
+  sigset_t none;
+  sigemptyset (&none);
+  if (sigprocmask (SIG_SETMASK, &none, NULL) < 0)
+    {
+      fprintf (stderr, "berth: reset the signal mask: %s\n", strerror (errno));
+      return 126;
+    }
   if (berth_fd_cloexec_from (3) < 0)
     {
       fprintf (stderr, "berth: close berth's descriptors: %s\n", strerror (errno));
