@@ -9,6 +9,9 @@
 #include <berth/network.h>
 #include <berth/error.h>
 #include <errno.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
@@ -25,10 +28,27 @@
 typedef struct nft_ctx BerthNftCtx;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthNftCtx, nft_ctx_free)
 
+/* Can this kernel take nftables' netlink? libnftables exit()s the whole
+ * process (status 3, "Unable to initialize Netlink socket") when it
+ * cannot open that socket, as on a kernel built without nf_tables: every
+ * call into it is guarded by this, which says so in one line instead. */
+static gboolean
+nft_kernel_usable (GError **error)
+{
+  int sock = socket (AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (sock < 0)
+    return berth_fail_errno (error, errno, "nftables: the kernel's netfilter netlink");
+  close (sock);
+  return TRUE;
+}
+
 /* Run @commands as one nft transaction; the error is nft's first line. */
 static gboolean
 nft_run (const char *commands, const char *what, GError **error)
 {
+  g_autoptr (GError) kernel = NULL;
+  if (!nft_kernel_usable (&kernel))
+    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "%s: %s", what, kernel->message);
   g_autoptr (BerthNftCtx) nft = nft_ctx_new (NFT_CTX_DEFAULT);
   if (nft == NULL)
     return berth_fail (error, BERTH_ERROR_FAILED, "%s: libnftables: out of memory", what);
@@ -150,6 +170,8 @@ static GPtrArray *
 nft_table_names (void)
 {
   GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  if (!nft_kernel_usable (NULL))
+    return names;
   g_autoptr (BerthNftCtx) nft = nft_ctx_new (NFT_CTX_DEFAULT);
   if (nft == NULL)
     return names;
@@ -168,6 +190,8 @@ nft_table_names (void)
 static char *
 table_listing (const char *table)
 {
+  if (!nft_kernel_usable (NULL))
+    return NULL;
   g_autoptr (BerthNftCtx) nft = nft_ctx_new (NFT_CTX_DEFAULT);
   if (nft == NULL)
     return NULL;
