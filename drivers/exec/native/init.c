@@ -181,6 +181,14 @@ mount_one_hierarchy (BerthInitPlan *plan, const BerthMountPlan *m, guint i, cons
   int r = bind ? mount (plan->cgroup_dirs[i], target, NULL, MS_BIND, NULL)
         : strcmp (name, "cgroup2") == 0 ? mount ("cgroup2", target, "cgroup2", m->flags, NULL)
         : mount ("cgroup", target, "cgroup", m->flags, name);
+  /* runc's fallback: a fresh cgroup2 mount is refused with EBUSY under a
+   * /sys bound from the host (--network host on a cgroup2-only kernel) or
+   * EPERM; the container's own directory, bound, shows the same tree. */
+  if (r < 0 && !bind && strcmp (name, "cgroup2") == 0 && (errno == EBUSY || errno == EPERM))
+    {
+      bind = TRUE;
+      r = mount (plan->cgroup_dirs[i], target, NULL, MS_BIND, NULL);
+    }
   if (r < 0)
     die (plan, EXIT_CANNOT_RUN, errno, "mount cgroup %s on %s", name, m->destination);
   return bind && (m->flags & MS_RDONLY);
