@@ -218,7 +218,9 @@ lease_read (BerthStore *store, BerthContainer *c, const char *ifname)
   return lease;
 }
 
-/* Every lease of @c's, eth0's first. */
+/* Every lease of @c's, eth0's first. eth0's is made first and released
+ * last (berth_container_network_release), so a container without it has
+ * none: a start looks at one file of each stopped container, not ten. */
 static GPtrArray *
 container_leases (BerthStore *store, BerthContainer *c)
 {
@@ -229,6 +231,8 @@ container_leases (BerthStore *store, BerthContainer *c)
       BerthLease *lease = lease_read (store, c, ifname);
       if (lease)
         g_ptr_array_add (leases, lease);
+      else if (i == 0)
+        break;
     }
   return leases;
 }
@@ -607,10 +611,12 @@ berth_container_network_release (BerthStore *store, BerthContainer *c, GError **
 {
   g_autoptr (GPtrArray) leases = container_leases (store, c);
   g_autoptr (GError) first = NULL;
-  for (guint i = 0; i < leases->len; i++)
+  /* eth0's last: while a later one is left, so is eth0's, which is how
+   * container_leases finds them. */
+  for (guint i = leases->len; i > 0; i--)
     {
       g_autoptr (GError) local = NULL;
-      if (!lease_release (store, c, leases->pdata[i], 0, &local) && first == NULL)
+      if (!lease_release (store, c, leases->pdata[i - 1], 0, &local) && first == NULL)
         first = g_steal_pointer (&local);
     }
   /* Peers are told once every lease is gone, so none still lists @c. */
