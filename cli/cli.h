@@ -18,6 +18,10 @@ typedef int (*BerthCommandFunc) (BerthCli *cli, int argc, char **argv);
 #define BERTH_EXIT_USAGE 2
 
 BerthStore *berth_cli_open_store (BerthCli *cli, GError **error);
+#define OPEN_STORE_OR_FAIL(store, cli, error)                        \
+  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error); \
+  if (store == NULL)                                                 \
+    return berth_cli_fail (error)
 /* The same without the store lock, for the commands that only read (ps,
  * images, inspect); a change mark is recovered only if the lock is free. */
 BerthStore *berth_cli_open_reader (BerthCli *cli, GError **error);
@@ -78,6 +82,10 @@ int berth_cmd_images (BerthCli *cli, int argc, char **argv);
 int berth_cmd_image (BerthCli *cli, int argc, char **argv);
 int berth_cmd_import (BerthCli *cli, int argc, char **argv);
 int berth_cmd_load (BerthCli *cli, int argc, char **argv);
+int berth_cmd_pull (BerthCli *cli, int argc, char **argv);
+int berth_cmd_push (BerthCli *cli, int argc, char **argv);
+int berth_cmd_login (BerthCli *cli, int argc, char **argv);
+int berth_cmd_logout (BerthCli *cli, int argc, char **argv);
 int berth_cmd_save (BerthCli *cli, int argc, char **argv);
 int berth_cmd_bootstrap (BerthCli *cli, int argc, char **argv);
 int berth_cmd_rmi (BerthCli *cli, int argc, char **argv);

@@ -6,11 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define OPEN_STORE_OR_FAIL(store, cli, error)                 \
-  g_autoptr (BerthStore) store = berth_cli_open_store (cli, &error); \
-  if (store == NULL)                                          \
-    return berth_cli_fail (error)
-
 /* --max-layer-size and --max-archive-size: a size with k/m/g, above 0;
  * absent: 0, the default. */
 static gboolean
@@ -300,6 +295,8 @@ berth_cmd_image (BerthCli *cli, int argc, char **argv)
   static const BerthSubcommand subs[] = {
     { "import", berth_cmd_import, "Import a rootfs tarball as a one-layer image" },
     { "load", berth_cmd_load, "Load images from a docker-save or OCI layout tar" },
+    { "pull", berth_cmd_pull, "Pull an image from a registry" },
+    { "push", berth_cmd_push, "Push an image to a registry" },
     { "save", berth_cmd_save, "Save images to a docker-save tar" },
     { "bootstrap", berth_cmd_bootstrap, "Build a base image (busybox, debian) on this host" },
     { "ls", berth_cmd_images, "List images" }, { "list", berth_cmd_images, NULL },

@@ -20,7 +20,7 @@ rank_of_path () {
     core/util/*) echo 0 ;;
     core/registry/* | drivers/*) echo 1 ;;
     core/store/*) echo 2 ;;
-    core/runtime/*) echo 3 ;;
+    core/runtime/* | core/distribution/*) echo 3 ;;
     bench/lib/*) echo 4 ;;
     cli/*) echo 5 ;;
     *) echo "" ;;
@@ -29,10 +29,10 @@ rank_of_path () {
 rank_of_header () {
   case $1 in
     error.h | fsutil.h | fdutil.h | archive.h | copy.h | json.h | loop.h | names.h | \
-    passwd.h | capabilities.h | sanitize.h | template.h) echo 0 ;;
+    passwd.h | capabilities.h | sanitize.h | template.h | digest.h) echo 0 ;;
     storage.h | exec.h | host.h | kernel.h | hooks.h | family.h | network.h) echo 1 ;;
     store.h) echo 2 ;;
-    runtime.h | spec.h | oci.h | pty.h) echo 3 ;;
+    runtime.h | spec.h | oci.h | pty.h | distribution.h) echo 3 ;;
     bench.h | bench-report.h | bench-aio.h | bench-net.h) echo 4 ;;
     *) echo "" ;;
   esac

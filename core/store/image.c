@@ -399,3 +399,15 @@ berth_image_size (BerthStore *store, BerthImage *image)
     }
   return total;
 }
+
+GBytes *
+berth_image_config_bytes (BerthStore *store, const char *id, GError **error)
+{
+  g_autofree char *file = g_strdup_printf ("%s.json", id);
+  g_autofree char *path = berth_store_path (store, "images", file, NULL);
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents (path, &text, &len, error))
+    return NULL;
+  return g_bytes_new_take (g_steal_pointer (&text), len);
+}

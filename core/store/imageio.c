@@ -427,6 +427,9 @@ commit_blobs (BerthStore *store, const char *staging, LoadItem *item, GError **e
   return cfg != NULL;
 }
 
+static GPtrArray *commit_items (BerthStore *store, const char *staging, GPtrArray *items,
+                                GPtrArray *layers, const char *driver, GError **error);
+
 /* Every layer is read and hashed into @staging and unpacked into the
  * driver first, without the store lock; the lock is taken again for the
  * commit, which checks what changed meanwhile (a blob, an image or a layer
@@ -441,6 +444,16 @@ load_items (BerthStore *store, int root_fd, const char *staging, GPtrArray *item
     if (!stage_layers (root_fd, staging, items->pdata[i], max_layer, layers, progress, data,
                        error))
       return NULL;
+  return commit_items (store, staging, items, layers, driver, error);
+}
+
+/* Unpack (without the store lock) and commit @items, whose layers, listed
+ * by diff id in @layers, are staged in @staging; the tags they name
+ * are set last. */
+static GPtrArray *
+commit_items (BerthStore *store, const char *staging, GPtrArray *items, GPtrArray *layers,
+              const char *driver, GError **error)
+{
   g_autoptr (BerthLayerHolds) holds = unpack_staged (store, driver, staging, layers, error);
   if (holds == NULL || !lock_for_commit (store, &holds, error))
     return NULL;
@@ -488,6 +501,39 @@ load_items (BerthStore *store, int root_fd, const char *staging, GPtrArray *item
       return NULL;
     }
   return g_steal_pointer (&loaded);
+}
+
+char *
+berth_image_commit_staged (BerthStore *store, const char *staging, const char *config,
+                           gsize len, const char *ref, const char *driver, GError **error)
+{
+  g_auto (GStrv) diff_ids = NULL;
+  g_autoptr (JsonNode) cfg = berth_image_config_parse (config, len, &diff_ids, error);
+  if (cfg == NULL)
+    return NULL;
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) load_item_free);
+  LoadItem *item = load_item_new ();
+  item->config = g_memdup2 (config, len);
+  item->config_len = len;
+  if (ref)
+    g_ptr_array_add (item->tags, g_strdup (ref));
+  g_ptr_array_add (items, item);
+  g_autoptr (GPtrArray) layers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  g_ptr_array_add (layers, g_steal_pointer (&diff_ids));
+  g_autoptr (GPtrArray) done = commit_items (store, staging, items, layers, driver, error);
+  if (done == NULL)
+    return NULL;
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) config, len);
+}
+
+gboolean
+berth_blob_stage_existing (BerthStore *store, const char *staging, const char *diff_id)
+{
+  g_autofree char *path = berth_blob_path (store, diff_id);
+  g_autofree char *staged = g_build_filename (staging, diff_id + 7, NULL);
+  /* A link, not a look: the staged name keeps the blob even if a garbage
+   * collection unlinks the store's name before this commit. */
+  return link (path, staged) == 0 || errno == EEXIST;
 }
 
 GPtrArray *

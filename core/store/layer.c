@@ -6,7 +6,7 @@
 #include <berth/fsutil.h>
 #include <archive.h>
 #include <archive_entry.h>
-#include <nettle/sha2.h>
+#include <berth/digest.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -34,8 +34,6 @@ decompress_and_hash (int in_fd, int out_fd, const char *what, gint64 max, gint64
   struct archive_entry *entry;
   gint64 total = 0;
   char *digest = NULL;
-  guint8 raw[SHA256_DIGEST_SIZE];
-  GString *hex;
   int r;
   if (archive_read_open_fd (a, in_fd, 1 << 20) != ARCHIVE_OK)
     {
@@ -76,11 +74,7 @@ decompress_and_hash (int in_fd, int out_fd, const char *what, gint64 max, gint64
       goto out;
     }
   *size = total;
-  sha256_digest (&sum, sizeof raw, raw);
-  hex = g_string_new ("sha256:");
-  for (guint i = 0; i < sizeof raw; i++)
-    g_string_append_printf (hex, "%02x", raw[i]);
-  digest = g_string_free (hex, FALSE);
+  digest = berth_sha256_finish (&sum);
 out:
   archive_read_free (a);
   return digest;

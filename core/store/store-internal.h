@@ -38,11 +38,7 @@ char *berth_image_import_tree_fd (BerthStore *store, int tar_fd, const char *ref
                                   const char *driver, char **cmd, const char *created_by,
                                   GError **error);
 
-/* Staged ingest, for loads and imports that read and hash without the
- * store lock: the blob is decompressed, hashed and fsynced into
- * @staging/<hex> (a berth_store_mkdtemp directory); returns its digest. */
-char *berth_blob_stage (const char *staging, int in_fd, gint64 max, BerthProgressFunc progress,
-                        gpointer data, GError **error);
+/* Staged ingest (berth_blob_stage in store.h) ends in a commit: */
 /* Under the store lock (and the change mark): the staged blob @digest into
  * the content store, or nothing when the store has it already. */
 gboolean berth_blob_commit_staged (BerthStore *store, const char *staging, const char *digest,

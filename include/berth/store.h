@@ -92,6 +92,22 @@ char *berth_blob_ingest_max (BerthStore *store, int in_fd, gint64 max, gint64 *s
 char *berth_blob_path (BerthStore *store, const char *digest);
 gboolean berth_blob_remove (BerthStore *store, const char *digest, GError **error);
 
+/* For a pull that fetches layers itself (core/distribution/): stage a
+ * layer stream (plain, gzip, xz or zstd) decompressed and hashed into
+ * @staging, a berth_store_mkdtemp directory, without the store lock;
+ * returns its diff id. */
+char *berth_blob_stage (const char *staging, int in_fd, gint64 max, BerthProgressFunc progress,
+                        gpointer data, GError **error);
+/* Stage the store's own blob @diff_id instead, when it has one: TRUE then,
+ * and the layer need not be fetched. */
+gboolean berth_blob_stage_existing (BerthStore *store, const char *staging, const char *diff_id);
+/* Unpack the layers @config names from @staging into @driver, commit the
+ * image and tag it @ref (NULL: untagged); nothing is left on failure.
+ * Called with the store lock given up (berth_store_unlock); returns with
+ * it held. Returns the image id. */
+char *berth_image_commit_staged (BerthStore *store, const char *staging, const char *config,
+                                 gsize len, const char *ref, const char *driver, GError **error);
+
 /* --- images (core/store/image.c) --- */
 typedef struct {
   char *id;          /* 64 hex */
@@ -123,6 +139,8 @@ gboolean berth_image_remove (BerthStore *store, const char *ref, gboolean force,
 /* A new OCI config JSON for a one-layer-added image. */
 char *berth_image_config_new (JsonNode *base_config, const char *diff_id, const char *created_by,
                               char **cmd, gsize *len);
+/* Image @id's config, byte for byte as stored (its sha256 is the id). */
+GBytes *berth_image_config_bytes (BerthStore *store, const char *id, GError **error);
 /* Bytes of @image's layers, uncompressed (what `images` shows). */
 gint64 berth_image_size (BerthStore *store, BerthImage *image);
 /* Chain id hex of layer @n of @image ("" when n < 0). */
