@@ -309,6 +309,8 @@ inspect_image (BerthStore *store, const char *ref, GError **error)
   for (guint i = 0; i < image->tags->len; i++)
     json_array_add_string_element (tags, image->tags->pdata[i]);
   json_object_set_array_member (o, "RepoTags", tags);
+  g_auto (GStrv) digests = berth_origin_repo_digests (store, image->id);
+  json_object_set_member (o, "RepoDigests", berth_json_strv_node (digests));
   const char *strings[][2] = { { "Created", "created" }, { "Architecture", "architecture" },
                                { "Os", "os" } };
   for (guint i = 0; i < G_N_ELEMENTS (strings); i++)

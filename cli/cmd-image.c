@@ -137,17 +137,30 @@ print_size (gint64 bytes)
   printf ("%s", s);
 }
 
+/* The digest of @repo's manifest of this image, from @repo_digests
+ * ("REPO@sha256:..."), or "<none>". */
+static const char *
+digest_for (char **repo_digests, const char *repo)
+{
+  gsize n = strlen (repo);
+  for (char **d = repo_digests; d && *d; d++)
+    if (strncmp (*d, repo, n) == 0 && (*d)[n] == '@')
+      return *d + n + 1;
+  return "<none>";
+}
+
 /* One row of images as --format's templates see it: Docker's Repository,
- * Tag, ID, CreatedAt and Size, and berth's Layers. */
+ * Tag, Digest, ID, CreatedAt and Size, and berth's Layers. */
 static JsonNode *
-image_row (BerthStore *store, BerthImage *image, const char *repo, const char *tag)
+image_row (BerthStore *store, BerthImage *image, const char *repo, const char *tag,
+           const char *digest)
 {
   g_autoptr (JsonObject) o = json_object_new ();
   g_autofree char *short_id = g_strndup (image->id, 12);
   g_autofree char *size = g_format_size (berth_image_size (store, image));
   JsonObject *config = berth_json_node_object (image->config);
   const char *pairs[][2] = {
-    { "Repository", repo }, { "Tag", tag }, { "ID", short_id },
+    { "Repository", repo }, { "Tag", tag }, { "Digest", digest }, { "ID", short_id },
     { "CreatedAt", berth_json_string (config, "created", "") }, { "Size", size },
   };
   for (guint i = 0; i < G_N_ELEMENTS (pairs); i++)
@@ -159,10 +172,12 @@ image_row (BerthStore *store, BerthImage *image, const char *repo, const char *t
 int
 berth_cmd_images (BerthCli *cli, int argc, char **argv)
 {
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, digests = FALSE;
   g_autofree char *format = NULL;
   const GOptionEntry entries[] = {
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only show image ids", NULL },
+    { "digests", 0, 0, G_OPTION_ARG_NONE, &digests,
+      "Show the manifest digest a registry has of each (pulled or pushed)", NULL },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, "A template a line: {{.Repository}}:{{.Tag}} "
       "{{.ID}} {{.Size}}...", "TEMPLATE" },
     G_OPTION_ENTRY_NULL
@@ -179,7 +194,9 @@ berth_cmd_images (BerthCli *cli, int argc, char **argv)
   if (images == NULL)
     return berth_cli_fail (error);
   if (!quiet && !format)
-    printf ("%-30s %-12s %-14s %-7s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "LAYERS", "SIZE");
+    printf ("%-30s %-12s %s%-14s %-7s %s\n", "REPOSITORY", "TAG",
+            digests ? "DIGEST                                                                    " : "",
+            "IMAGE ID", "LAYERS", "SIZE");
   for (guint i = 0; i < images->len; i++)
     {
       BerthImage *image = images->pdata[i];
@@ -188,23 +205,35 @@ berth_cmd_images (BerthCli *cli, int argc, char **argv)
           printf ("%.12s\n", image->id);
           continue;
         }
+      g_auto (GStrv) repo_digests = berth_origin_repo_digests (store, image->id);
       guint ntags = MAX (image->tags->len, 1);
       for (guint t = 0; t < ntags; t++)
         {
           g_autofree char *repo = g_strdup (t < image->tags->len ? image->tags->pdata[t] : "<none>:<none>");
           char *colon = strrchr (repo, ':');
           *colon = '\0';
+          /* Pulled by digest, untagged: the repository the digest names. */
+          if (image->tags->len == 0 && repo_digests[0])
+            {
+              g_free (repo);
+              repo = g_strndup (repo_digests[0], strcspn (repo_digests[0], "@"));
+              colon = NULL;
+            }
+          const char *tag = colon ? colon + 1 : "<none>";
+          const char *digest = digest_for (repo_digests, repo);
           if (format)
             {
-              g_autoptr (JsonNode) row = image_row (store, image, repo, colon + 1);
+              g_autoptr (JsonNode) row = image_row (store, image, repo, tag, digest);
               g_autoptr (GString) line = g_string_new (NULL);
               if (!berth_template_render (format, row, line, &error))
                 return berth_cli_fail (error);
               printf ("%s\n", line->str);
               continue;
             }
-          printf ("%-30s %-12s %-14.12s %-7u ", repo, colon + 1, image->id,
-                  g_strv_length (image->diff_ids));
+          printf ("%-30s %-12s ", repo, tag);
+          if (digests)
+            printf ("%-73s ", digest);
+          printf ("%-14.12s %-7u ", image->id, g_strv_length (image->diff_ids));
           print_size (berth_image_size (store, image));
           printf ("\n");
         }

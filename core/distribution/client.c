@@ -342,9 +342,8 @@ perform (BerthRegistryClient *client, Transfer *t, char *errbuf)
 
 /* --- auth --- */
 
-/* The value of @key in a challenge's parameter list (key="value",...). */
-static char *
-challenge_param (const char *challenge, const char *key)
+char *
+berth_auth_challenge_param (const char *challenge, const char *key)
 {
   g_autofree char *pattern = g_strdup_printf ("%s=\"", key);
   for (const char *p = strstr (challenge, pattern); p; p = strstr (p + 1, pattern))
@@ -361,9 +360,9 @@ challenge_param (const char *challenge, const char *key)
 static gboolean
 fetch_token (BerthRegistryClient *client, const char *challenge, GError **error)
 {
-  g_autofree char *realm = challenge_param (challenge, "realm");
-  g_autofree char *service = challenge_param (challenge, "service");
-  g_autofree char *scope = challenge_param (challenge, "scope");
+  g_autofree char *realm = berth_auth_challenge_param (challenge, "realm");
+  g_autofree char *service = berth_auth_challenge_param (challenge, "service");
+  g_autofree char *scope = berth_auth_challenge_param (challenge, "scope");
   if (realm == NULL || !(g_str_has_prefix (realm, "https://") || g_str_has_prefix (realm, "http://")))
     return berth_fail (error, BERTH_ERROR_FAILED, "%s asks for a token but names no realm URL",
                        client->domain);

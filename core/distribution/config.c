@@ -136,8 +136,8 @@ find_entry (JsonObject *auths, const char *domain)
   return entry;
 }
 
-static gboolean
-decode_auth (const char *b64, const char *path, const char *domain, char **username,
+gboolean
+berth_auth_decode (const char *b64, const char *path, const char *domain, char **username,
              char **password, GError **error)
 {
   gsize len = 0;
@@ -176,7 +176,7 @@ berth_auth_lookup (const char *domain, const BerthRegistryOptions *options, char
       JsonObject *entry = auths ? find_entry (auths, domain) : NULL;
       const char *b64 = entry ? berth_json_string (entry, "auth", NULL) : NULL;
       if (b64 && *b64)
-        return decode_auth (b64, path, domain, username, password, error);
+        return berth_auth_decode (b64, path, domain, username, password, error);
     }
   return FALSE;
 }

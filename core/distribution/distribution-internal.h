@@ -65,6 +65,40 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BerthHttpResponse, berth_http_response_clear)
 gboolean berth_registry_request (BerthRegistryClient *client, const BerthHttpRequest *request,
                                  BerthHttpResponse *response, GError **error);
 
+/* --- manifest.c --- */
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_V1 "application/vnd.docker.distribution.manifest.v1"
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define BERTH_ACCEPT_MANIFESTS \
+  MT_OCI_INDEX ", " MT_DOCKER_LIST ", " MT_OCI_MANIFEST ", " MT_DOCKER_MANIFEST
+
+typedef struct {
+  GBytes *bytes;      /* exactly as served: their sha256 is the digest */
+  char *media_type;   /* the document's own, else the Content-Type's */
+  char *digest;
+  JsonNode *node;
+} BerthManifest;
+void berth_manifest_free (BerthManifest *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthManifest, berth_manifest_free)
+
+/* Parse @bytes served for @reference (a tag, or a digest they must
+ * match); schema 1 is NOT_SUPPORTED. */
+BerthManifest *berth_manifest_parse (GBytes *bytes, const char *content_type,
+                                     const char *reference, GError **error);
+gboolean berth_manifest_is_index (BerthManifest *m);
+/* "linux/amd64": this host's platform as images name it. */
+char *berth_host_platform (void);
+/* The digest of @index's entry for @platform ("os/arch[/variant]"; a
+ * variant left out matches any); NOT_FOUND lists the platforms there are. */
+char *berth_manifest_choose_platform (BerthManifest *index, const char *platform,
+                                      GError **error);
+/* Layer descriptor @index: a valid digest and size, a media type berth
+ * unpacks (tar, gzip, zstd); for a foreign layer, *@url gets its first
+ * http(s) URL (none: NOT_SUPPORTED). */
+gboolean berth_manifest_layer_check (JsonObject *layer, guint index, char **url, GError **error);
+
 /* --- config.c --- */
 /* The registries file: NULL when it does not exist. */
 JsonNode *berth_registries_config_read (const BerthRegistryOptions *options, GError **error);
@@ -84,6 +118,12 @@ char *berth_auth_file_for_write (const BerthRegistryOptions *options);
  * error when none does. */
 gboolean berth_auth_lookup (const char *domain, const BerthRegistryOptions *options,
                             char **username, char **password, GError **error);
+/* Base64 "USER:PASSWORD" of @domain's entry in @path: INVALID otherwise. */
+gboolean berth_auth_decode (const char *b64, const char *path, const char *domain,
+                            char **username, char **password, GError **error);
+/* The value of @key in a WWW-Authenticate challenge's parameters
+ * (Bearer realm="...",service="...",scope="..."), or NULL. */
+char *berth_auth_challenge_param (const char *challenge, const char *key);
 /* Set (or with @username NULL remove) @domain's entry in @path, atomically,
  * mode 0600, other members kept. */
 gboolean berth_auth_store (const char *path, const char *domain, const char *username,

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #define MAX_MANIFEST (4 << 20)
@@ -20,140 +19,18 @@
 #define LAYER_RATIO 100
 #define LAYER_FLOOR ((gint64) 1 << 30)
 
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_V1 "application/vnd.docker.distribution.manifest.v1"
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define ACCEPT_MANIFESTS                                                                     \
-  MT_OCI_INDEX ", " MT_DOCKER_LIST ", " MT_OCI_MANIFEST ", " MT_DOCKER_MANIFEST
-
-/* --- manifests --- */
-
-typedef struct {
-  GBytes *bytes;
-  char *media_type;
-  char *digest;
-  JsonNode *node;
-} Manifest;
-
-static void
-manifest_free (Manifest *m)
-{
-  if (m == NULL)
-    return;
-  g_clear_pointer (&m->bytes, g_bytes_unref);
-  g_free (m->media_type);
-  g_free (m->digest);
-  g_clear_pointer (&m->node, json_node_unref);
-  g_free (m);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Manifest, manifest_free)
-
 /* GET a manifest by tag or digest; a digest asked for is checked. */
-static Manifest *
+static BerthManifest *
 fetch_manifest (BerthRegistryClient *client, const char *path, const char *reference,
                 GError **error)
 {
   g_autofree char *url = g_strdup_printf ("/v2/%s/manifests/%s", path, reference);
-  BerthHttpRequest req = { .method = "GET", .path = url, .accept = ACCEPT_MANIFESTS,
+  BerthHttpRequest req = { .method = "GET", .path = url, .accept = BERTH_ACCEPT_MANIFESTS,
                            .max_body = MAX_MANIFEST, .upload_fd = -1 };
   g_auto (BerthHttpResponse) resp = { .length = -1 };
   if (!berth_registry_request (client, &req, &resp, error))
     return NULL;
-  g_autoptr (Manifest) m = g_new0 (Manifest, 1);
-  m->bytes = g_bytes_ref (resp.body);
-  m->digest = berth_sha256_data (g_bytes_get_data (m->bytes, NULL), g_bytes_get_size (m->bytes));
-  if (g_str_has_prefix (reference, "sha256:") && strcmp (reference, m->digest) != 0)
-    return berth_fail (error, BERTH_ERROR_FAILED, "manifest %s: the registry sent one whose "
-                       "digest is %s", reference, m->digest), NULL;
-  gsize len = 0;
-  const char *data = g_bytes_get_data (m->bytes, &len);
-  m->node = berth_json_parse (data, len, error);
-  JsonObject *obj = m->node ? berth_json_node_object (m->node) : NULL;
-  if (obj == NULL)
-    return g_prefix_error (error, "manifest %s: ", reference), NULL;
-  const char *declared = berth_json_string (obj, "mediaType", NULL);
-  g_autofree char *header = resp.content_type ? g_strndup (resp.content_type,
-                                                           strcspn (resp.content_type, ";"))
-                                              : NULL;
-  m->media_type = g_strdup (declared ? declared : header ? header : "");
-  if (berth_json_int (obj, "schemaVersion", 0) == 1 || g_str_has_prefix (m->media_type, MT_DOCKER_V1))
-    return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED,
-                       "manifest %s is Docker schema 1, which berth does not pull (deprecated "
-                       "since 2017: push the image again with a current client)", reference),
-           NULL;
-  return g_steal_pointer (&m);
-}
-
-static gboolean
-is_index (Manifest *m)
-{
-  JsonObject *obj = berth_json_node_object (m->node);
-  return strcmp (m->media_type, MT_DOCKER_LIST) == 0 || strcmp (m->media_type, MT_OCI_INDEX) == 0
-         || (m->media_type[0] == '\0' && berth_json_array (obj, "manifests") != NULL);
-}
-
-static char *
-host_platform (void)
-{
-  struct utsname u;
-  const char *arch = "amd64";
-  if (uname (&u) == 0)
-    {
-      static const struct { const char *machine, *arch; } map[] = {
-        { "x86_64", "amd64" }, { "aarch64", "arm64" }, { "armv7l", "arm/v7" },
-        { "armv6l", "arm/v6" }, { "i686", "386" }, { "i386", "386" },
-        { "ppc64le", "ppc64le" }, { "s390x", "s390x" }, { "riscv64", "riscv64" },
-      };
-      for (guint i = 0; i < G_N_ELEMENTS (map); i++)
-        if (strcmp (u.machine, map[i].machine) == 0)
-          arch = map[i].arch;
-    }
-  return g_strconcat ("linux/", arch, NULL);
-}
-
-static char *
-entry_platform (JsonObject *entry)
-{
-  JsonObject *p = berth_json_object (entry, "platform");
-  if (p == NULL)
-    return g_strdup ("unknown");
-  const char *variant = berth_json_string (p, "variant", NULL);
-  return g_strconcat (berth_json_string (p, "os", "?"), "/",
-                      berth_json_string (p, "architecture", "?"), variant ? "/" : "",
-                      variant ? variant : "", NULL);
-}
-
-/* "linux/arm64" asked for matches an entry "linux/arm64/v8": a variant
- * left out matches any. */
-static gboolean
-platform_matches (const char *wanted, const char *offered)
-{
-  return strcmp (wanted, offered) == 0
-         || (g_str_has_prefix (offered, wanted) && offered[strlen (wanted)] == '/');
-}
-
-/* The digest of @index's entry for @platform. */
-static char *
-choose_platform (Manifest *index, const char *platform, GError **error)
-{
-  JsonArray *entries = berth_json_array (berth_json_node_object (index->node), "manifests");
-  g_autoptr (GString) offered = g_string_new (NULL);
-  for (guint i = 0; entries && i < json_array_get_length (entries); i++)
-    {
-      JsonObject *entry = berth_json_array_object (entries, i);
-      if (entry == NULL)
-        continue;
-      g_autofree char *p = entry_platform (entry);
-      const char *digest = berth_json_string (entry, "digest", NULL);
-      if (platform_matches (platform, p) && berth_digest_valid (digest))
-        return g_strdup (digest);
-      g_string_append_printf (offered, "%s%s", offered->len ? ", " : "", p);
-    }
-  berth_fail (error, BERTH_ERROR_NOT_FOUND, "no image for platform %s (the registry has: %s; "
-              "choose with --platform)", platform, offered->len ? offered->str : "none");
-  return NULL;
+  return berth_manifest_parse (resp.body, resp.content_type, reference, error);
 }
 
 /* --- blobs --- */
@@ -326,30 +203,6 @@ run_layer_job (gpointer data, gpointer user_data)
     g_atomic_int_set (job->cancelled, 1);
 }
 
-static const char *
-layer_kind (const char *media_type)
-{
-  static const char *const plain[] = {
-    "application/vnd.docker.image.rootfs.diff.tar.gzip",
-    "application/vnd.oci.image.layer.v1.tar",
-    "application/vnd.oci.image.layer.v1.tar+gzip",
-    "application/vnd.oci.image.layer.v1.tar+zstd",
-  };
-  static const char *const foreign[] = {
-    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (plain); i++)
-    if (strcmp (media_type, plain[i]) == 0)
-      return "layer";
-  for (guint i = 0; i < G_N_ELEMENTS (foreign); i++)
-    if (strcmp (media_type, foreign[i]) == 0)
-      return "foreign";
-  return NULL;
-}
-
 /* The jobs for @manifest's layers the store lacks (their staged copies
  * made from the store's own blobs otherwise); @diff_ids from the config. */
 static GPtrArray *
@@ -361,20 +214,11 @@ plan_layers (BerthStore *store, JsonArray *layers, char **diff_ids, const char *
   for (guint i = 0; i < json_array_get_length (layers); i++)
     {
       JsonObject *l = berth_json_array_object (layers, i);
-      const char *digest = l ? berth_json_string (l, "digest", NULL) : NULL;
-      const char *media_type = l ? berth_json_string (l, "mediaType", "") : "";
-      gint64 size = l ? berth_json_int (l, "size", -1) : -1;
-      const char *kind = layer_kind (media_type);
-      if (!berth_digest_valid (digest) || size < 0)
-        return berth_fail (error, BERTH_ERROR_INVALID, "manifest: layer %u has no valid digest "
-                           "and size", i), NULL;
-      if (kind == NULL)
-        return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "layer %s: media type '%s' is "
-                           "not a layer berth can unpack", digest, media_type), NULL;
-      g_auto (GStrv) urls = berth_json_strv (l, "urls");
-      if (strcmp (kind, "foreign") == 0 && (urls == NULL || urls[0] == NULL))
-        return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "layer %s: a foreign layer with no "
-                           "URL to fetch it from", digest), NULL;
+      g_autofree char *url = NULL;
+      if (!berth_manifest_layer_check (l, i, &url, error))
+        return NULL;
+      const char *digest = berth_json_string (l, "digest", NULL);
+      gint64 size = berth_json_int (l, "size", -1);
       if (berth_blob_stage_existing (store, staging, diff_ids[i])
           || g_hash_table_contains (seen, digest))
         continue;
@@ -383,7 +227,7 @@ plan_layers (BerthStore *store, JsonArray *layers, char **diff_ids, const char *
       job->digest = g_strdup (digest);
       job->size = size;
       job->diff_id = g_strdup (diff_ids[i]);
-      job->url = urls && strcmp (kind, "foreign") == 0 ? g_strdup (urls[0]) : NULL;
+      job->url = g_steal_pointer (&url);
       g_ptr_array_add (jobs, job);
     }
   return g_steal_pointer (&jobs);
@@ -429,25 +273,25 @@ fetch_layers (GPtrArray *jobs, BerthRegistryClient *client, const char *path,
 /* --- the pull --- */
 
 /* The manifest @ref names at @client, through a list to @platform's. */
-static Manifest *
+static BerthManifest *
 resolve_manifest (BerthRegistryClient *client, BerthImageRef *ref, const char *platform,
                   char **top_digest, GError **error)
 {
-  g_autoptr (Manifest) m = fetch_manifest (client, ref->path, ref->digest ? ref->digest : ref->tag,
+  g_autoptr (BerthManifest) m = fetch_manifest (client, ref->path, ref->digest ? ref->digest : ref->tag,
                                            error);
   if (m == NULL)
     return NULL;
   *top_digest = g_strdup (m->digest);
-  if (!is_index (m))
+  if (!berth_manifest_is_index (m))
     return g_steal_pointer (&m);
-  g_autofree char *digest = choose_platform (m, platform, error);
+  g_autofree char *digest = berth_manifest_choose_platform (m, platform, error);
   return digest ? fetch_manifest (client, ref->path, digest, error) : NULL;
 }
 
 /* The first endpoint that has the manifest: the mirrors, then the registry. */
 static BerthRegistryClient *
 open_with_manifest (BerthImageRef *ref, const BerthRegistryOptions *options, const char *platform,
-                    Manifest **manifest, char **top_digest, GError **error)
+                    BerthManifest **manifest, char **top_digest, GError **error)
 {
   g_autoptr (JsonNode) config = berth_registries_config_read (options, error);
   if (config == NULL && error && *error)
@@ -495,13 +339,39 @@ fetch_config (BerthRegistryClient *client, const char *path, JsonObject *manifes
   return g_steal_pointer (&config);
 }
 
+/* Under the store lock, after the commit: the repo digest and where the
+ * layers' blobs are (a cache for push; a failure to write it costs
+ * nothing but a warning). */
+static void
+record_origin (BerthStore *store, const char *id, BerthImageRef *ref, const char *top_digest,
+               JsonArray *layers, char **diff_ids)
+{
+  g_autofree char *repo = g_strconcat (ref->domain, "/", ref->path, NULL);
+  g_autofree char *familiar = berth_image_ref_familiar (&(BerthImageRef) {
+    .domain = ref->domain, .path = ref->path, .digest = (char *) top_digest });
+  g_autoptr (GPtrArray) sources = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) berth_blob_source_free);
+  for (guint i = 0; i < json_array_get_length (layers); i++)
+    {
+      JsonObject *l = berth_json_array_object (layers, i);
+      g_ptr_array_add (sources, berth_blob_source_new (diff_ids[i],
+                                                       berth_json_string (l, "digest", ""), repo,
+                                                       berth_json_string (l, "mediaType", ""),
+                                                       berth_json_int (l, "size", -1)));
+    }
+  g_autoptr (GError) local = NULL;
+  if (!berth_origin_record (store, id, familiar, sources, &local))
+    g_printerr ("berth: pulled image %.12s: %s (not kept: a later push compresses its "
+                "layers again)\n", id, local->message);
+}
+
 static char *
 pull_into (BerthStore *store, BerthImageRef *ref, const char *driver,
            const BerthRegistryOptions *options, BerthLayerProgressFunc progress, gpointer data,
            char **manifest_digest, GError **error)
 {
-  g_autofree char *platform = options->platform ? g_strdup (options->platform) : host_platform ();
-  g_autoptr (Manifest) manifest = NULL;
+  g_autofree char *platform = options->platform ? g_strdup (options->platform) : berth_host_platform ();
+  g_autoptr (BerthManifest) manifest = NULL;
   g_autofree char *top_digest = NULL;
   g_autoptr (BerthRegistryClient) client = open_with_manifest (ref, options, platform, &manifest,
                                                                &top_digest, error);
@@ -534,6 +404,8 @@ pull_into (BerthStore *store, BerthImageRef *ref, const char *driver,
       id = berth_image_commit_staged (store, staging, bytes, len, tag, driver, error);
     }
   berth_rm_rf (staging, NULL);
+  if (id)
+    record_origin (store, id, ref, top_digest, layers, diff_ids);
   if (id && manifest_digest)
     *manifest_digest = g_steal_pointer (&top_digest);
   return id;

@@ -16,7 +16,6 @@
 
 /* Blobs up to this size go in one PUT; larger ones in PATCHes this big. */
 #define CHUNK_SIZE ((gint64) 16 << 20)
-#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
@@ -219,6 +218,46 @@ add_descriptor (JsonBuilder *b, const char *media_type, const Blob *blob)
   json_builder_end_object (b);
 }
 
+#define MT_OCI_GZIP_LAYER "application/vnd.oci.image.layer.v1.tar+gzip"
+
+/* A gzip blob of this layer the registry is known to hold, in this
+ * repository (HEAD finds it) or in another one of it (mounted, when the
+ * registry allows: 201): used as it is, nothing compressed or sent. */
+static gboolean
+reuse_known_blob (BerthRegistryClient *client, BerthImageRef *ref, GPtrArray *sources, Blob *blob)
+{
+  g_autofree char *prefix = g_strconcat (ref->domain, "/", NULL);
+  g_autofree char *own = g_strconcat (prefix, ref->path, NULL);
+  for (guint i = 0; sources && i < sources->len; i++)
+    {
+      BerthBlobSource *src = sources->pdata[i];
+      if (!(strcmp (src->media_type, MT_DOCKER_LAYER) == 0
+            || strcmp (src->media_type, MT_OCI_GZIP_LAYER) == 0)
+          || !g_str_has_prefix (src->repository, prefix) || src->size < 0)
+        continue;
+      gboolean found = FALSE;
+      if (strcmp (src->repository, own) == 0)
+        found = registry_has (client, ref->path, src->digest, &found, NULL) && found;
+      else
+        {
+          g_autofree char *from = g_uri_escape_string (src->repository + strlen (prefix), NULL, FALSE);
+          g_autofree char *mount = g_uri_escape_string (src->digest, NULL, FALSE);
+          g_autofree char *url = g_strdup_printf ("/v2/%s/blobs/uploads/?mount=%s&from=%s",
+                                                  ref->path, mount, from);
+          BerthHttpRequest post = { .method = "POST", .path = url, .upload_fd = -1 };
+          g_auto (BerthHttpResponse) resp = { .length = -1 };
+          found = berth_registry_request (client, &post, &resp, NULL) && resp.status == 201;
+        }
+      if (found)
+        {
+          blob->digest = g_strdup (src->digest);
+          blob->size = src->size;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 static GBytes *
 build_manifest (Blob *config, GArray *layers)
 {
@@ -243,20 +282,23 @@ build_manifest (Blob *config, GArray *layers)
 }
 
 static char *
-push_image (BerthImage *image, GBytes *config_bytes, BerthImageRef *ref, const char *staging,
-            const BerthRegistryOptions *options, BerthLayerProgressFunc progress, gpointer data,
-            GError **error)
+push_image (BerthImage *image, GBytes *config_bytes, GPtrArray *known, BerthImageRef *ref,
+            const char *staging, const BerthRegistryOptions *options, GArray *layers,
+            BerthLayerProgressFunc progress, gpointer data, GError **error)
 {
   g_autofree char *scope = g_strdup_printf ("repository:%s:pull,push", ref->path);
   g_autoptr (BerthRegistryClient) client = berth_registry_client_new (ref->domain, NULL, scope,
                                                                       options, error);
   if (client == NULL)
     return NULL;
-  g_autoptr (GArray) layers = g_array_new (FALSE, TRUE, sizeof (Blob));
-  g_array_set_clear_func (layers, (GDestroyNotify) blob_clear);
   for (int i = 0; image->diff_ids[i]; i++)
     {
       Blob blob = { 0 };
+      if (reuse_known_blob (client, ref, known->pdata[i], &blob))
+        {
+          g_array_append_val (layers, blob);
+          continue;
+        }
       g_autofree char *plain = g_build_filename (staging, image->diff_ids[i] + 7, NULL);
       g_autofree char *gz = g_strdup_printf ("%s.%d.gz", plain, i);
       if (!gzip_layer (plain, gz, &blob, error))
@@ -280,6 +322,29 @@ push_image (BerthImage *image, GBytes *config_bytes, BerthImageRef *ref, const c
   if (!berth_registry_request (client, &put, &resp, error))
     return g_prefix_error (error, "manifest: "), NULL;
   return berth_sha256_data (g_bytes_get_data (manifest, NULL), g_bytes_get_size (manifest));
+}
+
+/* Retake the store lock and keep what the registry now holds (a cache:
+ * a failure is a warning). */
+static void
+record_origin (BerthStore *store, BerthImage *image, BerthImageRef *ref, const char *digest,
+               GArray *layers)
+{
+  g_autofree char *repo = g_strconcat (ref->domain, "/", ref->path, NULL);
+  g_autofree char *familiar = berth_image_ref_familiar (&(BerthImageRef) {
+    .domain = ref->domain, .path = ref->path, .digest = (char *) digest });
+  g_autoptr (GPtrArray) sources = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) berth_blob_source_free);
+  for (guint i = 0; i < layers->len; i++)
+    {
+      Blob *b = &g_array_index (layers, Blob, i);
+      g_ptr_array_add (sources, berth_blob_source_new (image->diff_ids[i], b->digest, repo,
+                                                       MT_DOCKER_LAYER, b->size));
+    }
+  g_autoptr (GError) local = NULL;
+  if (!berth_store_lock (store, &local) || !berth_origin_record (store, image->id, familiar, sources, &local))
+    g_printerr ("berth: pushed image %.12s: %s (not kept: the next push compresses its "
+                "layers again)\n", image->id, local->message);
 }
 
 char *
@@ -310,9 +375,17 @@ berth_push (BerthStore *store, const char *local, const char *text,
         return berth_fail (error, BERTH_ERROR_NOT_FOUND, "push %s: the store has no blob %s",
                            local, image->diff_ids[i]), NULL;
       }
+  g_autoptr (GPtrArray) known = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  for (int i = 0; image->diff_ids[i]; i++)
+    g_ptr_array_add (known, berth_origin_blob_sources (store, image->diff_ids[i]));
   berth_store_unlock (store);
-  char *digest = push_image (image, config, ref, staging, options, progress, data, error);
+  g_autoptr (GArray) layers = g_array_new (FALSE, TRUE, sizeof (Blob));
+  g_array_set_clear_func (layers, (GDestroyNotify) blob_clear);
+  char *digest = push_image (image, config, known, ref, staging, options, layers, progress, data,
+                             error);
   berth_rm_rf (staging, NULL);
+  if (digest)
+    record_origin (store, image, ref, digest, layers);
   if (digest == NULL)
     {
       g_autofree char *name = berth_image_ref_canonical (ref);

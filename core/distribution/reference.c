@@ -145,7 +145,9 @@ char *
 berth_image_ref_familiar (const BerthImageRef *ref)
 {
   const char *path = ref->path;
-  if (strcmp (ref->domain, "docker.io") != 0)
+  g_autofree char *first = g_strndup (path, strcspn (path, "/"));
+  /* docker.io/r.io/x keeps its domain: without it, r.io would read as one. */
+  if (strcmp (ref->domain, "docker.io") != 0 || (strchr (path, '/') && looks_like_domain (first)))
     {
       g_autofree char *name = g_strconcat (ref->domain, "/", path, NULL);
       return with_tag_and_digest (name, ref);

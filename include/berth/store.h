@@ -108,6 +108,28 @@ gboolean berth_blob_stage_existing (BerthStore *store, const char *staging, cons
 char *berth_image_commit_staged (BerthStore *store, const char *staging, const char *config,
                                  gsize len, const char *ref, const char *driver, GError **error);
 
+/* --- origins (core/store/origin.c): what registries hold of the store's
+ * images and layers, for `images --digests` and for push --- */
+typedef struct {
+  char *diff_id;     /* the layer, uncompressed */
+  char *digest;      /* its blob in @repository */
+  char *repository;  /* "127.0.0.1:5000/app", "docker.io/library/debian" */
+  char *media_type;
+  gint64 size;
+} BerthBlobSource;
+BerthBlobSource *berth_blob_source_new (const char *diff_id, const char *digest,
+                                        const char *repository, const char *media_type,
+                                        gint64 size);
+void berth_blob_source_free (BerthBlobSource *src);
+/* Under the store lock: @image_id is @repo_digest ("REPO@sha256:...") and
+ * @sources (BerthBlobSource) are where its layers are; either may be NULL. */
+gboolean berth_origin_record (BerthStore *store, const char *image_id, const char *repo_digest,
+                              GPtrArray *sources, GError **error);
+/* "REPO@sha256:..." of @image_id (an empty list when none is known). */
+char **berth_origin_repo_digests (BerthStore *store, const char *image_id);
+/* The blobs registries are known to hold of layer @diff_id. */
+GPtrArray *berth_origin_blob_sources (BerthStore *store, const char *diff_id);
+
 /* --- images (core/store/image.c) --- */
 typedef struct {
   char *id;          /* 64 hex */

@@ -117,6 +117,9 @@ case_pull_layers () {
   grep -qx "Image: sha256:$THREE_ID" "$W/out" || fail "id is not skopeo's $THREE_ID: $(cat "$W/out")"
   grep -qx "Digest: $(reg_manifest_digest "$PLAIN/test/three:v1")" "$W/out" || fail "manifest digest"
   B images | grep -q "^$PLAIN/test/three  *v1 " || fail "not tagged: $(B images)"
+  [ "$(B images --digests --format '{{.Repository}}:{{.Tag}} {{.Digest}}')" = \
+    "$PLAIN/test/three:v1 $(reg_manifest_digest "$PLAIN/test/three:v1")" ] ||
+    fail "images --digests: $(B images --digests)"
   [ "$(B run --rm "$PLAIN/test/three:v1" cat /layer1/file /layer2/file | tr -d '\n')" = 12 ] ||
     fail "the layers' files are not in the container"
 }
@@ -161,6 +164,12 @@ case_push_skopeo_reads () {
     fail "push: $(cat "$W/err")" || return 1
   local digest
   digest=$(sed -n 's/^Digest: //p' "$W/out")
+  # Its layers came from test/three of the same registry: mounted, not sent.
+  ! grep -q ': done' "$W/err" || fail "layers uploaded, not mounted: $(cat "$W/err")"
+  [ "$(grep -c 'POST /v2/pushed/three/blobs/uploads/?mount=sha256.* 201 ' "$W/plain/log")" = 3 ] ||
+    fail "not 3 cross-repository mounts (201) in the registry's log"
+  B inspect --type image "$PLAIN/test/three:v1" | grep -q "\"$PLAIN/pushed/three@$digest\"" ||
+    fail "inspect's RepoDigests lack the pushed one: $(B inspect --type image "$PLAIN/test/three:v1")" 
   [ "$digest" = "$(reg_manifest_digest "$PLAIN/pushed/three:v2")" ] || fail "digest $digest"
   [ "$(config_id --tls-verify=false "docker://$PLAIN/pushed/three:v2")" = "$THREE_ID" ] ||
     fail "skopeo sees another image id"

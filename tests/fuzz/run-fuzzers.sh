@@ -25,7 +25,7 @@ set -u
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 builddir=$(cd "${1:-$srcdir}" && pwd)
 [ $# -gt 0 ] && shift
-harnesses=${*:-archive manifest image-config seccomp oci-config cli-input}
+harnesses=${*:-archive manifest image-config seccomp oci-config cli-input registry}
 seconds=${FUZZ_SECONDS:-30}
 fuzz_build=$builddir/build-fuzz
 crashes=$builddir/tests/fuzz/crashes
