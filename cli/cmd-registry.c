@@ -73,18 +73,31 @@ finish_args (RegistryArgs *a, GError **error)
   return TRUE;
 }
 
-/* --- progress: a line a layer, or one redrawn line on a terminal --- */
+/* --- progress: on a terminal, a line a layer redrawn in place (bytes,
+ * total, rate); otherwise a line a layer as it completes --- */
+
+typedef struct {
+  char *digest;
+  guint64 bytes, total;
+  gint64 first_byte;   /* monotonic time of its first report */
+  gboolean done;
+} LayerLine;
 
 typedef struct {
   GMutex lock;
   gboolean tty;
   gboolean quiet;
-  GHashTable *bytes;    /* digest -> bytes so far */
-  GHashTable *totals;   /* digest -> size */
-  guint done;
-  gint64 started;
+  GPtrArray *lines;    /* LayerLine, in the order they first reported */
+  guint drawn;         /* how many lines the last redraw printed */
   gint64 last_draw;
 } Progress;
+
+static void
+layer_line_free (LayerLine *l)
+{
+  g_free (l->digest);
+  g_free (l);
+}
 
 static void
 progress_init (Progress *p, gboolean quiet)
@@ -92,27 +105,45 @@ progress_init (Progress *p, gboolean quiet)
   g_mutex_init (&p->lock);
   p->tty = isatty (STDERR_FILENO);
   p->quiet = quiet;
-  p->bytes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  p->totals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  p->started = g_get_monotonic_time ();
+  p->lines = g_ptr_array_new_with_free_func ((GDestroyNotify) layer_line_free);
+  p->drawn = 0;
+  p->last_draw = 0;
 }
 
+static LayerLine *
+line_for (Progress *p, const char *digest)
+{
+  for (guint i = 0; i < p->lines->len; i++)
+    {
+      LayerLine *l = p->lines->pdata[i];
+      if (strcmp (l->digest, digest) == 0)
+        return l;
+    }
+  LayerLine *l = g_new0 (LayerLine, 1);
+  l->digest = g_strdup (digest);
+  l->first_byte = g_get_monotonic_time ();
+  g_ptr_array_add (p->lines, l);
+  return l;
+}
 
+/* Move up over the last redraw and print every line again. */
 static void
 draw (Progress *p)
 {
-  guint64 sum = 0, total = 0;
-  GHashTableIter it;
-  gpointer key, value;
-  g_hash_table_iter_init (&it, p->bytes);
-  while (g_hash_table_iter_next (&it, &key, &value))
+  if (p->drawn > 0)
+    fprintf (stderr, "\033[%uA", p->drawn);
+  gint64 now = g_get_monotonic_time ();
+  for (guint i = 0; i < p->lines->len; i++)
     {
-      sum += GPOINTER_TO_SIZE (value);
-      total += GPOINTER_TO_SIZE (g_hash_table_lookup (p->totals, key));
+      LayerLine *l = p->lines->pdata[i];
+      double secs = MAX (0.001, (now - l->first_byte) / 1e6);
+      if (l->done)
+        fprintf (stderr, "\033[2K%.12s: done, %.1f MB\n", l->digest + 7, l->total / 1e6);
+      else
+        fprintf (stderr, "\033[2K%.12s: %.1f/%.1f MB  %.1f MB/s\n", l->digest + 7,
+                 l->bytes / 1e6, l->total / 1e6, l->bytes / 1e6 / secs);
     }
-  double secs = MAX (0.001, (g_get_monotonic_time () - p->started) / 1e6);
-  fprintf (stderr, "\r%u/%u layers  %.1f/%.1f MB  %.1f MB/s   ", p->done,
-           g_hash_table_size (p->totals), sum / 1e6, total / 1e6, sum / 1e6 / secs);
+  p->drawn = p->lines->len;
 }
 
 static void
@@ -122,11 +153,11 @@ on_layer (const char *digest, guint64 bytes, guint64 total, gboolean done, gpoin
   if (p->quiet)
     return;
   g_mutex_lock (&p->lock);
-  g_hash_table_replace (p->bytes, g_strdup (digest), GSIZE_TO_POINTER (bytes));
-  g_hash_table_replace (p->totals, g_strdup (digest), GSIZE_TO_POINTER (total));
+  LayerLine *l = line_for (p, digest);
+  l->bytes = bytes;
+  l->total = total;
+  l->done = done;
   gint64 now = g_get_monotonic_time ();
-  if (done)
-    p->done++;
   if (done && !p->tty)
     fprintf (stderr, "%.12s: done, %.1f MB\n", digest + 7, total / 1e6);
   else if (p->tty && (done || now - p->last_draw > 100000))
@@ -137,17 +168,13 @@ on_layer (const char *digest, guint64 bytes, guint64 total, gboolean done, gpoin
   g_mutex_unlock (&p->lock);
 }
 
-/* The last redraw ends its line; the tables go. */
+/* The last redraw, on a terminal; the lines go. */
 static void
 progress_finish (Progress *p)
 {
-  if (p->tty && !p->quiet && g_hash_table_size (p->totals) > 0)
-    {
-      draw (p);
-      fputc ('\n', stderr);
-    }
-  g_hash_table_unref (p->bytes);
-  g_hash_table_unref (p->totals);
+  if (p->tty && !p->quiet && p->lines->len > 0)
+    draw (p);
+  g_ptr_array_unref (p->lines);
   g_mutex_clear (&p->lock);
 }
 

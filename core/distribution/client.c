@@ -480,8 +480,9 @@ transient_transport (CURLcode rc)
 {
   switch (rc)
     {
+    /* Not a name that does not resolve: offline, that is a 8 s wait for
+     * the same answer. */
     case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:

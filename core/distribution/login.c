@@ -41,7 +41,7 @@ berth_login (const char *registry, const char *username, const char *password,
   g_autoptr (BerthRegistryClient) client = berth_registry_client_new (domain, NULL, NULL, &with,
                                                                       error);
   if (client == NULL)
-    return g_prefix_error (error, "login %s: ", domain), NULL;
+    return g_prefix_error (error, "login: "), NULL;
   g_autofree char *path = berth_auth_file_for_write (options);
   if (!berth_auth_store (path, domain, username, with.password, error))
     return g_prefix_error (error, "login %s: ", domain), NULL;

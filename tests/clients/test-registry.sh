@@ -187,8 +187,11 @@ case_push_chunked () {
   local id
   id=$(B load -i "$W/img/big.tar.img" 2>/dev/null | sed -n 's/^Loaded image: //p')
   [ -n "$id" ] || fail "load" || return 1
-  B tag "${id#sha256:}" big:v1 || fail "tag" || return 1
-  B push big:v1 "$PLAIN/pushed/big:v1" >"$W/out" 2>"$W/err" || fail "push: $(cat "$W/err")" || return 1
+  B tag "${id#sha256:}" "$PLAIN/pushed/big:v1" || fail "tag" || return 1
+  B push "$PLAIN/pushed/big:v1" >"$W/out" 2>"$W/err" || fail "push: $(cat "$W/err")" || return 1
+  # The pushed tag's row shows the manifest digest push printed.
+  [ "$(B images --digests --format '{{.Digest}}' | grep -c "^$(sed -n 's/^Digest: //p' "$W/out")$")" = 1 ] ||
+    fail "images --digests does not show the pushed digest: $(B images --digests)"
   grep -q 'PATCH' "$W/plain/log" || fail "no PATCH in the registry's log"
   [ "sha256:$(config_id --tls-verify=false "docker://$PLAIN/pushed/big:v1")" = "$id" ] ||
     fail "skopeo sees another image id"
@@ -306,9 +309,11 @@ case_auth_tls () {
 case_concurrent_pulls () {
   local root2=$W/root2 i pids=()
   for i in 1 2 3; do
-    "$BERTH" --root "$root2" pull -q "$PLAIN/test/three:v1" >"$W/c$i" 2>&1 & pids+=($!)
+    "$BERTH" --root "$root2" pull -q "$PLAIN/test/three:v1" >"$W/c$i" 2>"$W/c$i.err" & pids+=($!)
   done
-  for i in 0 1 2; do wait "${pids[$i]}" || fail "pull $((i + 1)): $(cat "$W/c$((i + 1))")"; done
+  for i in 0 1 2; do
+    wait "${pids[$i]}" || fail "pull $((i + 1)): $(cat "$W/c$((i + 1)).err")"
+  done
   [ "$(cat "$W/c1" "$W/c2" "$W/c3" | sort -u)" = "sha256:$THREE_ID" ] || fail "ids differ" || return 1
   [ "$("$BERTH" --root "$root2" images -q | wc -l)" = 1 ] || fail "not one image"
   [ -z "$(ls -A "$root2/tmp")" ] || fail "staging left in tmp/"
