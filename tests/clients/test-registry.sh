@@ -16,7 +16,8 @@
 BERTH=${BERTH_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/berth}
 CASES=(pull_layers pull_again pull_shared_base pull_zstd pull_platform push_skopeo_reads
        push_chunked push_podman_reads unknown_tag corrupt_blob dropped_connection
-       registry_restart retry_429 status_503 auth_tls concurrent_pulls nothing_left)
+       registry_restart retry_429 status_503 auth_tls registries_config concurrent_pulls
+       nothing_left)
 [ -z "$ONLY" ] || mapfile -t CASES < <(printf '%s\n' "${CASES[@]}" | grep -E "$ONLY")
 echo "1..${#CASES[@]}"
 
@@ -304,6 +305,25 @@ case_auth_tls () {
   ! grep -q "$TLS" "$auth" || fail "logout left the entry"
   expect_failure "authentication required" B pull --cert-dir "$certs" --authfile "$auth" \
     "$TLS/private/copy:v1"
+}
+
+case_registries_config () {
+  # A mirror for a registry that does not exist, and certs-dirs holding
+  # the TLS registry's CA: no --cert-dir needed.
+  mkdir -p "$W/certs.d/$TLS" && cp "$W/tls/ca.crt" "$W/certs.d/$TLS/ca.crt"
+  cat >"$W/registries.json" <<EOF2
+{ "registry-mirrors": { "mirror-test.invalid:5000": ["http://$PLAIN"] },
+  "certs-dirs": ["$W/certs.d"] }
+EOF2
+  export BERTH_REGISTRIES_CONFIG=$W/registries.json
+  [ "$(B pull -q mirror-test.invalid:5000/test/three:v1)" = "sha256:$THREE_ID" ] ||
+    fail "pull through the mirror"
+  B images | grep -q "^mirror-test.invalid:5000/test/three  *v1 " || fail "not tagged by its own name"
+  [ "$(B pull -q --creds alice:s3cret "$TLS/private/three:v1")" = "sha256:$THREE_ID" ] ||
+    fail "TLS with the CA from certs-dirs"
+  echo '{"registry-mirrors": ' >"$W/registries.json"
+  expect_failure "registries config: .*registries.json" B pull "$PLAIN/test/three:v1"
+  unset BERTH_REGISTRIES_CONFIG
 }
 
 case_concurrent_pulls () {
