@@ -100,6 +100,13 @@ status_ok (long status)
   return status >= 200 && status < 300;
 }
 
+static void
+replace_string (char **slot, const char *value)
+{
+  g_free (*slot);
+  *slot = g_strdup (value);
+}
+
 static size_t
 on_header (char *buf, size_t size, size_t n, void *data)
 {
@@ -121,18 +128,20 @@ on_header (char *buf, size_t size, size_t n, void *data)
   const char *value = colon + 1;
   while (*value == ' ')
     value++;
+  /* A header sent twice: the last wins, but of several challenges the
+   * first, which registries make their Bearer one. */
   if (g_ascii_strcasecmp (line, "content-type") == 0)
-    t->response->content_type = g_strdup (value);
+    replace_string (&t->response->content_type, value);
   else if (g_ascii_strcasecmp (line, "location") == 0)
-    t->response->location = g_strdup (value);
+    replace_string (&t->response->location, value);
   else if (g_ascii_strcasecmp (line, "docker-content-digest") == 0)
-    t->response->digest = g_strdup (value);
+    replace_string (&t->response->digest, value);
   else if (g_ascii_strcasecmp (line, "content-length") == 0)
     t->response->length = g_ascii_strtoll (value, NULL, 10);
-  else if (g_ascii_strcasecmp (line, "www-authenticate") == 0)
+  else if (g_ascii_strcasecmp (line, "www-authenticate") == 0 && t->www_authenticate == NULL)
     t->www_authenticate = g_strdup (value);
   else if (g_ascii_strcasecmp (line, "retry-after") == 0)
-    t->retry_after = g_strdup (value);
+    replace_string (&t->retry_after, value);
   return len;
 }
 
@@ -167,6 +176,9 @@ on_body (char *buf, size_t size, size_t n, void *data)
       t->delivered += len;
       return size * n;
     }
+  /* A body nobody asked for (a POST's, a PUT's) is dropped. */
+  if (t->request->max_body == 0)
+    return size * n;
   if (t->collected->len + len > t->request->max_body)
     {
       g_set_error (&t->sink_error, BERTH_ERROR, BERTH_ERROR_INVALID,
@@ -239,6 +251,22 @@ set_tls (BerthRegistryClient *client, CURL *curl)
     }
 }
 
+/* Is @path below this registry's own scheme, host and port? A relative
+ * path is. Compared parsed, not as text: "https://reg.example.com.evil"
+ * and "https://reg.example.com@evil" must not pass. */
+static gboolean
+is_own_origin (BerthRegistryClient *client, const char *path)
+{
+  if (!g_str_has_prefix (path, "http://") && !g_str_has_prefix (path, "https://"))
+    return path[0] == '/';
+  g_autoptr (GUri) mine = g_uri_parse (client->base, G_URI_FLAGS_NONE, NULL);
+  g_autoptr (GUri) theirs = g_uri_parse (path, G_URI_FLAGS_NONE, NULL);
+  return mine && theirs && g_uri_get_userinfo (theirs) == NULL
+         && g_ascii_strcasecmp (g_uri_get_scheme (mine), g_uri_get_scheme (theirs)) == 0
+         && g_ascii_strcasecmp (g_uri_get_host (mine), g_uri_get_host (theirs)) == 0
+         && g_uri_get_port (mine) == g_uri_get_port (theirs);
+}
+
 static struct curl_slist *
 request_headers (BerthRegistryClient *client, const BerthHttpRequest *r, gint64 resume_from)
 {
@@ -262,9 +290,9 @@ request_headers (BerthRegistryClient *client, const BerthHttpRequest *r, gint64 
       auth = g_strconcat ("Authorization: Basic ", b64, NULL);
     }
   g_mutex_unlock (&client->lock);
-  /* Credentials go to the registry itself, never to another host it
-   * redirects a blob to (an object store signs its own URLs). */
-  gboolean own = !g_str_has_prefix (r->path, "http") || g_str_has_prefix (r->path, client->base);
+  /* Credentials go to the registry itself, never to another host (a
+   * foreign layer's URL; curl drops them on a redirect elsewhere). */
+  gboolean own = is_own_origin (client, r->path);
   const char *lines[] = { accept, type, range, content_range, own ? auth : NULL };
   for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
     if (lines[i])
@@ -277,7 +305,11 @@ set_method (CURL *curl, const BerthHttpRequest *r, Upload *upload)
 {
   gint64 size = upload_size (r);
   if (strcmp (r->method, "HEAD") == 0)
-    curl_easy_setopt (curl, CURLOPT_NOBODY, 1L);
+    {
+      /* An object-store backend answers HEAD on a blob with a redirect too. */
+      curl_easy_setopt (curl, CURLOPT_NOBODY, 1L);
+      curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, 1L);
+    }
   else if (strcmp (r->method, "GET") != 0)
     {
       curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, r->method);
@@ -296,7 +328,23 @@ set_method (CURL *curl, const BerthHttpRequest *r, Upload *upload)
         }
     }
   else
-    curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, 1L);
+    {
+      curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, 1L);
+      /* A stalled download is a dropped one: retried (resumed) like it.
+       * Not an upload's: the final PUT may be minutes of the server's own
+       * work with no byte moving. */
+      curl_easy_setopt (curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+      curl_easy_setopt (curl, CURLOPT_LOW_SPEED_TIME, 60L);
+    }
+}
+
+/* Stop a transfer another one's failure made pointless. */
+static int
+on_progress (void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+             curl_off_t ulnow)
+{
+  (void) dltotal, (void) dlnow, (void) ultotal, (void) ulnow;
+  return g_atomic_int_get ((gint *) data) ? 1 : 0;
 }
 
 /* One attempt; the transport's result (CURLE_OK when an HTTP status came). */
@@ -322,14 +370,17 @@ perform (BerthRegistryClient *client, Transfer *t, char *errbuf)
   curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT, 30L);
-  /* A stalled transfer is a dropped one: retried (resumed) like it. */
-  curl_easy_setopt (curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt (curl, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt (curl, CURLOPT_USERAGENT, "berth/" PACKAGE_VERSION);
   curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt (curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   set_tls (client, curl);
   set_method (curl, r, &upload);
+  if (r->cancelled)
+    {
+      curl_easy_setopt (curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+      curl_easy_setopt (curl, CURLOPT_XFERINFODATA, (void *) r->cancelled);
+      curl_easy_setopt (curl, CURLOPT_NOPROGRESS, 0L);
+    }
   errbuf[0] = '\0';
   CURLcode rc = curl_easy_perform (curl);
   curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &t->status);
@@ -410,6 +461,8 @@ fetch_token (BerthRegistryClient *client, const char *challenge, GError **error)
   curl_easy_cleanup (curl);
   g_byte_array_unref (t.error_body);
   g_clear_error (&t.sink_error);
+  g_free (t.www_authenticate);
+  g_free (t.retry_after);
   if (rc != CURLE_OK)
     return berth_fail (error, BERTH_ERROR_FAILED, "token from %s: %s", realm,
                        errbuf[0] ? errbuf : curl_easy_strerror (rc));
@@ -419,12 +472,13 @@ fetch_token (BerthRegistryClient *client, const char *challenge, GError **error)
                        client->username ? ": wrong user name or password" : "; berth login first?");
   if (!status_ok (status))
     return berth_fail (error, BERTH_ERROR_FAILED, "token from %s: HTTP %ld", realm, status);
-  g_autoptr (JsonNode) node = berth_json_parse ((const char *) body->data, body->len, error);
+  g_autoptr (JsonNode) node = berth_json_parse ((const char *) body->data, body->len, NULL);
   JsonObject *obj = node ? berth_json_node_object (node) : NULL;
   const char *token = obj ? berth_json_string (obj, "token", berth_json_string (obj, "access_token", NULL))
                           : NULL;
   if (token == NULL)
-    return berth_fail (error, BERTH_ERROR_FAILED, "token from %s: no token in the answer", realm);
+    return berth_fail (error, BERTH_ERROR_FAILED, "token from %s: no token in the answer "
+                       "(not a token server?)", realm);
   g_mutex_lock (&client->lock);
   g_free (client->token);
   client->token = g_strdup (token);
@@ -555,7 +609,10 @@ berth_registry_request (BerthRegistryClient *client, const BerthHttpRequest *req
           g_propagate_error (error, g_steal_pointer (&t.sink_error));
           break;
         }
-      if (rc == CURLE_OK && t.status == 401 && !authenticated)
+      /* The challenge of another host (a foreign layer's) never gets
+       * this registry's credentials. */
+      if (rc == CURLE_OK && t.status == 401 && !authenticated
+          && is_own_origin (client, request->path))
         {
           authenticated = TRUE;
           if (!authenticate (client, t.www_authenticate, error))
@@ -563,7 +620,10 @@ berth_registry_request (BerthRegistryClient *client, const BerthHttpRequest *req
           attempt--;
           continue;
         }
-      if (rc == CURLE_OK && status_ok (t.status))
+      /* Resumed after the last byte had come: nothing is left to send.
+       * The caller's size and digest checks say whether it is whole. */
+      if (rc == CURLE_OK && (status_ok (t.status)
+                             || (t.status == 416 && request->resumable && t.delivered > 0)))
         {
           ok = TRUE;
           break;
@@ -608,6 +668,21 @@ is_loopback (const char *domain)
          || g_str_has_prefix (host, "[::1]");
 }
 
+/* The CA file this libcurl uses by default (distributions put it in
+ * different places), else Debian's. */
+static char *
+system_ca_bundle (void)
+{
+  char *path = NULL;
+  CURL *curl = curl_easy_init ();
+  char *found = NULL;
+  if (curl && curl_easy_getinfo (curl, CURLINFO_CAINFO, &path) == CURLE_OK && path)
+    found = g_strdup (path);
+  if (curl)
+    curl_easy_cleanup (curl);
+  return found ? found : g_strdup (SYSTEM_CA_BUNDLE);
+}
+
 /* The system bundle and every *.crt of <dir>/<domain>/, and a client
  * *.cert with its *.key, as /etc/docker/certs.d/ holds them. */
 static gboolean
@@ -645,9 +720,11 @@ load_certs (BerthRegistryClient *client, const char *own_dir, char **dirs, GErro
     }
   if (pem->len == 0)
     return TRUE;
+  /* The CAs given replace curl's own file: it is read in first. */
   g_autofree char *system = NULL;
+  g_autofree char *bundle = system_ca_bundle ();
   gsize len = 0;
-  if (g_file_get_contents (SYSTEM_CA_BUNDLE, &system, &len, NULL))
+  if (g_file_get_contents (bundle, &system, &len, NULL))
     g_string_prepend (pem, system);
   gsize size = pem->len;
   client->ca = g_bytes_new_take (g_string_free (g_steal_pointer (&pem), FALSE), size);
@@ -665,6 +742,52 @@ probe (BerthRegistryClient *client, gboolean *answered, GError **error)
   return ok;
 }
 
+/* "host:port" of a mirror's URL: whose credentials, CAs and insecure
+ * listing apply to it (never those of the registry it mirrors). */
+static char *
+url_authority (const char *url, GError **error)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL || g_uri_get_host (uri) == NULL
+      || !(g_str_equal (g_uri_get_scheme (uri), "http") || g_str_equal (g_uri_get_scheme (uri), "https")))
+    return berth_fail (error, BERTH_ERROR_INVALID, "registry mirror '%s': not an http(s) URL", url),
+           NULL;
+  if (g_uri_get_port (uri) > 0)
+    return g_strdup_printf ("%s:%d", g_uri_get_host (uri), g_uri_get_port (uri));
+  return g_strdup (g_uri_get_host (uri));
+}
+
+/* TLS, CAs and credentials for the endpoint named @who. */
+static gboolean
+client_settings (BerthRegistryClient *client, JsonNode *config,
+                 const BerthRegistryOptions *options, GError **error)
+{
+  const char *who = client->domain;
+  client->verify = options->tls_verify >= 0 ? options->tls_verify
+                                            : !berth_registries_insecure (config, who);
+  g_auto (GStrv) dirs = berth_registries_certs_dirs (config, options);
+  if (!load_certs (client, options->certs_dir, dirs, error))
+    return FALSE;
+  if (options->username)
+    {
+      client->username = g_strdup (options->username);
+      client->password = g_strdup (options->password ? options->password : "");
+      return TRUE;
+    }
+  return berth_auth_lookup (who, options, &client->username, &client->password, error)
+         || !(error && *error);
+}
+
+static BerthRegistryClient *
+client_for_mirror (BerthRegistryClient *client, const char *mirror_url, GError **error)
+{
+  client->base = g_strdup (mirror_url);
+  if (g_str_has_suffix (client->base, "/"))
+    client->base[strlen (client->base) - 1] = '\0';
+  gboolean answered;
+  return probe (client, &answered, error) ? client : NULL;
+}
+
 BerthRegistryClient *
 berth_registry_client_new (const char *domain, const char *mirror_url, const char *scope,
                            const BerthRegistryOptions *options, GError **error)
@@ -676,33 +799,14 @@ berth_registry_client_new (const char *domain, const char *mirror_url, const cha
     return NULL;
   g_autoptr (BerthRegistryClient) client = g_new0 (BerthRegistryClient, 1);
   g_mutex_init (&client->lock);
-  client->domain = g_strdup (domain);
+  client->domain = mirror_url ? url_authority (mirror_url, error) : g_strdup (domain);
   client->scope = g_strdup (scope);
-  gboolean insecure = berth_registries_insecure (config, domain) || is_loopback (domain);
-  client->verify = options->tls_verify >= 0 ? options->tls_verify
-                                            : !berth_registries_insecure (config, domain);
-  g_auto (GStrv) dirs = berth_registries_certs_dirs (config, options);
-  if (!load_certs (client, options->certs_dir, dirs, error))
+  if (client->domain == NULL || !client_settings (client, config, options, error))
     return NULL;
-  if (options->username)
-    {
-      client->username = g_strdup (options->username);
-      client->password = g_strdup (options->password ? options->password : "");
-    }
-  else if (!berth_auth_lookup (domain, options, &client->username, &client->password, error))
-    {
-      if (error && *error)
-        return NULL;
-    }
-  const char *host = strcmp (domain, "docker.io") == 0 ? "registry-1.docker.io" : domain;
   if (mirror_url)
-    {
-      client->base = g_strdup (mirror_url);
-      if (g_str_has_suffix (client->base, "/"))
-        client->base[strlen (client->base) - 1] = '\0';
-      gboolean answered;
-      return probe (client, &answered, error) ? g_steal_pointer (&client) : NULL;
-    }
+    return client_for_mirror (client, mirror_url, error) ? g_steal_pointer (&client) : NULL;
+  gboolean insecure = berth_registries_insecure (config, domain) || is_loopback (domain);
+  const char *host = strcmp (domain, "docker.io") == 0 ? "registry-1.docker.io" : domain;
   client->base = g_strconcat ("https://", host, NULL);
   g_autoptr (GError) https_error = NULL;
   gboolean answered = FALSE;

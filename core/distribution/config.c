@@ -208,8 +208,11 @@ berth_auth_store (const char *path, const char *domain, const char *username,
     {
       if (find_entry (auths, domain) == NULL)
         return berth_fail (error, BERTH_ERROR_NOT_FOUND, "not logged in to %s (%s)", domain, path);
-      json_object_remove_member (auths, key);
-      json_object_remove_member (auths, domain);
+      g_autofree char *https = g_strconcat ("https://", domain, NULL);
+      const char *keys[] = { key, domain, https };
+      for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+        if (json_object_has_member (auths, keys[i]))
+          json_object_remove_member (auths, keys[i]);
     }
   else
     {

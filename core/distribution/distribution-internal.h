@@ -44,6 +44,7 @@ typedef struct {
   gsize max_body;            /* cap on a collected body */
   gboolean resumable;        /* a GET whose sink has taken part of the body is
                               * retried from where it stopped (Range) */
+  gint *cancelled;           /* set (atomically) elsewhere: stop now; or NULL */
 } BerthHttpRequest;
 
 typedef struct {

@@ -39,6 +39,9 @@ berth_manifest_parse (GBytes *bytes, const char *content_type, const char *refer
                        "digest is %s", reference, m->digest), NULL;
   m->node = berth_json_parse (data, len, error);
   JsonObject *obj = m->node ? berth_json_node_object (m->node) : NULL;
+  if (obj == NULL && m->node)
+    return berth_fail (error, BERTH_ERROR_INVALID, "manifest %s: not a JSON object", reference),
+           NULL;
   if (obj == NULL)
     return g_prefix_error (error, "manifest %s: ", reference), NULL;
   const char *declared = berth_json_string (obj, "mediaType", NULL);

@@ -87,7 +87,8 @@ fetch_blob (BerthRegistryClient *client, const char *path, const char *digest, c
   sha256_init (&sink->sha);
   sink->digest = digest;
   BerthHttpRequest req = { .method = "GET", .path = url ? url : own, .sink = blob_sink,
-                           .sink_data = sink, .resumable = TRUE, .upload_fd = -1 };
+                           .sink_data = sink, .resumable = TRUE, .upload_fd = -1,
+                           .cancelled = sink->cancelled };
   g_auto (BerthHttpResponse) resp = { .length = -1 };
   if (!berth_registry_request (client, &req, &resp, error))
     return FALSE;
@@ -154,8 +155,23 @@ stage_thread (gpointer data)
 {
   Stager *st = data;
   char *diff_id = berth_blob_stage (st->staging, st->fd, st->max, NULL, NULL, &st->error);
-  /* Whatever is still coming is refused now, which stops the download. */
-  shutdown (st->fd, SHUT_RD);
+  if (diff_id == NULL)
+    {
+      /* Whatever is still coming is refused now, which stops the download. */
+      shutdown (st->fd, SHUT_RD);
+      return NULL;
+    }
+  /* The tar may end before the blob does (padding, a gzip trailer
+   * libarchive leaves unread): the rest is read and dropped, so that the
+   * download finishes and its digest covers every byte. */
+  char buf[65536];
+  for (;;)
+    {
+      ssize_t n = read (st->fd, buf, sizeof buf);
+      if (n > 0 || (n < 0 && errno == EINTR))
+        continue;
+      break;
+    }
   return diff_id;
 }
 
@@ -306,7 +322,7 @@ open_with_manifest (BerthImageRef *ref, const BerthRegistryOptions *options, con
       if (client && (*manifest = resolve_manifest (client, ref, platform, top_digest, &local)))
         return g_steal_pointer (&client);
       g_clear_pointer (top_digest, g_free);
-      g_debug ("mirror %s: %s", *m, local->message);
+      g_debug ("mirror %s: %s", *m, local ? local->message : "failed");
     }
   g_autoptr (BerthRegistryClient) client = berth_registry_client_new (ref->domain, NULL, scope,
                                                                       options, error);
@@ -370,6 +386,8 @@ pull_into (BerthStore *store, BerthImageRef *ref, const char *driver,
            const BerthRegistryOptions *options, BerthLayerProgressFunc progress, gpointer data,
            char **manifest_digest, GError **error)
 {
+  /* The network holds no store lock: other commands go on meanwhile. */
+  berth_store_unlock (store);
   g_autofree char *platform = options->platform ? g_strdup (options->platform) : berth_host_platform ();
   g_autoptr (BerthManifest) manifest = NULL;
   g_autofree char *top_digest = NULL;
@@ -386,8 +404,6 @@ pull_into (BerthStore *store, BerthImageRef *ref, const char *driver,
   g_autoptr (GBytes) config = fetch_config (client, ref->path, obj, layers, &diff_ids, error);
   if (config == NULL)
     return NULL;
-  /* The long part holds no store lock: other commands go on meanwhile. */
-  berth_store_unlock (store);
   g_autofree char *staging = berth_store_mkdtemp (store, error);
   if (staging == NULL)
     return NULL;

@@ -37,6 +37,8 @@ fuzz_manifest (const uint8_t *data, size_t size, GError **error)
 {
   g_autoptr (GBytes) bytes = g_bytes_new (data, size);
   g_autoptr (BerthManifest) m = berth_manifest_parse (bytes, "application/json", "latest", error);
+  if (m == NULL && *error == NULL)
+    g_error ("manifest: refused without an error");
   if (m == NULL)
     return;
   if (berth_manifest_is_index (m))
