@@ -17,6 +17,12 @@ proxy. MODE changes blob GETs (GET /v2/NAME/blobs/sha256:HEX) only:
   status:CODE        answer CODE (429 with Retry-After: 0) the first 2 times
                      per path, then pass
   status-always:CODE answer CODE every time
+  bearer             Docker Hub's token auth in front of the registry: every
+                     /v2/ request without "Authorization: Bearer <token>"
+                     gets 401 and a Bearer challenge whose realm is this
+                     proxy's /token; /token hands a token for Basic
+                     alice:s3cret (401 otherwise) and logs the scope asked
+                     ("token scope=..."); the token is not forwarded
   slow               a blob body (200 or 206) in 64 KiB pieces 20 ms apart
                      (about 3 MB/s), "sending PATH" printed as it starts: a
                      test kills the proxy mid-blob and starts it again
@@ -26,12 +32,14 @@ Ranged (206) answers are passed unchanged in every mode. Prints
 memory (test blobs are small).
 """
 
+import base64
 import http.client
 import http.server
 import re
 import socket
 import sys
 import time
+import urllib.parse
 import threading
 
 BLOB_RE = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
@@ -40,6 +48,7 @@ HOP_BY_HOP = {
     "te", "trailer", "upgrade", "proxy-authenticate", "proxy-authorization",
 }
 STATUS_TIMES = 2
+TOKEN = "berth-test-token"
 
 
 class Proxy(http.server.BaseHTTPRequestHandler):
@@ -53,7 +62,41 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         sys.stderr.write("proxy: %s\n" % (fmt % args))
 
     def do_GET(self):
+        if self.mode == "bearer" and not self.bearer_ok():
+            return
         self.forward()
+
+    def reply(self, code, body, headers=()):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def bearer_ok(self):
+        """Token auth: True to forward; else the answer is sent."""
+        if self.path.startswith("/token"):
+            query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+            print("token scope=%s" % ",".join(query.get("scope", [])), flush=True)
+            good = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+            if self.headers.get("Authorization") != good:
+                self.reply(401, b'{"details":"bad credentials"}')
+            else:
+                self.reply(200, b'{"token":"%s"}' % TOKEN.encode())
+            return False
+        if self.headers.get("Authorization") == "Bearer " + TOKEN:
+            del self.headers["Authorization"]
+            return True
+        m = re.match(r"^/v2/(.+)/(manifests|blobs|tags)/", self.path)
+        scope = ',scope="repository:%s:pull"' % m.group(1) if m else ""
+        challenge = 'Bearer realm="http://127.0.0.1:%d/token",service="berth-test"%s' % (
+            self.listen_port, scope)
+        self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+                   [("WWW-Authenticate", challenge)])
+        return False
 
     do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = do_GET
 
@@ -156,7 +199,7 @@ def main():
     if mode.startswith(("status:", "status-always:")):
         Proxy.mode, code = mode.split(":", 1)
         Proxy.code = int(code)
-    elif mode in ("pass", "corrupt", "truncate", "slow"):
+    elif mode in ("pass", "corrupt", "truncate", "slow", "bearer"):
         Proxy.mode = mode
     else:
         sys.exit("registry-proxy.py: unknown mode %s" % mode)

@@ -16,7 +16,7 @@
 BERTH=${BERTH_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/berth}
 CASES=(pull_layers pull_again pull_shared_base pull_zstd pull_platform push_skopeo_reads
        push_chunked push_podman_reads unknown_tag corrupt_blob dropped_connection
-       registry_restart retry_429 status_503 auth_tls registries_config concurrent_pulls
+       registry_restart retry_429 status_503 auth_tls auth_bearer registries_config concurrent_pulls
        nothing_left)
 [ -z "$ONLY" ] || mapfile -t CASES < <(printf '%s\n' "${CASES[@]}" | grep -E "$ONLY")
 echo "1..${#CASES[@]}"
@@ -305,6 +305,23 @@ case_auth_tls () {
   ! grep -q "$TLS" "$auth" || fail "logout left the entry"
   expect_failure "authentication required" B pull --cert-dir "$certs" --authfile "$auth" \
     "$TLS/private/copy:v1"
+}
+
+case_auth_bearer () {
+  # Docker Hub's token dance, the proxy as token server and gate.
+  proxy_start "$W" "$PROXY_PORT" "$PORT_BASE" bearer || return 1
+  expect_failure "unauthorized" B pull "$PROXY/test/shared:v1"
+  expect_failure "unauthorized" B pull --creds alice:wrong "$PROXY/test/shared:v1"
+  B pull -q --creds alice:s3cret "$PROXY/test/shared:v1" >"$W/out" 2>"$W/err" ||
+    fail "pull with a token: $(cat "$W/err")"
+  grep -q "^token scope=repository:test/shared:pull$" "$W/proxy-$PROXY_PORT.log" ||
+    fail "no token asked for repository:test/shared:pull: $(grep token "$W/proxy-$PROXY_PORT.log")"
+  echo s3cret | B login --authfile "$W/bearer.json" -u alice --password-stdin "$PROXY" >/dev/null ||
+    fail "login through the token server"
+  B rmi "$PROXY/test/shared:v1" >/dev/null 2>&1
+  B pull -q --authfile "$W/bearer.json" "$PROXY/test/shared:v1" >/dev/null 2>"$W/err" ||
+    fail "pull with the stored credentials: $(cat "$W/err")"
+  proxy_stop "$W" "$PROXY_PORT"
 }
 
 case_registries_config () {
