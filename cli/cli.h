@@ -83,6 +83,7 @@ int berth_cmd_image (BerthCli *cli, int argc, char **argv);
 int berth_cmd_import (BerthCli *cli, int argc, char **argv);
 int berth_cmd_load (BerthCli *cli, int argc, char **argv);
 int berth_cmd_pull (BerthCli *cli, int argc, char **argv);
+int berth_cmd_volume (BerthCli *cli, int argc, char **argv);
 int berth_cmd_push (BerthCli *cli, int argc, char **argv);
 int berth_cmd_login (BerthCli *cli, int argc, char **argv);
 int berth_cmd_logout (BerthCli *cli, int argc, char **argv);

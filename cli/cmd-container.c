@@ -139,25 +139,35 @@ berth_cmd_rename (BerthCli *cli, int argc, char **argv)
   return berth_container_rename (store, c, argv[2], &error) ? 0 : berth_cli_fail (error);
 }
 
+typedef struct {
+  gboolean force;
+  gboolean volumes;
+} RemoveFlags;
+
 static gboolean
-remove_one (BerthStore *store, BerthContainer *c, gpointer force, GError **error)
+remove_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
 {
-  return berth_container_remove (store, c->id, GPOINTER_TO_INT (force), error);
+  RemoveFlags *flags = data;
+  if (flags->volumes)
+    return berth_container_remove_with_volumes (store, c->id, flags->force, error);
+  return berth_container_remove (store, c->id, flags->force, error);
 }
 
 int
 berth_cmd_rm (BerthCli *cli, int argc, char **argv)
 {
-  gboolean force = FALSE;
+  RemoveFlags flags = { 0 };
   const GOptionEntry entries[] = {
-    { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Kill it if running; remove even if mounted", NULL },
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &flags.force, "Kill it if running; remove even if mounted", NULL },
+    { "volumes", 'v', 0, G_OPTION_ARG_NONE, &flags.volumes,
+      "Remove its anonymous volumes too (those no other container uses)", NULL },
     G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
     return BERTH_EXIT_USAGE;
   if (argc < 2)
     return berth_cli_usage ("rm needs at least one container");
-  return berth_cli_for_each_container (cli, argc, argv, remove_one, GINT_TO_POINTER (force), TRUE);
+  return berth_cli_for_each_container (cli, argc, argv, remove_one, &flags, TRUE);
 }
 
 /* "Up", "Exited (N)", "Created", as docker ps shows them, and "Starting". */

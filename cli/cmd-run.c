@@ -22,6 +22,8 @@ typedef struct {
   char *user, *workdir, *hostname, *memory, *memory_swap, *cpus, *cpuset_cpus;
   char *network, *userns, *entrypoint;
   char **env_files;
+  char **mounts, **tmpfs;       /* --mount, --tmpfs */
+  char **all_volumes, **all_tmpfs; /* -v and --tmpfs with --mount's added */
   gint64 pids_limit, cpu_shares, blkio_weight;
   gboolean read_only, tty, interactive, detach, auto_remove;
 } RunFlags;
@@ -55,6 +57,10 @@ run_flags_clear (RunFlags *f)
   g_free (f->userns);
   g_free (f->entrypoint);
   g_strfreev (f->env_files);
+  g_strfreev (f->mounts);
+  g_strfreev (f->tmpfs);
+  g_strfreev (f->all_volumes);
+  g_strfreev (f->all_tmpfs);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
 
@@ -87,7 +93,13 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
   { "dns", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->dns, "A nameserver for resolv.conf", "IP" },  \
   { "dns-search", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->dns_search, "A search domain", "DOMAIN" }, \
   { "add-host", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->add_hosts, "An /etc/hosts line", "NAME:IP" }, \
-  { "volume", 'v', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->volumes, "Bind mount", "HOST:CTR[:ro]" }, \
+  { "volume", 'v', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->volumes,                               \
+    "Bind mount a host path, or mount a named volume (made if missing), or a new anonymous one", \
+    "HOST:CTR[:ro]|NAME:CTR[:ro]|CTR" },                                                         \
+  { "mount", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->mounts, "Docker's --mount",                  \
+    "type=bind|volume|tmpfs,source=S,target=T[,readonly]" },                                     \
+  { "tmpfs", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->tmpfs,                                      \
+    "A tmpfs (noexec,nosuid,nodev unless OPTS say exec, suid, dev)", "CTR[:OPTS]" },              \
   { "read-only", 0, 0, G_OPTION_ARG_NONE, &(f)->read_only, "Read-only root filesystem", NULL }, \
   { "cap-add", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->cap_add, "Add a capability", "CAP" },     \
   { "cap-drop", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->cap_drop, "Drop a capability", "CAP" },  \
@@ -163,16 +175,33 @@ read_env_files (RunFlags *f, GError **error)
   return TRUE;
 }
 
+/* --mount's entries as -v's and --tmpfs's, after them. */
+static gboolean
+merge_mounts (RunFlags *f, GError **error)
+{
+  g_autoptr (GStrvBuilder) volumes = g_strv_builder_new ();
+  g_autoptr (GStrvBuilder) tmpfs = g_strv_builder_new ();
+  g_strv_builder_addv (volumes, (const char **) (f->volumes ? f->volumes : (char *[]) { NULL }));
+  g_strv_builder_addv (tmpfs, (const char **) (f->tmpfs ? f->tmpfs : (char *[]) { NULL }));
+  for (char **m = f->mounts; m && *m; m++)
+    if (!berth_spec_parse_mount (*m, volumes, tmpfs, error))
+      return FALSE;
+  f->all_volumes = g_strv_builder_end (volumes);
+  f->all_tmpfs = g_strv_builder_end (tmpfs);
+  return TRUE;
+}
+
 static gboolean
 spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
 {
-  if (!read_env_files (f, error))
+  if (!read_env_files (f, error) || !merge_mounts (f, error))
     return FALSE;
   *o = (BerthSpecOptions) {
     .cmd = cmd, .env = f->env, .user = f->user, .workdir = f->workdir,
     .hostname = f->hostname, .cpuset_cpus = f->cpuset_cpus, .cpu_shares = f->cpu_shares,
     .pids_limit = f->pids_limit, .blkio_weight = f->blkio_weight, .network = f->network,
-    .volumes = f->volumes, .read_only = f->read_only, .tty = f->tty,
+    .volumes = f->all_volumes[0] ? f->all_volumes : NULL,
+    .tmpfs = f->all_tmpfs[0] ? f->all_tmpfs : NULL, .read_only = f->read_only, .tty = f->tty,
     .interactive = f->interactive, .cap_add = f->cap_add, .cap_drop = f->cap_drop,
     .userns = f->userns, .log_opts = f->log_opts, .publish = f->publish,
     .publish_all = f->publish_all, .ip = f->ip,
@@ -249,7 +278,7 @@ start_container (BerthStore *store, BerthContainer *c, const BerthStartOptions *
       int code = s && s->exit_code ? s->exit_code : 125;
       berth_cli_fail (error);
       if (o->auto_remove)
-        berth_container_remove (store, c->id, TRUE, NULL);
+        berth_container_remove_with_volumes (store, c->id, TRUE, NULL);
       return code;
     }
   if (!o->attach)
@@ -262,7 +291,7 @@ start_container (BerthStore *store, BerthContainer *c, const BerthStartOptions *
   g_autoptr (BerthContainer) left = NULL;
   if (o->auto_remove && berth_store_lock (store, &error)
       && (left = berth_container_lookup (store, c->id, NULL)) != NULL
-      && !berth_container_remove (store, c->id, TRUE, &error))
+      && !berth_container_remove_with_volumes (store, c->id, TRUE, &error))
     berth_cli_fail (error);
   return code;
 }

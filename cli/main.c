@@ -48,6 +48,7 @@ static const BerthCommand commands[] = {
   { "rm", berth_cmd_rm, "Remove containers" },
   { "rename", berth_cmd_rename, "Give a container another name" },
   { "ps", berth_cmd_ps, "List containers" },
+  { "volume", berth_cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)" },
   { "network", berth_cmd_network, "Manage networks (create, ls, inspect, rm, connect, disconnect)" },
   { "version", berth_cmd_version, "Show berth's version and the drivers built into it" },
 };

@@ -1382,6 +1382,84 @@ test_rename (Fixture *f, gconstpointer data)
   g_assert_true (g_strv_contains ((const char *const *) names, "other"));
 }
 
+/* Volumes as Docker's: a named one outlives its containers and is made
+ * on first use; an empty one gets the image's content at its path; an
+ * anonymous one goes with rm -v and run --rm; one in use is not removed;
+ * --mount and --tmpfs mount what they say. A bad name or field is one
+ * line and leaves no volume behind. */
+static void
+test_volumes (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "--rm", "--network", "none", "-v", "data:/data",
+                          "busybox", "sh", "-c", "echo kept > /data/f", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "--mount",
+                          "type=volume,source=data,target=/d,readonly", "busybox", "cat", "/d/f",
+                          NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "kept\n");
+  g_clear_pointer (&out, g_free);
+  /* Copy-up: the image's /etc into a new volume, owner and content. */
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "-v", "etc:/mnt",
+                          "busybox", "true", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "-v", "etc:/etc",
+                          "busybox", "cat", "/etc/passwd", NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "root:"));
+  g_clear_pointer (&out, g_free);
+  /* Anonymous: made by -v /path, gone with rm -v. */
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "anon", "--network", "none", "-v",
+                          "/scratch", "busybox", "true", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "volume", "ls", "-q", NULL), ==, 0);
+  g_auto (GStrv) with_anon = g_strsplit (g_strstrip (out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (with_anon), ==, 3);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "volume", "rm", "data", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "user", "--network", "none", "-v",
+                          "data:/data", "busybox", "sleep", "60", NULL), ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "volume", "rm", "data", NULL), ==, 1);
+  tu_assert_one_line_error (err, "volume data is in use by container user");
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "-v", "user", "anon", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "volume", "ls", "-q", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "data\netc\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "--rm", "--network", "none", "-v", "/gone",
+                          "busybox", "true", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "volume", "ls", "-q", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "data\netc\n");
+  g_clear_pointer (&out, g_free);
+  /* tmpfs, by --tmpfs and by --mount: Docker's noexec,nosuid,nodev. */
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "--tmpfs",
+                          "/t1:size=1m", "--mount", "type=tmpfs,target=/t2,tmpfs-size=2m",
+                          "busybox", "grep", " /t[12] ", "/proc/mounts", NULL), ==, 0);
+  g_auto (GStrv) mounts = g_strsplit (g_strstrip (out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (mounts), ==, 2);
+  g_assert_nonnull (strstr (mounts[0], "tmpfs rw,nosuid,nodev,noexec"));
+  g_assert_nonnull (strstr (mounts[0], "size=1024k"));
+  g_assert_nonnull (strstr (mounts[1], "size=2048k"));
+  /* Refused in one line, nothing made. */
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "-v", "bad name:/d", "busybox", "true",
+                          NULL), ==, 1);
+  tu_assert_one_line_error (err, "invalid volume name 'bad name'");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "--mount", "type=bind,source=/nonexistent,"
+                          "target=/d", "busybox", "true", NULL), ==, 1);
+  tu_assert_one_line_error (err, "bind source path does not exist: /nonexistent");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "-v", "new:/d", "--tmpfs", "relative",
+                          "busybox", "true", NULL), ==, 1);
+  tu_assert_one_line_error (err, "--tmpfs 'relative': the path must be absolute");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "volume", "ls", "-q", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "data\netc\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "volume", "prune", "-f", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "Deleted Volumes:\ndata\netc\n");
+}
+
 /* stats without --no-stream streams, as Docker's: frame after frame
  * while the container runs, then one showing it stopped, and it ends
  * there by itself. */
@@ -3093,6 +3171,7 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/cli/format", Fixture, NULL, fixture_setup, test_format, fixture_teardown);
   g_test_add ("/cli/rename", Fixture, NULL, fixture_setup, test_rename, fixture_teardown);
+  g_test_add ("/cli/volumes", Fixture, NULL, fixture_setup, test_volumes, fixture_teardown);
   g_test_add ("/cli/stats-stream", Fixture, NULL, fixture_setup, test_stats_stream,
               fixture_teardown);
   g_test_add ("/cli/stdin-pipe", Fixture, NULL, fixture_setup, test_stdin_pipe, fixture_teardown);

@@ -89,14 +89,24 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   g_autofree char *etc_dir = berth_container_dir (store, c, NULL);
   with_etc.etc_dir = etc_dir;
   with_etc.network = *network ? network : NULL;
-  g_autoptr (JsonNode) spec = build_spec (store, image, c, &with_etc, error);
+  /* Volumes this create made go again if it fails: the store as it was. */
+  g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) volumes = NULL;
+  g_autoptr (JsonNode) spec = NULL;
+  if (with_etc.volumes
+      && !(volumes = berth_container_resolve_volumes (store, c, with_etc.volumes, made, error)))
+    goto fail;
+  if (volumes)
+    with_etc.volumes = volumes;
+  spec = build_spec (store, image, c, &with_etc, error);
   if (spec == NULL || !berth_container_write_etc (store, c, spec, NULL, error)
       || !berth_container_record_commit (store, c, spec, error))
-    {
-      berth_container_record_abort (store, c);
-      return NULL;
-    }
+    goto fail;
   return g_steal_pointer (&c);
+fail:
+  berth_container_record_abort (store, c);
+  berth_container_drop_volumes (store, made);
+  return NULL;
 }
 
 gboolean
@@ -108,8 +118,9 @@ berth_container_rename (BerthStore *store, BerthContainer *c, const char *name, 
   return TRUE;
 }
 
-gboolean
-berth_container_remove (BerthStore *store, const char *ref, gboolean force, GError **error)
+static gboolean
+remove_container (BerthStore *store, const char *ref, gboolean force, gboolean volumes,
+                  GError **error)
 {
   g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, error);
   if (c == NULL)
@@ -132,5 +143,29 @@ berth_container_remove (BerthStore *store, const char *ref, gboolean force, GErr
   if (!berth_container_network_release (store, c, error))
     return FALSE;
   berth_network_drop_idle_default (store, BERTH_DEFAULT_NETWORK, c->id);
-  return berth_container_record_remove (store, c, force, error);
+  g_autoptr (GPtrArray) anonymous = volumes ? berth_container_anonymous_volumes (store, c) : NULL;
+  if (!berth_container_record_remove (store, c, force, error))
+    return FALSE;
+  /* One another container mounts too (-v NAME) stays. */
+  for (guint i = 0; anonymous && i < anonymous->len; i++)
+    {
+      g_autoptr (GError) gone = NULL;
+      if (!berth_volume_remove (store, anonymous->pdata[i], &gone)
+          && !g_error_matches (gone, BERTH_ERROR, BERTH_ERROR_BUSY))
+        g_printerr ("berth: container %s: %s\n", c->name, gone->message);
+    }
+  return TRUE;
+}
+
+gboolean
+berth_container_remove (BerthStore *store, const char *ref, gboolean force, GError **error)
+{
+  return remove_container (store, ref, force, FALSE, error);
+}
+
+gboolean
+berth_container_remove_with_volumes (BerthStore *store, const char *ref, gboolean force,
+                                     GError **error)
+{
+  return remove_container (store, ref, force, TRUE, error);
 }

@@ -662,7 +662,7 @@ monitor_release (Monitor *m)
   gboolean ours = s && s->monitor_pid == getpid () && g_strcmp0 (s->status, "exited") == 0
                   && s->pid > 0;
   if (ours && berth_container_finish (m->store, m->c, s, m->exec, &error) && s->auto_remove)
-    berth_container_remove (m->store, m->c->id, TRUE, &error);
+    berth_container_remove_with_volumes (m->store, m->c->id, TRUE, &error);
   berth_container_unlock (cfd);
   berth_store_unlock (m->store);
   if (error && !g_error_matches (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))

@@ -157,3 +157,14 @@ JsonNode *berth_spec_network_annotations (const BerthSpecOptions *options, JsonO
  * and rules, so a store with no running container holds none of the
  * host's. Any other @network is left alone. */
 void berth_network_drop_idle_default (BerthStore *store, const char *network, const char *leaving);
+
+/* --- volumes.c --- */
+/* @volumes (-v entries) with each named or anonymous volume made when
+ * missing (its name added to @made) and replaced by its host path; an empty
+ * volume gets the image's content at its destination first. */
+char **berth_container_resolve_volumes (BerthStore *store, BerthContainer *c, char **volumes,
+                                        GPtrArray *made, GError **error);
+/* Remove the volumes @names (a failed create's), best effort. */
+void berth_container_drop_volumes (BerthStore *store, GPtrArray *names);
+/* The anonymous volumes @c's config mounts. */
+GPtrArray *berth_container_anonymous_volumes (BerthStore *store, BerthContainer *c);

@@ -532,8 +532,9 @@ static const DefaultMount host_sys_mount = {
 };
 
 typedef struct {
-  char *destination, *source;
+  char *destination, *source;   /* source NULL: a tmpfs */
   gboolean read_only;
+  char **tmpfs_options;         /* a tmpfs's, Docker's defaults applied */
 } Volume;
 
 static void
@@ -541,6 +542,7 @@ volume_free (Volume *v)
 {
   g_free (v->destination);
   g_free (v->source);
+  g_strfreev (v->tmpfs_options);
   g_free (v);
 }
 
@@ -590,8 +592,7 @@ parse_volume (const char *spec, GError **error)
                        parts[2]), NULL;
   if (!g_path_is_absolute (parts[0]))
     return berth_fail (error, BERTH_ERROR_INVALID,
-                       "volume '%s': host path '%s' is not absolute (berth has no named volumes)",
-                       spec, parts[0]), NULL;
+                       "volume '%s': host path '%s' is not absolute", spec, parts[0]), NULL;
   g_autofree char *destination = clean_container_path (parts[1]);
   if (destination == NULL || strcmp (destination, "/") == 0)
     return berth_fail (error, BERTH_ERROR_INVALID,
@@ -634,15 +635,61 @@ cmp_volume_depth (gconstpointer a, gconstpointer b)
   return (gint) path_depth (va->destination) - (gint) path_depth (vb->destination);
 }
 
-/* The volumes, parents before children (as Docker sorts them) so a volume
- * inside another is not hidden by it. */
+/* Docker's --tmpfs options: noexec, nosuid and nodev unless the user's
+ * say exec, suid or dev; the user's others (size=, mode=, ro) after. */
+static char **
+tmpfs_options (const char *user)
+{
+  g_auto (GStrv) given = user ? g_strsplit (user, ",", -1) : g_new0 (char *, 1);
+  g_autoptr (GStrvBuilder) out = g_strv_builder_new ();
+  static const char *const defaults[][2] = { { "noexec", "exec" }, { "nosuid", "suid" },
+                                             { "nodev", "dev" } };
+  for (guint i = 0; i < G_N_ELEMENTS (defaults); i++)
+    if (!g_strv_contains ((const char *const *) given, defaults[i][1])
+        && !g_strv_contains ((const char *const *) given, defaults[i][0]))
+      g_strv_builder_add (out, defaults[i][0]);
+  for (char **o = given; *o; o++)
+    if (**o)
+      g_strv_builder_add (out, *o);
+  return g_strv_builder_end (out);
+}
+
+/* --tmpfs "/dst[:opts]". */
+static Volume *
+parse_tmpfs (const char *spec, GError **error)
+{
+  const char *colon = strchr (spec, ':');
+  g_autofree char *path = colon ? g_strndup (spec, colon - spec) : g_strdup (spec);
+  g_autofree char *destination = clean_container_path (path);
+  if (destination == NULL || strcmp (destination, "/") == 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--tmpfs '%s': the path must be absolute, "
+                       "not /, without '..'", spec), NULL;
+  for (const char *p = colon ? colon + 1 : ""; *p; p++)
+    if (!(g_ascii_isalnum (*p) || strchr (",=_-.", *p)))
+      return berth_fail (error, BERTH_ERROR_INVALID, "--tmpfs '%s': options are "
+                         "name[=value] separated by ','", spec), NULL;
+  Volume *v = g_new0 (Volume, 1);
+  v->destination = g_steal_pointer (&destination);
+  v->tmpfs_options = tmpfs_options (colon ? colon + 1 : NULL);
+  return v;
+}
+
+/* The volumes and tmpfs mounts, parents before children (as Docker sorts
+ * them) so a volume inside another is not hidden by it. */
 static GPtrArray *
-parse_volumes (char **volumes, GError **error)
+parse_volumes (char **volumes, char **tmpfs, GError **error)
 {
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) volume_free);
+  guint n_volumes = volumes ? g_strv_length (volumes) : 0;
+  g_autoptr (GPtrArray) all = g_ptr_array_new ();
   for (char **s = volumes; s && *s; s++)
+    g_ptr_array_add (all, *s);
+  for (char **s = tmpfs; s && *s; s++)
+    g_ptr_array_add (all, *s);
+  for (guint k = 0; k < all->len; k++)
     {
-      Volume *v = parse_volume (*s, error);
+      const char *const *s = (const char *const *) &all->pdata[k];
+      Volume *v = k < n_volumes ? parse_volume (*s, error) : parse_tmpfs (*s, error);
       if (v == NULL)
         return NULL;
       g_ptr_array_add (out, v);
@@ -673,7 +720,7 @@ overridden (GPtrArray *volumes, const char *destination)
 static JsonNode *
 build_mounts (const BerthSpecOptions *options, gboolean bind_sys, GError **error)
 {
-  g_autoptr (GPtrArray) volumes = parse_volumes (options->volumes, error);
+  g_autoptr (GPtrArray) volumes = parse_volumes (options->volumes, options->tmpfs, error);
   if (volumes == NULL)
     return NULL;
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -704,7 +751,11 @@ build_mounts (const BerthSpecOptions *options, gboolean bind_sys, GError **error
     {
       const Volume *v = volumes->pdata[i];
       const char *opts[] = { "rbind", "rprivate", v->read_only ? "ro" : NULL, NULL };
-      json_builder_add_value (b, mount_node (v->destination, "bind", v->source, opts));
+      if (v->tmpfs_options)
+        json_builder_add_value (b, mount_node (v->destination, "tmpfs", "tmpfs",
+                                               (const char *const *) v->tmpfs_options));
+      else
+        json_builder_add_value (b, mount_node (v->destination, "bind", v->source, opts));
     }
   json_builder_end_array (b);
   return json_builder_get_root (b);
@@ -1262,3 +1313,137 @@ berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
+
+/* --- --mount --- */
+
+typedef struct {
+  const char *type, *source, *target, *size, *mode;
+  gboolean read_only;
+} MountFlag;
+
+/* g_strv_builder_take, which GLib has only from 2.80. */
+static void
+builder_take (GStrvBuilder *builder, char *value)
+{
+  g_strv_builder_add (builder, value);
+  g_free (value);
+}
+
+static gboolean
+parse_mount_bool (const char *text, const char *value, gboolean *out, GError **error)
+{
+  if (value == NULL || strcmp (value, "true") == 0 || strcmp (value, "1") == 0)
+    return *out = TRUE, TRUE;
+  if (strcmp (value, "false") == 0 || strcmp (value, "0") == 0)
+    return *out = FALSE, TRUE;
+  return berth_fail (error, BERTH_ERROR_INVALID, "--mount '%s': readonly takes true or false",
+                     text);
+}
+
+static gboolean
+parse_mount_fields (const char *text, char **fields, MountFlag *m, GError **error)
+{
+  for (char **f = fields; *f; f++)
+    {
+      char *eq = strchr (*f, '=');
+      const char *value = eq ? eq + 1 : NULL;
+      if (eq)
+        *eq = '\0';
+      const char *key = *f;
+      if (strcmp (key, "readonly") == 0 || strcmp (key, "ro") == 0)
+        {
+          if (!parse_mount_bool (text, value, &m->read_only, error))
+            return FALSE;
+          continue;
+        }
+      if (value == NULL || *value == '\0')
+        return berth_fail (error, BERTH_ERROR_INVALID, "--mount '%s': %s needs a value", text, key);
+      if (strcmp (key, "type") == 0)
+        m->type = value;
+      else if (strcmp (key, "source") == 0 || strcmp (key, "src") == 0)
+        m->source = value;
+      else if (strcmp (key, "target") == 0 || strcmp (key, "destination") == 0
+               || strcmp (key, "dst") == 0)
+        m->target = value;
+      else if (strcmp (key, "tmpfs-size") == 0)
+        m->size = value;
+      else if (strcmp (key, "tmpfs-mode") == 0)
+        m->mode = value;
+      else
+        return berth_fail (error, BERTH_ERROR_INVALID, "--mount '%s': unknown field '%s' (type, "
+                           "source, target, readonly, tmpfs-size, tmpfs-mode)", text, key);
+    }
+  return TRUE;
+}
+
+static gboolean
+mount_tmpfs (const char *text, MountFlag *m, GStrvBuilder *tmpfs, GError **error)
+{
+  if (m->source)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--mount '%s': a tmpfs has no source", text);
+  g_autoptr (GString) opts = g_string_new (m->read_only ? "ro" : "");
+  if (m->size)
+    {
+      gint64 bytes = 0;
+      if (!berth_parse_size (m->size, "--mount tmpfs-size", &bytes, error))
+        return FALSE;
+      g_string_append_printf (opts, "%ssize=%" G_GINT64_FORMAT, opts->len ? "," : "", bytes);
+    }
+  if (m->mode)
+    {
+      char *end = NULL;
+      guint64 mode = g_ascii_strtoull (m->mode, &end, 8);
+      if (*m->mode == '\0' || *end || mode > 07777)
+        return berth_fail (error, BERTH_ERROR_INVALID, "--mount '%s': tmpfs-mode is octal, "
+                           "at most 7777", text);
+      g_string_append_printf (opts, "%smode=%" G_GINT64_MODIFIER "o", opts->len ? "," : "", mode);
+    }
+  builder_take (tmpfs, g_strconcat (m->target, opts->len ? ":" : "", opts->str, NULL));
+  return TRUE;
+}
+
+gboolean
+berth_spec_parse_mount (const char *text, GStrvBuilder *volumes, GStrvBuilder *tmpfs,
+                        GError **error)
+{
+  g_auto (GStrv) fields = g_strsplit (text, ",", -1);
+  MountFlag m = { .type = "volume" };
+  if (!parse_mount_fields (text, fields, &m, error))
+    return FALSE;
+  if (m.target == NULL)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--mount '%s': target is missing", text);
+  if (strchr (m.target, ':') || (m.source && strchr (m.source, ':')))
+    return berth_fail (error, BERTH_ERROR_INVALID, "--mount '%s': a path with ':' is not "
+                       "supported", text);
+  if (strcmp (m.type, "tmpfs") == 0)
+    return mount_tmpfs (text, &m, tmpfs, error);
+  if ((m.size || m.mode))
+    return berth_fail (error, BERTH_ERROR_INVALID, "--mount '%s': tmpfs-size and tmpfs-mode "
+                       "are a tmpfs's", text);
+  const char *mode = m.read_only ? ":ro" : "";
+  if (strcmp (m.type, "bind") == 0)
+    {
+      /* Docker's --mount, unlike -v, does not make a missing source. */
+      if (m.source == NULL || !g_path_is_absolute (m.source))
+        return berth_fail (error, BERTH_ERROR_INVALID, "--mount '%s': a bind needs an absolute "
+                           "source", text);
+      if (!g_file_test (m.source, G_FILE_TEST_EXISTS))
+        return berth_fail (error, BERTH_ERROR_INVALID, "--mount '%s': bind source path does not "
+                           "exist: %s", text, m.source);
+      builder_take (volumes, g_strconcat (m.source, ":", m.target, mode, NULL));
+      return TRUE;
+    }
+  if (strcmp (m.type, "volume") != 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--mount '%s': type '%s' is not bind, volume "
+                       "or tmpfs", text, m.type);
+  if (m.source && g_path_is_absolute (m.source))
+    return berth_fail (error, BERTH_ERROR_INVALID, "--mount '%s': a volume's source is its "
+                       "name, not a path (type=bind for that)", text);
+  if (m.source == NULL && m.read_only)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--mount '%s': a read-only anonymous volume "
+                       "would stay empty; name it", text);
+  builder_take (volumes, m.source ? g_strconcat (m.source, ":", m.target, mode, NULL)
+                                         : g_strdup (m.target));
+  return TRUE;
+}
+

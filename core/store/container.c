@@ -237,8 +237,8 @@ berth_container_lookup (BerthStore *store, const char *ref, GError **error)
   return container_read (store, id, error);
 }
 
-static char *
-random_id (void)
+char *
+berth_random_hex_id (void)
 {
   guint32 words[8];
   for (guint i = 0; i < G_N_ELEMENTS (words); i++)
@@ -297,7 +297,7 @@ berth_container_record_begin (BerthStore *store, const char *image_ref, const ch
   if (local)
     return g_propagate_error (error, g_steal_pointer (&local)), NULL;
 
-  c->id = random_id ();
+  c->id = berth_random_hex_id ();
   c->name = name ? g_strdup (name) : generated_name (c->id);
   c->image_id = g_strdup (image->id);
   c->image_ref = g_strdup (image_ref);

@@ -17,6 +17,8 @@ struct BerthStore {
   gboolean changing; /* this handle set the change mark (berth_store_begin_change) */
 };
 
+/* 64 random hex digits: a container's id, an anonymous volume's name. */
+char *berth_random_hex_id (void);
 char *berth_store_path (BerthStore *store, const char *first, ...) G_GNUC_NULL_TERMINATED;
 
 /* The ids under @subdir: @id_of gives the id an entry's name stands

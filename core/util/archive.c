@@ -134,10 +134,8 @@ normalise_name (const char *raw, const char **problem)
   return g_steal_pointer (&out);
 }
 
-/* openat2 confined to @root_fd: absolute symlinks and ".." planted by the
- * archive resolve inside the layer, never on the host. */
-static int
-open_in_root (int root_fd, const char *relpath, guint64 flags)
+int
+berth_open_in_root (int root_fd, const char *relpath, guint64 flags)
 {
   struct open_how how = {
     .flags = flags | O_CLOEXEC,
@@ -195,7 +193,7 @@ make_parents (Extractor *x, const char *rel, const char *parent, GError **error)
       if (prefix->len > 0)
         g_string_append_c (prefix, '/');
       g_string_append (prefix, *c);
-      int next = open_in_root (x->root_fd, prefix->str, O_RDONLY | O_DIRECTORY);
+      int next = berth_open_in_root (x->root_fd, prefix->str, O_RDONLY | O_DIRECTORY);
       if (next < 0 && errno == ENOENT)
         {
           if (mkdirat (cur, *c, 0755) < 0)
@@ -230,7 +228,7 @@ resolve_parent (Extractor *x, const char *rel, const char *parent, GError **erro
         berth_fail_errno (error, errno, "open layer root");
       return fd;
     }
-  int fd = open_in_root (x->root_fd, parent, O_RDONLY | O_DIRECTORY);
+  int fd = berth_open_in_root (x->root_fd, parent, O_RDONLY | O_DIRECTORY);
   if (fd >= 0)
     return fd;
   if (errno != ENOENT)
@@ -422,7 +420,7 @@ make_hardlink (Extractor *x, struct archive_entry *e, int pfd, const char *base,
       g_autofree char *why = g_strdup_printf ("hardlink target '%.200s': %s", raw, problem);
       return bad_entry (error, rel, why);
     }
-  int tfd = open_in_root (x->root_fd, target, O_PATH | O_NOFOLLOW);
+  int tfd = berth_open_in_root (x->root_fd, target, O_PATH | O_NOFOLLOW);
   if (tfd < 0)
     {
       g_autofree char *why = g_strdup_printf ("hardlink target '%s': %s", target,
@@ -593,7 +591,7 @@ apply_dir_times (Extractor *x, GError **error)
   for (guint i = 0; i < x->dir_times->len; i++)
     {
       DirTime *d = x->dir_times->pdata[i];
-      int fd = open_in_root (x->root_fd, d->relpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      int fd = berth_open_in_root (x->root_fd, d->relpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
         continue; /* a later entry replaced or whited it out */
       if (fd < 0)

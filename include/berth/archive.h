@@ -78,4 +78,9 @@ gboolean berth_naive_diff (const char *layer_dir, const char *parent_dir, int ou
                            GError **error);
 gint64 berth_naive_diff_size (const char *layer_dir, const char *parent_dir, GError **error);
 
+/* openat2 of @relpath confined to @root_fd (RESOLVE_IN_ROOT): absolute
+ * symlinks and ".." planted in an image resolve inside it, never on the
+ * host. -1 with errno set. */
+int berth_open_in_root (int root_fd, const char *relpath, guint64 flags);
+
 G_END_DECLS

@@ -26,6 +26,10 @@ gboolean berth_container_rename (BerthStore *store, BerthContainer *c, const cha
 /* Stop @ref (only with @force when it runs), then remove its record. */
 gboolean berth_container_remove (BerthStore *store, const char *ref, gboolean force,
                                  GError **error);
+/* The same, and then its anonymous volumes that no other container uses
+ * (docker rm -v, run --rm). */
+gboolean berth_container_remove_with_volumes (BerthStore *store, const char *ref, gboolean force,
+                                              GError **error);
 
 
 /* containers/<id>/state.json: what happened to the container's process. */

@@ -25,7 +25,10 @@ typedef struct {
   gint64 pids_limit;       /* 0 = unset, -1 unlimited */
   gint64 blkio_weight;     /* 0 = unset; 10..1000 */
   const char *network;     /* "none" (loopback only, default), "host", or a network's name */
-  char **volumes;          /* "HOST:CTR[:ro]" */
+  char **volumes;          /* "HOST:CTR[:ro]" (create turns "NAME:CTR" and "CTR" into host
+                            * paths of named and anonymous volumes first) */
+  char **tmpfs;            /* --tmpfs "CTR[:OPTS]": a tmpfs, noexec,nosuid,nodev unless OPTS
+                            * say exec, suid, dev */
   gboolean read_only;      /* the root filesystem */
   gboolean tty;
   gboolean interactive;
@@ -57,6 +60,12 @@ JsonNode *berth_spec_build (const char *id, JsonNode *image_config, const char *
  * of one with no name or white space in its name. */
 gboolean berth_spec_parse_env_file (const char *text, const char *file, GStrvBuilder *env,
                                     GError **error);
+
+/* Docker's --mount "type=bind|volume|tmpfs,source=,target=,readonly,
+ * tmpfs-size=,tmpfs-mode=" as the -v entry (added to @volumes) or
+ * --tmpfs entry (to @tmpfs) it means. INVALID naming the field. */
+gboolean berth_spec_parse_mount (const char *text, GStrvBuilder *volumes, GStrvBuilder *tmpfs,
+                                 GError **error);
 
 /* Docker's default seccomp profile as an OCI linux.seccomp object. */
 JsonNode *berth_seccomp_default_profile (void);

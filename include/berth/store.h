@@ -130,6 +130,28 @@ char **berth_origin_repo_digests (BerthStore *store, const char *image_id);
 /* The blobs registries are known to hold of layer @diff_id. */
 GPtrArray *berth_origin_blob_sources (BerthStore *store, const char *diff_id);
 
+/* --- volumes (core/store/volume.c): <root>/volumes/<name>/_data --- */
+typedef struct {
+  char *name;
+  char *mountpoint;  /* the _data directory containers mount */
+  char *created;     /* RFC 3339 */
+  gboolean anonymous; /* made for a container's -v /path: rm -v and run --rm remove it */
+} BerthVolume;
+void berth_volume_free (BerthVolume *v);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthVolume, berth_volume_free)
+/* Under the store lock: volume @name, made when missing (*@created);
+ * @name NULL makes an anonymous one with a random name. INVALID for a
+ * name that is not [a-zA-Z0-9][a-zA-Z0-9_.-]+. */
+BerthVolume *berth_volume_ensure (BerthStore *store, const char *name, gboolean *created,
+                                  GError **error);
+/* NOT_FOUND "no such volume: NAME". */
+BerthVolume *berth_volume_lookup (BerthStore *store, const char *name, GError **error);
+GPtrArray *berth_volume_list (BerthStore *store, GError **error);
+/* The names of the containers whose config mounts @v. */
+GPtrArray *berth_volume_users (BerthStore *store, BerthVolume *v, GError **error);
+/* Under the store lock: BUSY naming a container that uses it. */
+gboolean berth_volume_remove (BerthStore *store, const char *name, GError **error);
+
 /* --- images (core/store/image.c) --- */
 typedef struct {
   char *id;          /* 64 hex */
