@@ -50,6 +50,7 @@ cmd_words () {
     create) echo "create --name c$2 busybox $(prog)" ;;
     run-d) echo "run -d --name c$2 busybox $(prog)" ;;
     run-rm) echo "run --rm busybox $(prog)" ;;
+    run-vol) echo "run --rm -v vol$2:/etc -v /anon busybox $(prog)" ;;
     commit) echo "commit c1 snap:$2" ;;
     export) echo "export -o $W/out$2.tar c1" ;;
     rm-f) echo "rm -f c1" ;;
@@ -158,6 +159,11 @@ check_consistency () {
     [ -f "$dir/container.json" ] || continue   # a half-made create, swept by rmi (checked after)
     grep -qx "${cid:0:12}" "$W/ps" || echo "containers/$cid has container.json but ps -a does not list it"
   done
+  b volume ls -q >"$W/vols" 2>"$W/vols.err" || { echo "volume ls failed: $(head -c 300 "$W/vols.err")"; return; }
+  while read -r id; do
+    [ -f "$R/volumes/$id/volume.json" ] && [ -d "$R/volumes/$id/_data" ] ||
+      echo "volume ls lists $id: no volumes/$id/volume.json and _data"
+  done <"$W/vols"
   for f in "$R"/images/*.json; do
     [ -f "$f" ] || continue
     id=$(basename "$f" .json)
@@ -191,6 +197,8 @@ remove_everything () {
   if [ -n "$ids" ]; then
     b rmi $ids >"$W/rmi.out" 2>&1 || echo "rmi $(echo $ids) failed: $(head -c 300 "$W/rmi.out")"
   fi
+  b volume prune -f >"$W/volprune.out" 2>&1 ||
+    echo "volume prune -f failed: $(head -c 300 "$W/volprune.out")"
   b network ls >"$W/nets" 2>&1 || { echo "network ls failed: $(head -c 300 "$W/nets")"; return; }
   ids=$(awk 'NR > 1 { print $1 }' "$W/nets")
   if [ -n "$ids" ]; then
@@ -206,7 +214,7 @@ store_leftovers () {
   { (cd "$R" && find . -mindepth 1 ! -type d) | sed 's#^\./##' |
     grep -vxE 'lock|berth-store|driver|tags\.json|storage/[^/]+/probed' | sed 's/^/left in the store: /'
   (cd "$R" && find . -mindepth 1 -type d) | sed 's#^\./##' |
-    grep -vxE 'containers|images|networks|tmp|holds|blobs|blobs/sha256|layers|layers/[^/]+|storage|storage/[^/]+|storage/[^/]+/(dir|refs|l|subvolumes)' |
+    grep -vxE 'containers|images|networks|volumes|tmp|holds|blobs|blobs/sha256|layers|layers/[^/]+|storage|storage/[^/]+|storage/[^/]+/(dir|refs|l|subvolumes)' |
     sed 's/^/left in the store: /'; } |
     awk 'NR <= 12; END { if (NR > 12) print "... and " NR - 12 " more left in the store" }'
   [ ! -f "$R/tags.json" ] || [ "$(tr -d ' \n' <"$R/tags.json")" = "{}" ] ||

@@ -17,7 +17,7 @@ set -u
 {
 
 DRIVERS=${BERTH_FAULTS_DRIVERS:-overlay vfs btrfs}
-COMMANDS=${BERTH_FAULTS_COMMANDS:-import load create run-d run-rm commit export rm-f rmi connect}
+COMMANDS=${BERTH_FAULTS_COMMANDS:-import load create run-d run-rm run-vol commit export rm-f rmi connect}
 WANT=${BERTH_FAULTS_POINTS:-10}
 [ "${BERTH_FAULTS_FULL:-0}" = 1 ] && WANT=1000000
 BERTH_BIN=${BERTH_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/berth}
