@@ -44,6 +44,7 @@ static const BerthCommand commands[] = {
   { "umount", berth_cmd_umount, "Release a mount made by mount" },
   { "diff", berth_cmd_diff, "List a container's changes (A/C/D)" },
   { "commit", berth_cmd_commit, "Make an image from a container's changes" },
+  { "cp", berth_cmd_cp, "Copy files between a container and the host" },
   { "export", berth_cmd_export, "Write a container's root filesystem as a tar" },
   { "rm", berth_cmd_rm, "Remove containers" },
   { "rename", berth_cmd_rename, "Give a container another name" },

@@ -1460,6 +1460,64 @@ test_volumes (Fixture *f, gconstpointer data)
   g_assert_cmpstr (out, ==, "Deleted Volumes:\ndata\netc\n");
 }
 
+/* cp both ways, into a stopped container (its volume placed) and a running
+ * one: docker cp's owners (the container's root in, the caller out, -a
+ * keeps), names and refusals. tests/clients/cp-differential.sh holds the
+ * same rules against docker cp itself. */
+static void
+test_cp (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *host = scratch_tree (f, "host", "sub/f", "from the host\n");
+  g_autofree char *file = g_build_filename (host, "sub/f", NULL);
+  g_assert_cmpint (chown (file, 1234, 2345), ==, 0);
+  g_autofree char *sub = g_build_filename (host, "sub", NULL);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "c", "--network", "none", "-v",
+                          "vol:/data", "busybox", "sleep", "60", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "cp", file, "c:/tmp/renamed", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "cp", "-a", file, "c:/tmp/kept", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "cp", sub, "c:/data/", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "start", "c", NULL), ==, 0);
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "exec", "c", "stat", "-c", "%n %u:%g %s",
+                          "/tmp/renamed", "/tmp/kept", "/data/sub/f", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "/tmp/renamed 0:0 14\n/tmp/kept 1234:2345 14\n/data/sub/f 0:0 14\n");
+  g_clear_pointer (&out, g_free);
+  /* Running: made there, seen by its processes. */
+  g_assert_cmpint (berth (f, NULL, NULL, "cp", file, "c:/data/sub/again", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "exec", "c", "cat", "/data/sub/again", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "from the host\n");
+  g_clear_pointer (&out, g_free);
+  /* Out: a directory to a new name, owned by the caller. */
+  g_autofree char *back = g_build_filename (f->dir, "back", NULL);
+  g_assert_cmpint (berth (f, NULL, NULL, "cp", "c:/data/sub", back, NULL), ==, 0);
+  g_autofree char *back_file = g_build_filename (back, "f", NULL);
+  g_autofree char *contents = NULL;
+  g_assert_true (g_file_get_contents (back_file, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "from the host\n");
+  struct stat st;
+  g_assert_cmpint (stat (back_file, &st), ==, 0);
+  g_assert_cmpuint (st.st_uid, ==, getuid ());
+  /* Out as a tar on stdout: the container's names and owners. */
+  g_assert_cmpint (berth (f, &out, NULL, "cp", "c:/tmp/kept", "-", NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "kept"));
+  g_clear_pointer (&out, g_free);
+  /* Refusals: one line each. */
+  g_assert_cmpint (berth (f, NULL, &err, "cp", sub, "c:/etc/passwd", NULL), ==, 1);
+  tu_assert_one_line_error (err, "cannot copy directory");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "cp", "c:/nonexistent", back, NULL), ==, 1);
+  tu_assert_one_line_error (err, "c:/nonexistent: no such file or directory");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "cp", file, "c:/nodir/", NULL), ==, 1);
+  tu_assert_one_line_error (err, "the destination directory does not exist");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "cp", file, back, NULL), ==, 2);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "-v", "c", NULL), ==, 0);
+}
+
 /* stats without --no-stream streams, as Docker's: frame after frame
  * while the container runs, then one showing it stopped, and it ends
  * there by itself. */
@@ -3172,6 +3230,7 @@ main (int argc, char **argv)
   g_test_add ("/cli/format", Fixture, NULL, fixture_setup, test_format, fixture_teardown);
   g_test_add ("/cli/rename", Fixture, NULL, fixture_setup, test_rename, fixture_teardown);
   g_test_add ("/cli/volumes", Fixture, NULL, fixture_setup, test_volumes, fixture_teardown);
+  g_test_add ("/cli/cp", Fixture, NULL, fixture_setup, test_cp, fixture_teardown);
   g_test_add ("/cli/stats-stream", Fixture, NULL, fixture_setup, test_stats_stream,
               fixture_teardown);
   g_test_add ("/cli/stdin-pipe", Fixture, NULL, fixture_setup, test_stdin_pipe, fixture_teardown);

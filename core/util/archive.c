@@ -71,6 +71,7 @@ typedef struct {
   gint64 data_written;    /* bytes of file data written (holes not counted) */
   gint64 max;             /* refuse to write more than this; 0: no limit */
   const char *max_option; /* what raises @max, for the error */
+  gint64 owner_uid, owner_gid; /* >= 0: every entry gets this owner, not the tar's */
   /* The last resolved parent directory. Tar streams group entries by
    * directory, so consecutive entries mostly share it. It is only reused while
    * nothing has been removed, replaced or made a symlink since it was resolved:
@@ -324,7 +325,8 @@ apply_meta (Extractor *x, struct archive_entry *e, int fd, int pfd, const char *
             const char *rel, GError **error)
 {
   mode_t type = archive_entry_filetype (e);
-  la_int64_t uid = archive_entry_uid (e), gid = archive_entry_gid (e);
+  la_int64_t uid = x->owner_uid >= 0 ? x->owner_uid : archive_entry_uid (e);
+  la_int64_t gid = x->owner_gid >= 0 ? x->owner_gid : archive_entry_gid (e);
   if (uid < 0 || uid >= G_MAXUINT32 || gid < 0 || gid >= G_MAXUINT32)
     return bad_entry (error, rel, "owner out of range");
   if ((fd >= 0 ? fchown (fd, uid, gid) : fchownat (pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW))
@@ -637,6 +639,26 @@ extract_all (Extractor *x, struct archive *a, GError **error)
     }
 }
 
+static gint64
+extract_stream (Extractor *x, int in_fd, GError **error)
+{
+  g_autoptr (BerthArchive) a = archive_read_new ();
+  if (a == NULL)
+    return berth_fail (error, BERTH_ERROR_FAILED, "archive_read_new: out of memory"), -1;
+  g_autoptr (GHashTable) written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GPtrArray) dir_times = g_ptr_array_new_with_free_func (dir_time_free);
+  g_autoptr (GString) parent_path = g_string_new (NULL);
+  x->written = written;
+  x->dir_times = dir_times;
+  x->parent_fd = -1;
+  x->parent_path = parent_path;
+  gboolean ok = open_reader (a, in_fd, error) && extract_all (x, a, error);
+  drop_parent (x);
+  if (!ok || !apply_dir_times (x, error))
+    return -1;
+  return x->bytes;
+}
+
 gint64
 berth_archive_extract (int root_fd, int in_fd, const BerthWhiteoutOps *whiteouts,
                        GError **error)
@@ -648,21 +670,18 @@ gint64
 berth_archive_extract_max (int root_fd, int in_fd, const BerthWhiteoutOps *whiteouts, gint64 max,
                            const char *max_option, GError **error)
 {
-  g_autoptr (BerthArchive) a = archive_read_new ();
-  if (a == NULL)
-    return berth_fail (error, BERTH_ERROR_FAILED, "archive_read_new: out of memory"), -1;
-  g_autoptr (GHashTable) written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr (GPtrArray) dir_times = g_ptr_array_new_with_free_func (dir_time_free);
-  g_autoptr (GString) parent_path = g_string_new (NULL);
   Extractor x = {
-    .root_fd = root_fd, .whiteouts = whiteouts, .written = written, .dir_times = dir_times,
-    .parent_fd = -1, .parent_path = parent_path, .max = max, .max_option = max_option,
+    .root_fd = root_fd, .whiteouts = whiteouts, .max = max, .max_option = max_option,
+    .owner_uid = -1, .owner_gid = -1,
   };
-  gboolean ok = open_reader (a, in_fd, error) && extract_all (&x, a, error);
-  drop_parent (&x);
-  if (!ok || !apply_dir_times (&x, error))
-    return -1;
-  return x.bytes;
+  return extract_stream (&x, in_fd, error);
+}
+
+gint64
+berth_archive_extract_owned (int root_fd, int in_fd, gint64 uid, gint64 gid, GError **error)
+{
+  Extractor x = { .root_fd = root_fd, .owner_uid = uid, .owner_gid = gid };
+  return extract_stream (&x, in_fd, error);
 }
 
 /* ------------------------------------------------------- full-tree whiteouts */
@@ -1158,25 +1177,27 @@ berth_tar_writer_add_opaque (BerthTarWriter *w, const char *dir_name, GError **e
   return add_marker (w, name, error);
 }
 
+/* Everything below @rel (under @root_fd; "" for @root_fd itself), named
+ * @name/... in the archive (just ... when @name is ""). */
 static gboolean
-add_children (BerthTarWriter *w, int root_fd, const char *prefix, GError **error)
+add_children (BerthTarWriter *w, int root_fd, const char *rel, const char *name, GError **error)
 {
-  int fd = openat (root_fd, prefix[0] ? prefix : ".",
-                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = openat (root_fd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
-    return berth_fail_errno (error, errno, "open %s", prefix[0] ? prefix : ".");
-  g_autoptr (GPtrArray) names = berth_dir_names_sorted (fd, prefix, error);
+    return berth_fail_errno (error, errno, "open %s", rel[0] ? rel : ".");
+  g_autoptr (GPtrArray) names = berth_dir_names_sorted (fd, rel, error);
   close (fd);
   if (names == NULL)
     return FALSE;
   for (guint i = 0; i < names->len; i++)
     {
       const char *n = names->pdata[i];
-      g_autofree char *rel = prefix[0] ? g_strconcat (prefix, "/", n, NULL) : g_strdup (n);
+      g_autofree char *child_rel = rel[0] ? g_strconcat (rel, "/", n, NULL) : g_strdup (n);
+      g_autofree char *child_name = name[0] ? g_strconcat (name, "/", n, NULL) : g_strdup (n);
       struct stat st;
-      if (!add_stat (w, root_fd, rel, rel, &st, error))
+      if (!add_stat (w, root_fd, child_rel, child_name, &st, error))
         return FALSE;
-      if (S_ISDIR (st.st_mode) && !add_children (w, root_fd, rel, error))
+      if (S_ISDIR (st.st_mode) && !add_children (w, root_fd, child_rel, child_name, error))
         return FALSE;
     }
   return TRUE;
@@ -1185,7 +1206,19 @@ add_children (BerthTarWriter *w, int root_fd, const char *prefix, GError **error
 gboolean
 berth_tar_writer_add_tree (BerthTarWriter *w, int dirfd, GError **error)
 {
-  return add_children (w, dirfd, "", error);
+  return add_children (w, dirfd, "", "", error);
+}
+
+gboolean
+berth_tar_writer_add_subtree (BerthTarWriter *w, int dirfd, const char *relpath,
+                              const char *name, GError **error)
+{
+  struct stat st;
+  if (name[0] == '\0')
+    return add_children (w, dirfd, relpath, "", error);
+  if (!add_stat (w, dirfd, relpath, name, &st, error))
+    return FALSE;
+  return !S_ISDIR (st.st_mode) || add_children (w, dirfd, relpath, name, error);
 }
 
 gboolean

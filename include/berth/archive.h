@@ -44,6 +44,12 @@ gint64 berth_archive_extract (int root_fd, int in_fd, const BerthWhiteoutOps *wh
 gint64 berth_archive_extract_max (int root_fd, int in_fd, const BerthWhiteoutOps *whiteouts,
                                   gint64 max, const char *max_option, GError **error);
 
+/* The same for files copied into a container (berth cp): no whiteouts, no
+ * limit, and with @uid and @gid >= 0 every entry gets that owner instead of
+ * the tar's. */
+gint64 berth_archive_extract_owned (int root_fd, int in_fd, gint64 uid, gint64 gid,
+                                    GError **error);
+
 /* Unpack the layer tar on @in_fd onto @root_fd, a full copy of the layer's
  * parent (vfs, btrfs, devicemapper), so that it shows what overlay shows for
  * the same chain. The layer is unpacked into an empty directory of its own,
@@ -67,6 +73,11 @@ gboolean berth_tar_writer_add_whiteout (BerthTarWriter *w, const char *name, GEr
 gboolean berth_tar_writer_add_opaque (BerthTarWriter *w, const char *dir_name, GError **error);
 /* Add a whole tree (every entry below @dirfd), names relative, sorted. */
 gboolean berth_tar_writer_add_tree (BerthTarWriter *w, int dirfd, GError **error);
+/* Add @relpath under @dirfd (not following it) as @name and, when it is a
+ * directory, everything below it as @name/...; with @name "" only what is
+ * below it, with names relative to it. */
+gboolean berth_tar_writer_add_subtree (BerthTarWriter *w, int dirfd, const char *relpath,
+                                       const char *name, GError **error);
 gboolean berth_tar_writer_finish (BerthTarWriter *w, GError **error);
 void berth_tar_writer_free (BerthTarWriter *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthTarWriter, berth_tar_writer_free)

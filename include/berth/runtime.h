@@ -32,6 +32,22 @@ gboolean berth_container_remove_with_volumes (BerthStore *store, const char *ref
                                               GError **error);
 
 
+/* docker cp: copy @src to @dst, one of them inside @c, the other on the
+ * host (@into_container says which); "-" for the host side is a tar on
+ * stdin or stdout. A running container is copied as its processes see it, a
+ * stopped one with its volumes and binds in place. Docker's rules: a
+ * trailing "/" wants a directory, "/." a directory's contents; a missing
+ * destination is made (its parent must exist); a directory never replaces a
+ * file. Copied in, entries belong to the container's root unless @archive;
+ * copied out, to the caller (a tar on stdout keeps the container's owners). */
+typedef struct {
+  gboolean archive;      /* -a: keep the source's owners */
+  gboolean follow_link;  /* -L: copy what a source symlink points to */
+} BerthCopyOptions;
+gboolean berth_container_copy (BerthStore *store, BerthContainer *c, const char *src,
+                               const char *dst, gboolean into_container,
+                               const BerthCopyOptions *options, GError **error);
+
 /* containers/<id>/state.json: what happened to the container's process. */
 typedef struct {
   char *status;        /* "created", "starting", "running", "paused", "exited" */

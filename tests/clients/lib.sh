@@ -149,14 +149,21 @@ run_scenario () {
   fi
 }
 
-# Every scenario skipped, with the reason ($1), and the cleanup case.
+# Every scenario skipped, with the reason ($1), then the extra cases named
+# by the other arguments, then the cleanup case.
 skip_all () {
-  local i
-  echo "1..$((${#S_NAME[@]} + 1))"
+  local i why=$1 extra
+  shift
+  echo "1..$((${#S_NAME[@]} + $# + 1))"
   for i in "${!S_NAME[@]}"; do
-    echo "ok $((i + 1)) - ${S_NAME[$i]} # SKIP $1"
+    echo "ok $((i + 1)) - ${S_NAME[$i]} # SKIP $why"
   done
-  echo "ok $((${#S_NAME[@]} + 1)) - nothing left behind # SKIP $1"
+  i=${#S_NAME[@]}
+  for extra in "$@"; do
+    i=$((i + 1))
+    echo "ok $i - $extra # SKIP $why"
+  done
+  echo "ok $((i + 1)) - nothing left behind # SKIP $why"
 }
 
 # Host state that the suite must give back as it found it: iptables'
