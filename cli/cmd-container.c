@@ -183,6 +183,8 @@ status_text (BerthContainerState *s)
     return g_strdup ("Starting");
   if (g_strcmp0 (s->status, "exited") == 0)
     return g_strdup_printf ("Exited (%d)", s->exit_code);
+  if (g_strcmp0 (s->status, "restarting") == 0)
+    return g_strdup_printf ("Restarting (%d)", s->exit_code);
   return g_strdup ("Created");
 }
 

@@ -231,6 +231,7 @@ add_state (JsonBuilder *b, BerthContainerState *s)
   add_bool (b, "Running", g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0
                           || g_strcmp0 (s->status, "starting") == 0);
   add_bool (b, "Paused", g_strcmp0 (s->status, "paused") == 0);
+  add_bool (b, "Restarting", g_strcmp0 (s->status, "restarting") == 0);
   add_int (b, "Pid", s->pid);
   add_int (b, "MonitorPid", s->monitor_pid);
   add_int (b, "ExitCode", s->exit_code);
@@ -243,7 +244,7 @@ add_state (JsonBuilder *b, BerthContainerState *s)
 
 /* The limits as Docker's HostConfig names them, read back from config.json. */
 static void
-add_host_config (JsonBuilder *b, JsonObject *spec)
+add_host_config (JsonBuilder *b, BerthContainer *c, JsonObject *spec)
 {
   JsonObject *res = berth_json_object (berth_json_object (spec, "linux"), "resources");
   JsonObject *mem = berth_json_object (res, "memory");
@@ -259,6 +260,11 @@ add_host_config (JsonBuilder *b, JsonObject *spec)
   add_int (b, "PidsLimit", berth_json_int (berth_json_object (res, "pids"), "limit", 0));
   add_int (b, "BlkioWeight", berth_json_int (berth_json_object (res, "blockIO"), "weight", 0));
   add_bool (b, "ReadonlyRootfs", berth_json_bool (berth_json_object (spec, "root"), "readonly", FALSE));
+  json_builder_set_member_name (b, "RestartPolicy");
+  json_builder_begin_object (b);
+  add_string (b, "Name", c->restart_policy);
+  add_int (b, "MaximumRetryCount", c->restart_max);
+  json_builder_end_object (b);
   json_builder_end_object (b);
 }
 
@@ -286,7 +292,8 @@ inspect_one (BerthStore *store, BerthContainer *c, GError **error)
   add_string (b, "ExecDriver", c->exec_driver);
   add_string (b, "Rootfs", s->rootfs);
   add_state (b, s);
-  add_host_config (b, so);
+  add_int (b, "RestartCount", s->restart_count);
+  add_host_config (b, c, so);
   json_builder_set_member_name (b, "NetworkSettings");
   json_builder_add_value (b, berth_container_network_settings (store, c));
   json_builder_end_object (b);

@@ -20,9 +20,10 @@ typedef struct {
   char *ip, *mac_address;
   gboolean publish_all;
   char *user, *workdir, *hostname, *memory, *memory_swap, *cpus, *cpuset_cpus;
-  char *network, *userns, *entrypoint;
+  char *network, *userns, *entrypoint, *restart;
   char **env_files;
   char **mounts, **tmpfs;       /* --mount, --tmpfs */
+  char **volumes_from;
   char **all_volumes, **all_tmpfs; /* -v and --tmpfs with --mount's added */
   gint64 pids_limit, cpu_shares, blkio_weight;
   gboolean read_only, tty, interactive, detach, auto_remove;
@@ -56,8 +57,10 @@ run_flags_clear (RunFlags *f)
   g_free (f->network);
   g_free (f->userns);
   g_free (f->entrypoint);
+  g_free (f->restart);
   g_strfreev (f->env_files);
   g_strfreev (f->mounts);
+  g_strfreev (f->volumes_from);
   g_strfreev (f->tmpfs);
   g_strfreev (f->all_volumes);
   g_strfreev (f->all_tmpfs);
@@ -96,6 +99,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
   { "volume", 'v', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->volumes,                               \
     "Bind mount a host path, or mount a named volume (made if missing), or a new anonymous one", \
     "HOST:CTR[:ro]|NAME:CTR[:ro]|CTR" },                                                         \
+  { "volumes-from", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->volumes_from,                        \
+    "Mount the volumes and binds another container has", "CONTAINER[:ro|rw]" },                   \
   { "mount", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->mounts, "Docker's --mount",                  \
     "type=bind|volume|tmpfs,source=S,target=T[,readonly]" },                                     \
   { "tmpfs", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->tmpfs,                                      \
@@ -107,6 +112,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
   { "userns", 0, 0, G_OPTION_ARG_STRING, &(f)->userns, "host, or remap (root = host uid 100000)", "MODE" }, \
   { "log-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->log_opts,                                 \
     "Log rotation: max-size=SIZE (default 20m, -1: none), max-file=N (default 5)", "K=V" },     \
+  { "restart", 0, 0, G_OPTION_ARG_STRING, &(f)->restart,                                        \
+    "Restart when it exits: no, always, unless-stopped, on-failure[:N]", "POLICY" },             \
   { "tty", 't', 0, G_OPTION_ARG_NONE, &(f)->tty, "Allocate a terminal", NULL },                 \
   { "interactive", 'i', 0, G_OPTION_ARG_NONE, &(f)->interactive, "Keep stdin open", NULL }
 
@@ -201,12 +208,13 @@ spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
     .hostname = f->hostname, .cpuset_cpus = f->cpuset_cpus, .cpu_shares = f->cpu_shares,
     .pids_limit = f->pids_limit, .blkio_weight = f->blkio_weight, .network = f->network,
     .volumes = f->all_volumes[0] ? f->all_volumes : NULL,
-    .tmpfs = f->all_tmpfs[0] ? f->all_tmpfs : NULL, .read_only = f->read_only, .tty = f->tty,
+    .tmpfs = f->all_tmpfs[0] ? f->all_tmpfs : NULL, .volumes_from = f->volumes_from,
+    .read_only = f->read_only, .tty = f->tty,
     .interactive = f->interactive, .cap_add = f->cap_add, .cap_drop = f->cap_drop,
     .userns = f->userns, .log_opts = f->log_opts, .publish = f->publish,
     .publish_all = f->publish_all, .ip = f->ip,
     .mac_address = f->mac_address, .dns = f->dns, .dns_search = f->dns_search,
-    .add_hosts = f->add_hosts, .entrypoint = f->entrypoint,
+    .add_hosts = f->add_hosts, .entrypoint = f->entrypoint, .restart = f->restart,
   };
   if (f->memory && !berth_parse_size (f->memory, "--memory", &o->memory, error))
     return FALSE;
@@ -310,6 +318,9 @@ berth_cmd_run (BerthCli *cli, int argc, char **argv)
     return BERTH_EXIT_USAGE;
   if (argc < 2)
     return berth_cli_usage ("run needs an image");
+  if (f.auto_remove && f.restart && strcmp (f.restart, "no") != 0)
+    return berth_cli_usage ("--restart %s and --rm conflict: a container removed at its exit "
+                            "cannot be restarted", f.restart);
   g_autoptr (BerthStore) store = NULL;
   g_autoptr (BerthContainer) c = create_from_flags (cli, &f, argc, argv, &store);
   if (c == NULL)
@@ -340,17 +351,35 @@ start_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
   return run != NULL;
 }
 
+static int
+start_by_policy (BerthCli *cli, int argc)
+{
+  if (argc != 1)
+    return berth_cli_usage ("start --all-restart takes no container");
+  g_autoptr (GError) error = NULL;
+  OPEN_STORE_OR_FAIL (store, cli, error);
+  g_autoptr (GPtrArray) started = g_ptr_array_new_with_free_func (g_free);
+  gboolean ok = berth_container_start_by_policy (store, started, &error);
+  for (guint i = 0; i < started->len; i++)
+    printf ("%s\n", (char *) started->pdata[i]);
+  return ok ? 0 : berth_cli_fail (error);
+}
+
 int
 berth_cmd_start (BerthCli *cli, int argc, char **argv)
 {
-  gboolean attach = FALSE, interactive = FALSE;
+  gboolean attach = FALSE, interactive = FALSE, by_policy = FALSE;
   const GOptionEntry entries[] = {
     { "attach", 'a', 0, G_OPTION_ARG_NONE, &attach, "Wait, with the output on this terminal", NULL },
     { "interactive", 'i', 0, G_OPTION_ARG_NONE, &interactive, "Attach stdin", NULL },
+    { "all-restart", 0, 0, G_OPTION_ARG_NONE, &by_policy, "Start every container whose restart "
+      "policy asks for it (always; unless-stopped when not stopped by hand): for boot", NULL },
     G_OPTION_ENTRY_NULL
   };
   if (!berth_cli_parse (&argc, &argv, entries, "CONTAINER...", FALSE))
     return BERTH_EXIT_USAGE;
+  if (by_policy)
+    return start_by_policy (cli, argc);
   if (argc < 2 || (attach && argc != 2))
     return berth_cli_usage ("start needs a container (one with -a)");
   BerthStartOptions o = { .attach = attach, .interactive = interactive };

@@ -1430,6 +1430,28 @@ test_volumes (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, &out, NULL, "volume", "ls", "-q", NULL), ==, 0);
   g_assert_cmpstr (out, ==, "data\netc\n");
   g_clear_pointer (&out, g_free);
+  /* --volumes-from: the other container's volumes and binds, its modes or
+   * the one asked for; a -v of the same destination wins. */
+  g_autofree char *bind_src = scratch_tree (f, "bindsrc", "b", "bound\n");
+  g_autofree char *bind_arg = g_strconcat (bind_src, ":/b:ro", NULL);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "holder", "--network", "none", "-v",
+                          "data:/data", "-v", bind_arg, "--tmpfs", "/t", "busybox", "true", NULL),
+                   ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "--volumes-from",
+                          "holder", "busybox", "sh", "-c", "cat /b/b; grep -c ' /t ' "
+                          "/proc/mounts; touch /data/w && echo writable", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "bound\n0\nwritable\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "--volumes-from",
+                          "holder:ro", "-v", "etc:/b", "busybox", "sh", "-c",
+                          "touch /data/x || echo refused; ls /b | grep -c passwd", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "refused\n1\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "--volumes-from", "nobody", "busybox",
+                          "true", NULL), ==, 1);
+  tu_assert_one_line_error (err, "--volumes-from 'nobody': no such container");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "holder", NULL), ==, 0);
   /* tmpfs, by --tmpfs and by --mount: Docker's noexec,nosuid,nodev. */
   g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--network", "none", "--tmpfs",
                           "/t1:size=1m", "--mount", "type=tmpfs,target=/t2,tmpfs-size=2m",
@@ -1516,6 +1538,105 @@ test_cp (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, NULL, &err, "cp", file, back, NULL), ==, 2);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "-v", "c", NULL), ==, 0);
+}
+
+/* inspect -f @format of @name until it prints @want (polled for up to 30 s);
+ * returns the last output. */
+static char *
+inspect_until (Fixture *f, const char *name, const char *format, const char *want)
+{
+  char *out = NULL;
+  for (int i = 0; i < 300; i++)
+    {
+      g_clear_pointer (&out, g_free);
+      g_assert_cmpint (berth (f, &out, NULL, "inspect", "-f", format, name, NULL), ==, 0);
+      g_strstrip (out);
+      if (strcmp (out, want) == 0)
+        break;
+      g_usleep (100 * 1000);
+    }
+  return out;
+}
+
+/* Restart policies, carried out by the monitor with no berth command
+ * running: on-failure's count, always until a stop, and the boot hook
+ * (start --all-restart) after a "crash" that killed the monitor. */
+static void
+test_restart (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *err = NULL, *out = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "create", "--restart", "sometimes", "busybox", NULL),
+                   ==, 1);
+  tu_assert_one_line_error (err, "--restart 'sometimes': unknown policy");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "create", "--restart", "always:3", "busybox", NULL), ==, 1);
+  tu_assert_one_line_error (err, "only for on-failure");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "--restart", "always", "busybox", "true",
+                          NULL), ==, 2);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-aq", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+  g_clear_pointer (&out, g_free);
+  /* on-failure:2: the first run and two restarts, then it rests. */
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "fails", "--network", "none",
+                          "--restart", "on-failure:2", "busybox", "sh", "-c", "echo ran; exit 3",
+                          NULL), ==, 0);
+  g_autofree char *last = inspect_until (f, "fails", "{{.State.Status}} {{.RestartCount}} "
+                                         "{{.State.ExitCode}}", "exited 2 3");
+  g_assert_cmpstr (last, ==, "exited 2 3");
+  g_assert_cmpint (berth (f, &out, NULL, "logs", "fails", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "ran\nran\nran\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "inspect", "-f", "{{json .HostConfig.RestartPolicy}}",
+                          "fails", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "{\"Name\":\"on-failure\",\"MaximumRetryCount\":2}\n");
+  g_clear_pointer (&out, g_free);
+  /* always: back after each exit, until a stop, whose monitor goes. */
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "always", "--network", "none",
+                          "--restart", "always", "busybox", "sh", "-c", "sleep 0.2", NULL), ==, 0);
+  g_clear_pointer (&last, g_free);
+  last = inspect_until (f, "always", "{{.RestartCount}}", "2");
+  g_assert_cmpstr (last, ==, "2");
+  g_assert_cmpint (berth (f, NULL, NULL, "stop", "always", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "inspect", "-f", "{{.State.Status}} {{.State.MonitorPid}}",
+                          "always", NULL), ==, 0);
+  g_auto (GStrv) stopped = g_strsplit (g_strstrip (out), " ", 2);
+  g_assert_cmpstr (stopped[0], ==, "exited");
+  g_autofree char *proc = g_strdup_printf ("/proc/%s", stopped[1]);
+  for (int i = 0; i < 100 && g_file_test (proc, G_FILE_TEST_EXISTS); i++)
+    g_usleep (50 * 1000);
+  /* (a pid number reused meanwhile would fail this, never pass it wrongly) */
+  g_assert_false (g_file_test (proc, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&out, g_free);
+  /* unless-stopped: one stopped by hand, one whose monitor died with its
+   * program, as in a reboot. The boot hook starts "always" (stopped by hand
+   * or not) and the unless-stopped one that was not stopped by hand. */
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "held", "--network", "none",
+                          "--restart", "unless-stopped", "busybox", "sleep", "600", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "stop", "-t", "0", "held", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "crashed", "--network", "none",
+                          "--restart", "unless-stopped", "busybox", "sleep", "600", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "inspect", "-f", "{{.State.MonitorPid}} {{.State.Pid}}",
+                          "crashed", NULL), ==, 0);
+  g_auto (GStrv) pids = g_strsplit (g_strstrip (out), " ", 2);
+  g_assert_cmpint (kill (atoi (pids[0]), SIGKILL), ==, 0);
+  g_assert_cmpint (kill (atoi (pids[1]), SIGKILL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&last, g_free);
+  last = inspect_until (f, "crashed", "{{.State.Status}}", "exited");
+  g_assert_cmpstr (last, ==, "exited");
+  g_assert_cmpint (berth (f, &out, NULL, "start", "--all-restart", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "always\ncrashed\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "--format", "{{.Names}} {{.State}}", NULL), ==, 0);
+  g_assert_true (strstr (out, "held") == NULL);
+  g_assert_nonnull (strstr (out, "crashed running"));
+  g_assert_nonnull (strstr (out, "always"));
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "always", "crashed", "held", "fails", NULL),
+                   ==, 0);
 }
 
 /* stats without --no-stream streams, as Docker's: frame after frame
@@ -3231,6 +3352,7 @@ main (int argc, char **argv)
   g_test_add ("/cli/rename", Fixture, NULL, fixture_setup, test_rename, fixture_teardown);
   g_test_add ("/cli/volumes", Fixture, NULL, fixture_setup, test_volumes, fixture_teardown);
   g_test_add ("/cli/cp", Fixture, NULL, fixture_setup, test_cp, fixture_teardown);
+  g_test_add ("/cli/restart", Fixture, NULL, fixture_setup, test_restart, fixture_teardown);
   g_test_add ("/cli/stats-stream", Fixture, NULL, fixture_setup, test_stats_stream,
               fixture_teardown);
   g_test_add ("/cli/stdin-pipe", Fixture, NULL, fixture_setup, test_stdin_pipe, fixture_teardown);

@@ -98,6 +98,9 @@ berth_container_wait (BerthStore *store, BerthContainer *c, GError **error)
 gboolean
 berth_container_kill (BerthStore *store, BerthContainer *c, int signal, GError **error)
 {
+  /* Docker's kill is a stop by hand too: the restart policy rests. */
+  if (!berth_container_hold_restart (store, c, error))
+    return FALSE;
   g_autoptr (BerthContainerState) s = live_state (store, c, error);
   if (s == NULL)
     return FALSE;
@@ -108,6 +111,8 @@ berth_container_kill (BerthStore *store, BerthContainer *c, int signal, GError *
 gboolean
 berth_container_stop (BerthStore *store, BerthContainer *c, int timeout, GError **error)
 {
+  if (!berth_container_hold_restart (store, c, error))
+    return FALSE;
   g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
   if (s == NULL)
     return FALSE;
@@ -253,6 +258,15 @@ gboolean
 berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean force,
                                 GError **error)
 {
+  g_autoptr (BerthContainerState) now = berth_state_read (store, c, error);
+  if (now == NULL)
+    return FALSE;
+  if (!force && g_strcmp0 (now->status, "restarting") == 0)
+    return berth_fail (error, BERTH_ERROR_BUSY,
+                       "container %s is restarting: stop it first or use rm -f", c->name);
+  /* (only then: a monitor removing its --rm container holds @c's lock) */
+  if (g_strcmp0 (now->status, "restarting") == 0 && !berth_container_hold_restart (store, c, error))
+    return FALSE;
   g_autoptr (BerthContainerState) s = berth_container_state_settled (store, c, error);
   if (s == NULL)
     return FALSE;

@@ -85,6 +85,11 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
                                     options ? options->cmd : NULL, &image, error);
   if (c == NULL)
     return NULL;
+  if (!berth_restart_policy_parse (options ? options->restart : NULL, c, error))
+    {
+      berth_container_record_abort (store, c);
+      return NULL;
+    }
   BerthSpecOptions with_etc = options ? *options : (BerthSpecOptions){ 0 };
   g_autofree char *etc_dir = berth_container_dir (store, c, NULL);
   with_etc.etc_dir = etc_dir;
@@ -92,7 +97,16 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   /* Volumes this create made go again if it fails: the store as it was. */
   g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
   g_auto (GStrv) volumes = NULL;
+  g_auto (GStrv) inherited = NULL;
   g_autoptr (JsonNode) spec = NULL;
+  if (with_etc.volumes_from)
+    {
+      inherited = berth_container_volumes_from (store, with_etc.volumes, with_etc.volumes_from,
+                                                error);
+      if (inherited == NULL)
+        goto fail;
+      with_etc.volumes = inherited;
+    }
   if (with_etc.volumes
       && !(volumes = berth_container_resolve_volumes (store, c, with_etc.volumes, made, error)))
     goto fail;

@@ -91,6 +91,12 @@ berth_state_write (BerthStore *store, BerthContainer *c, BerthContainerState *s,
   json_builder_add_boolean_value (b, s->auto_remove);
   json_builder_set_member_name (b, "Rootfs");
   json_builder_add_string_value (b, s->rootfs ? s->rootfs : "");
+  json_builder_set_member_name (b, "RestartCount");
+  json_builder_add_int_value (b, s->restart_count);
+  json_builder_set_member_name (b, "RestartBackoff");
+  json_builder_add_int_value (b, s->restart_backoff);
+  json_builder_set_member_name (b, "ManuallyStopped");
+  json_builder_add_boolean_value (b, s->manually_stopped);
   json_builder_end_object (b);
   g_autoptr (JsonNode) node = json_builder_get_root (b);
   gsize len = 0;
@@ -125,6 +131,9 @@ berth_state_read (BerthStore *store, BerthContainer *c, GError **error)
   s->finished_at = g_strdup (berth_json_string (o, "FinishedAt", ""));
   s->auto_remove = berth_json_bool (o, "AutoRemove", FALSE);
   s->rootfs = g_strdup (berth_json_string (o, "Rootfs", ""));
+  s->restart_count = CLAMP (berth_json_int (o, "RestartCount", 0), 0, G_MAXINT);
+  s->restart_backoff = CLAMP (berth_json_int (o, "RestartBackoff", 0), 0, 64);
+  s->manually_stopped = berth_json_bool (o, "ManuallyStopped", FALSE);
   return g_steal_pointer (&s);
 }
 
@@ -293,7 +302,8 @@ needs_repair (BerthContainerState *s)
 {
   gboolean alive = berth_monitor_alive (s);
   return (g_strcmp0 (s->status, "starting") == 0 && alive)
-         || (berth_state_is_live (s) && !alive) || exit_unreleased (s);
+         || (berth_state_is_live (s) && !alive) || exit_unreleased (s)
+         || (g_strcmp0 (s->status, "restarting") == 0 && !alive);
 }
 
 BerthContainerState *
@@ -307,6 +317,14 @@ berth_container_state_locked (BerthStore *store, BerthContainer *c, GError **err
     return NULL;
   if (exit_unreleased (s))
     return berth_container_finish (store, c, s, NULL, error) ? g_steal_pointer (&s) : NULL;
+  /* A monitor that died waiting to restart: what it had ran and was released. */
+  if (g_strcmp0 (s->status, "restarting") == 0 && !berth_monitor_alive (s))
+    {
+      g_free (s->status);
+      s->status = g_strdup ("exited");
+      if (!berth_state_write (store, c, s, error))
+        return NULL;
+    }
   if (berth_state_is_live (s) && !berth_monitor_alive (s))
     {
       s->exit_code = 255;
@@ -349,8 +367,9 @@ BerthContainerState *
 berth_container_state_settled (BerthStore *store, BerthContainer *c, GError **error)
 {
   g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
+  /* (a monitor waiting to restart its container has released it) */
   while (s && !berth_state_is_live (s) && berth_monitor_alive (s)
-         && s->monitor_pid != getpid ())
+         && s->monitor_pid != getpid () && g_strcmp0 (s->status, "restarting") != 0)
     {
       gboolean held = berth_store_is_locked (store);
       berth_store_unlock (store);
@@ -752,12 +771,14 @@ monitor_main (Monitor *m, BerthExecStdio *stdio, int close_after_start[3])
   /* Detached, the command's stdio goes too (to /dev/null). */
   if (!m->options->attach)
     detach_stdio ();
+  gint64 began = g_get_monotonic_time ();
   int code = monitor_loop (m);
   gboolean oom = berth_exec_oom_killed (m->exec);
   if (oom && code == 128 + SIGKILL)
     code = 137;
   monitor_record_exit (m, code, oom);
   monitor_release (m);
+  berth_monitor_restart (m->store, m->c, code, g_get_monotonic_time () - began);
   berth_leak_check ();
   _exit (code);
 }
@@ -911,6 +932,9 @@ record_starting (BerthStore *store, BerthContainer *c, BerthContainerState *s, p
   g_free (s->finished_at);
   s->finished_at = g_strdup ("");
   s->auto_remove = options->auto_remove;
+  if (!options->restart)
+    s->restart_count = s->restart_backoff = 0;
+  s->manually_stopped = FALSE;
   g_free (s->rootfs);
   s->rootfs = g_strdup (rootfs);
   return berth_state_write (store, c, s, error);
@@ -1145,6 +1169,13 @@ BerthRun *
 berth_container_start (BerthStore *store, BerthContainer *c, const BerthStartOptions *options,
                        GError **error)
 {
+  /* A start by hand calls off a restart the policy is waiting to make. */
+  g_autoptr (BerthContainerState) now = options->restart ? NULL : berth_state_read (store, c, error);
+  if (!options->restart && now == NULL)
+    return NULL;
+  if (now && g_strcmp0 (now->status, "restarting") == 0
+      && !berth_container_hold_restart (store, c, error))
+    return NULL;
   /* A previous run's monitor still releasing what it held: let it finish. */
   g_autoptr (BerthContainerState) before = berth_container_state_settled (store, c, error);
   if (before == NULL)

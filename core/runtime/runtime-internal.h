@@ -24,6 +24,17 @@ struct BerthRun {
  * attached start held. Does nothing the second time. */
 void berth_run_release_signals (BerthRun *run);
 
+/* The restart policy's turn (core/runtime/restart.c), in the monitor once
+ * it has recorded and released @c's exit (@code, after running @ran_us):
+ * when the policy says so, "restarting" for Docker's delay (100 ms,
+ * doubling with each exit in a row that came within 10 s of its start, at
+ * most a minute), then a start by this process, whose new monitor takes
+ * over. Nothing when a stop or kill came first. */
+void berth_monitor_restart (BerthStore *store, BerthContainer *c, int code, gint64 ran_us);
+/* A stop, kill or removal by hand: the policy rests until the next start,
+ * and a restart waited for is called off (its monitor goes). */
+gboolean berth_container_hold_restart (BerthStore *store, BerthContainer *c, GError **error);
+
 /* containers/<id>/<file> */
 char *berth_container_dir (BerthStore *store, BerthContainer *c, const char *file);
 /* state.json as written; "created" when there is none. */
@@ -168,3 +179,9 @@ char **berth_container_resolve_volumes (BerthStore *store, BerthContainer *c, ch
 void berth_container_drop_volumes (BerthStore *store, GPtrArray *names);
 /* The anonymous volumes @c's config mounts. */
 GPtrArray *berth_container_anonymous_volumes (BerthStore *store, BerthContainer *c);
+/* Docker's --volumes-from NAME[:ro|rw] (@from): @volumes with, added as -v
+ * binds, the volumes and bind mounts each named container has (not the
+ * files berth binds itself, not its tmpfs), read-only as there unless the
+ * suffix says; a destination @volumes names already is left to it. */
+char **berth_container_volumes_from (BerthStore *store, char **volumes, char **from,
+                                     GError **error);

@@ -179,3 +179,72 @@ berth_container_anonymous_volumes (BerthStore *store, BerthContainer *c)
     }
   return names;
 }
+
+/* The container path of a -v entry ("SRC:DST[:MODE]" or "DST"). */
+static char *
+volume_destination (const char *spec)
+{
+  g_auto (GStrv) parts = g_strsplit (spec, ":", 3);
+  return g_strdup (parts[0] && parts[1] ? parts[1] : parts[0]);
+}
+
+static gboolean
+mount_has_option (JsonObject *m, const char *option)
+{
+  g_auto (GStrv) options = berth_json_strv (m, "options");
+  return options && g_strv_contains ((const char *const *) options, option);
+}
+
+/* @c's volumes and binds as -v entries into @out, skipping @taken's
+ * destinations (and adding theirs). */
+static void
+inherit_mounts (BerthStore *store, BerthContainer *c, const char *mode, GHashTable *taken,
+                GStrvBuilder *out)
+{
+  g_autofree char *path = berth_container_dir (store, c, "config.json");
+  g_autoptr (JsonNode) node = berth_json_read (path, NULL);
+  JsonArray *mounts = node ? berth_json_array (berth_json_node_object (node), "mounts") : NULL;
+  g_autofree char *own = berth_container_dir (store, c, NULL);
+  for (guint i = 0; mounts && i < json_array_get_length (mounts); i++)
+    {
+      JsonObject *m = berth_json_array_object (mounts, i);
+      const char *source = m ? berth_json_string (m, "source", NULL) : NULL;
+      const char *destination = m ? berth_json_string (m, "destination", NULL) : NULL;
+      if (source == NULL || destination == NULL
+          || g_strcmp0 (berth_json_string (m, "type", NULL), "bind") != 0
+          || g_str_has_prefix (source, own) || g_hash_table_contains (taken, destination))
+        continue;
+      const char *how = mode ? mode : mount_has_option (m, "ro") ? "ro" : "rw";
+      g_autofree char *entry = g_strdup_printf ("%s:%s:%s", source, destination, how);
+      g_strv_builder_add (out, entry);
+      g_hash_table_add (taken, g_strdup (destination));
+    }
+}
+
+char **
+berth_container_volumes_from (BerthStore *store, char **volumes, char **from, GError **error)
+{
+  g_autoptr (GStrvBuilder) out = g_strv_builder_new ();
+  g_autoptr (GHashTable) taken = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (char **v = volumes; v && *v; v++)
+    {
+      g_strv_builder_add (out, *v);
+      g_hash_table_add (taken, volume_destination (*v));
+    }
+  for (char **f = from; f && *f; f++)
+    {
+      const char *colon = strrchr (*f, ':');
+      const char *mode = colon ? colon + 1 : NULL;
+      if (mode && strcmp (mode, "ro") != 0 && strcmp (mode, "rw") != 0)
+        return berth_fail (error, BERTH_ERROR_INVALID, "--volumes-from '%s': the mode after "
+                           "':' is ro or rw", *f), NULL;
+      g_autofree char *name = colon ? g_strndup (*f, colon - *f) : g_strdup (*f);
+      g_autoptr (GError) local = NULL;
+      g_autoptr (BerthContainer) c = berth_container_lookup (store, name, &local);
+      if (c == NULL)
+        return berth_fail (error, BERTH_ERROR_NOT_FOUND, "--volumes-from '%s': %s", *f,
+                           local->message), NULL;
+      inherit_mounts (store, c, mode, taken, out);
+    }
+  return g_strv_builder_end (out);
+}

@@ -26,6 +26,7 @@ berth_container_free (BerthContainer *c)
   g_strfreev (c->cmd);
   g_free (c->created);
   g_free (c->exec_driver);
+  g_free (c->restart_policy);
   g_free (c);
 }
 
@@ -65,6 +66,13 @@ container_save (BerthStore *store, BerthContainer *c, GError **error)
   json_builder_set_member_name (b, "MaxFile");
   json_builder_add_int_value (b, c->log_max_file);
   json_builder_end_object (b);
+  json_builder_set_member_name (b, "RestartPolicy");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "Name");
+  json_builder_add_string_value (b, c->restart_policy ? c->restart_policy : "no");
+  json_builder_set_member_name (b, "MaximumRetryCount");
+  json_builder_add_int_value (b, c->restart_max);
+  json_builder_end_object (b);
   json_builder_end_object (b);
   g_autoptr (JsonNode) node = json_builder_get_root (b);
   g_autofree char *path = container_file (store, c->id);
@@ -101,6 +109,9 @@ container_read (BerthStore *store, const char *id, GError **error)
   c->log_max_size = MAX (0, berth_json_int (log, "MaxSize", BERTH_LOG_MAX_SIZE_DEFAULT));
   c->log_max_file = CLAMP (berth_json_int (log, "MaxFile", BERTH_LOG_MAX_FILE_DEFAULT), 1,
                            G_MAXINT);
+  JsonObject *restart = berth_json_object (o, "RestartPolicy");
+  c->restart_policy = g_strdup (berth_json_string (restart, "Name", "no"));
+  c->restart_max = CLAMP (berth_json_int (restart, "MaximumRetryCount", 0), 0, G_MAXINT);
   return g_steal_pointer (&c);
 }
 
@@ -142,6 +153,33 @@ berth_log_opts_parse (char **opts, BerthContainer *c, GError **error)
         return berth_fail (error, BERTH_ERROR_INVALID,
                            "--log-opt '%s': unknown (max-size=SIZE, max-file=N)", *o);
     }
+  return TRUE;
+}
+
+gboolean
+berth_restart_policy_parse (const char *policy, BerthContainer *c, GError **error)
+{
+  g_free (c->restart_policy);
+  c->restart_policy = g_strdup ("no");
+  c->restart_max = 0;
+  if (policy == NULL || policy[0] == '\0')
+    return TRUE;
+  const char *colon = strchr (policy, ':');
+  g_autofree char *name = colon ? g_strndup (policy, colon - policy) : g_strdup (policy);
+  if (strcmp (name, "no") != 0 && strcmp (name, "always") != 0
+      && strcmp (name, "unless-stopped") != 0 && strcmp (name, "on-failure") != 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--restart '%s': unknown policy (no, always, "
+                       "unless-stopped, on-failure[:N])", policy);
+  if (colon && strcmp (name, "on-failure") != 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "--restart '%s': a maximum retry count is "
+                       "only for on-failure", policy);
+  guint64 max = 0;
+  if (colon && !g_ascii_string_to_unsigned (colon + 1, 10, 0, G_MAXINT, &max, NULL))
+    return berth_fail (error, BERTH_ERROR_INVALID, "--restart '%s': the maximum retry count "
+                       "must be a number of 0 or more", policy);
+  g_free (c->restart_policy);
+  c->restart_policy = g_steal_pointer (&name);
+  c->restart_max = (guint) max;
   return TRUE;
 }
 

@@ -60,6 +60,9 @@ typedef struct {
   char *started_at, *finished_at;
   gboolean auto_remove;
   char *rootfs;
+  int restart_count;         /* restarts by the policy since the last start by hand */
+  int restart_backoff;       /* quick exits in a row: the next delay is 100 ms << this */
+  gboolean manually_stopped; /* stop or kill since the last start: the policy rests */
 } BerthContainerState;
 void berth_container_state_free (BerthContainerState *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthContainerState, berth_container_state_free)
@@ -74,6 +77,7 @@ typedef struct {
   gboolean interactive; /* our stdin becomes the container's */
   gboolean tty;         /* a pty: our terminal goes raw while attached */
   gboolean auto_remove; /* --rm: the monitor removes the container at exit */
+  gboolean restart;     /* the monitor's start for the restart policy: the count goes on */
 } BerthStartOptions;
 
 /* What a start hands on: the monitor (a child of the starting process),
@@ -101,6 +105,13 @@ BerthRun *berth_container_start (BerthStore *store, BerthContainer *c,
  * code. @run stays the caller's to free; its descriptors are closed here.
  * -1 with INVALID for a detached start's handle or one attached already. */
 int berth_container_attach_wait (BerthStore *store, BerthRun *run, GError **error);
+
+/* `berth start --all-restart`, for an init system after a reboot (when no
+ * monitor is left): start every container whose restart policy is always,
+ * or unless-stopped and not stopped by hand, and that is not running; the
+ * names started are added to @started. FAILED when any failed to start
+ * (each one's reason printed). */
+gboolean berth_container_start_by_policy (BerthStore *store, GPtrArray *started, GError **error);
 
 /* Wait (store unlocked meanwhile) until the container is not running;
  * its exit code, or -1 with @error. */

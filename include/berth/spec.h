@@ -27,6 +27,7 @@ typedef struct {
   const char *network;     /* "none" (loopback only, default), "host", or a network's name */
   char **volumes;          /* "HOST:CTR[:ro]" (create turns "NAME:CTR" and "CTR" into host
                             * paths of named and anonymous volumes first) */
+  char **volumes_from;     /* --volumes-from "NAME[:ro|rw]": create adds their mounts to volumes */
   char **tmpfs;            /* --tmpfs "CTR[:OPTS]": a tmpfs, noexec,nosuid,nodev unless OPTS
                             * say exec, suid, dev */
   gboolean read_only;      /* the root filesystem */
@@ -36,6 +37,7 @@ typedef struct {
   const char *seccomp;     /* NULL: the default profile; "unconfined"; or a JSON file */
   const char *userns;      /* NULL/"host": none; "remap": root = host uid 100000 */
   char **log_opts;         /* "max-size=10m", "max-file=3": the container's log rotation */
+  const char *restart;     /* --restart: the monitor's policy (the container's record) */
   char **publish;          /* -p "[[IP:]HOST:]CTR[/tcp|udp]": needs a berth network */
   gboolean publish_all;    /* -P: every port the image EXPOSEs, on free host ports */
   const char *ip;          /* --ip: the address on a berth network */

@@ -243,6 +243,8 @@ typedef struct {
   char *exec_driver;
   gint64 log_max_size; /* rotate container.log past this many bytes; 0: never */
   guint log_max_file;  /* log files kept, container.log included (>= 1) */
+  char *restart_policy; /* "no", "always", "unless-stopped" or "on-failure" */
+  guint restart_max;    /* on-failure: restarts at most this many times; 0: no limit */
 } BerthContainer;
 
 /* Docker json-file's defaults would keep every byte; these are its "local"
@@ -252,6 +254,9 @@ typedef struct {
 /* --log-opt max-size=SIZE (-1: no limit) and max-file=N into @c's fields
  * (the defaults for what is not given); INVALID naming the option. */
 gboolean berth_log_opts_parse (char **opts, BerthContainer *c, GError **error);
+/* --restart POLICY (Docker's: no, always, unless-stopped, on-failure[:N];
+ * NULL: no) into @c's fields; INVALID naming the option. */
+gboolean berth_restart_policy_parse (const char *policy, BerthContainer *c, GError **error);
 void berth_container_free (BerthContainer *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthContainer, berth_container_free)
 
