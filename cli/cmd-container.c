@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -230,15 +231,92 @@ ps_row (BerthContainer *c, BerthContainerState *s, const char *status, const cha
   g_autoptr (JsonObject) o = json_object_new ();
   g_autofree char *short_id = g_strndup (c->id, 12);
   g_autofree char *quoted = g_strdup_printf ("\"%s\"", cmd);
+  g_autofree char *labels = c->labels ? g_strjoinv (",", c->labels) : g_strdup ("");
   const char *pairs[][2] = {
     { "ID", short_id }, { "Image", c->image_ref }, { "Command", quoted },
     { "CreatedAt", c->created }, { "Status", status }, { "State", s->status },
     { "Names", c->name }, { "Size", size_text }, { "Driver", c->driver },
-    { "ExecDriver", c->exec_driver },
+    { "ExecDriver", c->exec_driver }, { "Labels", labels },
   };
   for (guint i = 0; i < G_N_ELEMENTS (pairs); i++)
     json_object_set_string_member (o, pairs[i][0], pairs[i][1] ? pairs[i][1] : "");
   return json_node_init_object (json_node_alloc (), o);
+}
+
+/* docker ps --filter KEY=VALUE: one key's values are alternatives, the
+ * keys must all match. */
+static const char *const ps_filter_keys[] = { "id", "name", "label", "status", "ancestor",
+                                              "exited", NULL };
+
+static gboolean
+ps_filter_add (GHashTable *filters, const char *filter, GError **error)
+{
+  const char *eq = strchr (filter, '=');
+  g_autofree char *key = eq ? g_strndup (filter, eq - filter) : NULL;
+  if (key == NULL || !g_strv_contains (ps_filter_keys, key))
+    return berth_fail (error, BERTH_ERROR_INVALID, "--filter '%s': KEY=VALUE with KEY one of "
+                       "id, name, label, status, ancestor, exited", filter);
+  if (strcmp (key, "exited") == 0 && !g_ascii_string_to_signed (eq + 1, 10, 0, 255, NULL, NULL))
+    return berth_fail (error, BERTH_ERROR_INVALID, "--filter '%s': exited takes an exit code "
+                       "from 0 to 255", filter);
+  GPtrArray *values = g_hash_table_lookup (filters, key);
+  if (values == NULL)
+    {
+      values = g_ptr_array_new_with_free_func (g_free);
+      g_hash_table_insert (filters, g_steal_pointer (&key), values);
+    }
+  g_ptr_array_add (values, g_strdup (eq + 1));
+  return TRUE;
+}
+
+static gboolean
+has_label (BerthContainer *c, const char *want)
+{
+  gboolean with_value = strchr (want, '=') != NULL;
+  gsize key_len = strlen (want);
+  for (char **l = c->labels; l && *l; l++)
+    if (with_value ? strcmp (*l, want) == 0
+                   : strncmp (*l, want, key_len) == 0 && (*l)[key_len] == '=')
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+ps_filter_value_matches (const char *key, const char *value, BerthContainer *c,
+                         BerthContainerState *s)
+{
+  if (strcmp (key, "id") == 0)
+    return g_str_has_prefix (c->id, value);
+  if (strcmp (key, "name") == 0)
+    return strstr (c->name, value) != NULL;
+  if (strcmp (key, "label") == 0)
+    return has_label (c, value);
+  if (strcmp (key, "status") == 0)
+    return g_strcmp0 (s->status, value) == 0;
+  if (strcmp (key, "ancestor") == 0)
+    return g_strcmp0 (c->image_ref, value) == 0 || g_str_has_prefix (c->image_id, value)
+           || (strchr (value, ':') == NULL && g_str_has_prefix (c->image_ref, value)
+               && c->image_ref[strlen (value)] == ':');
+  /* exited=N */
+  return g_strcmp0 (s->status, "exited") == 0 && atoi (value) == s->exit_code;
+}
+
+static gboolean
+ps_filters_match (GHashTable *filters, BerthContainer *c, BerthContainerState *s)
+{
+  GHashTableIter it;
+  gpointer key, values;
+  g_hash_table_iter_init (&it, filters);
+  while (g_hash_table_iter_next (&it, &key, &values))
+    {
+      GPtrArray *alternatives = values;
+      gboolean any = FALSE;
+      for (guint i = 0; !any && i < alternatives->len; i++)
+        any = ps_filter_value_matches (key, alternatives->pdata[i], c, s);
+      if (!any)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /* The DRIVER column is as wide as the longest storage driver's name
@@ -248,7 +326,10 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
 {
   gboolean all = FALSE, quiet = FALSE, size = FALSE;
   g_autofree char *format = NULL;
+  g_auto (GStrv) filter_args = NULL;
   const GOptionEntry entries[] = {
+    { "filter", 'f', 0, G_OPTION_ARG_STRING_ARRAY, &filter_args, "Only those that match: id=, "
+      "name=, label=KEY[=VALUE], status=, ancestor=IMAGE, exited=CODE", "KEY=VALUE" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, "A template a line: {{.ID}} {{.Names}} "
       "{{.Status}}...", "TEMPLATE" },
     { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Show all containers, not only running ones", NULL },
@@ -262,6 +343,14 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   if (format && !berth_template_check (format, &error))
     return berth_cli_usage ("%s", error->message);
+  g_autoptr (GHashTable) filters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                          (GDestroyNotify) g_ptr_array_unref);
+  for (char **f = filter_args; f && *f; f++)
+    if (!ps_filter_add (filters, *f, &error))
+      return berth_cli_usage ("%s", error->message);
+  /* Docker: a status filter shows stopped containers without -a. */
+  if (g_hash_table_contains (filters, "status") || g_hash_table_contains (filters, "exited"))
+    all = TRUE;
   /* --size may mount a layer for the generic diff, and reference counts
    * change under the store lock only. */
   g_autoptr (BerthStore) store = size ? berth_cli_open_store (cli, &error)
@@ -283,7 +372,7 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
         return berth_cli_fail (local);
       gboolean live = g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0
                       || g_strcmp0 (s->status, "starting") == 0;
-      if (!all && !live)
+      if ((!all && !live) || !ps_filters_match (filters, c, s))
         continue;
       if (quiet)
         {

@@ -293,6 +293,12 @@ inspect_one (BerthStore *store, BerthContainer *c, GError **error)
   add_string (b, "Rootfs", s->rootfs);
   add_state (b, s);
   add_int (b, "RestartCount", s->restart_count);
+  json_builder_set_member_name (b, "Config");
+  json_builder_begin_object (b);
+  add_string (b, "Image", c->image_ref);
+  json_builder_set_member_name (b, "Labels");
+  json_builder_add_value (b, berth_json_labels_node (c->labels));
+  json_builder_end_object (b);
   add_host_config (b, c, so);
   json_builder_set_member_name (b, "NetworkSettings");
   json_builder_add_value (b, berth_container_network_settings (store, c));

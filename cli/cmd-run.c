@@ -23,7 +23,7 @@ typedef struct {
   char *network, *userns, *entrypoint, *restart;
   char **env_files;
   char **mounts, **tmpfs;       /* --mount, --tmpfs */
-  char **volumes_from;
+  char **volumes_from, **labels;
   char **all_volumes, **all_tmpfs; /* -v and --tmpfs with --mount's added */
   gint64 pids_limit, cpu_shares, blkio_weight;
   gboolean read_only, tty, interactive, detach, auto_remove;
@@ -61,6 +61,7 @@ run_flags_clear (RunFlags *f)
   g_strfreev (f->env_files);
   g_strfreev (f->mounts);
   g_strfreev (f->volumes_from);
+  g_strfreev (f->labels);
   g_strfreev (f->tmpfs);
   g_strfreev (f->all_volumes);
   g_strfreev (f->all_tmpfs);
@@ -112,6 +113,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
   { "userns", 0, 0, G_OPTION_ARG_STRING, &(f)->userns, "host, or remap (root = host uid 100000)", "MODE" }, \
   { "log-opt", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(f)->log_opts,                                 \
     "Log rotation: max-size=SIZE (default 20m, -1: none), max-file=N (default 5)", "K=V" },     \
+  { "label", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->labels, "Set a label (ps --filter "     \
+    "label=...)", "KEY[=VALUE]" },                                                              \
   { "restart", 0, 0, G_OPTION_ARG_STRING, &(f)->restart,                                        \
     "Restart when it exits: no, always, unless-stopped, on-failure[:N]", "POLICY" },             \
   { "tty", 't', 0, G_OPTION_ARG_NONE, &(f)->tty, "Allocate a terminal", NULL },                 \
@@ -215,6 +218,7 @@ spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
     .publish_all = f->publish_all, .ip = f->ip,
     .mac_address = f->mac_address, .dns = f->dns, .dns_search = f->dns_search,
     .add_hosts = f->add_hosts, .entrypoint = f->entrypoint, .restart = f->restart,
+    .labels = f->labels,
   };
   if (f->memory && !berth_parse_size (f->memory, "--memory", &o->memory, error))
     return FALSE;

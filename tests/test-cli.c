@@ -1639,6 +1639,59 @@ test_restart (Fixture *f, gconstpointer data)
                    ==, 0);
 }
 
+static int
+compare_str_ptrs (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* --label and ps --filter, as Docker's: a later --label wins, keys alone
+ * match any value, one key's values are alternatives, keys all apply, and
+ * a status filter lists stopped containers without -a. */
+static void
+test_labels_filter (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "web", "-l", "app=web", "--label",
+                          "tier=front", "-l", "app=api", "busybox", "true", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "--name", "db", "--network", "none", "-l",
+                          "app=db", "busybox", "sh", "-c", "exit 4", NULL), ==, 4);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "up", "--network", "none",
+                          "busybox", "sleep", "60", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "inspect", "-f", "{{json .Config.Labels}}", "web", NULL),
+                   ==, 0);
+  g_assert_cmpstr (out, ==, "{\"app\":\"api\",\"tier\":\"front\"}\n");
+  g_clear_pointer (&out, g_free);
+  struct { const char *args[4]; const char *names; } cases[] = {
+    { { "-a", "--filter", "label=app", NULL }, "db\nweb\n" },
+    { { "-a", "--filter", "label=app=api", NULL }, "web\n" },
+    { { "--filter", "status=exited", NULL }, "db\n" },
+    { { "--filter", "exited=4", NULL }, "db\n" },
+    { { "-a", "--filter", "name=u", NULL }, "up\n" },
+    { { "--filter", "status=created", NULL }, "web\n" },
+    { { "-a", "--filter", "ancestor=busybox", NULL }, "db\nup\nweb\n" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *list = NULL;
+      const char *const *a = cases[i].args;
+      g_assert_cmpint (berth (f, &list, NULL, "ps", "--format", "{{.Names}}", a[0], a[1], a[2],
+                              NULL), ==, 0);
+      g_auto (GStrv) names = g_strsplit (g_strstrip (list), "\n", -1);
+      qsort (names, g_strv_length (names), sizeof (char *), compare_str_ptrs);
+      g_autofree char *sorted = g_strjoinv ("\n", names);
+      g_autofree char *got = g_strconcat (sorted, sorted[0] ? "\n" : "", NULL);
+      g_assert_cmpstr (got, ==, cases[i].names);
+    }
+  g_assert_cmpint (berth (f, NULL, &err, "ps", "--filter", "colour=red", NULL), ==, 2);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "create", "-l", "bad key=1", "busybox", NULL), ==, 1);
+  tu_assert_one_line_error (err, "--label 'bad key=1'");
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "web", "db", "up", NULL), ==, 0);
+}
+
 /* stats without --no-stream streams, as Docker's: frame after frame
  * while the container runs, then one showing it stopped, and it ends
  * there by itself. */
@@ -3353,6 +3406,8 @@ main (int argc, char **argv)
   g_test_add ("/cli/volumes", Fixture, NULL, fixture_setup, test_volumes, fixture_teardown);
   g_test_add ("/cli/cp", Fixture, NULL, fixture_setup, test_cp, fixture_teardown);
   g_test_add ("/cli/restart", Fixture, NULL, fixture_setup, test_restart, fixture_teardown);
+  g_test_add ("/cli/labels-filter", Fixture, NULL, fixture_setup, test_labels_filter,
+              fixture_teardown);
   g_test_add ("/cli/stats-stream", Fixture, NULL, fixture_setup, test_stats_stream,
               fixture_teardown);
   g_test_add ("/cli/stdin-pipe", Fixture, NULL, fixture_setup, test_stdin_pipe, fixture_teardown);

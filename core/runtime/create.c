@@ -66,6 +66,45 @@ resolve_network (BerthStore *store, const BerthSpecOptions *options, GError **er
   return g_strdup (name ? name : "");
 }
 
+static int
+compare_labels (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* Docker's: the image's Labels, then each --label KEY[=VALUE] over them
+ * (a later one over an earlier one). */
+static gboolean
+set_labels (BerthContainer *c, BerthImage *image, char **labels, GError **error)
+{
+  JsonObject *config = berth_json_object (berth_json_node_object (image->config), "config");
+  g_auto (GStrv) from_image = berth_json_labels (berth_json_object (config, "Labels"));
+  g_autoptr (GHashTable) by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  char **lists[] = { from_image, labels };
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    for (char **p = lists[l]; p && *p; p++)
+      {
+        const char *eq = strchr (*p, '=');
+        g_autofree char *key = eq ? g_strndup (*p, eq - *p) : g_strdup (*p);
+        if (key[0] == '\0' || strpbrk (key, " \t\n") != NULL)
+          return berth_fail (error, BERTH_ERROR_INVALID, "--label '%s': a label is KEY[=VALUE], "
+                             "the key not empty and without white space", *p);
+        g_hash_table_replace (by_key, g_steal_pointer (&key),
+                              eq ? g_strdup (*p) : g_strconcat (*p, "=", NULL));
+      }
+  g_autoptr (GPtrArray) merged = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, by_key);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    g_ptr_array_add (merged, g_strdup (value));
+  g_ptr_array_sort (merged, compare_labels);
+  g_ptr_array_add (merged, NULL);
+  g_strfreev (c->labels);
+  c->labels = (char **) g_ptr_array_free (g_steal_pointer (&merged), FALSE);
+  return TRUE;
+}
+
 BerthContainer *
 berth_container_create (BerthStore *store, const char *image_ref, const char *name,
                         const char *driver, const char *exec_driver,
@@ -85,7 +124,8 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
                                     options ? options->cmd : NULL, &image, error);
   if (c == NULL)
     return NULL;
-  if (!berth_restart_policy_parse (options ? options->restart : NULL, c, error))
+  if (!berth_restart_policy_parse (options ? options->restart : NULL, c, error)
+      || !set_labels (c, image, options ? options->labels : NULL, error))
     {
       berth_container_record_abort (store, c);
       return NULL;

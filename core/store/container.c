@@ -27,6 +27,7 @@ berth_container_free (BerthContainer *c)
   g_free (c->created);
   g_free (c->exec_driver);
   g_free (c->restart_policy);
+  g_strfreev (c->labels);
   g_free (c);
 }
 
@@ -66,6 +67,8 @@ container_save (BerthStore *store, BerthContainer *c, GError **error)
   json_builder_set_member_name (b, "MaxFile");
   json_builder_add_int_value (b, c->log_max_file);
   json_builder_end_object (b);
+  json_builder_set_member_name (b, "Labels");
+  json_builder_add_value (b, berth_json_labels_node (c->labels));
   json_builder_set_member_name (b, "RestartPolicy");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "Name");
@@ -109,6 +112,7 @@ container_read (BerthStore *store, const char *id, GError **error)
   c->log_max_size = MAX (0, berth_json_int (log, "MaxSize", BERTH_LOG_MAX_SIZE_DEFAULT));
   c->log_max_file = CLAMP (berth_json_int (log, "MaxFile", BERTH_LOG_MAX_FILE_DEFAULT), 1,
                            G_MAXINT);
+  c->labels = berth_json_labels (berth_json_object (o, "Labels"));
   JsonObject *restart = berth_json_object (o, "RestartPolicy");
   c->restart_policy = g_strdup (berth_json_string (restart, "Name", "no"));
   c->restart_max = CLAMP (berth_json_int (restart, "MaximumRetryCount", 0), 0, G_MAXINT);

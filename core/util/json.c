@@ -4,6 +4,7 @@
 #include <berth/fsutil.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Nesting depth, counted outside strings, before any recursive parse. */
@@ -217,4 +218,35 @@ berth_json_bool (JsonObject *obj, const char *member, gboolean fallback)
 {
   JsonNode *n = value_member (obj, member, G_TYPE_BOOLEAN);
   return n ? json_node_get_boolean (n) : fallback;
+}
+
+char **
+berth_json_labels (JsonObject *labels)
+{
+  if (labels == NULL || json_object_get_size (labels) == 0)
+    return NULL;
+  g_autoptr (GStrvBuilder) out = g_strv_builder_new ();
+  g_autoptr (GList) members = json_object_get_members (labels);
+  for (GList *m = members; m; m = m->next)
+    {
+      const char *value = berth_json_string (labels, m->data, NULL);
+      if (value == NULL)
+        continue;
+      g_autofree char *pair = g_strconcat (m->data, "=", value, NULL);
+      g_strv_builder_add (out, pair);
+    }
+  return g_strv_builder_end (out);
+}
+
+JsonNode *
+berth_json_labels_node (char *const *labels)
+{
+  g_autoptr (JsonObject) o = json_object_new ();
+  for (char *const *l = labels; l && *l; l++)
+    {
+      const char *eq = strchr (*l, '=');
+      g_autofree char *key = eq ? g_strndup (*l, eq - *l) : g_strdup (*l);
+      json_object_set_string_member (o, key, eq ? eq + 1 : "");
+    }
+  return json_node_init_object (json_node_alloc (), o);
 }

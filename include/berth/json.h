@@ -39,6 +39,12 @@ JsonObject *berth_json_array_object (JsonArray *arr, guint i);
 /* The node's object when it holds one, else NULL. */
 JsonObject *berth_json_node_object (JsonNode *node);
 JsonNode *berth_json_strv_node (char *const *strv);
+/* A labels object ({"KEY": "VALUE"}, Docker's Labels) as "KEY=VALUE"
+ * strings in member order; members that are not strings are left out.
+ * NULL for none. */
+char **berth_json_labels (JsonObject *labels);
+/* The other way: "KEY=VALUE" strings as a labels object. */
+JsonNode *berth_json_labels_node (char *const *labels);
 /* Scalar member @member of @obj, or @fallback when absent or of another type. */
 const char *berth_json_string (JsonObject *obj, const char *member, const char *fallback);
 gint64 berth_json_int (JsonObject *obj, const char *member, gint64 fallback);

@@ -38,6 +38,7 @@ typedef struct {
   const char *userns;      /* NULL/"host": none; "remap": root = host uid 100000 */
   char **log_opts;         /* "max-size=10m", "max-file=3": the container's log rotation */
   const char *restart;     /* --restart: the monitor's policy (the container's record) */
+  char **labels;           /* --label "KEY[=VALUE]": over the image's (the container's record) */
   char **publish;          /* -p "[[IP:]HOST:]CTR[/tcp|udp]": needs a berth network */
   gboolean publish_all;    /* -P: every port the image EXPOSEs, on free host ports */
   const char *ip;          /* --ip: the address on a berth network */

@@ -245,6 +245,7 @@ typedef struct {
   guint log_max_file;  /* log files kept, container.log included (>= 1) */
   char *restart_policy; /* "no", "always", "unless-stopped" or "on-failure" */
   guint restart_max;    /* on-failure: restarts at most this many times; 0: no limit */
+  char **labels;        /* "KEY=VALUE": the image's, then --label's; NULL: none */
 } BerthContainer;
 
 /* Docker json-file's defaults would keep every byte; these are its "local"
