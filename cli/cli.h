@@ -78,6 +78,7 @@ int berth_cmd_version (BerthCli *cli, int argc, char **argv);
 int berth_cmd_port (BerthCli *cli, int argc, char **argv);
 int berth_cmd_rename (BerthCli *cli, int argc, char **argv);
 int berth_cmd_cp (BerthCli *cli, int argc, char **argv);
+int berth_cmd_system (BerthCli *cli, int argc, char **argv);
 int berth_cmd_bench (BerthCli *cli, int argc, char **argv);
 int berth_cmd_images (BerthCli *cli, int argc, char **argv);
 int berth_cmd_image (BerthCli *cli, int argc, char **argv);

@@ -51,6 +51,7 @@ static const BerthCommand commands[] = {
   { "ps", berth_cmd_ps, "List containers" },
   { "volume", berth_cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)" },
   { "network", berth_cmd_network, "Manage networks (create, ls, inspect, rm, connect, disconnect)" },
+  { "system", berth_cmd_system, "Space used, and removing what is unused (df, prune)" },
   { "version", berth_cmd_version, "Show berth's version and the drivers built into it" },
 };
 

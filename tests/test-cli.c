@@ -1692,6 +1692,69 @@ test_labels_filter (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "web", "db", "up", NULL), ==, 0);
 }
 
+/* The TOTAL and ACTIVE columns of `system df`'s row @kind. */
+static char *
+df_counts (Fixture *f, const char *kind)
+{
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "system", "df", NULL), ==, 0);
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  for (char **l = lines; *l; l++)
+    if (g_str_has_prefix (*l, kind))
+      {
+        g_auto (GStrv) words = g_strsplit_set (*l + strlen (kind), " ", -1);
+        g_autoptr (GPtrArray) kept = g_ptr_array_new ();
+        for (char **w = words; *w; w++)
+          if (**w)
+            g_ptr_array_add (kept, *w);
+        g_assert_cmpuint (kept->len, >=, 2);
+        return g_strdup_printf ("%s %s", (char *) kept->pdata[0], (char *) kept->pdata[1]);
+      }
+  g_assert_not_reached ();
+}
+
+/* system df counts what is there and in use; system prune removes what
+ * is not (stopped containers, untagged or with -a every unused image,
+ * with --volumes unused volumes) and keeps what is. */
+static void
+test_system (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--name", "idle", "--network", "none", "-v",
+                          "kept:/k", "busybox", "true", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "up", "--network", "none",
+                          "busybox", "sleep", "60", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "volume", "create", "loose", NULL), ==, 0);
+  g_autofree char *images = df_counts (f, "Images");
+  g_autofree char *containers = df_counts (f, "Containers");
+  g_autofree char *volumes = df_counts (f, "Local Volumes");
+  g_assert_cmpstr (images, ==, "1 1");
+  g_assert_cmpstr (containers, ==, "2 1");
+  g_assert_cmpstr (volumes, ==, "2 1");
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (berth (f, NULL, &err, "system", "prune", NULL), ==, 2);
+  g_assert_cmpint (berth (f, &out, NULL, "system", "prune", "-f", NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Deleted Containers:\n"));
+  g_assert_null (strstr (out, "Deleted Volumes"));
+  g_assert_null (strstr (out, "Deleted Images"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-a", "--format", "{{.Names}}", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "up\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "up", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "system", "prune", "-f", "-a", "--volumes", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Deleted Volumes:\nkept\nloose\n"));
+  g_assert_nonnull (strstr (out, "Deleted Images:\nsha256:"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&images, g_free);
+  g_clear_pointer (&volumes, g_free);
+  images = df_counts (f, "Images");
+  volumes = df_counts (f, "Local Volumes");
+  g_assert_cmpstr (images, ==, "0 0");
+  g_assert_cmpstr (volumes, ==, "0 0");
+}
+
 /* stats without --no-stream streams, as Docker's: frame after frame
  * while the container runs, then one showing it stopped, and it ends
  * there by itself. */
@@ -3406,6 +3469,7 @@ main (int argc, char **argv)
   g_test_add ("/cli/volumes", Fixture, NULL, fixture_setup, test_volumes, fixture_teardown);
   g_test_add ("/cli/cp", Fixture, NULL, fixture_setup, test_cp, fixture_teardown);
   g_test_add ("/cli/restart", Fixture, NULL, fixture_setup, test_restart, fixture_teardown);
+  g_test_add ("/cli/system", Fixture, NULL, fixture_setup, test_system, fixture_teardown);
   g_test_add ("/cli/labels-filter", Fixture, NULL, fixture_setup, test_labels_filter,
               fixture_teardown);
   g_test_add ("/cli/stats-stream", Fixture, NULL, fixture_setup, test_stats_stream,

@@ -106,6 +106,35 @@ BerthRun *berth_container_start (BerthStore *store, BerthContainer *c,
  * -1 with INVALID for a detached start's handle or one attached already. */
 int berth_container_attach_wait (BerthStore *store, BerthRun *run, GError **error);
 
+/* docker system df: per kind, how many there are, how many are in use
+ * (images a container is made from, running containers, volumes a
+ * container mounts), their bytes and the bytes of what is not in use
+ * (core/runtime/prune.c says how each is counted). */
+typedef struct {
+  guint total, active;
+  gint64 size, reclaimable;
+} BerthUsage;
+typedef struct {
+  BerthUsage images, containers, volumes;
+} BerthDiskUsage;
+gboolean berth_disk_usage (BerthStore *store, BerthDiskUsage *usage, GError **error);
+
+/* docker system prune: every container not running, then with @volumes
+ * every volume no container mounts, then the images no container is made
+ * from: untagged ones, or every one with @all_images. What went is listed
+ * in @report (clear it after) with the bytes freed. */
+typedef struct {
+  gboolean all_images;
+  gboolean volumes;
+} BerthPruneOptions;
+typedef struct {
+  GPtrArray *containers, *images, *volumes; /* ids, "sha256:" ids, names */
+  gint64 reclaimed;
+} BerthPruneReport;
+gboolean berth_system_prune (BerthStore *store, const BerthPruneOptions *options,
+                             BerthPruneReport *report, GError **error);
+void berth_prune_report_clear (BerthPruneReport *report);
+
 /* `berth start --all-restart`, for an init system after a reboot (when no
  * monitor is left): start every container whose restart policy is always,
  * or unless-stopped and not stopped by hand, and that is not running; the
