@@ -26,7 +26,7 @@ typedef struct {
   char **volumes_from, **labels;
   char **all_volumes, **all_tmpfs; /* -v and --tmpfs with --mount's added */
   gint64 pids_limit, cpu_shares, blkio_weight;
-  gboolean read_only, tty, interactive, detach, auto_remove;
+  gboolean read_only, tty, interactive, detach, auto_remove, init;
 } RunFlags;
 
 static void
@@ -115,6 +115,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunFlags, run_flags_clear)
     "Log rotation: max-size=SIZE (default 20m, -1: none), max-file=N (default 5)", "K=V" },     \
   { "label", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &(f)->labels, "Set a label (ps --filter "     \
     "label=...)", "KEY[=VALUE]" },                                                              \
+  { "init", 0, 0, G_OPTION_ARG_NONE, &(f)->init, "Run an init (tini) as pid 1 that reaps "       \
+    "zombies and forwards signals to the command", NULL },                                       \
   { "restart", 0, 0, G_OPTION_ARG_STRING, &(f)->restart,                                        \
     "Restart when it exits: no, always, unless-stopped, on-failure[:N]", "POLICY" },             \
   { "tty", 't', 0, G_OPTION_ARG_NONE, &(f)->tty, "Allocate a terminal", NULL },                 \
@@ -218,7 +220,7 @@ spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
     .publish_all = f->publish_all, .ip = f->ip,
     .mac_address = f->mac_address, .dns = f->dns, .dns_search = f->dns_search,
     .add_hosts = f->add_hosts, .entrypoint = f->entrypoint, .restart = f->restart,
-    .labels = f->labels,
+    .labels = f->labels, .init = f->init,
   };
   if (f->memory && !berth_parse_size (f->memory, "--memory", &o->memory, error))
     return FALSE;

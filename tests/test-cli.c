@@ -1755,6 +1755,34 @@ test_system (Fixture *f, gconstpointer data)
   g_assert_cmpstr (volumes, ==, "0 0");
 }
 
+/* --init: the host's tini is pid 1 (Docker's /sbin/docker-init), the
+ * command's exit code comes through, and a stop's SIGTERM reaches a
+ * command that as pid 1 would have ignored it (143, not 137). */
+static void
+test_init (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  if (!g_file_test ("/usr/bin/docker-init", G_FILE_TEST_EXISTS)
+      && !g_file_test ("/usr/bin/tini-static", G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no tini on this host (apt-get install tini)");
+      return;
+    }
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "run", "--rm", "--init", "--network", "none", "busybox",
+                          "sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline; exit 5", NULL), ==, 5);
+  g_assert_true (g_str_has_prefix (out, "/sbin/docker-init -- sh -c "));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--init", "--name", "sleeper", "--network",
+                          "none", "busybox", "sleep", "600", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "stop", "-t", "30", "sleeper", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "inspect", "-f", "{{.State.ExitCode}}", "sleeper", NULL),
+                   ==, 0);
+  g_assert_cmpstr (out, ==, "143\n");
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "sleeper", NULL), ==, 0);
+}
+
 /* stats without --no-stream streams, as Docker's: frame after frame
  * while the container runs, then one showing it stopped, and it ends
  * there by itself. */
@@ -3470,6 +3498,7 @@ main (int argc, char **argv)
   g_test_add ("/cli/cp", Fixture, NULL, fixture_setup, test_cp, fixture_teardown);
   g_test_add ("/cli/restart", Fixture, NULL, fixture_setup, test_restart, fixture_teardown);
   g_test_add ("/cli/system", Fixture, NULL, fixture_setup, test_system, fixture_teardown);
+  g_test_add ("/cli/init", Fixture, NULL, fixture_setup, test_init, fixture_teardown);
   g_test_add ("/cli/labels-filter", Fixture, NULL, fixture_setup, test_labels_filter,
               fixture_teardown);
   g_test_add ("/cli/stats-stream", Fixture, NULL, fixture_setup, test_stats_stream,

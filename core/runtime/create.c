@@ -5,7 +5,9 @@
 #include "runtime-internal.h"
 #include <berth/error.h>
 #include <berth/family.h>
+#include <berth/fsutil.h>
 #include <berth/spec.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A user or group given by name is looked up in the image's /etc/passwd,
@@ -66,10 +68,34 @@ resolve_network (BerthStore *store, const BerthSpecOptions *options, GError **er
   return g_strdup (name ? name : "");
 }
 
-static int
-compare_labels (gconstpointer a, gconstpointer b)
+/* Docker's --init: its docker-init, which Debian's docker.io links to
+ * tini-static (a static binary, so any image can run it). */
+static char *
+find_init (GError **error)
 {
-  return strcmp (*(char *const *) a, *(char *const *) b);
+  static const char *const candidates[] = { "/usr/bin/docker-init",
+                                            "/usr/libexec/docker/docker-init",
+                                            "/usr/bin/tini-static" };
+  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
+    {
+      char *real = realpath (candidates[i], NULL);
+      if (real && g_file_test (real, G_FILE_TEST_IS_EXECUTABLE))
+        return real;
+      free (real);
+    }
+  return berth_fail (error, BERTH_ERROR_NOT_SUPPORTED, "--init: no init on this host "
+                     "(/usr/bin/docker-init or /usr/bin/tini-static; apt-get install tini)"),
+         NULL;
+}
+
+static char **
+add_init_volume (char **volumes, const char *init_path)
+{
+  g_autoptr (GStrvBuilder) out = g_strv_builder_new ();
+  g_strv_builder_addv (out, (const char **) (volumes ? volumes : (char *[]) { NULL }));
+  g_autofree char *bind = g_strconcat (init_path, ":" BERTH_INIT_DESTINATION ":ro", NULL);
+  g_strv_builder_add (out, bind);
+  return g_strv_builder_end (out);
 }
 
 /* Docker's: the image's Labels, then each --label KEY[=VALUE] over them
@@ -98,7 +124,7 @@ set_labels (BerthContainer *c, BerthImage *image, char **labels, GError **error)
   g_hash_table_iter_init (&it, by_key);
   while (g_hash_table_iter_next (&it, NULL, &value))
     g_ptr_array_add (merged, g_strdup (value));
-  g_ptr_array_sort (merged, compare_labels);
+  g_ptr_array_sort (merged, berth_compare_string_slots);
   g_ptr_array_add (merged, NULL);
   g_strfreev (c->labels);
   c->labels = (char **) g_ptr_array_free (g_steal_pointer (&merged), FALSE);
@@ -138,7 +164,17 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
   g_auto (GStrv) volumes = NULL;
   g_auto (GStrv) inherited = NULL;
+  g_auto (GStrv) with_volumes = NULL;
+  g_autofree char *init_path = NULL;
   g_autoptr (JsonNode) spec = NULL;
+  if (with_etc.init)
+    {
+      if (!(init_path = find_init (error)))
+        goto fail;
+      with_volumes = add_init_volume (with_etc.volumes, init_path);
+      with_etc.volumes = with_volumes;
+      with_etc.init_path = init_path;
+    }
   if (with_etc.volumes_from)
     {
       inherited = berth_container_volumes_from (store, with_etc.volumes, with_etc.volumes_from,

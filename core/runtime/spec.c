@@ -409,6 +409,11 @@ build_args (JsonObject *image, const BerthSpecOptions *options, GError **error)
         entrypoint = g_strdupv ((char *[]) { (char *) options->entrypoint, NULL });
     }
   char **cmd = options->cmd && options->cmd[0] ? options->cmd : image_cmd;
+  if (options->init_path)
+    {
+      g_ptr_array_add (args, g_strdup (BERTH_INIT_DESTINATION));
+      g_ptr_array_add (args, g_strdup ("--"));
+    }
   for (char **a = entrypoint; a && *a; a++)
     g_ptr_array_add (args, g_strdup (*a));
   for (char **a = cmd; a && *a; a++)

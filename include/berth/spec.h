@@ -9,6 +9,9 @@
 
 G_BEGIN_DECLS
 
+/* Where --init's binary is bound in the container (Docker's path). */
+#define BERTH_INIT_DESTINATION "/sbin/docker-init"
+
 typedef struct {
   char **cmd;              /* replaces the image's Cmd (Entrypoint kept) */
   const char *entrypoint;  /* --entrypoint: replaces the image's Entrypoint and, as
@@ -39,6 +42,9 @@ typedef struct {
   char **log_opts;         /* "max-size=10m", "max-file=3": the container's log rotation */
   const char *restart;     /* --restart: the monitor's policy (the container's record) */
   char **labels;           /* --label "KEY[=VALUE]": over the image's (the container's record) */
+  gboolean init;           /* --init: create finds the host's init and sets init_path */
+  const char *init_path;   /* an init (tini) bound read-only at /sbin/docker-init that runs
+                            * the command as its child, as Docker's --init; NULL: none */
   char **publish;          /* -p "[[IP:]HOST:]CTR[/tcp|udp]": needs a berth network */
   gboolean publish_all;    /* -P: every port the image EXPOSEs, on free host ports */
   const char *ip;          /* --ip: the address on a berth network */
