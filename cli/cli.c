@@ -284,3 +284,44 @@ berth_cli_inspect_each (BerthStore *store, int argc, char **argv, BerthInspectFu
   printf ("%s\n", text);
   return rc;
 }
+
+/* go-units' HumanDuration, which docker's CREATED column uses. */
+static char *
+human_duration (gint64 seconds)
+{
+  gint64 minutes = seconds / 60, hours = minutes / 60, days = hours / 24;
+  if (seconds < 1)
+    return g_strdup ("Less than a second");
+  if (seconds == 1)
+    return g_strdup ("1 second");
+  if (seconds < 60)
+    return g_strdup_printf ("%" G_GINT64_FORMAT " seconds", seconds);
+  if (minutes == 1)
+    return g_strdup ("About a minute");
+  if (minutes < 60)
+    return g_strdup_printf ("%" G_GINT64_FORMAT " minutes", minutes);
+  if (hours == 1)
+    return g_strdup ("About an hour");
+  if (hours < 48)
+    return g_strdup_printf ("%" G_GINT64_FORMAT " hours", hours);
+  if (days < 14)
+    return g_strdup_printf ("%" G_GINT64_FORMAT " days", days);
+  if (days < 90)
+    return g_strdup_printf ("%" G_GINT64_FORMAT " weeks", days / 7);
+  if (days < 730)
+    return g_strdup_printf ("%" G_GINT64_FORMAT " months", days / 30);
+  return g_strdup_printf ("%" G_GINT64_FORMAT " years", days / 365);
+}
+
+char *
+berth_cli_time_ago (const char *rfc3339)
+{
+  g_autoptr (GDateTime) then = rfc3339 && *rfc3339 ? g_date_time_new_from_iso8601 (rfc3339, NULL)
+                                                   : NULL;
+  if (then == NULL)
+    return g_strdup ("");
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  gint64 seconds = g_date_time_difference (now, then) / G_TIME_SPAN_SECOND;
+  g_autofree char *span = human_duration (MAX (seconds, 0));
+  return g_strconcat (span, " ago", NULL);
+}

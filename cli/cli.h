@@ -69,6 +69,10 @@ typedef struct {
  * does a missing one (exit 2). */
 int berth_cli_dispatch (BerthCli *cli, const char *parent, const BerthSubcommand *subs,
                         guint n_subs, int argc, char **argv);
+/* How long ago @rfc3339 was, as Docker's CREATED column says it ("5
+ * seconds ago", "About an hour ago", "3 weeks ago"); "" when it is not a
+ * time. */
+char *berth_cli_time_ago (const char *rfc3339);
 /* A progress callback that redraws one line on a terminal (stderr). */
 void berth_cli_progress (guint64 bytes, gpointer what);
 void berth_cli_progress_done (const char *what);

@@ -150,7 +150,7 @@ digest_for (char **repo_digests, const char *repo)
 }
 
 /* One row of images as --format's templates see it: Docker's Repository,
- * Tag, Digest, ID, CreatedAt and Size, and berth's Layers. */
+ * Tag, Digest, ID, CreatedAt, CreatedSince and Size, and berth's Layers. */
 static JsonNode *
 image_row (BerthStore *store, BerthImage *image, const char *repo, const char *tag,
            const char *digest)
@@ -159,9 +159,11 @@ image_row (BerthStore *store, BerthImage *image, const char *repo, const char *t
   g_autofree char *short_id = g_strndup (image->id, 12);
   g_autofree char *size = g_format_size (berth_image_size (store, image));
   JsonObject *config = berth_json_node_object (image->config);
+  const char *created = berth_json_string (config, "created", "");
+  g_autofree char *since = berth_cli_time_ago (created);
   const char *pairs[][2] = {
     { "Repository", repo }, { "Tag", tag }, { "Digest", digest }, { "ID", short_id },
-    { "CreatedAt", berth_json_string (config, "created", "") }, { "Size", size },
+    { "CreatedAt", created }, { "CreatedSince", since }, { "Size", size },
   };
   for (guint i = 0; i < G_N_ELEMENTS (pairs); i++)
     json_object_set_string_member (o, pairs[i][0], pairs[i][1]);
@@ -172,10 +174,12 @@ image_row (BerthStore *store, BerthImage *image, const char *repo, const char *t
 int
 berth_cmd_images (BerthCli *cli, int argc, char **argv)
 {
-  gboolean quiet = FALSE, digests = FALSE;
+  gboolean quiet = FALSE, digests = FALSE, all = FALSE;
   g_autofree char *format = NULL;
   const GOptionEntry entries[] = {
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only show image ids", NULL },
+    { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Docker's: with intermediate images (berth "
+      "makes none, so every image is listed either way)", NULL },
     { "digests", 0, 0, G_OPTION_ARG_NONE, &digests,
       "Show the manifest digest a registry has of each (pulled or pushed)", NULL },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, "A template a line: {{.Repository}}:{{.Tag}} "
@@ -194,9 +198,9 @@ berth_cmd_images (BerthCli *cli, int argc, char **argv)
   if (images == NULL)
     return berth_cli_fail (error);
   if (!quiet && !format)
-    printf ("%-30s %-12s %s%-14s %-7s %s\n", "REPOSITORY", "TAG",
+    printf ("%-30s %-12s %s%-14s %-16s %-7s %s\n", "REPOSITORY", "TAG",
             digests ? "DIGEST                                                                    " : "",
-            "IMAGE ID", "LAYERS", "SIZE");
+            "IMAGE ID", "CREATED", "LAYERS", "SIZE");
   for (guint i = 0; i < images->len; i++)
     {
       BerthImage *image = images->pdata[i];
@@ -233,7 +237,9 @@ berth_cmd_images (BerthCli *cli, int argc, char **argv)
           printf ("%-30s %-12s ", repo, tag);
           if (digests)
             printf ("%-73s ", digest);
-          printf ("%-14.12s %-7u ", image->id, g_strv_length (image->diff_ids));
+          g_autofree char *since = berth_cli_time_ago (
+              berth_json_string (berth_json_node_object (image->config), "created", ""));
+          printf ("%-14.12s %-16s %-7u ", image->id, since, g_strv_length (image->diff_ids));
           print_size (berth_image_size (store, image));
           printf ("\n");
         }

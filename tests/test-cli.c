@@ -802,6 +802,9 @@ test_import (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, &out, NULL, "images", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "plain"));
   g_assert_nonnull (strstr (out, "zipped"));
+  /* Docker's CREATED column: an import is made now, so seconds ago. */
+  g_assert_nonnull (strstr (out, " CREATED "));
+  g_assert_true (strstr (out, "second ago ") || strstr (out, "seconds ago "));
   /* Same content compressed or not: one blob in the content store. */
   g_autofree char *blobs = g_build_filename (f->root, "blobs", "sha256", NULL);
   g_assert_cmpuint (count_entries (blobs), ==, 1);
