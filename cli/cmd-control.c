@@ -474,12 +474,37 @@ figure (guint64 v, gboolean bytes)
 static void
 print_stats_header (void)
 {
-  printf ("%-14s %-20s %11s %12s / %-12s %6s %10s / %s\n", "CONTAINER ID", "NAME", "CPU TIME",
-          "MEM USAGE", "LIMIT", "PIDS", "BLOCK READ", "WRITE");
+  printf ("%-14s %-20s %7s %11s %12s / %-12s %6s %10s / %s\n", "CONTAINER ID", "NAME", "CPU %",
+          "CPU TIME", "MEM USAGE", "LIMIT", "PIDS", "BLOCK READ", "WRITE");
+}
+
+/* A container's CPU time when it was last read, for the next CPU %. */
+typedef struct {
+  guint64 cpu_ns;
+  gint64 when_us;   /* monotonic */
+} CpuSample;
+
+/* Docker's CPU %: the CPU time used since the last reading over the time
+ * passed (above 100% on more than one CPU). */
+static char *
+cpu_percent (GHashTable *samples, BerthContainer *c, const BerthExecStats *st)
+{
+  gint64 now = g_get_monotonic_time ();
+  CpuSample *before = g_hash_table_lookup (samples, c->id);
+  g_autofree char *text = NULL;
+  if (before && st->cpu_usage_ns != G_MAXUINT64 && now > before->when_us
+      && st->cpu_usage_ns >= before->cpu_ns)
+    text = g_strdup_printf ("%.2f%%", (st->cpu_usage_ns - before->cpu_ns) / 1e3 * 100.0
+                                        / (double) (now - before->when_us));
+  CpuSample *next = g_new (CpuSample, 1);
+  next->cpu_ns = st->cpu_usage_ns == G_MAXUINT64 ? 0 : st->cpu_usage_ns;
+  next->when_us = now;
+  g_hash_table_replace (samples, g_strdup (c->id), next);
+  return text ? g_steal_pointer (&text) : g_strdup ("--");
 }
 
 static void
-print_stats_row (BerthContainer *c, const BerthExecStats *st)
+print_stats_row (BerthContainer *c, const BerthExecStats *st, const char *cpu)
 {
   g_autofree char *mem = figure (st->memory_usage, TRUE);
   g_autofree char *limit = figure (st->memory_limit, TRUE);
@@ -487,32 +512,24 @@ print_stats_row (BerthContainer *c, const BerthExecStats *st)
   g_autofree char *rd = figure (st->io_read_bytes, TRUE);
   g_autofree char *wr = figure (st->io_write_bytes, TRUE);
   double cpu_s = st->cpu_usage_ns == G_MAXUINT64 ? 0 : st->cpu_usage_ns / 1e9;
-  printf ("%-14.12s %-20s %10.3fs %12s / %-12s %6s %10s / %s\n", c->id, c->name, cpu_s, mem,
-          limit, pids, rd, wr);
+  printf ("%-14.12s %-20s %7s %10.3fs %12s / %-12s %6s %10s / %s\n", c->id, c->name, cpu, cpu_s,
+          mem, limit, pids, rd, wr);
 }
 
+/* One frame: a row for each container of @refs, "--" for one that is not
+ * running; FALSE with @error when one is gone. With @print FALSE, only
+ * the CPU readings the next frame's CPU % starts from. *@running: how
+ * many run. */
 static gboolean
-stats_one (BerthStore *store, BerthContainer *c, gpointer data, GError **error)
-{
-  (void) data;
-  BerthExecStats st;
-  if (!berth_container_stats (store, c, &st, error))
-    return FALSE;
-  print_stats_row (c, &st);
-  return TRUE;
-}
-
-/* One frame of the stream: a row for each container of @refs, "--" for
- * one that is not running; FALSE with @error when one is gone. *@running:
- * how many run. */
-static gboolean
-stats_frame (BerthCli *cli, char **refs, guint *running, GError **error)
+stats_frame (BerthCli *cli, char **refs, GHashTable *samples, gboolean print, guint *running,
+             GError **error)
 {
   g_autoptr (BerthStore) store = berth_cli_open_reader (cli, error);
   if (store == NULL)
     return FALSE;
   *running = 0;
-  print_stats_header ();
+  if (print)
+    print_stats_header ();
   for (char **ref = refs; *ref; ref++)
     {
       g_autoptr (BerthContainer) c = berth_container_lookup (store, *ref, error);
@@ -522,32 +539,40 @@ stats_frame (BerthCli *cli, char **refs, guint *running, GError **error)
       g_autoptr (GError) local = NULL;
       if (berth_container_stats (store, c, &st, &local))
         {
-          print_stats_row (c, &st);
+          g_autofree char *cpu = cpu_percent (samples, c, &st);
+          if (print)
+            print_stats_row (c, &st, cpu);
           (*running)++;
         }
-      else
-        printf ("%-14.12s %-20s %11s %12s / %-12s %6s %10s / %s\n", c->id, c->name, "--", "--",
-                "--", "--", "--", "--");
+      else if (print)
+        printf ("%-14.12s %-20s %7s %11s %12s / %-12s %6s %10s / %s\n", c->id, c->name, "--",
+                "--", "--", "--", "--", "--", "--");
     }
   fflush (stdout);
   return TRUE;
 }
 
 /* Docker's stats: a frame a second (the screen cleared first on a
- * terminal) until every container named has stopped, or ^C. */
+ * terminal) until every container named has stopped, or ^C; with @once
+ * (--no-stream) one frame. The first comes half a second after a first
+ * reading, so that it has a CPU % too. */
 static int
-stats_stream (BerthCli *cli, char **refs)
+stats_run (BerthCli *cli, char **refs, gboolean once)
 {
-  gboolean tty = isatty (STDOUT_FILENO);
+  gboolean tty = !once && isatty (STDOUT_FILENO);
+  g_autoptr (GHashTable) samples = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GError) error = NULL;
+  guint running = 0;
+  if (!stats_frame (cli, refs, samples, FALSE, &running, &error))
+    return berth_cli_fail (error);
+  g_usleep (G_USEC_PER_SEC / 2);
   for (;;)
     {
-      g_autoptr (GError) error = NULL;
-      guint running = 0;
       if (tty)
         printf ("\033[2J\033[H");
-      if (!stats_frame (cli, refs, &running, &error))
+      if (!stats_frame (cli, refs, samples, TRUE, &running, &error))
         return berth_cli_fail (error);
-      if (running == 0)
+      if (running == 0 || once)
         return 0;
       g_usleep (G_USEC_PER_SEC);
     }
@@ -566,10 +591,7 @@ berth_cmd_stats (BerthCli *cli, int argc, char **argv)
     return BERTH_EXIT_USAGE;
   if (argc < 2)
     return berth_cli_usage ("stats needs a container");
-  if (!no_stream)
-    return stats_stream (cli, argv + 1);
-  print_stats_header ();
-  return berth_cli_for_each_container (cli, argc, argv, stats_one, NULL, FALSE);
+  return stats_run (cli, argv + 1, no_stream);
 }
 
 static char *

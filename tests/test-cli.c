@@ -1814,6 +1814,25 @@ test_stats_stream (Fixture *f, gconstpointer data)
   g_assert_nonnull (last_row);
   g_assert_nonnull (strstr (last_row, "busy"));
   g_assert_nonnull (strstr (last_row, " -- "));
+  /* CPU %, Docker's: CPU time over time passed since the last reading. A
+   * loop uses some, a sleep none. */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "spin", "--network", "none",
+                          "busybox", "sh", "-c", "while :; do :; done", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "idle", "--network", "none",
+                          "busybox", "sleep", "60", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "stats", "--no-stream", "spin", "idle", NULL), ==, 0);
+  g_auto (GStrv) rows = g_strsplit (out, "\n", -1);
+  g_assert_nonnull (strstr (rows[0], "CPU %"));
+  g_auto (GStrv) spin = g_strsplit_set (rows[1], " ", -1);
+  g_autoptr (GPtrArray) words = g_ptr_array_new ();
+  for (char **w = spin; *w; w++)
+    if (**w)
+      g_ptr_array_add (words, *w);
+  g_assert_cmpstr (words->pdata[1], ==, "spin");
+  g_assert_cmpfloat (g_ascii_strtod (words->pdata[2], NULL), >, 0.0);
+  g_assert_nonnull (strstr (rows[2], " 0.00% "));
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "spin", "idle", NULL), ==, 0);
 }
 
 /* run -t and exec -t: the pty is made in the container's own devpts, as
