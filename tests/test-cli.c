@@ -1450,6 +1450,7 @@ test_volumes (Fixture *f, gconstpointer data)
                           "touch /data/x || echo refused; ls /b | grep -c passwd", NULL), ==, 0);
   g_assert_cmpstr (out, ==, "refused\n1\n");
   g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "--volumes-from", "nobody", "busybox",
                           "true", NULL), ==, 1);
   tu_assert_one_line_error (err, "--volumes-from 'nobody': no such container");
