@@ -99,9 +99,11 @@ crash_points () {
 # Keep at most $1 of the points on stdin, spread evenly. With fewer than
 # there are (who, syscall) groups, one point of each of $1 groups spread
 # over the groups in the order they first happen; else one of each group
-# and the rest shared out by the groups' sizes.
+# and the rest shared out by the groups' sizes. BERTH_FAULTS_SEED turns
+# each group's picks round by that many calls, so that runs with other
+# seeds try other points of the same spread.
 sample_points () {
-  awk -v want="$1" '
+  awk -v want="$1" -v seed="${BERTH_FAULTS_SEED:-0}" '
     { line[NR] = $0; g = $2 " " $3; grp[NR] = g
       if (!(g in size)) order[ngroups++] = g
       size[g]++ }
@@ -114,7 +116,7 @@ sample_points () {
       }
       if (want < ngroups) for (j = 0; j < want; j++) keep[order[int((j + 0.5) * ngroups / want)]] = 1
       for (i = 1; i <= NR; i++) {
-        g = grp[i]; k = idx[g]++; n = size[g]; m = keep[g]; pick = 0
+        g = grp[i]; n = size[g]; k = (idx[g]++ + seed) % n; m = keep[g]; pick = 0
         if (m == 1) pick = (k == int((n - 1) / 2))
         else for (j = 0; j < m; j++) if (k == int(j * (n - 1) / (m - 1) + 0.5)) pick = 1
         if (pick) print line[i]
