@@ -338,6 +338,7 @@ berth_cmd_image (BerthCli *cli, int argc, char **argv)
     { "rm", berth_cmd_rmi, "Remove images" },
     { "tag", berth_cmd_tag, "Give an image another name" },
     { "history", berth_cmd_history, "Show an image's layers" },
+    { "prune", berth_cmd_image_prune, "Remove untagged images no container uses (-a: every one)" },
   };
   return berth_cli_dispatch (cli, "image", subs, G_N_ELEMENTS (subs), argc, argv);
 }

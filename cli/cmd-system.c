@@ -45,32 +45,14 @@ print_deleted (const char *what, GPtrArray *items)
   printf ("\n");
 }
 
+/* What prune removed, as Docker lists it, and the total freed. */
 static int
-system_prune (BerthCli *cli, int argc, char **argv)
+run_prune (BerthCli *cli, const BerthPruneOptions *options)
 {
-  gboolean force = FALSE;
-  BerthPruneOptions options = { 0 };
-  const GOptionEntry entries[] = {
-    { "all", 'a', 0, G_OPTION_ARG_NONE, &options.all_images,
-      "Every image no container is made from, not only untagged ones", NULL },
-    { "volumes", 0, 0, G_OPTION_ARG_NONE, &options.volumes,
-      "Every volume no container mounts too", NULL },
-    { "force", 'f', 0, G_OPTION_ARG_NONE, &force, "Do not ask (berth never asks: required)",
-      NULL },
-    G_OPTION_ENTRY_NULL
-  };
-  if (!berth_cli_parse (&argc, &argv, entries, "", FALSE))
-    return BERTH_EXIT_USAGE;
-  if (argc != 1)
-    return berth_cli_usage ("system prune takes no operand");
-  if (!force)
-    return berth_cli_usage ("system prune removes every container not running and the images "
-                            "no container uses%s: confirm with -f",
-                            options.volumes ? ", and the volumes none mounts" : "");
   g_autoptr (GError) error = NULL;
   OPEN_STORE_OR_FAIL (store, cli, error);
   BerthPruneReport report;
-  gboolean ok = berth_system_prune (store, &options, &report, &error);
+  gboolean ok = berth_prune (store, options, &report, &error);
   print_deleted ("Containers", report.containers);
   print_deleted ("Volumes", report.volumes);
   print_deleted ("Images", report.images);
@@ -78,6 +60,62 @@ system_prune (BerthCli *cli, int argc, char **argv)
   printf ("Total reclaimed space: %s\n", reclaimed);
   berth_prune_report_clear (&report);
   return ok ? 0 : berth_cli_fail (error);
+}
+
+/* The flags of the prune commands; -a (images) and --volumes only where
+ * @with_all and @with_volumes. FALSE after printing the usage error. */
+static gboolean
+parse_prune (int *argc, char ***argv, BerthPruneOptions *options, gboolean with_all,
+             gboolean with_volumes, const char *what)
+{
+  gboolean force = FALSE;
+  GOptionEntry entries[4] = { { 0 } };
+  guint n = 0;
+  if (with_all)
+    entries[n++] = (GOptionEntry){ "all", 'a', 0, G_OPTION_ARG_NONE, &options->all_images,
+                                   "Every image no container is made from, not only untagged "
+                                   "ones", NULL };
+  if (with_volumes)
+    entries[n++] = (GOptionEntry){ "volumes", 0, 0, G_OPTION_ARG_NONE, &options->volumes,
+                                   "Every volume no container mounts too", NULL };
+  entries[n++] = (GOptionEntry){ "force", 'f', 0, G_OPTION_ARG_NONE, &force,
+                                 "Do not ask (berth never asks: required)", NULL };
+  if (!berth_cli_parse (argc, argv, entries, "", FALSE))
+    return FALSE;
+  if (*argc != 1)
+    return berth_cli_usage ("prune takes no operand"), FALSE;
+  if (!force)
+    return berth_cli_usage ("prune removes %s: confirm with -f", what), FALSE;
+  return TRUE;
+}
+
+static int
+system_prune (BerthCli *cli, int argc, char **argv)
+{
+  BerthPruneOptions options = { .containers = TRUE, .images = TRUE };
+  if (!parse_prune (&argc, &argv, &options, TRUE, TRUE, "every container not running and the "
+                    "images no container uses (with --volumes, the volumes none mounts)"))
+    return BERTH_EXIT_USAGE;
+  return run_prune (cli, &options);
+}
+
+int
+berth_cmd_container_prune (BerthCli *cli, int argc, char **argv)
+{
+  BerthPruneOptions options = { .containers = TRUE };
+  if (!parse_prune (&argc, &argv, &options, FALSE, FALSE, "every container not running"))
+    return BERTH_EXIT_USAGE;
+  return run_prune (cli, &options);
+}
+
+int
+berth_cmd_image_prune (BerthCli *cli, int argc, char **argv)
+{
+  BerthPruneOptions options = { .images = TRUE };
+  if (!parse_prune (&argc, &argv, &options, TRUE, FALSE, "the untagged images no container "
+                    "uses (with -a, every image none uses)"))
+    return BERTH_EXIT_USAGE;
+  return run_prune (cli, &options);
 }
 
 int
@@ -88,4 +126,20 @@ berth_cmd_system (BerthCli *cli, int argc, char **argv)
     { "prune", system_prune, "Remove stopped containers and unused images (and volumes)" },
   };
   return berth_cli_dispatch (cli, "system", subs, G_N_ELEMENTS (subs), argc, argv);
+}
+
+/* docker container's group, for the scripts that use its long forms. */
+int
+berth_cmd_container (BerthCli *cli, int argc, char **argv)
+{
+  static const BerthSubcommand subs[] = {
+    { "ls", berth_cmd_ps, "List containers" }, { "list", berth_cmd_ps, NULL },
+    { "ps", berth_cmd_ps, NULL },
+    { "inspect", berth_cmd_inspect, "Show containers' state and configuration as JSON" },
+    { "start", berth_cmd_start, "Start created or exited containers" },
+    { "stop", berth_cmd_stop, "Stop containers: SIGTERM, then SIGKILL after a timeout" },
+    { "rm", berth_cmd_rm, "Remove containers" }, { "remove", berth_cmd_rm, NULL },
+    { "prune", berth_cmd_container_prune, "Remove every container not running" },
+  };
+  return berth_cli_dispatch (cli, "container", subs, G_N_ELEMENTS (subs), argc, argv);
 }

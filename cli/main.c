@@ -15,7 +15,7 @@ static const BerthCommand commands[] = {
   { "info", berth_cmd_info, "Show the host, the storage drivers and the default" },
   { "bench", berth_cmd_bench, "Measure the storage and exec backends on this host" },
   { "images", berth_cmd_images, "List images" },
-  { "image", berth_cmd_image, "Manage images (import, load, save, bootstrap, ls, rm)" },
+  { "image", berth_cmd_image, "Manage images (import, load, save, bootstrap, ls, rm, prune)" },
   { "pull", berth_cmd_pull, "Pull an image from a registry" },
   { "push", berth_cmd_push, "Push an image to a registry" },
   { "login", berth_cmd_login, "Store credentials for a registry" },
@@ -51,6 +51,7 @@ static const BerthCommand commands[] = {
   { "ps", berth_cmd_ps, "List containers" },
   { "volume", berth_cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)" },
   { "network", berth_cmd_network, "Manage networks (create, ls, inspect, rm, connect, disconnect)" },
+  { "container", berth_cmd_container, "Manage containers (ls, inspect, start, stop, rm, prune)" },
   { "system", berth_cmd_system, "Space used, and removing what is unused (df, prune)" },
   { "version", berth_cmd_version, "Show berth's version and the drivers built into it" },
 };

@@ -1751,9 +1751,18 @@ test_system (Fixture *f, gconstpointer data)
   g_assert_cmpstr (out, ==, "up\n");
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "up", NULL), ==, 0);
+  /* image prune: the tagged image stays; container prune: none left */
+  g_assert_cmpint (berth (f, &out, NULL, "image", "prune", "-f", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "Total reclaimed space: 0 bytes\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "container", "prune", "-f", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "Total reclaimed space: 0 bytes\n");
+  g_clear_pointer (&out, g_free);
   g_assert_cmpint (berth (f, &out, NULL, "system", "prune", "-f", "-a", "--volumes", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "Deleted Volumes:\nkept\nloose\n"));
   g_assert_nonnull (strstr (out, "Deleted Images:\nsha256:"));
+  /* the image's layer, counted before it went */
+  g_assert_null (strstr (out, "Total reclaimed space: 0 bytes"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&images, g_free);
   g_clear_pointer (&volumes, g_free);

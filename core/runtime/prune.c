@@ -262,18 +262,25 @@ prune_images (BerthStore *store, gboolean all, BerthPruneReport *report, GError 
   if (images == NULL)
     return FALSE;
   g_autoptr (GHashTable) used = images_in_use (containers);
-  g_autoptr (GHashTable) removed = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) unused = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < images->len; i++)
     {
       BerthImage *image = images->pdata[i];
-      if (g_hash_table_contains (used, image->id) || (!all && image->tags->len > 0))
+      if (!g_hash_table_contains (used, image->id) && (all || image->tags->len == 0))
+        g_hash_table_add (unused, image->id);
+    }
+  /* counted while the layers are still there */
+  gint64 freed = freed_layer_bytes (store, images, unused);
+  for (guint i = 0; i < images->len; i++)
+    {
+      BerthImage *image = images->pdata[i];
+      if (!g_hash_table_contains (unused, image->id))
         continue;
       if (!berth_image_remove (store, image->id, TRUE, error))
         return FALSE;
-      g_hash_table_add (removed, image->id);
       g_ptr_array_add (report->images, g_strconcat ("sha256:", image->id, NULL));
     }
-  report->reclaimed += freed_layer_bytes (store, images, removed);
+  report->reclaimed += freed;
   return TRUE;
 }
 
@@ -297,15 +304,15 @@ prune_volumes (BerthStore *store, BerthPruneReport *report, GError **error)
 }
 
 gboolean
-berth_system_prune (BerthStore *store, const BerthPruneOptions *options,
-                    BerthPruneReport *report, GError **error)
+berth_prune (BerthStore *store, const BerthPruneOptions *options, BerthPruneReport *report,
+             GError **error)
 {
   *report = (BerthPruneReport){
     .containers = g_ptr_array_new_with_free_func (g_free),
     .images = g_ptr_array_new_with_free_func (g_free),
     .volumes = g_ptr_array_new_with_free_func (g_free),
   };
-  return prune_containers (store, report, error)
+  return (!options->containers || prune_containers (store, report, error))
          && (!options->volumes || prune_volumes (store, report, error))
-         && prune_images (store, options->all_images, report, error);
+         && (!options->images || prune_images (store, options->all_images, report, error));
 }

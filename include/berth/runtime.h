@@ -119,20 +119,23 @@ typedef struct {
 } BerthDiskUsage;
 gboolean berth_disk_usage (BerthStore *store, BerthDiskUsage *usage, GError **error);
 
-/* docker system prune: every container not running, then with @volumes
- * every volume no container mounts, then the images no container is made
- * from: untagged ones, or every one with @all_images. What went is listed
- * in @report (clear it after) with the bytes freed. */
+/* docker system prune (and container prune, image prune): with
+ * @containers every container not running, then with @volumes every
+ * volume no container mounts, then with @images the images no container is
+ * made from: untagged ones, or every one with @all_images. What went is
+ * listed in @report (clear it after) with the bytes freed. */
 typedef struct {
-  gboolean all_images;
+  gboolean containers;
   gboolean volumes;
+  gboolean images;
+  gboolean all_images;
 } BerthPruneOptions;
 typedef struct {
   GPtrArray *containers, *images, *volumes; /* ids, "sha256:" ids, names */
   gint64 reclaimed;
 } BerthPruneReport;
-gboolean berth_system_prune (BerthStore *store, const BerthPruneOptions *options,
-                             BerthPruneReport *report, GError **error);
+gboolean berth_prune (BerthStore *store, const BerthPruneOptions *options,
+                      BerthPruneReport *report, GError **error);
 void berth_prune_report_clear (BerthPruneReport *report);
 
 /* `berth start --all-restart`, for an init system after a reboot (when no
