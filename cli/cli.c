@@ -325,3 +325,50 @@ berth_cli_time_ago (const char *rfc3339)
   g_autofree char *span = human_duration (MAX (seconds, 0));
   return g_strconcat (span, " ago", NULL);
 }
+
+GHashTable *
+berth_cli_filters_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                (GDestroyNotify) g_ptr_array_unref);
+}
+
+gboolean
+berth_cli_filter_add (GHashTable *filters, const char *filter, const char *const *keys,
+                      GError **error)
+{
+  const char *eq = strchr (filter, '=');
+  g_autofree char *key = eq ? g_strndup (filter, eq - filter) : NULL;
+  if (key == NULL || !g_strv_contains (keys, key))
+    {
+      g_autofree char *names = g_strjoinv (", ", (char **) keys);
+      return berth_fail (error, BERTH_ERROR_INVALID, "--filter '%s': KEY=VALUE with KEY one of "
+                         "%s", filter, names);
+    }
+  GPtrArray *values = g_hash_table_lookup (filters, key);
+  if (values == NULL)
+    {
+      values = g_ptr_array_new_with_free_func (g_free);
+      g_hash_table_insert (filters, g_steal_pointer (&key), values);
+    }
+  g_ptr_array_add (values, g_strdup (eq + 1));
+  return TRUE;
+}
+
+gboolean
+berth_cli_filters_match (GHashTable *filters, BerthFilterMatch match, gpointer item)
+{
+  GHashTableIter it;
+  gpointer key, values;
+  g_hash_table_iter_init (&it, filters);
+  while (g_hash_table_iter_next (&it, &key, &values))
+    {
+      GPtrArray *alternatives = values;
+      gboolean any = FALSE;
+      for (guint i = 0; !any && i < alternatives->len; i++)
+        any = match (key, alternatives->pdata[i], item);
+      if (!any)
+        return FALSE;
+    }
+  return TRUE;
+}

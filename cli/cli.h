@@ -69,6 +69,15 @@ typedef struct {
  * does a missing one (exit 2). */
 int berth_cli_dispatch (BerthCli *cli, const char *parent, const BerthSubcommand *subs,
                         guint n_subs, int argc, char **argv);
+/* Docker's --filter KEY=VALUE: berth_cli_filters_new's table holds each
+ * key's values; add refuses a key not in @keys (INVALID, naming them);
+ * match asks @match of each key's values: one of a key's values must
+ * match, and every key. */
+typedef gboolean (*BerthFilterMatch) (const char *key, const char *value, gpointer item);
+GHashTable *berth_cli_filters_new (void);
+gboolean berth_cli_filter_add (GHashTable *filters, const char *filter, const char *const *keys,
+                               GError **error);
+gboolean berth_cli_filters_match (GHashTable *filters, BerthFilterMatch match, gpointer item);
 /* How long ago @rfc3339 was, as Docker's CREATED column says it ("5
  * seconds ago", "About an hour ago", "3 weeks ago"); "" when it is not a
  * time. */
@@ -83,6 +92,7 @@ int berth_cmd_port (BerthCli *cli, int argc, char **argv);
 int berth_cmd_rename (BerthCli *cli, int argc, char **argv);
 int berth_cmd_cp (BerthCli *cli, int argc, char **argv);
 int berth_cmd_system (BerthCli *cli, int argc, char **argv);
+int berth_cmd_events (BerthCli *cli, int argc, char **argv);
 int berth_cmd_container (BerthCli *cli, int argc, char **argv);
 int berth_cmd_container_prune (BerthCli *cli, int argc, char **argv);
 int berth_cmd_image_prune (BerthCli *cli, int argc, char **argv);

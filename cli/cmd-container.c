@@ -248,25 +248,15 @@ ps_row (BerthContainer *c, BerthContainerState *s, const char *status, const cha
 static const char *const ps_filter_keys[] = { "id", "name", "label", "status", "ancestor",
                                               "exited", NULL };
 
+/* exited=N must be an exit code (Docker's check). */
 static gboolean
 ps_filter_add (GHashTable *filters, const char *filter, GError **error)
 {
-  const char *eq = strchr (filter, '=');
-  g_autofree char *key = eq ? g_strndup (filter, eq - filter) : NULL;
-  if (key == NULL || !g_strv_contains (ps_filter_keys, key))
-    return berth_fail (error, BERTH_ERROR_INVALID, "--filter '%s': KEY=VALUE with KEY one of "
-                       "id, name, label, status, ancestor, exited", filter);
-  if (strcmp (key, "exited") == 0 && !g_ascii_string_to_signed (eq + 1, 10, 0, 255, NULL, NULL))
+  if (g_str_has_prefix (filter, "exited=")
+      && !g_ascii_string_to_signed (filter + strlen ("exited="), 10, 0, 255, NULL, NULL))
     return berth_fail (error, BERTH_ERROR_INVALID, "--filter '%s': exited takes an exit code "
                        "from 0 to 255", filter);
-  GPtrArray *values = g_hash_table_lookup (filters, key);
-  if (values == NULL)
-    {
-      values = g_ptr_array_new_with_free_func (g_free);
-      g_hash_table_insert (filters, g_steal_pointer (&key), values);
-    }
-  g_ptr_array_add (values, g_strdup (eq + 1));
-  return TRUE;
+  return berth_cli_filter_add (filters, filter, ps_filter_keys, error);
 }
 
 static gboolean
@@ -281,10 +271,17 @@ has_label (BerthContainer *c, const char *want)
   return FALSE;
 }
 
+/* What a ps filter looks at. */
+typedef struct {
+  BerthContainer *c;
+  BerthContainerState *s;
+} PsItem;
+
 static gboolean
-ps_filter_value_matches (const char *key, const char *value, BerthContainer *c,
-                         BerthContainerState *s)
+ps_filter_value_matches (const char *key, const char *value, gpointer item)
 {
+  BerthContainer *c = ((PsItem *) item)->c;
+  BerthContainerState *s = ((PsItem *) item)->s;
   if (strcmp (key, "id") == 0)
     return g_str_has_prefix (c->id, value);
   if (strcmp (key, "name") == 0)
@@ -299,24 +296,6 @@ ps_filter_value_matches (const char *key, const char *value, BerthContainer *c,
                && c->image_ref[strlen (value)] == ':');
   /* exited=N */
   return g_strcmp0 (s->status, "exited") == 0 && atoi (value) == s->exit_code;
-}
-
-static gboolean
-ps_filters_match (GHashTable *filters, BerthContainer *c, BerthContainerState *s)
-{
-  GHashTableIter it;
-  gpointer key, values;
-  g_hash_table_iter_init (&it, filters);
-  while (g_hash_table_iter_next (&it, &key, &values))
-    {
-      GPtrArray *alternatives = values;
-      gboolean any = FALSE;
-      for (guint i = 0; !any && i < alternatives->len; i++)
-        any = ps_filter_value_matches (key, alternatives->pdata[i], c, s);
-      if (!any)
-        return FALSE;
-    }
-  return TRUE;
 }
 
 /* The DRIVER column is as wide as the longest storage driver's name
@@ -343,8 +322,7 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   if (format && !berth_template_check (format, &error))
     return berth_cli_usage ("%s", error->message);
-  g_autoptr (GHashTable) filters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                          (GDestroyNotify) g_ptr_array_unref);
+  g_autoptr (GHashTable) filters = berth_cli_filters_new ();
   for (char **f = filter_args; f && *f; f++)
     if (!ps_filter_add (filters, *f, &error))
       return berth_cli_usage ("%s", error->message);
@@ -372,7 +350,8 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
         return berth_cli_fail (local);
       gboolean live = g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0
                       || g_strcmp0 (s->status, "starting") == 0;
-      if ((!all && !live) || !ps_filters_match (filters, c, s))
+      PsItem item = { c, s };
+      if ((!all && !live) || !berth_cli_filters_match (filters, ps_filter_value_matches, &item))
         continue;
       if (quiet)
         {

@@ -52,6 +52,7 @@ static const BerthCommand commands[] = {
   { "volume", berth_cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)" },
   { "network", berth_cmd_network, "Manage networks (create, ls, inspect, rm, connect, disconnect)" },
   { "container", berth_cmd_container, "Manage containers (ls, inspect, start, stop, rm, prune)" },
+  { "events", berth_cmd_events, "Show what happened to containers, images and volumes" },
   { "system", berth_cmd_system, "Space used, and removing what is unused (df, prune)" },
   { "version", berth_cmd_version, "Show berth's version and the drivers built into it" },
 };

@@ -1800,6 +1800,54 @@ test_init (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, NULL, NULL, "rm", "sleeper", NULL), ==, 0);
 }
 
+/* events: the journal of what happened, in order, with Docker's
+ * attributes; filters; --format; and, without --since, what comes next. */
+static void
+test_events (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (berth (f, NULL, NULL, "image", "bootstrap", "busybox", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "--name", "e1", "--network", "none", "busybox",
+                          "sh", "-c", "exit 3", NULL), ==, 3);
+  g_assert_cmpint (berth (f, NULL, NULL, "rename", "e1", "e2", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "e2", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "volume", "create", "vol", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "volume", "rm", "vol", NULL), ==, 0);
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (berth (f, &out, NULL, "events", "--since", "1h", "--until", "0s", "-f",
+                          "type=container", "-f", "type=volume", "--format",
+                          "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "container create e1\ncontainer start e1\ncontainer die e1\n"
+                            "container rename e2\ncontainer destroy e2\nvolume create <no value>\n"
+                            "volume destroy <no value>\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, &out, NULL, "events", "--since", "1h", "--until", "0s", "-f",
+                          "event=die", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, " container die "));
+  g_assert_nonnull (strstr (out, "(exitCode=3, image=busybox, name=e1)\n"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "events", "-f", "colour=red", NULL), ==, 2);
+  /* Without --since: what happens from now on, here until 3 s from now. */
+  g_autofree char *until = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                            g_get_real_time () / G_USEC_PER_SEC + 3);
+  g_autofree char *log = g_build_filename (f->dir, "events.out", NULL);
+  const char *argv[] = { "sh", "-c", "exec \"$0\" --root \"$1\" events --until \"$2\" "
+                         "--format '{{.Action}} {{.Actor.ID}}' -f type=volume > \"$3\"",
+                         tu_berth_bin (), f->root, until, log, NULL };
+  GPid watcher;
+  g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD
+                                | G_SPAWN_SEARCH_PATH, NULL, NULL, &watcher, NULL));
+  g_usleep (G_USEC_PER_SEC / 2);
+  g_assert_cmpint (berth (f, NULL, NULL, "volume", "create", "later", NULL), ==, 0);
+  int status;
+  g_assert_cmpint (waitpid (watcher, &status, 0), ==, watcher);
+  g_spawn_close_pid (watcher);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_autofree char *seen = NULL;
+  g_assert_true (g_file_get_contents (log, &seen, NULL, NULL));
+  g_assert_cmpstr (seen, ==, "create later\n");
+}
+
 /* stats without --no-stream streams, as Docker's: frame after frame
  * while the container runs, then one showing it stopped, and it ends
  * there by itself. */
@@ -3535,6 +3583,7 @@ main (int argc, char **argv)
   g_test_add ("/cli/restart", Fixture, NULL, fixture_setup, test_restart, fixture_teardown);
   g_test_add ("/cli/system", Fixture, NULL, fixture_setup, test_system, fixture_teardown);
   g_test_add ("/cli/init", Fixture, NULL, fixture_setup, test_init, fixture_teardown);
+  g_test_add ("/cli/events", Fixture, NULL, fixture_setup, test_events, fixture_teardown);
   g_test_add ("/cli/labels-filter", Fixture, NULL, fixture_setup, test_labels_filter,
               fixture_teardown);
   g_test_add ("/cli/stats-stream", Fixture, NULL, fixture_setup, test_stats_stream,

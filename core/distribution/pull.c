@@ -436,10 +436,13 @@ berth_pull (BerthStore *store, const char *text, const char *driver,
   if (ref == NULL)
     return NULL;
   char *id = pull_into (store, ref, driver, options, progress, data, manifest_digest, error);
+  g_autofree char *name = berth_image_ref_canonical (ref);
   if (id == NULL)
+    g_prefix_error (error, "pull %s: ", name);
+  else
     {
-      g_autofree char *name = berth_image_ref_canonical (ref);
-      g_prefix_error (error, "pull %s: ", name);
+      g_autofree char *attribute = g_strconcat ("name=", name, NULL);
+      berth_event_record (store, "image", "pull", id, (char *[]) { attribute, NULL });
     }
   return id;
 }

@@ -105,7 +105,11 @@ berth_container_kill (BerthStore *store, BerthContainer *c, int signal, GError *
   if (s == NULL)
     return FALSE;
   g_autoptr (BerthExec) exec = loaded_exec (store, c, s, error);
-  return exec && berth_exec_kill (exec, signal, FALSE, error);
+  if (exec == NULL || !berth_exec_kill (exec, signal, FALSE, error))
+    return FALSE;
+  g_autofree char *sig = g_strdup_printf ("signal=%d", signal);
+  berth_container_event (store, c, "kill", sig);
+  return TRUE;
 }
 
 gboolean
@@ -132,6 +136,7 @@ berth_container_stop (BerthStore *store, BerthContainer *c, int timeout, GError 
       berth_exec_kill (exec, SIGKILL, TRUE, NULL);
       berth_monitor_wait (s, -1);
     }
+  berth_container_event (store, c, "stop", NULL);
   return berth_store_lock (store, error);
 }
 
@@ -162,6 +167,8 @@ berth_container_pause (BerthStore *store, BerthContainer *c, gboolean pause, GEr
       ok = berth_state_write (store, c, now, error);
     }
   berth_container_unlock (cfd);
+  if (ok)
+    berth_container_event (store, c, pause ? "pause" : "unpause", NULL);
   return ok;
 }
 

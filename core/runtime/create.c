@@ -192,6 +192,7 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
   if (spec == NULL || !berth_container_write_etc (store, c, spec, NULL, error)
       || !berth_container_record_commit (store, c, spec, error))
     goto fail;
+  berth_container_event (store, c, "create", NULL);
   return g_steal_pointer (&c);
 fail:
   berth_container_record_abort (store, c);
@@ -202,8 +203,10 @@ fail:
 gboolean
 berth_container_rename (BerthStore *store, BerthContainer *c, const char *name, GError **error)
 {
+  g_autofree char *old_name = g_strconcat ("oldName=", c->name, NULL);
   if (!berth_container_record_rename (store, c, name, error))
     return FALSE;
+  berth_container_event (store, c, "rename", old_name);
   berth_container_network_names_changed (store, c);
   return TRUE;
 }
@@ -236,6 +239,7 @@ remove_container (BerthStore *store, const char *ref, gboolean force, gboolean v
   g_autoptr (GPtrArray) anonymous = volumes ? berth_container_anonymous_volumes (store, c) : NULL;
   if (!berth_container_record_remove (store, c, force, error))
     return FALSE;
+  berth_container_event (store, c, "destroy", NULL);
   /* One another container mounts too (-v NAME) stays. */
   for (guint i = 0; anonymous && i < anonymous->len; i++)
     {

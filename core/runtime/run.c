@@ -58,6 +58,16 @@ berth_container_state_free (BerthContainerState *s)
   g_free (s);
 }
 
+void
+berth_container_event (BerthStore *store, BerthContainer *c, const char *action,
+                       const char *extra)
+{
+  g_autofree char *name = g_strconcat ("name=", c->name, NULL);
+  g_autofree char *image = g_strconcat ("image=", c->image_ref, NULL);
+  char *attributes[] = { image, name, (char *) extra, NULL };
+  berth_event_record (store, "container", action, c->id, attributes);
+}
+
 char *
 berth_container_dir (BerthStore *store, BerthContainer *c, const char *file)
 {
@@ -653,6 +663,8 @@ monitor_record_exit (Monitor *m, int code, gboolean oom)
       berth_state_write (m->store, m->c, s, &error);
     }
   berth_container_unlock (cfd);
+  g_autofree char *exit_code = g_strdup_printf ("exitCode=%d", code);
+  berth_container_event (m->store, m->c, "die", exit_code);
   if (error)
     g_printerr ("berth monitor: %s\n", error->message);
   if (m->exit_fd >= 0)
@@ -1145,6 +1157,7 @@ start_locked (BerthStore *store, BerthContainer *c, int lock_fd, const BerthStar
   s->pid = pid;
   if (!berth_state_write (store, c, s, error))
     return NULL;
+  berth_container_event (store, c, "start", NULL);
   return g_steal_pointer (&run);
 
 fail_stdio:

@@ -35,6 +35,11 @@ void berth_monitor_restart (BerthStore *store, BerthContainer *c, int code, gint
  * and a restart waited for is called off (its monitor goes). */
 gboolean berth_container_hold_restart (BerthStore *store, BerthContainer *c, GError **error);
 
+/* Record container event @action for @c (its name and image as
+ * attributes, then @extra "KEY=VALUE" or NULL) in the store's journal. */
+void berth_container_event (BerthStore *store, BerthContainer *c, const char *action,
+                            const char *extra);
+
 /* containers/<id>/<file> */
 char *berth_container_dir (BerthStore *store, BerthContainer *c, const char *file);
 /* state.json as written; "created" when there is none. */

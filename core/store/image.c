@@ -228,7 +228,14 @@ berth_tags_set (BerthStore *store, GPtrArray *refs, GPtrArray *image_ids, GError
         return FALSE;
       json_object_set_string_member (tags, full, image_ids->pdata[i]);
     }
-  return tags_save (store, tags, error);
+  if (!tags_save (store, tags, error))
+    return FALSE;
+  for (guint i = 0; i < refs->len; i++)
+    {
+      g_autofree char *name = g_strconcat ("name=", (char *) refs->pdata[i], NULL);
+      berth_event_record (store, "image", "tag", image_ids->pdata[i], (char *[]) { name, NULL });
+    }
+  return TRUE;
 }
 
 gboolean
@@ -285,10 +292,15 @@ berth_image_remove (BerthStore *store, const char *ref, gboolean force, GError *
   g_autofree char *full = normalise_ref (ref, NULL);
   gboolean by_tag = full && json_object_has_member (tags, full);
 
+  g_autofree char *name = g_strconcat ("name=", ref, NULL);
+  char *attributes[] = { name, NULL };
   if (by_tag && image->tags->len > 1)
     {
       json_object_remove_member (tags, full);
-      return tags_save (store, tags, error);
+      if (!tags_save (store, tags, error))
+        return FALSE;
+      berth_event_record (store, "image", "untag", id, attributes);
+      return TRUE;
     }
   if (!by_tag && image->tags->len > 1 && !force)
     return berth_fail (error, BERTH_ERROR_BUSY,
@@ -305,7 +317,10 @@ berth_image_remove (BerthStore *store, const char *ref, gboolean force, GError *
                            "image %s is used by container %s; remove the container first",
                            ref, user);
       untag_all (tags, id); /* --force: the image stays for its container, untagged */
-      return tags_save (store, tags, error);
+      if (!tags_save (store, tags, error))
+        return FALSE;
+      berth_event_record (store, "image", "untag", id, attributes);
+      return TRUE;
     }
   untag_all (tags, id);
   if (!tags_save (store, tags, error))
@@ -314,6 +329,7 @@ berth_image_remove (BerthStore *store, const char *ref, gboolean force, GError *
   g_autofree char *path = berth_store_path (store, "images", file, NULL);
   if (unlink (path) < 0)
     return berth_fail_errno (error, errno, "unlink %s", path);
+  berth_event_record (store, "image", "delete", id, attributes);
   return berth_store_collect_garbage (store, error);
 }
 

@@ -172,6 +172,8 @@ berth_image_import (BerthStore *store, const char *tar_path, const char *ref, co
   close (fd);
   if (id == NULL)
     g_prefix_error (error, "import %s: ", tar_path);
+  else
+    berth_event_record (store, "image", "import", id, NULL);
   return id;
 }
 
@@ -583,6 +585,11 @@ berth_image_load (BerthStore *store, const char *tar_path, const char *driver,
     berth_rm_rf (tmp, NULL);
   if (loaded == NULL)
     g_prefix_error (error, "load %s: ", tar_path);
+  for (guint i = 0; loaded && i < loaded->len; i++)
+    {
+      g_autofree char *name = g_strconcat ("name=", (char *) loaded->pdata[i], NULL);
+      berth_event_record (store, "image", "load", loaded->pdata[i], (char *[]) { name, NULL });
+    }
   return loaded;
 }
 

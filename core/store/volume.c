@@ -128,6 +128,8 @@ berth_volume_ensure (BerthStore *store, const char *name, gboolean *created, GEr
   if (!make_volume (store, want, anonymous != NULL, &raced, error) && !raced)
     return NULL;
   *created = !raced;
+  if (*created)
+    berth_event_record (store, "volume", "create", want, (char *[]) { "driver=local", NULL });
   return berth_volume_lookup (store, want, error);
 }
 
@@ -226,5 +228,7 @@ berth_volume_remove (BerthStore *store, const char *name, GError **error)
   g_autofree char *doomed = g_build_filename (staging, "volume", NULL);
   gboolean ok = rename (dir, doomed) == 0 || berth_fail_errno (error, errno, "rename %s", dir);
   berth_rm_rf (staging, NULL);
+  if (ok)
+    berth_event_record (store, "volume", "destroy", name, (char *[]) { "driver=local", NULL });
   return ok;
 }

@@ -230,6 +230,16 @@ gboolean berth_image_save (BerthStore *store, char **refs, const char *out_path,
 char *berth_image_bootstrap (BerthStore *store, const char *what, const char *ref,
                              const char *driver, GError **error);
 
+/* --- events (core/store/events.c): <root>/events.jsonl --- */
+/* Append Docker's event @type ("container", "image", "volume", "network")
+ * @action ("create", "start", "die"...) for @id with @attributes
+ * ("KEY=VALUE", NULL-terminated; may be NULL). Best effort: a failure is
+ * printed, not returned. */
+void berth_event_record (BerthStore *store, const char *type, const char *action,
+                         const char *id, char *const *attributes);
+/* The journal's events, oldest first, as JSON objects. */
+GPtrArray *berth_event_list (BerthStore *store, GError **error);
+
 /* --- containers (core/store/container.c) --- */
 typedef struct {
   char *id;
