@@ -214,7 +214,7 @@ remove_everything () {
 store_leftovers () {
   local id
   { (cd "$R" && find . -mindepth 1 ! -type d) | sed 's#^\./##' |
-    grep -vxE 'lock|berth-store|driver|tags\.json|storage/[^/]+/probed' | sed 's/^/left in the store: /'
+    grep -vxE 'lock|berth-store|driver|tags\.json|events\.jsonl(\.1)?|storage/[^/]+/probed' | sed 's/^/left in the store: /'
   (cd "$R" && find . -mindepth 1 -type d) | sed 's#^\./##' |
     grep -vxE 'containers|images|networks|volumes|tmp|holds|blobs|blobs/sha256|layers|layers/[^/]+|storage|storage/[^/]+|storage/[^/]+/(dir|refs|l|subvolumes)' |
     sed 's/^/left in the store: /'; } |
