@@ -1550,6 +1550,34 @@ compare_str_ptrs (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+/* Processes whose command line names @text (berth's, with --root). */
+static guint
+processes_naming (const char *text)
+{
+  g_autoptr (GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *entry;
+  guint count = 0;
+  while (proc && (entry = g_dir_read_name (proc)))
+    {
+      if (!g_ascii_isdigit (entry[0]) || atoi (entry) == getpid ())
+        continue;
+      g_autofree char *path = g_strdup_printf ("/proc/%s/cmdline", entry);
+      g_autofree char *cmdline = NULL;
+      gsize len = 0;
+      if (!g_file_get_contents (path, &cmdline, &len, NULL))
+        continue;
+      for (gsize i = 0; i + 1 < len; i++)
+        if (cmdline[i] == '\0')
+          cmdline[i] = ' ';
+      if (strstr (cmdline, text))
+        {
+          g_test_message ("still running: %s", cmdline);
+          count++;
+        }
+    }
+  return count;
+}
+
 /* inspect -f @format of @name until it prints @want (polled for up to 30 s);
  * returns the last output. */
 static char *
@@ -1649,8 +1677,14 @@ test_restart (Fixture *f, gconstpointer data)
                    ==, 0);
   g_assert_nonnull (strstr (out, "held exited"));
   g_assert_nonnull (strstr (out, "crashed running"));
-  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "always", "crashed", "held", "fails", NULL),
-                   ==, 0);
+  /* rm -f of a running container with a policy: its monitor must not
+   * restart it once killed (a container no record names). */
+  g_assert_cmpint (berth (f, NULL, NULL, "run", "-d", "--name", "forever", "--network", "none",
+                          "--restart", "always", "busybox", "sleep", "600", NULL), ==, 0);
+  g_assert_cmpint (berth (f, NULL, NULL, "rm", "-f", "forever", "always", "crashed", "held",
+                          "fails", NULL), ==, 0);
+  g_usleep (G_USEC_PER_SEC); /* ten times the first restart's delay */
+  g_assert_cmpuint (processes_naming (f->root), ==, 0);
 }
 
 /* --label and ps --filter, as Docker's: a later --label wins, keys alone

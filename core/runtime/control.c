@@ -271,7 +271,8 @@ berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean f
   if (!force && g_strcmp0 (now->status, "restarting") == 0)
     return berth_fail (error, BERTH_ERROR_BUSY,
                        "container %s is restarting: stop it first or use rm -f", c->name);
-  /* (only then: a monitor removing its --rm container holds @c's lock) */
+  /* (not for an exited one: a monitor removing its --rm container holds
+   * @c's lock) */
   if (g_strcmp0 (now->status, "restarting") == 0 && !berth_container_hold_restart (store, c, error))
     return FALSE;
   g_autoptr (BerthContainerState) s = berth_container_state_settled (store, c, error);
@@ -282,6 +283,10 @@ berth_container_ensure_stopped (BerthStore *store, BerthContainer *c, gboolean f
   if (!force)
     return berth_fail (error, BERTH_ERROR_BUSY,
                        "container %s is running: stop it first or use rm -f", c->name);
+  /* Before the kill: its monitor would restart it (--restart) and leave a
+   * container running that no record names. */
+  if (!berth_container_hold_restart (store, c, error))
+    return FALSE;
   /* What the driver saved, if anything: a "starting" container may have
    * nothing saved yet, and is reached through its cgroup. */
   gboolean loaded = FALSE;
