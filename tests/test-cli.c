@@ -2474,6 +2474,9 @@ test_store_marker (Fixture *f, gconstpointer data)
   /* holds/ came after the marker: a berth from before it made none. */
   g_autofree char *holds = g_build_filename (f->root, "holds", NULL);
   g_assert_cmpint (rmdir (holds), ==, 0);
+  /* nor the events journal, which came after it too */
+  g_autofree char *journal = g_build_filename (f->root, "events.jsonl", NULL);
+  g_assert_cmpint (unlink (journal), ==, 0);
   g_autofree char *staged = g_build_filename (f->root, "tmp", "work-old", NULL);
   g_assert_cmpint (mkdir (staged, 0700), ==, 0);
   g_autofree char *out = NULL;
