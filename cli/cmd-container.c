@@ -348,8 +348,7 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
       g_autoptr (BerthContainerState) s = berth_container_state (store, c, &local);
       if (s == NULL)
         return berth_cli_fail (local);
-      gboolean live = g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0
-                      || g_strcmp0 (s->status, "starting") == 0;
+      gboolean live = berth_container_state_is_live (s);
       PsItem item = { c, s };
       if ((!all && !live) || !berth_cli_filters_match (filters, ps_filter_value_matches, &item))
         continue;

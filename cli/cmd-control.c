@@ -201,158 +201,20 @@ berth_cmd_exec (BerthCli *cli, int argc, char **argv)
 
 /* ---- inspect ---- */
 
-static void
-add_int (JsonBuilder *b, const char *name, gint64 value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_int_value (b, value);
-}
-
-static void
-add_string (JsonBuilder *b, const char *name, const char *value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_string_value (b, value ? value : "");
-}
-
-static void
-add_bool (JsonBuilder *b, const char *name, gboolean value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_boolean_value (b, value);
-}
-
-static void
-add_state (JsonBuilder *b, BerthContainerState *s)
-{
-  json_builder_set_member_name (b, "State");
-  json_builder_begin_object (b);
-  add_string (b, "Status", s->status);
-  add_bool (b, "Running", g_strcmp0 (s->status, "running") == 0 || g_strcmp0 (s->status, "paused") == 0
-                          || g_strcmp0 (s->status, "starting") == 0);
-  add_bool (b, "Paused", g_strcmp0 (s->status, "paused") == 0);
-  add_bool (b, "Restarting", g_strcmp0 (s->status, "restarting") == 0);
-  add_int (b, "Pid", s->pid);
-  add_int (b, "MonitorPid", s->monitor_pid);
-  add_int (b, "ExitCode", s->exit_code);
-  add_bool (b, "OOMKilled", s->oom_killed);
-  add_string (b, "Error", s->error);
-  add_string (b, "StartedAt", s->started_at);
-  add_string (b, "FinishedAt", s->finished_at);
-  json_builder_end_object (b);
-}
-
-/* The limits as Docker's HostConfig names them, read back from config.json. */
-static void
-add_host_config (JsonBuilder *b, BerthContainer *c, JsonObject *spec)
-{
-  JsonObject *res = berth_json_object (berth_json_object (spec, "linux"), "resources");
-  JsonObject *mem = berth_json_object (res, "memory");
-  JsonObject *cpu = berth_json_object (res, "cpu");
-  gint64 quota = berth_json_int (cpu, "quota", 0), period = berth_json_int (cpu, "period", 100000);
-  json_builder_set_member_name (b, "HostConfig");
-  json_builder_begin_object (b);
-  add_int (b, "Memory", berth_json_int (mem, "limit", 0));
-  add_int (b, "MemorySwap", berth_json_int (mem, "swap", 0));
-  add_int (b, "NanoCpus", period ? quota * 1000000000 / period : 0);
-  add_int (b, "CpuShares", berth_json_int (cpu, "shares", 0));
-  add_string (b, "CpusetCpus", berth_json_string (cpu, "cpus", ""));
-  add_int (b, "PidsLimit", berth_json_int (berth_json_object (res, "pids"), "limit", 0));
-  add_int (b, "BlkioWeight", berth_json_int (berth_json_object (res, "blockIO"), "weight", 0));
-  add_bool (b, "ReadonlyRootfs", berth_json_bool (berth_json_object (spec, "root"), "readonly", FALSE));
-  json_builder_set_member_name (b, "RestartPolicy");
-  json_builder_begin_object (b);
-  add_string (b, "Name", c->restart_policy);
-  add_int (b, "MaximumRetryCount", c->restart_max);
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-}
-
-static JsonNode *
-inspect_one (BerthStore *store, BerthContainer *c, GError **error)
-{
-  g_autoptr (BerthContainerState) s = berth_container_state (store, c, error);
-  if (s == NULL)
-    return NULL;
-  g_autoptr (JsonNode) spec = berth_container_spec (store, c, error);
-  if (spec == NULL)
-    return NULL;
-  JsonObject *so = berth_json_node_object (spec);
-  JsonObject *process = berth_json_object (so, "process");
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  add_string (b, "Id", c->id);
-  add_string (b, "Name", c->name);
-  add_string (b, "Created", c->created);
-  add_string (b, "Image", c->image_id);
-  add_string (b, "ImageRef", c->image_ref);
-  json_builder_set_member_name (b, "Args");
-  json_builder_add_value (b, json_node_copy (json_object_get_member (process, "args")));
-  add_string (b, "Driver", c->driver);
-  add_string (b, "ExecDriver", c->exec_driver);
-  add_string (b, "Rootfs", s->rootfs);
-  add_state (b, s);
-  add_int (b, "RestartCount", s->restart_count);
-  json_builder_set_member_name (b, "Config");
-  json_builder_begin_object (b);
-  add_string (b, "Image", c->image_ref);
-  json_builder_set_member_name (b, "Labels");
-  json_builder_add_value (b, berth_json_labels_node (c->labels));
-  json_builder_end_object (b);
-  add_host_config (b, c, so);
-  json_builder_set_member_name (b, "NetworkSettings");
-  json_builder_add_value (b, berth_container_network_settings (store, c));
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
-}
-
-/* Docker's image inspect: Id, RepoTags, and from the image's config
- * Created, Architecture, Os, Config and RootFS. */
-static JsonNode *
-inspect_image (BerthStore *store, const char *ref, GError **error)
-{
-  g_autoptr (BerthImage) image = berth_image_lookup (store, ref, error);
-  if (image == NULL)
-    return NULL;
-  JsonObject *config = berth_json_node_object (image->config);
-  g_autoptr (JsonObject) o = json_object_new ();
-  g_autofree char *id = g_strconcat ("sha256:", image->id, NULL);
-  json_object_set_string_member (o, "Id", id);
-  JsonArray *tags = json_array_new ();
-  for (guint i = 0; i < image->tags->len; i++)
-    json_array_add_string_element (tags, image->tags->pdata[i]);
-  json_object_set_array_member (o, "RepoTags", tags);
-  g_auto (GStrv) digests = berth_origin_repo_digests (store, image->id);
-  json_object_set_member (o, "RepoDigests", berth_json_strv_node (digests));
-  const char *strings[][2] = { { "Created", "created" }, { "Architecture", "architecture" },
-                               { "Os", "os" } };
-  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
-    json_object_set_string_member (o, strings[i][0], berth_json_string (config, strings[i][1], ""));
-  const char *objects[][2] = { { "Config", "config" }, { "RootFS", "rootfs" } };
-  for (guint i = 0; i < G_N_ELEMENTS (objects); i++)
-    {
-      JsonObject *member = berth_json_object (config, objects[i][1]);
-      json_object_set_member (o, objects[i][0],
-                              member ? json_node_init_object (json_node_alloc (), member)
-                                     : json_node_new (JSON_NODE_NULL));
-    }
-  return json_node_init_object (json_node_alloc (), o);
-}
-
 /* A container, else an image, as Docker's inspect looks (@type: only
  * that kind). */
 static JsonNode *
 inspect_any (BerthStore *store, const char *ref, const char *type, GError **error)
 {
   if (g_strcmp0 (type, "image") == 0)
-    return inspect_image (store, ref, error);
+    return berth_image_inspect (store, ref, error);
   g_autoptr (GError) local = NULL;
   g_autoptr (BerthContainer) c = berth_container_lookup (store, ref, &local);
   if (c)
-    return inspect_one (store, c, error);
+    return berth_container_inspect (store, c, error);
   if (type || !g_error_matches (local, BERTH_ERROR, BERTH_ERROR_NOT_FOUND))
     return g_propagate_error (error, g_steal_pointer (&local)), NULL;
-  JsonNode *node = inspect_image (store, ref, NULL);
+  JsonNode *node = berth_image_inspect (store, ref, NULL);
   if (node == NULL)
     berth_fail (error, BERTH_ERROR_NOT_FOUND, "no such container or image: %s", ref);
   return node;

@@ -71,6 +71,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthContainerState, berth_container_state_free)
  * (then the container is cleaned up and reported exited with 255). */
 BerthContainerState *berth_container_state (BerthStore *store, BerthContainer *c,
                                             GError **error);
+/* Running, paused or starting: a process is there (docker ps without -a). */
+gboolean berth_container_state_is_live (const BerthContainerState *s);
+
+/* Docker's inspect document of a container (Id, Name, State, Config,
+ * HostConfig, NetworkSettings...) and of an image (Id, RepoTags, Config,
+ * RootFS...), for berth inspect and the Engine API alike. */
+JsonNode *berth_container_inspect (BerthStore *store, BerthContainer *c, GError **error);
+JsonNode *berth_image_inspect (BerthStore *store, const char *ref, GError **error);
 
 typedef struct {
   gboolean attach;      /* copy output to our stdout/stderr as well as the log */
