@@ -93,6 +93,7 @@ int berth_cmd_rename (BerthCli *cli, int argc, char **argv);
 int berth_cmd_cp (BerthCli *cli, int argc, char **argv);
 int berth_cmd_system (BerthCli *cli, int argc, char **argv);
 int berth_cmd_events (BerthCli *cli, int argc, char **argv);
+int berth_cmd_serve (BerthCli *cli, int argc, char **argv);
 int berth_cmd_container (BerthCli *cli, int argc, char **argv);
 int berth_cmd_container_prune (BerthCli *cli, int argc, char **argv);
 int berth_cmd_image_prune (BerthCli *cli, int argc, char **argv);

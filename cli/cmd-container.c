@@ -171,24 +171,6 @@ berth_cmd_rm (BerthCli *cli, int argc, char **argv)
   return berth_cli_for_each_container (cli, argc, argv, remove_one, &flags, TRUE);
 }
 
-/* "Up", "Exited (N)", "Created", as docker ps shows them, and "Starting". */
-static char *
-status_text (BerthContainerState *s)
-{
-  if (g_strcmp0 (s->status, "running") == 0)
-    return g_strdup ("Up");
-  if (g_strcmp0 (s->status, "paused") == 0)
-    return g_strdup ("Up (Paused)");
-  /* Its monitor lives, the program's pid is not known yet. */
-  if (g_strcmp0 (s->status, "starting") == 0)
-    return g_strdup ("Starting");
-  if (g_strcmp0 (s->status, "exited") == 0)
-    return g_strdup_printf ("Exited (%d)", s->exit_code);
-  if (g_strcmp0 (s->status, "restarting") == 0)
-    return g_strdup_printf ("Restarting (%d)", s->exit_code);
-  return g_strdup ("Created");
-}
-
 /* Creates killed half-way, shown until the next create or rmi removes them. */
 static int
 print_incomplete (BerthStore *store, gboolean quiet)
@@ -358,7 +340,7 @@ berth_cmd_ps (BerthCli *cli, int argc, char **argv)
           continue;
         }
       g_autofree char *cmd = c->cmd ? g_strjoinv (" ", c->cmd) : g_strdup ("");
-      g_autofree char *status = status_text (s);
+      g_autofree char *status = berth_container_status_text (s);
       g_autofree char *size_text = NULL;
       if (size && (size_text = size_column (store, c, &local)) == NULL)
         return berth_cli_fail (local);

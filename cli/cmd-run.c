@@ -220,7 +220,7 @@ spec_options (RunFlags *f, char **cmd, BerthSpecOptions *o, GError **error)
     .publish_all = f->publish_all, .ip = f->ip,
     .mac_address = f->mac_address, .dns = f->dns, .dns_search = f->dns_search,
     .add_hosts = f->add_hosts, .entrypoint = f->entrypoint, .restart = f->restart,
-    .labels = f->labels, .init = f->init,
+    .labels = f->labels, .init = f->init, .auto_remove = f->auto_remove,
   };
   if (f->memory && !berth_parse_size (f->memory, "--memory", &o->memory, error))
     return FALSE;
@@ -267,7 +267,11 @@ int
 berth_cmd_create (BerthCli *cli, int argc, char **argv)
 {
   g_auto (RunFlags) f = { 0 };
-  const GOptionEntry entries[] = { RUN_FLAG_ENTRIES (&f), G_OPTION_ENTRY_NULL };
+  const GOptionEntry entries[] = {
+    RUN_FLAG_ENTRIES (&f),
+    { "rm", 0, 0, G_OPTION_ARG_NONE, &f.auto_remove, "Remove the container when it exits", NULL },
+    G_OPTION_ENTRY_NULL
+  };
   if (!berth_cli_parse (&argc, &argv, entries, "IMAGE [COMMAND [ARG...]]", TRUE))
     return BERTH_EXIT_USAGE;
   if (argc < 2)

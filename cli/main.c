@@ -53,6 +53,7 @@ static const BerthCommand commands[] = {
   { "network", berth_cmd_network, "Manage networks (create, ls, inspect, rm, connect, disconnect)" },
   { "container", berth_cmd_container, "Manage containers (ls, inspect, start, stop, rm, prune)" },
   { "events", berth_cmd_events, "Show what happened to containers, images and volumes" },
+  { "serve", berth_cmd_serve, "Serve Docker's Engine API on a unix socket" },
   { "system", berth_cmd_system, "Space used, and removing what is unused (df, prune)" },
   { "version", berth_cmd_version, "Show berth's version and the drivers built into it" },
 };

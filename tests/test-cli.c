@@ -1615,7 +1615,30 @@ test_restart (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth (f, NULL, &err, "run", "--rm", "--restart", "always", "busybox", "true",
                           NULL), ==, 2);
   g_clear_pointer (&err, g_free);
+  g_assert_cmpint (berth (f, NULL, &err, "create", "--rm", "--restart", "always", "busybox",
+                          "true", NULL), ==, 1);
+  tu_assert_one_line_error (err, "conflict");
+  g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, &out, NULL, "ps", "-aq", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "");
+  g_clear_pointer (&out, g_free);
+  /* create --rm (docker create --rm, the API's AutoRemove): the record
+   * says so, and the start removes it at its exit. */
+  g_assert_cmpint (berth (f, NULL, NULL, "create", "--rm", "--name", "once", "--network", "none",
+                          "busybox", "true", NULL), ==, 0);
+  g_assert_cmpint (berth (f, &out, NULL, "inspect", "-f", "{{.HostConfig.AutoRemove}}", "once",
+                          NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "true\n");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (berth (f, NULL, NULL, "start", "once", NULL), ==, 0);
+  for (int i = 0; i < 100; i++)
+    {
+      g_clear_pointer (&out, g_free);
+      g_assert_cmpint (berth (f, &out, NULL, "ps", "-aq", NULL), ==, 0);
+      if (*out == '\0')
+        break;
+      g_usleep (50 * 1000);
+    }
   g_assert_cmpstr (out, ==, "");
   g_clear_pointer (&out, g_free);
   /* on-failure:2: the first run and two restarts, then it rests. */

@@ -100,6 +100,18 @@ add_init_volume (char **volumes, const char *init_path)
 
 /* Docker's: the image's Labels, then each --label KEY[=VALUE] over them
  * (a later one over an earlier one). */
+/* Docker refuses the two together: a container removed at its exit is not
+ * there to restart. */
+static gboolean
+refuse_restart_and_remove (BerthContainer *c, GError **error)
+{
+  if (c->auto_remove && g_strcmp0 (c->restart_policy, "no") != 0)
+    return berth_fail (error, BERTH_ERROR_INVALID, "restart policy %s and auto-remove (--rm) "
+                       "conflict: a container removed at its exit cannot be restarted",
+                       c->restart_policy);
+  return TRUE;
+}
+
 static gboolean
 set_labels (BerthContainer *c, BerthImage *image, char **labels, GError **error)
 {
@@ -150,7 +162,9 @@ berth_container_create (BerthStore *store, const char *image_ref, const char *na
                                     options ? options->cmd : NULL, &image, error);
   if (c == NULL)
     return NULL;
+  c->auto_remove = options && options->auto_remove;
   if (!berth_restart_policy_parse (options ? options->restart : NULL, c, error)
+      || !refuse_restart_and_remove (c, error)
       || !set_labels (c, image, options ? options->labels : NULL, error))
     {
       berth_container_record_abort (store, c);

@@ -44,6 +44,24 @@ berth_container_state_is_live (const BerthContainerState *s)
          || g_strcmp0 (s->status, "starting") == 0;
 }
 
+/* "Up", "Exited (N)", "Created", as docker ps shows them, and "Starting". */
+char *
+berth_container_status_text (const BerthContainerState *s)
+{
+  if (g_strcmp0 (s->status, "running") == 0)
+    return g_strdup ("Up");
+  if (g_strcmp0 (s->status, "paused") == 0)
+    return g_strdup ("Up (Paused)");
+  /* Its monitor lives, the program's pid is not known yet. */
+  if (g_strcmp0 (s->status, "starting") == 0)
+    return g_strdup ("Starting");
+  if (g_strcmp0 (s->status, "exited") == 0)
+    return g_strdup_printf ("Exited (%d)", s->exit_code);
+  if (g_strcmp0 (s->status, "restarting") == 0)
+    return g_strdup_printf ("Restarting (%d)", s->exit_code);
+  return g_strdup ("Created");
+}
+
 static void
 add_state (JsonBuilder *b, BerthContainerState *s)
 {
@@ -82,7 +100,7 @@ add_host_config (JsonBuilder *b, BerthContainer *c, BerthContainerState *s, Json
   add_int (b, "PidsLimit", berth_json_int (berth_json_object (res, "pids"), "limit", 0));
   add_int (b, "BlkioWeight", berth_json_int (berth_json_object (res, "blockIO"), "weight", 0));
   add_bool (b, "ReadonlyRootfs", berth_json_bool (berth_json_object (spec, "root"), "readonly", FALSE));
-  add_bool (b, "AutoRemove", s->auto_remove);
+  add_bool (b, "AutoRemove", c->auto_remove || s->auto_remove);
   json_builder_set_member_name (b, "RestartPolicy");
   json_builder_begin_object (b);
   add_string (b, "Name", c->restart_policy);

@@ -943,7 +943,7 @@ record_starting (BerthStore *store, BerthContainer *c, BerthContainerState *s, p
   s->started_at = berth_now_rfc3339 ();
   g_free (s->finished_at);
   s->finished_at = g_strdup ("");
-  s->auto_remove = options->auto_remove;
+  s->auto_remove = options->auto_remove || c->auto_remove;
   if (!options->restart)
     s->restart_count = s->restart_backoff = 0;
   s->manually_stopped = FALSE;

@@ -69,6 +69,8 @@ container_save (BerthStore *store, BerthContainer *c, GError **error)
   json_builder_end_object (b);
   json_builder_set_member_name (b, "Labels");
   json_builder_add_value (b, berth_json_labels_node (c->labels));
+  json_builder_set_member_name (b, "AutoRemove");
+  json_builder_add_boolean_value (b, c->auto_remove);
   json_builder_set_member_name (b, "RestartPolicy");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "Name");
@@ -116,6 +118,7 @@ container_read (BerthStore *store, const char *id, GError **error)
   JsonObject *restart = berth_json_object (o, "RestartPolicy");
   c->restart_policy = g_strdup (berth_json_string (restart, "Name", "no"));
   c->restart_max = CLAMP (berth_json_int (restart, "MaximumRetryCount", 0), 0, G_MAXINT);
+  c->auto_remove = berth_json_bool (o, "AutoRemove", FALSE);
   return g_steal_pointer (&c);
 }
 

@@ -73,6 +73,9 @@ BerthContainerState *berth_container_state (BerthStore *store, BerthContainer *c
                                             GError **error);
 /* Running, paused or starting: a process is there (docker ps without -a). */
 gboolean berth_container_state_is_live (const BerthContainerState *s);
+/* docker ps's STATUS: "Up", "Up (Paused)", "Exited (N)", "Restarting (N)",
+ * "Created", and berth's "Starting". */
+char *berth_container_status_text (const BerthContainerState *s);
 
 /* Docker's inspect document of a container (Id, Name, State, Config,
  * HostConfig, NetworkSettings...) and of an image (Id, RepoTags, Config,

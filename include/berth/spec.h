@@ -43,6 +43,7 @@ typedef struct {
   const char *restart;     /* --restart: the monitor's policy (the container's record) */
   char **labels;           /* --label "KEY[=VALUE]": over the image's (the container's record) */
   gboolean init;           /* --init: create finds the host's init and sets init_path */
+  gboolean auto_remove;    /* --rm: every start of it removes it at its exit (the record) */
   const char *init_path;   /* an init (tini) bound read-only at /sbin/docker-init that runs
                             * the command as its child, as Docker's --init; NULL: none */
   char **publish;          /* -p "[[IP:]HOST:]CTR[/tcp|udp]": needs a berth network */

@@ -256,6 +256,7 @@ typedef struct {
   char *restart_policy; /* "no", "always", "unless-stopped" or "on-failure" */
   guint restart_max;    /* on-failure: restarts at most this many times; 0: no limit */
   char **labels;        /* "KEY=VALUE": the image's, then --label's; NULL: none */
+  gboolean auto_remove; /* created with --rm (AutoRemove): removed when it exits */
 } BerthContainer;
 
 /* Docker json-file's defaults would keep every byte; these are its "local"
