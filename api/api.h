@@ -16,10 +16,13 @@
 #define BERTH_API_VERSION "1.41"
 #define BERTH_API_MIN_VERSION "1.24"
 
+typedef struct BerthApiAttach BerthApiAttach;
 typedef struct {
   char *root;     /* the store */
   char *driver;   /* --storage-driver, or NULL: the store's default */
   char *berth;    /* the berth program run for the process-side requests */
+  GHashTable *attached; /* container id -> BerthApiAttach: attached, not yet exited */
+  gboolean debug;       /* each request on stderr */
 } BerthApi;
 
 /* A route's handler: @arg is what the route's "*" matched (a container's
@@ -45,6 +48,13 @@ gboolean berth_api_query_bool (GHashTable *query, const char *key);
  * body is an empty object. */
 JsonNode *berth_api_request_json (SoupServerMessage *msg, GError **error);
 
+/* A 200 whose JSON body comes later (POST /wait: clients read the headers
+ * before they go on, and the body at the exit): begin sends the headers,
+ * end the body, unless the client has gone meanwhile. */
+void berth_api_begin_late_json (SoupServerMessage *msg);
+void berth_api_end_late_json (SoupServerMessage *msg, JsonNode *node);
+/* `berth --root ROOT ARGS...`, stdin /dev/null, stdout and stderr piped. */
+GSubprocess *berth_api_spawn (BerthApi *api, const char *const *args, GError **error);
 /* Run `berth --root ROOT ARGS...` for @msg, which stays paused meanwhile.
  * Exit 0: @done replies from its stdout (NULL @done: 204), or returns
  * FALSE when it has handed @msg to another run. Otherwise the reply is a
@@ -58,6 +68,13 @@ void berth_api_run_berth (BerthApi *api, SoupServerMessage *msg, const char *con
  * output (@raw). The process is killed if the client goes away. */
 void berth_api_stream_berth (BerthApi *api, SoupServerMessage *msg, const char *const *args,
                              gboolean raw);
+/* The same onto a connection taken over from HTTP (attach's), closed
+ * when the process has exited and @exited (may be NULL) has been told its
+ * exit status (-1: killed). */
+typedef void (*BerthApiExited) (int status, gpointer data);
+gboolean berth_api_pipe_berth (BerthApi *api, GIOStream *conn, const char *const *args,
+                               gboolean raw, BerthApiExited exited, gpointer data,
+                               GError **error);
 
 void berth_api_ping (BerthApi *api, SoupServerMessage *msg, const char *arg, GHashTable *query);
 void berth_api_version (BerthApi *api, SoupServerMessage *msg, const char *arg, GHashTable *query);
@@ -82,6 +99,16 @@ void berth_api_containers_logs (BerthApi *api, SoupServerMessage *msg, const cha
                                 GHashTable *query);
 void berth_api_containers_remove (BerthApi *api, SoupServerMessage *msg, const char *arg,
                                   GHashTable *query);
+void berth_api_containers_attach (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                                  GHashTable *query);
+void berth_api_attach_free (BerthApiAttach *a);
+/* A client is attached to container @id and waits for its start: POST
+ * /wait is answered with the attached start's exit status (TRUE: @msg is
+ * taken), POST /start runs it (TRUE: @msg is answered). */
+gboolean berth_api_attach_wait (BerthApi *api, SoupServerMessage *msg, const char *id);
+/* Docker's wait answer: {"StatusCode": N, "Error": null or {"Message"}}. */
+JsonNode *berth_api_wait_result (int status, const char *error);
+gboolean berth_api_attach_start (BerthApi *api, SoupServerMessage *msg, const char *id);
 void berth_api_images_list (BerthApi *api, SoupServerMessage *msg, const char *arg,
                             GHashTable *query);
 void berth_api_images_inspect (BerthApi *api, SoupServerMessage *msg, const char *arg,

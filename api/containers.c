@@ -439,6 +439,8 @@ berth_api_containers_start (BerthApi *api, SoupServerMessage *msg, const char *a
       berth_api_reply_empty (msg, SOUP_STATUS_NOT_MODIFIED);
       return;
     }
+  if (berth_api_attach_start (api, msg, c->id))
+    return;
   const char *args[] = { "start", c->id, NULL };
   berth_api_run_berth (api, msg, args, NULL, NULL, NULL);
 }
@@ -536,37 +538,63 @@ berth_api_containers_kill (BerthApi *api, SoupServerMessage *msg, const char *ar
   berth_api_run_berth (api, msg, args, NULL, NULL, NULL);
 }
 
-static gboolean
-wait_done (SoupServerMessage *msg, const char *out, gpointer data)
+JsonNode *
+berth_api_wait_result (int status, const char *error)
 {
-  gint64 code = 0;
-  g_autofree char *text = g_strstrip (g_strdup (out ? out : ""));
-  if (!g_ascii_string_to_signed (text, 10, G_MININT, G_MAXINT, &code, NULL))
-    {
-      berth_api_reply_message (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
-                               "berth wait printed '%s', not an exit code", text);
-      return TRUE;
-    }
   g_autoptr (JsonObject) o = json_object_new ();
-  json_object_set_int_member (o, "StatusCode", code);
-  json_object_set_null_member (o, "Error");
-  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), o);
-  berth_api_reply_json (msg, SOUP_STATUS_OK, node);
-  return TRUE;
+  json_object_set_int_member (o, "StatusCode", status);
+  if (error)
+    {
+      JsonObject *e = json_object_new ();
+      json_object_set_string_member (e, "Message", error);
+      json_object_set_object_member (o, "Error", e);
+    }
+  else
+    json_object_set_null_member (o, "Error");
+  return json_node_init_object (json_node_alloc (), g_steal_pointer (&o));
 }
 
-/* condition=not-running (the default), next-exit and removed are all
- * answered when the process has exited: a container that has not started
- * yet answers at once with its recorded code (docs/engine-api.md). */
+static void
+wait_finished (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GSubprocess *proc = G_SUBPROCESS (source);
+  SoupServerMessage *msg = data;
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 code = -1;
+  g_autoptr (JsonNode) node = NULL;
+  if (!g_subprocess_communicate_utf8_finish (proc, result, &out, &err, &error))
+    node = berth_api_wait_result (-1, error->message);
+  else if (!g_ascii_string_to_signed (g_strstrip (out), 10, G_MININT, G_MAXINT, &code, NULL))
+    node = berth_api_wait_result (-1, *g_strstrip (err) ? err : "berth wait failed");
+  else
+    node = berth_api_wait_result (code, NULL);
+  berth_api_end_late_json (msg, node);
+  g_object_unref (proc);
+}
+
+/* condition=not-running (the default), next-exit and removed: a client
+ * attached to a container not started yet is answered at the exit of the
+ * start it attached to; otherwise when the process has exited, at once for
+ * a container not running (docs/engine-api.md). The headers go at once:
+ * clients wait for them before they start the container. */
 void
 berth_api_containers_wait (BerthApi *api, SoupServerMessage *msg, const char *arg,
                            GHashTable *query)
 {
   g_autoptr (BerthContainer) c = lookup (api, msg, arg, NULL);
-  if (c == NULL)
+  if (c == NULL || berth_api_attach_wait (api, msg, c->id))
     return;
   const char *args[] = { "wait", c->id, NULL };
-  berth_api_run_berth (api, msg, args, wait_done, NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  GSubprocess *proc = berth_api_spawn (api, args, &error);
+  if (proc == NULL)
+    {
+      berth_api_reply_error (msg, error);
+      return;
+    }
+  berth_api_begin_late_json (msg);
+  g_subprocess_communicate_utf8_async (proc, NULL, NULL, wait_finished, msg);
 }
 
 void

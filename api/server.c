@@ -111,10 +111,45 @@ berth_api_request_json (SoupServerMessage *msg, GError **error)
   return node;
 }
 
+/* ---- replies that come later ---- */
+
+static void
+mark_finished (SoupServerMessage *msg, gpointer data)
+{
+  g_object_set_data (G_OBJECT (msg), "berth-finished", GINT_TO_POINTER (1));
+}
+
+void
+berth_api_begin_late_json (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  soup_message_headers_set_content_type (headers, "application/json", NULL);
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  g_signal_connect (msg, "finished", G_CALLBACK (mark_finished), NULL);
+  g_object_ref (msg);
+}
+
+void
+berth_api_end_late_json (SoupServerMessage *msg, JsonNode *node)
+{
+  if (g_object_get_data (G_OBJECT (msg), "berth-finished") == NULL)
+    {
+      gsize len = 0;
+      char *text = berth_json_to_string (node, &len);
+      SoupMessageBody *body = soup_server_message_get_response_body (msg);
+      soup_message_body_append (body, SOUP_MEMORY_TAKE, text, len);
+      soup_message_body_append (body, SOUP_MEMORY_STATIC, "\n", 1);
+      soup_message_body_complete (body);
+      soup_server_message_unpause (msg);
+    }
+  g_object_unref (msg);
+}
+
 /* ---- berth processes ---- */
 
-static GSubprocess *
-spawn_berth (BerthApi *api, const char *const *args, GError **error)
+GSubprocess *
+berth_api_spawn (BerthApi *api, const char *const *args, GError **error)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, api->berth);
@@ -128,10 +163,11 @@ spawn_berth (BerthApi *api, const char *const *args, GError **error)
   for (const char *const *a = args; *a; a++)
     g_ptr_array_add (argv, (char *) *a);
   g_ptr_array_add (argv, NULL);
-  return g_subprocess_newv ((const char *const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDIN_INHERIT | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                            error);
+  /* Nothing is read from the server's own stdin (a terminal, by hand). */
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_stdin_file_path (launcher, "/dev/null");
+  return g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);
 }
 
 typedef struct {
@@ -195,7 +231,7 @@ berth_api_run_berth (BerthApi *api, SoupServerMessage *msg, const char *const *a
                      BerthApiDone done, gpointer data, GDestroyNotify free_data)
 {
   g_autoptr (GError) error = NULL;
-  GSubprocess *proc = spawn_berth (api, args, &error);
+  GSubprocess *proc = berth_api_spawn (api, args, &error);
   if (proc == NULL)
     {
       if (free_data)
@@ -212,14 +248,19 @@ berth_api_run_berth (BerthApi *api, SoupServerMessage *msg, const char *const *a
   g_subprocess_communicate_utf8_async (proc, NULL, NULL, run_finished, run);
 }
 
-/* A streamed reply: two pipes read until both end. */
+/* A berth process's output as a stream: its stdout and stderr read until
+ * both end, each chunk sent on as it comes, framed or raw, to a chunked
+ * HTTP body (@msg) or to a connection taken over from HTTP (@conn). */
 typedef struct {
-  SoupServerMessage *msg;
+  SoupServerMessage *msg;  /* the reply whose body it is, or NULL */
+  GIOStream *conn;         /* or a hijacked connection */
   GSubprocess *proc;
   GCancellable *cancel;
   gboolean raw;
   int open_pipes;
   gulong finished_id;
+  BerthApiExited exited;
+  gpointer data;
 } Stream;
 
 typedef struct {
@@ -231,24 +272,66 @@ typedef struct {
 static void stream_read (StreamPipe *p);
 
 static void
+stream_reaped (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Stream *s = user_data;
+  GSubprocess *proc = G_SUBPROCESS (source);
+  int code = -1;
+  if (g_subprocess_wait_finish (proc, result, NULL) && g_subprocess_get_if_exited (proc))
+    code = g_subprocess_get_exit_status (proc);
+  if (s->exited)
+    s->exited (code, s->data);
+  if (s->conn)
+    {
+      g_io_stream_close (s->conn, NULL, NULL);
+      g_object_unref (s->conn);
+    }
+  g_object_unref (s->proc);
+  g_object_unref (s->cancel);
+  g_free (s);
+}
+
+static void
 stream_unref_pipe (StreamPipe *p)
 {
   Stream *s = p->stream;
   g_free (p);
   if (--s->open_pipes > 0)
     return;
-  if (!g_cancellable_is_cancelled (s->cancel))
+  if (s->msg)
     {
-      soup_message_body_complete (soup_server_message_get_response_body (s->msg));
-      soup_server_message_unpause (s->msg);
+      if (!g_cancellable_is_cancelled (s->cancel))
+        {
+          soup_message_body_complete (soup_server_message_get_response_body (s->msg));
+          soup_server_message_unpause (s->msg);
+        }
       g_signal_handler_disconnect (s->msg, s->finished_id);
+      g_clear_object (&s->msg);
     }
-  g_subprocess_force_exit (s->proc);
-  g_subprocess_wait_async (s->proc, NULL, NULL, NULL);
-  g_object_unref (s->proc);
-  g_object_unref (s->cancel);
-  g_object_unref (s->msg);
-  g_free (s);
+  /* Gone before its end (the client left): it has no one to tell. */
+  if (g_cancellable_is_cancelled (s->cancel))
+    g_subprocess_force_exit (s->proc);
+  g_subprocess_wait_async (s->proc, NULL, stream_reaped, s);
+}
+
+static gboolean
+stream_send (Stream *s, guint8 id, GBytes *bytes)
+{
+  gsize len = g_bytes_get_size (bytes);
+  guint8 header[8] = { id, 0, 0, 0, len >> 24, len >> 16, len >> 8, len };
+  if (s->msg)
+    {
+      SoupMessageBody *body = soup_server_message_get_response_body (s->msg);
+      if (!s->raw)
+        soup_message_body_append (body, SOUP_MEMORY_COPY, header, sizeof header);
+      soup_message_body_append_bytes (body, bytes);
+      soup_server_message_unpause (s->msg);
+      return TRUE;
+    }
+  /* A hijacked connection is written in order, each chunk whole. */
+  GOutputStream *out = g_io_stream_get_output_stream (s->conn);
+  return (s->raw || g_output_stream_write_all (out, header, sizeof header, NULL, NULL, NULL))
+         && g_output_stream_write_all (out, g_bytes_get_data (bytes, NULL), len, NULL, NULL, NULL);
 }
 
 static void
@@ -257,20 +340,13 @@ stream_chunk (GObject *source, GAsyncResult *result, gpointer user_data)
   StreamPipe *p = user_data;
   Stream *s = p->stream;
   g_autoptr (GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, NULL);
-  gsize len = bytes ? g_bytes_get_size (bytes) : 0;
-  if (len == 0 || g_cancellable_is_cancelled (s->cancel))
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0 || g_cancellable_is_cancelled (s->cancel))
     {
       stream_unref_pipe (p);
       return;
     }
-  SoupMessageBody *body = soup_server_message_get_response_body (s->msg);
-  if (!s->raw)
-    {
-      guint8 header[8] = { p->id, 0, 0, 0, len >> 24, len >> 16, len >> 8, len };
-      soup_message_body_append (body, SOUP_MEMORY_COPY, header, sizeof header);
-    }
-  soup_message_body_append_bytes (body, bytes);
-  soup_server_message_unpause (s->msg);
+  if (!stream_send (s, p->id, bytes))
+    g_cancellable_cancel (s->cancel);
   stream_read (p);
 }
 
@@ -289,12 +365,28 @@ stream_client_gone (SoupServerMessage *msg, gpointer user_data)
   g_cancellable_cancel (s->cancel);
 }
 
+static void
+stream_begin (Stream *s)
+{
+  GInputStream *pipes[] = { g_subprocess_get_stdout_pipe (s->proc),
+                            g_subprocess_get_stderr_pipe (s->proc) };
+  s->open_pipes = G_N_ELEMENTS (pipes);
+  for (guint i = 0; i < G_N_ELEMENTS (pipes); i++)
+    {
+      StreamPipe *p = g_new0 (StreamPipe, 1);
+      p->stream = s;
+      p->pipe = pipes[i];
+      p->id = i + 1;
+      stream_read (p);
+    }
+}
+
 void
 berth_api_stream_berth (BerthApi *api, SoupServerMessage *msg, const char *const *args,
                         gboolean raw)
 {
   g_autoptr (GError) error = NULL;
-  GSubprocess *proc = spawn_berth (api, args, &error);
+  GSubprocess *proc = berth_api_spawn (api, args, &error);
   if (proc == NULL)
     {
       berth_api_reply_message (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "%s", error->message);
@@ -305,7 +397,6 @@ berth_api_stream_berth (BerthApi *api, SoupServerMessage *msg, const char *const
   s->proc = proc;
   s->cancel = g_cancellable_new ();
   s->raw = raw;
-  s->open_pipes = 2;
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
   soup_message_headers_set_content_type (headers, raw ? "application/vnd.docker.raw-stream"
@@ -313,16 +404,25 @@ berth_api_stream_berth (BerthApi *api, SoupServerMessage *msg, const char *const
                                          NULL);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   s->finished_id = g_signal_connect (msg, "finished", G_CALLBACK (stream_client_gone), s);
-  GInputStream *pipes[] = { g_subprocess_get_stdout_pipe (proc),
-                            g_subprocess_get_stderr_pipe (proc) };
-  for (guint i = 0; i < G_N_ELEMENTS (pipes); i++)
-    {
-      StreamPipe *p = g_new0 (StreamPipe, 1);
-      p->stream = s;
-      p->pipe = pipes[i];
-      p->id = i + 1;
-      stream_read (p);
-    }
+  stream_begin (s);
+}
+
+gboolean
+berth_api_pipe_berth (BerthApi *api, GIOStream *conn, const char *const *args, gboolean raw,
+                      BerthApiExited exited, gpointer data, GError **error)
+{
+  GSubprocess *proc = berth_api_spawn (api, args, error);
+  if (proc == NULL)
+    return FALSE;
+  Stream *s = g_new0 (Stream, 1);
+  s->conn = g_object_ref (conn);
+  s->proc = proc;
+  s->cancel = g_cancellable_new ();
+  s->raw = raw;
+  s->exited = exited;
+  s->data = data;
+  stream_begin (s);
+  return TRUE;
 }
 
 /* ---- routes ---- */
@@ -346,6 +446,7 @@ static const Route routes[] = {
   { "POST", "/containers/*/restart", berth_api_containers_restart },
   { "POST", "/containers/*/kill", berth_api_containers_kill },
   { "POST", "/containers/*/wait", berth_api_containers_wait },
+  { "POST", "/containers/*/attach", berth_api_containers_attach },
   { "GET", "/containers/*/logs", berth_api_containers_logs },
   { "DELETE", "/containers/*", berth_api_containers_remove },
   { "GET", "/images/json", berth_api_images_list },
@@ -392,6 +493,8 @@ dispatch (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTab
   BerthApi *api = user_data;
   const char *method = soup_server_message_get_method (msg);
   const char *p = unversioned (path);
+  if (api->debug)
+    fprintf (stderr, "berth serve: %s %s\n", method, path);
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   soup_message_headers_replace (headers, "Api-Version", BERTH_API_VERSION);
   soup_message_headers_replace (headers, "Server", "berth/" PACKAGE_VERSION);
@@ -478,6 +581,7 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *host = NULL, *root = NULL, *driver = NULL, *berth = NULL;
+  gboolean debug = FALSE;
   const GOptionEntry entries[] = {
     { "host", 'H', 0, G_OPTION_ARG_STRING, &host, "Where to listen (default "
       "unix:///run/berth.sock)", "unix://PATH" },
@@ -485,6 +589,7 @@ main (int argc, char **argv)
       "DIR" },
     { "storage-driver", 0, 0, G_OPTION_ARG_STRING, &driver, "Storage driver for new containers",
       "D" },
+    { "debug", 'D', 0, G_OPTION_ARG_NONE, &debug, "Each request on stderr", NULL },
     { "berth", 0, 0, G_OPTION_ARG_FILENAME, &berth, "The berth program to run (default: the one "
       "beside berth-serve)", "PATH" },
     G_OPTION_ENTRY_NULL
@@ -507,7 +612,9 @@ main (int argc, char **argv)
   const char *socket_path = where + strlen ("unix://");
   BerthApi api = { .root = root ? root : (char *) (g_getenv ("BERTH_ROOT") ? g_getenv ("BERTH_ROOT")
                                                                          : BERTH_DEFAULT_ROOT),
-                   .driver = driver, .berth = berth ? berth : find_berth () };
+                   .driver = driver, .berth = berth ? berth : find_berth (), .debug = debug,
+                   .attached = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                      (GDestroyNotify) berth_api_attach_free) };
   /* The store must open before clients are told it is there. */
   g_autoptr (BerthStore) store = berth_store_open (api.root, api.driver, &error);
   if (store == NULL)
@@ -535,5 +642,6 @@ main (int argc, char **argv)
     fprintf (stderr, "berth serve: unlink %s: %s\n", socket_path, g_strerror (errno));
   if (api.berth != berth)
     g_free (api.berth);
+  g_hash_table_destroy (api.attached);
   return 0;
 }

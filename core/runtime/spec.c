@@ -200,11 +200,15 @@ spec_user_clear (SpecUser *u)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SpecUser, spec_user_clear)
 
-/* Docker (runc's GetExecUser): the groups that list @name as a member. */
+/* Docker's supplementary groups: the primary @gid, then (for a user
+ * named in passwd, @name) the groups that list it as a member. */
 static GArray *
-member_gids (const char *group_data, const char *name)
+member_gids (const char *group_data, const char *name, guint32 primary)
 {
   GArray *gids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_array_append_val (gids, primary);
+  if (name == NULL)
+    return gids;
   g_auto (GStrv) lines = g_strsplit (group_data, "\n", -1);
   for (char **l = lines; *l; l++)
     {
@@ -271,11 +275,12 @@ resolve_user (const char *spec, const char *rootfs_dir, SpecUser *user, GError *
                        "user '%s': bad entry in the image's /etc/passwd", name);
   if (group)
     {
-      user->additional_gids = g_array_new (FALSE, FALSE, sizeof (guint32));
-      return resolve_group (spec, group, group_data, &user->gid, error);
+      if (!resolve_group (spec, group, group_data, &user->gid, error))
+        return FALSE;
+      user->additional_gids = member_gids (group_data, NULL, user->gid);
+      return TRUE;
     }
-  user->additional_gids = entry ? member_gids (group_data, entry[0])
-                                : g_array_new (FALSE, FALSE, sizeof (guint32));
+  user->additional_gids = member_gids (group_data, entry ? entry[0] : NULL, user->gid);
   return TRUE;
 }
 

@@ -101,6 +101,7 @@ SCRATCH=$SCRATCH
 PREFIX=$PREFIX
 if [ "\$RT" = berth ]; then export DOCKER_HOST=unix://$BSOCK; else export DOCKER_HOST=unix://$SOCK; fi
 dk () { $DOCKER "\$@"; }
+drun () { $DOCKER run --rm --network none "\$@"; }
 dbg () { $DOCKER run -d --network none --name "\$C" "\$@" >/dev/null; }
 until_ok () { for _ in \$(seq 50); do "\$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
 ENV
