@@ -17,11 +17,13 @@
 #define BERTH_API_MIN_VERSION "1.24"
 
 typedef struct BerthApiAttach BerthApiAttach;
+typedef struct BerthApiExec BerthApiExec;
 typedef struct {
   char *root;     /* the store */
   char *driver;   /* --storage-driver, or NULL: the store's default */
   char *berth;    /* the berth program run for the process-side requests */
   GHashTable *attached; /* container id -> BerthApiAttach: attached, not yet exited */
+  GHashTable *execs;    /* exec id -> BerthApiExec, for the server's life (as dockerd's) */
   gboolean debug;       /* each request on stderr */
 } BerthApi;
 
@@ -48,6 +50,13 @@ gboolean berth_api_query_bool (GHashTable *query, const char *key);
  * body is an empty object. */
 JsonNode *berth_api_request_json (SoupServerMessage *msg, GError **error);
 
+/* ?filters={"KEY":["VALUE",...],...}: parse refuses a key not in @keys
+ * (INVALID, naming them); match asks @match of each key's values: one of a
+ * key's values must match, and every key. */
+gboolean berth_api_filters_parse (GHashTable *query, const char *const *keys, JsonNode **out,
+                                  GError **error);
+typedef gboolean (*BerthApiFilterMatch) (const char *key, const char *value, gpointer item);
+gboolean berth_api_filters_match (JsonNode *filters, BerthApiFilterMatch match, gpointer item);
 /* A 200 whose JSON body comes later (POST /wait: clients read the headers
  * before they go on, and the body at the exit): begin sends the headers,
  * end the body, unless the client has gone meanwhile. */
@@ -109,9 +118,26 @@ gboolean berth_api_attach_wait (BerthApi *api, SoupServerMessage *msg, const cha
 /* Docker's wait answer: {"StatusCode": N, "Error": null or {"Message"}}. */
 JsonNode *berth_api_wait_result (int status, const char *error);
 gboolean berth_api_attach_start (BerthApi *api, SoupServerMessage *msg, const char *id);
+void berth_api_volumes_list (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                             GHashTable *query);
+void berth_api_volumes_create (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                               GHashTable *query);
+void berth_api_volumes_inspect (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                                GHashTable *query);
+void berth_api_volumes_remove (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                               GHashTable *query);
+void berth_api_exec_free (BerthApiExec *e);
+void berth_api_exec_create (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                            GHashTable *query);
+void berth_api_exec_start (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                           GHashTable *query);
+void berth_api_exec_inspect (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                             GHashTable *query);
 void berth_api_images_list (BerthApi *api, SoupServerMessage *msg, const char *arg,
                             GHashTable *query);
 void berth_api_images_inspect (BerthApi *api, SoupServerMessage *msg, const char *arg,
                                GHashTable *query);
+void berth_api_images_create (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                              GHashTable *query);
 void berth_api_images_remove (BerthApi *api, SoupServerMessage *msg, const char *arg,
                               GHashTable *query);

@@ -85,84 +85,25 @@ summary (BerthContainer *c, BerthContainerState *s)
   return json_node_init_object (json_node_alloc (), o);
 }
 
-/* ?filters={"label":["k=v"],"status":["running"],...}: the keys compose
- * and docker ps use most; each key's values are alternatives. */
+typedef struct {
+  BerthContainer *c;
+  BerthContainerState *s;
+} ListItem;
+
+/* ?filters= of docker ps and compose: each key's values are alternatives. */
+static const char *const filter_keys[] = { "id", "name", "status", "label", NULL };
+
 static gboolean
-filter_value_matches (BerthContainer *c, BerthContainerState *s, const char *key,
-                      const char *value)
+filter_matches (const char *key, const char *value, gpointer data)
 {
+  BerthContainer *c = ((ListItem *) data)->c;
   if (strcmp (key, "id") == 0)
     return g_str_has_prefix (c->id, value);
   if (strcmp (key, "name") == 0)
     return strstr (c->name, value) != NULL;
   if (strcmp (key, "status") == 0)
-    return strcmp (docker_state (s), value) == 0;
-  if (strcmp (key, "label") == 0)
-    {
-      gboolean with_value = strchr (value, '=') != NULL;
-      gsize len = strlen (value);
-      for (char **l = c->labels; l && *l; l++)
-        if (with_value ? strcmp (*l, value) == 0 : strncmp (*l, value, len) == 0 && (*l)[len] == '=')
-          return TRUE;
-      return FALSE;
-    }
-  return FALSE;
-}
-
-static const char *const filter_keys[] = { "id", "name", "status", "label", NULL };
-
-static gboolean
-filters_parse (const char *text, JsonNode **out, GError **error)
-{
-  *out = NULL;
-  if (text == NULL || *text == '\0')
-    return TRUE;
-  g_autoptr (JsonNode) node = berth_json_parse (text, strlen (text), error);
-  if (node == NULL)
-    return FALSE;
-  JsonObject *o = berth_json_node_object (node);
-  if (o == NULL)
-    return berth_fail (error, BERTH_ERROR_INVALID, "filters: not a JSON object");
-  g_autoptr (GList) keys = json_object_get_members (o);
-  for (GList *k = keys; k; k = k->next)
-    if (!g_strv_contains (filter_keys, k->data))
-      return berth_fail (error, BERTH_ERROR_INVALID, "filters: '%s' is not supported (id, name, "
-                         "status, label are)", (char *) k->data);
-  *out = g_steal_pointer (&node);
-  return TRUE;
-}
-
-/* A key's values are an array (["a","b"]) or, from old clients, an object
- * ({"a":true}). */
-static gboolean
-filters_match (JsonNode *filters, BerthContainer *c, BerthContainerState *s)
-{
-  JsonObject *o = filters ? berth_json_node_object (filters) : NULL;
-  if (o == NULL)
-    return TRUE;
-  g_autoptr (GList) keys = json_object_get_members (o);
-  for (GList *k = keys; k; k = k->next)
-    {
-      JsonNode *values = json_object_get_member (o, k->data);
-      g_auto (GStrv) list = NULL;
-      if (JSON_NODE_HOLDS_ARRAY (values))
-        list = berth_json_strv (o, k->data);
-      else if (JSON_NODE_HOLDS_OBJECT (values))
-        {
-          g_autoptr (GList) names = json_object_get_members (json_node_get_object (values));
-          GStrvBuilder *b = g_strv_builder_new ();
-          for (GList *n = names; n; n = n->next)
-            g_strv_builder_add (b, n->data);
-          list = g_strv_builder_end (b);
-          g_strv_builder_unref (b);
-        }
-      gboolean any = list == NULL || list[0] == NULL;
-      for (char **v = list; v && *v && !any; v++)
-        any = filter_value_matches (c, s, k->data, *v);
-      if (!any)
-        return FALSE;
-    }
-  return TRUE;
+    return strcmp (docker_state (((ListItem *) data)->s), value) == 0;
+  return berth_labels_match (c->labels, value);
 }
 
 void
@@ -171,7 +112,7 @@ berth_api_containers_list (BerthApi *api, SoupServerMessage *msg, const char *ar
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) filters = NULL;
-  if (!filters_parse (berth_api_query (query, "filters"), &filters, &error))
+  if (!berth_api_filters_parse (query, filter_keys, &filters, &error))
     {
       berth_api_reply_error (msg, error);
       return;
@@ -189,7 +130,9 @@ berth_api_containers_list (BerthApi *api, SoupServerMessage *msg, const char *ar
     {
       BerthContainer *c = list->pdata[i];
       g_autoptr (BerthContainerState) s = berth_container_state (store, c, NULL);
-      if (s == NULL || (!all && !berth_container_state_is_live (s)) || !filters_match (filters, c, s))
+      ListItem item = { c, s };
+      if (s == NULL || (!all && !berth_container_state_is_live (s))
+          || !berth_api_filters_match (filters, filter_matches, &item))
         continue;
       json_array_add_element (out, summary (c, s));
     }

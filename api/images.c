@@ -56,10 +56,51 @@ summary (BerthStore *store, BerthImage *image)
   return json_node_init_object (json_node_alloc (), o);
 }
 
+/* docker images [REPOSITORY[:TAG]] sends reference=, a pattern (* and ?)
+ * of the repository, or of repository:tag when it names a tag. */
+static gboolean
+reference_matches (BerthImage *image, const char *pattern)
+{
+  const char *slash = strrchr (pattern, '/');
+  gboolean with_tag = strchr (slash ? slash : pattern, ':') != NULL;
+  for (guint i = 0; i < image->tags->len; i++)
+    {
+      const char *tag = image->tags->pdata[i];
+      const char *colon = strrchr (tag, ':');
+      g_autofree char *repo = colon && !strchr (colon, '/') ? g_strndup (tag, colon - tag)
+                                                            : g_strdup (tag);
+      if (g_pattern_match_simple (pattern, with_tag ? tag : repo))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static const char *const filter_keys[] = { "reference", "dangling", "label", NULL };
+
+static gboolean
+filter_matches (const char *key, const char *value, gpointer data)
+{
+  BerthImage *image = data;
+  if (strcmp (key, "reference") == 0)
+    return reference_matches (image, value);
+  if (strcmp (key, "dangling") == 0)
+    return (image->tags->len == 0) == (strcmp (value, "true") == 0 || strcmp (value, "1") == 0);
+  JsonObject *labels = berth_json_object (berth_json_object (berth_json_node_object (image->config),
+                                                             "config"), "Labels");
+  g_auto (GStrv) list = berth_json_labels (labels);
+  return berth_labels_match (list, value);
+}
+
 void
 berth_api_images_list (BerthApi *api, SoupServerMessage *msg, const char *arg, GHashTable *query)
 {
   g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) filters = NULL;
+  if (!berth_api_filters_parse (query, filter_keys, &filters, &error))
+    {
+      berth_api_reply_error (msg, error);
+      return;
+    }
   g_autoptr (BerthStore) store = berth_api_open_store (api, FALSE, &error);
   g_autoptr (GPtrArray) list = store ? berth_image_list (store, &error) : NULL;
   if (list == NULL)
@@ -69,7 +110,8 @@ berth_api_images_list (BerthApi *api, SoupServerMessage *msg, const char *arg, G
     }
   g_autoptr (JsonArray) out = json_array_new ();
   for (guint i = 0; i < list->len; i++)
-    json_array_add_element (out, summary (store, list->pdata[i]));
+    if (berth_api_filters_match (filters, filter_matches, list->pdata[i]))
+      json_array_add_element (out, summary (store, list->pdata[i]));
   g_autoptr (JsonNode) node = json_node_init_array (json_node_alloc (), out);
   berth_api_reply_json (msg, SOUP_STATUS_OK, node);
 }
@@ -122,4 +164,51 @@ berth_api_images_remove (BerthApi *api, SoupServerMessage *msg, const char *arg,
   gboolean force = berth_api_query_bool (query, "force");
   const char *args[] = { "rmi", force ? "--force" : arg, force ? arg : NULL, NULL };
   berth_api_run_berth (api, msg, args, removed, what, (GDestroyNotify) g_strfreev);
+}
+
+/* Docker's progress stream, the lines a pull that is over would have sent:
+ * clients print each "status". */
+static gboolean
+pulled (SoupServerMessage *msg, const char *out, gpointer data)
+{
+  const char *ref = data;
+  g_autoptr (GString) text = g_string_new (NULL);
+  const char *lines[] = { "Pulling from ", "Status: Downloaded newer image for " };
+  for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+    {
+      g_autoptr (JsonObject) o = json_object_new ();
+      g_autofree char *status = g_strconcat (lines[i], ref, NULL);
+      json_object_set_string_member (o, "status", status);
+      g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), g_steal_pointer (&o));
+      g_autofree char *line = berth_json_to_string (node, NULL);
+      g_string_append_printf (text, "%s\r\n", line);
+    }
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  gsize len = text->len;
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_string_free (g_steal_pointer (&text), FALSE), len);
+  return TRUE;
+}
+
+/* POST /images/create?fromImage=NAME&tag=TAG: berth pull, with the
+ * credentials of berth login (X-Registry-Auth is not read). fromSrc
+ * (docker import) is not served. */
+void
+berth_api_images_create (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                         GHashTable *query)
+{
+  const char *from = berth_api_query (query, "fromImage");
+  const char *tag = berth_api_query (query, "tag");
+  if (from == NULL || *from == '\0')
+    {
+      berth_api_reply_message (msg, SOUP_STATUS_BAD_REQUEST, "only fromImage (docker pull) is "
+                               "served: fromSrc (docker import) is not");
+      return;
+    }
+  /* A digest or a tag may come in fromImage itself or in tag. */
+  char *ref = tag && *tag ? g_strdup_printf ("%s%s%s", from, g_str_has_prefix (tag, "sha256:")
+                                                                 ? "@" : ":", tag)
+                          : g_strdup (from);
+  const char *args[] = { "pull", ref, NULL };
+  berth_api_run_berth (api, msg, args, pulled, ref, g_free);
 }

@@ -111,6 +111,73 @@ berth_api_request_json (SoupServerMessage *msg, GError **error)
   return node;
 }
 
+/* ---- ?filters= ---- */
+
+gboolean
+berth_api_filters_parse (GHashTable *query, const char *const *keys, JsonNode **out,
+                         GError **error)
+{
+  const char *text = berth_api_query (query, "filters");
+  *out = NULL;
+  if (text == NULL || *text == '\0')
+    return TRUE;
+  g_autoptr (JsonNode) node = berth_json_parse (text, strlen (text), error);
+  if (node == NULL)
+    return FALSE;
+  JsonObject *o = berth_json_node_object (node);
+  if (o == NULL)
+    return berth_fail (error, BERTH_ERROR_INVALID, "filters: not a JSON object");
+  g_autoptr (GList) names = json_object_get_members (o);
+  for (GList *k = names; k; k = k->next)
+    if (!g_strv_contains (keys, k->data))
+      {
+        g_autofree char *known = g_strjoinv (", ", (char **) keys);
+        return berth_fail (error, BERTH_ERROR_INVALID, "filters: '%s' is not supported (%s are)",
+                           (char *) k->data, known);
+      }
+  *out = g_steal_pointer (&node);
+  return TRUE;
+}
+
+/* A key's values are an array (["a","b"]) or, from old clients, an object
+ * ({"a":true}). */
+static char **
+filter_values (JsonObject *o, const char *key)
+{
+  JsonNode *values = json_object_get_member (o, key);
+  if (JSON_NODE_HOLDS_ARRAY (values))
+    return berth_json_strv (o, key);
+  GStrvBuilder *b = g_strv_builder_new ();
+  if (JSON_NODE_HOLDS_OBJECT (values))
+    {
+      g_autoptr (GList) names = json_object_get_members (json_node_get_object (values));
+      for (GList *n = names; n; n = n->next)
+        g_strv_builder_add (b, n->data);
+    }
+  char **list = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  return list;
+}
+
+gboolean
+berth_api_filters_match (JsonNode *filters, BerthApiFilterMatch match, gpointer item)
+{
+  JsonObject *o = filters ? berth_json_node_object (filters) : NULL;
+  if (o == NULL)
+    return TRUE;
+  g_autoptr (GList) keys = json_object_get_members (o);
+  for (GList *k = keys; k; k = k->next)
+    {
+      g_auto (GStrv) list = filter_values (o, k->data);
+      gboolean any = list == NULL || list[0] == NULL;
+      for (char **v = list; v && *v && !any; v++)
+        any = match (k->data, *v, item);
+      if (!any)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* ---- replies that come later ---- */
 
 static void
@@ -447,9 +514,17 @@ static const Route routes[] = {
   { "POST", "/containers/*/kill", berth_api_containers_kill },
   { "POST", "/containers/*/wait", berth_api_containers_wait },
   { "POST", "/containers/*/attach", berth_api_containers_attach },
+  { "POST", "/containers/*/exec", berth_api_exec_create },
+  { "POST", "/exec/*/start", berth_api_exec_start },
+  { "GET", "/exec/*/json", berth_api_exec_inspect },
   { "GET", "/containers/*/logs", berth_api_containers_logs },
   { "DELETE", "/containers/*", berth_api_containers_remove },
+  { "GET", "/volumes", berth_api_volumes_list },
+  { "POST", "/volumes/create", berth_api_volumes_create },
+  { "GET", "/volumes/*", berth_api_volumes_inspect },
+  { "DELETE", "/volumes/*", berth_api_volumes_remove },
   { "GET", "/images/json", berth_api_images_list },
+  { "POST", "/images/create", berth_api_images_create },
   { "GET", "/images/**/json", berth_api_images_inspect },
   { "DELETE", "/images/**", berth_api_images_remove },
 };
@@ -614,7 +689,9 @@ main (int argc, char **argv)
                                                                          : BERTH_DEFAULT_ROOT),
                    .driver = driver, .berth = berth ? berth : find_berth (), .debug = debug,
                    .attached = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                                      (GDestroyNotify) berth_api_attach_free) };
+                                                      (GDestroyNotify) berth_api_attach_free),
+                   .execs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                   (GDestroyNotify) berth_api_exec_free) };
   /* The store must open before clients are told it is there. */
   g_autoptr (BerthStore) store = berth_store_open (api.root, api.driver, &error);
   if (store == NULL)
@@ -643,5 +720,6 @@ main (int argc, char **argv)
   if (api.berth != berth)
     g_free (api.berth);
   g_hash_table_destroy (api.attached);
+  g_hash_table_destroy (api.execs);
   return 0;
 }

@@ -241,18 +241,6 @@ ps_filter_add (GHashTable *filters, const char *filter, GError **error)
   return berth_cli_filter_add (filters, filter, ps_filter_keys, error);
 }
 
-static gboolean
-has_label (BerthContainer *c, const char *want)
-{
-  gboolean with_value = strchr (want, '=') != NULL;
-  gsize key_len = strlen (want);
-  for (char **l = c->labels; l && *l; l++)
-    if (with_value ? strcmp (*l, want) == 0
-                   : strncmp (*l, want, key_len) == 0 && (*l)[key_len] == '=')
-      return TRUE;
-  return FALSE;
-}
-
 /* What a ps filter looks at. */
 typedef struct {
   BerthContainer *c;
@@ -269,7 +257,7 @@ ps_filter_value_matches (const char *key, const char *value, gpointer item)
   if (strcmp (key, "name") == 0)
     return strstr (c->name, value) != NULL;
   if (strcmp (key, "label") == 0)
-    return has_label (c, value);
+    return berth_labels_match (c->labels, value);
   if (strcmp (key, "status") == 0)
     return g_strcmp0 (s->status, value) == 0;
   if (strcmp (key, "ancestor") == 0)

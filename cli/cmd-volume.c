@@ -5,22 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Docker's inspect object of a local volume. */
-static JsonNode *
-volume_node (BerthVolume *v)
-{
-  g_autoptr (JsonObject) o = json_object_new ();
-  json_object_set_string_member (o, "CreatedAt", v->created);
-  json_object_set_string_member (o, "Driver", "local");
-  json_object_set_null_member (o, "Labels");
-  json_object_set_string_member (o, "Mountpoint", v->mountpoint);
-  json_object_set_string_member (o, "Name", v->name);
-  json_object_set_null_member (o, "Options");
-  json_object_set_string_member (o, "Scope", "local");
-  json_object_set_boolean_member (o, "Anonymous", v->anonymous);
-  return json_node_init_object (json_node_alloc (), o);
-}
-
 static int
 volume_create (BerthCli *cli, int argc, char **argv)
 {
@@ -66,7 +50,7 @@ volume_ls (BerthCli *cli, int argc, char **argv)
       BerthVolume *v = volumes->pdata[i];
       if (format)
         {
-          g_autoptr (JsonNode) row = volume_node (v);
+          g_autoptr (JsonNode) row = berth_volume_inspect (v);
           g_autoptr (GString) line = g_string_new (NULL);
           if (!berth_template_render (format, row, line, &error))
             return berth_cli_fail (error);
@@ -84,7 +68,7 @@ static JsonNode *
 inspect_one (BerthStore *store, const char *name, GError **error)
 {
   g_autoptr (BerthVolume) v = berth_volume_lookup (store, name, error);
-  return v ? volume_node (v) : NULL;
+  return v ? berth_volume_inspect (v) : NULL;
 }
 
 static int

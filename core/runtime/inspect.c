@@ -203,3 +203,18 @@ berth_image_inspect (BerthStore *store, const char *ref, GError **error)
     }
   return json_node_init_object (json_node_alloc (), o);
 }
+
+JsonNode *
+berth_volume_inspect (const BerthVolume *v)
+{
+  g_autoptr (JsonObject) o = json_object_new ();
+  json_object_set_string_member (o, "CreatedAt", v->created);
+  json_object_set_string_member (o, "Driver", "local");
+  json_object_set_null_member (o, "Labels");
+  json_object_set_string_member (o, "Mountpoint", v->mountpoint);
+  json_object_set_string_member (o, "Name", v->name);
+  json_object_set_null_member (o, "Options");
+  json_object_set_string_member (o, "Scope", "local");
+  json_object_set_boolean_member (o, "Anonymous", v->anonymous);
+  return json_node_init_object (json_node_alloc (), g_steal_pointer (&o));
+}

@@ -250,3 +250,15 @@ berth_json_labels_node (char *const *labels)
     }
   return json_node_init_object (json_node_alloc (), o);
 }
+
+gboolean
+berth_labels_match (char *const *labels, const char *want)
+{
+  gboolean with_value = strchr (want, '=') != NULL;
+  gsize key_len = strlen (want);
+  for (char *const *l = labels; l && *l; l++)
+    if (with_value ? strcmp (*l, want) == 0
+                   : strncmp (*l, want, key_len) == 0 && (*l)[key_len] == '=')
+      return TRUE;
+  return FALSE;
+}

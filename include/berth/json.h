@@ -45,6 +45,9 @@ JsonNode *berth_json_strv_node (char *const *strv);
 char **berth_json_labels (JsonObject *labels);
 /* The other way: "KEY=VALUE" strings as a labels object. */
 JsonNode *berth_json_labels_node (char *const *labels);
+/* Docker's label filter: "KEY" matches any value of KEY, "KEY=VALUE" that
+ * value, among @labels ("KEY=VALUE" each). */
+gboolean berth_labels_match (char *const *labels, const char *want);
 /* Scalar member @member of @obj, or @fallback when absent or of another type. */
 const char *berth_json_string (JsonObject *obj, const char *member, const char *fallback);
 gint64 berth_json_int (JsonObject *obj, const char *member, gint64 fallback);

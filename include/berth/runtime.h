@@ -82,6 +82,9 @@ char *berth_container_status_text (const BerthContainerState *s);
  * RootFS...), for berth inspect and the Engine API alike. */
 JsonNode *berth_container_inspect (BerthStore *store, BerthContainer *c, GError **error);
 JsonNode *berth_image_inspect (BerthStore *store, const char *ref, GError **error);
+/* Docker's inspect object of a local volume (berth volume inspect, GET
+ * /volumes/NAME). */
+JsonNode *berth_volume_inspect (const BerthVolume *v);
 
 typedef struct {
   gboolean attach;      /* copy output to our stdout/stderr as well as the log */

@@ -10,6 +10,7 @@
 #     BERTH_BIN=$PWD/berth tests/clients/test-serve.sh
 # ONLY=REGEX runs the scenarios whose name matches.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/registry-lib.sh"
 {
 
 DOCKER=/usr/bin/docker   # Debian's docker.io CLI, not /usr/local/bin/docker
@@ -18,7 +19,7 @@ load_scenarios "$CLIENTS_SRCDIR/serve-scenarios"
 
 reason=""
 [ "$(id -u)" = 0 ] || reason="not root"
-for p in /usr/sbin/dockerd $DOCKER containerd runc busybox iptables ip; do
+for p in /usr/sbin/dockerd $DOCKER containerd runc busybox iptables ip docker-registry skopeo; do
   [ -n "$reason" ] || command -v $p >/dev/null || reason="$p is not installed (.ci/install-deps)"
 done
 BERTH_CMD=${BERTH_BIN:-$CLIENTS_SRCDIR/../../berth}
@@ -27,7 +28,7 @@ BERTH_CMD=${BERTH_BIN:-$CLIENTS_SRCDIR/../../berth}
   reason="berth-serve is not built (libsoup-3.0-dev missing at configure)"
 BERTH=$(find_berth_runc) || { [ -n "$reason" ] || reason="berth-runc is not built"; }
 if [ -n "$reason" ]; then
-  skip_all "$reason"
+  skip_all "$reason" "docker-py: berth serve answers as dockerd"
   exit 0
 fi
 
@@ -58,6 +59,7 @@ cleanup () {
     wait_pid_gone "$SERVE_PID" 50 || { echo "# berth serve did not stop on TERM: killed"; kill -9 "$SERVE_PID"; }
   fi
   [ ! -e "$BSOCK" ] || echo "# berth serve left its socket behind"
+  reg_stop "$SCRATCH/registry"
   stop_dockerd
   left=$(echo "$CGROUP_LEFTOVERS"; host_leftovers "$SCRATCH/before")
   [ ! -e "$BSOCK" ] || left=$(echo "$left"; echo "socket $BSOCK")
@@ -71,13 +73,15 @@ cleanup () {
   rm -rf "$SCRATCH"
 }
 
-NCASES=$((${#S_NAME[@]} + 1))
+EXTRA_CASES=("docker-py: berth serve answers as dockerd")
+NCASES=$((${#S_NAME[@]} + ${#EXTRA_CASES[@]} + 1))
 trap 'echo "# interrupted"; cleanup; exit 1' INT TERM
 if ! $DOCKER version >/dev/null 2>&1 || ! DOCKER_HOST=unix://$BSOCK $DOCKER version >/dev/null 2>&1; then
   echo "1..$NCASES"
   for i in "${!S_NAME[@]}"; do
     echo "ok $((i + 1)) - ${S_NAME[$i]} # SKIP dockerd or berth serve does not answer"
   done
+  echo "ok $((${#S_NAME[@]} + 1)) - ${EXTRA_CASES[0]} # SKIP dockerd or berth serve does not answer"
   tail -n 10 "$SCRATCH/dockerd.log" "$SCRATCH/serve.log" | tap_diag
   cleanup
   exit 0
@@ -91,12 +95,19 @@ $DOCKER import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
   -c 'CMD ["sh"]' "$SCRATCH/rootfs.tar" $IMG >/dev/null
 $DOCKER save -o "$SCRATCH/image.tar" $IMG
 "$BERTH_CMD" --root "$BROOT" load -i "$SCRATCH/image.tar" >/dev/null
+# A registry on loopback (plain HTTP: both treat 127.0.0.1 as insecure)
+# holding the image as test/bb:1 and :2, for pulls.
+REG_PORT=$((PORT_BASE + 199))
+reg_start_plain "$SCRATCH/registry" "$REG_PORT" >/dev/null 2>&1
+REG=127.0.0.1:$REG_PORT
+for t in 1 2; do reg_push_archive "$SCRATCH/image.tar" "$REG/test/bb:$t" >/dev/null 2>&1; done
 
 # What the snippets see: dk talks to the variant's daemon ($RT: runc for
 # dockerd, berth for berth serve).
 cat >"$SCRATCH/env.sh" <<ENV
 DOCKER=$DOCKER
 IMG=$IMG
+REG=$REG
 SCRATCH=$SCRATCH
 PREFIX=$PREFIX
 if [ "\$RT" = berth ]; then export DOCKER_HOST=unix://$BSOCK; else export DOCKER_HOST=unix://$SOCK; fi
@@ -112,6 +123,9 @@ variant_cleanup () {
   [ "$1" = berth ] && host=unix://$BSOCK
   ids=$(DOCKER_HOST=$host timeout 30 $DOCKER ps -aq --filter "name=$PREFIX-$1-$2" 2>/dev/null)
   [ -z "$ids" ] || DOCKER_HOST=$host timeout 60 $DOCKER rm -f $ids >/dev/null 2>&1
+  ids=$(DOCKER_HOST=$host timeout 30 $DOCKER volume ls -q 2>/dev/null | grep "^$PREFIX-$1-$2")
+  [ -z "$ids" ] || DOCKER_HOST=$host timeout 60 $DOCKER volume rm -f $ids >/dev/null 2>&1
+  DOCKER_HOST=$host timeout 60 $DOCKER rmi -f "$REG/test/bb:1" "$REG/test/bb:2" >/dev/null 2>&1
 }
 
 echo "1..$NCASES"
@@ -120,6 +134,26 @@ for i in "${!S_NAME[@]}"; do
   run_scenario "$i" "$((i + 1))"
 done
 echo "# scenarios took $(( $(date +%s) - start )) s"
+# docker-py: the same script against each socket, its output compared.
+n=$((${#S_NAME[@]} + 1))
+if ! python3 -c 'import docker' 2>/dev/null; then
+  echo "ok $n - ${EXTRA_CASES[0]} # SKIP python3-docker is not installed (.ci/install-deps)"
+else
+  for rt in runc berth; do
+    host=unix://$SOCK
+    [ $rt = berth ] && host=unix://$BSOCK
+    timeout -k 5 120 python3 "$CLIENTS_SRCDIR/serve-docker-py.py" "$host" "$IMG" "$PREFIX-$rt-py" \
+      >"$SCRATCH/py.$rt" 2>&1
+    echo "exit $?" >>"$SCRATCH/py.$rt"
+    sed -i "s/$PREFIX-$rt-/<c>-/g" "$SCRATCH/py.$rt"
+  done
+  if cmp -s "$SCRATCH/py.runc" "$SCRATCH/py.berth"; then
+    echo "ok $n - ${EXTRA_CASES[0]}"
+  else
+    echo "not ok $n - ${EXTRA_CASES[0]}"
+    diff -u --label dockerd --label "berth serve" "$SCRATCH/py.runc" "$SCRATCH/py.berth" | tap_diag
+  fi
+fi
 cleanup
 exit 0
 }
