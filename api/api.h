@@ -51,12 +51,14 @@ gboolean berth_api_query_bool (GHashTable *query, const char *key);
 JsonNode *berth_api_request_json (SoupServerMessage *msg, GError **error);
 
 /* ?filters={"KEY":["VALUE",...],...}: parse refuses a key not in @keys
- * (INVALID, naming them); match asks @match of each key's values: one of a
- * key's values must match, and every key. */
+ * (INVALID, naming them); match asks @match of each key's values: every
+ * label must match, one of another key's values, and every key. */
 gboolean berth_api_filters_parse (GHashTable *query, const char *const *keys, JsonNode **out,
                                   GError **error);
 typedef gboolean (*BerthApiFilterMatch) (const char *key, const char *value, gpointer item);
 gboolean berth_api_filters_match (JsonNode *filters, BerthApiFilterMatch match, gpointer item);
+/* @key's values (NULL when it is not there). */
+char **berth_api_filter_values (JsonNode *filters, const char *key);
 /* A 200 whose JSON body comes later (POST /wait: clients read the headers
  * before they go on, and the body at the exit): begin sends the headers,
  * end the body, unless the client has gone meanwhile. */
@@ -126,6 +128,18 @@ void berth_api_volumes_inspect (BerthApi *api, SoupServerMessage *msg, const cha
                                 GHashTable *query);
 void berth_api_volumes_remove (BerthApi *api, SoupServerMessage *msg, const char *arg,
                                GHashTable *query);
+void berth_api_networks_list (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                              GHashTable *query);
+void berth_api_networks_inspect (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                                 GHashTable *query);
+void berth_api_networks_create (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                                GHashTable *query);
+void berth_api_networks_remove (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                                GHashTable *query);
+void berth_api_networks_connect (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                                 GHashTable *query);
+void berth_api_networks_disconnect (BerthApi *api, SoupServerMessage *msg, const char *arg,
+                                    GHashTable *query);
 void berth_api_exec_free (BerthApiExec *e);
 void berth_api_exec_create (BerthApi *api, SoupServerMessage *msg, const char *arg,
                             GHashTable *query);

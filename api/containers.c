@@ -214,10 +214,25 @@ read_mounts (JsonObject *config, JsonObject *host, CreateRequest *r, GError **er
   g_auto (GStrv) binds = berth_json_strv (host, "Binds");
   for (char **b = binds; b && *b; b++)
     g_strv_builder_add (vols, *b);
+  /* Config.Volumes: an anonymous volume at each path that no bind or
+   * mount of HostConfig covers (compose sends both for a service's
+   * volumes; Docker's binds win). */
+  g_autoptr (GHashTable) targets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (char **b = binds; b && *b; b++)
+    {
+      g_auto (GStrv) parts = g_strsplit (*b, ":", 3);
+      if (parts[0] && parts[1])
+        g_hash_table_add (targets, g_strdup (parts[1]));
+    }
+  JsonArray *mount_list = berth_json_array (host, "Mounts");
+  for (guint i = 0; mount_list && i < json_array_get_length (mount_list); i++)
+    g_hash_table_add (targets, g_strdup (berth_json_string (berth_json_array_object (mount_list, i),
+                                                            "Target", "")));
   JsonObject *anonymous = berth_json_object (config, "Volumes");
   g_autoptr (GList) paths = anonymous ? json_object_get_members (anonymous) : NULL;
   for (GList *p = paths; p; p = p->next)
-    g_strv_builder_add (vols, p->data);
+    if (!g_hash_table_contains (targets, p->data))
+      g_strv_builder_add (vols, p->data);
   JsonObject *tmpfs_map = berth_json_object (host, "Tmpfs");
   g_autoptr (GList) tpaths = tmpfs_map ? json_object_get_members (tmpfs_map) : NULL;
   for (GList *p = tpaths; p; p = p->next)

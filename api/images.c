@@ -27,8 +27,12 @@ unix_time (const char *rfc3339)
   return t ? g_date_time_to_unix (t) : 0;
 }
 
+static gboolean reference_matches_tag (const char *tag, const char *pattern);
+
+/* With reference filters (@patterns), only the tags they match are listed,
+ * as dockerd does: docker images REPO shows REPO's rows alone. */
 static JsonNode *
-summary (BerthStore *store, BerthImage *image)
+summary (BerthStore *store, BerthImage *image, char **patterns)
 {
   JsonObject *config = berth_json_node_object (image->config);
   g_autoptr (JsonObject) o = json_object_new ();
@@ -37,7 +41,13 @@ summary (BerthStore *store, BerthImage *image)
   json_object_set_string_member (o, "ParentId", "");
   JsonArray *tags = json_array_new ();
   for (guint i = 0; i < image->tags->len; i++)
-    json_array_add_string_element (tags, image->tags->pdata[i]);
+    {
+      gboolean wanted = patterns == NULL || patterns[0] == NULL;
+      for (char **p = patterns; p && *p && !wanted; p++)
+        wanted = reference_matches_tag (image->tags->pdata[i], *p);
+      if (wanted)
+        json_array_add_string_element (tags, image->tags->pdata[i]);
+    }
   if (image->tags->len == 0)
     json_array_add_string_element (tags, "<none>:<none>");
   json_object_set_array_member (o, "RepoTags", tags);
@@ -59,19 +69,22 @@ summary (BerthStore *store, BerthImage *image)
 /* docker images [REPOSITORY[:TAG]] sends reference=, a pattern (* and ?)
  * of the repository, or of repository:tag when it names a tag. */
 static gboolean
-reference_matches (BerthImage *image, const char *pattern)
+reference_matches_tag (const char *tag, const char *pattern)
 {
   const char *slash = strrchr (pattern, '/');
   gboolean with_tag = strchr (slash ? slash : pattern, ':') != NULL;
+  const char *colon = strrchr (tag, ':');
+  g_autofree char *repo = colon && !strchr (colon, '/') ? g_strndup (tag, colon - tag)
+                                                        : g_strdup (tag);
+  return g_pattern_match_simple (pattern, with_tag ? tag : repo);
+}
+
+static gboolean
+reference_matches (BerthImage *image, const char *pattern)
+{
   for (guint i = 0; i < image->tags->len; i++)
-    {
-      const char *tag = image->tags->pdata[i];
-      const char *colon = strrchr (tag, ':');
-      g_autofree char *repo = colon && !strchr (colon, '/') ? g_strndup (tag, colon - tag)
-                                                            : g_strdup (tag);
-      if (g_pattern_match_simple (pattern, with_tag ? tag : repo))
-        return TRUE;
-    }
+    if (reference_matches_tag (image->tags->pdata[i], pattern))
+      return TRUE;
   return FALSE;
 }
 
@@ -109,9 +122,10 @@ berth_api_images_list (BerthApi *api, SoupServerMessage *msg, const char *arg, G
       return;
     }
   g_autoptr (JsonArray) out = json_array_new ();
+  g_auto (GStrv) patterns = berth_api_filter_values (filters, "reference");
   for (guint i = 0; i < list->len; i++)
     if (berth_api_filters_match (filters, filter_matches, list->pdata[i]))
-      json_array_add_element (out, summary (store, list->pdata[i]));
+      json_array_add_element (out, summary (store, list->pdata[i], patterns));
   g_autoptr (JsonNode) node = json_node_init_array (json_node_alloc (), out);
   berth_api_reply_json (msg, SOUP_STATUS_OK, node);
 }

@@ -141,10 +141,13 @@ berth_api_filters_parse (GHashTable *query, const char *const *keys, JsonNode **
 
 /* A key's values are an array (["a","b"]) or, from old clients, an object
  * ({"a":true}). */
-static char **
-filter_values (JsonObject *o, const char *key)
+char **
+berth_api_filter_values (JsonNode *filters, const char *key)
 {
-  JsonNode *values = json_object_get_member (o, key);
+  JsonObject *o = filters ? berth_json_node_object (filters) : NULL;
+  JsonNode *values = o ? json_object_get_member (o, key) : NULL;
+  if (values == NULL)
+    return NULL;
   if (JSON_NODE_HOLDS_ARRAY (values))
     return berth_json_strv (o, key);
   GStrvBuilder *b = g_strv_builder_new ();
@@ -168,11 +171,17 @@ berth_api_filters_match (JsonNode *filters, BerthApiFilterMatch match, gpointer 
   g_autoptr (GList) keys = json_object_get_members (o);
   for (GList *k = keys; k; k = k->next)
     {
-      g_auto (GStrv) list = filter_values (o, k->data);
-      gboolean any = list == NULL || list[0] == NULL;
-      for (char **v = list; v && *v && !any; v++)
-        any = match (k->data, *v, item);
-      if (!any)
+      g_auto (GStrv) list = berth_api_filter_values (filters, k->data);
+      /* Docker: labels must all match, other keys' values are alternatives. */
+      gboolean every = strcmp (k->data, "label") == 0, any = FALSE;
+      for (char **v = list; v && *v; v++)
+        {
+          gboolean hit = match (k->data, *v, item);
+          if (every && !hit)
+            return FALSE;
+          any = any || hit;
+        }
+      if (!any && list && list[0])
         return FALSE;
     }
   return TRUE;
@@ -324,6 +333,7 @@ typedef struct {
   GSubprocess *proc;
   GCancellable *cancel;
   gboolean raw;
+  gboolean by_line;        /* a frame a line (logs, as dockerd frames a log record) */
   int open_pipes;
   gulong finished_id;
   BerthApiExited exited;
@@ -381,8 +391,29 @@ stream_unref_pipe (StreamPipe *p)
   g_subprocess_wait_async (s->proc, NULL, stream_reaped, s);
 }
 
+static gboolean stream_send_one (Stream *s, guint8 id, GBytes *bytes);
+
 static gboolean
 stream_send (Stream *s, guint8 id, GBytes *bytes)
+{
+  if (!s->by_line || s->raw)
+    return stream_send_one (s, id, bytes);
+  gsize len = 0;
+  const char *data = g_bytes_get_data (bytes, &len);
+  for (gsize start = 0; start < len;)
+    {
+      const char *nl = memchr (data + start, '\n', len - start);
+      gsize end = nl ? (gsize) (nl - data) + 1 : len;
+      g_autoptr (GBytes) line = g_bytes_new_from_bytes (bytes, start, end - start);
+      if (!stream_send_one (s, id, line))
+        return FALSE;
+      start = end;
+    }
+  return TRUE;
+}
+
+static gboolean
+stream_send_one (Stream *s, guint8 id, GBytes *bytes)
 {
   gsize len = g_bytes_get_size (bytes);
   guint8 header[8] = { id, 0, 0, 0, len >> 24, len >> 16, len >> 8, len };
@@ -464,6 +495,7 @@ berth_api_stream_berth (BerthApi *api, SoupServerMessage *msg, const char *const
   s->proc = proc;
   s->cancel = g_cancellable_new ();
   s->raw = raw;
+  s->by_line = TRUE;
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
   soup_message_headers_set_content_type (headers, raw ? "application/vnd.docker.raw-stream"
@@ -519,6 +551,12 @@ static const Route routes[] = {
   { "GET", "/exec/*/json", berth_api_exec_inspect },
   { "GET", "/containers/*/logs", berth_api_containers_logs },
   { "DELETE", "/containers/*", berth_api_containers_remove },
+  { "GET", "/networks", berth_api_networks_list },
+  { "POST", "/networks/create", berth_api_networks_create },
+  { "GET", "/networks/*", berth_api_networks_inspect },
+  { "DELETE", "/networks/*", berth_api_networks_remove },
+  { "POST", "/networks/*/connect", berth_api_networks_connect },
+  { "POST", "/networks/*/disconnect", berth_api_networks_disconnect },
   { "GET", "/volumes", berth_api_volumes_list },
   { "POST", "/volumes/create", berth_api_volumes_create },
   { "GET", "/volumes/*", berth_api_volumes_inspect },

@@ -363,11 +363,17 @@ berth_cli_filters_match (GHashTable *filters, BerthFilterMatch match, gpointer i
   g_hash_table_iter_init (&it, filters);
   while (g_hash_table_iter_next (&it, &key, &values))
     {
-      GPtrArray *alternatives = values;
-      gboolean any = FALSE;
-      for (guint i = 0; !any && i < alternatives->len; i++)
-        any = match (key, alternatives->pdata[i], item);
-      if (!any)
+      GPtrArray *list = values;
+      /* Docker: labels must all match, other keys' values are alternatives. */
+      gboolean every = strcmp (key, "label") == 0, any = FALSE;
+      for (guint i = 0; i < list->len; i++)
+        {
+          gboolean hit = match (key, list->pdata[i], item);
+          if (every && !hit)
+            return FALSE;
+          any = any || hit;
+        }
+      if (!any && list->len > 0)
         return FALSE;
     }
   return TRUE;

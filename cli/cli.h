@@ -71,8 +71,8 @@ int berth_cli_dispatch (BerthCli *cli, const char *parent, const BerthSubcommand
                         guint n_subs, int argc, char **argv);
 /* Docker's --filter KEY=VALUE: berth_cli_filters_new's table holds each
  * key's values; add refuses a key not in @keys (INVALID, naming them);
- * match asks @match of each key's values: one of a key's values must
- * match, and every key. */
+ * match asks @match of each key's values: every label must match, one of
+ * another key's values, and every key. */
 typedef gboolean (*BerthFilterMatch) (const char *key, const char *value, gpointer item);
 GHashTable *berth_cli_filters_new (void);
 gboolean berth_cli_filter_add (GHashTable *filters, const char *filter, const char *const *keys,

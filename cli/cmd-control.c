@@ -176,7 +176,7 @@ berth_cmd_exec (BerthCli *cli, int argc, char **argv)
     { "interactive", 'i', 0, G_OPTION_ARG_NONE, &interactive, "Keep stdin open", NULL },
     { "tty", 't', 0, G_OPTION_ARG_NONE, &tty, "Allocate a terminal", NULL },
     { "env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env, "Set an environment variable", "K=V" },
-    { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "Numeric uid[:gid]", "U[:G]" },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "User and group, names or numbers (as run -u)", "U[:G]" },
     { "workdir", 'w', 0, G_OPTION_ARG_STRING, &workdir, "Working directory", "DIR" },
     G_OPTION_ENTRY_NULL
   };

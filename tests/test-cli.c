@@ -1750,6 +1750,11 @@ test_labels_filter (Fixture *f, gconstpointer data)
       g_autofree char *got = g_strconcat (sorted, sorted[0] ? "\n" : "", NULL);
       g_assert_cmpstr (got, ==, cases[i].names);
     }
+  /* Labels, unlike other keys' values, must all match (Docker's). */
+  g_assert_cmpint (berth (f, &out, NULL, "ps", "-a", "--format", "{{.Names}}", "--filter",
+                          "label=app", "--filter", "label=tier", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "web\n");
+  g_clear_pointer (&out, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "ps", "--filter", "colour=red", NULL), ==, 2);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (berth (f, NULL, &err, "create", "-l", "bad key=1", "busybox", NULL), ==, 1);

@@ -330,25 +330,11 @@ berth_container_attach_wait (BerthStore *store, BerthRun *run, GError **error)
 
 /* ---- exec ---- */
 
-static gboolean
-parse_numeric_user (const char *user, JsonObject *process, GError **error)
-{
-  g_auto (GStrv) parts = g_strsplit (user, ":", 2);
-  guint64 uid, gid = 0;
-  if (!g_ascii_string_to_unsigned (parts[0], 10, 0, G_MAXUINT32 - 1, &uid, NULL)
-      || (parts[1] && !g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT32 - 1, &gid, NULL)))
-    return berth_fail (error, BERTH_ERROR_INVALID,
-                       "--user '%s': exec takes numeric uid[:gid] for a running container", user);
-  JsonObject *u = json_object_new ();
-  json_object_set_int_member (u, "uid", uid);
-  json_object_set_int_member (u, "gid", gid);
-  json_object_set_object_member (process, "user", u);
-  return TRUE;
-}
-
+/* @root: the container's root as its processes see it, for --user's
+ * names and groups (Docker's exec -u resolves them as run -u does). */
 static JsonObject *
-exec_process (JsonNode *spec, char **args, char **env, const char *user, const char *workdir,
-              gboolean tty, GError **error)
+exec_process (JsonNode *spec, const char *root, char **args, char **env, const char *user,
+              const char *workdir, gboolean tty, GError **error)
 {
   JsonObject *base = berth_json_object (berth_json_node_object (spec), "process");
   g_autoptr (JsonNode) copy = base ? json_node_copy (json_object_get_member (berth_json_node_object (spec), "process")) : NULL;
@@ -362,8 +348,13 @@ exec_process (JsonNode *spec, char **args, char **env, const char *user, const c
   json_object_set_boolean_member (process, "terminal", tty);
   if (workdir)
     json_object_set_string_member (process, "cwd", workdir);
-  if (user && !parse_numeric_user (user, process, error))
-    return NULL;
+  if (user)
+    {
+      JsonNode *resolved = berth_spec_user (user, root, error);
+      if (resolved == NULL)
+        return NULL;
+      json_object_set_member (process, "user", resolved);
+    }
   g_auto (GStrv) merged = berth_json_strv (process, "env");
   for (char **e = env; e && *e; e++)
     {
@@ -388,7 +379,9 @@ berth_container_exec (BerthStore *store, BerthContainer *c, char **args, char **
   g_autoptr (BerthExec) exec = loaded_exec (store, c, s, error);
   if (exec == NULL)
     return -1;
-  g_autoptr (JsonObject) process = exec_process (exec->spec, args, env, user, workdir, tty, error);
+  g_autofree char *root = g_strdup_printf ("/proc/%d/root", s->pid);
+  g_autoptr (JsonObject) process = exec_process (exec->spec, root, args, env, user, workdir, tty,
+                                                 error);
   if (process == NULL)
     return -1;
   /* With -t the pty is made inside, on the container's devpts. With -i

@@ -101,6 +101,14 @@ add_host_config (JsonBuilder *b, BerthContainer *c, BerthContainerState *s, Json
   add_int (b, "BlkioWeight", berth_json_int (berth_json_object (res, "blockIO"), "weight", 0));
   add_bool (b, "ReadonlyRootfs", berth_json_bool (berth_json_object (spec, "root"), "readonly", FALSE));
   add_bool (b, "AutoRemove", c->auto_remove || s->auto_remove);
+  /* The monitor's log is json-file's: one JSON record a line. */
+  json_builder_set_member_name (b, "LogConfig");
+  json_builder_begin_object (b);
+  add_string (b, "Type", "json-file");
+  json_builder_set_member_name (b, "Config");
+  json_builder_begin_object (b);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
   json_builder_set_member_name (b, "RestartPolicy");
   json_builder_begin_object (b);
   add_string (b, "Name", c->restart_policy);

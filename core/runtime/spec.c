@@ -300,6 +300,15 @@ user_node (const SpecUser *user)
   return json_builder_get_root (b);
 }
 
+JsonNode *
+berth_spec_user (const char *user_spec, const char *rootfs_dir, GError **error)
+{
+  g_auto (SpecUser) user = { 0 };
+  if (!resolve_user (user_spec, rootfs_dir, &user, error))
+    return NULL;
+  return user_node (&user);
+}
+
 /* --- process --- */
 
 static gssize

@@ -64,6 +64,12 @@ typedef struct {
 JsonNode *berth_spec_build (const char *id, JsonNode *image_config, const char *rootfs_dir,
                             const BerthSpecOptions *options, GError **error);
 
+/* The OCI process.user for Docker's "user[:group]" @user_spec (names or
+ * numbers), resolved in @rootfs_dir's /etc/passwd and /etc/group as
+ * create does: uid, gid, and the supplementary groups. INVALID naming a
+ * user or group that is not there. */
+JsonNode *berth_spec_user (const char *user_spec, const char *rootfs_dir, GError **error);
+
 /* Docker's --env-file format in @text (the file @file): one K=V a line,
  * or K alone (the host's value, as -e K); blank lines and lines starting
  * with # are skipped. Each entry added to @env; INVALID naming the line

@@ -28,7 +28,8 @@ BERTH_CMD=${BERTH_BIN:-$CLIENTS_SRCDIR/../../berth}
   reason="berth-serve is not built (libsoup-3.0-dev missing at configure)"
 BERTH=$(find_berth_runc) || { [ -n "$reason" ] || reason="berth-runc is not built"; }
 if [ -n "$reason" ]; then
-  skip_all "$reason" "docker-py: berth serve answers as dockerd"
+  skip_all "$reason" "docker-py: berth serve answers as dockerd" \
+    "docker-compose: berth serve answers as dockerd"
   exit 0
 fi
 
@@ -55,6 +56,10 @@ cleanup () {
   if kill -0 "$SERVE_PID" 2>/dev/null; then
     ids=$(DOCKER_HOST=unix://$BSOCK timeout 30 $DOCKER ps -aq 2>/dev/null)
     [ -z "$ids" ] || DOCKER_HOST=unix://$BSOCK timeout 60 $DOCKER rm -f $ids >/dev/null 2>&1
+    # networks a failed compose case left (their bridges are the host's)
+    ids=$(DOCKER_HOST=unix://$BSOCK timeout 30 $DOCKER network ls --format '{{.Name}}' 2>/dev/null |
+          grep "^$PREFIX-")
+    [ -z "$ids" ] || DOCKER_HOST=unix://$BSOCK timeout 60 $DOCKER network rm $ids >/dev/null 2>&1
     kill "$SERVE_PID"
     wait_pid_gone "$SERVE_PID" 50 || { echo "# berth serve did not stop on TERM: killed"; kill -9 "$SERVE_PID"; }
   fi
@@ -73,7 +78,8 @@ cleanup () {
   rm -rf "$SCRATCH"
 }
 
-EXTRA_CASES=("docker-py: berth serve answers as dockerd")
+EXTRA_CASES=("docker-py: berth serve answers as dockerd"
+             "docker-compose: berth serve answers as dockerd")
 NCASES=$((${#S_NAME[@]} + ${#EXTRA_CASES[@]} + 1))
 trap 'echo "# interrupted"; cleanup; exit 1' INT TERM
 if ! $DOCKER version >/dev/null 2>&1 || ! DOCKER_HOST=unix://$BSOCK $DOCKER version >/dev/null 2>&1; then
@@ -81,7 +87,9 @@ if ! $DOCKER version >/dev/null 2>&1 || ! DOCKER_HOST=unix://$BSOCK $DOCKER vers
   for i in "${!S_NAME[@]}"; do
     echo "ok $((i + 1)) - ${S_NAME[$i]} # SKIP dockerd or berth serve does not answer"
   done
-  echo "ok $((${#S_NAME[@]} + 1)) - ${EXTRA_CASES[0]} # SKIP dockerd or berth serve does not answer"
+  for i in "${!EXTRA_CASES[@]}"; do
+    echo "ok $((${#S_NAME[@]} + i + 1)) - ${EXTRA_CASES[$i]} # SKIP dockerd or berth serve does not answer"
+  done
   tail -n 10 "$SCRATCH/dockerd.log" "$SCRATCH/serve.log" | tap_diag
   cleanup
   exit 0
@@ -134,26 +142,42 @@ for i in "${!S_NAME[@]}"; do
   run_scenario "$i" "$((i + 1))"
 done
 echo "# scenarios took $(( $(date +%s) - start )) s"
-# docker-py: the same script against each socket, its output compared.
-n=$((${#S_NAME[@]} + 1))
-if ! python3 -c 'import docker' 2>/dev/null; then
-  echo "ok $n - ${EXTRA_CASES[0]} # SKIP python3-docker is not installed (.ci/install-deps)"
-else
+# A client program run against each socket (dockerd's, then berth
+# serve's), its output compared: TAP case $1, named $2, skipped saying $3
+# when command $4 is missing; the rest is the command line, where HOST
+# and NAME stand for the socket and a name unique to the variant.
+client_case () {
+  local n=$1 name=$2 missing=$3 need=$4 rt host a args
+  shift 4
+  if ! eval "$need" >/dev/null 2>&1; then
+    echo "ok $n - $name # SKIP $missing"
+    return
+  fi
   for rt in runc berth; do
     host=unix://$SOCK
     [ $rt = berth ] && host=unix://$BSOCK
-    timeout -k 5 120 python3 "$CLIENTS_SRCDIR/serve-docker-py.py" "$host" "$IMG" "$PREFIX-$rt-py" \
-      >"$SCRATCH/py.$rt" 2>&1
-    echo "exit $?" >>"$SCRATCH/py.$rt"
-    sed -i "s/$PREFIX-$rt-/<c>-/g" "$SCRATCH/py.$rt"
+    args=()
+    for a in "$@"; do
+      a=${a//HOST/$host}
+      args+=("${a//NAME/$PREFIX-$rt-x}")
+    done
+    timeout -k 5 180 "${args[@]}" >"$SCRATCH/client.$rt" 2>&1
+    echo "exit $?" >>"$SCRATCH/client.$rt"
+    sed -i -e "s/$PREFIX-$rt-x/<c>/g" -e 's/\b[0-9a-f]\{12,64\}\b/<id>/g' "$SCRATCH/client.$rt"
   done
-  if cmp -s "$SCRATCH/py.runc" "$SCRATCH/py.berth"; then
-    echo "ok $n - ${EXTRA_CASES[0]}"
+  if cmp -s "$SCRATCH/client.runc" "$SCRATCH/client.berth"; then
+    echo "ok $n - $name"
   else
-    echo "not ok $n - ${EXTRA_CASES[0]}"
-    diff -u --label dockerd --label "berth serve" "$SCRATCH/py.runc" "$SCRATCH/py.berth" | tap_diag
+    echo "not ok $n - $name"
+    diff -u --label dockerd --label "berth serve" "$SCRATCH/client.runc" "$SCRATCH/client.berth" |
+      tap_diag
   fi
-fi
+}
+n=${#S_NAME[@]}
+client_case $((n + 1)) "${EXTRA_CASES[0]}" "python3-docker is not installed (.ci/install-deps)" \
+  "python3 -c 'import docker'" python3 "$CLIENTS_SRCDIR/serve-docker-py.py" HOST "$IMG" NAME
+client_case $((n + 2)) "${EXTRA_CASES[1]}" "docker-compose is not installed (.ci/install-deps)" \
+  "command -v docker-compose" "$CLIENTS_SRCDIR/serve-compose.sh" HOST "$IMG" NAME "$SCRATCH/NAME"
 cleanup
 exit 0
 }
