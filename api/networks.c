@@ -137,7 +137,6 @@ berth_api_networks_inspect (BerthApi *api, SoupServerMessage *msg, const char *a
 static gboolean
 network_made (SoupServerMessage *msg, const char *out, gpointer data)
 {
-  g_autoptr (GError) error = NULL;
   BerthApi *api = data;
   g_autoptr (BerthStore) store = NULL;
   g_autofree char *name = g_strstrip (g_strdup (out ? out : ""));
