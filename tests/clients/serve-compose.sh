@@ -29,8 +29,9 @@ volumes:
 YML
 echo 'GREETING=hello' >web.env
 dc () { docker-compose --ansi never -p "$P" "$@"; }
-# compose's progress lines come in the order its threads finish: sorted.
-dc up -d 2>&1 | sed 's/\.\.\. *done/... done/' | sort
+# compose's progress lines come in the order its threads finish, padded
+# to the names then in flight: sorted, spaces squeezed.
+dc up -d 2>&1 | sed 's/  */ /g' | sort
 echo "up: ${PIPESTATUS[0]}"
 dc ps --services | sort
 dc ps -q | wc -l
@@ -39,7 +40,7 @@ dc exec -T web cat /data/f
 dc exec -T web sh -c 'echo $GREETING; exit 3'; echo "exec: $?"
 for _ in $(seq 50); do [ "$(dc logs --no-color 2>/dev/null | grep -c ' | ')" -ge 2 ] && break; sleep 0.2; done
 dc logs --no-color | grep ' | ' | sed 's/ *| /|/' | sort
-dc down -v 2>&1 | sed 's/\.\.\. *done/... done/' | sort
+dc down -v 2>&1 | sed 's/  */ /g' | sort
 echo "down: ${PIPESTATUS[0]}"
 docker volume ls -q | grep -c "^${P}_"
 docker ps -aq --filter "label=com.docker.compose.project=$P" | wc -l
