@@ -18,6 +18,7 @@ while [ $# -gt 0 ]; do
 done
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$TOP/tests/clients/lib.sh"
+. "$TOP/bench/timing.sh"
 DOCKER=/usr/bin/docker   # not /usr/local/bin/docker, an unrelated CLI
 BERTH=$(BERTH_RUNC_BIN=${BERTH_RUNC_BIN:-$TOP/berth-runc} find_berth_runc) \
   || { echo "build berth-runc first (make)" >&2; exit 2; }
@@ -46,20 +47,6 @@ make_rootfs_tar "$SCRATCH/rootfs" "$SCRATCH/rootfs.tar"
 $DOCKER import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   "$SCRATCH/rootfs.tar" $IMG >/dev/null
 
-# Milliseconds that "$@" took, appended to $SCRATCH/times.$LABEL.
-timed () {
-  local label=$1 t0 t1
-  shift
-  t0=$(date +%s%N)
-  "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-  t1=$(date +%s%N)
-  echo $(( (t1 - t0) / 1000 )) >>"$SCRATCH/times.$label"
-}
-
-median_ms () {
-  sort -n "$SCRATCH/times.$1" | awk '{ v[NR] = $1 } END {
-    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f", m / 1000 }'
-}
 
 for rt in runc berth; do
   $DOCKER run --rm --runtime $rt $IMG true >/dev/null   # warm the image and the runtime

@@ -19,6 +19,7 @@ while [ $# -gt 0 ]; do
 done
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$TOP/tests/clients/lib.sh"
+. "$TOP/bench/timing.sh"
 DOCKER=/usr/bin/docker   # not /usr/local/bin/docker, an unrelated CLI
 BERTH_CMD=${BERTH_BIN:-$TOP/berth}
 [ -x "$BERTH_CMD" ] && [ -x "$(dirname "$BERTH_CMD")/berth-serve" ] ||
@@ -94,20 +95,6 @@ image_of () {
   fi
 }
 
-# Milliseconds that "$@" took, appended to $SCRATCH/times.$LABEL.
-timed () {
-  local label=$1 t0 t1
-  shift
-  t0=$(date +%s%N)
-  "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-  t1=$(date +%s%N)
-  echo $(( (t1 - t0) / 1000 )) >>"$SCRATCH/times.$label"
-}
-
-median_ms () {
-  sort -n "$SCRATCH/times.$1" | awk '{ v[NR] = $1 } END {
-    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f", m / 1000 }'
-}
 
 servers="dockerd berth podman"
 for s in $servers; do   # warm each: the image, the runtime, the caches
